@@ -1,0 +1,80 @@
+// swift-tools-version: 6.1
+// capsize: benchmark heavy compute against serverless caps (see README.md).
+import PackageDescription
+
+// MARK: - C libraries (system-library targets: module maps only, no Swift)
+
+let cLibraries: [Target] = [
+    .systemLibrary(
+        name: "COpenBLAS",
+        pkgConfig: "openblas",
+        providers: [.apt(["libopenblas-dev"])]
+    ),
+    .systemLibrary(
+        name: "COpenCL",
+        pkgConfig: "OpenCL",
+        providers: [.apt(["ocl-icd-opencl-dev", "opencl-c-headers", "libclblast-dev", "pocl-opencl-icd"])]
+    ),
+]
+
+// MARK: - Libraries
+
+let libraries: [Target] = [
+    // The only module that imports C: BLAS, OpenCL, CLBlast, host facts, calibration.
+    .target(name: "Compute", dependencies: ["COpenBLAS", "COpenCL"]),
+    // Statistics over repeated measurements.
+    .target(name: "Analysis"),
+    // The workloads (train-mlp, render-frames, command) and their OpenCL kernels.
+    .target(
+        name: "Workloads",
+        dependencies: ["Compute"],
+        plugins: [.plugin(name: "EmbedKernels")]
+    ),
+    // The command-line interface, kept in a library so tests can reach its pieces.
+    .target(
+        name: "CapsizeCLI",
+        dependencies: [
+            "Compute", "Workloads", "Analysis",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]
+    ),
+]
+
+// MARK: - Build tools (kernels/*.cl are compiled into the binary as string literals)
+
+let buildTools: [Target] = [
+    .executableTarget(name: "EmbedKernelsTool"),
+    .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
+]
+
+// MARK: - Executable
+
+let executables: [Target] = [
+    .executableTarget(name: "capsize", dependencies: ["CapsizeCLI"]),
+]
+
+// MARK: - Tests
+
+let tests: [Target] = [
+    .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
+    .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
+    .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Compute"]),
+    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI"]),
+]
+
+let package = Package(
+    name: "capsize",
+    platforms: [.macOS(.v15)],
+    products: [.executable(name: "capsize", targets: ["capsize"])],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: cLibraries + libraries + buildTools + executables + tests
+)
+
+for target in package.targets where target.type != .system && target.type != .plugin {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,1 @@
+public enum CapsizeMain { public static func main() async {} }

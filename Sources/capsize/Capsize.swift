@@ -1,0 +1,6 @@
+import CapsizeCLI
+
+@main
+struct CapsizeEntry {
+    static func main() async { await CapsizeMain.main() }
+}
