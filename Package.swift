@@ -20,16 +20,12 @@ let cLibraries: [Target] = [
 // MARK: - Libraries
 
 let libraries: [Target] = [
-    // The only module that imports C: BLAS, OpenCL, CLBlast, host facts, calibration.
-    .target(name: "Compute", dependencies: ["COpenBLAS", "COpenCL"]),
+    // The only module that imports C: BLAS, OpenCL, CLBlast, host facts, calibration, kernels/*.cl.
+    .target(name: "Compute", dependencies: ["COpenBLAS", "COpenCL"], plugins: [.plugin(name: "EmbedKernels")]),
     // Statistics over repeated measurements.
     .target(name: "Analysis"),
-    // The workloads (train-mlp, render-frames, command) and their OpenCL kernels.
-    .target(
-        name: "Workloads",
-        dependencies: ["Compute"],
-        plugins: [.plugin(name: "EmbedKernels")]
-    ),
+    // The workloads: train-mlp, render-frames, command.
+    .target(name: "Workloads", dependencies: ["Compute"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",

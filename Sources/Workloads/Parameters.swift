@@ -192,21 +192,14 @@ public enum DeviceSelector: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The OpenCL sources compiled into the binary, or read from `--kernels DIR`.
-public enum Kernels {
-    /// The source of `name` (e.g. `mlp.cl`).
-    /// - Throws: `InputError` when an override directory lacks the file.
-    public static func source(_ name: String, overrideDirectory: String?) throws(InputError) -> String {
-        if let directory = overrideDirectory {
-            let path = URL(fileURLWithPath: directory).appendingPathComponent(name).path
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw InputError(field: "--kernels", value: directory, allowed: "a directory that holds \(name)")
-            }
-            return text
+extension Kernels {
+    /// The source of kernel file `name` (e.g. `mlp.cl`), from `--kernels DIR` when given.
+    /// - Throws: `InputError` naming `--kernels` when the directory lacks the file.
+    public static func require(_ name: String, overrideDirectory: String?) throws(InputError) -> String {
+        guard let text = source(name, overrideDirectory: overrideDirectory) else {
+            throw InputError(
+                field: "--kernels", value: overrideDirectory ?? "(embedded)", allowed: "a directory that holds \(name)")
         }
-        return EmbeddedKernels.sources[name]!
+        return text
     }
-
-    /// The names of the embedded kernel files.
-    public static var names: [String] { EmbeddedKernels.sources.keys.sorted() }
 }
