@@ -59,7 +59,7 @@ public struct HostInfo: Codable, Sendable, Equatable {
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 1)
             guard parts.count == 2 else { continue }
-            let fields = parts[1].split(separator: " ")
+            let fields = parts[1].split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count == 2, fields[1] == "kB", let value = UInt64(fields[0]) else { continue }
             table[String(parts[0])] = value * 1024
         }

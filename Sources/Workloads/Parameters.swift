@@ -21,6 +21,8 @@ public enum ParameterKind: Sendable, Equatable {
     case integer(ClosedRange<Int>)
     case real(ClosedRange<Double>)
     case text
+    /// A switch: `--name` alone means true.
+    case flag
 }
 
 /// One parameter of a workload: `--name value`.
@@ -44,6 +46,7 @@ public struct ParameterSpec: Sendable, Equatable {
         case .integer(let range): "an integer in \(range.lowerBound)...\(range.upperBound)"
         case .real(let range): "a number in \(range.lowerBound)...\(range.upperBound)"
         case .text: "any text"
+        case .flag: "true or false"
         }
     }
 
@@ -59,6 +62,10 @@ public struct ParameterSpec: Sendable, Equatable {
                 throw InputError(field: "--\(name)", value: text, allowed: allowed)
             }
         case .text: break
+        case .flag:
+            guard text == "true" || text == "false" else {
+                throw InputError(field: "--\(name)", value: text, allowed: allowed)
+            }
         }
     }
 }
@@ -66,14 +73,22 @@ public struct ParameterSpec: Sendable, Equatable {
 /// Validated parameter values of one workload, defaults filled in.
 public struct ParameterValues: Sendable, Equatable {
     public private(set) var values: [String: String]
+    /// The words after `--` (a command's argv), verbatim.
+    public private(set) var trailing: [String] = []
 
-    /// Parses `--name value` and `--name=value` pairs against `specs`.
+    /// Parses `--name value`, `--name=value` and `--flag` against `specs`; words after `--` are kept
+    /// verbatim in `trailing`.
     /// - Throws: `InputError` for an unknown name, a missing value, or a value out of range.
     public init(arguments: [String], specs: [ParameterSpec]) throws(InputError) {
         var given: [String: String] = [:]
         var index = 0
+        var trailing: [String] = []
         while index < arguments.count {
             let argument = arguments[index]
+            if argument == "--" {
+                trailing = Array(arguments[(index + 1)...])
+                break
+            }
             guard argument.hasPrefix("--") else {
                 throw InputError(field: "argument", value: argument, allowed: Self.names(specs))
             }
@@ -82,6 +97,8 @@ public struct ParameterValues: Sendable, Equatable {
             if let equals = name.firstIndex(of: "=") {
                 value = String(name[name.index(after: equals)...])
                 name = String(name[..<equals])
+            } else if specs.first(where: { $0.name == name })?.kind == .flag {
+                value = "true"
             } else {
                 guard index + 1 < arguments.count else {
                     throw InputError(field: argument, value: "", allowed: "a value after \(argument)")
@@ -96,6 +113,7 @@ public struct ParameterValues: Sendable, Equatable {
             index += 1
         }
         try self.init(given, specs: specs)
+        self.trailing = trailing
     }
 
     /// Validates a dictionary of values against `specs`, filling defaults.
@@ -124,6 +142,8 @@ public struct ParameterValues: Sendable, Equatable {
     public func double(_ name: String) -> Double { Double(values[name]!)! }
     /// A text parameter.
     public func string(_ name: String) -> String { values[name]! }
+    /// A flag parameter.
+    public func flag(_ name: String) -> Bool { values[name] == "true" }
 }
 
 /// What `--device` asks for.

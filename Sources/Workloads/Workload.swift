@@ -12,6 +12,8 @@ public protocol Workload: Sendable {
     static var parameters: [ParameterSpec] { get }
     /// The parameter that scales the work (for sweeps).
     static var sizeParameter: String { get }
+    /// Which calibrated peak its GFLOP/s are compared with.
+    static var peak: PeakKind { get }
 
     /// Builds the workload from validated parameter values.
     /// - Throws: `InputError` naming the parameter when a combination is invalid.
@@ -27,6 +29,20 @@ public protocol Workload: Sendable {
     /// the part a warm environment keeps between invocations.
     /// - Throws: `InputError` when the estimate does not fit the target; driver errors otherwise.
     func prepare(on target: ExecutionTarget, options: RunOptions) throws -> any PreparedWorkload
+}
+
+/// The calibrated rate a workload's GFLOP/s are a fraction of.
+public enum PeakKind: String, Codable, Sendable {
+    /// SGEMM: OpenBLAS on the host, CLBlast on an OpenCL device.
+    case gemm
+    /// The FP32 FMA rate of an OpenCL device (OpenBLAS SGEMM stands in on the host).
+    case fma
+    /// No FLOP count (a user's command).
+    case none
+}
+
+extension Workload {
+    public static var peak: PeakKind { .none }
 }
 
 /// A workload set up on a device, ready to run repeatedly.
@@ -77,17 +93,23 @@ public struct ResourceEstimate: Codable, Sendable, Equatable {
     public var flops: Double
     /// Bytes that must move through memory at least once per run.
     public var bytes: Double
-    /// Host memory the run allocates, in bytes.
+    /// Host memory the run allocates on the host path, in bytes.
     public var hostBytes: UInt64
+    /// Host memory the run allocates when it runs on an OpenCL device (staging copies), in bytes.
+    public var hostBytesBesideDevice: UInt64
     /// Device memory the run allocates on an OpenCL device, in bytes.
     public var deviceBytes: UInt64
     /// The largest single device allocation, checked against the device's max-alloc size.
     public var largestDeviceBuffer: UInt64
 
-    public init(flops: Double, bytes: Double, hostBytes: UInt64, deviceBytes: UInt64, largestDeviceBuffer: UInt64) {
+    public init(
+        flops: Double, bytes: Double, hostBytes: UInt64, deviceBytes: UInt64, largestDeviceBuffer: UInt64,
+        hostBytesBesideDevice: UInt64? = nil
+    ) {
         self.flops = flops
         self.bytes = bytes
         self.hostBytes = hostBytes
+        self.hostBytesBesideDevice = hostBytesBesideDevice ?? hostBytes
         self.deviceBytes = deviceBytes
         self.largestDeviceBuffer = largestDeviceBuffer
     }
@@ -98,10 +120,12 @@ public struct ResourceEstimate: Codable, Sendable, Equatable {
     /// - Throws: `InputError` naming the memory that is short.
     public func checkFits(on target: ExecutionTarget, sizeField: String, sizeValue: String) throws(InputError) {
         let available = HostInfo.availableMemoryBytes()
-        if available > 0 && hostBytes > available {
+        let host: UInt64
+        if case .openCL = target { host = hostBytesBesideDevice } else { host = hostBytes }
+        if available > 0 && host > available {
             throw InputError(
                 field: sizeField, value: sizeValue,
-                allowed: "a size whose estimate (\(formatBytes(hostBytes)) of host memory) fits the "
+                allowed: "a size whose estimate (\(formatBytes(host)) of host memory) fits the "
                     + "\(formatBytes(available)) available")
         }
         guard case .openCL(let device) = target else { return }

@@ -40,8 +40,10 @@ public enum OpenCL {
     public static func devices() throws(OpenCLError) -> [OpenCLDevice] {
         var count: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &count)
-        if status == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || count == 0 { return [] }
+        // Check the status before the count: a failed call leaves count at 0 too, and must throw.
+        if status == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ { return [] }
         try check(status, "clGetPlatformIDs")
+        if count == 0 { return [] }
         var platforms = [cl_platform_id?](repeating: nil, count: Int(count))
         try check(clGetPlatformIDs(count, &platforms, nil), "clGetPlatformIDs")
         var result: [OpenCLDevice] = []

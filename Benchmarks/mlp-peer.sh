@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# capsize's CPU MLP step and the same step in numpy, side by side in one run, same shapes and
+# environment. Prints both GFLOP/s, the ratio, and capsize's fraction of the calibrated SGEMM peak.
+# Usage: Benchmarks/mlp-peer.sh [capsize-binary]   (OPENBLAS_CORETYPE defaults to Haswell)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
+capsize="${1:-.build/release/capsize}"
+shape=(--batch 1024 --inputs 1024 --hidden 2048 --layers 3 --classes 10)
+python3 -c "import numpy" 2>/dev/null || pip install --quiet numpy
+if ! "$capsize" devices --json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("hostCalibration") else 1)'; then
+  "$capsize" devices --calibrate >/dev/null
+fi
+out=$(mktemp -d)
+# Alternate the two so that neither gets a quieter machine: capsize, numpy, capsize, numpy.
+for round in 1 2; do
+  "$capsize" bench train-mlp --device cpu "${shape[@]}" --steps 10 --repeat 3 --warmup 1 --json > "$out/capsize-$round.json"
+  python3 Benchmarks/peers/mlp_numpy.py --batch 1024 --inputs 1024 --hidden 2048 --layers 3 --classes 10 --steps 10 > "$out/numpy-$round.json"
+done
+python3 - "$out" <<'PY'
+import json, sys, glob, statistics
+d = sys.argv[1]
+cap = [json.load(open(f)) for f in sorted(glob.glob(d + "/capsize-*.json"))]
+npy = [json.load(open(f)) for f in sorted(glob.glob(d + "/numpy-*.json"))]
+# Per-step GFLOP/s: capsize reports per-step times in series.step_seconds.
+flops = cap[0]["runs"][0]["flops"] / len(cap[0]["runs"][0]["series"]["step_seconds"])
+cap_steps = [s for c in cap for r in c["runs"] for s in r["series"]["step_seconds"]]
+np_steps = [s for n in npy for s in n["step_seconds"]]
+cap_g = flops / statistics.median(cap_steps) / 1e9
+np_g = flops / statistics.median(np_steps) / 1e9
+peak = cap[0].get("peak")
+print(f"shape: batch 1024, inputs 1024, hidden 2048 x 3, classes 10; {flops/1e9:.2f} GFLOP per step (analytical)")
+print(f"capsize (OpenBLAS) median step {statistics.median(cap_steps)*1e3:.1f} ms = {cap_g:.1f} GFLOP/s (measured, {len(cap_steps)} steps)")
+print(f"{npy[0]['peer']} (OpenBLAS {npy[0]['blas']}) median step {statistics.median(np_steps)*1e3:.1f} ms = {np_g:.1f} GFLOP/s (measured, {len(np_steps)} steps)")
+print(f"ratio capsize / numpy: {cap_g/np_g:.3f} (target >= 1.05)")
+if peak:
+    print(f"calibrated {peak['name']}: {peak['gflops']:.1f} GFLOP/s; capsize at {cap_g/peak['gflops']:.3f} of it (target >= 0.95)")
+PY

@@ -1,0 +1,42 @@
+# capsize: `make run` sets up, builds and runs the main job; `make test` sets up and runs the tests.
+SHELL := /bin/bash
+# Older OpenBLAS builds can compute wrong results on this CPU without it; peers run under the same value.
+export OPENBLAS_CORETYPE ?= Haswell
+RELEASE := .build/release/capsize
+REPORT ?= capsize-report
+
+.PHONY: all setup build release run test bench clean
+all: run
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	swift build
+
+release: setup
+	swift build -c release
+
+# The main job on embedded defaults: the machine and its calibrated peaks, then a measured bench
+# of both workloads at small sizes on the CPU and on every OpenCL device.
+run: release
+	@mkdir -p $(REPORT)
+	$(RELEASE) devices --calibrate --quick
+	$(RELEASE) bench train-mlp --device cpu --repeat 5
+	@if $(RELEASE) devices --json | grep -q '"index" : 0'; then \
+	  $(RELEASE) bench train-mlp --device opencl:0 --repeat 3; \
+	  $(RELEASE) bench render-frames --device opencl:0 --repeat 3 --save-frames $(REPORT)/frames; \
+	fi
+	$(RELEASE) bench render-frames --device native --repeat 3
+	@echo "frames written to $(REPORT)/frames/"
+
+test: setup
+	swift build --build-tests
+	swift test --skip-build
+
+# Benchmarks of capsize itself and peers run side by side (numbers go into Benchmarks/RESULTS.md).
+bench: release
+	Benchmarks/mlp-peer.sh
+
+clean:
+	rm -rf .build $(REPORT)

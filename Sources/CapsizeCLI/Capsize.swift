@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Workloads
+
+/// The root command: lists the subcommands, nothing else.
+struct Capsize: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capsize",
+        abstract: "Benchmark heavy compute against serverless caps: measured here, projected to the cloud.",
+        subcommands: [DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self]
+    )
+}
+
+/// Runs capsize and maps failures to exit codes: 2 for bad input (with a one-line message naming
+/// the field, the value and what is allowed), 1 for a failure while running.
+public enum CapsizeMain {
+    public static func main(_ arguments: [String]? = nil) async {
+        do {
+            var command = try Capsize.parseAsRoot(arguments)
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as InputError {
+            fail("capsize: \(error)", code: 2)
+        } catch let error as CommandFailure {
+            fail("capsize: \(error.message)", code: error.code)
+        } catch {
+            let code = Capsize.exitCode(for: error)
+            if code == .success {
+                Capsize.exit(withError: error)  // --help, --version
+            }
+            // Usage errors from the parser are bad input too.
+            let message = Capsize.message(for: error)
+            let usage = code == .validationFailure || error is ValidationError || message.hasPrefix("Error:")
+                || Capsize.fullMessage(for: error).contains("Usage:")
+            fail("capsize: \(message)", code: usage ? 2 : 1)
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        exit(code)
+    }
+}
+
+/// A failure that is not bad input, with its exit code.
+struct CommandFailure: Error {
+    var message: String
+    var code: Int32 = 1
+}

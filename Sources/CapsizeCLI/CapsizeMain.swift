@@ -1,1 +1,0 @@
-public enum CapsizeMain { public static func main() async {} }

@@ -1,0 +1,134 @@
+import ArgumentParser
+import Compute
+import Foundation
+import Workloads
+
+/// `capsize devices [--json] [--calibrate [--quick]]`: the host, its BLAS, every OpenCL device, and
+/// their calibrated peaks.
+struct DevicesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices",
+        abstract: "Show the host, BLAS and OpenCL devices, and measure their peaks with --calibrate.")
+
+    @Flag(help: "Print JSON instead of tables.") var json = false
+    @Flag(help: "Measure peaks now (SGEMM, memory bandwidth, FMA rate, transfers, launch latency) and store them.")
+    var calibrate = false
+    @Flag(help: "With --calibrate: small sizes and few repeats (seconds, not minutes); marked quick in the store.")
+    var quick = false
+
+    func validate() throws {
+        if quick && !calibrate { throw ValidationError("\(InputError(field: "--quick", value: "true", allowed: "only with --calibrate"))") }
+    }
+
+    func run() throws {
+        let store = CalibrationStore()
+        let (devices, openCLNotice) = discoverDevices()
+        var report = DevicesReport(
+            host: HostInfo.current(),
+            blas: .init(
+                configuration: BLAS.configuration, coreType: BLAS.coreType, threads: BLAS.threads,
+                openblasCoretypeEnvironment: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]),
+            openCL: devices.map(\.info), openCLNotice: openCLNotice,
+            calibrationStore: store.path, calibratedNow: calibrate)
+        if calibrate {
+            let options = CalibrationOptions(quick: self.quick, progress: json ? nil : showProgress)
+            if !json { say("Calibrating (\(quick ? "quick" : "full")); results are stored in \(store.path)") }
+            let host = Calibrator.calibrateHost(options)
+            try store.save(host)
+            report.hostCalibration = host
+            for device in devices {
+                do {
+                    let calibration = try Calibrator.calibrate(device, options)
+                    try store.save(calibration)
+                    report.deviceCalibrations.append(calibration)
+                } catch {
+                    report.calibrationErrors.append("opencl:\(device.info.index) \(device.info.name): \(error)")
+                }
+            }
+        } else {
+            report.hostCalibration = try store.host()
+            report.deviceCalibrations = try devices.compactMap { try store.device($0) }
+        }
+        if json { return try printJSON(report) }
+        printTables(report)
+    }
+
+    private func printTables(_ report: DevicesReport) {
+        let host = report.host
+        say("Host (read from /proc)")
+        say("  \(host.cpuModel), \(host.logicalCores) logical cores, \(formatBytes(host.memoryTotalBytes)) memory "
+            + "(\(formatBytes(host.memoryAvailableBytes)) available), SIMD: \(host.simdFeatures.joined(separator: " "))")
+        say("BLAS")
+        say("  \(report.blas.configuration)")
+        say("  core type \(report.blas.coreType), \(report.blas.threads) threads, OPENBLAS_CORETYPE="
+            + (report.blas.openblasCoretypeEnvironment ?? "(unset)"))
+        say("OpenCL")
+        if let openCLNotice = report.openCLNotice { say("  \(openCLNotice)") }
+        if !report.openCL.isEmpty {
+            say(indent(table(
+                ["device", "name", "type", "platform", "CUs", "clock", "global", "max alloc", "local"],
+                report.openCL.map { d in
+                    ["opencl:\(d.index)", d.name, d.kind.rawValue, d.platform, "\(d.computeUnits)", "\(d.clockMHz) MHz",
+                     formatBytes(d.globalMemoryBytes), formatBytes(d.maxAllocationBytes), formatBytes(d.localMemoryBytes)]
+                })))
+        }
+        let source = report.calibratedNow ? "measured now" : "measured earlier, from \(report.calibrationStore)"
+        say("Calibrated peaks (\(source))")
+        if let h = report.hostCalibration {
+            say("  host: OpenBLAS SGEMM \(fmt(h.blasSgemmGFLOPS)) GFLOP/s at n=\(h.blasSgemmSize) "
+                + "(\(h.blasThreads) threads, \(h.blasCoreType)); memory triad \(fmt(h.memoryTriadGBps)) GB/s"
+                + (h.quick ? " [quick]" : "") + "; \(h.measuredAt.formatted(.iso8601))")
+        } else {
+            say("  host: not calibrated yet; run `capsize devices --calibrate`")
+        }
+        for d in report.deviceCalibrations {
+            let gemm = d.clblastSgemmGFLOPS.map { "CLBlast SGEMM \(fmt($0)) GFLOP/s at n=\(d.clblastSgemmSize ?? 0)" }
+                ?? "CLBlast SGEMM unavailable"
+            say("  \(d.deviceName): FP32 FMA \(fmt(d.fmaPeakGFLOPS)) GFLOP/s, global memory \(fmt(d.globalMemoryGBps)) GB/s, "
+                + "host→device \(fmt(d.hostToDeviceGBps)) GB/s, device→host \(fmt(d.deviceToHostGBps)) GB/s, "
+                + "launch \(fmt(d.launchLatencyMicroseconds)) µs, \(gemm)" + (d.quick ? " [quick]" : ""))
+        }
+        for error in report.calibrationErrors { say("  calibration failed: \(error)") }
+    }
+}
+
+/// Everything `capsize devices --json` prints.
+struct DevicesReport: Encodable {
+    struct BLASInfo: Encodable {
+        var configuration: String
+        var coreType: String
+        var threads: Int
+        var openblasCoretypeEnvironment: String?
+    }
+    var host: HostInfo
+    var blas: BLASInfo
+    var openCL: [DeviceInfo]
+    var openCLNotice: String?
+    var calibrationStore: String
+    var calibratedNow: Bool
+    var hostCalibration: HostCalibration?
+    var deviceCalibrations: [DeviceCalibration] = []
+    var calibrationErrors: [String] = []
+}
+
+@Sendable private func showProgress(_ step: String) {
+    say("  calibrating: \(step)")
+}
+
+/// The OpenCL devices, or none with a notice saying why; CPU paths work either way.
+func discoverDevices() -> (devices: [OpenCLDevice], notice: String?) {
+    do {
+        let devices = try OpenCL.devices()
+        if devices.isEmpty {
+            return ([], "no OpenCL platform found: OpenCL devices are unavailable; the CPU paths (OpenBLAS, native "
+                + "renderer) still work. Install an ICD such as pocl-opencl-icd for an OpenCL CPU device.")
+        }
+        return (devices, nil)
+    } catch {
+        return ([], "OpenCL unavailable (\(error)); the CPU paths still work.")
+    }
+}
+
+func indent(_ text: String) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+}

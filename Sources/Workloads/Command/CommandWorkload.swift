@@ -1,0 +1,123 @@
+import Foundation
+public import Compute
+
+/// `command`: any user program as a workload. The argv follows `--`; `{size}` and `{index}` in any
+/// word are replaced by the `--size` and `--index` values. No shell is involved unless `--shell`,
+/// which runs the words joined by spaces through `/bin/sh -c`.
+public struct CommandWorkload: Workload {
+    public static let name = "command"
+    public static let summary = "any program (argv after --, with {size} and {index} placeholders)"
+    public static let sizeParameter = "size"
+    public static let parameters: [ParameterSpec] = [
+        ParameterSpec("size", .integer(0...Int(Int32.max)), default: "1", help: "the value of {size}"),
+        ParameterSpec("index", .integer(0...Int(Int32.max)), default: "0", help: "the value of {index} (array jobs)"),
+        ParameterSpec("shell", .flag, default: "false", help: "run the words through /bin/sh -c"),
+    ]
+
+    /// The argv as given, placeholders unexpanded.
+    public var template: [String]
+    public var size: Int
+    public var index: Int
+    public var shell: Bool
+
+    public init(parameters: ParameterValues) throws(InputError) {
+        try self.init(
+            template: parameters.trailing, size: parameters.int("size"), index: parameters.int("index"),
+            shell: parameters.flag("shell"))
+    }
+
+    /// - Throws: `InputError` when the argv is empty or its program cannot be found.
+    public init(template: [String], size: Int = 1, index: Int = 0, shell: Bool = false) throws(InputError) {
+        guard let program = template.first, !program.isEmpty else {
+            throw InputError(
+                field: "command", value: "", allowed: "a program after --, e.g. capsize bench command -- ./job {size}")
+        }
+        self.template = template
+        self.size = size
+        self.index = index
+        self.shell = shell
+        if !shell && Self.locate(program) == nil {
+            throw InputError(
+                field: "command", value: program, allowed: "an executable file, or a program found in PATH")
+        }
+    }
+
+    /// The argv with `{size}` and `{index}` replaced.
+    public var argv: [String] {
+        let words = template.map {
+            $0.replacingOccurrences(of: "{size}", with: "\(size)").replacingOccurrences(of: "{index}", with: "\(index)")
+        }
+        return shell ? ["/bin/sh", "-c", words.joined(separator: " ")] : words
+    }
+
+    /// A user program's costs are unknown until measured: the estimate is zero.
+    public var estimate: ResourceEstimate {
+        ResourceEstimate(flops: 0, bytes: 0, hostBytes: 0, deviceBytes: 0, largestDeviceBuffer: 0)
+    }
+
+    /// A command runs on the host; what it does with devices is its own business.
+    public func resolve(_ selector: DeviceSelector, devices: [OpenCLDevice]) throws(InputError) -> ExecutionTarget {
+        if case .openCL = selector { _ = try selector.openCLDevice(in: devices) }
+        return .host
+    }
+
+    public func prepare(on target: ExecutionTarget, options: RunOptions) throws -> any PreparedWorkload {
+        CommandRunner(argv: argv, executable: shell ? "/bin/sh" : Self.locate(argv[0])!)
+    }
+
+    /// The path of `program`: itself when it contains a slash, else the first match in PATH.
+    static func locate(_ program: String) -> String? {
+        let manager = FileManager.default
+        if program.contains("/") { return manager.isExecutableFile(atPath: program) ? program : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(program)" }.first { manager.isExecutableFile(atPath: $0) }
+    }
+}
+
+/// Runs a command once per `run()` and measures wall time and CPU time. (The capped, measuring
+/// sandbox of the executors replaces this runner for invocations and jobs.)
+final class CommandRunner: PreparedWorkload {
+    let argv: [String]
+    let executable: String
+
+    init(argv: [String], executable: String) {
+        self.argv = argv
+        self.executable = executable
+    }
+
+    func run() throws -> RunResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = Array(argv.dropFirst())
+        // The program's output goes to stderr so that capsize's own stdout (tables, JSON) stays clean.
+        process.standardOutput = FileHandle.standardError
+        let before = childUsage()
+        let clock = ContinuousClock()
+        let start = clock.now
+        try process.run()
+        process.waitUntilExit()
+        let seconds = (clock.now - start).seconds
+        let after = childUsage()
+        let status = process.terminationStatus
+        let signaled = process.terminationReason == .uncaughtSignal
+        var notes: [String] = []
+        if signaled { notes.append("killed by signal \(status)") } else if status != 0 { notes.append("exit code \(status)") }
+        var digest = FNV1a()
+        digest.add(status)
+        return RunResult(
+            seconds: seconds, flops: 0,
+            metrics: [
+                "exit_code": signaled ? -1 : Double(status), "signal": signaled ? Double(status) : 0,
+                "user_seconds": after.user - before.user, "system_seconds": after.system - before.system,
+            ],
+            checksum: digest.hex, notes: notes)
+    }
+
+    /// User and system CPU seconds of all waited-for children so far.
+    private func childUsage() -> (user: Double, system: Double) {
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+        return (seconds(usage.ru_utime), seconds(usage.ru_stime))
+    }
+}

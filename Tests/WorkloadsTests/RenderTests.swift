@@ -1,0 +1,230 @@
+import Compute
+import Foundation
+import Testing
+import Workloads
+
+@Suite struct RenderTests {
+    /// The OpenCL device the comparison tests use: a CPU device (PoCL) when there is one.
+    static let device: OpenCLDevice? = {
+        let devices = (try? OpenCL.devices()) ?? []
+        return devices.first { $0.info.kind == .cpu } ?? devices.first
+    }()
+
+    // MARK: - OpenCL against the Swift renderer
+
+    @Test(
+        "OpenCL frames match the native renderer within 40 dB PSNR",
+        .enabled(if: device != nil, "needs an OpenCL device"), .timeLimit(.minutes(1)),
+        arguments: [(frame: 0, spp: 1), (frame: 5, spp: 1), (frame: 0, spp: 2), (frame: 5, spp: 2)])
+    func openCLMatchesNative(frame: Int, spp: Int) throws {
+        let device = try #require(Self.device)
+        let (width, height) = (96, 64)
+        let renderer = try OpenCLRenderer(device: device, width: width, height: height, spp: spp, detail: 8)
+        let openCL = try renderer.render(frame: frame)
+        let native = NativeRenderer.render(frame: frame, width: width, height: height, spp: spp, detail: 8)
+        let psnr = Self.psnr(openCL.rgba, native.rgba)
+        #expect(psnr >= 40, "PSNR \(psnr) dB at frame \(frame), spp \(spp)")
+        // The step counts drive the measured FLOPs, so they must agree too (to rounding at silhouettes).
+        let ratio = Double(openCL.evaluations) / Double(native.evaluations)
+        #expect(abs(ratio - 1) < 0.01, "OpenCL \(openCL.evaluations) vs native \(native.evaluations) evaluations")
+        #expect(native.evaluations >= UInt64(width * height * spp))
+    }
+
+    // MARK: - The image itself
+
+    @Test("Frames change with the frame index, and a frame shows sky, ground and coloured objects")
+    func framesAnimateAndAreNotFlat() {
+        let (width, height) = (64, 40)
+        let first = NativeRenderer.render(frame: 0, width: width, height: height, spp: 1, detail: 8).rgba
+        let later = NativeRenderer.render(frame: 12, width: width, height: height, spp: 1, detail: 8).rgba
+        let changed = stride(from: 0, to: first.count, by: 4).filter { first[$0..<$0 + 3] != later[$0..<$0 + 3] }
+        #expect(changed.count > width * height / 20, "only \(changed.count) pixels changed between frames 0 and 12")
+
+        let pixels = stride(from: 0, to: first.count, by: 4).map {
+            (Int(first[$0]), Int(first[$0 + 1]), Int(first[$0 + 2]))
+        }
+        #expect(stride(from: 3, to: first.count, by: 4).allSatisfy { first[$0] == 255 }, "alpha is not opaque")
+        let luma = pixels.map { Double($0.0 + $0.1 + $0.2) / 3 }
+        let mean = luma.reduce(0, +) / Double(luma.count)
+        let variance = luma.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(luma.count)
+        #expect(variance > 200, "luma variance \(variance)")
+        let topRows = pixels.prefix(width * 4)
+        #expect(topRows.contains { $0.2 > 180 && $0.2 > $0.0 + 20 }, "no blue sky in the top rows")
+        let bottomRows = pixels.suffix(width * 8)
+        let greys = bottomRows.filter { abs($0.0 - $0.1) < 25 && abs($0.1 - $0.2) < 25 }.map { $0.1 }
+        #expect((greys.max() ?? 0) - (greys.min() ?? 0) > 40, "no light and dark checkered ground at the bottom")
+        #expect(pixels.contains { max($0.0, $0.1, $0.2) - min($0.0, $0.1, $0.2) > 70 }, "no saturated object colour")
+    }
+
+    // MARK: - PNG
+
+    @Test(
+        "PNG files have the signature, an RGBA IHDR, valid CRCs and a zlib stream that inflates to the rows",
+        arguments: [(width: 7, height: 5), (width: 130, height: 131)])
+    func pngRoundTrips(width: Int, height: Int) throws {
+        var generator = SplitMix64(seed: UInt64(width * 1000 + height))
+        let rgba = (0..<(width * height * 4)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        let file = PNG.encode(rgba: rgba, width: width, height: height)
+        #expect(file.count == PNG.encodedSize(width: width, height: height))
+        #expect(Array(file.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+
+        var chunks: [(type: String, data: [UInt8])] = []
+        var offset = 8
+        while offset < file.count {
+            let length = Int(Self.bigEndian(file, at: offset))
+            let typeAndData = Array(file[(offset + 4)..<(offset + 8 + length)])
+            #expect(Self.bitwiseCRC32(typeAndData) == Self.bigEndian(file, at: offset + 8 + length))
+            chunks.append((String(decoding: typeAndData.prefix(4), as: UTF8.self), Array(typeAndData.dropFirst(4))))
+            offset += 12 + length
+        }
+        #expect(offset == file.count)
+        #expect(chunks.map(\.type) == ["IHDR", "IDAT", "IEND"])
+        let header = chunks[0].data
+        #expect(Self.bigEndian(header, at: 0) == UInt32(width) && Self.bigEndian(header, at: 4) == UInt32(height))
+        #expect(Array(header.suffix(5)) == [8, 6, 0, 0, 0])
+
+        let inflated = try Self.inflateStored(chunks[1].data)
+        var rows: [UInt8] = []
+        for y in 0..<height { rows += [0] + rgba[(y * width * 4)..<((y + 1) * width * 4)] }
+        #expect(inflated == rows)
+    }
+
+    // MARK: - Runs
+
+    /// The host, and the comparison device when there is one.
+    static var targets: [ExecutionTarget] { [.host] + (device.map { [.openCL($0)] } ?? []) }
+
+    @Test("A run with --save-frames writes one PNG per frame and reports its metrics", arguments: targets)
+    func savesFrames(target: ExecutionTarget) throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("render-tests-\(UUID().uuidString)").appendingPathComponent("frames")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let workload = try RenderFrames(width: 32, height: 24, frames: 3, spp: 1, detail: 3)
+        let prepared = try workload.prepare(on: target, options: RunOptions(saveFramesDirectory: directory.path))
+        let result = try prepared.run()
+
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        #expect(names == ["frame-00000.png", "frame-00001.png", "frame-00002.png"])
+        let first = try Data(contentsOf: directory.appendingPathComponent(names[0]))
+        #expect(
+            first.count == PNG.encodedSize(width: 32, height: 24) && first.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+
+        let evaluations = try #require(result.metrics["sdf_evaluations"])
+        #expect(evaluations >= Double(32 * 24 * 3))
+        #expect(result.flops == evaluations * Double(RenderScene.flopsPerEvaluation(detail: 3)))
+        #expect((result.throughput["frames_per_second"] ?? 0) > 0 && (result.throughput["samples_per_second"] ?? 0) > 0)
+        #expect(result.metrics["host_seconds"] != nil && result.checksum.count == 16)
+        if case .openCL = target {
+            #expect((result.metrics["kernel_seconds"] ?? 0) > 0 && result.metrics["transfer_seconds"] != nil)
+            #expect(result.deviceBytes >= UInt64(32 * 24 * 8))
+        }
+        // A second run of the same prepared workload gives the same frames.
+        #expect(try prepared.run().checksum == result.checksum)
+    }
+
+    // MARK: - Parameters, devices, estimate
+
+    @Test("Invalid parameters are refused with an InputError naming the field")
+    func rejectsInvalidParameters() throws {
+        let zeroWidth = #expect(throws: InputError.self) { try RenderFrames(width: 0) }
+        #expect(zeroWidth?.field == "--width")
+        let text = #expect(throws: InputError.self) {
+            try ParameterValues(arguments: ["--width", "abc"], specs: RenderFrames.parameters)
+        }
+        #expect(text?.field == "--width" && text?.value == "abc")
+        let samples = #expect(throws: InputError.self) { try RenderFrames(spp: 1000) }
+        #expect(samples?.field == "--spp" && samples?.allowed == "an integer in 1...256")
+        let workload = try RenderFrames(
+            parameters: ParameterValues(arguments: ["--frames=3"], specs: RenderFrames.parameters))
+        #expect(workload.frames == 3 && workload.width == 320 && workload.detail == 8)
+    }
+
+    @Test("Devices resolve: native to the host, cpu to an OpenCL CPU device, a missing opencl:N to an error")
+    func resolvesDevices() throws {
+        let workload = try RenderFrames()
+        let devices = (try? OpenCL.devices()) ?? []
+        #expect(try workload.resolve(.native, devices: devices).label == "native")
+        #expect(try workload.resolve(.cpu, devices: []).label == "native")
+        if let cpu = devices.first(where: { $0.info.kind == .cpu }) {
+            #expect(try workload.resolve(.cpu, devices: devices).label == "opencl:\(cpu.info.index)")
+        }
+        let missing = #expect(throws: InputError.self) { try workload.resolve(.openCL(99), devices: devices) }
+        #expect(missing?.field == "--device")
+    }
+
+    @Test("The estimate's FLOPs and bytes scale linearly with frames; memory does not")
+    func estimateScalesWithFrames() throws {
+        let four = try RenderFrames(frames: 4).estimate
+        let eight = try RenderFrames(frames: 8).estimate
+        #expect(eight.flops == 2 * four.flops && eight.bytes == 2 * four.bytes)
+        #expect(eight.hostBytes == four.hostBytes && eight.deviceBytes == four.deviceBytes)
+        #expect(four.largestDeviceBuffer == 320 * 180 * 4 && four.deviceBytes > 2 * four.largestDeviceBuffer)
+        #expect(RenderScene.flopsPerEvaluation(detail: 8) == 169)
+        let perFrame = 320.0 * 180 * RenderFrames.expectedEvaluationsPerSample * 169
+        #expect(four.flops == 4 * perFrame)
+        #expect(try RenderFrames(frames: 4, detail: 16).estimate.flops > four.flops)
+    }
+
+    // MARK: - Helpers (independent of the code under test)
+
+    static func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
+        precondition(a.count == b.count)
+        var sum = 0.0
+        var count = 0
+        for index in a.indices where index % 4 != 3 {
+            let difference = Double(a[index]) - Double(b[index])
+            sum += difference * difference
+            count += 1
+        }
+        let mse = sum / Double(count)
+        return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
+    }
+
+    static func bigEndian(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+        bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    static func bitwiseCRC32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    struct InflateError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Inflates a zlib stream made only of stored deflate blocks, checking its header and Adler-32.
+    static func inflateStored(_ stream: [UInt8]) throws -> [UInt8] {
+        guard stream.count >= 6, stream[0] & 0x0F == 8, (UInt16(stream[0]) << 8 | UInt16(stream[1])) % 31 == 0 else {
+            throw InflateError(description: "bad zlib header")
+        }
+        var output: [UInt8] = []
+        var offset = 2
+        var final = false
+        while !final {
+            guard offset + 5 <= stream.count else { throw InflateError(description: "truncated block header") }
+            final = stream[offset] & 1 == 1
+            guard (stream[offset] >> 1) & 3 == 0 else { throw InflateError(description: "not a stored block") }
+            let length = Int(stream[offset + 1]) | Int(stream[offset + 2]) << 8
+            let complement = Int(stream[offset + 3]) | Int(stream[offset + 4]) << 8
+            guard length ^ complement == 0xFFFF, offset + 5 + length <= stream.count else {
+                throw InflateError(description: "bad stored length")
+            }
+            output += stream[(offset + 5)..<(offset + 5 + length)]
+            offset += 5 + length
+        }
+        guard offset + 4 == stream.count else { throw InflateError(description: "trailing bytes") }
+        var a: UInt32 = 1
+        var b: UInt32 = 0
+        for byte in output {
+            a = (a + UInt32(byte)) % 65521
+            b = (b + a) % 65521
+        }
+        guard bigEndian(stream, at: offset) == b << 16 | a else { throw InflateError(description: "bad Adler-32") }
+        return output
+    }
+}
