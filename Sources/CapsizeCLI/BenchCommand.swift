@@ -131,8 +131,8 @@ struct BenchCommand: ParsableCommand {
         }
         say("  peak host memory (measured, this process): \(formatBytes(medianRun.peakHostBytes))"
             + (medianRun.deviceBytes > 0 ? "; device memory held: \(formatBytes(medianRun.deviceBytes))" : ""))
-        let failures = report.runs.filter { !$0.notes.isEmpty }.count
-        if failures > 0 { say("warning: \(failures) run(s) reported problems; see the run lines above") }
+        let failures = report.runs.filter { ($0.metrics["exit_code"] ?? 0) != 0 }.count
+        if failures > 0 { say("warning: \(failures) run(s) failed (exit code or signal); see the run lines above") }
     }
 
     /// The calibrated peak that `kind` compares with on `target`, from the store.

@@ -78,6 +78,7 @@ struct DevicesCommand: ParsableCommand {
             say("  host: OpenBLAS SGEMM \(fmt(h.blasSgemmGFLOPS)) GFLOP/s at n=\(h.blasSgemmSize) "
                 + "(\(h.blasThreads) threads, \(h.blasCoreType)); memory triad \(fmt(h.memoryTriadGBps)) GB/s"
                 + (h.quick ? " [quick]" : "") + "; \(h.measuredAt.formatted(.iso8601))")
+            for note in h.notes { say("    note: \(note)") }
         } else {
             say("  host: not calibrated yet; run `capsize devices --calibrate`")
         }
@@ -87,6 +88,7 @@ struct DevicesCommand: ParsableCommand {
             say("  \(d.deviceName): FP32 FMA \(fmt(d.fmaPeakGFLOPS)) GFLOP/s, global memory \(fmt(d.globalMemoryGBps)) GB/s, "
                 + "host→device \(fmt(d.hostToDeviceGBps)) GB/s, device→host \(fmt(d.deviceToHostGBps)) GB/s, "
                 + "launch \(fmt(d.launchLatencyMicroseconds)) µs, \(gemm)" + (d.quick ? " [quick]" : ""))
+            for note in d.notes { say("    note: \(note)") }
         }
         for error in report.calibrationErrors { say("  calibration failed: \(error)") }
     }

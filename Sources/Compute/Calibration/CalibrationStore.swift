@@ -223,3 +223,13 @@ public enum CalibrationStoreError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension CalibrationStore {
+    /// Applies the CLBlast Xgemm parameters a full calibration found for `device`, if any.
+    /// - Returns: true when tuned parameters were applied.
+    @discardableResult
+    public func applyCLBlastTuning(_ device: OpenCLDevice) -> Bool {
+        guard let parameters = (try? self.device(device))??.clblastXgemmParameters else { return false }
+        return (try? CLBlast.overrideParameters(device: device, kernel: "Xgemm", parameters: parameters)) != nil
+    }
+}

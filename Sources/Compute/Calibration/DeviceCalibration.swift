@@ -36,6 +36,9 @@ public struct DeviceCalibration: Codable, Sendable, Equatable {
     public var clblastSgemmSize: Int?
     /// Every size that ran and passed its check, in order, with its rate.
     public var clblastSgemmCurve: [GEMMPoint]
+    /// CLBlast Xgemm parameters that beat CLBlast's defaults on this device (a full calibration of a
+    /// GPU tries `CLBlast.xgemmCandidates`); workloads apply them. Nil when the defaults were best.
+    public var clblastXgemmParameters: [String: Int]?
     /// What went wrong or may have spoiled the numbers, one sentence each (a CLBlast result that
     /// failed its check, other processes using the CPUs).
     public var notes: [String]
@@ -46,7 +49,8 @@ public struct DeviceCalibration: Codable, Sendable, Equatable {
         fmaPeakGFLOPS: Double, fmaVariants: [FMAVariantResult], globalMemoryGBps: Double,
         globalMemoryBufferBytes: Int, hostToDeviceGBps: Double, deviceToHostGBps: Double, transferBytes: Int,
         launchLatencyMicroseconds: Double, launchDeviceMicroseconds: Double, clblastSgemmGFLOPS: Double?,
-        clblastSgemmSize: Int?, clblastSgemmCurve: [GEMMPoint], notes: [String], measuredAt: Date
+        clblastSgemmSize: Int?, clblastSgemmCurve: [GEMMPoint], clblastXgemmParameters: [String: Int]? = nil, notes: [String],
+        measuredAt: Date
     ) {
         self.machineKey = machineKey
         self.deviceKey = deviceKey
@@ -66,6 +70,7 @@ public struct DeviceCalibration: Codable, Sendable, Equatable {
         self.clblastSgemmGFLOPS = clblastSgemmGFLOPS
         self.clblastSgemmSize = clblastSgemmSize
         self.clblastSgemmCurve = clblastSgemmCurve
+        self.clblastXgemmParameters = clblastXgemmParameters
         self.notes = notes
         self.measuredAt = measuredAt
     }

@@ -19,8 +19,17 @@ struct DeviceCalibrator {
         let bandwidth = try copyBandwidth(context, program)
         let transfer = try transfers(context)
         let launch = try launchLatency(context, program)
-        let gemm = clblastSweep(context, notes: &notes)
-        let best = gemm.max { $0.gflops < $1.gflops }
+        var gemm = clblastSweep(context, notes: &notes)
+        var best = gemm.max { $0.gflops < $1.gflops }
+        var tuned: [String: Int]?
+        if isGPU && !options.quick, let baseline = best, let (point, parameters) = tuneXgemm(context, at: baseline) {
+            notes.append(
+                "CLBlast Xgemm parameters tuned here: \(point.gflops.rounded()) GFLOP/s at n=\(point.n) against "
+                    + "\(baseline.gflops.rounded()) with CLBlast's defaults")
+            gemm.append(point)
+            best = point
+            tuned = parameters
+        }
         if let note = load.note() { notes.append(note) }
 
         return DeviceCalibration(
@@ -31,7 +40,7 @@ struct DeviceCalibrator {
             hostToDeviceGBps: transfer.hostToDevice, deviceToHostGBps: transfer.deviceToHost,
             transferBytes: transfer.bytes, launchLatencyMicroseconds: launch.host,
             launchDeviceMicroseconds: launch.device, clblastSgemmGFLOPS: best?.gflops, clblastSgemmSize: best?.n,
-            clblastSgemmCurve: gemm, notes: notes, measuredAt: CalibrationSupport.timestamp())
+            clblastSgemmCurve: gemm, clblastXgemmParameters: tuned, notes: notes, measuredAt: CalibrationSupport.timestamp())
     }
 
     // MARK: FMA peak
@@ -171,6 +180,25 @@ struct DeviceCalibrator {
             }
         }
         return curve
+    }
+
+    /// Tries each of `CLBlast.xgemmCandidates` at the baseline's size and keeps the fastest if it beats
+    /// CLBlast's defaults by more than 2 %; that set stays applied for this process.
+    /// - Returns: the tuned rate and parameters, or nil when the defaults were best.
+    func tuneXgemm(_ context: OpenCLContext, at baseline: GEMMPoint) -> (GEMMPoint, [String: Int])? {
+        var best: (GEMMPoint, [String: Int])?
+        for (index, candidate) in CLBlast.xgemmCandidates.enumerated() {
+            options.report("\(info.name): CLBlast Xgemm candidate \(index + 1)/\(CLBlast.xgemmCandidates.count)")
+            do {
+                try CLBlast.overrideParameters(device: device, kernel: "Xgemm", parameters: candidate)
+                let point = try clblastRate(context, n: baseline.n, warmUp: true)
+                if point.gflops > (best?.0.gflops ?? baseline.gflops * 1.02) { best = (point, candidate) }
+            } catch {
+                continue  // a tiling this device cannot run (local memory, work-group size) is skipped
+            }
+        }
+        if let best { try? CLBlast.overrideParameters(device: device, kernel: "Xgemm", parameters: best.1) }
+        return best
     }
 
     /// The best CLBlast SGEMM rate at size n after checking the result.

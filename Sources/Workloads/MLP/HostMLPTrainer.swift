@@ -104,18 +104,8 @@ public final class HostMLPTrainer: PreparedWorkload {
             stepSeconds.append((clock.now - stepStart).seconds)
         }
         let seconds = (clock.now - start).seconds
-        var digest = FNV1a()
-        for weight in weights { digest.add(UnsafeRawBufferPointer(start: weight.pointer, count: weight.count * 4)) }
-        return RunResult(
-            seconds: seconds, flops: model.flopsPerStep * Double(model.steps),
-            metrics: [
-                "step_seconds": stepSeconds.sorted()[stepSeconds.count / 2],
-                "loss_first": losses.first!, "loss_last": losses.last!,
-            ],
-            series: ["loss": losses, "step_seconds": stepSeconds],
-            checksum: digest.hex,
-            throughput: ["steps_per_second": Double(model.steps) / seconds,
-                         "samples_per_second": Double(model.steps * model.batch) / seconds])
+        return model.result(
+            losses: losses, stepSeconds: stepSeconds, seconds: seconds, finalWeights: weights.map(\.array))
     }
 
     /// Mean cross-entropy of the current weights on the data set, without training.

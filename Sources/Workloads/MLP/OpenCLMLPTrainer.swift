@@ -18,6 +18,8 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
     let activations: [OpenCLBuffer]
     let gradients: (OpenCLBuffer, OpenCLBuffer)
     let rowLoss: OpenCLBuffer
+    /// Whether CLBlast runs with Xgemm parameters tuned by `devices --calibrate`.
+    let tunedGEMM: Bool
     /// Device bytes held by this trainer.
     let deviceBytes: UInt64
 
@@ -25,6 +27,7 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
     public init(_ model: TrainMLP, device: OpenCLDevice, source: String) throws {
         self.model = model
         widths = model.widths
+        tunedGEMM = CalibrationStore().applyCLBlastTuning(device)
         let context = try OpenCLContext(device: device)
         self.context = context
         let program = try context.program(source: source)
@@ -77,21 +80,10 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
             stepSeconds.append((clock.now - stepStart).seconds)
         }
         let seconds = (clock.now - start).seconds
-        var digest = FNV1a()
-        for (layer, weight) in weights.enumerated() {
-            let values = try context.readFloats(weight, count: widths[layer] * widths[layer + 1])
-            values.withUnsafeBytes { digest.add($0) }
-        }
-        return RunResult(
-            seconds: seconds, flops: model.flopsPerStep * Double(model.steps),
-            metrics: [
-                "step_seconds": stepSeconds.sorted()[stepSeconds.count / 2],
-                "loss_first": losses.first!, "loss_last": losses.last!,
-            ],
-            series: ["loss": losses, "step_seconds": stepSeconds],
-            checksum: digest.hex, deviceBytes: deviceBytes,
-            throughput: ["steps_per_second": Double(model.steps) / seconds,
-                         "samples_per_second": Double(model.steps * model.batch) / seconds])
+        return model.result(
+            losses: losses, stepSeconds: stepSeconds, seconds: seconds,
+            finalWeights: try weights.indices.map { try weights(layer: $0) }, deviceBytes: deviceBytes,
+            notes: tunedGEMM ? ["CLBlast Xgemm parameters tuned by devices --calibrate"] : [])
     }
 
     /// Mean cross-entropy of the current weights, without training.

@@ -136,6 +136,31 @@ public struct TrainMLP: Workload {
         }
     }
 
+    /// The measured result of one run of `steps` SGD steps, shared by the host and OpenCL trainers.
+    /// - Parameters:
+    ///   - losses: the loss before each step.
+    ///   - stepSeconds: the wall time of each step.
+    ///   - seconds: the wall time of all steps.
+    ///   - finalWeights: the weights after the last step, for the checksum.
+    func result(
+        losses: [Double], stepSeconds: [Double], seconds: Double, finalWeights: [[Float]], deviceBytes: UInt64 = 0,
+        notes: [String] = []
+    ) -> RunResult {
+        var digest = FNV1a()
+        for weights in finalWeights { weights.withUnsafeBytes { digest.add($0) } }
+        let metrics: [String: Double] = [
+            "step_seconds": stepSeconds.sorted()[stepSeconds.count / 2],
+            "loss_first": losses.first!, "loss_last": losses.last!,
+        ]
+        let throughput: [String: Double] = [
+            "steps_per_second": Double(steps) / seconds, "samples_per_second": Double(steps * batch) / seconds,
+        ]
+        return RunResult(
+            seconds: seconds, flops: flopsPerStep * Double(steps), metrics: metrics,
+            series: ["loss": losses, "step_seconds": stepSeconds], checksum: digest.hex, deviceBytes: deviceBytes,
+            throughput: throughput, notes: notes)
+    }
+
     /// The synthetic data set: `classes` random centres in input space; each sample is its class's
     /// centre plus uniform noise, so a network can learn it and the loss falls.
     /// - Returns: X (`batch × inputs`, row-major) and the label of each row.

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# GPU measurements for capsize, in two halves (see ../shared/GPU.md):
+#   scripts/gpu-check.sh stage          on the development machine: static release binary (stripped,
+#                                       xz-compressed) and libclblast.so.1 into .gpu/ (git-ignored)
+#   scripts/gpu-check.sh measure [OUT]  on the GPU machine: NVIDIA ICD file, then every measurement
+#                                       in one go; results as JSON under OUT (default $OUT)
+# Without an NVIDIA GPU the measure half still runs its CPU half (OpenBLAS, PoCL, native, numpy).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
+
+stage() {
+  set -e
+  swift build -c release --static-swift-stdlib --scratch-path .build-static
+  rm -rf .gpu && mkdir -p .gpu/lib
+  cp .build-static/release/capsize .gpu/capsize && strip .gpu/capsize
+  xz -6 -f .gpu/capsize
+  cp -L /usr/lib/x86_64-linux-gnu/libclblast.so.1 .gpu/lib/
+  ls -la .gpu .gpu/lib
+}
+
+measure() {
+  local out="${1:-${OUT:?give an output folder}}"
+  mkdir -p "$out" /tmp/capsize-gpu
+  local bin=/tmp/capsize-gpu/capsize log="$out/log.txt" runs=/tmp/capsize-gpu/runs
+  mkdir -p "$runs"
+  xz -dc .gpu/capsize.xz > "$bin" && chmod +x "$bin"
+  export LD_LIBRARY_PATH="$PWD/.gpu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export CAPSIZE_HOME=/tmp/capsize-gpu/state PYTHONUNBUFFERED=1
+  if [[ -e /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 ]] && [[ ! -e /etc/OpenCL/vendors/nvidia.icd ]]; then
+    mkdir -p /etc/OpenCL/vendors && echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd
+  fi
+  exec > >(tee -a "$log") 2>&1
+  echo "== $(date -u +%FT%TZ) $(hostname)"; nvidia-smi -L 2>/dev/null; nproc
+  "$bin" devices
+  local gpu pocl
+  gpu=$("$bin" devices --json | python3 -c 'import json,sys; d=[x["index"] for x in json.load(sys.stdin)["openCL"] if x["kind"]=="gpu"]; print(d[0] if d else "")')
+  pocl=$("$bin" devices --json | python3 -c 'import json,sys; d=[x["index"] for x in json.load(sys.stdin)["openCL"] if x["kind"]=="cpu"]; print(d[0] if d else "")')
+  echo "== calibrate (full)"
+  timeout 240 "$bin" devices --calibrate
+  "$bin" devices --json > "$out/devices.json"
+  local shape=(--batch 1024 --inputs 1024 --hidden 2048 --layers 3 --classes 10)
+  bench() { local name=$1; shift; echo "== bench $name: $*"; timeout 120 "$bin" bench "$@" --json > "$runs/$name.txt"; }
+  bench mlp-cpu train-mlp --device cpu "${shape[@]}" --steps 10 --repeat 3
+  bench match-cpu train-mlp --device cpu --repeat 1 --warmup 0
+  if [[ -n $pocl ]]; then
+    bench match-pocl train-mlp --device "opencl:$pocl" --repeat 1 --warmup 0
+    bench mlp-pocl train-mlp --device "opencl:$pocl" "${shape[@]}" --steps 3 --repeat 1
+    bench render-pocl render-frames --device "opencl:$pocl" --width 320 --height 180 --frames 24 --repeat 2
+  fi
+  bench render-native render-frames --device native --width 320 --height 180 --frames 24 --repeat 2
+  if [[ -n $gpu ]]; then
+    bench match-gpu train-mlp --device "opencl:$gpu" --repeat 1 --warmup 0
+    bench mlp-gpu train-mlp --device "opencl:$gpu" "${shape[@]}" --steps 20 --repeat 5
+    bench render-gpu-1080p render-frames --device "opencl:$gpu" --width 1920 --height 1080 --frames 48 --repeat 3
+    bench render-gpu-heavy render-frames --device "opencl:$gpu" --width 1920 --height 1080 --frames 24 --spp 4 --detail 64 --repeat 3
+    timeout 60 "$bin" bench render-frames --device "opencl:$gpu" --width 1280 --height 720 --frames 1 --repeat 1 --warmup 0 --save-frames /tmp/capsize-gpu/frames >/dev/null \
+      && cp /tmp/capsize-gpu/frames/frame-00000.png "$out/frame-gpu-720p.png"
+    echo "== peer: cuBLAS through PyTorch"
+    timeout 120 python3 Benchmarks/peers/torch_peer.py > "$runs/peer-torch.txt"
+  fi
+  echo "== peer: numpy"
+  timeout 60 python3 Benchmarks/peers/mlp_numpy.py --steps 10 > "$runs/peer-numpy.txt"
+  python3 - "$runs" "$out/bench.json" <<'PY'
+import json, os, sys
+runs, target = sys.argv[1], sys.argv[2]
+merged = {}
+for name in sorted(os.listdir(runs)):
+    text = open(os.path.join(runs, name)).read()
+    try:
+        merged[name[:-4]] = json.loads(text)
+    except ValueError:
+        merged[name[:-4]] = {"unparsed": text[-2000:]}
+json.dump(merged, open(target, "w"), indent=1)
+def med(r): return r["summary"]["median"]
+for name, r in merged.items():
+    if "summary" in r:
+        g = r.get("gflops") or {}
+        f = r.get("fractionOfPeak")
+        print(f"{name:18} {r['device'][:48]:48} median {med(r):.4f} s  {g.get('median', 0):10.1f} GFLOP/s  peak fraction {f if f is None else round(f, 3)}")
+# Same loss curve on every device (relative difference after 10 steps).
+losses = {k: v["runs"][0]["series"]["loss"] for k, v in merged.items() if k.startswith("match-") and "runs" in v}
+if "match-cpu" in losses:
+    for k, l in losses.items():
+        print(f"loss curve {k} vs match-cpu: max relative difference {max(abs(a-b)/abs(a) for a, b in zip(losses['match-cpu'], l)):.2e}")
+devices = json.load(open(os.path.join(os.path.dirname(target), "devices.json")))
+torch_peer = merged.get("peer-torch", {})
+for d in devices.get("deviceCalibrations", []):
+    print(f"calibration {d['deviceName']}: FMA {d['fmaPeakGFLOPS']:.0f} GFLOP/s, copy {d['globalMemoryGBps']:.0f} GB/s, "
+          f"H2D {d['hostToDeviceGBps']:.1f} D2H {d['deviceToHostGBps']:.1f} GB/s, launch {d['launchLatencyMicroseconds']:.1f} us, "
+          f"CLBlast curve {[(p['n'], round(p['gflops'])) for p in d['clblastSgemmCurve']]}, tuned {d.get('clblastXgemmParameters')}")
+    if d["kind"] == "gpu" and "sgemm" in torch_peer:
+        for p in torch_peer["sgemm"]:
+            mine = [q["gflops"] for q in d["clblastSgemmCurve"] if q["n"] == p["n"]]
+            best = d.get("clblastSgemmGFLOPS") or 0
+            print(f"  cuBLAS FP32 n={p['n']}: {p['gflops']:.0f} GFLOP/s; CLBlast same n {mine}; best CLBlast / cuBLAS = {best / p['gflops']:.3f}")
+if "mlp" in torch_peer and "mlp-gpu" in merged:
+    mine = merged["mlp-gpu"]["runs"][0]["flops"] / len(merged["mlp-gpu"]["runs"][0]["series"]["step_seconds"])
+    steps = sorted(s for r in merged["mlp-gpu"]["runs"] for s in r["series"]["step_seconds"])
+    print(f"MLP step on GPU: capsize {mine / steps[len(steps)//2] / 1e9:.0f} GFLOP/s, torch {torch_peer['mlp']['gflops_median']:.0f} GFLOP/s")
+h = devices.get("hostCalibration")
+if h: print(f"host: OpenBLAS SGEMM {h['blasSgemmGFLOPS']:.0f} GFLOP/s at n={h['blasSgemmSize']}, triad {h['memoryTriadGBps']:.1f} GB/s")
+PY
+}
+
+case "${1:-}" in
+  stage) stage ;;
+  measure) shift; measure "$@" ;;
+  *) echo "usage: scripts/gpu-check.sh stage | measure [OUT]" >&2; exit 2 ;;
+esac
