@@ -61,7 +61,11 @@ let tests: [Target] = [
 let package = Package(
     name: "capsize",
     platforms: [.macOS(.v15)],
-    products: [.executable(name: "capsize", targets: ["capsize"])],
+    products: [
+        .executable(name: "capsize", targets: ["capsize"]),
+        // For Benchmarks/ (a nested package measuring capsize's own code).
+        .library(name: "CapsizeKit", targets: ["Compute", "Workloads", "Analysis"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
