@@ -1,5 +1,5 @@
 // Elementwise kernels of capsize's train-mlp workload. The GEMMs run in CLBlast; these do
-// everything between them. All matrices are row-major.
+// everything between them except the bias update, a CLBlast GEMV. All matrices are row-major.
 
 // z[row, j] = max(z[row, j] + bias[j], 0) (relu != 0) or z[row, j] + bias[j] (relu == 0).
 kernel void bias_activation(global float *z, global const float *bias, const uint columns,
@@ -35,14 +35,4 @@ kernel void relu_backward(global float *gradient, global const float *activation
     const uint index = get_global_id(0);
     if (index >= total) return;
     if (activation[index] <= 0.0f) gradient[index] = 0.0f;
-}
-
-// One work-item per column: bias[j] -= lr * sum over rows of gradient[row, j].
-kernel void bias_sgd(global float *bias, global const float *gradient, const uint rows,
-                     const uint columns, const float lr) {
-    const uint column = get_global_id(0);
-    if (column >= columns) return;
-    float sum = 0.0f;
-    for (uint row = 0; row < rows; row++) sum += gradient[(size_t)row * columns + column];
-    bias[column] -= lr * sum;
 }

@@ -4,7 +4,8 @@
 // every per-pixel operation below is mirrored, in the same order, by the Swift renderer in
 // Sources/Workloads/Render/NativeRenderer.swift, which is the test oracle. Keep the two in step:
 // no built-in dot/length/normalize/clamp (their internal order is the driver's), every
-// constant a float literal, and no contraction of a*b+c into fma.
+// constant a float literal, and no contraction of a*b+c into fma. Built with -DCAPSIZE_FAST_MATH
+// (`--math fast`) the kernel trades that agreement for speed: contraction and native_sqrt.
 //
 // scene layout (float4 each):
 //   [0] camera origin xyz, object count w   [1] forward * focal length
@@ -13,7 +14,12 @@
 //   [5 + 4i ...] object i: position xyz + kind w (0 sphere, 1 rounded box, 2 torus),
 //                size parameters, rotation (cos, sin), albedo rgb.
 
+#ifdef CAPSIZE_FAST_MATH
+#define SQRT native_sqrt
+#else
 #pragma OPENCL FP_CONTRACT OFF
+#define SQRT sqrt
+#endif
 
 #define MARCH_STEPS 128
 #define SHADOW_STEPS 32
@@ -23,7 +29,7 @@
 static float dot3(float3 a, float3 b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
 
 static float3 unit3(float3 a) {
-    float inverse = 1.0f / sqrt(dot3(a, a));
+    float inverse = 1.0f / SQRT(dot3(a, a));
     return a * inverse;
 }
 
@@ -43,7 +49,7 @@ static float map(float3 p, __constant float4 *scene, int count, int *id) {
         float qz = p.z - a.z;
         float di;
         if (a.w < 0.5f) {
-            di = sqrt(qx * qx + qy * qy + qz * qz) - b.x;
+            di = SQRT(qx * qx + qy * qy + qz * qz) - b.x;
         } else if (a.w < 1.5f) {
             // A rounded box turning about the vertical axis.
             float rx = r.x * qx + r.y * qz;
@@ -54,15 +60,15 @@ static float map(float3 p, __constant float4 *scene, int count, int *id) {
             float ox = fmax(dx, 0.0f);
             float oy = fmax(dy, 0.0f);
             float oz = fmax(dz, 0.0f);
-            float outside = sqrt(ox * ox + oy * oy + oz * oz);
+            float outside = SQRT(ox * ox + oy * oy + oz * oz);
             float inside = fmin(fmax(dx, fmax(dy, dz)), 0.0f);
             di = outside + inside - b.w;
         } else {
             // A torus tumbling about the z axis.
             float rx = r.x * qx + r.y * qy;
             float ry = r.x * qy - r.y * qx;
-            float ring = sqrt(rx * rx + qz * qz) - b.x;
-            di = sqrt(ring * ring + ry * ry) - b.y;
+            float ring = SQRT(rx * rx + qz * qz) - b.x;
+            di = SQRT(ring * ring + ry * ry) - b.y;
         }
         if (di < d) {
             d = di;
@@ -221,9 +227,9 @@ kernel void render(
         sum = sum + radiance(ro, rd, scene, count, &evals);
     }
     float3 col = sum * (1.0f / (float)spp);
-    float r = sqrt(clamp01(col.x));
-    float g = sqrt(clamp01(col.y));
-    float b = sqrt(clamp01(col.z));
+    float r = SQRT(clamp01(col.x));
+    float g = SQRT(clamp01(col.y));
+    float b = SQRT(clamp01(col.z));
     int index = y * width + x;
     frame[index] = (uchar4)((uchar)(uint)(r * 255.0f + 0.5f), (uchar)(uint)(g * 255.0f + 0.5f),
                             (uchar)(uint)(b * 255.0f + 0.5f), (uchar)255);

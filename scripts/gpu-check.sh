@@ -45,7 +45,7 @@ measure() {
   bench match-cpu train-mlp --device cpu --repeat 1 --warmup 0
   if [[ -n $pocl ]]; then
     bench match-pocl train-mlp --device "opencl:$pocl" --repeat 1 --warmup 0
-    bench mlp-pocl train-mlp --device "opencl:$pocl" "${shape[@]}" --steps 3 --repeat 1
+    [[ -z ${SKIP_POCL_MLP:-} ]] && bench mlp-pocl train-mlp --device "opencl:$pocl" "${shape[@]}" --steps 3 --repeat 1
     bench render-pocl render-frames --device "opencl:$pocl" --width 320 --height 180 --frames 24 --repeat 2
   fi
   bench render-native render-frames --device native --width 320 --height 180 --frames 24 --repeat 2
@@ -54,6 +54,33 @@ measure() {
     bench mlp-gpu train-mlp --device "opencl:$gpu" "${shape[@]}" --steps 20 --repeat 5
     bench render-gpu-1080p render-frames --device "opencl:$gpu" --width 1920 --height 1080 --frames 48 --repeat 3
     bench render-gpu-heavy render-frames --device "opencl:$gpu" --width 1920 --height 1080 --frames 24 --spp 4 --detail 64 --repeat 3
+    bench render-gpu-fast-1080p render-frames --device "opencl:$gpu" --math fast --width 1920 --height 1080 --frames 48 --repeat 3
+    bench render-gpu-fast-heavy render-frames --device "opencl:$gpu" --math fast --width 1920 --height 1080 --frames 24 --spp 4 --detail 64 --repeat 3
+    echo "== PSNR of GPU frames (exact and fast math) against the native renderer, 640x360, frames 0-2"
+    for mode in exact fast; do
+      timeout 60 "$bin" bench render-frames --device "opencl:$gpu" --math $mode --width 640 --height 360 --frames 3 --repeat 1 --warmup 0 --save-frames /tmp/capsize-gpu/psnr-$mode >/dev/null
+    done
+    timeout 60 "$bin" bench render-frames --device native --width 640 --height 360 --frames 3 --repeat 1 --warmup 0 --save-frames /tmp/capsize-gpu/psnr-native >/dev/null
+    python3 - <<'PSNR' | tee "$runs/psnr.txt"
+import math, struct, zlib
+def pixels(path):
+    data = open(path, "rb").read()[8:]
+    idat, width = b"", 0
+    while data:
+        n, kind = struct.unpack(">I4s", data[:8])
+        if kind == b"IHDR": width = struct.unpack(">I", data[8:12])[0]
+        if kind == b"IDAT": idat += data[8:8 + n]
+        data = data[12 + n:]
+    raw = zlib.decompress(idat)
+    stride = 1 + 4 * width
+    return b"".join(raw[i + 1:i + stride] for i in range(0, len(raw), stride))
+for mode in ("exact", "fast"):
+    for f in range(3):
+        a = pixels(f"/tmp/capsize-gpu/psnr-{mode}/frame-{f:05d}.png")
+        b = pixels(f"/tmp/capsize-gpu/psnr-native/frame-{f:05d}.png")
+        mse = sum((x - y) ** 2 for x, y in zip(a, b)) / len(a)
+        print(f"PSNR GPU {mode} vs native frame {f}: " + ("inf" if mse == 0 else f"{10 * math.log10(255**2 / mse):.1f}") + " dB")
+PSNR
     timeout 60 "$bin" bench render-frames --device "opencl:$gpu" --width 1280 --height 720 --frames 1 --repeat 1 --warmup 0 --save-frames /tmp/capsize-gpu/frames >/dev/null \
       && cp /tmp/capsize-gpu/frames/frame-00000.png "$out/frame-gpu-720p.png"
     echo "== peer: cuBLAS through PyTorch"
@@ -70,6 +97,7 @@ for name in sorted(os.listdir(runs)):
     try:
         merged[name[:-4]] = json.loads(text)
     except ValueError:
+        if name == "psnr.txt": continue
         merged[name[:-4]] = {"unparsed": text[-2000:]}
 json.dump(merged, open(target, "w"), indent=1)
 def med(r): return r["summary"]["median"]

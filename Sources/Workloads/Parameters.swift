@@ -23,6 +23,8 @@ public enum ParameterKind: Sendable, Equatable {
     case text
     /// A switch: `--name` alone means true.
     case flag
+    /// One of a fixed set of words.
+    case choice([String])
 }
 
 /// One parameter of a workload: `--name value`.
@@ -47,6 +49,7 @@ public struct ParameterSpec: Sendable, Equatable {
         case .real(let range): "a number in \(range.lowerBound)...\(range.upperBound)"
         case .text: "any text"
         case .flag: "true or false"
+        case .choice(let words): "one of " + words.joined(separator: ", ")
         }
     }
 
@@ -66,6 +69,8 @@ public struct ParameterSpec: Sendable, Equatable {
             guard text == "true" || text == "false" else {
                 throw InputError(field: "--\(name)", value: text, allowed: allowed)
             }
+        case .choice(let words):
+            guard words.contains(text) else { throw InputError(field: "--\(name)", value: text, allowed: allowed) }
         }
     }
 }

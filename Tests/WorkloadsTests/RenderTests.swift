@@ -30,6 +30,27 @@ import Workloads
         #expect(native.evaluations >= UInt64(width * height * spp))
     }
 
+    @Test(
+        "--math fast (FMA contraction, native_sqrt) still matches the native renderer within 40 dB PSNR",
+        .enabled(if: device != nil, "needs an OpenCL device"), .timeLimit(.minutes(1)))
+    func fastMathIsClose() throws {
+        let device = try #require(Self.device)
+        let renderer = try OpenCLRenderer(device: device, width: 96, height: 64, spp: 1, detail: 8, fastMath: true)
+        let fast = try renderer.render(frame: 3)
+        let native = NativeRenderer.render(frame: 3, width: 96, height: 64, spp: 1, detail: 8)
+        #expect(Self.psnr(fast.rgba, native.rgba) >= 40)
+    }
+
+    @Test("--math accepts exact or fast and names the choices otherwise")
+    func mathChoice() throws {
+        let error = try #require(throws: InputError.self) {
+            try ParameterValues(arguments: ["--math", "approximate"], specs: RenderFrames.parameters)
+        }
+        #expect(error.field == "--math")
+        #expect(error.allowed == "one of exact, fast")
+        #expect(try RenderFrames(parameters: ParameterValues(arguments: ["--math", "fast"], specs: RenderFrames.parameters)).fastMath)
+    }
+
     // MARK: - The image itself
 
     @Test("Frames change with the frame index, and a frame shows sky, ground and coloured objects")

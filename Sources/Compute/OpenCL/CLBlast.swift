@@ -29,6 +29,22 @@ public enum CLBlast {
 }
 
 extension CLBlast {
+    /// y = alpha · op(A) · x + beta · y with A `m × n` in row-major order, on `context`'s queue.
+    /// The corresponding C function is `CLBlastSgemv`.
+    @discardableResult
+    public static func sgemv(
+        on context: OpenCLContext, transposeA: Bool = false, m: Int, n: Int, alpha: Float = 1,
+        a: OpenCLBuffer, lda: Int, x: OpenCLBuffer, beta: Float = 0, y: OpenCLBuffer
+    ) throws(OpenCLError) -> OpenCLEvent {
+        var queue: cl_command_queue? = context.queue
+        var event: cl_event?
+        let status = CLBlastSgemv(
+            CLBlastLayoutRowMajor, transposeA ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, alpha,
+            a.mem, 0, lda, x.mem, 0, 1, beta, y.mem, 0, 1, &queue, &event)
+        if status != CLBlastSuccess { throw OpenCLError(call: "CLBlastSgemv", code: status.rawValue) }
+        return OpenCLEvent(event!)
+    }
+
     /// Replaces CLBlast's tuning parameters of `kernel` (e.g. `Xgemm`) in single precision for `device`,
     /// for the rest of this process. Every parameter the kernel has must be given.
     /// The corresponding C function is `CLBlastOverrideParameters`.

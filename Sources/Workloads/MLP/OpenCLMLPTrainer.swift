@@ -10,7 +10,6 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
     let biasActivation: OpenCLKernel
     let softmax: OpenCLKernel
     let reluBackward: OpenCLKernel
-    let biasSGD: OpenCLKernel
     let x: OpenCLBuffer
     let labels: OpenCLBuffer
     let weights: [OpenCLBuffer]
@@ -18,6 +17,8 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
     let activations: [OpenCLBuffer]
     let gradients: (OpenCLBuffer, OpenCLBuffer)
     let rowLoss: OpenCLBuffer
+    /// `batch` ones: the bias gradient is dZᵀ·1, one GEMV fused with the SGD update.
+    let ones: OpenCLBuffer
     /// Whether CLBlast runs with Xgemm parameters tuned by `devices --calibrate`.
     let tunedGEMM: Bool
     /// Device bytes held by this trainer.
@@ -34,7 +35,6 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         biasActivation = try program.kernel("bias_activation")
         softmax = try program.kernel("softmax_cross_entropy")
         reluBackward = try program.kernel("relu_backward")
-        biasSGD = try program.kernel("bias_sgd")
         let data = model.dataSet()
         x = try context.buffer(data.x, access: .readOnly)
         let labels = try context.buffer(bytes: model.batch * 4, access: .readOnly)
@@ -55,6 +55,7 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         let widest = widths.dropFirst().max()!
         gradients = (try context.buffer(bytes: model.batch * widest * 4), try context.buffer(bytes: model.batch * widest * 4))
         rowLoss = try context.buffer(bytes: model.batch * 4)
+        ones = try context.buffer([Float](repeating: 1, count: model.batch), access: .readOnly)
         deviceBytes = UInt64(model.memoryFloats.total * 4)
     }
 
@@ -116,8 +117,10 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         for layer in stride(from: top, through: 0, by: -1) {
             let (k, n) = (widths[layer], widths[layer + 1])
             let input = layer == 0 ? x : activations[layer - 1]
-            try biasSGD.set(.buffer(biases[layer]), .buffer(dZ), .uint(UInt32(batch)), .uint(UInt32(n)), .float(lr))
-            try context.enqueue(biasSGD, global: [n])
+            // b ← b − lr · dZᵀ·1
+            try CLBlast.sgemv(
+                on: context, transposeA: true, m: batch, n: n, alpha: -lr, a: dZ, lda: n, x: ones, beta: 1,
+                y: biases[layer])
             if layer > 0 {
                 try CLBlast.sgemm(
                     on: context, transposeB: true, m: batch, n: k, k: n, a: dZ, lda: n, b: weights[layer], ldb: n,

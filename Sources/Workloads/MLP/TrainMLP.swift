@@ -103,7 +103,7 @@ public struct TrainMLP: Workload {
         var activations: Int  // every hidden activation plus logits
         var input: Int  // X
         var workspace: Int  // two ping-pong gradient buffers
-        var labels: Int  // labels and per-row losses
+        var labels: Int  // labels, per-row losses, and the ones of the bias GEMV
         var largestLayer: Int
         var total: Int { weights + activations + input + workspace + labels }
     }
@@ -115,7 +115,7 @@ public struct TrainMLP: Workload {
         let workspace = 2 * batch * max(hidden, classes)
         return MemoryFloats(
             weights: weights, activations: activations, input: batch * inputs, workspace: workspace,
-            labels: 2 * batch, largestLayer: pairs.map { $0.0 * $0.1 }.max() ?? 0)
+            labels: 3 * batch, largestLayer: pairs.map { $0.0 * $0.1 }.max() ?? 0)
     }
 
     public func resolve(_ selector: DeviceSelector, devices: [OpenCLDevice]) throws(InputError) -> ExecutionTarget {

@@ -32,13 +32,16 @@ public final class OpenCLRenderer {
     ///   - kernelsDirectory: a directory whose `render.cl` replaces the embedded one.
     /// - Throws: `InputError` when the kernels directory lacks `render.cl`; `OpenCLError` from the driver
     ///   (with the build log when the program does not compile).
-    public init(device: OpenCLDevice, width: Int, height: Int, spp: Int, detail: Int, kernelsDirectory: String? = nil)
-        throws
-    {
+    ///   - fastMath: build with `-cl-fast-relaxed-math`, FMA contraction and `native_sqrt`; otherwise the
+    ///     frames match the Swift renderer to rounding (bit for bit on PoCL).
+    public init(
+        device: OpenCLDevice, width: Int, height: Int, spp: Int, detail: Int, fastMath: Bool = false,
+        kernelsDirectory: String? = nil
+    ) throws {
         let source = try Kernels.require("render.cl", overrideDirectory: kernelsDirectory)
         context = try OpenCLContext(device: device)
-        // No -cl-fast-relaxed-math: the frames must match the Swift renderer to rounding.
-        let program = try context.program(source: source)
+        let program = try context.program(
+            source: source, options: fastMath ? "-DCAPSIZE_FAST_MATH -cl-fast-relaxed-math -cl-mad-enable" : "")
         kernel = try program.kernel("render")
         self.width = width
         self.height = height

@@ -18,6 +18,10 @@ public struct RenderFrames: Workload {
         ParameterSpec("spp", .integer(1...256), default: "1", help: "Samples per pixel (jittered, averaged)."),
         ParameterSpec(
             "detail", .integer(1...64), default: "8", help: "Objects in the scene: the cost of one SDF evaluation."),
+        ParameterSpec(
+            "math", .choice(["exact", "fast"]), default: "exact",
+            help: "OpenCL arithmetic: exact (IEEE, no fused multiply-add; matches the native renderer bit for bit "
+                + "on PoCL) or fast (-cl-fast-relaxed-math, FMA contraction, native_sqrt)."),
     ]
 
     /// SDF evaluations one sample is expected to make, for the analytical estimate: primary-ray
@@ -34,8 +38,11 @@ public struct RenderFrames: Workload {
     public let frames: Int
     public let spp: Int
     public let detail: Int
+    /// Fast OpenCL arithmetic (`--math fast`); the native renderer is always exact.
+    public let fastMath: Bool
 
     public init(parameters: ParameterValues) throws(InputError) {
+        fastMath = parameters.string("math") == "fast"
         width = parameters.int("width")
         height = parameters.int("height")
         frames = parameters.int("frames")
@@ -45,10 +52,12 @@ public struct RenderFrames: Workload {
 
     /// Builds the workload from numbers, validated like command-line values.
     /// - Throws: `InputError` naming the first parameter out of range.
-    public init(width: Int = 320, height: Int = 180, frames: Int = 8, spp: Int = 1, detail: Int = 8) throws(InputError)
-    {
-        let given = ["width": width, "height": height, "frames": frames, "spp": spp, "detail": detail]
-        try self.init(parameters: ParameterValues(given.mapValues { String($0) }, specs: Self.parameters))
+    public init(
+        width: Int = 320, height: Int = 180, frames: Int = 8, spp: Int = 1, detail: Int = 8, fastMath: Bool = false
+    ) throws(InputError) {
+        var given = ["width": width, "height": height, "frames": frames, "spp": spp, "detail": detail].mapValues { String($0) }
+        given["math"] = fastMath ? "fast" : "exact"
+        try self.init(parameters: ParameterValues(given, specs: Self.parameters))
     }
 
     var pixels: Int { width * height }
@@ -104,7 +113,7 @@ public struct RenderFrames: Workload {
             return PreparedNativeRender(workload: self, saver: saver)
         case .openCL(let device):
             let renderer = try OpenCLRenderer(
-                device: device, width: width, height: height, spp: spp, detail: detail,
+                device: device, width: width, height: height, spp: spp, detail: detail, fastMath: fastMath,
                 kernelsDirectory: options.kernelsDirectory)
             return PreparedOpenCLRender(workload: self, renderer: renderer, saver: saver)
         }
