@@ -8,7 +8,9 @@ public struct Summary: Codable, Sendable, Equatable {
     public var mean: Double
     /// Median absolute deviation from the median.
     public var mad: Double
-    /// Indices of samples whose modified z-score 0.6745·|x − median| / MAD exceeds 3.5 (Iglewicz–Hoaglin).
+    /// Indices of samples whose modified z-score 0.6745·|x − median| / MAD exceeds 3.5 (Iglewicz–Hoaglin)
+    /// and that lie more than 5 % from the median: with few, tight samples the MAD is tiny, and a
+    /// 3 % wobble is not worth a warning.
     public var outliers: [Int]
     /// A 95 % percentile-bootstrap confidence interval of the median.
     public var medianCI95: ClosedRange<Double>
@@ -29,7 +31,12 @@ public struct Summary: Codable, Sendable, Equatable {
         let median = median
         mad = Self.quantile(samples.map { abs($0 - median) }.sorted(), 0.5)
         let mad = mad
-        outliers = mad > 0 ? samples.indices.filter { 0.6745 * abs(samples[$0] - median) / mad > 3.5 } : []
+        outliers =
+            mad > 0
+            ? samples.indices.filter {
+                let distance = abs(samples[$0] - median)
+                return 0.6745 * distance / mad > 3.5 && distance > 0.05 * abs(median)
+            } : []
         medianCI95 = Self.bootstrapMedian(samples, resamples: resamples, seed: seed)
     }
 
