@@ -7,7 +7,7 @@ struct Capsize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "capsize",
         abstract: "Benchmark heavy compute against serverless caps: measured here, projected to the cloud.",
-        subcommands: [DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self]
+        subcommands: [DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, WorkerCommand.self]
     )
 }
 

@@ -118,9 +118,13 @@ struct DevicesReport: Encodable {
 }
 
 /// The OpenCL devices, or none with a notice saying why; CPU paths work either way.
+/// `CAPSIZE_HIDE_GPUS=1` hides GPU devices (inside a Lambda-model function, which has no GPU).
 func discoverDevices() -> (devices: [OpenCLDevice], notice: String?) {
     do {
-        let devices = try OpenCL.devices()
+        var devices = try OpenCL.devices()
+        if ProcessInfo.processInfo.environment["CAPSIZE_HIDE_GPUS"] == "1" {
+            devices.removeAll { $0.info.kind == .gpu }
+        }
         if devices.isEmpty {
             return ([], "no OpenCL platform found: OpenCL devices are unavailable; the CPU paths (OpenBLAS, native "
                 + "renderer) still work. Install an ICD such as pocl-opencl-icd for an OpenCL CPU device.")
