@@ -20,23 +20,28 @@ let cLibraries: [Target] = [
 // MARK: - Libraries
 
 let libraries: [Target] = [
+    // What every layer shares: the bad-input error (field, value, allowed) that exits with 2.
+    .target(name: "CapsizeCore"),
+    // The facts capsize emulates: prices, limits and formats of Lambda, Batch, Fargate and EC2
+    // (data/*.json compiled in).
+    .target(name: "CloudModel", dependencies: ["CapsizeCore"], plugins: [.plugin(name: "EmbedKernels")]),
     // The only module that imports C: BLAS, OpenCL, CLBlast, host facts, calibration, kernels/*.cl.
     .target(name: "Compute", dependencies: ["COpenBLAS", "COpenCL"], plugins: [.plugin(name: "EmbedKernels")]),
     // Statistics over repeated measurements.
     .target(name: "Analysis"),
     // The workloads: train-mlp, render-frames, command.
-    .target(name: "Workloads", dependencies: ["Compute"]),
+    .target(name: "Workloads", dependencies: ["Compute", "CapsizeCore"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",
         dependencies: [
-            "Compute", "Workloads", "Analysis",
+            "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]
     ),
 ]
 
-// MARK: - Build tools (kernels/*.cl are compiled into the binary as string literals)
+// MARK: - Build tools (kernels/*.cl and data/*.json are compiled into the binary as string literals)
 
 let buildTools: [Target] = [
     .executableTarget(name: "EmbedKernelsTool"),
@@ -54,7 +59,8 @@ let executables: [Target] = [
 let tests: [Target] = [
     .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
-    .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Compute"]),
+    .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Compute", "CapsizeCore"]),
+    .testTarget(name: "CloudModelTests", dependencies: ["CloudModel", "CapsizeCore"]),
     .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI"]),
 ]
 
@@ -64,7 +70,7 @@ let package = Package(
     products: [
         .executable(name: "capsize", targets: ["capsize"]),
         // For Benchmarks/ (a nested package measuring capsize's own code).
-        .library(name: "CapsizeKit", targets: ["Compute", "Workloads", "Analysis"]),
+        .library(name: "CapsizeKit", targets: ["CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

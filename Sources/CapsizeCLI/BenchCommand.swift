@@ -1,3 +1,4 @@
+import CapsizeCore
 import Analysis
 import ArgumentParser
 import Compute

@@ -1,3 +1,4 @@
+import CapsizeCore
 import ArgumentParser
 import Foundation
 import Workloads

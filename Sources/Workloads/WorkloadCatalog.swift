@@ -1,3 +1,4 @@
+import CapsizeCore
 /// The built-in workloads, by the name users type.
 public enum WorkloadCatalog {
     public static let all: [any Workload.Type] = [TrainMLP.self, RenderFrames.self, CommandWorkload.self]

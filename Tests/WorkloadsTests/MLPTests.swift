@@ -1,3 +1,4 @@
+import CapsizeCore
 import Compute
 import Testing
 

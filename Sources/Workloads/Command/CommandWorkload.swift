@@ -1,3 +1,4 @@
+public import CapsizeCore
 import Foundation
 public import Compute
 

@@ -1,3 +1,4 @@
+import CapsizeCore
 public import Compute
 
 /// The `render` kernel of `kernels/render.cl` on one OpenCL device, with its frame and

@@ -1,3 +1,4 @@
+import CapsizeCore
 import Foundation
 
 /// `render-frames` on an OpenCL device: one kernel launch and one read-back per frame.

@@ -1,3 +1,4 @@
+public import CapsizeCore
 public import Compute
 
 /// `render-frames`: renders an animated ray-marched scene (signed distance fields, sun light with

@@ -1,0 +1,99 @@
+public import Foundation
+public import CapsizeCore
+
+/// The configuration of a Lambda-model function, validated against Lambda's limits.
+public struct FunctionConfiguration: Codable, Sendable, Equatable {
+    public static let memoryRange = 128...10_240
+    public static let timeoutRange = 1...900
+    public static let ephemeralStorageRange = 512...10_240
+    /// Memory that buys one vCPU of CPU credit.
+    public static let megabytesPerVCPU = 1_769.0
+    /// The most vCPUs a function gets (at 10,240 MB).
+    public static let maximumVCPUs = 6.0
+    /// Lambda's limit on the init phase.
+    public static let initLimitSeconds = 10.0
+
+    public var memoryMB: Int
+    public var timeoutSeconds: Int
+    public var ephemeralStorageMB: Int
+    public var architecture: Architecture
+    /// Environments that may run at once; nil means the account limit.
+    public var reservedConcurrency: Int?
+
+    /// - Throws: `InputError` naming the field and Lambda's allowed range.
+    public init(
+        memoryMB: Int = 128, timeoutSeconds: Int = 3, ephemeralStorageMB: Int = 512,
+        architecture: Architecture = .x86_64, reservedConcurrency: Int? = nil
+    ) throws(InputError) {
+        guard Self.memoryRange.contains(memoryMB) else {
+            throw InputError(field: "--memory", value: "\(memoryMB)", allowed: "128...10240 MB (Lambda's range)")
+        }
+        guard Self.timeoutRange.contains(timeoutSeconds) else {
+            throw InputError(field: "--timeout", value: "\(timeoutSeconds)", allowed: "1...900 seconds (Lambda's range)")
+        }
+        guard Self.ephemeralStorageRange.contains(ephemeralStorageMB) else {
+            throw InputError(
+                field: "--ephemeral-storage", value: "\(ephemeralStorageMB)", allowed: "512...10240 MB (Lambda's range)")
+        }
+        if let reservedConcurrency, !(0...1_000).contains(reservedConcurrency) {
+            throw InputError(
+                field: "--concurrency", value: "\(reservedConcurrency)",
+                allowed: "0...1000 (the default per-Region account limit)")
+        }
+        self.memoryMB = memoryMB
+        self.timeoutSeconds = timeoutSeconds
+        self.ephemeralStorageMB = ephemeralStorageMB
+        self.architecture = architecture
+        self.reservedConcurrency = reservedConcurrency
+    }
+
+    /// The CPU share Lambda gives this memory size: memory / 1,769 MB, at most 6 vCPUs.
+    public var vcpuShare: Double { min(Double(memoryMB) / Self.megabytesPerVCPU, Self.maximumVCPUs) }
+
+    /// Whole threads to give a workload for this share (at least 1).
+    public var threads: Int { max(1, Int(vcpuShare.rounded(.up))) }
+}
+
+/// One invocation's billing, as Lambda computes it. All money figures are projected from the price catalog.
+public struct LambdaBill: Codable, Sendable, Equatable {
+    /// Duration rounded up to the billing granularity (1 ms), in ms.
+    public var billedMilliseconds: Int
+    public var gbSeconds: Double
+    public var durationCost: Double
+    public var requestCost: Double
+    public var total: Double { durationCost + requestCost }
+
+    /// Bills `durationMs` (plus the init duration, billed since August 2025) at `memoryMB`.
+    public init(durationMs: Double, initMs: Double = 0, memoryMB: Int, architecture: Architecture, prices: PriceCatalog) {
+        let granularity = Double(prices.lambda.billingGranularityMs)
+        billedMilliseconds = Int(((durationMs + initMs) / granularity).rounded(.up) * granularity)
+        gbSeconds = Double(billedMilliseconds) / 1000 * Double(memoryMB) / 1024
+        durationCost = gbSeconds * prices.lambda.gbSecond[architecture]
+        requestCost = prices.lambda.perRequest
+    }
+}
+
+/// Lambda's log texts, formatted exactly as Lambda writes them.
+public enum LambdaLog {
+    /// `REPORT RequestId: …\tDuration: 26.73 ms\tBilled Duration: 27 ms\tMemory Size: 128 MB\tMax Memory Used: 75 MB\t`
+    /// with `Init Duration: 166.62 ms\t` on cold starts only and `Status: timeout` after a timeout.
+    public static func report(
+        requestId: String, durationMs: Double, billedMs: Int, memoryMB: Int, maxMemoryUsedMB: Int,
+        initDurationMs: Double?, status: String? = nil
+    ) -> String {
+        var line = "REPORT RequestId: \(requestId)\tDuration: \(String(format: "%.2f", durationMs)) ms\t"
+        line += "Billed Duration: \(billedMs) ms\tMemory Size: \(memoryMB) MB\tMax Memory Used: \(maxMemoryUsedMB) MB\t"
+        if let initDurationMs { line += "Init Duration: \(String(format: "%.2f", initDurationMs)) ms\t" }
+        if let status { line += "Status: \(status)" }
+        return line
+    }
+
+    /// `<timestamp> <requestId> Task timed out after 3.01 seconds`
+    public static func timedOut(requestId: String, seconds: Double, at date: Date = Date()) -> String {
+        "\(date.formatted(.iso8601)) \(requestId) Task timed out after \(String(format: "%.2f", seconds)) seconds"
+    }
+
+    /// The error Lambda reports when the runtime is killed at the memory cap.
+    public static let outOfMemory = "Error: Runtime exited with error: signal: killed"
+    public static let outOfMemoryErrorType = "Runtime.OutOfMemory"
+}

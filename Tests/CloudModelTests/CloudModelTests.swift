@@ -1,0 +1,95 @@
+import CapsizeCore
+import Foundation
+import Testing
+
+@testable import CloudModel
+
+@Suite struct LambdaModelTests {
+    @Test("REPORT lines match the parsers used in the wild, with Init Duration only on cold starts")
+    func reportLine() throws {
+        let cold = LambdaLog.report(
+            requestId: "8f5f1c2e-0000-4000-8000-000000000001", durationMs: 26.731, billedMs: 27, memoryMB: 128,
+            maxMemoryUsedMB: 75, initDurationMs: 166.619)
+        #expect(cold == "REPORT RequestId: 8f5f1c2e-0000-4000-8000-000000000001\tDuration: 26.73 ms\tBilled Duration: 27 ms\tMemory Size: 128 MB\tMax Memory Used: 75 MB\tInit Duration: 166.62 ms\t")
+        #expect(cold.firstMatch(of: /\tBilled Duration: (\d+) ms/)?.1 == "27")
+        #expect(cold.firstMatch(of: /\tInit Duration: (\d+\.\d+) ms/)?.1 == "166.62")
+        #expect(cold.firstMatch(of: /Max\s+Memory\s+Used:\s+(\d+)\s+MB/)?.1 == "75")
+        let warm = LambdaLog.report(
+            requestId: "r", durationMs: 1, billedMs: 1, memoryMB: 512, maxMemoryUsedMB: 80, initDurationMs: nil,
+            status: "timeout")
+        #expect(warm.firstMatch(of: /\tInit Duration: (\d+\.\d+) ms/) == nil)
+        #expect(warm.hasSuffix("Status: timeout"))
+        #expect(LambdaLog.timedOut(requestId: "r", seconds: 3.014).hasSuffix(" r Task timed out after 3.01 seconds"))
+    }
+
+    @Test("billing rounds up to 1 ms and adds the request fee (hand-computed)", arguments: [
+        (26.73, 0.0, 128, 27), (0.2, 0.0, 128, 1), (1000.0, 0.0, 1024, 1000), (999.001, 0.0, 1024, 1000),
+    ])
+    func billing(duration: Double, initMs: Double, memory: Int, billed: Int) {
+        let bill = LambdaBill(durationMs: duration, initMs: initMs, memoryMB: memory, architecture: .x86_64, prices: .embedded)
+        #expect(bill.billedMilliseconds == billed)
+        let gbSeconds = Double(billed) / 1000 * Double(memory) / 1024
+        #expect(abs(bill.total - (gbSeconds * 0.0000166667 + 0.0000002)) < 1e-15)
+    }
+
+    @Test("1 s at 1,024 MB on arm64 costs 0.0000133334 plus the request fee")
+    func armPrice() {
+        let bill = LambdaBill(durationMs: 1000, memoryMB: 1024, architecture: .arm64, prices: .embedded)
+        #expect(bill.gbSeconds == 1)
+        #expect(abs(bill.total - 0.0000135334) < 1e-15)
+    }
+
+    @Test("the vCPU share is memory / 1,769 MB (5.79 of credit at 10,240 MB, which shows 6 cores)")
+    func vcpuShare() throws {
+        #expect(try FunctionConfiguration(memoryMB: 1769).vcpuShare == 1)
+        #expect(abs(try FunctionConfiguration(memoryMB: 3008).vcpuShare - 1.7004) < 1e-3)
+        #expect(abs(try FunctionConfiguration(memoryMB: 10_240).vcpuShare - 10_240 / 1_769) < 1e-12)
+        #expect(try FunctionConfiguration(memoryMB: 10_240).threads == 6)
+        #expect(try FunctionConfiguration(memoryMB: 128).threads == 1)
+        #expect(try FunctionConfiguration(memoryMB: 3008).threads == 2)
+    }
+
+    @Test("configuration values out of Lambda's ranges are refused, naming the field", arguments: [
+        (127, 3, 512, "--memory"), (10_241, 3, 512, "--memory"), (128, 0, 512, "--timeout"), (128, 901, 512, "--timeout"),
+        (128, 3, 511, "--ephemeral-storage"), (128, 3, 10_241, "--ephemeral-storage"),
+    ])
+    func ranges(memory: Int, timeout: Int, storage: Int, field: String) throws {
+        let error = try #require(throws: InputError.self) {
+            try FunctionConfiguration(memoryMB: memory, timeoutSeconds: timeout, ephemeralStorageMB: storage)
+        }
+        #expect(error.field == field)
+    }
+}
+
+@Suite struct PriceCatalogTests {
+    @Test("the embedded catalog is valid and has Lambda, Fargate and EC2 GPU entries with sources")
+    func embedded() {
+        let catalog = PriceCatalog.embedded
+        #expect(catalog.lambda.gbSecond.x86_64 == 0.0000166667)
+        #expect(!catalog.lambda.source.isEmpty && !catalog.fargate.source.isEmpty && !catalog.ec2.source.isEmpty)
+        #expect(catalog.ec2.instances.contains { $0.gpu?.model == "NVIDIA H100" })
+        #expect(catalog.lambda.freeTier.appliedByDefault == false)
+    }
+
+    @Test("a price file with a missing or negative price is refused, naming the item")
+    func invalidFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prices-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(EmbeddedData.sources["prices.json"]!.utf8)) as? [String: Any])
+        var lambda = try #require(json["lambda"] as? [String: Any])
+        lambda["perRequest"] = -1
+        json["lambda"] = lambda
+        let negative = directory.appendingPathComponent("negative.json")
+        try JSONSerialization.data(withJSONObject: json).write(to: negative)
+        let error = try #require(throws: InputError.self) { try PriceCatalog.load(path: negative.path) }
+        #expect(error.field.hasSuffix("lambda.perRequest"))
+
+        lambda.removeValue(forKey: "gbSecond")
+        json["lambda"] = lambda
+        let missing = directory.appendingPathComponent("missing.json")
+        try JSONSerialization.data(withJSONObject: json).write(to: missing)
+        let missingError = try #require(throws: InputError.self) { try PriceCatalog.load(path: missing.path) }
+        #expect(missingError.field.hasSuffix("lambda.gbSecond"))
+        #expect(throws: InputError.self) { try PriceCatalog.load(path: directory.appendingPathComponent("none.json").path) }
+    }
+}
