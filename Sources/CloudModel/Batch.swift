@@ -1,0 +1,202 @@
+public import CapsizeCore
+
+/// AWS Batch's job states, in the order a job passes through them.
+public enum JobState: String, Codable, Sendable, CaseIterable, Comparable {
+    case submitted = "SUBMITTED"
+    case pending = "PENDING"
+    case runnable = "RUNNABLE"
+    case starting = "STARTING"
+    case running = "RUNNING"
+    case succeeded = "SUCCEEDED"
+    case failed = "FAILED"
+
+    public var isFinal: Bool { self == .succeeded || self == .failed }
+
+    public static func < (a: JobState, b: JobState) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// Batch's status reasons, in Batch's words.
+public enum StatusReason {
+    public static let timeout = "Job attempt duration exceeded timeout"
+    public static let essentialContainerExited = "Essential container in task exited"
+    public static let outOfMemory = "OutOfMemoryError: Container killed due to memory usage"
+    public static let dependencyFailed = "Dependent Job failed"
+    public static let cannotFit = "CLIENT_ERROR - no compute environment of the queue can ever satisfy the job's resources"
+}
+
+/// A job's resources: vCPUs, memory (a hard limit) and whole GPUs (exclusive).
+public struct ResourceRequirements: Codable, Sendable, Equatable {
+    public var vcpus: Double
+    public var memoryMiB: Int
+    public var gpus: Int
+
+    /// - Throws: `InputError` naming the field when a value is out of range.
+    public init(vcpus: Double = 1, memoryMiB: Int = 2048, gpus: Int = 0) throws(InputError) {
+        guard vcpus.isFinite, vcpus >= 0.25, vcpus <= 256 else {
+            throw InputError(field: "--vcpus", value: "\(vcpus)", allowed: "0.25...256")
+        }
+        guard memoryMiB >= 4, memoryMiB <= 4_194_304 else {
+            throw InputError(field: "--memory", value: "\(memoryMiB)", allowed: "4...4194304 MiB")
+        }
+        guard (0...16).contains(gpus) else {
+            throw InputError(field: "--gpus", value: "\(gpus)", allowed: "0...16 whole GPUs")
+        }
+        self.vcpus = vcpus
+        self.memoryMiB = memoryMiB
+        self.gpus = gpus
+    }
+}
+
+/// One `evaluateOnExit` rule: when its patterns match a failed attempt, RETRY or EXIT.
+public struct EvaluateOnExit: Codable, Sendable, Equatable {
+    public enum Action: String, Codable, Sendable { case retry = "RETRY", exit = "EXIT" }
+    public var action: Action
+    /// Glob on the exit code's decimal text (digits, may end in `*`).
+    public var onExitCode: String?
+    /// Glob on the attempt's reason (e.g. `CannotPullContainerError*`).
+    public var onReason: String?
+    /// Glob on the status reason (e.g. `OutOfMemoryError*`).
+    public var onStatusReason: String?
+
+    /// - Throws: `InputError` when no pattern is given or a pattern uses a wildcard other than a trailing `*`.
+    public init(action: Action, onExitCode: String? = nil, onReason: String? = nil, onStatusReason: String? = nil)
+        throws(InputError)
+    {
+        guard onExitCode != nil || onReason != nil || onStatusReason != nil else {
+            throw InputError(field: "evaluateOnExit", value: action.rawValue, allowed: "at least one of onExitCode, onReason, onStatusReason")
+        }
+        for (field, pattern) in [("onExitCode", onExitCode), ("onReason", onReason), ("onStatusReason", onStatusReason)] {
+            guard let pattern else { continue }
+            let body = pattern.hasSuffix("*") ? String(pattern.dropLast()) : pattern
+            guard pattern.count <= 512, !body.contains("*") else {
+                throw InputError(field: "evaluateOnExit.\(field)", value: pattern, allowed: "text of at most 512 characters that may end in *")
+            }
+            if field == "onExitCode" && !body.allSatisfy(\.isNumber) {
+                throw InputError(field: "evaluateOnExit.onExitCode", value: pattern, allowed: "digits that may end in *")
+            }
+        }
+        self.action = action
+        self.onExitCode = onExitCode
+        self.onReason = onReason
+        self.onStatusReason = onStatusReason
+    }
+
+    /// Whether every pattern given matches.
+    public func matches(exitCode: Int32?, reason: String?, statusReason: String?) -> Bool {
+        func glob(_ pattern: String?, _ text: String?) -> Bool {
+            guard let pattern else { return true }
+            guard let text else { return false }
+            return pattern.hasSuffix("*") ? text.hasPrefix(String(pattern.dropLast())) : text == pattern
+        }
+        return glob(onExitCode, exitCode.map { String($0) }) && glob(onReason, reason) && glob(onStatusReason, statusReason)
+    }
+}
+
+/// Batch's retry strategy: 1–10 attempts and up to 5 rules; a failed attempt that no rule matches is retried.
+public struct RetryStrategy: Codable, Sendable, Equatable {
+    public var attempts: Int
+    public var evaluateOnExit: [EvaluateOnExit]
+
+    /// - Throws: `InputError` naming `--attempts` (1...10) or `evaluateOnExit` (at most 5 rules).
+    public init(attempts: Int = 1, evaluateOnExit: [EvaluateOnExit] = []) throws(InputError) {
+        guard (1...10).contains(attempts) else {
+            throw InputError(field: "--attempts", value: "\(attempts)", allowed: "1...10")
+        }
+        guard evaluateOnExit.count <= 5 else {
+            throw InputError(field: "evaluateOnExit", value: "\(evaluateOnExit.count) rules", allowed: "at most 5 rules")
+        }
+        self.attempts = attempts
+        self.evaluateOnExit = evaluateOnExit
+    }
+
+    /// Whether a failed attempt number `attempt` (from 1) is tried again. Timed-out attempts never are.
+    public func shouldRetry(attempt: Int, exitCode: Int32?, reason: String?, statusReason: String?) -> Bool {
+        guard attempt < attempts, statusReason != StatusReason.timeout else { return false }
+        let rule = evaluateOnExit.first { $0.matches(exitCode: exitCode, reason: reason, statusReason: statusReason) }
+        return rule?.action ?? .retry == .retry
+    }
+}
+
+/// How a job depends on another.
+public enum DependencyType: String, Codable, Sendable {
+    /// Child i of an array waits for child i of the other array.
+    case nToN = "N_TO_N"
+    /// Child i of this array waits for child i − 1.
+    case sequential = "SEQUENTIAL"
+}
+
+/// A dependency on another job.
+public struct JobDependency: Codable, Sendable, Equatable, Hashable {
+    public var jobId: String
+    public var type: DependencyType?
+
+    public init(jobId: String, type: DependencyType? = nil) {
+        self.jobId = jobId
+        self.type = type
+    }
+}
+
+/// Batch's limits on submissions.
+public enum BatchLimits {
+    public static let arraySize = 2...10_000
+    public static let maxDependencies = 20
+    public static let minimumTimeoutSeconds = 60.0
+
+    /// Validates an array size.
+    /// - Throws: `InputError` naming `--array` and 2...10000.
+    public static func checkArraySize(_ size: Int) throws(InputError) {
+        guard arraySize.contains(size) else {
+            throw InputError(field: "--array", value: "\(size)", allowed: "2...10000 children")
+        }
+    }
+
+    /// Validates the dependencies of one job against the jobs already known.
+    /// - Throws: `InputError` for more than 20 dependencies or an unknown job id.
+    public static func checkDependencies(_ dependencies: [JobDependency], known: Set<String>) throws(InputError) {
+        guard dependencies.count <= maxDependencies else {
+            throw InputError(field: "--depends-on", value: "\(dependencies.count) jobs", allowed: "at most 20 dependencies")
+        }
+        for dependency in dependencies where !known.contains(dependency.jobId) {
+            throw InputError(field: "--depends-on", value: dependency.jobId, allowed: "the id of a submitted job")
+        }
+    }
+
+    /// A timeout below Batch's 60 s minimum is accepted locally with this warning (nil when valid).
+    /// - Throws: `InputError` for a non-positive timeout.
+    public static func timeoutWarning(_ seconds: Double) throws(InputError) -> String? {
+        guard seconds.isFinite, seconds > 0 else {
+            throw InputError(field: "--timeout", value: "\(seconds)", allowed: "a positive number of seconds (AWS requires ≥ 60)")
+        }
+        return seconds < minimumTimeoutSeconds
+            ? "timeout \(seconds) s is below AWS Batch's minimum of 60 s: accepted locally, AWS would reject it" : nil
+    }
+}
+
+/// Finds a cycle among job dependencies (job id → ids it waits for).
+/// - Returns: the jobs of one cycle in order, or nil.
+public func dependencyCycle(_ graph: [String: [String]]) -> [String]? {
+    enum Mark { case visiting, done }
+    var marks: [String: Mark] = [:]
+    var path: [String] = []
+    func visit(_ node: String) -> [String]? {
+        switch marks[node] {
+        case .done: return nil
+        case .visiting: return Array(path[path.firstIndex(of: node)!...]) + [node]
+        case nil: break
+        }
+        marks[node] = .visiting
+        path.append(node)
+        for next in graph[node] ?? [] {
+            if let cycle = visit(next) { return cycle }
+        }
+        path.removeLast()
+        marks[node] = .done
+        return nil
+    }
+    for node in graph.keys.sorted() {
+        if let cycle = visit(node) { return cycle }
+    }
+    return nil
+}
