@@ -138,7 +138,8 @@ public struct CapsizeStore: Sendable {
             case .finished:
                 throw StoreError.notResumable(id: id, reason: "it finished")
             case .running where run.machine != machine:
-                throw StoreError.notResumable(id: id, reason: "it is marked running on another machine (\(run.machine))")
+                throw StoreError.notResumable(
+                    id: id, reason: "it is marked running on another machine (\(run.machine))")
             case .running where Self.processIsAlive(run.pid) && run.pid != getpid():
                 throw StoreError.notResumable(id: id, reason: "it is still running (pid \(run.pid))")
             case .running, .interrupted:
@@ -180,7 +181,8 @@ public struct CapsizeStore: Sendable {
         switch matches.count {
         case 0: throw StoreError.runNotFound(prefix)
         case 1: return matches[0]
-        default: throw StoreError.ambiguousRun(prefix: prefix, matches: matches.prefix(Self.ambiguityListLimit).map(\.id))
+        default:
+            throw StoreError.ambiguousRun(prefix: prefix, matches: matches.prefix(Self.ambiguityListLimit).map(\.id))
         }
     }
 

@@ -1,6 +1,6 @@
 // The records' GRDB conformances: table names and how dates and JSON columns are stored.
-public import GRDB
 public import Foundation
+public import GRDB
 
 /// A record the store holds. They share how they are stored: dates as seconds since 1970 (REAL,
 /// microsecond precision, so 1,000 job state changes a second keep their order) and JSON columns
@@ -8,8 +8,12 @@ public import Foundation
 public protocol StoredRecord: Codable, FetchableRecord, PersistableRecord {}
 
 extension StoredRecord {
-    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy { .timeIntervalSince1970 }
-    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy { .timeIntervalSince1970 }
+    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        .timeIntervalSince1970
+    }
+    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        .timeIntervalSince1970
+    }
     public static func databaseJSONEncoder(for column: String) -> JSONEncoder { StoredJSON.encoder }
     public static func databaseJSONDecoder(for column: String) -> JSONDecoder { StoredJSON.decoder }
 }

@@ -15,11 +15,17 @@ import Testing
                 #expect(try db.tableExists(table), "\(table)")
             }
             let runColumns = Set(try db.columns(in: "runs").map(\.name))
-            #expect(runColumns.isSuperset(of: ["id", "kind", "commandLine", "parameters", "machine", "createdAt",
-                                               "finishedAt", "status", "planned"]))
+            #expect(
+                runColumns.isSuperset(of: [
+                    "id", "kind", "commandLine", "parameters", "machine", "createdAt",
+                    "finishedAt", "status", "planned",
+                ]))
             let jobColumns = Set(try db.columns(in: "jobs").map(\.name))
-            #expect(jobColumns.isSuperset(of: ["state", "submittedAt", "pendingAt", "runnableAt", "startingAt",
-                                               "runningAt", "stoppedAt", "exitCode", "arrayParentID", "arrayIndex"]))
+            #expect(
+                jobColumns.isSuperset(of: [
+                    "state", "submittedAt", "pendingAt", "runnableAt", "startingAt",
+                    "runningAt", "stoppedAt", "exitCode", "arrayParentID", "arrayIndex",
+                ]))
             for table in ["invocations", "jobs", "environments", "measurements"] {
                 let indexed = try db.indexes(on: table).contains { $0.columns.first == "runID" }
                 #expect(indexed, "\(table) has no index starting with runID")
@@ -84,7 +90,9 @@ import Testing
         try store.record(job)
         let states: [JobRecord.State] = [.pending, .runnable, .starting, .running, .failed]
         for (offset, state) in states.enumerated() {
-            job.enter(state, at: Fixture.date(Double(offset + 2)), reason: state == .failed ? "Essential container in task exited" : nil)
+            job.enter(
+                state, at: Fixture.date(Double(offset + 2)),
+                reason: state == .failed ? "Essential container in task exited" : nil)
             if state == .failed { job.exitCode = 3 }
             try store.record(job)
         }

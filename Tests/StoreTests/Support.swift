@@ -7,7 +7,8 @@ import Testing
 enum Fixture {
     /// A fresh directory under the system's temporary directory.
     static func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-store-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-store-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
@@ -21,17 +22,22 @@ enum Fixture {
     /// A date `offset` seconds after 2023-11-14 22:13:20 UTC, exact in binary so it reads back equal.
     static func date(_ offset: Double = 0) -> Date { Date(timeIntervalSince1970: 1_700_000_000 + offset) }
 
-    static func run(id: String = RunRecord.newID(), pid: Int32 = getpid(), machine: String = "test machine") -> RunRecord {
+    static func run(id: String = RunRecord.newID(), pid: Int32 = getpid(), machine: String = "test machine")
+        -> RunRecord
+    {
         RunRecord(
             id: id, kind: .invoke, commandLine: ["capsize", "invoke", "train-mlp"], parameters: #"{"memory":512}"#,
             machine: machine, pid: pid, createdAt: date(), planned: 3)
     }
 
-    static func invocation(run: String, item: String? = nil, status: InvocationRecord.Status = .success) -> InvocationRecord {
+    static func invocation(run: String, item: String? = nil, status: InvocationRecord.Status = .success)
+        -> InvocationRecord
+    {
         InvocationRecord(
             runID: run, itemKey: item, environmentID: "env-1", cold: true, memoryMB: 512, timeoutSeconds: 2,
             initDurationMs: 41.5, durationMs: 1234.56, billedDurationMs: 1235, maxMemoryUsedMB: 88, status: status,
-            errorType: status == .success ? nil : "Runtime.ExitError", errorMessage: status == .success ? nil : "exit 3",
+            errorType: status == .success ? nil : "Runtime.ExitError",
+            errorMessage: status == .success ? nil : "exit 3",
             report: "REPORT RequestId: x\tDuration: 1234.56 ms\tBilled Duration: 1235 ms\tMemory Size: 512 MB\t"
                 + "Max Memory Used: 88 MB\tInit Duration: 41.50 ms",
             costUSD: 0.000_010_5, startedAt: date(1), endedAt: date(2.25))

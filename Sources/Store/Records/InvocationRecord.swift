@@ -37,9 +37,10 @@ public struct InvocationRecord: Codable, Sendable, Equatable, Identifiable {
 
     public init(
         id: String = RunRecord.newID(), runID: String, itemKey: String? = nil, environmentID: String? = nil,
-        cold: Bool, memoryMB: Int, timeoutSeconds: Double, architecture: String = "x86_64", initDurationMs: Double? = nil,
-        durationMs: Double, billedDurationMs: Int, maxMemoryUsedMB: Int, status: Status, errorType: String? = nil,
-        errorMessage: String? = nil, report: String, costUSD: Double, startedAt: Date, endedAt: Date
+        cold: Bool, memoryMB: Int, timeoutSeconds: Double, architecture: String = "x86_64",
+        initDurationMs: Double? = nil, durationMs: Double, billedDurationMs: Int, maxMemoryUsedMB: Int,
+        status: Status, errorType: String? = nil, errorMessage: String? = nil, report: String, costUSD: Double,
+        startedAt: Date, endedAt: Date
     ) {
         self.id = id
         self.runID = runID

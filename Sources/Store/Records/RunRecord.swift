@@ -79,8 +79,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var environments: Int
 
     public init(
-        planned: Int? = nil, completed: Int = 0, measurements: Int = 0, invocations: [InvocationRecord.Status: Int] = [:],
-        jobs: [JobRecord.State: Int] = [:], environments: Int = 0
+        planned: Int? = nil, completed: Int = 0, measurements: Int = 0,
+        invocations: [InvocationRecord.Status: Int] = [:], jobs: [JobRecord.State: Int] = [:], environments: Int = 0
     ) {
         self.planned = planned
         self.completed = completed
