@@ -32,7 +32,7 @@ let libraries: [Target] = [
     .target(
         name: "CapsizeCLI",
         dependencies: [
-            "Compute", "Workloads", "Analysis",
+            "Compute", "Workloads", "Analysis", "Store",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]
     ),
@@ -59,7 +59,7 @@ let tests: [Target] = [
     .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Compute"]),
     // GRDB too: the tests inspect the schema and journal mode through their own connection.
     .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
-    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI"]),
+    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Store"]),
 ]
 
 let package = Package(
