@@ -201,6 +201,22 @@ public struct CapsizeStore: Sendable {
         try write(run: job.runID) { try job.upsert($0) }
     }
 
+    /// Stores the current state of many jobs in one transaction (an array's children changing state
+    /// together), replacing rows by job id: one commit instead of one per job.
+    /// - Throws: `StoreError.runNotFound` when a job's run does not exist; then none is stored.
+    public func record(_ jobs: some Collection<JobRecord>) throws {
+        do {
+            try pool.write { db in
+                for job in jobs { try job.upsert(db) }
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+            let missing = try pool.read { db in
+                try Set(jobs.map(\.runID)).sorted().first { try !RunRecord.exists(db, key: $0) }
+            }
+            throw StoreError.runNotFound(missing ?? "")
+        }
+    }
+
     /// Stores an execution or compute environment, replacing the one with the same id.
     /// Committed before it returns.
     public func record(_ environment: EnvironmentRecord) throws {

@@ -108,6 +108,24 @@ import Testing
         #expect(final.enteredAt(.succeeded) == nil)
     }
 
+    @Test("many jobs recorded together are stored in one transaction, or none when one names an unknown run")
+    func jobBatch() throws {
+        let (store, directory) = try Fixture.store()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let run = Fixture.run()
+        try store.insert(run)
+        var children = (0..<100).map { Fixture.job(run: run.id, id: "array-1:\($0)") }
+        try store.record(children)
+        for index in children.indices { children[index].enter(.runnable, at: Fixture.date(2)) }
+        try store.record(children)
+        #expect(try store.summary(run: run.id).jobs == [.runnable: 100])
+        var stray = Fixture.job(run: "nope", id: "stray")
+        stray.enter(.running)
+        for index in children.indices { children[index].enter(.running) }
+        #expect(throws: StoreError.runNotFound("nope")) { try store.record(children + [stray]) }
+        #expect(try store.summary(run: run.id).jobs == [.runnable: 100])
+    }
+
     @Test("a run is found by its id or a unique prefix; an unknown or ambiguous prefix is an error naming it")
     func prefixLookup() throws {
         let (store, directory) = try Fixture.store()
