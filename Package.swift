@@ -31,11 +31,13 @@ let libraries: [Target] = [
     .target(name: "Analysis"),
     // The workloads: train-mlp, render-frames, command.
     .target(name: "Workloads", dependencies: ["Compute", "CapsizeCore"]),
+    // Runs, invocations, jobs, environments and measurements in SQLite (GRDB), each committed as it ends.
+    .target(name: "Store", dependencies: ["Compute", .product(name: "GRDB", package: "GRDB.swift")]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",
         dependencies: [
-            "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis",
+            "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Store",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]
     ),
@@ -61,7 +63,9 @@ let tests: [Target] = [
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
     .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Compute", "CapsizeCore"]),
     .testTarget(name: "CloudModelTests", dependencies: ["CloudModel", "CapsizeCore"]),
-    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI"]),
+    // GRDB too: the tests inspect the schema and journal mode through their own connection.
+    .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
+    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Store"]),
 ]
 
 let package = Package(
@@ -74,6 +78,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: cLibraries + libraries + buildTools + executables + tests
 )

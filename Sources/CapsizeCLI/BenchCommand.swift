@@ -3,10 +3,12 @@ import Analysis
 import ArgumentParser
 import Compute
 import Foundation
+import Store
 import Workloads
 
-/// `capsize bench WORKLOAD [params] [--device ...] [--repeat N] [--warmup K] [--json]`.
-struct BenchCommand: ParsableCommand {
+/// `capsize bench WORKLOAD [params] [--device ...] [--repeat N] [--warmup K] [--json]` and
+/// `capsize bench --resume RUN`.
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a workload repeatedly on one device and summarise the measurements.",
@@ -15,9 +17,11 @@ struct BenchCommand: ParsableCommand {
               capsize bench train-mlp --batch 1024 --hidden 2048 --device cpu
               capsize bench render-frames --width 640 --height 360 --save-frames out/
               capsize bench command --size 100 -- ./my-job --n {size}
+            Each measured run is recorded in the store as it ends (see `capsize runs`); a bench that was
+            interrupted continues with `capsize bench --resume RUN`.
             """)
 
-    @Argument(help: "train-mlp, render-frames or command.") var workload: String
+    @Argument(help: "train-mlp, render-frames or command.") var workload: String?
     @Option(help: "auto, cpu, native, gpu or opencl:N (see `capsize devices`).") var device = "auto"
     @Option(name: .customLong("repeat"), help: "Measured runs (1...10000).") var repeats = 5
     @Option(help: "Unmeasured warm-up runs before them (0...1000).") var warmup = 1
@@ -26,11 +30,46 @@ struct BenchCommand: ParsableCommand {
     var kernels: String?
     @Option(name: .customLong("save-frames"), help: "render-frames: write each frame as PNG into this directory.")
     var saveFrames: String?
+    @Option(help: ArgumentHelp("""
+        Continue an interrupted bench run (its id or a unique prefix, see `capsize runs list`) with its own \
+        parameters, keeping its recorded runs.
+        """, valueName: "RUN"))
+    var resume: String?
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
     var parameters: [String] = []
 
-    func run() throws {
-        let type = try WorkloadCatalog.named(workload)
+    func run() async throws {
+        let store = try openStore()
+        guard let resume else { return try await measure(store: store, resuming: nil) }
+        let defaults = try BenchCommand.parse([])
+        guard workload == nil && parameters.isEmpty && device == defaults.device && repeats == defaults.repeats
+            && warmup == defaults.warmup && kernels == nil && saveFrames == nil
+        else {
+            throw InputError(
+                field: "--resume", value: resume,
+                allowed: "only --json beside it (the run's own workload and options are used)")
+        }
+        var run = try findRun(resume, in: store, field: "--resume")
+        guard run.kind == .bench else {
+            throw InputError(
+                field: "--resume", value: resume, allowed: "a bench run (\(run.shortID) is a \(run.kind) run)")
+        }
+        do {
+            run = try store.resume(run: run.id)
+        } catch StoreError.notResumable(_, let reason) {
+            throw InputError(
+                field: "--resume", value: resume, allowed: "an unfinished run that no process is running (\(reason))")
+        }
+        let stored = try StoredJSON.decode(BenchRunParameters.self, from: run.parameters)
+        var original = try BenchCommand.parse(stored.arguments)
+        original.json = json
+        try await original.measure(store: store, resuming: run)
+    }
+
+    /// Measures the workload and records each run in `store`: in a new run, or in `resuming` (already
+    /// taken over), skipping the runs it recorded before.
+    private func measure(store: CapsizeStore, resuming: RunRecord?) async throws {
+        let type = try WorkloadCatalog.named(workload ?? "")
         guard (1...10_000).contains(repeats) else {
             throw InputError(field: "--repeat", value: "\(repeats)", allowed: "an integer in 1...10000")
         }
@@ -73,18 +112,40 @@ struct BenchCommand: ParsableCommand {
             say("init (measured): \(fmtSeconds(initSeconds)); \(warmup) warm-up run(s), then \(repeats) measured")
         }
         for _ in 0..<warmup { _ = try prepared.run() }
-        var runs: [RunResult] = []
-        for index in 0..<repeats {
-            let result = try prepared.run()
-            runs.append(result)
-            if !json { say(runLine(index + 1, result)) }
+        let plan = RunPlan.repetitions(repeats)
+        let run = try resuming ?? store.createRun(
+            kind: .bench, parameters: BenchRunParameters(command: self, device: target.description, values: values),
+            planned: repeats)
+        var results = try Self.recordedResults(store.measurements(run: run.id))
+        if !json {
+            say("recorded as run \(run.shortID) in \(store.path)"
+                + (resuming == nil ? "" : ": resumed with \(results.count) of \(repeats) runs recorded before"))
         }
+        let numbers = Dictionary(uniqueKeysWithValues: plan.keys.enumerated().map { ($1, $0 + 1) })
+        try await ResumableRun.execute(store: store, run: run.id, items: plan) { key in
+            let startedAt = Date()
+            let result = try prepared.run()
+            results[key] = result
+            if !json { say(runLine(numbers[key]!, result)) }
+            return try MeasurementRecord(result, startedAt: startedAt, endedAt: Date())
+        }
+        let runs = plan.keys.compactMap { results[$0] }
         let report = BenchReport(
-            workload: type.name, parameters: values.values, argv: values.trailing, device: target.description,
-            deviceLabel: target.label, estimate: estimate, initSeconds: initSeconds, warmup: warmup, runs: runs,
+            run: run.id, workload: type.name, parameters: values.values, argv: values.trailing,
+            device: target.description, deviceLabel: target.label, estimate: estimate, initSeconds: initSeconds, warmup: warmup, runs: runs,
             peak: Self.peak(for: type.peak, target: target, devices: devices))
         if json { return try printJSON(report) }
         printSummary(report)
+    }
+
+    /// The runs a resumed bench recorded before, by item key.
+    private static func recordedResults(_ measurements: [MeasurementRecord]) -> [String: RunResult] {
+        Dictionary(uniqueKeysWithValues: measurements.map { measurement in
+            let result = measurement.details.flatMap { try? StoredJSON.decode(RunResult.self, from: $0) }
+            return (measurement.itemKey, result ?? RunResult(
+                seconds: measurement.seconds, flops: measurement.flops, metrics: measurement.metrics,
+                checksum: measurement.checksum ?? "", peakHostBytes: 0))
+        })
     }
 
     private func runLine(_ index: Int, _ result: RunResult) -> String {
@@ -158,6 +219,39 @@ extension ExecutionTarget {
     var isHost: Bool { if case .host = self { true } else { false } }
 }
 
+/// What a bench run stores as its parameters: its own arguments, to parse again on `--resume`, and
+/// what they resolved to.
+struct BenchRunParameters: Codable {
+    var arguments: [String]
+    var device: String
+    var values: [String: String]
+    var argv: [String]
+
+    init(command: BenchCommand, device: String, values: ParameterValues) {
+        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).path }
+        arguments = [command.workload ?? "", "--device", command.device, "--repeat", "\(command.repeats)",
+                     "--warmup", "\(command.warmup)"]
+            + (command.kernels.map { ["--kernels", absolute($0)] } ?? [])
+            + (command.saveFrames.map { ["--save-frames", absolute($0)] } ?? [])
+            + command.parameters
+        self.device = device
+        self.values = values.values
+        argv = values.trailing
+    }
+}
+
+extension MeasurementRecord {
+    /// One bench run as a measurement: its numbers as metrics, the whole result as details.
+    init(_ result: RunResult, startedAt: Date, endedAt: Date) throws {
+        var metrics = result.metrics.merging(result.throughput) { metric, _ in metric }
+        metrics["peak_host_bytes"] = Double(result.peakHostBytes)
+        if result.deviceBytes > 0 { metrics["device_bytes"] = Double(result.deviceBytes) }
+        self.init(
+            runID: "", itemKey: "", metrics: metrics, seconds: result.seconds, flops: result.flops,
+            checksum: result.checksum, details: try StoredJSON.encode(result), startedAt: startedAt, endedAt: endedAt)
+    }
+}
+
 /// Everything `capsize bench --json` prints: the runs as measured, and what was derived from them.
 struct BenchReport: Encodable {
     struct Peak: Encodable {
@@ -166,6 +260,8 @@ struct BenchReport: Encodable {
         var measuredAt: Date
         var quick: Bool
     }
+    /// The run's id in the store.
+    var run: String
     var workload: String
     var parameters: [String: String]
     var argv: [String]
@@ -192,12 +288,13 @@ struct BenchReport: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case workload, parameters, argv, device, deviceLabel, estimate, initSeconds, warmup, runs, peak
+        case run, workload, parameters, argv, device, deviceLabel, estimate, initSeconds, warmup, runs, peak
         case summary, gflops, fractionOfPeak, throughputMedians
     }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(run, forKey: .run)
         try c.encode(workload, forKey: .workload)
         try c.encode(parameters, forKey: .parameters)
         try c.encode(argv, forKey: .argv)

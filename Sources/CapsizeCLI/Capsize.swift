@@ -1,6 +1,7 @@
 import CapsizeCore
 import ArgumentParser
 import Foundation
+import Store
 import Workloads
 
 /// The root command: lists the subcommands, nothing else.
@@ -8,7 +9,7 @@ struct Capsize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "capsize",
         abstract: "Benchmark heavy compute against serverless caps: measured here, projected to the cloud.",
-        subcommands: [DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, WorkerCommand.self]
+        subcommands: [DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, RunsCommand.self, WorkerCommand.self]
     )
 }
 
@@ -27,6 +28,8 @@ public enum CapsizeMain {
             fail("capsize: \(error)", code: 2)
         } catch let error as CommandFailure {
             fail("capsize: \(error.message)", code: error.code)
+        } catch let error as StoreError {
+            fail("capsize: \(error)", code: 1)
         } catch {
             let code = Capsize.exitCode(for: error)
             if code == .success {

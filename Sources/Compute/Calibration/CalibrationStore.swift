@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Stored calibrations: one JSON file, `calibrations.json`, with host and device peaks per machine.
 ///
 /// The directory is `CAPSIZE_HOME` when set, else `$XDG_DATA_HOME/capsize`, else
@@ -123,26 +119,20 @@ public struct CalibrationStore: Sendable {
     /// sibling lock file, so two capsize processes saving at once both keep their entries.
     /// - Parameter change: edits the file's contents and returns whether there is anything to write.
     private func update(_ change: (inout CalibrationFile) -> Bool) throws -> Bool {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw CalibrationStoreError.unwritable(path: path, reason: error.localizedDescription)
+            return try FileLock.withExclusiveLock(beside: path) {
+                var file = try load()
+                guard change(&file) else { return false }
+                do {
+                    try Self.encoder.encode(file).write(to: URL(fileURLWithPath: path), options: .atomic)
+                } catch {
+                    throw CalibrationStoreError.unwritable(path: path, reason: error.localizedDescription)
+                }
+                return true
+            }
+        } catch let error as FileLockError {
+            throw CalibrationStoreError.unwritable(path: error.path, reason: error.reason)
         }
-        let lock = open(path + ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
-        guard lock >= 0 else {
-            throw CalibrationStoreError.unwritable(path: path + ".lock", reason: String(cString: strerror(errno)))
-        }
-        defer { close(lock) }
-        _ = flock(lock, LOCK_EX)
-        var file = try load()
-        guard change(&file) else { return false }
-        do {
-            try Self.encoder.encode(file).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw CalibrationStoreError.unwritable(path: path, reason: error.localizedDescription)
-        }
-        return true
     }
 
     private static var encoder: JSONEncoder {

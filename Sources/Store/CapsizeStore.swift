@@ -1,0 +1,366 @@
+import Compute
+public import Foundation
+import GRDB
+
+#if canImport(Glibc)
+    import Glibc  // getpid, kill
+#endif
+
+/// capsize's records in one SQLite database in WAL mode: runs, invocations, jobs, environments and
+/// measurements.
+///
+/// Each `record` call is its own write transaction, committed before it returns, so a process killed
+/// with `kill -9` loses nothing it had recorded (WAL with `synchronous=NORMAL`: a power cut may lose
+/// the last commits, a killed process does not). The store is a value holding a `DatabasePool`, safe
+/// to share between tasks and threads; several capsize processes may write to the same file at once.
+/// Calls block for the duration of one short SQLite transaction.
+public struct CapsizeStore: Sendable {
+    /// The database file.
+    public let path: String
+    private let pool: DatabasePool
+
+    /// Opens (creating it if needed) the store at `path` and brings its schema up to date.
+    /// - Parameter path: the database file; nil for `capsize.sqlite` in the default directory.
+    /// - Throws: `StoreError.unopenable` or `.newerSchema`, naming the file.
+    public init(path: String? = nil) throws {
+        let path = path ?? Self.defaultPath()
+        self.path = path
+        var configuration = Configuration()
+        configuration.label = "capsize"
+        // Another capsize process may be writing: wait for it rather than fail with SQLITE_BUSY.
+        configuration.busyMode = .timeout(30)
+        do {
+            // Two processes opening a new file at once would both try to create the schema: serialise
+            // opening and migrating (writes later rely on SQLite's own locks).
+            pool = try FileLock.withExclusiveLock(beside: path) {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                let migrator = Schema.migrator
+                if try pool.read(migrator.hasBeenSuperseded) { throw StoreError.newerSchema(path: path) }
+                try migrator.migrate(pool)
+                return pool
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as FileLockError {
+            throw StoreError.unopenable(path: error.path, reason: error.reason)
+        } catch {
+            throw StoreError.unopenable(path: path, reason: "\(error)")
+        }
+    }
+
+    /// `capsize.sqlite` in the directory calibrations use (`CalibrationStore.defaultDirectory`):
+    /// `CAPSIZE_HOME`, else `$XDG_DATA_HOME/capsize`, else `~/.local/share/capsize`.
+    /// - Parameter environment: the variables to read; nil for this process's environment.
+    public static func defaultPath(environment: [String: String]? = nil) -> String {
+        URL(fileURLWithPath: CalibrationStore.defaultDirectory(environment: environment))
+            .appendingPathComponent("capsize.sqlite").path
+    }
+
+    // MARK: Runs
+
+    /// Creates a run in the `running` state, owned by this process.
+    /// - Parameters:
+    ///   - parameters: what the command needs to resume the run, stored as JSON (`StoredJSON`).
+    ///   - planned: how many items the run plans, when known.
+    ///   - machine: the machine's key; nil for this machine (`CalibrationKey.machine`).
+    /// - Returns: the stored run.
+    @discardableResult
+    public func createRun(
+        kind: RunRecord.Kind, commandLine: [String] = CommandLine.arguments, parameters: some Encodable,
+        planned: Int? = nil, machine: String? = nil, createdAt: Date = Date()
+    ) throws -> RunRecord {
+        let run = RunRecord(
+            kind: kind, commandLine: commandLine, parameters: try StoredJSON.encode(parameters),
+            machine: machine ?? CalibrationKey.machine(), pid: getpid(), createdAt: Self.storable(createdAt),
+            planned: planned)
+        try insert(run)
+        return run
+    }
+
+    /// Stores a new run as given (tests use it to make runs of other processes and machines).
+    func insert(_ run: RunRecord) throws {
+        try pool.write { try run.insert($0) }
+    }
+
+    /// Marks a run finished: every planned item ended and was recorded.
+    /// - Throws: `StoreError.runNotFound` for an unknown id.
+    @discardableResult
+    public func finish(run id: String, at date: Date = Date()) throws -> RunRecord {
+        try updateRun(id) { run in
+            run.status = .finished
+            run.finishedAt = Self.storable(date)
+            run.statusReason = nil
+        }
+    }
+
+    /// Marks a run interrupted, saying why; `--resume` can continue it.
+    /// - Throws: `StoreError.runNotFound` for an unknown id.
+    @discardableResult
+    public func markInterrupted(run id: String, reason: String) throws -> RunRecord {
+        try updateRun(id) { run in
+            run.status = .interrupted
+            run.statusReason = reason
+        }
+    }
+
+    /// Marks interrupted the runs of `machine` that are still `running` although their process is gone
+    /// (killed, crashed): a process cannot record its own `kill -9`, so readers of the store call this.
+    /// A run from another machine is left alone: its process cannot be checked from here.
+    /// - Parameter machine: the machine's key; nil for this machine (`CalibrationKey.machine`).
+    /// - Returns: the ids of the runs it marked.
+    @discardableResult
+    public func markStaleRunsInterrupted(machine: String? = nil) throws -> [String] {
+        let machine = machine ?? CalibrationKey.machine()
+        return try pool.write { db in
+            let running = try RunRecord.filter(Column("status") == RunRecord.Status.running)
+                .filter(Column("machine") == machine).fetchAll(db)
+            var marked: [String] = []
+            for var run in running where !Self.processIsAlive(run.pid) {
+                run.status = .interrupted
+                run.statusReason = "its process (pid \(run.pid)) ended before the run did"
+                try run.update(db)
+                marked.append(run.id)
+            }
+            return marked
+        }
+    }
+
+    /// Takes over an unfinished run for this process: `running` again, with this process's pid.
+    /// Checked and changed in one transaction, so two processes cannot resume the same run.
+    /// - Throws: `StoreError.runNotFound`, or `.notResumable` when the run finished or its process
+    ///   still runs.
+    @discardableResult
+    public func resume(run id: String, machine: String? = nil) throws -> RunRecord {
+        let machine = machine ?? CalibrationKey.machine()
+        return try pool.write { db in
+            guard var run = try RunRecord.fetchOne(db, key: id) else { throw StoreError.runNotFound(id) }
+            switch run.status {
+            case .finished:
+                throw StoreError.notResumable(id: id, reason: "it finished")
+            case .running where run.machine != machine:
+                throw StoreError.notResumable(
+                    id: id, reason: "it is marked running on another machine (\(run.machine))")
+            case .running where Self.processIsAlive(run.pid) && run.pid != getpid():
+                throw StoreError.notResumable(id: id, reason: "it is still running (pid \(run.pid))")
+            case .running, .interrupted:
+                break
+            }
+            run.status = .running
+            run.statusReason = nil
+            run.pid = getpid()
+            run.machine = machine
+            run.resumes += 1
+            try run.update(db)
+            return run
+        }
+    }
+
+    /// The newest runs first.
+    /// - Parameter limit: at most this many; nil for all.
+    public func runs(limit: Int? = nil) throws -> [RunRecord] {
+        try pool.read { db in
+            let request = RunRecord.order(Column("createdAt").desc)
+            return try (limit.map { request.limit($0) } ?? request).fetchAll(db)
+        }
+    }
+
+    /// The run whose id is `prefix` or starts with it, like git's abbreviated commits.
+    /// - Throws: `StoreError.runNotFound` when none matches, `.ambiguousRun` when several do.
+    public func run(id prefix: String) throws -> RunRecord {
+        let prefix = prefix.lowercased()
+        // Ids are hexadecimal digits and dashes; anything else matches nothing (and keeps LIKE's
+        // wildcards out of the pattern).
+        guard !prefix.isEmpty, prefix.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
+            throw StoreError.runNotFound(prefix)
+        }
+        let matches = try pool.read { db in
+            if let exact = try RunRecord.fetchOne(db, key: prefix) { return [exact] }
+            return try RunRecord.filter(Column("id").like(prefix + "%")).order(Column("createdAt").desc, Column("id"))
+                .limit(Self.ambiguityListLimit + 1).fetchAll(db)
+        }
+        switch matches.count {
+        case 0: throw StoreError.runNotFound(prefix)
+        case 1: return matches[0]
+        default:
+            throw StoreError.ambiguousRun(prefix: prefix, matches: matches.prefix(Self.ambiguityListLimit).map(\.id))
+        }
+    }
+
+    static let ambiguityListLimit = 5
+
+    // MARK: Records
+
+    /// Stores an invocation, replacing the one with the same request id. Committed before it returns.
+    public func record(_ invocation: InvocationRecord) throws {
+        try write(run: invocation.runID) { try invocation.upsert($0) }
+    }
+
+    /// Stores a job's current state, replacing the row with the same job id, so each state change
+    /// updates it. Committed before it returns.
+    public func record(_ job: JobRecord) throws {
+        try write(run: job.runID) { try job.upsert($0) }
+    }
+
+    /// Stores the current state of many jobs in one transaction (an array's children changing state
+    /// together), replacing rows by job id: one commit instead of one per job.
+    /// - Throws: `StoreError.runNotFound` when a job's run does not exist; then none is stored.
+    public func record(_ jobs: some Collection<JobRecord>) throws {
+        do {
+            try pool.write { db in
+                for job in jobs { try job.upsert(db) }
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+            let missing = try pool.read { db in
+                try Set(jobs.map(\.runID)).sorted().first { try !RunRecord.exists(db, key: $0) }
+            }
+            throw StoreError.runNotFound(missing ?? "")
+        }
+    }
+
+    /// Stores an execution or compute environment, replacing the one with the same id.
+    /// Committed before it returns.
+    public func record(_ environment: EnvironmentRecord) throws {
+        try write(run: environment.runID) { try environment.upsert($0) }
+    }
+
+    /// Stores a measured item. Committed before it returns.
+    /// - Throws: `StoreError.duplicateItem` when the run already holds this item key.
+    public func record(_ measurement: MeasurementRecord) throws {
+        do {
+            try write(run: measurement.runID) { try measurement.insert($0) }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            throw StoreError.duplicateItem(run: measurement.runID, key: measurement.itemKey)
+        }
+    }
+
+    // MARK: Reading a run
+
+    /// The item keys of `run` that ended and were recorded: its measurements, its invocations with an
+    /// item key, and its final (SUCCEEDED or FAILED) jobs with one. `--resume` skips these.
+    public func completedItemKeys(run id: String) throws -> Set<String> {
+        try pool.read { try Self.completedItemKeys(run: id, $0) }
+    }
+
+    /// How far `run` got: counts of items, measurements, invocations by status and jobs by state.
+    /// - Throws: `StoreError.runNotFound` for an unknown id.
+    public func summary(run id: String) throws -> RunSummary {
+        try pool.read { db in
+            guard let run = try RunRecord.fetchOne(db, key: id) else { throw StoreError.runNotFound(id) }
+            var summary = RunSummary(planned: run.planned)
+            summary.completed = try Self.completedItemKeys(run: id, db).count
+            summary.measurements = try MeasurementRecord.filter(Column("runID") == id).fetchCount(db)
+            summary.environments = try EnvironmentRecord.filter(Column("runID") == id).fetchCount(db)
+            for row in try Row.fetchAll(
+                db, sql: "SELECT status, COUNT(*) FROM invocations WHERE runID = ? GROUP BY status", arguments: [id])
+            {
+                if let status = InvocationRecord.Status(rawValue: row[0]) { summary.invocations[status] = row[1] }
+            }
+            for row in try Row.fetchAll(
+                db, sql: "SELECT state, COUNT(*) FROM jobs WHERE runID = ? GROUP BY state", arguments: [id])
+            {
+                if let state = JobRecord.State(rawValue: row[0]) { summary.jobs[state] = row[1] }
+            }
+            return summary
+        }
+    }
+
+    /// The measurements of `run`, in the order they started.
+    public func measurements(run id: String) throws -> [MeasurementRecord] {
+        try pool.read { try MeasurementRecord.filter(Column("runID") == id).order(Column("startedAt")).fetchAll($0) }
+    }
+
+    /// The invocations of `run`, in the order they started.
+    public func invocations(run id: String) throws -> [InvocationRecord] {
+        try pool.read { try InvocationRecord.filter(Column("runID") == id).order(Column("startedAt")).fetchAll($0) }
+    }
+
+    /// The jobs of `run`, in the order they were submitted (array children by index).
+    public func jobs(run id: String) throws -> [JobRecord] {
+        try pool.read { db in
+            try JobRecord.filter(Column("runID") == id).order(Column("submittedAt"), Column("arrayIndex"))
+                .fetchAll(db)
+        }
+    }
+
+    /// The environments of `run`, in the order they were created.
+    public func environments(run id: String) throws -> [EnvironmentRecord] {
+        try pool.read { try EnvironmentRecord.filter(Column("runID") == id).order(Column("createdAt")).fetchAll($0) }
+    }
+
+    // MARK: Helpers
+
+    private static func completedItemKeys(run id: String, _ db: Database) throws -> Set<String> {
+        try String.fetchSet(
+            db,
+            sql: """
+                SELECT itemKey FROM measurements WHERE runID = ?1
+                UNION SELECT itemKey FROM invocations WHERE runID = ?1 AND itemKey IS NOT NULL
+                UNION SELECT itemKey FROM jobs WHERE runID = ?1 AND itemKey IS NOT NULL
+                    AND state IN ('SUCCEEDED', 'FAILED')
+                """,
+            arguments: [id])
+    }
+
+    /// One write transaction; a record whose run does not exist is reported as such.
+    private func write(run id: String, _ updates: (Database) throws -> Void) throws {
+        do {
+            try pool.write(updates)
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+            throw StoreError.runNotFound(id)
+        }
+    }
+
+    private func updateRun(_ id: String, _ change: @Sendable (inout RunRecord) -> Void) throws -> RunRecord {
+        try pool.write { db in
+            guard var run = try RunRecord.fetchOne(db, key: id) else { throw StoreError.runNotFound(id) }
+            change(&run)
+            try run.update(db)
+            return run
+        }
+    }
+
+    /// `date` as it reads back from the store (seconds since 1970 as a Double), so that a record the
+    /// store returns equals the one it stored.
+    static func storable(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970)
+    }
+
+    /// Whether process `pid` exists on this machine (signal 0 checks without sending anything).
+    static func processIsAlive(_ pid: Int32) -> Bool {
+        pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
+    }
+}
+
+/// Why the store could not do what was asked.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    /// The database cannot be opened or created.
+    case unopenable(path: String, reason: String)
+    /// The database was written by a newer capsize, with migrations this one does not know.
+    case newerSchema(path: String)
+    /// No run has this id or id prefix.
+    case runNotFound(String)
+    /// Several runs start with this prefix (the newest few are listed).
+    case ambiguousRun(prefix: String, matches: [String])
+    /// The run cannot be resumed.
+    case notResumable(id: String, reason: String)
+    /// The run already holds a measurement with this item key.
+    case duplicateItem(run: String, key: String)
+
+    public var description: String {
+        switch self {
+        case .unopenable(let path, let reason):
+            "The store \(path) cannot be opened (\(reason)); check the directory's permissions or set CAPSIZE_HOME "
+                + "to a writable directory."
+        case .newerSchema(let path):
+            "The store \(path) was written by a newer capsize; use that version, or set CAPSIZE_HOME elsewhere."
+        case .runNotFound(let id):
+            "No run has the id '\(id)'; `capsize runs list` shows the stored runs."
+        case .ambiguousRun(let prefix, let matches):
+            "The id prefix '\(prefix)' matches several runs (\(matches.joined(separator: ", "))); give more characters."
+        case .notResumable(let id, let reason):
+            "Run \(id) cannot be resumed: \(reason)."
+        case .duplicateItem(let run, let key):
+            "Run \(run) already holds a measurement of item '\(key)'."
+        }
+    }
+}
