@@ -47,6 +47,8 @@ let buildTools: [Target] = [
 
 let executables: [Target] = [
     .executableTarget(name: "capsize", dependencies: ["CapsizeCLI"]),
+    // The small C process that forks, limits, execs and waits for every sandboxed program.
+    .executableTarget(name: "capsize-launch", path: "Sources/CapsizeLaunch"),
 ]
 
 // MARK: - Tests
@@ -63,6 +65,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "capsize", targets: ["capsize"]),
+        // Installed next to capsize: the sandbox runs every program through it.
+        .executable(name: "capsize-launch", targets: ["capsize-launch"]),
         // For Benchmarks/ (a nested package measuring capsize's own code).
         .library(name: "CapsizeKit", targets: ["Compute", "Workloads", "Analysis"]),
     ],
