@@ -15,6 +15,8 @@ let cLibraries: [Target] = [
         pkgConfig: "OpenCL",
         providers: [.apt(["ocl-icd-opencl-dev", "opencl-c-headers", "libclblast-dev", "pocl-opencl-icd"])]
     ),
+    // Linux calls missing from Swift's Glibc module (pipe2, ppoll, statfs), for the sandbox.
+    .systemLibrary(name: "CLinux"),
 ]
 
 // MARK: - Libraries
@@ -26,6 +28,9 @@ let libraries: [Target] = [
     .target(name: "Analysis"),
     // The workloads: train-mlp, render-frames, command.
     .target(name: "Workloads", dependencies: ["Compute"]),
+    // The sandbox every invocation and job runs in: caps (wall clock, memory of the process tree, CPUs,
+    // temporary storage, output) and measurements, through the capsize-launch helper.
+    .target(name: "Execution", dependencies: ["CLinux"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",
@@ -57,6 +62,7 @@ let tests: [Target] = [
     .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
     .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Compute"]),
+    .testTarget(name: "ExecutionTests", dependencies: ["Execution"]),
     .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI"]),
 ]
 
