@@ -15,6 +15,8 @@ let cLibraries: [Target] = [
         pkgConfig: "OpenCL",
         providers: [.apt(["ocl-icd-opencl-dev", "opencl-c-headers", "libclblast-dev", "pocl-opencl-icd"])]
     ),
+    // Linux calls missing from Swift's Glibc module (pipe2, ppoll, statfs), for the sandbox.
+    .systemLibrary(name: "CLinux"),
 ]
 
 // MARK: - Libraries
@@ -33,6 +35,9 @@ let libraries: [Target] = [
     .target(name: "Workloads", dependencies: ["Compute", "CapsizeCore"]),
     // Runs, invocations, jobs, environments and measurements in SQLite (GRDB), each committed as it ends.
     .target(name: "Store", dependencies: ["Compute", .product(name: "GRDB", package: "GRDB.swift")]),
+    // The sandbox every invocation and job runs in: caps (wall clock, memory of the process tree, CPUs,
+    // temporary storage, output) and measurements, through the capsize-launch helper.
+    .target(name: "Execution", dependencies: ["CLinux"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",
@@ -54,6 +59,8 @@ let buildTools: [Target] = [
 
 let executables: [Target] = [
     .executableTarget(name: "capsize", dependencies: ["CapsizeCLI"]),
+    // The small C process that forks, limits, execs and waits for every sandboxed program.
+    .executableTarget(name: "capsize-launch", path: "Sources/CapsizeLaunch"),
 ]
 
 // MARK: - Tests
@@ -65,6 +72,7 @@ let tests: [Target] = [
     .testTarget(name: "CloudModelTests", dependencies: ["CloudModel", "CapsizeCore"]),
     // GRDB too: the tests inspect the schema and journal mode through their own connection.
     .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
+    .testTarget(name: "ExecutionTests", dependencies: ["Execution"]),
     .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Store"]),
 ]
 
@@ -73,6 +81,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "capsize", targets: ["capsize"]),
+        // Installed next to capsize: the sandbox runs every program through it.
+        .executable(name: "capsize-launch", targets: ["capsize-launch"]),
         // For Benchmarks/ (a nested package measuring capsize's own code).
         .library(name: "CapsizeKit", targets: ["CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis"]),
     ],

@@ -1,0 +1,373 @@
+// capsize-launch: the small process between capsize and a sandboxed program.
+//
+//   capsize-launch [--report-fd N] [--chdir DIR] [--rlimit NAME=VALUE]... [--cpus LIST]
+//                  [--cgroup DIR] [--parent PID] -- PROGRAM [ARGUMENT]...
+//
+// It forks (so that the child's ru_maxrss starts from this process's few pages, not from
+// capsize's), puts the child in a process group of its own, applies the limits, runs PROGRAM
+// with execvp, waits for it with wait4 and writes two lines of JSON on the report fd:
+//
+//   {"event":"started","pid":123,"start":4567.000123}
+//   {"event":"exited","pid":123,"exit":0,"user":0.01,"system":0.00,"maxrss_kib":1234,"wall":0.0123}
+//
+// "exit" is replaced by "signal" when the child was killed by one; a program that cannot be run
+// ends with exit 127 (not found) or 126 (not executable) and an "error" text, like a shell.
+// "start" is CLOCK_MONOTONIC seconds at the fork, so capsize can start its clock at the same
+// instant. The launcher is a child subreaper: descendants that lose their parent stay under it,
+// and when PROGRAM ends everything left in its group or below the launcher is killed, so no
+// process outlives a run. If capsize dies (--parent), the group is killed.
+//
+// Exit status: the child's (128 + signal when killed), 125 for the launcher's own errors.
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_RLIMITS 8
+
+struct limit {
+    int resource;
+    rlim_t value;
+};
+
+/// What the child tells the launcher through the close-on-exec pipe when it cannot run PROGRAM.
+struct child_failure {
+    int stage;  // an index into stage_names
+    int error;  // errno
+};
+
+static const char *stage_names[] = {"execvp", "setrlimit", "sched_setaffinity", "chdir", "cgroup"};
+enum { STAGE_EXEC, STAGE_RLIMIT, STAGE_AFFINITY, STAGE_CHDIR, STAGE_CGROUP };
+
+static volatile pid_t child_pid = 0;
+
+static void fail(const char *format, ...) {
+    va_list arguments;
+    va_start(arguments, format);
+    fputs("capsize-launch: ", stderr);
+    vfprintf(stderr, format, arguments);
+    fputc('\n', stderr);
+    va_end(arguments);
+    exit(125);
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static double timeval_seconds(struct timeval t) { return (double)t.tv_sec + (double)t.tv_usec * 1e-6; }
+
+/// Kills the child's group and the child (in case it left the group) when capsize goes away.
+static void on_termination(int signal_number) {
+    (void)signal_number;
+    pid_t pid = child_pid;
+    if (pid > 0) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+    }
+}
+
+static int parse_resource(const char *name) {
+    if (strcmp(name, "as") == 0) return RLIMIT_AS;
+    if (strcmp(name, "nofile") == 0) return RLIMIT_NOFILE;
+    if (strcmp(name, "nproc") == 0) return RLIMIT_NPROC;
+    if (strcmp(name, "core") == 0) return RLIMIT_CORE;
+    if (strcmp(name, "cpu") == 0) return RLIMIT_CPU;
+    if (strcmp(name, "fsize") == 0) return RLIMIT_FSIZE;
+    if (strcmp(name, "stack") == 0) return RLIMIT_STACK;
+    return -1;
+}
+
+static unsigned long long parse_number(const char *text, const char *what) {
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0') fail("%s: '%s' is not a non-negative integer", what, text);
+    return value;
+}
+
+/// "0,2-3" → the set {0, 2, 3}.
+static void parse_cpus(const char *text, cpu_set_t *set) {
+    CPU_ZERO(set);
+    const char *p = text;
+    while (*p) {
+        char *end = NULL;
+        long first = strtol(p, &end, 10);
+        if (end == p || first < 0 || first >= CPU_SETSIZE) fail("--cpus: '%s' is not a CPU list such as 0,2-3", text);
+        long last = first;
+        p = end;
+        if (*p == '-') {
+            last = strtol(p + 1, &end, 10);
+            if (end == p + 1 || last < first || last >= CPU_SETSIZE)
+                fail("--cpus: '%s' is not a CPU list such as 0,2-3", text);
+            p = end;
+        }
+        for (long cpu = first; cpu <= last; cpu++) CPU_SET(cpu, set);
+        if (*p == ',') p++;
+        else if (*p) fail("--cpus: '%s' is not a CPU list such as 0,2-3", text);
+    }
+}
+
+/// Writes `text` as a JSON string body (without quotes) into `out`.
+static void json_escape(char *out, size_t size, const char *text) {
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)text; *c && n + 7 < size; c++) {
+        if (*c == '"' || *c == '\\') { out[n++] = '\\'; out[n++] = (char)*c; }
+        else if (*c < 0x20) n += (size_t)snprintf(out + n, size - n, "\\u%04x", *c);
+        else out[n++] = (char)*c;
+    }
+    out[n] = '\0';
+}
+
+static void write_all(int fd, const char *text, size_t length) {
+    while (length > 0) {
+        ssize_t written = write(fd, text, length);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) return;  // capsize is gone; nothing else to tell
+        text += written;
+        length -= (size_t)written;
+    }
+}
+
+/// In the child: tells the launcher which step failed with the current errno, and exits like a shell
+/// (127 for a program that is not found, 126 for anything else).
+static void child_failed(int pipe, int stage) {
+    struct child_failure failure = {stage, errno};
+    write_all(pipe, (const char *)&failure, sizeof failure);
+    _exit(stage == STAGE_EXEC && (failure.error == ENOENT || failure.error == ENOTDIR) ? 127 : 126);
+}
+
+/// Closes every descriptor from `first` up, except `keep`.
+static void close_from(int first, int keep) {
+    if (keep >= first) {
+        if (keep > first && syscall(SYS_close_range, first, keep - 1, 0) != 0)
+            for (int fd = first; fd < keep; fd++) close(fd);
+        first = keep + 1;
+    }
+    if (syscall(SYS_close_range, first, ~0U, 0) != 0) {
+        long maximum = sysconf(_SC_OPEN_MAX);
+        for (long fd = first; fd < (maximum > 0 ? maximum : 1024); fd++) close((int)fd);
+    }
+}
+
+/// The launcher's children, from /proc (children of every thread; the launcher has one).
+static int list_children(pid_t *out, int capacity) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    int count = 0;
+    FILE *file = fopen(path, "re");
+    if (file) {
+        int pid;
+        while (count < capacity && fscanf(file, "%d", &pid) == 1) out[count++] = pid;
+        fclose(file);
+        return count;
+    }
+    // Kernels without CONFIG_PROC_CHILDREN: scan /proc for our children.
+    DIR *proc = opendir("/proc");
+    if (!proc) return 0;
+    struct dirent *entry;
+    pid_t self = getpid();
+    while (count < capacity && (entry = readdir(proc))) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+        char stat_path[300], line[512];
+        snprintf(stat_path, sizeof stat_path, "/proc/%s/stat", entry->d_name);
+        FILE *stat = fopen(stat_path, "re");
+        if (!stat) continue;
+        size_t n = fread(line, 1, sizeof line - 1, stat);
+        fclose(stat);
+        line[n] = '\0';
+        char *close_paren = strrchr(line, ')');
+        int parent = 0;
+        if (close_paren && sscanf(close_paren + 2, "%*c %d", &parent) == 1 && parent == self)
+            out[count++] = atoi(entry->d_name);
+    }
+    closedir(proc);
+    return count;
+}
+
+/// Kills what is left of the group and every remaining descendant (orphans come to us, the
+/// subreaper), and reaps them all.
+static void sweep(pid_t group) {
+    kill(-group, SIGKILL);
+    for (;;) {
+        pid_t children[256];
+        int count = list_children(children, 256);
+        for (int i = 0; i < count; i++) kill(children[i], SIGKILL);
+        int reaped = 0;
+        for (;;) {
+            pid_t pid = waitpid(-1, NULL, WNOHANG);
+            if (pid > 0) { reaped++; continue; }
+            if (pid < 0 && errno == ECHILD) return;
+            break;
+        }
+        if (reaped == 0) {
+            struct timespec pause = {0, 200000};  // a killed process takes a moment to die
+            nanosleep(&pause, NULL);
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    int report_fd = 1;
+    const char *directory = NULL;
+    const char *cgroup = NULL;
+    pid_t parent = 0;
+    struct limit limits[MAX_RLIMITS];
+    int limit_count = 0;
+    cpu_set_t cpus;
+    int has_cpus = 0;
+
+    int index = 1;
+    for (; index < argc; index++) {
+        const char *option = argv[index];
+        if (strcmp(option, "--") == 0) { index++; break; }
+        if (index + 1 >= argc) fail("%s needs a value", option);
+        const char *value = argv[++index];
+        if (strcmp(option, "--report-fd") == 0) report_fd = (int)parse_number(value, option);
+        else if (strcmp(option, "--chdir") == 0) directory = value;
+        else if (strcmp(option, "--cgroup") == 0) cgroup = value;
+        else if (strcmp(option, "--parent") == 0) parent = (pid_t)parse_number(value, option);
+        else if (strcmp(option, "--cpus") == 0) { parse_cpus(value, &cpus); has_cpus = 1; }
+        else if (strcmp(option, "--rlimit") == 0) {
+            char name[16];
+            const char *equals = strchr(value, '=');
+            if (!equals || (size_t)(equals - value) >= sizeof name) fail("--rlimit: '%s' is not NAME=VALUE", value);
+            memcpy(name, value, (size_t)(equals - value));
+            name[equals - value] = '\0';
+            int resource = parse_resource(name);
+            if (resource < 0)
+                fail("--rlimit: unknown resource '%s' (as, nofile, nproc, core, cpu, fsize, stack)", name);
+            if (limit_count == MAX_RLIMITS) fail("--rlimit: at most %d limits", MAX_RLIMITS);
+            limits[limit_count++] = (struct limit){resource, (rlim_t)parse_number(equals + 1, "--rlimit")};
+        } else fail("unknown option '%s'", option);
+    }
+    if (index >= argc) fail("usage: capsize-launch [options] -- PROGRAM [ARGUMENT]...");
+    char **program = argv + index;
+
+    // Descriptors capsize did not mean to pass on stop here.
+    close_from(3, report_fd > 2 ? report_fd : -1);
+    signal(SIGPIPE, SIG_IGN);  // a report to a capsize that is gone must not kill us before the sweep
+
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_termination;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGHUP, &action, NULL);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    if (parent > 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) return 125;  // capsize ended before we got here
+    }
+
+    int failure_pipe[2];
+    if (pipe2(failure_pipe, O_CLOEXEC) != 0) fail("pipe2: %s", strerror(errno));
+
+    // A termination between the fork and `child_pid` would find no one to kill: hold it until then.
+    // (Nothing else stays blocked: a parent's thread may have handed down a mask that blocks SIGTERM.)
+    sigset_t terminations, none;
+    sigemptyset(&none);
+    sigemptyset(&terminations);
+    sigaddset(&terminations, SIGTERM);
+    sigaddset(&terminations, SIGINT);
+    sigaddset(&terminations, SIGHUP);
+    sigprocmask(SIG_SETMASK, &terminations, NULL);
+    double start = now_seconds();
+    pid_t pid = fork();
+    if (pid < 0) fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int report = failure_pipe[1];
+        setpgid(0, 0);
+        // Leave no trace of the launcher's signal handling (or of capsize's, inherited) in PROGRAM.
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (cgroup) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/cgroup.procs", cgroup);
+            int fd = open(path, O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || write(fd, "0\n", 2) != 2) child_failed(report, STAGE_CGROUP);
+            close(fd);
+        }
+        for (int i = 0; i < limit_count; i++) {
+            struct rlimit value = {limits[i].value, limits[i].value};
+            if (setrlimit(limits[i].resource, &value) != 0) child_failed(report, STAGE_RLIMIT);
+        }
+        if (has_cpus && sched_setaffinity(0, sizeof cpus, &cpus) != 0) child_failed(report, STAGE_AFFINITY);
+        if (directory && chdir(directory) != 0) child_failed(report, STAGE_CHDIR);
+        close_from(3, report);
+        execvp(program[0], program);
+        child_failed(report, STAGE_EXEC);
+    }
+    setpgid(pid, pid);  // also here, so the group exists before capsize hears of it
+    child_pid = pid;
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    close(failure_pipe[1]);
+
+    char line[2048];
+    int length = snprintf(line, sizeof line, "{\"event\":\"started\",\"pid\":%d,\"start\":%.6f}\n", (int)pid, start);
+    write_all(report_fd, line, (size_t)length);
+
+    struct child_failure failure;
+    ssize_t failure_bytes;
+    do failure_bytes = read(failure_pipe[0], &failure, sizeof failure);
+    while (failure_bytes < 0 && errno == EINTR);
+    close(failure_pipe[0]);
+
+    int status = 0;
+    struct rusage usage;
+    for (;;) {
+        pid_t reaped = wait4(-1, &status, 0, &usage);
+        if (reaped == pid) break;
+        if (reaped < 0 && errno != EINTR) fail("wait4: %s", strerror(errno));
+    }
+    double wall = now_seconds() - start;
+    child_pid = 0;
+    sweep(pid);
+
+    struct rusage all;  // every process reaped here: PROGRAM, its waited-for children and the orphans
+    getrusage(RUSAGE_CHILDREN, &all);
+    char outcome[1400];
+    if (failure_bytes == (ssize_t)sizeof failure) {
+        char message[1200], escaped[1300];
+        const char *stage = stage_names[failure.stage];
+        if (failure.stage == STAGE_EXEC)
+            snprintf(message, sizeof message, "cannot run '%s': %s", program[0], strerror(failure.error));
+        else if (failure.stage == STAGE_CHDIR)
+            snprintf(message, sizeof message, "cannot enter the working directory '%s': %s", directory,
+                     strerror(failure.error));
+        else
+            snprintf(message, sizeof message, "%s failed before running '%s': %s", stage, program[0],
+                     strerror(failure.error));
+        json_escape(escaped, sizeof escaped, message);
+        snprintf(outcome, sizeof outcome, "\"exit\":%d,\"error\":\"%s\",\"errno\":%d", WEXITSTATUS(status), escaped,
+                 failure.error);
+    } else if (WIFSIGNALED(status)) {
+        snprintf(outcome, sizeof outcome, "\"signal\":%d", WTERMSIG(status));
+    } else {
+        snprintf(outcome, sizeof outcome, "\"exit\":%d", WEXITSTATUS(status));
+    }
+    length = snprintf(line, sizeof line,
+                      "{\"event\":\"exited\",\"pid\":%d,%s,\"user\":%.6f,\"system\":%.6f,"
+                      "\"maxrss_kib\":%ld,\"wall\":%.6f}\n",
+                      (int)pid, outcome, timeval_seconds(all.ru_utime), timeval_seconds(all.ru_stime),
+                      all.ru_maxrss > usage.ru_maxrss ? all.ru_maxrss : usage.ru_maxrss, wall);
+    write_all(report_fd, line, (size_t)length);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}

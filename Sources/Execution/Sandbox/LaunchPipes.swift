@@ -1,0 +1,84 @@
+internal import CLinux
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// capsize's ends of the pipes to one launcher (-1 once closed), and the spawn that connects them.
+struct LaunchPipes {
+    var input: Int32 = -1
+    var stdout: Int32 = -1
+    var stderr: Int32 = -1
+    var report: Int32 = -1
+
+    /// Starts `arguments` (the launcher's path first) with stdin from a pipe (or /dev/null), stdout and
+    /// stderr into pipes, and the report on descriptor 3; signal mask and handlers back to defaults.
+    /// - Returns: the launcher's process id.
+    /// - Throws: `SandboxError` when a pipe or the spawn fails.
+    mutating func spawn(arguments: [String], environment: [String: String], hasInput: Bool) throws(SandboxError)
+        -> pid_t
+    {
+        var childEnds: [Int32] = []
+        defer { for fd in childEnds { Glibc.close(fd) } }
+        func makePipe() throws(SandboxError) -> (read: Int32, write: Int32) {
+            var fds: [Int32] = [-1, -1]
+            do { try check(pipe2(&fds, O_CLOEXEC), "pipe2") } catch {
+                throw SandboxError(
+                    "Cannot create a pipe for the sandbox (\(error)); close some files or raise ulimit -n.")
+            }
+            return (fds[0], fds[1])
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if hasInput {
+            let pipe = try makePipe()
+            input = pipe.write
+            childEnds.append(pipe.read)
+            posix_spawn_file_actions_adddup2(&actions, pipe.read, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        for (target, keep) in [(Int32(1), \LaunchPipes.stdout), (2, \LaunchPipes.stderr), (3, \LaunchPipes.report)] {
+            let pipe = try makePipe()
+            self[keyPath: keep] = pipe.read
+            childEnds.append(pipe.write)
+            posix_spawn_file_actions_adddup2(&actions, pipe.write, target)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+        do { try checkStatus(status, "posix_spawn") } catch {
+            closeAll()
+            throw SandboxError(
+                "Cannot start the launcher \(arguments[0]) (\(error)); rebuild capsize-launch or set CAPSIZE_LAUNCHER.")
+        }
+        for fd in [input, stdout, stderr, report] where fd >= 0 {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+        return pid
+    }
+
+    static func close(_ fd: inout Int32) {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+
+    mutating func closeAll() {
+        for fd in [input, stdout, stderr, report] where fd >= 0 { Glibc.close(fd) }
+        (input, stdout, stderr, report) = (-1, -1, -1, -1)
+    }
+}

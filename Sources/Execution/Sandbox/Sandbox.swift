@@ -1,0 +1,99 @@
+public import Foundation
+
+/// Runs programs in child processes that are capped and measured.
+///
+/// Each run goes through `capsize-launch`, a small C process that forks the program into a process
+/// group of its own, applies rlimits and CPU affinity, execs it and waits for it with `wait4`. A
+/// thread of the sandbox's own supervises the run: it reads stdout, stderr and the launcher's report,
+/// samples the memory of the whole process tree every `sampleInterval`, and kills the group at the
+/// caps. When the program ends, whatever it left behind is killed too: no process outlives a run.
+public struct Sandbox: Sendable {
+    /// The `capsize-launch` executable.
+    public var launcherPath: String
+    /// Seconds between two readings of the process tree's memory (at most 0.01).
+    public var sampleInterval: Double
+    /// Whether results carry every memory reading (`SandboxResult.memoryTimeline`).
+    public var recordsMemoryTimeline: Bool
+    /// Where private temporary directories are made.
+    public var temporaryBase: String
+
+    /// - Parameters:
+    ///   - launcherPath: `capsize-launch`; by default found next to the running binary (see `Launcher`).
+    ///   - sampleInterval: seconds between memory readings, 0.0005...0.01.
+    ///   - recordsMemoryTimeline: keep every memory reading in the result.
+    ///   - temporaryBase: the parent of private temporary directories; by default the system's.
+    /// - Throws: `SandboxError` when the launcher cannot be found or the interval is out of range.
+    public init(
+        launcherPath: String? = nil, sampleInterval: Double = 0.005, recordsMemoryTimeline: Bool = false,
+        temporaryBase: String? = nil
+    ) throws(SandboxError) {
+        guard (0.0005...0.01).contains(sampleInterval) else {
+            throw SandboxError("Sandbox sampleInterval is \(sampleInterval) s; use 0.0005 to 0.01 seconds.")
+        }
+        if let launcherPath, !FileManager.default.isExecutableFile(atPath: launcherPath) {
+            throw SandboxError(
+                "The launcher \(launcherPath) is not an executable file; build capsize-launch or leave it out.")
+        }
+        if let launcherPath {
+            self.launcherPath = launcherPath
+        } else {
+            self.launcherPath = try Launcher.locate()
+        }
+        self.sampleInterval = sampleInterval
+        self.recordsMemoryTimeline = recordsMemoryTimeline
+        self.temporaryBase = temporaryBase ?? FileManager.default.temporaryDirectory.path
+    }
+
+    /// Runs `argv` (the program is looked up in PATH) under `limits` and waits for it.
+    /// - Parameters:
+    ///   - argv: the program and its arguments.
+    ///   - environment: the program's environment; capsize's own when nil. `TMPDIR` and, with a thread
+    ///     count, the thread variables are set on top.
+    ///   - limits: the caps.
+    ///   - stdin: bytes for the program's stdin; /dev/null when nil.
+    ///   - workingDirectory: where the program starts; capsize's own directory when nil.
+    ///   - temporaryDirectory: an existing directory to use as `TMPDIR` and keep (an execution
+    ///     environment's); when nil a private one is made for the run and removed after it.
+    /// - Returns: how the program ended and what it used; failures of the program are results.
+    /// - Throws: `SandboxError` when the sandbox cannot be set up or the launcher fails;
+    ///   `CancellationError` when the task is cancelled (the program is killed first).
+    public func run(
+        _ argv: [String], environment: [String: String]? = nil, limits: SandboxLimits = SandboxLimits(),
+        stdin: Data? = nil, workingDirectory: String? = nil, temporaryDirectory: String? = nil
+    ) async throws -> SandboxResult {
+        guard let program = argv.first, !program.isEmpty else {
+            throw SandboxError("The sandbox was given no program to run; pass at least one word in argv.")
+        }
+        try limits.validate()
+        let supervisor = Supervisor(
+            sandbox: self, argv: argv, environment: environment ?? ProcessInfo.processInfo.environment,
+            limits: limits, stdin: stdin, workingDirectory: workingDirectory, temporaryDirectory: temporaryDirectory)
+        let result = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<SandboxResult?, any Error>) in
+                // A thread of its own, not the cooperative pool: the loop blocks in ppoll, and the
+                // launcher's parent-death signal follows the thread that spawned it.
+                let thread = Thread { continuation.resume(with: Result { try supervisor.run() }) }
+                thread.name = "capsize-sandbox"
+                thread.start()
+            }
+        } onCancel: {
+            supervisor.cancel()
+        }
+        guard let result else { throw CancellationError() }
+        return result
+    }
+
+    /// Makes a private temporary directory for an execution environment that outlives one run
+    /// (pass it as `temporaryDirectory`; remove it with `removeTemporaryDirectory`).
+    /// - Throws: `SandboxError` when it cannot be created.
+    public func makeTemporaryDirectory() throws(SandboxError) -> String {
+        try TemporaryDirectory.create(under: temporaryBase)
+    }
+
+    /// Removes a directory made by `makeTemporaryDirectory` and everything in it.
+    public static func removeTemporaryDirectory(_ path: String) { TemporaryDirectory.remove(path) }
+
+    /// Bytes stored under `path` (allocated blocks, like `du`).
+    public static func directorySize(_ path: String) -> UInt64 { TemporaryDirectory.size(of: path) }
+}

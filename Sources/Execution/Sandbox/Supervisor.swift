@@ -1,0 +1,313 @@
+internal import CLinux
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One run of capsize-launch, supervised from a dedicated thread: it spawns the launcher, reads the
+/// pipes, samples the process tree's memory, enforces the caps and composes the result.
+// @unchecked Sendable: the state below `cancelled` is touched only by the supervising thread.
+final class Supervisor: @unchecked Sendable {
+    private let sandbox: Sandbox
+    private let argv: [String]
+    private let environment: [String: String]
+    private let limits: SandboxLimits
+    private let input: Data
+    private let hasInput: Bool
+    private let workingDirectory: String?
+    private let givenTemporaryDirectory: String?
+    private let cancelled = Atomic<Bool>(false)
+    private var temporary = ""
+
+    /// Why the sandbox killed the program (the first cause only).
+    private enum Cause { case timeout, memory, storage, cancelled }
+
+    private var pipes = LaunchPipes()
+    private var launcher: pid_t = 0
+    private var stdout: Capture
+    private var stderr: Capture
+    private var reportBuffer: [UInt8] = []
+    private var inputOffset = 0
+    private var started: LaunchReport?
+    private var exited: LaunchReport?
+    private var cause: Cause?
+    private var deadline: Double?
+    private var killAt: Double?
+    private var nextSample = 0.0
+    private var nextStorageCheck = 0.0
+    private var tree = ProcessTree()
+    private var sampledPeak: UInt64 = 0
+    private var storagePeak: UInt64 = 0
+    private var timeline: [SandboxResult.MemorySample] = []
+    private var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    /// Seconds between two size checks of the temporary directory (a walk of the tree).
+    private static let storageCheckInterval = 0.25
+
+    init(
+        sandbox: Sandbox, argv: [String], environment: [String: String], limits: SandboxLimits, stdin: Data?,
+        workingDirectory: String?, temporaryDirectory: String?
+    ) {
+        self.sandbox = sandbox
+        self.argv = argv
+        self.environment = environment
+        self.limits = limits
+        self.input = stdin ?? Data()
+        self.hasInput = stdin != nil
+        self.workingDirectory = workingDirectory
+        self.givenTemporaryDirectory = temporaryDirectory
+        stdout = Capture(limit: limits.outputLimitBytes)
+        stderr = Capture(limit: limits.outputLimitBytes)
+    }
+
+    /// Asks the running loop to kill the program; `run` then returns nil.
+    func cancel() { cancelled.store(true, ordering: .relaxed) }
+
+    /// Runs the program to its end, on the calling thread. Returns nil when it was cancelled.
+    func run() throws -> SandboxResult? {
+        // A write to a stdin the program closed must fail with EPIPE here, not kill capsize. The signal
+        // stays pending on this thread and goes with it.
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
+
+        temporary = try givenTemporaryDirectory ?? TemporaryDirectory.create(under: sandbox.temporaryBase)
+        defer { if givenTemporaryDirectory == nil { TemporaryDirectory.remove(temporary) } }
+        let cgroup = limits.kernelMemoryBackstop ? limits.memoryBytes.flatMap { MemoryCgroup.create(limit: $0) } : nil
+        defer { cgroup?.remove() }
+
+        var backstop: SandboxResult.KernelBackstop?
+        var arguments = [sandbox.launcherPath, "--report-fd", "3", "--parent", "\(getpid())", "--rlimit", "core=0"]
+        if let workingDirectory { arguments += ["--chdir", workingDirectory] }
+        if let openFiles = limits.openFiles { arguments += ["--rlimit", "nofile=\(openFiles)"] }
+        if let processes = limits.processes { arguments += ["--rlimit", "nproc=\(processes)"] }
+        if let cpus = limits.cpuList { arguments += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
+        if let cgroup {
+            arguments += ["--cgroup", cgroup.path]
+            backstop = .cgroup(path: cgroup.path)
+        } else if limits.kernelMemoryBackstop, let memory = limits.memoryBytes {
+            let bytes = memory + SandboxLimits.addressSpaceHeadroom
+            arguments += ["--rlimit", "as=\(bytes)"]
+            backstop = .addressSpace(bytes: bytes)
+        }
+        arguments.append("--")
+        arguments += argv
+
+        var environment = self.environment
+        environment["TMPDIR"] = temporary
+        if let threads = limits.effectiveThreads {
+            for name in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "POCL_CPU_MAX_CU_COUNT"] {
+                environment[name] = "\(threads)"
+            }
+        }
+
+        defer { pipes.closeAll() }
+        launcher = try pipes.spawn(arguments: arguments, environment: environment, hasInput: hasInput)
+        supervise()
+
+        var status: Int32 = 0
+        while waitpid(launcher, &status, 0) < 0 && errno == EINTR {}
+        guard let exit = exited else {
+            throw SandboxError(
+                "capsize-launch ended without a report (wait status \(status)): \(stderr.output.text.suffix(500)) "
+                    + "Check that \(sandbox.launcherPath) is the launcher built with this capsize.")
+        }
+        if cause == .cancelled { return nil }
+
+        let storage = max(storagePeak, TemporaryDirectory.size(of: temporary))
+        let maxRSS = (exit.maxRSSKiB ?? 0) * 1024
+        let reason: SandboxResult.Reason
+        switch cause {
+        case .memory: reason = .outOfMemory
+        case .timeout: reason = .timeout
+        case .storage: reason = .storageExceeded
+        case .cancelled, nil:
+            if (cgroup?.oomKills ?? 0) > 0 {
+                reason = .outOfMemory
+            } else if let cap = limits.temporaryDirectoryBytes, storage > cap {
+                reason = .storageExceeded
+            } else if exit.signal != nil {
+                reason = .crash
+            } else {
+                reason = exit.exit == 0 ? .completed : .error
+            }
+        }
+        return SandboxResult(
+            reason: reason, exitCode: exit.exit, signal: exit.signal, message: exit.error, pid: exit.pid,
+            wallSeconds: exit.wall ?? 0, userSeconds: exit.user ?? 0, systemSeconds: exit.system ?? 0,
+            peakRSSBytes: max(maxRSS, sampledPeak), maxRSSBytes: maxRSS, sampledPeakRSSBytes: sampledPeak,
+            stdout: stdout.output, stderr: stderr.output, temporaryDirectoryBytes: storage,
+            memoryTimeline: timeline, kernelBackstop: backstop)
+    }
+
+    /// Waits on the pipes and the clocks until the launcher has closed everything.
+    private func supervise() {
+        var polls: [pollfd] = []
+        while pipes.stdout >= 0 || pipes.stderr >= 0 || pipes.report >= 0 {
+            let now = monotonicSeconds()
+            var wake: Double? = nil
+            if started != nil && exited == nil {
+                enforce(now: now)
+                wake = [nextSample, deadline ?? .infinity, killAt ?? .infinity].min()
+            } else if exited == nil {
+                wake = now + sandbox.sampleInterval  // not started yet: look again soon (cancellation)
+            }
+
+            polls.removeAll(keepingCapacity: true)
+            for fd in [pipes.report, pipes.stdout, pipes.stderr] where fd >= 0 {
+                polls.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+            }
+            if pipes.input >= 0 { polls.append(pollfd(fd: pipes.input, events: Int16(POLLOUT), revents: 0)) }
+            var timeout = timespec()
+            let pause = max(0, (wake ?? now) - monotonicSeconds())
+            timeout.tv_sec = Int(pause)
+            timeout.tv_nsec = Int((pause - Double(Int(pause))) * 1e9)
+            let ready = polls.withUnsafeMutableBufferPointer { polls in
+                if wake == nil { return ppoll(polls.baseAddress, nfds_t(polls.count), nil, nil) }
+                return ppoll(polls.baseAddress, nfds_t(polls.count), &timeout, nil)
+            }
+            if ready <= 0 { continue }
+            for poll in polls where poll.revents != 0 {
+                switch poll.fd {
+                case pipes.report: drainReport()
+                case pipes.stdout: drain(&pipes.stdout, into: &stdout)
+                case pipes.stderr: drain(&pipes.stderr, into: &stderr)
+                case pipes.input: feedInput()
+                default: break
+                }
+            }
+        }
+    }
+
+    /// Applies the caps at `now` and takes a memory sample when one is due.
+    private func enforce(now: Double) {
+        if cancelled.load(ordering: .relaxed) && cause != .cancelled {
+            cause = .cancelled
+            signalTree(SIGKILL)
+        }
+        if cause == nil, let deadline, now >= deadline {
+            cause = .timeout
+            switch limits.timeoutMode {
+            case .killGroup: signalTree(SIGKILL)
+            case .terminateThenKill(let grace):
+                signalGroup(SIGTERM)
+                killAt = deadline + grace
+            }
+        }
+        if let killAt, now >= killAt {
+            signalTree(SIGKILL)
+            self.killAt = nil
+        }
+        if now >= nextSample {
+            let bytes = tree.sample(below: launcher)
+            sampledPeak = max(sampledPeak, bytes)
+            if recordsTimeline, let start = started?.start {
+                timeline.append(SandboxResult.MemorySample(seconds: now - start, bytes: bytes))
+            }
+            // Memory stays capped during a grace period too.
+            if let cap = limits.memoryBytes, bytes > cap, cause == nil || killAt != nil {
+                cause = cause ?? .memory
+                signalTree(SIGKILL)
+                killAt = nil
+            }
+            nextSample = now + sandbox.sampleInterval
+        }
+        if let cap = limits.temporaryDirectoryBytes, now >= nextStorageCheck {
+            let bytes = TemporaryDirectory.size(of: temporary)
+            storagePeak = max(storagePeak, bytes)
+            if bytes > cap, cause == nil {
+                cause = .storage
+                signalTree(SIGKILL)
+            }
+            nextStorageCheck = monotonicSeconds() + Self.storageCheckInterval
+        }
+    }
+
+    private var recordsTimeline: Bool { sandbox.recordsMemoryTimeline }
+
+    /// Signals the program's process group (the program is its leader).
+    private func signalGroup(_ signal: Int32) {
+        guard let pid = started?.pid, exited == nil else { return }
+        kill(-pid, signal)
+        kill(pid, signal)  // in case it left its group
+    }
+
+    /// Signals the group and every descendant seen by the last sample (some may have left the group).
+    /// The sample is at most one interval old, far too short a time for a process id to be reused.
+    private func signalTree(_ signal: Int32) {
+        signalGroup(signal)
+        guard exited == nil else { return }
+        for pid in tree.processes { kill(pid, signal) }
+    }
+
+    private func drainReport() {
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(pipes.report, $0.baseAddress, $0.count) }
+            if count < 0 && (errno == EINTR) { continue }
+            if count <= 0 {
+                if count == 0 || errno != EAGAIN { LaunchPipes.close(&pipes.report) }
+                break
+            }
+            reportBuffer += chunk[..<count]
+            while let newline = reportBuffer.firstIndex(of: UInt8(ascii: "\n")) {
+                if let report = LaunchReport.decode(reportBuffer[..<newline]) { received(report) }
+                reportBuffer.removeSubrange(...newline)
+            }
+        }
+    }
+
+    private func received(_ report: LaunchReport) {
+        if report.event == "started" {
+            started = report
+            let start = report.start ?? monotonicSeconds()
+            deadline = limits.wallSeconds.map { start + $0 }
+            nextSample = monotonicSeconds()
+            nextStorageCheck = nextSample + Self.storageCheckInterval
+            if cancelled.load(ordering: .relaxed) { enforce(now: monotonicSeconds()) }
+        } else if report.event == "exited" {
+            exited = report
+        }
+    }
+
+    private func drain(_ fd: inout Int32, into capture: inout Capture) {
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 {
+                if count == 0 || errno != EAGAIN { LaunchPipes.close(&fd) }
+                return
+            }
+            capture.append(chunk[..<count])
+            if count < chunk.count { return }
+        }
+    }
+
+    private func feedInput() {
+        while inputOffset < input.count {
+            let count = input.withUnsafeBytes { bytes in
+                write(pipes.input, bytes.baseAddress! + inputOffset, min(bytes.count - inputOffset, 1 << 16))
+            }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 && errno == EAGAIN { return }
+            if count <= 0 { break }  // EPIPE: the program does not read its stdin
+            inputOffset += count
+        }
+        LaunchPipes.close(&pipes.input)
+    }
+}
+
+/// The first `limit` bytes of a stream, and how many there were in all.
+struct Capture {
+    let limit: Int
+    private(set) var output = SandboxResult.Output()
+
+    init(limit: Int) { self.limit = limit }
+
+    mutating func append(_ bytes: ArraySlice<UInt8>) {
+        let room = limit - output.data.count
+        if room > 0 { output.data.append(contentsOf: bytes.prefix(room)) }
+        output.totalBytes += bytes.count
+    }
+}

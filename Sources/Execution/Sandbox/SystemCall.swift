@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A system call that failed: which call and its `errno`.
+public struct SystemCallError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The C function that failed, e.g. `posix_spawn`.
+    public let call: String
+    /// The `errno` it set (or, for `posix_spawn`, the error it returned).
+    public let code: Int32
+
+    public init(call: String, code: Int32) {
+        self.call = call
+        self.code = code
+    }
+
+    public var description: String { "\(call) failed: \(String(cString: strerror(code))) (errno \(code))" }
+}
+
+/// Returns `value`, or throws the current `errno` when `value` is -1 (the C convention of `open`,
+/// `pipe2`, `fcntl`...).
+@discardableResult
+func check<Value: FixedWidthInteger>(_ value: Value, _ call: String) throws(SystemCallError) -> Value {
+    if value == -1 { throw SystemCallError(call: call, code: errno) }
+    return value
+}
+
+/// Throws when `status` (the return value of a function that reports errors by returning them,
+/// like `posix_spawn`) is not zero.
+func checkStatus(_ status: Int32, _ call: String) throws(SystemCallError) {
+    if status != 0 { throw SystemCallError(call: call, code: status) }
+}
+
+/// Seconds on `CLOCK_MONOTONIC`, the clock the launcher stamps its reports with.
+func monotonicSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
+/// Reads a small file (under /proc or /sys) into `buffer` with one `read`; returns the byte count,
+/// or nil when the file is gone (a process that just exited) or unreadable.
+func readSmallFile(_ path: String, into buffer: inout [UInt8]) -> Int? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var total = 0
+    while total < buffer.count {
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
+        if count < 0 && errno == EINTR { continue }
+        if count <= 0 { break }
+        total += count
+    }
+    return total
+}
+
+/// CPUs configured on this machine (the range `sched_setaffinity` accepts).
+func sysconfOnlineCPUs() -> Int { max(1, sysconf(Int32(_SC_NPROCESSORS_CONF))) }

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+@testable import Execution
+
+/// capsize-launch on its own: the contract the sandbox relies on.
+@Suite struct LauncherTests {
+    /// Runs the launcher with `arguments`, its report on stdout.
+    func launch(_ arguments: [String]) throws -> (status: Int32, lines: [[String: Any]], stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Launcher.locate())
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let lines = String(decoding: stdout, as: UTF8.self).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        return (process.terminationStatus, lines, String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test("it reports the start and the end as JSON lines and exits with the program's status")
+    func reports() throws {
+        let result = try launch(["--", "sh", "-c", "exit 7"])
+        #expect(result.status == 7)
+        #expect(result.lines.count == 2)
+        #expect(result.lines[0]["event"] as? String == "started")
+        let end = result.lines[1]
+        #expect(end["event"] as? String == "exited")
+        #expect(end["exit"] as? Int == 7)
+        #expect(end["pid"] as? Int == result.lines[0]["pid"] as? Int)
+        for key in ["user", "system", "maxrss_kib", "wall"] { #expect(end[key] != nil, "missing \(key)") }
+    }
+
+    @Test("a child's ru_maxrss is the program's, not the launcher's: true stays under 8 MiB")
+    func smallMaxRSS() throws {
+        let result = try launch(["--", "true"])
+        #expect((result.lines.last?["maxrss_kib"] as? Int ?? .max) < 8 << 10)
+    }
+
+    @Test("a program that cannot be found exits 127 with the errno text")
+    func notFound() throws {
+        let result = try launch(["--", "capsize-no-such-program"])
+        #expect(result.status == 127)
+        #expect(
+            result.lines.last?["error"] as? String == "cannot run 'capsize-no-such-program': No such file or directory")
+        #expect(result.lines.last?["errno"] as? Int == Int(ENOENT))
+    }
+
+    @Test("when its parent (capsize) dies, the launcher kills the program")
+    func parentDeath() throws {
+        let marker = "98.\(UInt32.random(in: 1...UInt32.max))"
+        let launcher = try Launcher.locate()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "'\(launcher)' --parent $$ -- sleep \(marker) & sleep 0.3; kill -9 $$"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        let clock = ContinuousClock()
+        let start = clock.now
+        while !Fixture.processes(withArgument: marker).isEmpty && clock.now - start < .seconds(5) {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        #expect(Fixture.processes(withArgument: marker).isEmpty)
+    }
+
+    @Test("bad options end with status 125 and a message naming the option")
+    func badOptions() throws {
+        let result = try launch(["--rlimit", "bogus=1", "--", "true"])
+        #expect(result.status == 125)
+        #expect(result.stderr.contains("bogus"))
+        #expect(result.lines.isEmpty)
+    }
+}

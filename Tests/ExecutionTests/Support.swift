@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+@testable import Execution
+
+/// Shared fixtures for ExecutionTests.
+enum Fixture {
+    /// The sandbox under test, with the launcher that `swift build` put next to the test bundle.
+    static func sandbox(recordsMemoryTimeline: Bool = false) throws -> Sandbox {
+        try Sandbox(recordsMemoryTimeline: recordsMemoryTimeline)
+    }
+
+    /// Debian's python3 (a pyenv shim, if that is all there is, adds a shell to every start).
+    static let python =
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
+
+    /// A python program that touches 1 MB more memory every millisecond, forever.
+    static let steadyAllocator = """
+        import time
+        blocks = []
+        while True:
+            blocks.append(bytearray(b'\\x01') * (1 << 20))
+            time.sleep(0.001)
+        """
+
+    /// A python program that touches `argv[1]` MB, says so on stdout, then sleeps.
+    static let holder = """
+        import sys, time
+        block = bytearray(b'\\x01') * (int(sys.argv[1]) << 20)
+        print('held', flush=True)
+        time.sleep(100)
+        """
+
+    /// Whether a process with this id exists (a zombie counts).
+    static func exists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
+
+    /// Processes whose process group is `group`, from /proc.
+    static func members(ofGroup group: Int32) -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap { name -> Int32? in
+            guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[2]) == group ? pid : nil
+        }
+    }
+
+    /// Processes with `argument` among their command-line words, from /proc.
+    static func processes(withArgument argument: String) -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap { name -> Int32? in
+            guard let pid = Int32(name), let data = FileManager.default.contents(atPath: "/proc/\(name)/cmdline")
+            else { return nil }
+            let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return words.contains(argument) ? pid : nil
+        }
+    }
+}
