@@ -1,22 +1,5 @@
 public import CapsizeCore
 
-/// AWS Batch's job states, in the order a job passes through them.
-public enum JobState: String, Codable, Sendable, CaseIterable, Comparable {
-    case submitted = "SUBMITTED"
-    case pending = "PENDING"
-    case runnable = "RUNNABLE"
-    case starting = "STARTING"
-    case running = "RUNNING"
-    case succeeded = "SUCCEEDED"
-    case failed = "FAILED"
-
-    public var isFinal: Bool { self == .succeeded || self == .failed }
-
-    public static func < (a: JobState, b: JobState) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
-    }
-}
-
 /// Batch's status reasons, in Batch's words.
 public enum StatusReason {
     public static let timeout = "Job attempt duration exceeded timeout"

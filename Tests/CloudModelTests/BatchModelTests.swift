@@ -70,10 +70,4 @@ import Testing
         let error = try #require(throws: InputError.self) { try ResourceRequirements(vcpus: vcpus, memoryMiB: memory, gpus: gpus) }
         #expect(error.field == field)
     }
-
-    @Test("job states run in Batch's order and only SUCCEEDED and FAILED are final")
-    func states() {
-        #expect(JobState.submitted < .pending && .pending < .runnable && .runnable < .starting && .starting < .running)
-        #expect(JobState.allCases.filter(\.isFinal) == [.succeeded, .failed])
-    }
 }

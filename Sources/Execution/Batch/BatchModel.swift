@@ -1,0 +1,98 @@
+import CapsizeCore
+public import CloudModel
+import Foundation
+
+/// What a Batch-model job runs: a program, with `{index}` replaced by the array index.
+public struct JobDefinition: Sendable {
+    public var name: String
+    /// The program and its arguments (`{index}` and `{attempt}` are replaced per child and attempt).
+    public var argv: [String]
+    /// Bytes on the program's stdin (`{index}` replaced), e.g. a worker's invocation event.
+    public var stdin: String?
+    public var resources: ResourceRequirements
+    /// `attemptDurationSeconds`: SIGTERM at the cap, SIGKILL `terminateGrace` later; not retried.
+    public var timeoutSeconds: Double?
+    public var retryStrategy: RetryStrategy
+    public var environment: [String: String]
+    /// When true, a zero exit still fails if the last stdout line is a worker reply with
+    /// `"status":"error"` (workload jobs run through `capsize worker`).
+    public var workerReplies: Bool
+
+    public init(
+        name: String, argv: [String], stdin: String? = nil, resources: ResourceRequirements,
+        timeoutSeconds: Double? = nil, retryStrategy: RetryStrategy, environment: [String: String] = [:],
+        workerReplies: Bool = false
+    ) {
+        self.name = name
+        self.argv = argv
+        self.stdin = stdin
+        self.resources = resources
+        self.timeoutSeconds = timeoutSeconds
+        self.retryStrategy = retryStrategy
+        self.environment = environment
+        self.workerReplies = workerReplies
+    }
+}
+
+/// A compute environment: a pool of vCPUs, memory and whole GPUs that jobs are placed into.
+/// Provisioning and teardown are **modeled** (recorded, never slept, never in measured times).
+public struct ComputeEnvironment: Sendable, Equatable {
+    public var name: String
+    public var maxVCPUs: Double
+    public var memoryMiB: Int
+    /// Device indices of the GPUs jobs can be pinned to (OpenCL indices, or configured slots).
+    public var gpuDevices: [Int]
+    /// Modeled seconds to provision capacity for the first job (EC2: 300–900 s; Fargate: 30–90 s).
+    public var provisioningSeconds: Double
+    /// Modeled idle seconds before capacity is torn down.
+    public var idleTeardownSeconds: Double
+
+    public init(
+        name: String, maxVCPUs: Double, memoryMiB: Int, gpuDevices: [Int] = [], provisioningSeconds: Double = 0,
+        idleTeardownSeconds: Double = 0
+    ) {
+        self.name = name
+        self.maxVCPUs = maxVCPUs
+        self.memoryMiB = memoryMiB
+        self.gpuDevices = gpuDevices
+        self.provisioningSeconds = provisioningSeconds
+        self.idleTeardownSeconds = idleTeardownSeconds
+    }
+
+    /// Whether a job with `resources` fits into this environment when it is empty.
+    public func canEverFit(_ resources: ResourceRequirements) -> Bool {
+        resources.vcpus <= maxVCPUs && resources.memoryMiB <= memoryMiB && resources.gpus <= gpuDevices.count
+    }
+}
+
+/// A job queue: a priority and ordered compute environments; jobs start first in, first out.
+public struct JobQueue: Sendable {
+    public var name: String
+    public var priority: Int
+    public var environments: [ComputeEnvironment]
+
+    public init(name: String = "default", priority: Int = 1, environments: [ComputeEnvironment]) {
+        self.name = name
+        self.priority = priority
+        self.environments = environments
+    }
+
+    /// Refuses at submit a job no environment can ever hold, rather than leaving it RUNNABLE forever.
+    /// - Throws: `InputError` naming the resource and the largest environment's maximum.
+    func checkCanEverFit(_ resources: ResourceRequirements) throws(InputError) {
+        if environments.contains(where: { $0.canEverFit(resources) }) { return }
+        let vcpus = environments.map(\.maxVCPUs).max() ?? 0
+        let memory = environments.map(\.memoryMiB).max() ?? 0
+        let gpus = environments.map(\.gpuDevices.count).max() ?? 0
+        if resources.gpus > gpus {
+            throw InputError(
+                field: "--gpus", value: "\(resources.gpus)",
+                allowed: "at most \(gpus) (the GPUs of queue \(name)'s compute environments; this machine has "
+                    + (gpus == 0 ? "no OpenCL GPU)" : "\(gpus))"))
+        }
+        if resources.vcpus > vcpus {
+            throw InputError(field: "--vcpus", value: "\(resources.vcpus)", allowed: "at most \(vcpus) (maxvCpus of queue \(name))")
+        }
+        throw InputError(field: "--memory", value: "\(resources.memoryMiB)", allowed: "at most \(memory) MiB (queue \(name))")
+    }
+}
