@@ -144,6 +144,19 @@ public actor BatchExecutor {
             gpus: definition.resources.gpus, logPath: URL(fileURLWithPath: outputRoot).appendingPathComponent(id).path)
     }
 
+    /// Registers jobs of an earlier submission, already final, so that new jobs can depend on them.
+    public func adopt(_ records: [JobRecord]) {
+        for record in records where jobs[record.id] == nil {
+            jobs[record.id] = record
+            plans[record.id] = Plan(
+                definition: JobDefinition(
+                    name: record.name, argv: [], resources: try! ResourceRequirements(vcpus: max(0.25, record.vcpus), memoryMiB: max(4, record.memoryMiB), gpus: record.gpus),
+                    retryStrategy: try! RetryStrategy()),
+                waitsFor: [])
+            if let parent = record.arrayParentID { plans[parent]?.children.append(record.id) }
+        }
+    }
+
     /// Runs every submitted job to SUCCEEDED or FAILED.
     /// - Returns: the final records, in submission order.
     public func runUntilDone() async -> [JobRecord] {

@@ -67,7 +67,7 @@ public struct CommandWorkload: Workload {
     }
 
     /// The path of `program`: itself when it contains a slash, else the first match in PATH.
-    static func locate(_ program: String) -> String? {
+    public static func locate(_ program: String) -> String? {
         let manager = FileManager.default
         if program.contains("/") { return manager.isExecutableFile(atPath: program) ? program : nil }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"

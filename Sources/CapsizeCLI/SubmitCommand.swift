@@ -1,0 +1,230 @@
+import ArgumentParser
+import CapsizeCore
+import CloudModel
+import Compute
+import Execution
+import Foundation
+import Store
+import Workloads
+
+/// `capsize submit [options] -- WORKLOAD [params] | PROGRAM [args]`: a Batch-model job (or array)
+/// on the local backend, run to the end in this process with every state change recorded.
+struct SubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Submit a Batch-model job or array job to the local queue and run it to the end.",
+        discussion: """
+            After `--` comes a workload with its parameters (train-mlp, render-frames) or any program. \
+            `{index}` is replaced by AWS_BATCH_JOB_ARRAY_INDEX and `{attempt}` by AWS_BATCH_JOB_ATTEMPT. \
+            Examples:
+              capsize submit --array 100 --sequential -- /bin/sh -c 'echo {index}'
+              capsize submit --gpus 1 --array 8 -- render-frames --frames 24
+            Job states, logs and output folders: `capsize jobs`, `capsize logs JOB`.
+            """)
+
+    @Option(help: "Job name (default: the workload or program).") var name: String?
+    @Option(help: "Array job size (2...10000).") var array: Int?
+    @Flag(help: "Array children run one after another (a SEQUENTIAL dependency).") var sequential = false
+    @Option(help: "vCPUs per job (0.25...256).") var vcpus: Double = 1
+    @Option(help: "Memory per job in MiB, a hard limit (4...4194304).") var memory: Int = 2048
+    @Option(help: "Whole GPUs per job, exclusive (0...16).") var gpus: Int = 0
+    @Option(help: "attemptDurationSeconds: SIGTERM at the cap, SIGKILL 30 s later (AWS demands >= 60).")
+    var timeout: Double?
+    @Option(help: "Attempts (1...10).") var attempts: Int = 1
+    @Option(
+        name: .customLong("evaluate-on-exit"),
+        help: "ACTION:FIELD:GLOB, e.g. EXIT:exitCode:2 or RETRY:statusReason:OutOfMemoryError* (at most 5).")
+    var evaluateOnExit: [String] = []
+    @Option(name: .customLong("depends-on"), help: "JOB[:N_TO_N|SEQUENTIAL] of an earlier submission (at most 20).")
+    var dependsOn: [String] = []
+    @Option(help: "The compute environment's maxvCpus (default: this machine's cores).") var maxVcpus: Double?
+    @Option(help: "Configured GPU slots for scheduling without real GPUs (default: the OpenCL GPUs).")
+    var gpuSlots: Int?
+    @Option(help: "Modeled provisioning seconds of the compute environment (recorded, never slept).")
+    var provisioningSeconds: Double = 0
+    @Option(help: "Seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).") var terminateGrace: Double = 30
+    @Option(help: "local (this machine) or slurm.") var backend = "local"
+    @Flag(help: "Print every state change as it happens.") var watch = false
+    @Flag(help: "Print JSON instead of tables.") var json = false
+    @Argument(parsing: .postTerminator, help: "WORKLOAD [params] or PROGRAM [args], after --.") var command: [String] = []
+
+    func run() async throws {
+        guard backend == "local" else {
+            throw InputError(
+                field: "--backend", value: backend,
+                allowed: "local (the slurm backend is not built yet: see issue 3)")
+        }
+        let definition = try makeDefinition()
+        let host = HostInfo.current()
+        let (devices, _) = discoverDevices()
+        let gpuDevices = gpuSlots.map { Array(0..<$0) } ?? devices.filter { $0.info.kind == .gpu }.map(\.info.index)
+        if let gpuSlots, !(0...64).contains(gpuSlots) {
+            throw InputError(field: "--gpu-slots", value: "\(gpuSlots)", allowed: "0...64")
+        }
+        let environment = ComputeEnvironment(
+            name: "local", maxVCPUs: maxVcpus ?? Double(host.logicalCores),
+            memoryMiB: Int(host.memoryAvailableBytes >> 20), gpuDevices: gpuDevices,
+            provisioningSeconds: provisioningSeconds)
+        let store = try openStore()
+        let run = try store.createRun(
+            kind: .submit, parameters: ["command": command.joined(separator: " ")], planned: array.map { $0 + 1 } ?? 1)
+        let output = URL(fileURLWithPath: CapsizeStore.defaultPath()).deletingLastPathComponent()
+            .appendingPathComponent("jobs").path
+        let executor = BatchExecutor(
+            queue: JobQueue(environments: [environment]), runID: run.id, sandbox: try makeSandbox(), store: store,
+            outputRoot: output, terminateGrace: terminateGrace)
+        if watch && !json {
+            await executor.observe { job in
+                let time = (job.stoppedAt ?? job.runningAt ?? Date()).formatted(.iso8601)
+                say("\(time) \(job.shortID) \(job.state.rawValue)" + (job.statusReason.map { " (\($0))" } ?? ""))
+            }
+        }
+        let dependencies = try await adoptDependencies(store: store, executor: executor)
+        let id = try await executor.submit(definition, arraySize: array, dependsOn: dependencies, sequential: sequential)
+        if !json { say("submitted \(id) as run \(run.shortID); compute environment \(environment.name): \(fmt(environment.maxVCPUs)) vCPUs, \(environment.memoryMiB) MiB, \(gpuDevices.count) GPU(s)" + (gpuSlots != nil ? " (configured slots, not real GPUs)" : "")) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let records = await executor.runUntilDone()
+        let seconds = (clock.now - start).seconds
+        _ = try store.finish(run: run.id)
+        let warnings = await executor.warnings
+        let modeled = await executor.modeledProvisioning
+        if json {
+            try printJSON(
+                SubmitReport(
+                    run: run.id, job: id, seconds: seconds, warnings: warnings, modeledProvisioningSeconds: modeled,
+                    jobs: records))
+        } else {
+            for warning in warnings { notice(warning) }
+            printJobs(records)
+            say("measured: \(records.count) job record(s) in \(fmtSeconds(seconds)) wall"
+                + (modeled.isEmpty ? "" : "; modeled provisioning (not slept, not in measured times): "
+                    + modeled.map { "\($0.key) \(fmt($0.value)) s" }.joined(separator: ", ")))
+        }
+        if records.first(where: { $0.id == id })?.state != .succeeded {
+            throw CommandFailure(message: "job \(id) ended \(records.first { $0.id == id }?.state.rawValue ?? "?")", code: 1)
+        }
+    }
+
+    /// The job definition from the options and the words after `--`.
+    func makeDefinition() throws -> JobDefinition {
+        guard let first = command.first else {
+            throw InputError(field: "--", value: "", allowed: "a workload or a program after --, e.g. -- train-mlp --steps 5")
+        }
+        var rules: [EvaluateOnExit] = []
+        for text in evaluateOnExit {
+            let parts = text.split(separator: ":", maxSplits: 2).map(String.init)
+            guard parts.count == 3, let action = EvaluateOnExit.Action(rawValue: parts[0].uppercased()),
+                ["exitCode", "reason", "statusReason"].contains(parts[1])
+            else {
+                throw InputError(
+                    field: "--evaluate-on-exit", value: text, allowed: "ACTION:FIELD:GLOB with ACTION RETRY or EXIT and FIELD exitCode, reason or statusReason")
+            }
+            rules.append(try EvaluateOnExit(
+                action: action, onExitCode: parts[1] == "exitCode" ? parts[2] : nil,
+                onReason: parts[1] == "reason" ? parts[2] : nil, onStatusReason: parts[1] == "statusReason" ? parts[2] : nil))
+        }
+        let resources = try ResourceRequirements(vcpus: vcpus, memoryMiB: memory, gpus: gpus)
+        let retry = try RetryStrategy(attempts: attempts, evaluateOnExit: rules)
+        if let type = try? WorkloadCatalog.named(first), type != CommandWorkload.self {
+            // Validate the parameters now (with {index} standing in as 0), so a typo fails at submit.
+            let arguments = Array(command.dropFirst())
+            _ = try type.init(parameters: try ParameterValues(
+                arguments: arguments.map { $0.replacingOccurrences(of: "{index}", with: "0") }, specs: type.parameters))
+            let event = InvocationEvent(
+                requestId: "{index}-{attempt}", workload: first, arguments: arguments, device: gpus > 0 ? "opencl:{gpu}" : "cpu")
+            let line = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+            return JobDefinition(
+                name: name ?? first, argv: [try capsizeExecutable(), "worker"], stdin: line + "\n",
+                resources: resources, timeoutSeconds: timeout, retryStrategy: retry, workerReplies: true)
+        }
+        var argv = command
+        if first == CommandWorkload.name { argv.removeFirst() }
+        guard let program = argv.first, CommandWorkload.locate(program) != nil else {
+            throw InputError(field: "command", value: argv.first ?? "", allowed: "an executable file, or a program found in PATH")
+        }
+        return JobDefinition(
+            name: name ?? URL(fileURLWithPath: program).lastPathComponent, argv: argv, resources: resources,
+            timeoutSeconds: timeout, retryStrategy: retry)
+    }
+
+    /// Dependencies on jobs of earlier submissions, registered with the executor in their final state.
+    func adoptDependencies(store: CapsizeStore, executor: BatchExecutor) async throws -> [JobDependency] {
+        var result: [JobDependency] = []
+        for text in dependsOn {
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            let type = parts.count == 2 ? DependencyType(rawValue: parts[1]) : nil
+            if parts.count == 2 && type == nil {
+                throw InputError(field: "--depends-on", value: text, allowed: "JOB, JOB:N_TO_N or JOB:SEQUENTIAL")
+            }
+            let jobs = try findJobs(parts[0], in: store)
+            await executor.adopt(jobs)
+            result.append(JobDependency(jobId: jobs[0].id, type: type))
+        }
+        return result
+    }
+
+    func makeSandbox() throws -> Sandbox {
+        do {
+            return try Sandbox()
+        } catch {
+            throw CommandFailure(message: "\(error)")
+        }
+    }
+}
+
+struct SubmitReport: Encodable {
+    var run: String
+    var job: String
+    var seconds: Double
+    var warnings: [String]
+    var modeledProvisioningSeconds: [String: Double]
+    var jobs: [JobRecord]
+}
+
+/// This capsize executable, for jobs that run `capsize worker`.
+func capsizeExecutable() throws -> String {
+    if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
+    guard let path = Bundle.main.executablePath else { throw CommandFailure(message: "cannot find the capsize executable") }
+    return path
+}
+
+/// The stored job whose id is `id` or starts with it, with its array children (parent first).
+func findJobs(_ id: String, in store: CapsizeStore) throws -> [JobRecord] {
+    for run in try store.runs(limit: 200) where run.kind == .submit {
+        let jobs = try store.jobs(run: run.id)
+        let matches = jobs.filter { $0.arrayParentID == nil && $0.id.hasPrefix(id) }
+        if matches.count > 1 {
+            throw InputError(field: "JOB", value: id, allowed: "a prefix of one job only")
+        }
+        if let job = matches.first {
+            return [job] + jobs.filter { $0.arrayParentID == job.id }.sorted { ($0.arrayIndex ?? 0) < ($1.arrayIndex ?? 0) }
+        }
+        if let child = jobs.first(where: { $0.id == id }) { return [child] }
+    }
+    throw InputError(field: "JOB", value: id, allowed: "the id of a submitted job or a unique prefix (see `capsize jobs`)")
+}
+
+/// A table of jobs: array parents with counts of their children by state, single jobs as they are.
+func printJobs(_ records: [JobRecord]) {
+    let children = Dictionary(grouping: records.filter { $0.arrayParentID != nil }, by: { $0.arrayParentID! })
+    let rows = records.filter { $0.arrayParentID == nil }.map { job -> [String] in
+        let kids = children[job.id] ?? []
+        let counts = Dictionary(grouping: kids, by: \.state).map { "\($0.key.rawValue) \($0.value.count)" }.sorted()
+        let seconds = job.runningAt.flatMap { start in job.stoppedAt.map { $0.timeIntervalSince(start) } }
+        return [
+            job.shortID, job.name, kids.isEmpty ? "-" : "\(kids.count)", job.state.rawValue, "\(job.attempt)",
+            job.exitCode.map(String.init) ?? "-", seconds.map(fmtSeconds) ?? "-",
+            kids.isEmpty ? (job.statusReason ?? "") : counts.joined(separator: ", "),
+        ]
+    }
+    say(table(["JOB", "NAME", "ARRAY", "STATE", "ATTEMPT", "EXIT", "RAN", "REASON / CHILDREN"], rows))
+}
+
+extension JobRecord {
+    /// The first 8 characters of the id (and `:index` for array children).
+    var shortID: String {
+        let parts = id.split(separator: ":", maxSplits: 1)
+        return String(parts[0].prefix(8)) + (parts.count > 1 ? ":\(parts[1])" : "")
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+@Suite(.serialized, .timeLimit(.minutes(1))) struct SubmitTests {
+    @Test("a 100-child array with a SEQUENTIAL chain and no GPU runs to SUCCEEDED with every state stored")
+    func arrayChain() throws {
+        let result = try capsize(["submit", "--array", "100", "--sequential", "--memory", "256", "--json", "--",
+                                  "/bin/sh", "-c", "echo child {index}"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let jobs = try #require(try json(result.stdout)["jobs"] as? [[String: Any]])
+        #expect(jobs.count == 101)
+        #expect(jobs.allSatisfy { $0["state"] as? String == "SUCCEEDED" })
+        let children = jobs.filter { $0["arrayParentID"] is String }
+        #expect(children.count == 100)
+        for key in ["submittedAt", "runnableAt", "startingAt", "runningAt", "stoppedAt"] {
+            #expect(children.allSatisfy { $0[key] != nil }, "\(key) missing")
+        }
+        let run = try #require(try json(result.stdout)["run"] as? String)
+        let shown = try capsize(["runs", "show", run, "--json"])
+        let stored = try #require(try json(shown.stdout)["jobs"] as? [[String: Any]])
+        #expect(stored.count == 101)
+        let child = try #require(children.first { $0["arrayIndex"] as? Int == 42 }?["id"] as? String)
+        let logs = try capsize(["logs", child])
+        #expect(logs.status == 0 && logs.stdout.contains("child 42"))
+    }
+
+    @Test("workload jobs run through the worker; a job that depends on a failed job fails without running")
+    func workloadsAndDependencies() throws {
+        let mlp = try capsize(["submit", "--array", "2", "--json", "--", "train-mlp", "--batch", "16", "--inputs", "8",
+                               "--hidden", "16", "--steps", "3", "--seed", "{index}"])
+        #expect(mlp.status == 0, "\(mlp.stderr)")
+        let failing = try capsize(["submit", "--json", "--", "/bin/sh", "-c", "exit 3"])
+        #expect(failing.status == 1)
+        let failed = try #require(try json(failing.stdout)["job"] as? String)
+        let dependent = try capsize(["submit", "--json", "--depends-on", String(failed.prefix(8)), "--", "/bin/true"])
+        #expect(dependent.status == 1)
+        let jobs = try #require(try json(dependent.stdout)["jobs"] as? [[String: Any]])
+        let job = try #require(jobs.first { ($0["id"] as? String) != failed })
+        #expect(job["state"] as? String == "FAILED")
+        #expect(job["statusReason"] as? String == "Dependent Job failed")
+    }
+
+    @Test("GPU jobs share configured GPU slots and retries follow the strategy")
+    func slotsAndRetries() throws {
+        let gpus = try capsize(["submit", "--gpu-slots", "2", "--gpus", "1", "--vcpus", "0.5", "--array", "4", "--json", "--",
+                                "/bin/sh", "-c", "test -n \"$CAPSIZE_GPU_DEVICES\""])
+        #expect(gpus.status == 0, "\(gpus.stderr)")
+        let retried = try capsize(["submit", "--attempts", "3", "--json", "--", "/bin/sh", "-c", "test $AWS_BATCH_JOB_ATTEMPT -ge 3"])
+        #expect(retried.status == 0)
+        let jobs = try #require(try json(retried.stdout)["jobs"] as? [[String: Any]])
+        #expect(jobs.first?["attempt"] as? Int == 3)
+    }
+
+    @Test("bad submissions exit 2 with one line naming the field", arguments: [
+        (["--gpus", "1", "--", "/bin/true"], "--gpus"),
+        (["--array", "1", "--", "/bin/true"], "--array"),
+        (["--array", "10001", "--", "/bin/true"], "--array"),
+        (["--attempts", "11", "--", "/bin/true"], "--attempts"),
+        (["--vcpus", "0", "--", "/bin/true"], "--vcpus"),
+        (["--vcpus", "64", "--", "/bin/true"], "--vcpus"),
+        (["--evaluate-on-exit", "MAYBE:exitCode:1", "--", "/bin/true"], "--evaluate-on-exit"),
+        (["--depends-on", "ffffffff", "--", "/bin/true"], "JOB"),
+        (["--backend", "slurm", "--", "/bin/true"], "--backend"),
+        (["--", "/no/such/program"], "command"),
+        (["--", "train-mlp", "--batch", "0"], "--batch"),
+        ([String](), "--"),
+    ])
+    func badInput(arguments: [String], field: String) throws {
+        let result = try capsize(["submit"] + arguments)
+        #expect(result.status == 2, "\(arguments): \(result.stderr)")
+        #expect(result.stderr.contains(field), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").filter { !$0.hasPrefix("notice:") }.count == 1)
+    }
+}
