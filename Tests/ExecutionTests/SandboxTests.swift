@@ -42,6 +42,15 @@ import Testing
         #expect(result.wallSeconds < 0.8)
     }
 
+    @Test("the supervisor idles between samples, also after a cap has fired (during a grace period)")
+    func supervisorIdles() async throws {
+        let limits = SandboxLimits(wallSeconds: 0.1, timeoutMode: .terminateThenKill(grace: 0.5))
+        let result = try await Fixture.sandbox().run(["sh", "-c", "trap '' TERM; sleep 100"], limits: limits)
+        #expect(result.reason == .timeout)
+        #expect(result.wallSeconds >= 0.6)
+        #expect(result.supervisorCPUSeconds < 0.1 * result.wallSeconds, "\(result.supervisorCPUSeconds) s of CPU")
+    }
+
     @Test("terminate-then-kill: a program that handles SIGTERM exits at the cap, before the grace ends")
     func terminateGracefully() async throws {
         let limits = SandboxLimits(wallSeconds: 0.3, timeoutMode: .terminateThenKill(grace: 5))

@@ -79,4 +79,7 @@ public struct SandboxResult: Sendable {
     /// The tree's memory at each sample, when the sandbox records a timeline.
     public var memoryTimeline: [MemorySample]
     public var kernelBackstop: KernelBackstop?
+    /// CPU seconds capsize's supervising thread spent on the run (spawn, pipes, memory sampling):
+    /// the sandbox's own cost, not the program's.
+    public var supervisorCPUSeconds: Double
 }

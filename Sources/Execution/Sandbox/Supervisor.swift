@@ -66,6 +66,7 @@ final class Supervisor: @unchecked Sendable {
 
     /// Runs the program to its end, on the calling thread. Returns nil when it was cancelled.
     func run() throws -> SandboxResult? {
+        let cpuAtStart = threadCPUSeconds()
         // A write to a stdin the program closed must fail with EPIPE here, not kill capsize. The signal
         // stays pending on this thread and goes with it.
         var pipeSignal = sigset_t()
@@ -139,7 +140,7 @@ final class Supervisor: @unchecked Sendable {
             wallSeconds: exit.wall ?? 0, userSeconds: exit.user ?? 0, systemSeconds: exit.system ?? 0,
             peakRSSBytes: max(maxRSS, sampledPeak), maxRSSBytes: maxRSS, sampledPeakRSSBytes: sampledPeak,
             stdout: stdout.output, stderr: stderr.output, temporaryDirectoryBytes: storage,
-            memoryTimeline: timeline, kernelBackstop: backstop)
+            memoryTimeline: timeline, kernelBackstop: backstop, supervisorCPUSeconds: threadCPUSeconds() - cpuAtStart)
     }
 
     /// Waits on the pipes and the clocks until the launcher has closed everything.
@@ -150,7 +151,9 @@ final class Supervisor: @unchecked Sendable {
             var wake: Double? = nil
             if started != nil && exited == nil {
                 enforce(now: now)
-                wake = [nextSample, deadline ?? .infinity, killAt ?? .infinity].min()
+                // A deadline that has fired is no reason to wake: waking at it again would spin.
+                let pendingDeadline = cause == nil ? deadline : nil
+                wake = [nextSample, pendingDeadline ?? .infinity, killAt ?? .infinity].min()
             } else if exited == nil {
                 wake = now + sandbox.sampleInterval  // not started yet: look again soon (cancellation)
             }

@@ -38,6 +38,13 @@ func monotonicSeconds() -> Double {
     return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
 }
 
+/// CPU seconds the calling thread has used.
+func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
 /// Reads a small file (under /proc or /sys) into `buffer` with one `read`; returns the byte count,
 /// or nil when the file is gone (a process that just exited) or unreadable.
 func readSmallFile(_ path: String, into buffer: inout [UInt8]) -> Int? {
