@@ -175,6 +175,7 @@ public actor BatchExecutor {
             }
         }
         // Whatever could never start (its dependencies failed earlier) has been failed by `finish`.
+        flush()
         return order.compactMap { jobs[$0] }
     }
 
@@ -388,13 +389,27 @@ public actor BatchExecutor {
         record(changed)
     }
 
+    /// Intermediate states waiting to be written, newest per job.
+    private var unwritten: [String: JobRecord] = [:]
+
+    /// Hands state changes to observers and the store. A final state (SUCCEEDED, FAILED) is committed at
+    /// once, together with every intermediate state waiting; intermediate states alone are written in
+    /// batches of 256, so a kill -9 can lose a RUNNABLE or RUNNING stamp but never a finished job.
     private func record(_ records: [JobRecord]) {
         guard !records.isEmpty else { return }
         for observer in observers { for record in records { observer(record) } }
+        for record in records { unwritten[record.id] = record }
+        if records.contains(where: \.state.isFinal) || unwritten.count >= 256 { flush() }
+    }
+
+    /// Commits every waiting state change in one transaction.
+    private func flush() {
+        guard !unwritten.isEmpty else { return }
         do {
-            try store?.record(records)
+            try store?.record(Array(unwritten.values))
+            unwritten.removeAll(keepingCapacity: true)
         } catch {
-            warnings.append("the store refused a job record: \(error)")
+            warnings.append("the store refused \(unwritten.count) job record(s): \(error)")
         }
     }
 }
