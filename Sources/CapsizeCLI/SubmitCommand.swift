@@ -44,11 +44,39 @@ struct SubmitCommand: AsyncParsableCommand {
     var provisioningSeconds: Double = 0
     @Option(help: "Seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).") var terminateGrace: Double = 30
     @Option(help: "local (this machine) or slurm.") var backend = "local"
+    @Option(help: ArgumentHelp(
+        "Continue an interrupted submission (its run id or a unique prefix): finished jobs are kept, the rest run.",
+        valueName: "RUN"))
+    var resume: String?
     @Flag(help: "Print every state change as it happens.") var watch = false
     @Flag(help: "Print JSON instead of tables.") var json = false
     @Argument(parsing: .postTerminator, help: "WORKLOAD [params] or PROGRAM [args], after --.") var command: [String] = []
 
     func run() async throws {
+        guard let resume else { return try await execute(resuming: nil) }
+        guard command.isEmpty else {
+            throw InputError(field: "--resume", value: resume, allowed: "no command after -- (the run's own is used)")
+        }
+        let store = try openStore()
+        try store.markStaleRunsInterrupted()
+        var run = try findRun(resume, in: store, field: "--resume")
+        guard run.kind == .submit else {
+            throw InputError(field: "--resume", value: resume, allowed: "a submit run (\(run.shortID) is a \(run.kind) run)")
+        }
+        do {
+            run = try store.resume(run: run.id)
+        } catch StoreError.notResumable(_, let reason) {
+            throw InputError(field: "--resume", value: resume, allowed: "an unfinished run that no process is running (\(reason))")
+        }
+        let stored = try StoredJSON.decode(SubmitRunParameters.self, from: run.parameters)
+        var original = try SubmitCommand.parse(stored.arguments)
+        original.json = json
+        original.watch = watch
+        try await original.execute(resuming: run)
+    }
+
+    /// Submits and runs the job: in a new run, or in `resuming` (taken over), keeping its finished jobs.
+    func execute(resuming: RunRecord?) async throws {
         guard backend == "local" else {
             throw InputError(
                 field: "--backend", value: backend,
@@ -66,8 +94,9 @@ struct SubmitCommand: AsyncParsableCommand {
             memoryMiB: Int(host.memoryAvailableBytes >> 20), gpuDevices: gpuDevices,
             provisioningSeconds: provisioningSeconds)
         let store = try openStore()
-        let run = try store.createRun(
-            kind: .submit, parameters: ["command": command.joined(separator: " ")], planned: array.map { $0 + 1 } ?? 1)
+        let run = try resuming ?? store.createRun(
+            kind: .submit, parameters: SubmitRunParameters(arguments: Self.ownArguments()), planned: array.map { $0 + 1 } ?? 1)
+        let previous = resuming == nil ? [] : try store.jobs(run: run.id)
         let output = URL(fileURLWithPath: CapsizeStore.defaultPath()).deletingLastPathComponent()
             .appendingPathComponent("jobs").path
         let executor = BatchExecutor(
@@ -80,8 +109,9 @@ struct SubmitCommand: AsyncParsableCommand {
             }
         }
         let dependencies = try await adoptDependencies(store: store, executor: executor)
-        let id = try await executor.submit(definition, arraySize: array, dependsOn: dependencies, sequential: sequential)
-        if !json { say("submitted \(id) as run \(run.shortID); compute environment \(environment.name): \(fmt(environment.maxVCPUs)) vCPUs, \(environment.memoryMiB) MiB, \(gpuDevices.count) GPU(s)" + (gpuSlots != nil ? " (configured slots, not real GPUs)" : "")) }
+        let id = try await executor.submit(
+            definition, arraySize: array, dependsOn: dependencies, sequential: sequential, previous: previous)
+        if !json { say((resuming == nil ? "submitted" : "resumed (\(previous.filter(\.state.isFinal).count) job(s) already ended)") + " \(id) as run \(run.shortID); compute environment \(environment.name): \(fmt(environment.maxVCPUs)) vCPUs, \(environment.memoryMiB) MiB, \(gpuDevices.count) GPU(s)" + (gpuSlots != nil ? " (configured slots, not real GPUs)" : "")) }
         let clock = ContinuousClock()
         let start = clock.now
         let records = await executor.runUntilDone()
@@ -171,6 +201,18 @@ struct SubmitCommand: AsyncParsableCommand {
             throw CommandFailure(message: "\(error)")
         }
     }
+}
+
+extension SubmitCommand {
+    /// This process's arguments after `submit`, to parse again on `--resume`.
+    static func ownArguments() -> [String] {
+        Array(CommandLine.arguments.drop { $0 != "submit" }.dropFirst())
+    }
+}
+
+/// What a submit run stores: its own arguments.
+struct SubmitRunParameters: Codable {
+    var arguments: [String]
 }
 
 struct SubmitReport: Encodable {

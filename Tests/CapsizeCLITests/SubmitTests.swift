@@ -51,6 +51,39 @@ import Testing
         #expect(jobs.first?["attempt"] as? Int == 3)
     }
 
+    @Test("a submission killed with SIGKILL keeps its finished jobs, and --resume runs only the rest")
+    func killThenResume() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("capsize")
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("submit-kill-\(UUID())").path
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["submit", "--array", "40", "--sequential", "--memory", "64", "--", "/bin/sh", "-c", "sleep 0.05"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["CAPSIZE_HOME"] = home
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 0.8)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let list = try capsize(["runs", "list", "--json"], environment: ["CAPSIZE_HOME": home])
+        let runs = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        let run = try #require(runs.first?["id"] as? String)
+        let before = try #require(try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)["jobs"] as? [[String: Any]])
+        let finishedBefore = before.filter { $0["state"] as? String == "SUCCEEDED" && $0["arrayParentID"] is String }
+        #expect(finishedBefore.count > 0 && finishedBefore.count < 40, "\(finishedBefore.count) children had finished")
+        let resumed = try capsize(["submit", "--resume", String(run.prefix(8)), "--json"], environment: ["CAPSIZE_HOME": home])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let after = try #require(try json(resumed.stdout)["jobs"] as? [[String: Any]])
+        #expect(after.count == 41 && after.allSatisfy { $0["state"] as? String == "SUCCEEDED" })
+        for old in finishedBefore {
+            let new = try #require(after.first { $0["id"] as? String == old["id"] as? String })
+            #expect(new["stoppedAt"] as? Double == old["stoppedAt"] as? Double, "a finished child ran again")
+        }
+        let again = try capsize(["submit", "--resume", run, "--json"], environment: ["CAPSIZE_HOME": home])
+        #expect(again.status == 2, "a finished run cannot be resumed")
+    }
+
     @Test("bad submissions exit 2 with one line naming the field", arguments: [
         (["--gpus", "1", "--", "/bin/true"], "--gpus"),
         (["--array", "1", "--", "/bin/true"], "--array"),

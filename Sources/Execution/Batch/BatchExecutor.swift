@@ -79,9 +79,12 @@ public actor BatchExecutor {
     /// - Returns: the job id (the array parent's for arrays).
     /// - Throws: `InputError` for an array size out of 2...10000, more than 20 dependencies, an unknown
     ///   job id, a dependency cycle, or resources no compute environment can ever hold.
+    ///   - previous: the records of this submission from an interrupted run (`--resume`): the same ids
+    ///     are used, jobs already SUCCEEDED or FAILED are kept as they are, the rest run again.
     @discardableResult
     public func submit(
-        _ definition: JobDefinition, arraySize: Int? = nil, dependsOn: [JobDependency] = [], sequential: Bool = false
+        _ definition: JobDefinition, arraySize: Int? = nil, dependsOn: [JobDependency] = [], sequential: Bool = false,
+        previous: [JobRecord] = []
     ) throws(InputError) -> String {
         if let arraySize { try BatchLimits.checkArraySize(arraySize) }
         try BatchLimits.checkDependencies(dependsOn, known: Set(jobs.keys))
@@ -89,7 +92,8 @@ public actor BatchExecutor {
         if let timeout = definition.timeoutSeconds, let warning = try BatchLimits.timeoutWarning(timeout) {
             warnings.append("\(definition.name): \(warning)")
         }
-        let id = UUID().uuidString.lowercased()
+        let id = previous.first { $0.arrayParentID == nil }?.id ?? UUID().uuidString.lowercased()
+        let kept = Dictionary(previous.filter(\.state.isFinal).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let parentWaits = dependsOn.filter { $0.type != .nToN }.map(\.jobId)
         var records: [JobRecord] = []
         var parent = newRecord(id: id, definition: definition, waitsFor: parentWaits)
@@ -113,7 +117,7 @@ public actor BatchExecutor {
                 var child = newRecord(id: childID, definition: definition, waitsFor: waits)
                 child.arrayParentID = id
                 child.arrayIndex = index
-                records.append(child)
+                records.append(kept[childID] ?? child)
                 plans[childID] = Plan(definition: definition, waitsFor: waits)
                 children.append(childID)
             }
@@ -122,6 +126,7 @@ public actor BatchExecutor {
             plans[id]!.waitsFor = []
             parent.dependsOn = parentWaits
         }
+        if let finished = kept[id] { records[0] = finished }
         for record in records { jobs[record.id] = record }
         order.append(contentsOf: records.map(\.id))
         let graph = Dictionary(uniqueKeysWithValues: plans.map { ($0.key, $0.value.waitsFor) })
@@ -133,7 +138,7 @@ public actor BatchExecutor {
             order.removeLast(records.count)
             throw InputError(field: "--depends-on", value: cycle.joined(separator: " → "), allowed: "dependencies without a cycle")
         }
-        record(records)
+        record(records.filter { kept[$0.id] == nil })
         return id
     }
 
@@ -161,6 +166,10 @@ public actor BatchExecutor {
     /// - Returns: the final records, in submission order.
     public func runUntilDone() async -> [JobRecord] {
         admitSubmitted()
+        // Array parents whose children all ended before a resume end now.
+        for id in order where !(plans[id]?.children.isEmpty ?? true) && !jobs[id]!.state.isFinal {
+            if let last = plans[id]!.children.last(where: { jobs[$0]!.state.isFinal }) { settle(last) }
+        }
         await withTaskGroup(of: Outcome.self) { group in
             var running = 0
             while true {
