@@ -36,13 +36,14 @@ let libraries: [Target] = [
     // Runs, invocations, jobs, environments and measurements in SQLite (GRDB), each committed as it ends.
     .target(name: "Store", dependencies: ["Compute", .product(name: "GRDB", package: "GRDB.swift")]),
     // The sandbox every invocation and job runs in: caps (wall clock, memory of the process tree, CPUs,
-    // temporary storage, output) and measurements, through the capsize-launch helper.
-    .target(name: "Execution", dependencies: ["CLinux"]),
+    // temporary storage, output) and measurements, through the capsize-launch helper; and the service
+    // models on top of it (Function/: the Lambda model's execution environments and invocations).
+    .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Store"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",
         dependencies: [
-            "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Store",
+            "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Store", "Execution",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]
     ),
@@ -72,7 +73,7 @@ let tests: [Target] = [
     .testTarget(name: "CloudModelTests", dependencies: ["CloudModel", "CapsizeCore"]),
     // GRDB too: the tests inspect the schema and journal mode through their own connection.
     .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
-    .testTarget(name: "ExecutionTests", dependencies: ["Execution"]),
+    .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store"]),
     .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Store"]),
 ]
 
