@@ -9,7 +9,7 @@ struct Capsize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "capsize",
         abstract: "Benchmark heavy compute against serverless caps: measured here, projected to the cloud.",
-        subcommands: [DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, RunsCommand.self, WorkerCommand.self]
+        subcommands: [DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, RunsCommand.self, InvokeCommand.self, WorkerCommand.self]
     )
 }
 
