@@ -75,8 +75,8 @@ import Testing
         let text = try #require(outcome.logLines.first)
         #expect(text.contains("\(outcome.requestId) Task timed out after 1.0"))
         #expect(outcome.report?.hasSuffix("Status: timeout") == true)
-        // Killed within 100 ms of the cap (the cold start is not part of Duration).
-        #expect(outcome.durationMs >= 1000 && outcome.durationMs < 1100)
+        // Killed within 200 ms of the cap (20 ms is typical; the margin is for a busy machine) (the cold start is not part of Duration).
+        #expect(outcome.durationMs >= 1000 && outcome.durationMs < 1200)
         #expect(await executor.idleEnvironments == 0)
         let next = await executor.invokeOnce()
         #expect(next.cold)
@@ -154,6 +154,70 @@ import Testing
         #expect(await executor.idleEnvironments == 0)
         #expect(await executor.invokeOnce().cold)
         await executor.shutdown()
+    }
+
+    @Test("an idle environment is frozen (SIGSTOP) and thawed for the next invoke")
+    func frozenBetweenInvokes() async throws {
+        let executor = try Self.executor(["true"])
+        _ = await executor.invokeOnce()
+        let pid = try #require(await executor.idleProcessIDs.first)
+        // SIGSTOP takes effect when the worker is next scheduled: look for up to a second.
+        var state: Substring?
+        for _ in 0..<100 {
+            let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+            state = stat[stat.index(after: try #require(stat.lastIndex(of: ")")))...].split(separator: " ").first
+            if state == "T" { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(state == "T")
+        let next = await executor.invokeOnce()
+        #expect(next.status == .success && !next.cold)
+        #expect(await executor.idleProcessIDs == [pid])
+        await executor.shutdown()
+    }
+
+    @Test("a worker killed by a signal ends the invocation as a crash and resets the environment")
+    func crashResets() async throws {
+        // The command's parent is the worker: a SIGKILL from outside the sandbox is the runtime dying.
+        let executor = try Self.executor(["/bin/sh", "-c", "kill -KILL $PPID; sleep 1"])
+        let outcome = await executor.invokeOnce()
+        #expect(outcome.status == .crash)
+        #expect(outcome.errorType == "Runtime.ExitError")
+        #expect(outcome.errorMessage == "Error: Runtime exited with error: signal: killed")
+        #expect(outcome.durationMs < 900)
+        #expect(await executor.idleEnvironments == 0)
+        await executor.shutdown()
+    }
+
+    @Test("an environment whose /tmp grows past the ephemeral storage is killed and reset")
+    func ephemeralStorage() async throws {
+        let executor = try Self.executor(["/bin/sh", "-c", "fallocate -l 600M \"$TMPDIR/big\" && sleep 2"])
+        let outcome = await executor.invokeOnce()
+        await executor.shutdown()
+        #expect(outcome.status == .error)
+        #expect(outcome.errorMessage?.contains("ephemeral storage (/tmp) exceeded 512 MB") == true)
+        #expect(outcome.durationMs < 1_500)
+    }
+
+    @Test("every attempt of an asynchronous event is recorded in the store")
+    func asyncAttemptsRecorded() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-fn-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let store = try CapsizeStore(path: home + "/capsize.sqlite")
+        let run = try store.createRun(kind: .invoke, parameters: ["test": "async"], planned: 1)
+        let executor = try Self.executor(["false"]) {
+            $0.retries = 1
+            $0.retryDelays = [0.01]
+            $0.store = store
+            $0.runID = run.id
+        }
+        let outcome = await executor.invokeOnce(type: .asynchronous)
+        await executor.shutdown()
+        let recorded = try store.invocations(run: run.id)
+        #expect(outcome.attempts == 2)
+        #expect(Set(recorded.compactMap(\.itemKey)) == ["invocation=0/attempt=1", "invocation=0/attempt=2"])
+        #expect(recorded.allSatisfy { $0.status == .error && $0.report.contains(outcome.requestId) })
     }
 
     @Test("bad asynchronous options are rejected as InputError naming the field and Lambda's range")

@@ -72,6 +72,7 @@ final class EnvironmentProcess: @unchecked Sendable {
         var closing = false
         var frozen = false
         var spawnError: SandboxError?
+        var launcher: pid_t = 0
     }
 
     let options: Options
@@ -95,6 +96,9 @@ final class EnvironmentProcess: @unchecked Sendable {
     private static let stderrTailLimit = 4096
 
     init(options: Options) { self.options = options }
+
+    /// The program's process id (its process group's too); 0 before it started.
+    var pid: pid_t { shared.withLock { $0.pid } }
 
     /// Whether the program has ended.
     var hasEnded: Bool { shared.withLock { $0.ending != nil } }
@@ -158,22 +162,30 @@ final class EnvironmentProcess: @unchecked Sendable {
         }
     }
 
-    /// Stops every process of the program's group (SIGSTOP) until the next request.
+    /// Stops the program and every process below it (SIGSTOP) until the next request. Its group is not
+    /// enough: a workload's own children may run in groups of their own (Foundation's `Process` does that).
     func freeze() {
         shared.withLock {
             guard $0.ending == nil, $0.pid > 0, !$0.frozen else { return }
-            kill(-$0.pid, SIGSTOP)
+            signalEverything(SIGSTOP, pid: $0.pid, launcher: $0.launcher)
             $0.frozen = true
         }
     }
 
-    /// Resumes a frozen program (SIGCONT to its group).
+    /// Resumes a frozen program and everything below it (SIGCONT).
     func thaw() {
         shared.withLock {
             guard $0.ending == nil, $0.pid > 0, $0.frozen else { return }
-            kill(-$0.pid, SIGCONT)
+            signalEverything(SIGCONT, pid: $0.pid, launcher: $0.launcher)
             $0.frozen = false
         }
+    }
+
+    private func signalEverything(_ signal: Int32, pid: pid_t, launcher: pid_t) {
+        kill(-pid, signal)
+        var tree = ProcessTree()
+        _ = tree.sample(below: launcher)
+        for process in tree.processes { kill(process, signal) }
     }
 
     /// Kills the program and everything below it; returns at once (the thread reaps it).
@@ -206,6 +218,7 @@ final class EnvironmentProcess: @unchecked Sendable {
         var environment = options.environment
         environment["TMPDIR"] = options.temporaryDirectory
         launcher = try pipes.spawn(arguments: arguments, environment: environment, hasInput: true)
+        shared.withLock { [launcher] in $0.launcher = launcher }
     }
 
     private func supervise() {

@@ -172,7 +172,8 @@ public actor FunctionExecutor {
             attempts += 1
             var outcome = await attempt(
                 requestId: requestId, payload: payload, type: type,
-                itemKey: "invocation=\(index)/attempt=\(attempts)", recordID: attempts == 1 ? requestId : nil)
+                itemKey: "invocation=\(index)/attempt=\(attempts)",
+                recordID: attempts == 1 ? requestId : RunRecord.newID())
             outcome.attempts = attempts
             if outcome.status == .success { return outcome }
             let condition: String
@@ -202,6 +203,9 @@ public actor FunctionExecutor {
     /// Environments idle (frozen) now.
     public var idleEnvironments: Int { idle.count }
 
+    /// The worker process ids of the idle environments (for tests).
+    var idleProcessIDs: [Int32] { idle.map(\.process.pid) }
+
     /// Reaps environments idle for longer than the idle timeout.
     public func reapIdle() {
         let now = monotonic()
@@ -224,7 +228,7 @@ public actor FunctionExecutor {
                 requestId: requestId, type: type, status: .throttled, errorType: "TooManyRequestsException",
                 message: "Rate Exceeded.")
             outcome.attempts = 1
-            record(outcome, itemKey: itemKey)
+            record(outcome, itemKey: itemKey, id: recordID)
             return outcome
         }
         busy += 1
@@ -244,7 +248,8 @@ public actor FunctionExecutor {
                 environment = started
                 extraMs = overLimitMs
             case .failure(let failure):
-                return finishFailedInit(failure, requestId: requestId, type: type, itemKey: itemKey, startedAt: startedAt)
+                return finishFailedInit(
+                    failure, requestId: requestId, type: type, itemKey: itemKey, recordID: recordID, startedAt: startedAt)
             }
         }
         environment.served += 1
@@ -282,6 +287,8 @@ public actor FunctionExecutor {
         }
         var environment = ProcessInfo.processInfo.environment
         environment["CAPSIZE_HIDE_GPUS"] = "1"
+        // A crashing runtime should end at once, not spend seconds symbolicating inside the environment.
+        if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
         for name in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "POCL_CPU_MAX_CU_COUNT"] {
             environment[name] = "\(configuration.threads)"
         }
@@ -323,7 +330,8 @@ public actor FunctionExecutor {
     }
 
     private func finishFailedInit(
-        _ failure: InitFailure, requestId: String, type: InvocationType, itemKey: String, startedAt: Date
+        _ failure: InitFailure, requestId: String, type: InvocationType, itemKey: String, recordID: String?,
+        startedAt: Date
     ) -> InvocationOutcome {
         let durationMs = failure.seconds * 1000
         var status: InvocationOutcome.Status = .crash
@@ -353,7 +361,7 @@ public actor FunctionExecutor {
             requestId: requestId, type: type, status: status, cold: true, initMs: nil, durationMs: durationMs,
             maxMemoryMB: maxMemory, errorType: errorType, message: message, logLines: logLines, environmentID: nil,
             response: nil, startedAt: startedAt)
-        record(outcome, itemKey: itemKey)
+        record(outcome, itemKey: itemKey, id: recordID)
         return outcome
     }
 
@@ -487,7 +495,7 @@ public actor FunctionExecutor {
         guard let store = options.store, let runID = options.runID else { return }
         try? store.record(
             InvocationRecord(
-                id: id ?? (outcome.attempts > 1 ? RunRecord.newID() : outcome.requestId), runID: runID,
+                id: id ?? outcome.requestId, runID: runID,
                 itemKey: itemKey, environmentID: outcome.environmentID, cold: outcome.cold,
                 memoryMB: outcome.memoryMB, timeoutSeconds: Double(configuration.timeoutSeconds),
                 architecture: configuration.architecture.rawValue, initDurationMs: outcome.initDurationMs,
