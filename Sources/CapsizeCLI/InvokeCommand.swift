@@ -47,6 +47,11 @@ struct InvokeCommand: AsyncParsableCommand {
     var parameters: [String] = []
 
     func run() async throws {
+        if let reservedConcurrency, !(0...1_000).contains(reservedConcurrency) {
+            throw InputError(
+                field: "--reserved-concurrency", value: "\(reservedConcurrency)",
+                allowed: "0...1000 (Lambda's default per-Region limit)")
+        }
         guard let architecture = Architecture(rawValue: architecture) else {
             throw InputError(field: "--architecture", value: architecture, allowed: "x86_64 or arm64")
         }
@@ -87,11 +92,11 @@ struct InvokeCommand: AsyncParsableCommand {
             deadLetterDirectory
             ?? URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("dead-letter").path
         options.store = store
+        try options.validate()
         let event = FunctionEvent(workload: type.name, arguments: parameters, device: device, payload: payloadText)
-        var executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
         let invocation: InvocationType = asynchronous ? .asynchronous : .synchronous
         let limit = asynchronous ? FunctionExecutor.asynchronousPayloadLimit : FunctionExecutor.synchronousPayloadLimit
-        let size = executor.payloadBytes()
+        let size = FunctionExecutor.payloadBytes(of: event)
         if size > limit {
             throw InputError(
                 field: "--payload", value: "\(payload ?? "the event") (\(size) bytes)",
@@ -101,7 +106,7 @@ struct InvokeCommand: AsyncParsableCommand {
 
         let run = try store.createRun(kind: .invoke, parameters: InvokeRunParameters(command: self), planned: count)
         options.runID = run.id
-        executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
+        let executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
         if !json {
             let share = configuration.vcpuShare
             var line = "\(type.name) as a function: \(memory) MB, timeout \(timeout) s, \(architecture.rawValue), "

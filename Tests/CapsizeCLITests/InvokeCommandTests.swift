@@ -20,6 +20,7 @@ import Testing
         (["--async", "--retries", "3"], "--retries"), (["--ephemeral-storage", "511"], "--ephemeral-storage"),
         (["--ephemeral-storage", "10241"], "--ephemeral-storage"), (["--architecture", "sparc"], "--architecture"),
         (["--async", "--maximum-event-age", "59"], "--maximum-event-age"), (["--count", "0"], "--count"),
+        (["--reserved-concurrency", "1001"], "--reserved-concurrency"), (["--concurrency", "0"], "--concurrency"),
         (["--payload", payloadFile], "--payload"), (["--async", "--payload", asyncPayloadFile], "--payload"),
     ])
     func badInput(arguments: [String], field: String) throws {

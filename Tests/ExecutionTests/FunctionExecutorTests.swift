@@ -98,6 +98,15 @@ import Testing
         #expect(outcome.durationMs < 5_000)
     }
 
+    @Test("the worker's fork before exec is not counted twice: a 128 MB function runs a small command every time")
+    func forkIsNotDoubleCounted() async throws {
+        let executor = try Self.executor(["/bin/sh", "-c", "exit 0"], memory: 128)
+        let outcomes = await executor.invoke(count: 40)
+        await executor.shutdown()
+        #expect(outcomes.allSatisfy { $0.status == .success })
+        #expect(outcomes.allSatisfy { $0.maxMemoryUsedMB < 128 })
+    }
+
     @Test("synchronous invokes beyond the reserved concurrency are throttled, not run")
     func throttling() async throws {
         let executor = try Self.executor(["sleep", "0.3"], reserved: 1)
@@ -218,6 +227,36 @@ import Testing
         #expect(outcome.attempts == 2)
         #expect(Set(recorded.compactMap(\.itemKey)) == ["invocation=0/attempt=1", "invocation=0/attempt=2"])
         #expect(recorded.allSatisfy { $0.status == .error && $0.report.contains(outcome.requestId) })
+    }
+
+    @Test("Init beyond the init limit goes on under the timeout and is counted into the first Duration")
+    func slowInit() async throws {
+        // A stand-in worker: Init takes 0.4 s, then it answers every event.
+        let script = #"sleep 0.4; echo '{"event":"init"}'; while read l; do echo '{"event":"result","status":"success"}'; done"#
+        let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: 3)
+        var options = FunctionExecutor.Options(workerCommand: ["/bin/sh", "-c", script])
+        options.initLimitSeconds = 0.1
+        let executor = try FunctionExecutor(
+            configuration: configuration, event: FunctionEvent(workload: "command"), options: options)
+        let outcomes = await executor.invoke(count: 2)
+        await executor.shutdown()
+        #expect(outcomes.map(\.status) == [.success, .success])
+        #expect(outcomes[0].cold && outcomes[0].initDurationMs == nil)
+        #expect(outcomes[0].report?.contains("Init Duration") == false)
+        #expect(outcomes[0].durationMs >= 300)
+        #expect(outcomes[1].durationMs < 100)
+    }
+
+    @Test("a worker that cannot start ends the invocation as a crash naming the problem")
+    func workerMissing() async throws {
+        let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: 3)
+        let options = FunctionExecutor.Options(workerCommand: ["/nonexistent/capsize", "worker"])
+        let executor = try FunctionExecutor(
+            configuration: configuration, event: FunctionEvent(workload: "command"), options: options)
+        let outcome = await executor.invokeOnce()
+        #expect(outcome.status == .crash)
+        #expect(outcome.errorMessage?.contains("Runtime exited with error") == true)
+        #expect(outcome.errorMessage?.contains("/nonexistent/capsize") == true)
     }
 
     @Test("bad asynchronous options are rejected as InputError naming the field and Lambda's range")

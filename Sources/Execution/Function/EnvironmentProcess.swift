@@ -279,7 +279,7 @@ final class EnvironmentProcess: @unchecked Sendable {
         guard cause == nil else { return }
         if let deadline, now >= deadline { return end(.timeout) }
         if now >= nextSample {
-            let bytes = tree.sample(below: launcher)
+            let bytes = sampleMemory()
             peak = max(peak, bytes)
             if let cap = options.memoryBytes, bytes > cap { return end(.outOfMemory) }
             nextSample = now + options.sampleInterval
@@ -288,6 +288,50 @@ final class EnvironmentProcess: @unchecked Sendable {
             if TemporaryDirectory.size(of: options.temporaryDirectory) > cap { return end(.storageExceeded) }
             nextStorageCheck = monotonicSeconds() + Self.storageCheckInterval
         }
+    }
+
+    /// The resident memory of the tree, leaving out the worker's children that have not called exec yet.
+    ///
+    /// Foundation's `Process` forks the worker before it execs a command: for that instant the child
+    /// maps every page of the worker, and a sum of RSS would count the worker twice (and kill a 128 MB
+    /// function that only runs `true`). A child of the worker whose name is still the worker's is such a
+    /// copy. (A workload that runs capsize itself is undercounted by that child; none does today.)
+    private func sampleMemory() -> UInt64 {
+        let total = tree.sample(below: launcher)
+        let worker = shared.withLock { $0.pid }
+        guard worker > 0, tree.processes.count > 1 else { return total }
+        if workerName == nil { workerName = processName(worker) }
+        // Name first, then memory: exec replaces the memory before the name, so a process read as a copy
+        // is one (or a new image a few pages large), and a renamed one is read after its exec.
+        var bytes: UInt64 = 0
+        for process in tree.processes {
+            if process != worker, processName(process) == workerName, parent(of: process) == worker { continue }
+            bytes += residentBytes(of: process)
+        }
+        return bytes
+    }
+
+    private var workerName: String?
+    private var smallBuffer = [UInt8](repeating: 0, count: 512)
+
+    private func processName(_ pid: pid_t) -> String? {
+        guard let count = readSmallFile("/proc/\(pid)/comm", into: &smallBuffer) else { return nil }
+        return String(decoding: smallBuffer[..<count], as: UTF8.self)
+    }
+
+    private func parent(of pid: pid_t) -> pid_t? {
+        guard let count = readSmallFile("/proc/\(pid)/stat", into: &smallBuffer),
+            let close = smallBuffer[..<count].lastIndex(of: UInt8(ascii: ")"))
+        else { return nil }
+        let fields = smallBuffer[(close + 1)..<count].split(separator: UInt8(ascii: " "))
+        return fields.count > 1 ? pid_t(String(decoding: fields[1], as: UTF8.self)) : nil
+    }
+
+    private func residentBytes(of pid: pid_t) -> UInt64 {
+        guard let count = readSmallFile("/proc/\(pid)/statm", into: &smallBuffer) else { return 0 }
+        let fields = smallBuffer[..<count].split(separator: UInt8(ascii: " "))
+        guard fields.count > 1, let pages = UInt64(String(decoding: fields[1], as: UTF8.self)) else { return 0 }
+        return pages * UInt64(max(1, sysconf(Int32(_SC_PAGESIZE))))
     }
 
     /// Kills the tree for `reason`; the waiter is answered when the launcher reports the exit.
@@ -335,7 +379,7 @@ final class EnvironmentProcess: @unchecked Sendable {
                 stdoutBuffer.removeSubrange(...newline)
                 if cause == nil {
                     // One last reading, so that a short request still has a peak.
-                    peak = max(peak, tree.sample(below: launcher))
+                    peak = max(peak, sampleMemory())
                     resolve(line: line, ending: nil)
                 }
             }

@@ -33,6 +33,9 @@ public actor FunctionExecutor {
         public var maximumEventAgeSeconds: Double = 21_600
         /// Where failed asynchronous events are written as JSON, one file per request.
         public var deadLetterDirectory: String?
+        /// Lambda's limit on Init (10 s): Init that runs longer goes on under the function timeout and is
+        /// counted into the first invocation's Duration, without an Init Duration (tests shorten it).
+        public var initLimitSeconds: Double = FunctionConfiguration.initLimitSeconds
         /// Seconds between two readings of an environment's memory, 0.0005...0.01.
         public var sampleInterval: Double = 0.005
         /// The parent of the environments' private temporary directories.
@@ -123,7 +126,9 @@ public actor FunctionExecutor {
     }
 
     /// The encoded size of the event with a request id: what Lambda compares with the payload limit.
-    public nonisolated func payloadBytes() -> Int { Self.encode(event, requestId: RunRecord.newID()).count }
+    public static func payloadBytes(of event: FunctionEvent) -> Int {
+        encode(event, requestId: RunRecord.newID()).count
+    }
 
     /// Invokes the function `count` times, at most `concurrency` at once, and returns the outcomes in order.
     /// - Parameters:
@@ -239,7 +244,16 @@ public actor FunctionExecutor {
         var environment: Environment
         var cold = false
         var extraMs = 0.0  // Init beyond Lambda's 10 s limit, counted into the invocation
-        if let warm = idle.popLast() {
+        // The most recently used first, as Lambda tends to; one that died while idle is dropped.
+        var warm: Environment?
+        while let candidate = idle.popLast() {
+            if !candidate.process.hasEnded {
+                warm = candidate
+                break
+            }
+            reap(candidate, reason: "ended while idle")
+        }
+        if let warm {
             environment = warm
         } else {
             cold = true
@@ -298,7 +312,7 @@ public actor FunctionExecutor {
                 memoryBytes: UInt64(configuration.memoryMB) << 20,
                 temporaryDirectoryBytes: UInt64(configuration.ephemeralStorageMB) << 20,
                 temporaryDirectory: temporary, sampleInterval: options.sampleInterval))
-        let initLimit = FunctionConfiguration.initLimitSeconds
+        let initLimit = options.initLimitSeconds
         let reply: EnvironmentProcess.Reply
         do {
             reply = try await process.start(deadline: initLimit + Double(configuration.timeoutSeconds))
@@ -313,17 +327,23 @@ public actor FunctionExecutor {
         else {
             process.close()
             TemporaryDirectory.remove(temporary)
-            let text = reply.line.map { String(decoding: $0.prefix(300), as: UTF8.self) } ?? reply.stderrTail
+            var text = reply.line.map { "the first line was not an init event: " + String(decoding: $0.prefix(300), as: UTF8.self) }
+                ?? reply.stderrTail.trimmingCharacters(in: .whitespacesAndNewlines)
+            if case .exited(let code, let signal, let message) = reply.ending {
+                let how = signal.map { "signal: \(Self.signalName($0))" } ?? "exit status \(code ?? -1)"
+                text = ([how, message, text.isEmpty ? nil : String(text.suffix(500))] as [String?]).compactMap { $0 }
+                    .joined(separator: "; ")
+            }
             return .failure(
                 InitFailure(ending: reply.ending, message: text, seconds: reply.seconds, peakBytes: reply.peakBytes))
         }
         let initMs = reply.seconds * 1000
         let withinLimit = reply.seconds <= initLimit
         let started = Environment(process: process, initDurationMs: withinLimit ? initMs : nil)
-        options.store.map { store in
+        if let store = options.store, let runID = options.runID {
             try? store.record(
                 EnvironmentRecord(
-                    id: started.id, runID: options.runID ?? "", kind: .function, createdAt: started.createdAt,
+                    id: started.id, runID: runID, kind: .function, createdAt: started.createdAt,
                     initDurationMs: initMs))
         }
         return .success((started, withinLimit ? 0 : initMs - initLimit * 1000))
@@ -475,10 +495,10 @@ public actor FunctionExecutor {
     private func reap(_ environment: Environment, reason: String) {
         environment.process.close()
         TemporaryDirectory.remove(environment.process.options.temporaryDirectory)
-        options.store.map { store in
+        if let store = options.store, let runID = options.runID {
             try? store.record(
                 EnvironmentRecord(
-                    id: environment.id, runID: options.runID ?? "", kind: .function, createdAt: environment.createdAt,
+                    id: environment.id, runID: runID, kind: .function, createdAt: environment.createdAt,
                     reapedAt: Date(), invocationsServed: environment.served, initDurationMs: environment.initDurationMs))
         }
     }
