@@ -208,6 +208,16 @@ import Testing
         #expect(outcome.durationMs < 1_500)
     }
 
+    @Test("a short invoke that leaves /tmp over the ephemeral storage is caught when it answers")
+    func ephemeralStorageShortInvoke() async throws {
+        let shell = try Self.executor(["/bin/sh", "-c", "fallocate -l 600M \"$TMPDIR/big\""])
+        let outcome = await shell.invokeOnce()
+        await shell.shutdown()
+        #expect(outcome.status == .error)
+        #expect(outcome.errorMessage?.contains("ephemeral storage (/tmp) exceeded 512 MB") == true)
+        #expect(await shell.idleEnvironments == 0)
+    }
+
     @Test("every attempt of an asynchronous event is recorded in the store")
     func asyncAttemptsRecorded() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-fn-\(UUID())").path

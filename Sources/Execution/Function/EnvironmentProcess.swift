@@ -378,8 +378,15 @@ final class EnvironmentProcess: @unchecked Sendable {
                 let line = Data(stdoutBuffer[..<newline])
                 stdoutBuffer.removeSubrange(...newline)
                 if cause == nil {
-                    // One last reading, so that a short request still has a peak.
+                    // One last reading, so that a short request still has a peak; and a last look at /tmp,
+                    // so that a request shorter than the storage check interval is checked too.
                     peak = max(peak, sampleMemory())
+                    if let cap = options.temporaryDirectoryBytes,
+                        TemporaryDirectory.size(of: options.temporaryDirectory) > cap
+                    {
+                        end(.storageExceeded)
+                        continue
+                    }
                     resolve(line: line, ending: nil)
                 }
             }
