@@ -173,6 +173,7 @@ struct InvokeCommand: AsyncParsableCommand {
 struct InvokeRunParameters: Codable {
     var workload: String
     var parameters: [String]
+    var device: String
     var memory: Int
     var timeout: Int
     var count: Int
@@ -183,6 +184,7 @@ struct InvokeRunParameters: Codable {
     init(command: InvokeCommand) {
         workload = command.workload
         parameters = command.parameters
+        device = command.device
         memory = command.memory
         timeout = command.timeout
         count = command.count

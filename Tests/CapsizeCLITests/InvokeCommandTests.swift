@@ -57,4 +57,20 @@ import Testing
         #expect(lines.first?.contains("Task timed out after 1.0") == true)
         #expect((invocation["report"] as? String)?.hasSuffix("\tStatus: timeout") == true)
     }
+
+    @Test("train-mlp that needs more than --memory 128 ends as Runtime.OutOfMemory with Max Memory Used = Memory Size")
+    func trainMLPOutOfMemory() throws {
+        let result = try capsize([
+            "invoke", "train-mlp", "--batch", "256", "--inputs", "512", "--hidden", "4096", "--layers", "2",
+            "--steps", "2", "--device", "cpu", "--memory", "128", "--timeout", "30",
+        ])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let report = try #require(lines.first { $0.hasPrefix("REPORT ") })
+        let requestId = try #require(report.firstMatch(of: /RequestId: ([0-9a-f-]+)/)).1
+        #expect(lines.contains("RequestId: \(requestId) Error: Runtime exited with error: signal: killed"))
+        #expect(lines.contains("Runtime.OutOfMemory"))
+        #expect(report.contains("\tMemory Size: 128 MB\tMax Memory Used: 128 MB\t"))
+        #expect(result.stdout.contains("outOfMemory 1"))
+    }
 }
