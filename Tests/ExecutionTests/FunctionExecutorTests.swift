@@ -95,6 +95,8 @@ import Testing
         #expect(outcome.errorMessage == "Error: Runtime exited with error: signal: killed")
         #expect(outcome.maxMemoryUsedMB == 128)
         #expect(Self.maxMemory(outcome.report ?? "") == 128)
+        // Killed at the first reading above the cap: ~1 MB per 2 ms at a 5 ms interval overshoots by a few MB.
+        #expect(outcome.sampledPeakMB > 128 && outcome.sampledPeakMB < 128 * 1.05)
         #expect(outcome.durationMs < 5_000)
     }
 
@@ -105,6 +107,18 @@ import Testing
         await executor.shutdown()
         #expect(outcomes.allSatisfy { $0.status == .success })
         #expect(outcomes.allSatisfy { $0.maxMemoryUsedMB < 128 })
+    }
+
+    @Test("parallel invokes without a limit start one environment each, and later invokes reuse them warm")
+    func parallelEnvironments() async throws {
+        let executor = try Self.executor(["sleep", "0.2"])
+        let first = await executor.invoke(count: 3, concurrency: 3)
+        let second = await executor.invoke(count: 3, concurrency: 3)
+        await executor.shutdown()
+        #expect(first.allSatisfy { $0.status == .success && $0.cold })
+        #expect(second.allSatisfy { $0.status == .success && !$0.cold })
+        #expect(Set(second.compactMap(\.environmentID)) == Set(first.compactMap(\.environmentID)))
+        #expect(await executor.environmentsStarted == 3)
     }
 
     @Test("synchronous invokes beyond the reserved concurrency are throttled, not run")

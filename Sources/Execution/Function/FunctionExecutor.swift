@@ -379,7 +379,8 @@ public actor FunctionExecutor {
         }
         let outcome = compose(
             requestId: requestId, type: type, status: status, cold: true, initMs: nil, durationMs: durationMs,
-            maxMemoryMB: maxMemory, errorType: errorType, message: message, logLines: logLines, environmentID: nil,
+            maxMemoryMB: maxMemory, sampledPeakBytes: failure.peakBytes, errorType: errorType, message: message,
+            logLines: logLines, environmentID: nil,
             response: nil, startedAt: startedAt)
         record(outcome, itemKey: itemKey, id: recordID)
         return outcome
@@ -445,14 +446,15 @@ public actor FunctionExecutor {
         }
         return compose(
             requestId: requestId, type: type, status: status, cold: cold, initMs: cold ? environment.initDurationMs : nil,
-            durationMs: durationMs, maxMemoryMB: maxMemory, errorType: errorType, message: message, logLines: logLines,
+            durationMs: durationMs, maxMemoryMB: maxMemory, sampledPeakBytes: reply.peakBytes, errorType: errorType,
+            message: message, logLines: logLines,
             environmentID: environment.id, response: response, startedAt: startedAt)
     }
 
     private func compose(
         requestId: String, type: InvocationType, status: InvocationOutcome.Status, cold: Bool, initMs: Double?,
-        durationMs: Double, maxMemoryMB: Int, errorType: String?, message: String?, logLines: [String],
-        environmentID: String?, response: String?, startedAt: Date
+        durationMs: Double, maxMemoryMB: Int, sampledPeakBytes: UInt64, errorType: String?, message: String?,
+        logLines: [String], environmentID: String?, response: String?, startedAt: Date
     ) -> InvocationOutcome {
         var costs: [String: Double] = [:]
         var billed = 0
@@ -471,7 +473,8 @@ public actor FunctionExecutor {
         return InvocationOutcome(
             requestId: requestId, type: type, status: status, cold: cold, initDurationMs: initMs,
             durationMs: durationMs, billedDurationMs: billed, memoryMB: configuration.memoryMB,
-            maxMemoryUsedMB: maxMemoryMB, errorType: errorType, errorMessage: message, report: report,
+            maxMemoryUsedMB: maxMemoryMB, sampledPeakMB: Double(sampledPeakBytes) / 1_048_576, errorType: errorType,
+            errorMessage: message, report: report,
             logLines: logLines, costUSD: costs, attempts: 1, deadLetterPath: nil, environmentID: environmentID,
             cpuShortfallVCPUs: shortfall > 0 ? shortfall : nil, response: response, startedAt: startedAt,
             endedAt: Date())
@@ -484,7 +487,8 @@ public actor FunctionExecutor {
         let now = Date()
         return InvocationOutcome(
             requestId: requestId, type: type, status: status, cold: false, initDurationMs: nil, durationMs: 0,
-            billedDurationMs: 0, memoryMB: configuration.memoryMB, maxMemoryUsedMB: 0, errorType: errorType,
+            billedDurationMs: 0, memoryMB: configuration.memoryMB, maxMemoryUsedMB: 0, sampledPeakMB: 0,
+            errorType: errorType,
             errorMessage: message, report: nil, logLines: ["\(errorType): \(message)"],
             costUSD: ["x86_64": 0, "arm64": 0], attempts: 0, deadLetterPath: nil, environmentID: nil,
             cpuShortfallVCPUs: nil, response: nil, startedAt: now, endedAt: now)

@@ -48,6 +48,9 @@ public struct InvocationOutcome: Codable, Sendable {
     /// The highest resident memory of the environment's process tree sampled during the invocation,
     /// MB (MiB) rounded up; Memory Size after a memory kill.
     public var maxMemoryUsedMB: Int
+    /// The highest reading the sampler took, MB (not capped at Memory Size): after a memory kill it says
+    /// how far past the cap the tree got before it was killed.
+    public var sampledPeakMB: Double
     public var errorType: String?
     public var errorMessage: String?
     /// Lambda's REPORT line; nil for a request that never reached an environment (throttled, too large).
