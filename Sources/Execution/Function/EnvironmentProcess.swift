@@ -292,30 +292,36 @@ final class EnvironmentProcess: @unchecked Sendable {
 
     /// The resident memory of the tree, leaving out the worker's children that have not called exec yet.
     ///
-    /// Foundation's `Process` forks the worker before it execs a command: for that instant the child
-    /// maps every page of the worker, and a sum of RSS would count the worker twice (and kill a 128 MB
-    /// function that only runs `true`). A child of the worker whose name is still the worker's is such a
-    /// copy. (A workload that runs capsize itself is undercounted by that child; none does today.)
+    /// Foundation's `Process` forks the worker (from whichever thread, so the child's name may differ)
+    /// before it execs a command: until the exec the child maps the worker's memory, and a sum of RSS
+    /// would count the worker twice (and kill a 128 MB function that only runs `true`). A child of the
+    /// worker whose executable is still the worker's is such a copy. The executable and the resident
+    /// count both belong to the process's memory map, which exec replaces whole, so reading the first
+    /// before the second never pairs a copy's name with a new image's memory the wrong way round.
+    /// (A workload that runs capsize itself is undercounted by that child; none does today.)
     private func sampleMemory() -> UInt64 {
         let total = tree.sample(below: launcher)
         let worker = shared.withLock { $0.pid }
         guard worker > 0, tree.processes.count > 1 else { return total }
-        if workerName == nil { workerName = processName(worker) }
-        // Name first, then memory: exec replaces the memory before the name, so a process read as a copy
-        // is one (or a new image a few pages large), and a renamed one is read after its exec.
+        if workerExecutable == nil { workerExecutable = executable(of: worker) }
         var bytes: UInt64 = 0
         for process in tree.processes {
-            if process != worker, processName(process) == workerName, parent(of: process) == worker { continue }
+            if process != worker, executable(of: process) == workerExecutable, parent(of: process) == worker {
+                continue
+            }
             bytes += residentBytes(of: process)
         }
         return bytes
     }
 
-    private var workerName: String?
+    private var workerExecutable: String?
     private var smallBuffer = [UInt8](repeating: 0, count: 512)
 
-    private func processName(_ pid: pid_t) -> String? {
-        guard let count = readSmallFile("/proc/\(pid)/comm", into: &smallBuffer) else { return nil }
+    private func executable(of pid: pid_t) -> String? {
+        let count = smallBuffer.withUnsafeMutableBytes { buffer in
+            readlink("/proc/\(pid)/exe", buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
+        }
+        guard count > 0 else { return nil }
         return String(decoding: smallBuffer[..<count], as: UTF8.self)
     }
 
