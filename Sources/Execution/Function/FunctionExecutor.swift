@@ -201,7 +201,7 @@ public actor FunctionExecutor {
     /// Kills every environment (idle now, busy ones when their invocation ends).
     public func shutdown() {
         shuttingDown = true
-        for environment in idle { reap(environment, reason: "shutdown") }
+        for environment in idle { reap(environment) }
         idle.removeAll()
     }
 
@@ -213,13 +213,13 @@ public actor FunctionExecutor {
 
     /// Reaps environments idle for longer than the idle timeout.
     public func reapIdle() {
-        let now = monotonic()
+        let now = monotonicSeconds()
         let (old, young) = (
             idle.filter { now - $0.lastUsed >= options.idleTimeoutSeconds },
             idle.filter { now - $0.lastUsed < options.idleTimeoutSeconds }
         )
         idle = young
-        for environment in old { reap(environment, reason: "idle") }
+        for environment in old { reap(environment) }
     }
 
     // MARK: One attempt
@@ -251,7 +251,7 @@ public actor FunctionExecutor {
                 warm = candidate
                 break
             }
-            reap(candidate, reason: "ended while idle")
+            reap(candidate)
         }
         if let warm {
             environment = warm
@@ -275,11 +275,11 @@ public actor FunctionExecutor {
         outcome.attempts = 1
         if reply.ending == nil && !shuttingDown {
             environment.process.freeze()
-            environment.lastUsed = monotonic()
+            environment.lastUsed = monotonicSeconds()
             idle.append(environment)
             scheduleReaping()
         } else {
-            reap(environment, reason: reply.ending.map { "\($0)" } ?? "shutdown")
+            reap(environment)
         }
         record(outcome, itemKey: itemKey, id: recordID)
         return outcome
@@ -496,7 +496,7 @@ public actor FunctionExecutor {
 
     // MARK: Environments, records, dead letters
 
-    private func reap(_ environment: Environment, reason: String) {
+    private func reap(_ environment: Environment) {
         environment.process.close()
         TemporaryDirectory.remove(environment.process.options.temporaryDirectory)
         if let store = options.store, let runID = options.runID {
@@ -594,6 +594,4 @@ public actor FunctionExecutor {
         default: "signal \(signal)"
         }
     }
-
-    private func monotonic() -> Double { monotonicSeconds() }
 }
