@@ -36,7 +36,8 @@ let libraries: [Target] = [
     // Runs, invocations, jobs, environments and measurements in SQLite (GRDB), each committed as it ends.
     .target(name: "Store", dependencies: ["Compute", .product(name: "GRDB", package: "GRDB.swift")]),
     // The sandbox every invocation and job runs in: caps (wall clock, memory of the process tree, CPUs,
-    // temporary storage, output) and measurements, through the capsize-launch helper.
+    // temporary storage, output) and measurements, through the capsize-launch helper; and the service
+    // models on top of it (Function/: the Lambda model; Batch/: the Batch model).
     .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Store"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(

@@ -9,8 +9,9 @@ struct Capsize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "capsize",
         abstract: "Benchmark heavy compute against serverless caps: measured here, projected to the cloud.",
-        subcommands: [DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, RunsCommand.self, SubmitCommand.self, JobsCommand.self, LogsCommand.self,
-            WorkerCommand.self,
+        subcommands: [
+            DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, InvokeCommand.self, SubmitCommand.self,
+            JobsCommand.self, LogsCommand.self, RunsCommand.self, WorkerCommand.self,
         ]
     )
 }

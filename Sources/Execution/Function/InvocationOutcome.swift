@@ -1,0 +1,73 @@
+import CloudModel
+public import Foundation
+public import Store
+
+/// The event a function receives: which workload to run, with which parameters, on which device.
+/// It travels to the worker as one JSON line; its encoded size is the request payload.
+public struct FunctionEvent: Codable, Sendable, Equatable {
+    public var workload: String
+    /// The workload's parameters as command-line words (`--batch 64`, or `-- argv` for `command`).
+    public var arguments: [String]
+    public var device: String
+    /// Opaque data sent along with the event (it counts towards the payload limit; workloads ignore it).
+    public var payload: String?
+
+    public init(workload: String, arguments: [String] = [], device: String = "auto", payload: String? = nil) {
+        self.workload = workload
+        self.arguments = arguments
+        self.device = device
+        self.payload = payload
+    }
+}
+
+/// How a function was invoked.
+public enum InvocationType: String, Codable, Sendable {
+    /// `RequestResponse`: the caller waits; excess invokes are throttled.
+    case synchronous
+    /// `Event`: queued, retried on failure, dead-lettered when retries or the event age run out.
+    case asynchronous
+}
+
+/// One invocation's result, in Lambda's terms: failures of the function are outcomes, not errors.
+public struct InvocationOutcome: Codable, Sendable {
+    public typealias Status = InvocationRecord.Status
+
+    public var requestId: String
+    public var type: InvocationType
+    public var status: Status
+    /// Whether it ran in a new execution environment (spawn + Init).
+    public var cold: Bool
+    /// Init Duration of a cold start, ms (nil when warm, and when Init ran past Lambda's 10 s limit
+    /// and was counted into the invocation instead).
+    public var initDurationMs: Double?
+    /// From writing the event to the environment until its answer (or its end), ms, measured.
+    public var durationMs: Double
+    /// What Lambda bills: Init plus Duration, rounded up to 1 ms (see `LambdaBill`).
+    public var billedDurationMs: Int
+    public var memoryMB: Int
+    /// The highest resident memory of the environment's process tree sampled during the invocation,
+    /// MB (MiB) rounded up; Memory Size after a memory kill.
+    public var maxMemoryUsedMB: Int
+    /// The highest reading the sampler took, MB (not capped at Memory Size): after a memory kill it says
+    /// how far past the cap the tree got before it was killed.
+    public var sampledPeakMB: Double
+    public var errorType: String?
+    public var errorMessage: String?
+    /// Lambda's REPORT line; nil for a request that never reached an environment (throttled, too large).
+    public var report: String?
+    /// Other log lines Lambda would write: the timeout text, the runtime's exit error.
+    public var logLines: [String]
+    /// Projected cost in USD at x86_64 and at arm64 prices (GB-seconds × price + request fee).
+    public var costUSD: [String: Double]
+    /// Attempts made (asynchronous invocations retry).
+    public var attempts: Int
+    /// The dead-letter file of an asynchronous invocation that failed for good.
+    public var deadLetterPath: String?
+    public var environmentID: String?
+    /// vCPUs of the configured share this machine could not give (share minus online cores), when positive.
+    public var cpuShortfallVCPUs: Double?
+    /// The worker's answer (a JSON line), when there was one.
+    public var response: String?
+    public var startedAt: Date
+    public var endedAt: Date
+}

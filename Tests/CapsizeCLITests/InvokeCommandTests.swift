@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+/// `capsize invoke`, end to end through the built binary.
+@Suite(.serialized, .timeLimit(.minutes(1))) struct InvokeCommandTests {
+    static let payloadFile: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-payload-\(getpid())").path
+        _ = FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x78, count: 7 * 1_048_576))
+        return path
+    }()
+    static let asyncPayloadFile: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-payload-async-\(getpid())").path
+        _ = FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x78, count: 1_048_576 + 1))
+        return path
+    }()
+
+    @Test("out-of-range function settings exit 2 with one line naming the field and Lambda's range", arguments: [
+        (["--memory", "127"], "--memory"), (["--memory", "10241"], "--memory"),
+        (["--timeout", "0"], "--timeout"), (["--timeout", "901"], "--timeout"),
+        (["--async", "--retries", "3"], "--retries"), (["--ephemeral-storage", "511"], "--ephemeral-storage"),
+        (["--ephemeral-storage", "10241"], "--ephemeral-storage"), (["--architecture", "sparc"], "--architecture"),
+        (["--async", "--maximum-event-age", "59"], "--maximum-event-age"), (["--count", "0"], "--count"),
+        (["--reserved-concurrency", "1001"], "--reserved-concurrency"), (["--concurrency", "0"], "--concurrency"),
+        (["--payload", payloadFile], "--payload"), (["--async", "--payload", asyncPayloadFile], "--payload"),
+    ])
+    func badInput(arguments: [String], field: String) throws {
+        let result = try capsize(["invoke", "command"] + arguments + ["--", "true"])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("capsize: invalid \(field) "))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("a cold then a warm invoke print REPORT lines (Init Duration on the first only) and a projected summary")
+    func coldThenWarm() throws {
+        let result = try capsize(["invoke", "command", "--memory", "256", "--count", "3", "--", "true"])
+        #expect(result.status == 0)
+        let reports = result.stdout.split(separator: "\n").filter { $0.hasPrefix("REPORT RequestId: ") }
+        #expect(reports.count == 3)
+        #expect(reports.map { $0.contains("\tInit Duration: ") } == [true, false, false])
+        #expect(reports.allSatisfy { $0.firstMatch(of: /\tBilled Duration: (\d+) ms/) != nil })
+        #expect(result.stdout.contains("summary: 3 invocation(s), 1 cold, 2 warm; success 3"))
+        #expect(result.stdout.contains("cost (projected"))
+    }
+
+    @Test("train-mlp past --timeout 1 ends in Lambda's timeout text and a REPORT with Status: timeout")
+    func trainMLPTimeout() throws {
+        let result = try capsize([
+            "invoke", "train-mlp", "--batch", "64", "--inputs", "64", "--hidden", "64", "--layers", "2",
+            "--steps", "10000000", "--device", "cpu", "--memory", "512", "--timeout", "1", "--json",
+        ])
+        #expect(result.status == 0)
+        let object = try json(result.stdout)
+        let invocation = try #require((object["invocations"] as? [[String: Any]])?.first)
+        #expect(invocation["status"] as? String == "timeout")
+        let lines = try #require(invocation["logLines"] as? [String])
+        #expect(lines.first?.contains("Task timed out after 1.0") == true)
+        #expect((invocation["report"] as? String)?.hasSuffix("\tStatus: timeout") == true)
+    }
+
+    @Test("train-mlp that needs more than --memory 128 ends as Runtime.OutOfMemory with Max Memory Used = Memory Size")
+    func trainMLPOutOfMemory() throws {
+        let result = try capsize([
+            "invoke", "train-mlp", "--batch", "256", "--inputs", "512", "--hidden", "4096", "--layers", "2",
+            "--steps", "2", "--device", "cpu", "--memory", "128", "--timeout", "30",
+        ])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let report = try #require(lines.first { $0.hasPrefix("REPORT ") })
+        let requestId = try #require(report.firstMatch(of: /RequestId: ([0-9a-f-]+)/)).1
+        #expect(lines.contains("RequestId: \(requestId) Error: Runtime exited with error: signal: killed"))
+        #expect(lines.contains("Runtime.OutOfMemory"))
+        #expect(report.contains("\tMemory Size: 128 MB\tMax Memory Used: 128 MB\t"))
+        #expect(result.stdout.contains("outOfMemory 1"))
+    }
+}

@@ -1,0 +1,295 @@
+import CapsizeCore
+import CloudModel
+import Foundation
+import Store
+import Testing
+
+@testable import Execution
+
+/// The Lambda model with real `capsize worker` environments (the `capsize` built next to the test bundle).
+@Suite(.serialized, .timeLimit(.minutes(1))) struct FunctionExecutorTests {
+    static let capsize = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("capsize").path
+
+    static func executor(
+        _ argv: [String], memory: Int = 512, timeout: Int = 3, reserved: Int? = nil, payload: String? = nil,
+        configure: (inout FunctionExecutor.Options) -> Void = { _ in }
+    ) throws -> FunctionExecutor {
+        let configuration = try FunctionConfiguration(
+            memoryMB: memory, timeoutSeconds: timeout, reservedConcurrency: reserved)
+        var options = FunctionExecutor.Options(workerCommand: [capsize, "worker"])
+        configure(&options)
+        return try FunctionExecutor(
+            configuration: configuration,
+            event: FunctionEvent(workload: "command", arguments: ["--"] + argv, payload: payload), options: options)
+    }
+
+    /// The parsers in the wild (aws-semantics.md).
+    static func billed(_ report: String) -> Int? {
+        report.firstMatch(of: /\tBilled Duration: (\d+) ms/).flatMap { Int($0.1) }
+    }
+    static func initDuration(_ report: String) -> Double? {
+        report.firstMatch(of: /\tInit Duration: (\d+\.\d+) ms/).flatMap { Double($0.1) }
+    }
+    static func maxMemory(_ report: String) -> Int? {
+        report.firstMatch(of: /Max\s+Memory\s+Used:\s+(\d+)\s+MB/).flatMap { Int($0.1) }
+    }
+
+    @Test("a cold then a warm invoke print Lambda's REPORT line, with Init Duration only on the first")
+    func coldThenWarm() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-fn-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let store = try CapsizeStore(path: home + "/capsize.sqlite")
+        let run = try store.createRun(kind: .invoke, parameters: ["test": "coldThenWarm"], planned: 2)
+        let executor = try Self.executor(["true"]) {
+            $0.store = store
+            $0.runID = run.id
+        }
+        let outcomes = await executor.invoke(count: 2)
+        await executor.shutdown()
+        #expect(outcomes.map(\.status) == [.success, .success])
+        #expect(outcomes.map(\.cold) == [true, false])
+        let (first, second) = (try #require(outcomes[0].report), try #require(outcomes[1].report))
+        #expect(first.hasPrefix("REPORT RequestId: \(outcomes[0].requestId)\tDuration: "))
+        #expect(first.wholeMatch(of: /REPORT RequestId: [0-9a-f-]{36}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 512 MB\tMax Memory Used: \d+ MB\tInit Duration: \d+\.\d\d ms\t/) != nil)
+        #expect(second.wholeMatch(of: /REPORT RequestId: [0-9a-f-]{36}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 512 MB\tMax Memory Used: \d+ MB\t/) != nil)
+        let initMs = try #require(Self.initDuration(first))
+        #expect(initMs > 0 && initMs < 10_000)
+        #expect(Self.initDuration(second) == nil)
+        // Billed = Init + Duration, rounded up to 1 ms.
+        #expect(Self.billed(second) == Int((outcomes[1].durationMs).rounded(.up)))
+        // The worker alone holds tens of MB: Max Memory Used is the tree's, not zero.
+        #expect((Self.maxMemory(second) ?? 0) > 10)
+        #expect(outcomes[1].costUSD["x86_64"]! > outcomes[1].costUSD["arm64"]!)
+        let recorded = try store.invocations(run: run.id)
+        #expect(Set(recorded.map(\.id)) == Set(outcomes.map(\.requestId)))
+        #expect(try store.environments(run: run.id).count == 1)
+    }
+
+    @Test("an invoke past the timeout is killed at the cap with Lambda's text, and the next invoke is cold")
+    func timeoutResetsTheEnvironment() async throws {
+        let executor = try Self.executor(["sleep", "5"], timeout: 1)
+        let outcome = await executor.invokeOnce()
+        #expect(outcome.status == .timeout)
+        let text = try #require(outcome.logLines.first)
+        #expect(text.contains("\(outcome.requestId) Task timed out after 1.0"))
+        #expect(outcome.report?.hasSuffix("Status: timeout") == true)
+        // Killed within 200 ms of the cap (20 ms is typical; the margin is for a busy machine) (the cold start is not part of Duration).
+        #expect(outcome.durationMs >= 1000 && outcome.durationMs < 1200)
+        #expect(await executor.idleEnvironments == 0)
+        let next = await executor.invokeOnce()
+        #expect(next.cold)
+        #expect(await executor.environmentsStarted == 2)
+        await executor.shutdown()
+    }
+
+    @Test("an environment that grows past its memory is killed as Runtime.OutOfMemory at Memory Size")
+    func outOfMemory() async throws {
+        let allocate = "import time\nb=[]\nwhile len(b)<300:\n b.append(bytearray(b'\\x01')*(1<<20)); time.sleep(0.002)"
+        let executor = try Self.executor(["/usr/bin/python3", "-c", allocate], memory: 128, timeout: 10)
+        let outcome = await executor.invokeOnce()
+        await executor.shutdown()
+        #expect(outcome.status == .outOfMemory)
+        #expect(outcome.errorType == "Runtime.OutOfMemory")
+        #expect(outcome.errorMessage == "Error: Runtime exited with error: signal: killed")
+        #expect(outcome.maxMemoryUsedMB == 128)
+        #expect(Self.maxMemory(outcome.report ?? "") == 128)
+        // Killed at the first reading above the cap: ~1 MB per 2 ms at a 5 ms interval overshoots by a few MB.
+        #expect(outcome.sampledPeakMB > 128 && outcome.sampledPeakMB < 128 * 1.05)
+        #expect(outcome.durationMs < 5_000)
+    }
+
+    @Test("the worker's fork before exec is not counted twice: a 128 MB function runs a small command every time")
+    func forkIsNotDoubleCounted() async throws {
+        let executor = try Self.executor(["/bin/sh", "-c", "exit 0"], memory: 128)
+        let outcomes = await executor.invoke(count: 40)
+        await executor.shutdown()
+        #expect(outcomes.allSatisfy { $0.status == .success })
+        #expect(outcomes.allSatisfy { $0.maxMemoryUsedMB < 128 })
+    }
+
+    @Test("parallel invokes without a limit start one environment each, and later invokes reuse them warm")
+    func parallelEnvironments() async throws {
+        let executor = try Self.executor(["sleep", "0.2"])
+        let first = await executor.invoke(count: 3, concurrency: 3)
+        let second = await executor.invoke(count: 3, concurrency: 3)
+        await executor.shutdown()
+        #expect(first.allSatisfy { $0.status == .success && $0.cold })
+        #expect(second.allSatisfy { $0.status == .success && !$0.cold })
+        #expect(Set(second.compactMap(\.environmentID)) == Set(first.compactMap(\.environmentID)))
+        #expect(await executor.environmentsStarted == 3)
+    }
+
+    @Test("synchronous invokes beyond the reserved concurrency are throttled, not run")
+    func throttling() async throws {
+        let executor = try Self.executor(["sleep", "0.3"], reserved: 1)
+        let outcomes = await executor.invoke(count: 3, concurrency: 3)
+        await executor.shutdown()
+        #expect(outcomes.filter { $0.status == .success }.count == 1)
+        let throttled = outcomes.filter { $0.status == .throttled }
+        #expect(throttled.count == 2)
+        #expect(throttled.allSatisfy { $0.errorType == "TooManyRequestsException" && $0.report == nil })
+        #expect(await executor.environmentsStarted == 1)
+    }
+
+    @Test("a failing asynchronous event is tried 1 + retries times, then lands in the dead-letter directory")
+    func asyncRetriesAndDeadLetter() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-dlq-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let executor = try Self.executor(["false"]) {
+            $0.retries = 2
+            $0.retryDelays = [0.05, 0.1]
+            $0.deadLetterDirectory = directory
+        }
+        let outcome = await executor.invokeOnce(type: .asynchronous)
+        await executor.shutdown()
+        #expect(outcome.status == .error)
+        #expect(outcome.attempts == 3)
+        let path = try #require(outcome.deadLetterPath)
+        let letter = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        #expect(letter["requestId"] as? String == outcome.requestId)
+        #expect(letter["approximateInvokeCount"] as? Int == 3)
+        #expect(letter["condition"] as? String == "RetriesExhausted")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).count == 1)
+    }
+
+    @Test("requests over 6 MB (synchronous) or 1 MB (asynchronous) are rejected with RequestEntityTooLargeException")
+    func payloadLimits() async throws {
+        let large = try Self.executor(["true"], payload: String(repeating: "x", count: 6 * 1_048_576))
+        let sync = await large.invokeOnce()
+        #expect(sync.errorType == "RequestEntityTooLargeException")
+        #expect(sync.errorMessage?.contains("6291456 bytes") == true)
+        let medium = try Self.executor(["true"], payload: String(repeating: "x", count: 1_048_576))
+        let async = await medium.invokeOnce(type: .asynchronous)
+        #expect(async.errorType == "RequestEntityTooLargeException")
+        let started = await large.environmentsStarted + medium.environmentsStarted
+        #expect(started == 0)
+    }
+
+    @Test("an environment idle longer than the idle timeout is reaped; the next invoke is cold")
+    func idleReaping() async throws {
+        let executor = try Self.executor(["true"]) { $0.idleTimeoutSeconds = 0.2 }
+        _ = await executor.invokeOnce()
+        #expect(await executor.idleEnvironments == 1)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await executor.idleEnvironments == 0)
+        #expect(await executor.invokeOnce().cold)
+        await executor.shutdown()
+    }
+
+    @Test("an idle environment is frozen (SIGSTOP) and thawed for the next invoke")
+    func frozenBetweenInvokes() async throws {
+        let executor = try Self.executor(["true"])
+        _ = await executor.invokeOnce()
+        let pid = try #require(await executor.idleProcessIDs.first)
+        // SIGSTOP takes effect when the worker is next scheduled: look for up to a second.
+        var state: Substring?
+        for _ in 0..<100 {
+            let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+            state = stat[stat.index(after: try #require(stat.lastIndex(of: ")")))...].split(separator: " ").first
+            if state == "T" { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(state == "T")
+        let next = await executor.invokeOnce()
+        #expect(next.status == .success && !next.cold)
+        #expect(await executor.idleProcessIDs == [pid])
+        await executor.shutdown()
+    }
+
+    @Test("a worker killed by a signal ends the invocation as a crash and resets the environment")
+    func crashResets() async throws {
+        // The command's parent is the worker: a SIGKILL from outside the sandbox is the runtime dying.
+        let executor = try Self.executor(["/bin/sh", "-c", "kill -KILL $PPID; sleep 1"])
+        let outcome = await executor.invokeOnce()
+        #expect(outcome.status == .crash)
+        #expect(outcome.errorType == "Runtime.ExitError")
+        #expect(outcome.errorMessage == "Error: Runtime exited with error: signal: killed")
+        #expect(outcome.durationMs < 900)
+        #expect(await executor.idleEnvironments == 0)
+        await executor.shutdown()
+    }
+
+    @Test("an environment whose /tmp grows past the ephemeral storage is killed and reset")
+    func ephemeralStorage() async throws {
+        let executor = try Self.executor(["/bin/sh", "-c", "fallocate -l 600M \"$TMPDIR/big\" && sleep 2"])
+        let outcome = await executor.invokeOnce()
+        await executor.shutdown()
+        #expect(outcome.status == .error)
+        #expect(outcome.errorMessage?.contains("ephemeral storage (/tmp) exceeded 512 MB") == true)
+        #expect(outcome.durationMs < 1_500)
+    }
+
+    @Test("a short invoke that leaves /tmp over the ephemeral storage is caught when it answers")
+    func ephemeralStorageShortInvoke() async throws {
+        let shell = try Self.executor(["/bin/sh", "-c", "fallocate -l 600M \"$TMPDIR/big\""])
+        let outcome = await shell.invokeOnce()
+        await shell.shutdown()
+        #expect(outcome.status == .error)
+        #expect(outcome.errorMessage?.contains("ephemeral storage (/tmp) exceeded 512 MB") == true)
+        #expect(await shell.idleEnvironments == 0)
+    }
+
+    @Test("every attempt of an asynchronous event is recorded in the store")
+    func asyncAttemptsRecorded() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-fn-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let store = try CapsizeStore(path: home + "/capsize.sqlite")
+        let run = try store.createRun(kind: .invoke, parameters: ["test": "async"], planned: 1)
+        let executor = try Self.executor(["false"]) {
+            $0.retries = 1
+            $0.retryDelays = [0.01]
+            $0.store = store
+            $0.runID = run.id
+        }
+        let outcome = await executor.invokeOnce(type: .asynchronous)
+        await executor.shutdown()
+        let recorded = try store.invocations(run: run.id)
+        #expect(outcome.attempts == 2)
+        #expect(Set(recorded.compactMap(\.itemKey)) == ["invocation=0/attempt=1", "invocation=0/attempt=2"])
+        #expect(recorded.allSatisfy { $0.status == .error && $0.report.contains(outcome.requestId) })
+    }
+
+    @Test("Init beyond the init limit goes on under the timeout and is counted into the first Duration")
+    func slowInit() async throws {
+        // A stand-in worker: Init takes 0.4 s, then it answers every event.
+        let script = #"sleep 0.4; echo '{"event":"init"}'; while read l; do echo '{"event":"result","status":"success"}'; done"#
+        let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: 3)
+        var options = FunctionExecutor.Options(workerCommand: ["/bin/sh", "-c", script])
+        options.initLimitSeconds = 0.1
+        let executor = try FunctionExecutor(
+            configuration: configuration, event: FunctionEvent(workload: "command"), options: options)
+        let outcomes = await executor.invoke(count: 2)
+        await executor.shutdown()
+        #expect(outcomes.map(\.status) == [.success, .success])
+        #expect(outcomes[0].cold && outcomes[0].initDurationMs == nil)
+        #expect(outcomes[0].report?.contains("Init Duration") == false)
+        #expect(outcomes[0].durationMs >= 300)
+        #expect(outcomes[1].durationMs < 100)
+    }
+
+    @Test("a worker that cannot start ends the invocation as a crash naming the problem")
+    func workerMissing() async throws {
+        let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: 3)
+        let options = FunctionExecutor.Options(workerCommand: ["/nonexistent/capsize", "worker"])
+        let executor = try FunctionExecutor(
+            configuration: configuration, event: FunctionEvent(workload: "command"), options: options)
+        let outcome = await executor.invokeOnce()
+        #expect(outcome.status == .crash)
+        #expect(outcome.errorMessage?.contains("Runtime exited with error") == true)
+        #expect(outcome.errorMessage?.contains("/nonexistent/capsize") == true)
+    }
+
+    @Test("bad asynchronous options are rejected as InputError naming the field and Lambda's range")
+    func badOptions() throws {
+        #expect { _ = try Self.executor(["true"]) { $0.retries = 3 } } throws: {
+            ($0 as? InputError)?.field == "--retries" && "\($0)".contains("0...2")
+        }
+        #expect { _ = try Self.executor(["true"]) { $0.maximumEventAgeSeconds = 59 } } throws: {
+            ($0 as? InputError)?.field == "--maximum-event-age"
+        }
+    }
+}
