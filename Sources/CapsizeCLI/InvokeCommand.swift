@@ -21,7 +21,11 @@ struct InvokeCommand: AsyncParsableCommand {
               capsize invoke command --memory 128 --timeout 1 -- sleep 5
             """)
 
-    @Argument(help: "train-mlp, render-frames or command.") var workload: String
+    @Argument(help: "train-mlp, render-frames or command.") var workload: String?
+    @Option(help: ArgumentHelp(
+        "Continue an interrupted invoke run (its id or a unique prefix): only the invocations not yet recorded run.",
+        valueName: "RUN"))
+    var resume: String?
     @Option(help: "Memory Size in MB (128...10240).") var memory = 128
     @Option(help: "Function timeout in seconds (1...900).") var timeout = 3
     @Option(help: "Invocations (1...10000).") var count = 1
@@ -47,6 +51,46 @@ struct InvokeCommand: AsyncParsableCommand {
     var parameters: [String] = []
 
     func run() async throws {
+        guard let resume else { return try await invoke(resuming: nil) }
+        guard workload == nil && parameters.isEmpty else {
+            throw InputError(field: "--resume", value: resume, allowed: "no workload beside it (the run's own is used)")
+        }
+        let store = try openStore()
+        try store.markStaleRunsInterrupted()
+        var run = try findRun(resume, in: store, field: "--resume")
+        guard run.kind == .invoke else {
+            throw InputError(field: "--resume", value: resume, allowed: "an invoke run (\(run.shortID) is a \(run.kind) run)")
+        }
+        do {
+            run = try store.resume(run: run.id)
+        } catch StoreError.notResumable(_, let reason) {
+            throw InputError(field: "--resume", value: resume, allowed: "an unfinished run that no process is running (\(reason))")
+        }
+        let stored = try StoredJSON.decode(InvokeRunParameters.self, from: run.parameters)
+        var original = try InvokeCommand.parse(stored.arguments)
+        original.json = json
+        try await original.invoke(resuming: run)
+    }
+
+    /// The invocation indices of `run` that are done: a recorded synchronous invocation, or an
+    /// asynchronous event that succeeded or used every attempt.
+    static func completedIndices(_ run: String, store: CapsizeStore, asynchronous: Bool, retries: Int) throws -> Set<Int> {
+        var attempts: [Int: (count: Int, succeeded: Bool)] = [:]
+        for record in try store.invocations(run: run) {
+            guard let key = record.itemKey, key.hasPrefix("invocation="),
+                let index = Int(key.dropFirst("invocation=".count).prefix { $0.isNumber })
+            else { continue }
+            let previous = attempts[index] ?? (0, false)
+            attempts[index] = (previous.count + 1, previous.succeeded || record.status == .success)
+        }
+        return Set(attempts.filter { !asynchronous || $0.value.succeeded || $0.value.count > retries }.keys)
+    }
+
+    /// Invokes the function: in a new run, or in `resuming` (taken over), skipping what it recorded.
+    func invoke(resuming: RunRecord?) async throws {
+        guard let workload else {
+            throw InputError(field: "WORKLOAD", value: "", allowed: "train-mlp, render-frames or command, or --resume RUN")
+        }
         if let reservedConcurrency, !(0...1_000).contains(reservedConcurrency) {
             throw InputError(
                 field: "--reserved-concurrency", value: "\(reservedConcurrency)",
@@ -104,7 +148,8 @@ struct InvokeCommand: AsyncParsableCommand {
                     + "(Lambda answers RequestEntityTooLargeException)")
         }
 
-        let run = try store.createRun(kind: .invoke, parameters: InvokeRunParameters(command: self), planned: count)
+        let run = try resuming ?? store.createRun(kind: .invoke, parameters: InvokeRunParameters(command: self), planned: count)
+        let done = resuming == nil ? [] : try Self.completedIndices(run.id, store: store, asynchronous: asynchronous, retries: retries)
         options.runID = run.id
         let executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
         if !json {
@@ -117,7 +162,8 @@ struct InvokeCommand: AsyncParsableCommand {
             }
             say(line)
         }
-        let outcomes = await executor.invoke(count: count, concurrency: concurrency, type: invocation)
+        if !json && resuming != nil { say("resumed run \(run.shortID): \(done.count) of \(count) invocation(s) recorded before") }
+        let outcomes = await executor.invoke(count: count, concurrency: concurrency, type: invocation, skipping: done)
         await executor.shutdown()
         try store.finish(run: run.id)
         let summary = InvokeSummary(outcomes: outcomes, prices: PriceCatalog.embedded, architecture: architecture)
@@ -171,6 +217,8 @@ struct InvokeCommand: AsyncParsableCommand {
 
 /// What `capsize invoke` stores with its run.
 struct InvokeRunParameters: Codable {
+    /// The command's own arguments after `invoke`, to parse again on `--resume`.
+    var arguments: [String]
     var workload: String
     var parameters: [String]
     var device: String
@@ -182,7 +230,8 @@ struct InvokeRunParameters: Codable {
     var cpuShortfallVCPUs: Double?
 
     init(command: InvokeCommand) {
-        workload = command.workload
+        arguments = Array(CommandLine.arguments.drop { $0 != "invoke" }.dropFirst())
+        workload = command.workload ?? ""
         parameters = command.parameters
         device = command.device
         memory = command.memory

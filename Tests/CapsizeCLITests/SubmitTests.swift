@@ -105,3 +105,35 @@ import Testing
         #expect(result.stderr.split(separator: "\n").filter { !$0.hasPrefix("notice:") }.count == 1)
     }
 }
+
+@Suite(.serialized, .timeLimit(.minutes(1))) struct InvokeResumeTests {
+    @Test("an invoke run killed with SIGKILL keeps its invocations, and --resume runs only the missing ones")
+    func killThenResume() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("capsize")
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("invoke-kill-\(UUID())").path
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["invoke", "command", "--memory", "256", "--count", "40", "--", "/bin/sh", "-c", "sleep 0.05"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["CAPSIZE_HOME"] = home
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 1.2)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let list = try capsize(["runs", "list", "--json"], environment: ["CAPSIZE_HOME": home])
+        let runs = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        let run = try #require(runs.first?["id"] as? String)
+        let before = try #require(try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)["invocations"] as? [[String: Any]])
+        #expect(before.count > 0 && before.count < 40, "\(before.count) invocations had finished")
+        let resumed = try capsize(["invoke", "--resume", String(run.prefix(8)), "--json"], environment: ["CAPSIZE_HOME": home])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let after = try #require(try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)["invocations"] as? [[String: Any]])
+        let keys = after.compactMap { $0["itemKey"] as? String }
+        #expect(keys.count == 40 && Set(keys).count == 40, "\(keys.count) invocations, \(Set(keys).count) distinct")
+        for old in before {
+            #expect(after.contains { $0["id"] as? String == old["id"] as? String }, "an earlier invocation was lost")
+        }
+    }
+}

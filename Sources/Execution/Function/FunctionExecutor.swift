@@ -134,15 +134,18 @@ public actor FunctionExecutor {
     /// - Parameters:
     ///   - type: synchronous invokes beyond the concurrency limit are throttled; asynchronous ones queue,
     ///     and retry on failure.
-    public func invoke(count: Int, concurrency: Int = 1, type: InvocationType = .synchronous) async
-        -> [InvocationOutcome]
-    {
-        let lanes = max(1, min(concurrency, count))
+    ///   - skipping: invocation indices already done (a resumed run); they are not invoked again.
+    public func invoke(
+        count: Int, concurrency: Int = 1, type: InvocationType = .synchronous, skipping: Set<Int> = []
+    ) async -> [InvocationOutcome] {
+        let indices = (0..<count).filter { !skipping.contains($0) }
+        let lanes = max(1, min(concurrency, indices.count))
         return await withTaskGroup(of: [(Int, InvocationOutcome)].self) { group in
             for lane in 0..<lanes {
                 group.addTask {
                     var outcomes: [(Int, InvocationOutcome)] = []
-                    for index in stride(from: lane, to: count, by: lanes) {
+                    for position in stride(from: lane, to: indices.count, by: lanes) {
+                        let index = indices[position]
                         outcomes.append((index, await self.invokeOnce(index: index, type: type)))
                     }
                     return outcomes
