@@ -61,7 +61,11 @@ let buildTools: [Target] = [
 let executables: [Target] = [
     .executableTarget(name: "capsize", dependencies: ["CapsizeCLI"]),
     // The small C process that forks, limits, execs and waits for every sandboxed program.
-    .executableTarget(name: "capsize-launch", path: "Sources/CapsizeLaunch"),
+    // Linked statically: SwiftPM links the Swift runtime and libstdc++ into every executable, and
+    // loading them dynamically cost 2.2 ms per launcher start (0.85 ms static, as a plain C build).
+    .executableTarget(
+        name: "capsize-launch", path: "Sources/CapsizeLaunch",
+        linkerSettings: [.unsafeFlags(["-static-executable"])]),
 ]
 
 // MARK: - Tests

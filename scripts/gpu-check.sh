@@ -15,6 +15,8 @@ stage() {
   rm -rf .gpu && mkdir -p .gpu/lib
   cp .build-static/release/capsize .gpu/capsize && strip .gpu/capsize
   xz -6 -f .gpu/capsize
+  # The sandbox's launcher (a static executable) must sit beside capsize.
+  cp .build-static/release/capsize-launch .gpu/capsize-launch && strip .gpu/capsize-launch && xz -6 -f .gpu/capsize-launch
   cp -L /usr/lib/x86_64-linux-gnu/libclblast.so.1 .gpu/lib/
   ls -la .gpu .gpu/lib
 }
@@ -25,6 +27,7 @@ measure() {
   local bin=/tmp/capsize-gpu/capsize log="$out/log.txt" runs=/tmp/capsize-gpu/runs
   mkdir -p "$runs"
   xz -dc .gpu/capsize.xz > "$bin" && chmod +x "$bin"
+  [[ -e .gpu/capsize-launch.xz ]] && xz -dc .gpu/capsize-launch.xz > /tmp/capsize-gpu/capsize-launch && chmod +x /tmp/capsize-gpu/capsize-launch
   export LD_LIBRARY_PATH="$PWD/.gpu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export CAPSIZE_HOME=/tmp/capsize-gpu/state PYTHONUNBUFFERED=1
   if [[ -e /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 ]] && [[ ! -e /etc/OpenCL/vendors/nvidia.icd ]]; then

@@ -84,8 +84,10 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         let definition = try makeDefinition()
         let host = HostInfo.current()
-        let (devices, _) = discoverDevices()
-        let gpuDevices = gpuSlots.map { Array(0..<$0) } ?? devices.filter { $0.info.kind == .gpu }.map(\.info.index)
+        // OpenCL discovery loads every driver (PoCL alone adds ~70 MB): only when GPUs are asked for.
+        let gpuDevices =
+            gpuSlots.map { Array(0..<$0) }
+            ?? (gpus == 0 ? [] : discoverDevices().devices.filter { $0.info.kind == .gpu }.map(\.info.index))
         if let gpuSlots, !(0...64).contains(gpuSlots) {
             throw InputError(field: "--gpu-slots", value: "\(gpuSlots)", allowed: "0...64")
         }
@@ -111,7 +113,7 @@ struct SubmitCommand: AsyncParsableCommand {
         let dependencies = try await adoptDependencies(store: store, executor: executor)
         let id = try await executor.submit(
             definition, arraySize: array, dependsOn: dependencies, sequential: sequential, previous: previous)
-        if !json { say((resuming == nil ? "submitted" : "resumed (\(previous.filter(\.state.isFinal).count) job(s) already ended)") + " \(id) as run \(run.shortID); compute environment \(environment.name): \(fmt(environment.maxVCPUs)) vCPUs, \(environment.memoryMiB) MiB, \(gpuDevices.count) GPU(s)" + (gpuSlots != nil ? " (configured slots, not real GPUs)" : "")) }
+        if !json { say((resuming == nil ? "submitted" : "resumed (\(previous.filter(\.state.isFinal).count) job(s) already ended)") + " \(id) as run \(run.shortID); compute environment \(environment.name): \(fmt(environment.maxVCPUs)) vCPUs, \(environment.memoryMiB) MiB, " + (gpuSlots != nil ? "\(gpuDevices.count) configured GPU slot(s), not real GPUs" : gpus == 0 ? "no GPU needed" : "\(gpuDevices.count) OpenCL GPU(s)")) }
         let clock = ContinuousClock()
         let start = clock.now
         let records = await executor.runUntilDone()

@@ -44,6 +44,8 @@ public actor BatchExecutor {
     private var order: [String] = []
     private var dependents: [String: [String]] = [:]
     private var unmet: [String: Int] = [:]
+    /// Children of each array parent not yet SUCCEEDED or FAILED.
+    private var unfinishedChildren: [String: Int] = [:]
     private var runnable: [String] = []
     private var runnableHead = 0
     private var usage: [Usage]
@@ -387,7 +389,9 @@ public actor BatchExecutor {
             }
             if let parent = jobs[done]!.arrayParentID, !jobs[parent]!.state.isFinal {
                 let children = plans[parent]!.children
-                if children.allSatisfy({ jobs[$0]!.state.isFinal }) {
+                let left = (unfinishedChildren[parent] ?? children.filter { !jobs[$0]!.state.isFinal }.count + 1) - 1
+                unfinishedChildren[parent] = left
+                if left == 0 {
                     let anyFailed = children.contains { jobs[$0]!.state == .failed }
                     jobs[parent]!.enter(anyFailed ? .failed : .succeeded, reason: anyFailed ? "An array child failed" : nil)
                     changed.append(jobs[parent]!)
