@@ -49,17 +49,7 @@ struct BenchCommand: AsyncParsableCommand {
                 field: "--resume", value: resume,
                 allowed: "only --json beside it (the run's own workload and options are used)")
         }
-        var run = try findRun(resume, in: store, field: "--resume")
-        guard run.kind == .bench else {
-            throw InputError(
-                field: "--resume", value: resume, allowed: "a bench run (\(run.shortID) is a \(run.kind) run)")
-        }
-        do {
-            run = try store.resume(run: run.id)
-        } catch StoreError.notResumable(_, let reason) {
-            throw InputError(
-                field: "--resume", value: resume, allowed: "an unfinished run that no process is running (\(reason))")
-        }
+        let run = try takeOverRun(resume, kind: .bench, in: store)
         let stored = try StoredJSON.decode(BenchRunParameters.self, from: run.parameters)
         var original = try BenchCommand.parse(stored.arguments)
         original.json = json

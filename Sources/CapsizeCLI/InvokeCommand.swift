@@ -56,16 +56,7 @@ struct InvokeCommand: AsyncParsableCommand {
             throw InputError(field: "--resume", value: resume, allowed: "no workload beside it (the run's own is used)")
         }
         let store = try openStore()
-        try store.markStaleRunsInterrupted()
-        var run = try findRun(resume, in: store, field: "--resume")
-        guard run.kind == .invoke else {
-            throw InputError(field: "--resume", value: resume, allowed: "an invoke run (\(run.shortID) is a \(run.kind) run)")
-        }
-        do {
-            run = try store.resume(run: run.id)
-        } catch StoreError.notResumable(_, let reason) {
-            throw InputError(field: "--resume", value: resume, allowed: "an unfinished run that no process is running (\(reason))")
-        }
+        let run = try takeOverRun(resume, kind: .invoke, in: store)
         let stored = try StoredJSON.decode(InvokeRunParameters.self, from: run.parameters)
         var original = try InvokeCommand.parse(stored.arguments)
         original.json = json

@@ -156,6 +156,23 @@ func openStore() throws -> CapsizeStore {
     }
 }
 
+/// Takes over the interrupted run `id` (an id or a unique prefix) of `kind` for `--resume`.
+/// - Throws: `InputError` naming `--resume` when it is unknown, of another kind, finished, or still running.
+func takeOverRun(_ id: String, kind: RunRecord.Kind, in store: CapsizeStore) throws -> RunRecord {
+    try store.markStaleRunsInterrupted()
+    let run = try findRun(id, in: store, field: "--resume")
+    guard run.kind == kind else {
+        throw InputError(
+            field: "--resume", value: id, allowed: "a \(kind) run (\(run.shortID) is a \(run.kind) run)")
+    }
+    do {
+        return try store.resume(run: run.id)
+    } catch StoreError.notResumable(_, let reason) {
+        throw InputError(
+            field: "--resume", value: id, allowed: "an unfinished run that no process is running (\(reason))")
+    }
+}
+
 /// The run whose id is `id` or starts with it.
 /// - Throws: `InputError` naming `field` when no run or several runs match.
 func findRun(_ id: String, in store: CapsizeStore, field: String) throws -> RunRecord {

@@ -58,16 +58,7 @@ struct SubmitCommand: AsyncParsableCommand {
             throw InputError(field: "--resume", value: resume, allowed: "no command after -- (the run's own is used)")
         }
         let store = try openStore()
-        try store.markStaleRunsInterrupted()
-        var run = try findRun(resume, in: store, field: "--resume")
-        guard run.kind == .submit else {
-            throw InputError(field: "--resume", value: resume, allowed: "a submit run (\(run.shortID) is a \(run.kind) run)")
-        }
-        do {
-            run = try store.resume(run: run.id)
-        } catch StoreError.notResumable(_, let reason) {
-            throw InputError(field: "--resume", value: resume, allowed: "an unfinished run that no process is running (\(reason))")
-        }
+        let run = try takeOverRun(resume, kind: .submit, in: store)
         let stored = try StoredJSON.decode(SubmitRunParameters.self, from: run.parameters)
         var original = try SubmitCommand.parse(stored.arguments)
         original.json = json

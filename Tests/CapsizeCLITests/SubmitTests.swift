@@ -1,6 +1,26 @@
 import Foundation
 import Testing
 
+/// Starts `capsize arguments` with its store in `home`, kills it with SIGKILL after `seconds`, and
+/// returns the id of the run it had stored.
+func runThenKill(_ arguments: [String], home: String, after seconds: Double) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("capsize")
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["CAPSIZE_HOME"] = home
+    process.environment = environment
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    Thread.sleep(forTimeInterval: seconds)
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    let list = try capsize(["runs", "list", "--json"], environment: ["CAPSIZE_HOME": home])
+    let runs = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+    return try #require(runs.first?["id"] as? String)
+}
+
 @Suite(.serialized, .timeLimit(.minutes(1))) struct SubmitTests {
     @Test("a 100-child array with a SEQUENTIAL chain and no GPU runs to SUCCEEDED with every state stored")
     func arrayChain() throws {
@@ -53,22 +73,10 @@ import Testing
 
     @Test("a submission killed with SIGKILL keeps its finished jobs, and --resume runs only the rest")
     func killThenResume() throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("capsize")
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("submit-kill-\(UUID())").path
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["submit", "--array", "40", "--sequential", "--memory", "64", "--", "/bin/sh", "-c", "sleep 0.05"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAPSIZE_HOME"] = home
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        Thread.sleep(forTimeInterval: 0.8)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        let list = try capsize(["runs", "list", "--json"], environment: ["CAPSIZE_HOME": home])
-        let runs = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
-        let run = try #require(runs.first?["id"] as? String)
+        let run = try runThenKill(
+            ["submit", "--array", "40", "--sequential", "--memory", "64", "--", "/bin/sh", "-c", "sleep 0.05"],
+            home: home, after: 0.8)
         let before = try #require(try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)["jobs"] as? [[String: Any]])
         let finishedBefore = before.filter { $0["state"] as? String == "SUCCEEDED" && $0["arrayParentID"] is String }
         #expect(finishedBefore.count > 0 && finishedBefore.count < 40, "\(finishedBefore.count) children had finished")
@@ -109,22 +117,10 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(1))) struct InvokeResumeTests {
     @Test("an invoke run killed with SIGKILL keeps its invocations, and --resume runs only the missing ones")
     func killThenResume() throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("capsize")
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("invoke-kill-\(UUID())").path
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["invoke", "command", "--memory", "256", "--count", "40", "--", "/bin/sh", "-c", "sleep 0.05"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["CAPSIZE_HOME"] = home
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        Thread.sleep(forTimeInterval: 1.2)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        let list = try capsize(["runs", "list", "--json"], environment: ["CAPSIZE_HOME": home])
-        let runs = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
-        let run = try #require(runs.first?["id"] as? String)
+        let run = try runThenKill(
+            ["invoke", "command", "--memory", "256", "--count", "40", "--", "/bin/sh", "-c", "sleep 0.05"],
+            home: home, after: 1.2)
         let before = try #require(try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)["invocations"] as? [[String: Any]])
         #expect(before.count > 0 && before.count < 40, "\(before.count) invocations had finished")
         let resumed = try capsize(["invoke", "--resume", String(run.prefix(8)), "--json"], environment: ["CAPSIZE_HOME": home])
