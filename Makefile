@@ -17,8 +17,9 @@ build: setup
 release: setup
 	swift build -c release
 
-# The main job on embedded defaults: the machine and its calibrated peaks, then a measured bench
-# of both workloads at small sizes on the CPU and on every OpenCL device.
+# The main job on embedded defaults: the machine and its calibrated peaks, a measured bench of both
+# workloads at small sizes on the CPU and on every OpenCL device, then train-mlp as a Lambda-model
+# function (cold, then warm) and as a Batch-model array job.
 run: release
 	@mkdir -p $(REPORT)
 	$(RELEASE) devices --calibrate --quick
@@ -28,7 +29,9 @@ run: release
 	  $(RELEASE) bench render-frames --device opencl:0 --repeat 3 --save-frames $(REPORT)/frames; \
 	fi
 	$(RELEASE) bench render-frames --device native --repeat 3
-	@echo "frames written to $(REPORT)/frames/"
+	$(RELEASE) invoke train-mlp --memory 1769 --timeout 10 --count 3
+	$(RELEASE) submit --array 4 --memory 1024 -- train-mlp --steps 5 --seed '{index}'
+	@echo "frames written to $(REPORT)/frames/; every run is in the store: $(RELEASE) runs list"
 
 test: setup
 	swift build --build-tests
