@@ -198,7 +198,7 @@ public struct CapsizeStore: Sendable {
     /// Stores a job's current state, replacing the row with the same job id, so each state change
     /// updates it. Committed before it returns.
     public func record(_ job: JobRecord) throws {
-        try write(run: job.runID) { try job.upsert($0) }
+        try write(run: job.runID) { try Self.upsert([job], $0) }
     }
 
     /// Stores the current state of many jobs in one transaction (an array's children changing state
@@ -206,9 +206,7 @@ public struct CapsizeStore: Sendable {
     /// - Throws: `StoreError.runNotFound` when a job's run does not exist; then none is stored.
     public func record(_ jobs: some Collection<JobRecord>) throws {
         do {
-            try pool.write { db in
-                for job in jobs { try job.upsert(db) }
-            }
+            try pool.write { db in try Self.upsert(jobs, db) }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
             let missing = try pool.read { db in
                 try Set(jobs.map(\.runID)).sorted().first { try !RunRecord.exists(db, key: $0) }
@@ -302,6 +300,55 @@ public struct CapsizeStore: Sendable {
     }
 
     /// One write transaction; a record whose run does not exist is reported as such.
+    /// Upserts job rows like `JobRecord.upsert` (insert, or overwrite every column but the id), with
+    /// one cached statement: GRDB's `upsert` composes its SQL again for every record, which cost more
+    /// than the write itself at a thousand state changes a second.
+    private static func upsert(_ jobs: some Collection<JobRecord>, _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: jobUpsertSQL)
+        for job in jobs {
+            let values = try jobColumnValues(job)
+            #if DEBUG
+                // The hand-written encoding must stay GRDB's own (the tests run debug builds).
+                let encoded = try job.databaseDictionary
+                assert(
+                    encoded.count == jobColumns.count
+                        && zip(jobColumns, values).allSatisfy { encoded[$0.0] == $0.1.databaseValue },
+                    "JobRecord's columns changed: update CapsizeStore.jobColumns and jobColumnValues")
+            #endif
+            try statement.execute(arguments: StatementArguments(values))
+        }
+    }
+
+    /// The jobs table's columns, in the order of `jobColumnValues`.
+    private static let jobColumns = [
+        "id", "runID", "itemKey", "name", "queue", "arrayParentID", "arrayIndex", "dependsOn", "attempt", "state",
+        "statusReason", "exitCode", "vcpus", "memoryMiB", "gpus", "environmentID", "logPath", "submittedAt",
+        "pendingAt", "runnableAt", "startingAt", "runningAt", "stoppedAt",
+    ]
+
+    private static let jobUpsertSQL =
+        "INSERT INTO \(JobRecord.databaseTableName.quotedDatabaseIdentifier) "
+        + "(\(jobColumns.map(\.quotedDatabaseIdentifier).joined(separator: ", "))) "
+        + "VALUES (\(jobColumns.map { _ in "?" }.joined(separator: ", "))) ON CONFLICT(\"id\") DO UPDATE SET "
+        + jobColumns.dropFirst().map { "\($0.quotedDatabaseIdentifier) = excluded.\($0.quotedDatabaseIdentifier)" }
+        .joined(separator: ", ")
+
+    /// A job's values as GRDB encodes them (see `StoredRecord`: dates as seconds since 1970, JSON
+    /// columns through `StoredJSON`), without going through `Encodable` for every column.
+    private static func jobColumnValues(_ job: JobRecord) throws -> [DatabaseValue] {
+        func date(_ date: Date?) -> DatabaseValue { date?.timeIntervalSince1970.databaseValue ?? .null }
+        let dependsOn = job.dependsOn.isEmpty ? "[]" : try StoredJSON.encode(job.dependsOn)
+        return [
+            job.id.databaseValue, job.runID.databaseValue, job.itemKey.databaseValue, job.name.databaseValue,
+            job.queue.databaseValue, job.arrayParentID.databaseValue, job.arrayIndex.databaseValue,
+            dependsOn.databaseValue, job.attempt.databaseValue, job.state.databaseValue,
+            job.statusReason.databaseValue, job.exitCode.databaseValue, job.vcpus.databaseValue,
+            job.memoryMiB.databaseValue, job.gpus.databaseValue, job.environmentID.databaseValue,
+            job.logPath.databaseValue, date(job.submittedAt), date(job.pendingAt), date(job.runnableAt),
+            date(job.startingAt), date(job.runningAt), date(job.stoppedAt),
+        ]
+    }
+
     private func write(run id: String, _ updates: (Database) throws -> Void) throws {
         do {
             try pool.write(updates)

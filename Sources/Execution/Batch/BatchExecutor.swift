@@ -38,6 +38,11 @@ public actor BatchExecutor {
     let store: CapsizeStore?
     let outputRoot: String
     let terminateGrace: Double
+    /// `outputRoot` as an absolute path (what `URL(fileURLWithPath:).path` gives), made once.
+    private let outputRootPath: String
+    /// capsize's environment when the executor was made: every job's starts from it (reading it
+    /// again per job parsed the whole environment each time).
+    private let baseEnvironment: [String: String]
 
     private(set) var jobs: [String: JobRecord] = [:]
     private var plans: [String: Plan] = [:]
@@ -68,6 +73,9 @@ public actor BatchExecutor {
         self.store = store
         self.outputRoot = outputRoot
         self.terminateGrace = terminateGrace
+        let rootPath = URL(fileURLWithPath: outputRoot).path
+        self.outputRootPath = rootPath.hasSuffix("/") ? String(rootPath.dropLast()) : rootPath
+        self.baseEnvironment = ProcessInfo.processInfo.environment
         usage = queue.environments.map { Usage(freeGPUs: $0.gpuDevices) }
     }
 
@@ -267,22 +275,25 @@ public actor BatchExecutor {
         record([jobs[id]!])
         let job = jobs[id]!
         let definition = plans[id]!.definition
-        let directory = URL(fileURLWithPath: outputRoot).appendingPathComponent(id)
-        let output = directory.appendingPathComponent("output")
-        try? FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        // Plain paths and mkdir: URLs stat the file system to tell files from folders, per job.
+        let directory = outputRootPath + "/" + id
+        let output = directory + "/output"
+        if !((mkdir(directory, 0o777) == 0 || errno == EEXIST) && (mkdir(output, 0o777) == 0 || errno == EEXIST)) {
+            try? FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        }
         let index = job.arrayIndex
         func expand(_ text: String) -> String {
             text.replacingOccurrences(of: "{index}", with: index.map(String.init) ?? "0")
                 .replacingOccurrences(of: "{attempt}", with: "\(job.attempt)")
                 .replacingOccurrences(of: "{gpu}", with: gpus.first.map(String.init) ?? "")
         }
-        var environmentVariables = ProcessInfo.processInfo.environment
+        var environmentVariables = baseEnvironment
         for (key, value) in definition.environment { environmentVariables[key] = value }
         environmentVariables["AWS_BATCH_JOB_ID"] = id
         environmentVariables["AWS_BATCH_JOB_ATTEMPT"] = "\(job.attempt)"
         environmentVariables["AWS_BATCH_JQ_NAME"] = queue.name
         environmentVariables["AWS_BATCH_CE_NAME"] = queue.environments[environment].name
-        environmentVariables["AWS_BATCH_JOB_OUTPUT_DIR"] = output.path
+        environmentVariables["AWS_BATCH_JOB_OUTPUT_DIR"] = output
         if let index { environmentVariables["AWS_BATCH_JOB_ARRAY_INDEX"] = "\(index)" }
         // GPU pinning: the job sees only its devices.
         let devices = gpus.map(String.init).joined(separator: ",")
@@ -302,8 +313,8 @@ public actor BatchExecutor {
         return {
             do {
                 let result = try await sandbox.run(
-                    argv, environment: variables, limits: limits, stdin: stdin, workingDirectory: output.path)
-                let log = directory.appendingPathComponent("attempt-\(job.attempt).log")
+                    argv, environment: variables, limits: limits, stdin: stdin, workingDirectory: output)
+                let log = URL(fileURLWithPath: directory + "/attempt-\(job.attempt).log", isDirectory: false)
                 var text = result.stdout.data
                 if !result.stderr.data.isEmpty { text += Data("\n--- stderr ---\n".utf8) + result.stderr.data }
                 try? text.write(to: log)

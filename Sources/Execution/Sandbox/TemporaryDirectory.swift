@@ -40,6 +40,7 @@ enum TemporaryDirectory {
 
     /// Removes `path` and everything in it; a directory the program made unwritable is opened up first.
     static func remove(_ path: String) {
+        if rmdir(path) == 0 { return }  // the usual case: the program left it empty
         if (try? FileManager.default.removeItem(atPath: path)) != nil { return }
         if let walker = FileManager.default.enumerator(atPath: path) {
             for case let name as String in walker { chmod("\(path)/\(name)", 0o700) }
