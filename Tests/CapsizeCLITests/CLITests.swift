@@ -1,17 +1,23 @@
 import Foundation
 import Testing
 
-/// Runs the built `capsize` binary (next to the test bundle) with `arguments`.
-func capsize(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("capsize")
+/// A `capsize` process (the binary next to the test bundle) with the tests' store and environment.
+func capsizeProcess(_ arguments: [String], environment: [String: String] = [:]) -> Process {
     let process = Process()
-    process.executableURL = binary.standardizedFileURL
+    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("capsize").standardizedFileURL
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env["OPENBLAS_CORETYPE"] = env["OPENBLAS_CORETYPE"] ?? "Haswell"
     env["CAPSIZE_HOME"] = testHome
     for (key, value) in environment { env[key] = value }
     process.environment = env
+    return process
+}
+
+/// Runs the built `capsize` binary with `arguments` to the end.
+func capsize(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = capsizeProcess(arguments, environment: environment)
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

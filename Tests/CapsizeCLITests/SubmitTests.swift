@@ -4,13 +4,7 @@ import Testing
 /// Starts `capsize arguments` with its store in `home`, kills it with SIGKILL after `seconds`, and
 /// returns the id of the run it had stored.
 func runThenKill(_ arguments: [String], home: String, after seconds: Double) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        .appendingPathComponent("capsize")
-    process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
-    environment["CAPSIZE_HOME"] = home
-    process.environment = environment
+    let process = capsizeProcess(arguments, environment: ["CAPSIZE_HOME": home])
     process.standardOutput = FileHandle.nullDevice
     try process.run()
     Thread.sleep(forTimeInterval: seconds)

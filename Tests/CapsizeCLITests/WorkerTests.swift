@@ -3,15 +3,7 @@ import Testing
 
 /// Runs `capsize worker` with `lines` on stdin and returns its stdout lines as JSON objects.
 func worker(_ lines: [String], environment: [String: String] = [:]) throws -> [[String: Any]] {
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("capsize")
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = ["worker"]
-    var env = ProcessInfo.processInfo.environment
-    env["OPENBLAS_CORETYPE"] = env["OPENBLAS_CORETYPE"] ?? "Haswell"
-    env["CAPSIZE_HOME"] = testHome
-    for (key, value) in environment { env[key] = value }
-    process.environment = env
+    let process = capsizeProcess(["worker"], environment: environment)
     let input = Pipe()
     let output = Pipe()
     process.standardInput = input

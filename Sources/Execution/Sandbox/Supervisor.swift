@@ -163,14 +163,7 @@ final class Supervisor: @unchecked Sendable {
                 polls.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
             }
             if pipes.input >= 0 { polls.append(pollfd(fd: pipes.input, events: Int16(POLLOUT), revents: 0)) }
-            var timeout = timespec()
-            let pause = max(0, (wake ?? now) - monotonicSeconds())
-            timeout.tv_sec = Int(pause)
-            timeout.tv_nsec = Int((pause - Double(Int(pause))) * 1e9)
-            let ready = polls.withUnsafeMutableBufferPointer { polls in
-                if wake == nil { return ppoll(polls.baseAddress, nfds_t(polls.count), nil, nil) }
-                return ppoll(polls.baseAddress, nfds_t(polls.count), &timeout, nil)
-            }
+            let ready = waitForEvents(&polls, until: wake)
             if ready <= 0 { continue }
             for poll in polls where poll.revents != 0 {
                 switch poll.fd {

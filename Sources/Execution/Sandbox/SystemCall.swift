@@ -1,3 +1,4 @@
+internal import CLinux
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,6 +37,17 @@ func monotonicSeconds() -> Double {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
+/// Waits with `ppoll` until one of `polls` is ready or the monotonic time `wake` (forever when nil).
+/// - Returns: `ppoll`'s result: the ready count, 0 at the wake time, -1 on a signal.
+func waitForEvents(_ polls: inout [pollfd], until wake: Double?) -> Int32 {
+    guard let wake else {
+        return polls.withUnsafeMutableBufferPointer { ppoll($0.baseAddress, nfds_t($0.count), nil, nil) }
+    }
+    let pause = max(0, wake - monotonicSeconds())
+    var timeout = timespec(tv_sec: Int(pause), tv_nsec: Int((pause - Double(Int(pause))) * 1e9))
+    return polls.withUnsafeMutableBufferPointer { ppoll($0.baseAddress, nfds_t($0.count), &timeout, nil) }
 }
 
 /// CPU seconds the calling thread has used.
