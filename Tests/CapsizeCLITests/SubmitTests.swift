@@ -1,18 +1,25 @@
 import Foundation
+import Store
 import Testing
 
-/// Starts `capsize arguments` with its store in `home`, kills it with SIGKILL after `seconds`, and
-/// returns the id of the run it had stored.
-func runThenKill(_ arguments: [String], home: String, after seconds: Double) throws -> String {
+/// Starts `capsize arguments` with its store in `home`, kills it with SIGKILL once `ready` says enough
+/// is recorded (polling the store; at most 20 s), and returns the id of the run it had stored.
+func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore, String) throws -> Bool) throws -> String {
     let process = capsizeProcess(arguments, environment: ["CAPSIZE_HOME": home])
     process.standardOutput = FileHandle.nullDevice
     try process.run()
-    Thread.sleep(forTimeInterval: seconds)
+    let deadline = Date().addingTimeInterval(20)
+    var run: String?
+    while Date() < deadline && process.isRunning {
+        // Blocking, not suspending: a loaded cooperative pool could wake a suspended poll too late.
+        Thread.sleep(forTimeInterval: 0.02)
+        guard let store = try? CapsizeStore(path: home + "/capsize.sqlite"), let id = try store.runs().first?.id else { continue }
+        run = id
+        if try ready(store, id) { break }
+    }
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
-    let list = try capsize(["runs", "list", "--json"], environment: ["CAPSIZE_HOME": home])
-    let runs = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
-    return try #require(runs.first?["id"] as? String)
+    return try #require(run)
 }
 
 @Suite(.serialized, .timeLimit(.minutes(1))) struct SubmitTests {
@@ -69,8 +76,8 @@ func runThenKill(_ arguments: [String], home: String, after seconds: Double) thr
     func killThenResume() throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("submit-kill-\(UUID())").path
         let run = try runThenKill(
-            ["submit", "--array", "40", "--sequential", "--memory", "64", "--", "/bin/sh", "-c", "sleep 0.05"],
-            home: home, after: 0.8)
+            ["submit", "--array", "40", "--sequential", "--memory", "64", "--", "/bin/sh", "-c", "sleep 0.1"], home: home
+        ) { store, run in try store.jobs(run: run).filter { $0.state == .succeeded }.count >= 5 }
         let before = try #require(try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)["jobs"] as? [[String: Any]])
         let finishedBefore = before.filter { $0["state"] as? String == "SUCCEEDED" && $0["arrayParentID"] is String }
         #expect(finishedBefore.count > 0 && finishedBefore.count < 40, "\(finishedBefore.count) children had finished")
@@ -113,8 +120,8 @@ func runThenKill(_ arguments: [String], home: String, after seconds: Double) thr
     func killThenResume() throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("invoke-kill-\(UUID())").path
         let run = try runThenKill(
-            ["invoke", "command", "--memory", "256", "--count", "40", "--", "/bin/sh", "-c", "sleep 0.05"],
-            home: home, after: 1.2)
+            ["invoke", "command", "--memory", "256", "--count", "40", "--", "/bin/sh", "-c", "sleep 0.1"], home: home
+        ) { store, run in try store.invocations(run: run).count >= 5 }
         let before = try #require(try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)["invocations"] as? [[String: Any]])
         #expect(before.count > 0 && before.count < 40, "\(before.count) invocations had finished")
         let resumed = try capsize(["invoke", "--resume", String(run.prefix(8)), "--json"], environment: ["CAPSIZE_HOME": home])

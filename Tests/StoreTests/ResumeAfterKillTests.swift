@@ -27,18 +27,20 @@ import Testing
     @Test(
         "bench killed with SIGKILL keeps every recorded repetition; --resume completes exactly 50, none twice",
         .timeLimit(.minutes(1)))
-    func killThenResume() async throws {
+    func killThenResume() throws {
         let home = try Fixture.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: home) }
         let store = try CapsizeStore(path: home + "/capsize.sqlite")
         let bench = try Self.capsize(
-            ["bench", "command", "--repeat", "50", "--warmup", "0", "--", "/bin/sh", "-c", "sleep 0.05"], home: home)
+            ["bench", "command", "--repeat", "50", "--warmup", "0", "--", "/bin/sh", "-c", "sleep 0.1"], home: home)
 
-        // Kill it once 15 repetitions are recorded (about 1 s in: each takes at least 50 ms), well before the 50th.
+        // Kill it once 15 repetitions are recorded (about 1.5 s in: each takes at least 100 ms), well before the
+        // 50th. The wait blocks this thread rather than suspending: on a loaded machine the cooperative pool can
+        // wake a suspended poll too late, after the last repetition.
         var recordedBeforeKill: [MeasurementRecord] = []
         let deadline = Date().addingTimeInterval(20)
         while recordedBeforeKill.count < 15 && Date() < deadline && bench.isRunning {
-            try await Task.sleep(for: .milliseconds(20))
+            Thread.sleep(forTimeInterval: 0.02)
             if let run = try store.runs().first { recordedBeforeKill = try store.measurements(run: run.id) }
         }
         kill(bench.processIdentifier, SIGKILL)
@@ -63,6 +65,6 @@ import Testing
         #expect(all.count == 50)
         #expect(Set(all.map(\.itemKey)) == Set(RunPlan.repetitions(50).keys))
         #expect(Array(all.prefix(afterKill.count)) == afterKill)
-        #expect(all.allSatisfy { $0.metrics["exit_code"] == 0 && $0.seconds >= 0.05 })
+        #expect(all.allSatisfy { $0.metrics["exit_code"] == 0 && $0.seconds >= 0.1 })
     }
 }
