@@ -4,6 +4,8 @@
 #                                       xz-compressed) and libclblast.so.1 into .gpu/ (git-ignored)
 #   scripts/gpu-check.sh measure [OUT]  on the GPU machine: NVIDIA ICD file, then every measurement
 #                                       in one go; results as JSON under OUT (default $OUT)
+#   scripts/gpu-check.sh executors [OUT] on the GPU machine: Batch jobs pinned to the GPU, and a
+#                                       Lambda-model function that must not see it
 # Without an NVIDIA GPU the measure half still runs its CPU half (OpenBLAS, PoCL, native, numpy).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -134,8 +136,46 @@ if h: print(f"host: OpenBLAS SGEMM {h['blasSgemmGFLOPS']:.0f} GFLOP/s at n={h['b
 PY
 }
 
+# The executors on a machine with a real GPU: Batch jobs pinned to it, a Lambda-model function that
+# must not see it. Results (JSON) under OUT.
+executors() {
+  local out="${1:-${OUT:?give an output folder}}"
+  mkdir -p "$out" /tmp/capsize-gpu
+  local bin=/tmp/capsize-gpu/capsize
+  xz -dc .gpu/capsize.xz > "$bin" && chmod +x "$bin"
+  xz -dc .gpu/capsize-launch.xz > /tmp/capsize-gpu/capsize-launch && chmod +x /tmp/capsize-gpu/capsize-launch
+  export LD_LIBRARY_PATH="$PWD/.gpu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export CAPSIZE_HOME=/tmp/capsize-gpu/state
+  if [[ -e /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 ]] && [[ ! -e /etc/OpenCL/vendors/nvidia.icd ]]; then
+    mkdir -p /etc/OpenCL/vendors && echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd
+  fi
+  exec > >(tee -a "$out/executors.txt") 2>&1
+  "$bin" devices | sed -n '/OpenCL/,$p'
+  echo "== submit: 4 render jobs, 1 GPU each (one GPU: they run one at a time, pinned)"
+  timeout 120 "$bin" submit --gpus 1 --array 4 --json -- render-frames --width 1280 --height 720 --frames 24 > "$out/submit-gpu.json"; echo "rc=$?"
+  for i in 0 1 2 3; do
+    job=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"])' "$out/submit-gpu.json")
+    "$bin" logs "$job:$i" | python3 -c 'import json,sys
+for line in sys.stdin:
+    if line.startswith("{"):
+        r = json.loads(line); res = r.get("result") or {}
+        print("child", sys.argv[1], r.get("status"), "device", r.get("device"), "frames/s", round(res.get("throughput", {}).get("frames_per_second", 0), 1))' "$i"
+  done
+  echo "== submit: 2 GPUs per job on a 1-GPU machine is refused at submit"
+  "$bin" submit --gpus 2 -- /bin/true; echo "rc=$?"
+  echo "== invoke: a function has no GPU (the worker hides it)"
+  timeout 120 "$bin" invoke render-frames --memory 3008 --timeout 60 --count 2 --json > "$out/invoke.json"; echo "rc=$?"
+  python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))
+for i in r["invocations"]:
+    device = json.loads(i["response"]).get("device") if i.get("response") else None
+    print(i["status"], "cold" if i["cold"] else "warm", "device inside the function:", device, "|", i.get("report", ""))' "$out/invoke.json"
+  "$bin" runs list
+}
+
 case "${1:-}" in
   stage) stage ;;
   measure) shift; measure "$@" ;;
-  *) echo "usage: scripts/gpu-check.sh stage | measure [OUT]" >&2; exit 2 ;;
+  executors) shift; executors "$@" ;;
+  *) echo "usage: scripts/gpu-check.sh stage | measure [OUT] | executors [OUT]" >&2; exit 2 ;;
 esac

@@ -87,13 +87,22 @@ struct SubmitCommand: AsyncParsableCommand {
             memoryMiB: Int(host.memoryAvailableBytes >> 20), gpuDevices: gpuDevices,
             provisioningSeconds: provisioningSeconds)
         let store = try openStore()
+        let sandbox = try makeSandbox()
+        let output = URL(fileURLWithPath: CapsizeStore.defaultPath()).deletingLastPathComponent()
+            .appendingPathComponent("jobs").path
+        if resuming == nil {
+            // Refuse a bad submission (resources no environment holds, an unknown dependency...) before a
+            // run is stored, so that it does not show up as an interrupted run.
+            let dryRun = BatchExecutor(
+                queue: JobQueue(environments: [environment]), runID: "", sandbox: sandbox, store: nil, outputRoot: output)
+            let dependencies = try await adoptDependencies(store: store, executor: dryRun)
+            try await dryRun.submit(definition, arraySize: array, dependsOn: dependencies, sequential: sequential)
+        }
         let run = try resuming ?? store.createRun(
             kind: .submit, parameters: SubmitRunParameters(arguments: Self.ownArguments()), planned: array.map { $0 + 1 } ?? 1)
         let previous = resuming == nil ? [] : try store.jobs(run: run.id)
-        let output = URL(fileURLWithPath: CapsizeStore.defaultPath()).deletingLastPathComponent()
-            .appendingPathComponent("jobs").path
         let executor = BatchExecutor(
-            queue: JobQueue(environments: [environment]), runID: run.id, sandbox: try makeSandbox(), store: store,
+            queue: JobQueue(environments: [environment]), runID: run.id, sandbox: sandbox, store: store,
             outputRoot: output, terminateGrace: terminateGrace)
         if watch && !json {
             await executor.observe { job in

@@ -113,6 +113,16 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
         #expect(result.stderr.contains(field), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").filter { !$0.hasPrefix("notice:") }.count == 1)
     }
+
+    @Test("a refused submission stores no run")
+    func refusedLeavesNoRun() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("submit-refused-\(UUID())").path
+        let refused = try capsize(["submit", "--vcpus", "64", "--", "/bin/true"], environment: ["CAPSIZE_HOME": home])
+        #expect(refused.status == 2)
+        let list = try capsize(["runs", "list", "--json"], environment: ["CAPSIZE_HOME": home])
+        let runs = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(runs.isEmpty)
+    }
 }
 
 @Suite(.serialized, .timeLimit(.minutes(1))) struct InvokeResumeTests {

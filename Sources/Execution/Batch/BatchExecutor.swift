@@ -295,10 +295,10 @@ public actor BatchExecutor {
         environmentVariables["AWS_BATCH_CE_NAME"] = queue.environments[environment].name
         environmentVariables["AWS_BATCH_JOB_OUTPUT_DIR"] = output
         if let index { environmentVariables["AWS_BATCH_JOB_ARRAY_INDEX"] = "\(index)" }
-        // GPU pinning: the job sees only its devices.
-        let devices = gpus.map(String.init).joined(separator: ",")
-        environmentVariables["CAPSIZE_GPU_DEVICES"] = devices
-        environmentVariables["CUDA_VISIBLE_DEVICES"] = devices
+        // GPU pinning: the job is given its devices' OpenCL indices (`opencl:N`). CUDA_VISIBLE_DEVICES is
+        // not set: CUDA numbers devices differently, and setting it to an OpenCL index hides the GPU
+        // from NVIDIA's OpenCL driver (seen on an H200: index 1 there is CUDA's nonexistent second GPU).
+        environmentVariables["CAPSIZE_GPU_DEVICES"] = gpus.map(String.init).joined(separator: ",")
         if gpus.isEmpty { environmentVariables["CAPSIZE_HIDE_GPUS"] = "1" }
         let limits = SandboxLimits(
             wallSeconds: definition.timeoutSeconds, timeoutMode: .terminateThenKill(grace: terminateGrace),
