@@ -157,9 +157,9 @@ executors() {
     job=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"])' "$out/submit-gpu.json")
     "$bin" logs "$job:$i" | python3 -c 'import json,sys
 for line in sys.stdin:
-    if line.startswith("{"):
+    if line.startswith("{") and json.loads(line).get("event") == "result":
         r = json.loads(line); res = r.get("result") or {}
-        print("child", sys.argv[1], r.get("status"), "device", r.get("device"), "frames/s", round(res.get("throughput", {}).get("frames_per_second", 0), 1))' "$i"
+        print("child", sys.argv[1], r.get("status"), r.get("errorMessage") or "", "device", r.get("device"), "frames/s", round(res.get("throughput", {}).get("frames_per_second", 0), 1))' "$i"
   done
   echo "== submit: 2 GPUs per job on a 1-GPU machine is refused at submit"
   "$bin" submit --gpus 2 -- /bin/true; echo "rc=$?"
