@@ -280,3 +280,16 @@ import Testing
         #expect(throws: SandboxError.self) { try Sandbox(launcherPath: "/capsize/no/capsize-launch") }
     }
 }
+
+@Suite struct LaunchEnvironmentTests {
+    @Test("programs get the environment capsize was started with, not one a library rewrote in-process")
+    func launchEnvironmentIgnoresSetenv() throws {
+        // A variable of its own: other tests running in parallel read PATH and the rest.
+        setenv("CAPSIZE_SET_AFTER_START", "1", 1)
+        defer { unsetenv("CAPSIZE_SET_AFTER_START") }
+        let environment = launchEnvironment()
+        #expect(environment["CAPSIZE_SET_AFTER_START"] == nil)
+        #expect(ProcessInfo.processInfo.environment["CAPSIZE_SET_AFTER_START"] == "1")
+        #expect(environment["PATH"] != nil && environment["PATH"] == ProcessInfo.processInfo.environment["PATH"])
+    }
+}

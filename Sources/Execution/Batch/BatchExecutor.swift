@@ -75,7 +75,7 @@ public actor BatchExecutor {
         self.terminateGrace = terminateGrace
         let rootPath = URL(fileURLWithPath: outputRoot).path
         self.outputRootPath = rootPath.hasSuffix("/") ? String(rootPath.dropLast()) : rootPath
-        self.baseEnvironment = ProcessInfo.processInfo.environment
+        self.baseEnvironment = launchEnvironment()
         usage = queue.environments.map { Usage(freeGPUs: $0.gpuDevices) }
     }
 

@@ -302,7 +302,7 @@ public actor FunctionExecutor {
         do { temporary = try TemporaryDirectory.create(under: options.temporaryBase) } catch {
             return .failure(InitFailure(ending: nil, message: error.message, seconds: 0, peakBytes: 0))
         }
-        var environment = ProcessInfo.processInfo.environment
+        var environment = launchEnvironment()
         environment["CAPSIZE_HIDE_GPUS"] = "1"
         // A crashing runtime should end at once, not spend seconds symbolicating inside the environment.
         if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }

@@ -1,4 +1,5 @@
 internal import CLinux
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -75,3 +76,22 @@ func readSmallFile(_ path: String, into buffer: inout [UInt8]) -> Int? {
 
 /// CPUs configured on this machine (the range `sched_setaffinity` accepts).
 func sysconfOnlineCPUs() -> Int { max(1, sysconf(Int32(_SC_NPROCESSORS_CONF))) }
+
+/// The environment this process was started with, read from `/proc/self/environ`, which keeps the
+/// original block even after libraries call `setenv`. Programs capsize starts get this one: OpenCL
+/// drivers loaded by capsize can rewrite its live environment (on the H200 machine,
+/// `OCL_ICD_FILENAMES=libpocl.so.2:libnvidia-opencl.so.1` reached a job as `libpocl.so.2`, which hid
+/// the GPU from it).
+/// - Returns: the live environment when `/proc` cannot be read.
+public func launchEnvironment() -> [String: String] {
+    guard let data = FileManager.default.contents(atPath: "/proc/self/environ"), !data.isEmpty else {
+        return ProcessInfo.processInfo.environment
+    }
+    var environment: [String: String] = [:]
+    for entry in data.split(separator: 0) {
+        guard let equals = entry.firstIndex(of: UInt8(ascii: "=")) else { continue }
+        let key = String(decoding: entry[entry.startIndex..<equals], as: UTF8.self)
+        environment[key] = String(decoding: entry[(equals + 1)...], as: UTF8.self)
+    }
+    return environment
+}
