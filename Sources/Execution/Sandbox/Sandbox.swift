@@ -47,7 +47,8 @@ public struct Sandbox: Sendable {
     /// Runs `argv` (the program is looked up in PATH) under `limits` and waits for it.
     /// - Parameters:
     ///   - argv: the program and its arguments.
-    ///   - environment: the program's environment; capsize's own when nil. `TMPDIR` and, with a thread
+    ///   - environment: the program's environment; capsize's launch environment when nil (see
+    ///     `launchEnvironment()`). `TMPDIR` and, with a thread
     ///     count, the thread variables are set on top.
     ///   - limits: the caps.
     ///   - stdin: bytes for the program's stdin; /dev/null when nil.
@@ -66,7 +67,7 @@ public struct Sandbox: Sendable {
         }
         try limits.validate()
         let supervisor = Supervisor(
-            sandbox: self, argv: argv, environment: environment ?? ProcessInfo.processInfo.environment,
+            sandbox: self, argv: argv, environment: environment ?? launchEnvironment(),
             limits: limits, stdin: stdin, workingDirectory: workingDirectory, temporaryDirectory: temporaryDirectory)
         let result = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation {
