@@ -221,7 +221,7 @@ struct InvokeRunParameters: Codable {
     var cpuShortfallVCPUs: Double?
 
     init(command: InvokeCommand) {
-        arguments = Array(CommandLine.arguments.drop { $0 != "invoke" }.dropFirst())
+        arguments = ownArguments(after: "invoke")
         workload = command.workload ?? ""
         parameters = command.parameters
         device = command.device

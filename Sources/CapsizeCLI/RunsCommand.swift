@@ -156,6 +156,11 @@ func openStore() throws -> CapsizeStore {
     }
 }
 
+/// This process's arguments after `subcommand`, stored with a run to parse again on `--resume`.
+func ownArguments(after subcommand: String) -> [String] {
+    Array(CommandLine.arguments.drop { $0 != subcommand }.dropFirst())
+}
+
 /// Takes over the interrupted run `id` (an id or a unique prefix) of `kind` for `--resume`.
 /// - Throws: `InputError` naming `--resume` when it is unknown, of another kind, finished, or still running.
 func takeOverRun(_ id: String, kind: RunRecord.Kind, in store: CapsizeStore) throws -> RunRecord {

@@ -99,7 +99,7 @@ struct SubmitCommand: AsyncParsableCommand {
             try await dryRun.submit(definition, arraySize: array, dependsOn: dependencies, sequential: sequential)
         }
         let run = try resuming ?? store.createRun(
-            kind: .submit, parameters: SubmitRunParameters(arguments: Self.ownArguments()), planned: array.map { $0 + 1 } ?? 1)
+            kind: .submit, parameters: SubmitRunParameters(arguments: ownArguments(after: "submit")), planned: array.map { $0 + 1 } ?? 1)
         let previous = resuming == nil ? [] : try store.jobs(run: run.id)
         let executor = BatchExecutor(
             queue: JobQueue(environments: [environment]), runID: run.id, sandbox: sandbox, store: store,
@@ -167,7 +167,7 @@ struct SubmitCommand: AsyncParsableCommand {
                 requestId: "{index}-{attempt}", workload: first, arguments: arguments, device: gpus > 0 ? "opencl:{gpu}" : "cpu")
             let line = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
             return JobDefinition(
-                name: name ?? first, argv: [try capsizeExecutable(), "worker"], stdin: line + "\n",
+                name: name ?? first, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
                 resources: resources, timeoutSeconds: timeout, retryStrategy: retry, workerReplies: true)
         }
         var argv = command
@@ -205,13 +205,6 @@ struct SubmitCommand: AsyncParsableCommand {
     }
 }
 
-extension SubmitCommand {
-    /// This process's arguments after `submit`, to parse again on `--resume`.
-    static func ownArguments() -> [String] {
-        Array(CommandLine.arguments.drop { $0 != "submit" }.dropFirst())
-    }
-}
-
 /// What a submit run stores: its own arguments.
 struct SubmitRunParameters: Codable {
     var arguments: [String]
@@ -224,13 +217,6 @@ struct SubmitReport: Encodable {
     var warnings: [String]
     var modeledProvisioningSeconds: [String: Double]
     var jobs: [JobRecord]
-}
-
-/// This capsize executable, for jobs that run `capsize worker`.
-func capsizeExecutable() throws -> String {
-    if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
-    guard let path = Bundle.main.executablePath else { throw CommandFailure(message: "cannot find the capsize executable") }
-    return path
 }
 
 /// The stored job whose id is `id` or starts with it, with its array children (parent first).
