@@ -44,11 +44,6 @@ public struct HostInfo: Codable, Sendable, Equatable {
         procStatus()["VmHWM"] ?? 0
     }
 
-    /// This process's current resident set size in bytes (`VmRSS`).
-    public static func residentBytes() -> UInt64 {
-        procStatus()["VmRSS"] ?? 0
-    }
-
     private static func meminfo() -> [String: UInt64] { kilobyteTable("/proc/meminfo") }
     private static func procStatus() -> [String: UInt64] { kilobyteTable("/proc/self/status") }
 

@@ -10,7 +10,4 @@ public enum Kernels {
         }
         return EmbeddedKernels.sources[name]
     }
-
-    /// The names of the embedded kernel files.
-    public static var names: [String] { EmbeddedKernels.sources.keys.sorted() }
 }
