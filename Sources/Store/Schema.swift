@@ -5,6 +5,14 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: runs, invocations, jobs, environments, measurements", migrate: createV1)
+        migrator.registerMigration("v2: jobs' measured wall, CPU and peak memory") { db in
+            try db.alter(table: "jobs") { t in
+                t.add(column: "wallSeconds", .double)
+                t.add(column: "userSeconds", .double)
+                t.add(column: "systemSeconds", .double)
+                t.add(column: "peakRSSBytes", .integer)
+            }
+        }
         return migrator
     }
 

@@ -336,6 +336,12 @@ public actor BatchExecutor {
 
         let (succeeded, exitCode, statusReason) = judge(outcome, definition: plans[id]!.definition)
         jobs[id]!.exitCode = exitCode.map(Int.init)
+        if let result = outcome.result {
+            jobs[id]!.wallSeconds = result.wallSeconds
+            jobs[id]!.userSeconds = result.userSeconds
+            jobs[id]!.systemSeconds = result.systemSeconds
+            jobs[id]!.peakRSSBytes = Int64(clamping: result.peakRSSBytes)
+        }
         if succeeded {
             jobs[id]!.enter(.succeeded, reason: nil)
         } else if plans[id]!.definition.retryStrategy.shouldRetry(

@@ -45,6 +45,9 @@ public actor FunctionExecutor {
         /// Records every invocation (and environment) in this run, when set.
         public var store: CapsizeStore?
         public var runID: String?
+        /// Put before every recorded invocation's item key (e.g. `memory=512/size=1024/rep=0/`), so that
+        /// a sweep's invocations say which point they belong to.
+        public var itemKeyPrefix = ""
         public var prices: PriceCatalog = .embedded
 
         public init(workerCommand: [String]? = nil, launcherPath: String? = nil) {
@@ -523,7 +526,7 @@ public actor FunctionExecutor {
         try? store.record(
             InvocationRecord(
                 id: id ?? outcome.requestId, runID: runID,
-                itemKey: itemKey, environmentID: outcome.environmentID, cold: outcome.cold,
+                itemKey: options.itemKeyPrefix + itemKey, environmentID: outcome.environmentID, cold: outcome.cold,
                 memoryMB: outcome.memoryMB, timeoutSeconds: Double(configuration.timeoutSeconds),
                 architecture: configuration.architecture.rawValue, initDurationMs: outcome.initDurationMs,
                 durationMs: outcome.durationMs, billedDurationMs: outcome.billedDurationMs,

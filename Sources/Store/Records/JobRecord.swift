@@ -46,6 +46,12 @@ public struct JobRecord: Codable, Sendable, Equatable, Identifiable {
     public var runningAt: Date?
     /// When it became SUCCEEDED or FAILED.
     public var stoppedAt: Date?
+    /// Measured by the sandbox for the last attempt: wall seconds from start to end, user and system
+    /// CPU seconds of the whole tree, and its peak resident memory (nil until an attempt ran).
+    public var wallSeconds: Double?
+    public var userSeconds: Double?
+    public var systemSeconds: Double?
+    public var peakRSSBytes: Int64?
 
     public init(
         id: String, runID: String, itemKey: String? = nil, name: String, queue: String? = nil,
