@@ -88,8 +88,6 @@ struct SweepPlan: Encodable {
     var repeats: Int
     var executor: String
     var architecture: Architecture
-    /// The workload's analytical FLOPs at each size (nil where the workload cannot say).
-    var flops: [Double?]
 
     enum CodingKeys: String, CodingKey { case workload, arguments, memories, repeats, executor, architecture }
 
@@ -138,12 +136,6 @@ struct SweepPlan: Encodable {
             throw InputError(field: "--timeout", value: "\(timeout)", allowed: "at least 1 second")
         }
         let sizes = try SizeList(parsing: param ?? Self.defaultSizes(type), workload: type)
-        var flops: [Double?] = []
-        for size in sizes.sizes {
-            let words = sizes.arguments(parameters, size: size)
-            let values = try ParameterValues(arguments: words, specs: type.parameters)
-            flops.append((try? type.init(parameters: values)).map { $0.estimate.flops })
-        }
         self.workload = type.name
         self.arguments = parameters
         self.sizes = sizes
@@ -151,7 +143,15 @@ struct SweepPlan: Encodable {
         self.repeats = repeats
         self.executor = executor
         self.architecture = architecture
-        self.flops = flops
+    }
+
+    /// The workload's analytical FLOPs at `size` (nil when the workload cannot say, as for `command`).
+    func flops(at size: Double) -> Double? {
+        guard let type = try? WorkloadCatalog.named(workload),
+            let values = try? ParameterValues(arguments: sizes.arguments(arguments, size: size), specs: type.parameters),
+            let workload = try? type.init(parameters: values)
+        else { return nil }
+        return workload.estimate.flops > 0 ? workload.estimate.flops : nil
     }
 
     /// Without `--param`: the size parameter from an eighth of its default, doubling up to its maximum.

@@ -241,14 +241,24 @@ struct BatchPointRunner: SweepPointRunner {
         let host = HostInfo.current()
         let environment = ComputeEnvironment(
             name: "local", maxVCPUs: Double(host.logicalCores), memoryMiB: Int(host.memoryAvailableBytes >> 20))
-        let event = InvocationEvent(
-            requestId: itemKey, workload: workload, arguments: sizes.arguments(arguments, size: size), device: "cpu")
-        let line = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
-        let definition = JobDefinition(
-            name: "\(workload)-\(sizes.parameter)-\(sizes.text(size))",
-            argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
-            resources: try ResourceRequirements(vcpus: vcpus, memoryMiB: memoryMB, gpus: 0),
-            timeoutSeconds: Double(timeoutSeconds), retryStrategy: try RetryStrategy(attempts: 1), workerReplies: true)
+        let words = sizes.arguments(arguments, size: size)
+        let resources = try ResourceRequirements(vcpus: vcpus, memoryMiB: memoryMB, gpus: 0)
+        let name = "\(workload)-\(sizes.parameter)-\(sizes.text(size))"
+        let definition: JobDefinition
+        if workload == CommandWorkload.name {
+            // A command job runs the program itself, as `capsize submit -- program` does: no worker around it.
+            let values = try ParameterValues(arguments: words, specs: CommandWorkload.parameters)
+            definition = JobDefinition(
+                name: name, argv: try CommandWorkload(parameters: values).argv, resources: resources,
+                timeoutSeconds: Double(timeoutSeconds), retryStrategy: try RetryStrategy(attempts: 1))
+        } else {
+            let event = InvocationEvent(requestId: itemKey, workload: workload, arguments: words, device: "cpu")
+            let line = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+            definition = JobDefinition(
+                name: name, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
+                resources: resources, timeoutSeconds: Double(timeoutSeconds),
+                retryStrategy: try RetryStrategy(attempts: 1), workerReplies: true)
+        }
         let sandbox = try Sandbox()
         let output = URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("jobs").path
         let executor = BatchExecutor(

@@ -1,0 +1,102 @@
+import Analysis
+import ArgumentParser
+import CapsizeCore
+import CloudModel
+import Foundation
+import Store
+import Workloads
+
+/// `capsize caps WORKLOAD [params] [--param NAME=SIZES] [--memory LIST] [--timeout S] [--time-cap-scale F]`
+struct CapsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "caps",
+        abstract: "Where a workload stops fitting in Lambda: per memory size, the largest size under the time and memory caps.",
+        discussion: """
+            For each Lambda memory size (128, 512, 1024, 1769, 3008, 5308 and 10240 MB, plus any given with --memory)
+            the size is stepped up as a function invocation until one times out or is killed for memory, the break is
+            confirmed by one more size and narrowed down by bisection (--refine). The break is shown as observed (an
+            invocation that really ended at the cap) and as predicted (where the fits of time and memory against size
+            cross the caps, with a 95 % interval). --time-cap-scale runs with the timeout scaled down (0.01: 9 s stands
+            for 900 s) so that real time breaks are observed quickly; the report says so and converts back.
+              capsize caps train-mlp --time-cap-scale 0.01
+              capsize caps command --param size=1..64*2 --memory 256 -- python3 job.py {size}
+            """)
+
+    /// Lambda memory sizes examined by default, MB.
+    static let defaultMemories = [128, 512, 1_024, 1_769, 3_008, 5_308, 10_240]
+
+    @Argument(help: "train-mlp, render-frames or command.") var workload: String?
+    @Option(help: ArgumentHelp("The size parameter and its sizes (default: from an eighth of its default, doubling).", valueName: "NAME=SIZES"))
+    var param: String?
+    @Option(help: ArgumentHelp("Memory sizes in MB to examine besides the default seven (128...10240), comma-separated.", valueName: "LIST"))
+    var memory: String?
+    @Flag(name: .customLong("only-listed"), help: "Examine only the --memory sizes, not the default seven.")
+    var onlyListed = false
+    @Option(help: "The function timeout being examined, seconds (1...900).") var timeout = 900
+    @Option(name: .customLong("time-cap-scale"), help: "Run with the timeout scaled by F (0 < F ≤ 1), e.g. 0.01: 9 s stands for 900 s.")
+    var timeCapScale = 1.0
+    @Option(name: .customLong("repeat"), help: "Repetitions per point (1...100).") var repeats = 1
+    @Option(help: "Narrow each break down until the bracket is at most this wide, relatively (0 to skip; 0.01...1).")
+    var refine = 0.05
+    @Option(help: "x86_64 or arm64 (the Lambda price the records use).") var architecture = "x86_64"
+    @Option(help: ArgumentHelp("Continue an interrupted caps run: recorded samples are kept, the rest run.", valueName: "RUN"))
+    var resume: String?
+    @Flag(help: "Print JSON instead of tables.") var json = false
+    @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
+    var parameters: [String] = []
+
+    func run() async throws {
+        guard let resume else { return try await caps(resuming: nil) }
+        guard workload == nil && parameters.isEmpty else {
+            throw InputError(field: "--resume", value: resume, allowed: "no workload beside it (the run's own is used)")
+        }
+        let store = try openStore()
+        let run = try takeOverRun(resume, kind: .sweep, in: store)
+        let stored = try StoredJSON.decode(SweepRunParameters.self, from: run.parameters)
+        guard stored.arguments.first == "caps" else {
+            throw InputError(field: "--resume", value: resume, allowed: "a caps run (this one is a sweep: use capsize sweep --resume)")
+        }
+        var original = try CapsCommand.parse(Array(stored.arguments.dropFirst()))
+        original.json = json
+        try await original.caps(resuming: run)
+    }
+
+    /// The timeout the invocations really run with: the examined one scaled, whole seconds, at least 1.
+    var scaledTimeout: Int { max(1, Int((Double(timeout) * timeCapScale).rounded())) }
+
+    func caps(resuming: RunRecord?) async throws {
+        guard timeCapScale > 0 && timeCapScale <= 1 else {
+            throw InputError(field: "--time-cap-scale", value: fmt(timeCapScale), allowed: "a factor in (0, 1], e.g. 0.01")
+        }
+        guard refine == 0 || (0.01...1).contains(refine) else {
+            throw InputError(field: "--refine", value: fmt(refine), allowed: "0 (no refinement) or 0.01...1")
+        }
+        _ = try FunctionConfiguration(memoryMB: 128, timeoutSeconds: timeout)
+        if onlyListed && memory == nil {
+            throw InputError(field: "--only-listed", value: "", allowed: "with --memory LIST")
+        }
+        let plan = try SweepPlan(
+            workload: workload, parameters: parameters, param: param, memoryList: memory,
+            defaultMemories: onlyListed ? [] : Self.defaultMemories, repeats: repeats, executor: "function",
+            timeout: scaledTimeout, architecture: architecture)
+        let store = try openStore()
+        let run = try resuming ?? store.createRun(
+            kind: .sweep, parameters: SweepRunParameters(arguments: ["caps"] + ownArguments(after: "caps")), planned: nil)
+        if !json && scaledTimeout != timeout {
+            say("time cap scaled by \(fmt(timeCapScale)): the \(timeout) s timeout runs as \(scaledTimeout) s here, "
+                + "so a measured \(scaledTimeout) s stands for \(timeout) s")
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let series = try await plan.execute(
+            run: run, store: store, timeoutSeconds: scaledTimeout, refine: refine > 0 ? refine : nil, vcpus: 1,
+            quiet: json, resuming: resuming != nil)
+        _ = try store.finish(run: run.id)
+        var report = SweepReport(
+            run: run.id, plan: plan, series: series, timeScale: Double(scaledTimeout) / Double(timeout))
+        report.wallSeconds = (clock.now - start).seconds
+        if json { return try printJSON(report) }
+        report.printCaps()
+        say("recorded as run \(run.shortID) in \(store.path)")
+    }
+}

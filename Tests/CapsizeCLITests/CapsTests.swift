@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+@testable import Store
+
+/// `capsize sweep` and `capsize caps` on synthetic `command` workloads whose laws are known.
+@Suite struct CapsTests {
+    static func home() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("capsize-caps-\(UUID().uuidString)").path
+    }
+
+    /// A Python one-liner that takes `size` and sleeps `time` seconds after touching `megabytes` MB.
+    static func program(time: String, megabytes: String) -> [String] {
+        [
+            "python3", "-c",
+            "import sys,time\ns=int(sys.argv[1])\nb=b'x'*int((\(megabytes))*1048576)\ntime.sleep(\(time))",
+            "{size}",
+        ]
+    }
+
+    static func analyses(_ report: [String: Any]) throws -> [[String: Any]] {
+        try #require(report["analyses"] as? [[String: Any]])
+    }
+
+    @Test("time ∝ size²: the observed time break and the predicted one agree within 10 % of the true break")
+    func timeLaw() throws {
+        let home = Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        // time = 0.03·size² s (plus start-up) against a 3 s timeout: the true break is at size √100 = 10.
+        let result = try capsize(
+            ["caps", "command", "--only-listed", "--memory", "512", "--timeout", "3", "--param", "size=1..64*2", "--json",
+             "--"] + Self.program(time: "0.03*s*s", megabytes: "1"),
+            environment: ["CAPSIZE_HOME": home])
+        #expect(result.status == 0, "\(result.stderr)")
+        let analysis = try #require(try Self.analyses(json(result.stdout)).first)
+        let observed = try #require(analysis["observed"] as? [String: Any])
+        #expect(observed["cap"] as? String == "time")
+        let observedSize = try #require(observed["size"] as? Double)
+        #expect(abs(observedSize - 10) / 10 <= 0.1, "observed break \(observedSize)")
+        let predicted = try #require(analysis["predictedTime"] as? [String: Any])
+        let predictedSize = try #require(predicted["size"] as? Double)
+        #expect(abs(predictedSize - 10) / 10 <= 0.1, "predicted break \(predictedSize)")
+        #expect(analysis["predictionAgrees"] as? Bool == true)
+        #expect(analysis["firstCap"] as? String == "time")
+        // Every sample is in the store, with the executor's invocation records beside it.
+        let store = try CapsizeStore(path: home + "/capsize.sqlite")
+        let run = try #require(try store.runs().first)
+        let measurements = try store.measurements(run: run.id)
+        let invocations = try store.invocations(run: run.id)
+        #expect(measurements.count == invocations.count && measurements.count >= 7)
+        #expect(invocations.contains { $0.status == .timeout } && invocations.contains { $0.status == .success })
+        #expect(Set(invocations.compactMap { $0.itemKey?.components(separatedBy: "/invocation").first })
+            == Set(measurements.map(\.itemKey)))
+    }
+
+    @Test("memory ∝ size breaks before time: observed and predicted memory breaks agree, and the slope is the law's")
+    func memoryLaw() throws {
+        let home = Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        // memory = base + 3 MB·size against 384 MB; time stays far under the 10 s timeout.
+        let result = try capsize(
+            ["caps", "command", "--only-listed", "--memory", "384", "--timeout", "10", "--param", "size=8..1024*2",
+             "--json", "--"] + Self.program(time: "0.1", megabytes: "3*s"),
+            environment: ["CAPSIZE_HOME": home])
+        #expect(result.status == 0, "\(result.stderr)")
+        let analysis = try #require(try Self.analyses(json(result.stdout)).first)
+        let observed = try #require(analysis["observed"] as? [String: Any])
+        #expect(observed["cap"] as? String == "memory")
+        #expect(analysis["firstCap"] as? String == "memory")
+        #expect(analysis["predictedFirst"] as? String == "memory")
+        #expect(analysis["predictionAgrees"] as? Bool == true, "\(analysis)")
+        let fit = try #require(analysis["memoryFit"] as? [String: Any])
+        let sizes = [16.0, 32.0]
+        // The fitted law's slope between two sizes is the program's 3 MB per size unit (within 10 %).
+        let model = "\(fit["model"] ?? "")"
+        let coefficients = try #require(fit["coefficients"] as? [Double])
+        func predict(_ x: Double) -> Double {
+            if model.contains("powerLaw") { return coefficients[0] * pow(x, coefficients[1]) }
+            return coefficients.enumerated().reduce(0) { $0 + $1.element * pow(x, Double($1.offset)) }
+        }
+        let slope = (predict(sizes[1]) - predict(sizes[0])) / (sizes[1] - sizes[0])
+        #expect(abs(slope - 3) / 3 <= 0.1, "slope \(slope) MB per size, model \(model) \(coefficients)")
+    }
+
+    @Test("a batch sweep stops one size after the first break and records the jobs' measured memory")
+    func batchSweep() throws {
+        let home = Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let result = try capsize(
+            ["sweep", "command", "--executor", "batch", "--memory", "200", "--timeout", "5", "--param", "size=20,40,80,160,320,640",
+             "--json", "--"] + Self.program(time: "0.05", megabytes: "s"),
+            environment: ["CAPSIZE_HOME": home])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try json(result.stdout)
+        let series = try #require((report["series"] as? [[String: Any]])?.first)
+        let samples = try #require(series["samples"] as? [[String: Any]])
+        let statuses = samples.map { "\($0["size"] ?? ""):\($0["status"] ?? "")" }
+        // 160 MB of data fits a 200 MiB job, 320 does not; 640 confirms the break; nothing more runs.
+        #expect(statuses == ["20:completed", "40:completed", "80:completed", "160:completed", "320:outOfMemory", "640:outOfMemory"], "\(statuses)")
+        let peaks = samples.prefix(4).compactMap { $0["peakMB"] as? Double }
+        #expect(peaks.count == 4 && zip(peaks, [20.0, 40, 80, 160]).allSatisfy { $0 >= $1 && $0 < $1 + 40 }, "\(peaks)")
+        #expect(series["confirmed"] as? Bool == true)
+    }
+
+    @Test("bad sweep and caps input exits 2 naming the item", arguments: [
+        (["sweep", "train-mlp", "--param", "width=1,2"], "--param"),
+        (["sweep", "train-mlp", "--param", "hidden="], "--param hidden"),
+        (["sweep", "train-mlp", "--param", "hidden=64,32"], "strictly increasing"),
+        (["sweep", "train-mlp", "--param", "hidden=64..32*2"], "--param hidden"),
+        (["sweep", "train-mlp", "--param", "hidden=64..512*1"], "factor"),
+        (["sweep", "train-mlp", "--param", "lr=0.1,0.2", "--executor", "lambda"], "--executor"),
+        (["sweep", "train-mlp", "--memory", "64"], "--memory"),
+        (["sweep", "train-mlp", "--repeat", "0"], "--repeat"),
+        (["caps", "train-mlp", "--time-cap-scale", "0"], "--time-cap-scale"),
+        (["caps", "train-mlp", "--time-cap-scale", "2"], "--time-cap-scale"),
+        (["caps", "train-mlp", "--timeout", "901"], "--timeout"),
+        (["caps", "train-mlp", "--only-listed"], "--only-listed"),
+    ])
+    func badInput(arguments: [String], mentions: String) throws {
+        let home = Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let result = try capsize(arguments, environment: ["CAPSIZE_HOME": home])
+        #expect(result.status == 2, "\(arguments): \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").filter { !$0.hasPrefix("notice:") }.count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains(mentions), "\(result.stderr)")
+        // A refused sweep stores no run.
+        let store = try CapsizeStore(path: home + "/capsize.sqlite")
+        #expect(try store.runs().isEmpty)
+    }
+}
