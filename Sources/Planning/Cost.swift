@@ -25,9 +25,9 @@ public struct Cost: Codable, Sendable, Equatable {
 /// How N runs of one job share Batch instances.
 ///
 /// The rule: a run asks Batch for `vcpusPerRun` vCPUs, `memoryMiBPerRun` MiB and `gpusPerRun` GPUs; as many runs
-/// as fit in one instance's vCPUs, memory and GPUs run on it **in parallel**; `instances = ⌈runs / runsPerInstance⌉`
-/// instances start at once (the compute environment's maxvCpus is assumed large enough), each billed for one run's
-/// duration (a partly filled last instance is billed in full). Batch itself is free. Provisioning and idle teardown
+/// as fit in one instance's vCPUs, memory and GPUs run on it **in parallel**;
+/// `instances = ⌈runs / runsPerInstance⌉` instances start at once (the compute environment's maxvCpus is assumed
+/// large enough), each billed for one run's duration (a partly filled last instance is billed in full). Batch itself is free. Provisioning and idle teardown
 /// time are not billed in the projection, so it is a lower bound.
 public struct BatchPacking: Codable, Sendable, Equatable {
     public var vcpusPerRun: Int
@@ -72,7 +72,8 @@ public enum CostModel {
         seconds: Double, initSeconds: Double = 0, memoryMB: Int, architecture: Architecture, runs: Int = 1,
         coldStarts: Int = 0, prices: PriceCatalog
     ) -> Cost {
-        let warm = LambdaBill(durationMs: seconds * 1000, memoryMB: memoryMB, architecture: architecture, prices: prices)
+        let warm = LambdaBill(
+            durationMs: seconds * 1000, memoryMB: memoryMB, architecture: architecture, prices: prices)
         let cold = LambdaBill(
             durationMs: seconds * 1000, initMs: initSeconds * 1000, memoryMB: memoryMB, architecture: architecture,
             prices: prices)
@@ -83,7 +84,8 @@ public enum CostModel {
             + "$\(format(prices.lambda.gbSecond[architecture]))/GB-s (\(architecture.rawValue)) + \(runs) × "
             + "$\(format(prices.lambda.perRequest)) per request"
         if colds > 0 && initSeconds > 0 { breakdown += " + \(colds) cold init × \(format(initSeconds)) s" }
-        return Cost(dollars: dollars, billedSeconds: Double(warm.billedMilliseconds) / 1000, units: runs, breakdown: breakdown)
+        return Cost(
+            dollars: dollars, billedSeconds: Double(warm.billedMilliseconds) / 1000, units: runs, breakdown: breakdown)
     }
 
     /// Fargate: each run is one task, billed per second (rounded up) with a 1-minute minimum, for its vCPUs and GB.
@@ -94,7 +96,8 @@ public enum CostModel {
         let billed = billedSeconds(seconds, minimum: prices.fargate.minimumSeconds)
         let hourly = vcpu * prices.fargate.vcpuHour[architecture] + memoryGB * prices.fargate.gbHour[architecture]
         let breakdown =
-            "\(runs) × \(format(billed)) s × (\(format(vcpu)) vCPU × $\(format(prices.fargate.vcpuHour[architecture]))/h"
+            "\(runs) × \(format(billed)) s × (\(format(vcpu)) vCPU"
+            + " × $\(format(prices.fargate.vcpuHour[architecture]))/h"
             + " + \(format(memoryGB)) GB × $\(format(prices.fargate.gbHour[architecture]))/h)"
             + " (per second, \(format(prices.fargate.minimumSeconds)) s minimum)"
         return Cost(

@@ -24,7 +24,8 @@ public enum Export {
         guard functionName.wholeMatch(of: /[A-Za-z0-9_-]{1,64}/) != nil else {
             throw InputError(field: "--name", value: functionName, allowed: "1 to 64 of A-Z a-z 0-9 _ -")
         }
-        let timeout = timeoutSeconds ?? min(900, max(1, Int(((option.runtime?.seconds ?? 3) * timeoutMargin).rounded(.up))))
+        let timeout =
+            timeoutSeconds ?? min(900, max(1, Int(((option.runtime?.seconds ?? 3) * timeoutMargin).rounded(.up))))
         let configuration = try FunctionConfiguration(
             memoryMB: option.memoryMB, timeoutSeconds: timeout, ephemeralStorageMB: ephemeralStorageMB,
             architecture: option.architecture)
@@ -75,16 +76,17 @@ public enum Export {
             "timeout": ["attemptDurationSeconds": timeout],
         ]
         let strategy = retryStrategy ?? (try! RetryStrategy())
-        definition["retryStrategy"] = [
-            "attempts": strategy.attempts,
-            "evaluateOnExit": strategy.evaluateOnExit.map { rule -> [String: String] in
-                var entry = ["action": rule.action.rawValue]
-                entry["onExitCode"] = rule.onExitCode
-                entry["onReason"] = rule.onReason
-                entry["onStatusReason"] = rule.onStatusReason
-                return entry
-            },
-        ] as [String: Any]
+        definition["retryStrategy"] =
+            [
+                "attempts": strategy.attempts,
+                "evaluateOnExit": strategy.evaluateOnExit.map { rule -> [String: String] in
+                    var entry = ["action": rule.action.rawValue]
+                    entry["onExitCode"] = rule.onExitCode
+                    entry["onReason"] = rule.onReason
+                    entry["onStatusReason"] = rule.onStatusReason
+                    return entry
+                },
+            ] as [String: Any]
         let data = try! JSONSerialization.data(withJSONObject: definition, options: [.prettyPrinted, .sortedKeys])
         if let problem = validateBatchJobDefinition(data).first {
             throw InputError(field: "--format batch-job-definition", value: name, allowed: problem)
@@ -123,7 +125,8 @@ public enum Export {
             case "\n": quoted += "\\n"
             case "\t": quoted += "\\t"
             case "\r": quoted += "\\r"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
+            case _
+            where scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
                 || scalar.value == 0x2028 || scalar.value == 0x2029 || scalar.value == 0xFEFF:
                 quoted += String(format: "\\u%04X", scalar.value)
             default: quoted.unicodeScalars.append(scalar)

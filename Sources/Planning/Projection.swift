@@ -63,7 +63,8 @@ public struct WorkloadProfile: Codable, Sendable, Equatable {
         }
         if requiresGPU && gpu == nil && flops == nil && localFP32TFLOPS == nil {
             throw InputError(
-                field: "gpu", value: "(none)", allowed: "a GPU measurement, a FLOP count or a CPU peak for a GPU-only job")
+                field: "gpu", value: "(none)",
+                allowed: "a GPU measurement, a FLOP count or a CPU peak for a GPU-only job")
         }
         self.localSeconds = localSeconds
         self.localThreads = localThreads
@@ -99,7 +100,8 @@ public enum Projection {
         var basis = "no Amdahl fit: assumed perfectly parallel up to the \(profile.localThreads) measured thread(s)"
         basis += vcpus > n ? " and no faster beyond them" : ""
         return ProjectedSeconds(
-            seconds: seconds, provenance: .projectedFromSpec, basis: "\(basis); from \(measured), at \(shareText(vcpus))")
+            seconds: seconds, provenance: .projectedFromSpec,
+            basis: "\(basis); from \(measured), at \(shareText(vcpus))")
     }
 
     /// The runtime on Lambda at `memoryMB`: the CPU projection at Lambda's share, memory / 1,769 MB, at most 6 vCPUs.
@@ -134,7 +136,9 @@ public enum Projection {
             if let peak {
                 return ProjectedSeconds(
                     seconds: measured.seconds * peak / target.fp32TFLOPS, provenance: .projectedFromSpec,
-                    basis: "\(run) (\(CostModel.format(peak)) TFLOPS FP32), scaled by the FP32 peak ratio to \(targetName)")
+                    basis:
+                        "\(run) (\(CostModel.format(peak)) TFLOPS FP32), scaled by the FP32 peak ratio to \(targetName)"
+                )
             }
         }
         if let local = profile.localFP32TFLOPS {

@@ -167,7 +167,8 @@ struct Planner {
         if profile.peakMemoryMB > Double(memoryMB) {
             reasons.append("peak memory \(megabytes(profile.peakMemoryMB)) exceeds MemorySize \(memoryMB) MB")
         } else if profile.peakMemoryMB >= Double(memoryMB) * (1 - PlanningRules.capMargin) {
-            warnings.append("peak memory \(megabytes(profile.peakMemoryMB)) is within 20 % of MemorySize \(memoryMB) MB")
+            warnings.append(
+                "peak memory \(megabytes(profile.peakMemoryMB)) is within 20 % of MemorySize \(memoryMB) MB")
         }
         if startupSeconds > FunctionConfiguration.initLimitSeconds {
             warnings.append(
@@ -330,7 +331,8 @@ struct Planner {
             reasons.append("The job \(why): Batch, the shortcut for long, heavy or GPU jobs; Batch itself is free.")
         }
         if let noLambda { reasons.append(noLambda) }
-        reasons.append("For an always-on service rather than runs, EC2 or Fargate (capsize projects runs, not idle time).")
+        reasons.append(
+            "For an always-on service rather than runs, EC2 or Fargate (capsize projects runs, not idle time).")
         return reasons
     }
 

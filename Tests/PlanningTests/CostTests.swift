@@ -52,7 +52,8 @@ import Testing
         let large = try #require(prices.ec2.instances.first { $0.name == "c7i.large" })
         #expect(abs(CostModel.ec2(seconds: 10, instance: large, prices: prices).dollars - 0.0014875) < 1e-15)
         #expect(abs(CostModel.ec2(seconds: 120, instance: large, prices: prices).dollars - 0.002975) < 1e-15)
-        #expect(abs(CostModel.ec2(seconds: 120, instance: large, instances: 4, prices: prices).dollars - 0.0119) < 1e-15)
+        #expect(
+            abs(CostModel.ec2(seconds: 120, instance: large, instances: 4, prices: prices).dollars - 0.0119) < 1e-15)
     }
 
     @Test("Batch packs runs that fit on one instance in parallel: 5 one-vCPU runs on c7i.large need 3 instances")
@@ -72,7 +73,8 @@ import Testing
         let gpu = try #require(
             BatchPacking.pack(runs: 20, vcpusPerRun: 24, memoryMiBPerRun: 8192, gpusPerRun: 1, instance: p5))
         #expect(gpu.runsPerInstance == 8 && gpu.instances == 3)
-        #expect(BatchPacking.pack(runs: 1, vcpusPerRun: 1, memoryMiBPerRun: 5000, gpusPerRun: 0, instance: large) == nil)
+        #expect(
+            BatchPacking.pack(runs: 1, vcpusPerRun: 1, memoryMiBPerRun: 5000, gpusPerRun: 0, instance: large) == nil)
         #expect(BatchPacking.pack(runs: 1, vcpusPerRun: 1, memoryMiBPerRun: 100, gpusPerRun: 1, instance: large) == nil)
     }
 }

@@ -34,7 +34,8 @@ import Testing
 
         guard let cfnLint = Self.cfnLint else {
             Issue.record(
-                "cfn-lint not found: set CFN_LINT or run `python3 -m venv .venv-tools && .venv-tools/bin/pip install cfn-lint` in the package root")
+                "cfn-lint not found: set CFN_LINT or run `python3 -m venv .venv-tools && .venv-tools/bin/pip install cfn-lint` in the package root"
+            )
             return
         }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-sam-\(UUID()).yaml")
@@ -70,7 +71,8 @@ import Testing
     @Test("the Batch job definition of a GPU option has VCPU, MEMORY and GPU, a timeout of at least 60 s, and is valid")
     func batchJobDefinition() throws {
         let profile = try WorkloadProfile(
-            localSeconds: 600, localThreads: 4, peakMemoryMB: 2000, gpu: MeasuredGPU(seconds: 20, deviceName: "NVIDIA L4"))
+            localSeconds: 600, localThreads: 4, peakMemoryMB: 2000,
+            gpu: MeasuredGPU(seconds: 20, deviceName: "NVIDIA L4"))
         let g6 = try option("batch-g6.xlarge", profile: profile)
         let data = try Export.batchJobDefinition(
             for: g6, name: "train_mlp-1", image: "public.ecr.aws/capsize/capsize:latest",
@@ -95,7 +97,8 @@ import Testing
                 "resourceRequirements": [["type": "VCPU", "value": "1"], ["type": "MEMORY", "value": "2048"]],
             ] as [String: Any],
             "timeout": ["attemptDurationSeconds": 60],
-            "retryStrategy": ["attempts": 2, "evaluateOnExit": [["action": "EXIT", "onExitCode": "1*"]]] as [String: Any],
+            "retryStrategy": ["attempts": 2, "evaluateOnExit": [["action": "EXIT", "onExitCode": "1*"]]]
+                as [String: Any],
         ]
         edit(&json)
         return try JSONSerialization.data(withJSONObject: json)
@@ -108,20 +111,22 @@ import Testing
         #expect(attempts.count == 1 && attempts[0].contains("retryStrategy.attempts"))
         let memory = validateBatchJobDefinition(
             try definition {
-                $0["containerProperties"] = [
-                    "image": "busybox",
-                    "resourceRequirements": [["type": "VCPU", "value": "1"], ["type": "MEMORY", "value": "0"]],
-                ] as [String: Any]
+                $0["containerProperties"] =
+                    [
+                        "image": "busybox",
+                        "resourceRequirements": [["type": "VCPU", "value": "1"], ["type": "MEMORY", "value": "0"]],
+                    ] as [String: Any]
             })
         #expect(memory.count == 1 && memory[0].contains("MEMORY"))
         let timeout = validateBatchJobDefinition(try definition { $0["timeout"] = ["attemptDurationSeconds": 30] })
         #expect(timeout.count == 1 && timeout[0].contains("attemptDurationSeconds"))
         let rules = validateBatchJobDefinition(
             try definition {
-                $0["retryStrategy"] = [
-                    "attempts": 3,
-                    "evaluateOnExit": Array(repeating: ["action": "RETRY", "onReason": "Host*"], count: 6),
-                ] as [String: Any]
+                $0["retryStrategy"] =
+                    [
+                        "attempts": 3,
+                        "evaluateOnExit": Array(repeating: ["action": "RETRY", "onReason": "Host*"], count: 6),
+                    ] as [String: Any]
             })
         #expect(rules.count == 1 && rules[0].contains("at most 5"))
         let name = validateBatchJobDefinition(try definition { $0["jobDefinitionName"] = "bad name" })
@@ -133,12 +138,14 @@ import Testing
         #expect(glob.count == 2)
         let gpu = validateBatchJobDefinition(
             try definition {
-                $0["containerProperties"] = [
-                    "image": "busybox",
-                    "resourceRequirements": [
-                        ["type": "VCPU", "value": "1"], ["type": "MEMORY", "value": "4"], ["type": "GPU", "value": "0.5"],
-                    ],
-                ] as [String: Any]
+                $0["containerProperties"] =
+                    [
+                        "image": "busybox",
+                        "resourceRequirements": [
+                            ["type": "VCPU", "value": "1"], ["type": "MEMORY", "value": "4"],
+                            ["type": "GPU", "value": "0.5"],
+                        ],
+                    ] as [String: Any]
             })
         #expect(gpu.count == 1 && gpu[0].contains("GPU"))
     }
@@ -146,7 +153,8 @@ import Testing
     @Test("the sbatch header has the job's CPUs, memory in MiB, time rounded up to minutes, GPUs and the array")
     func sbatch() throws {
         let profile = try WorkloadProfile(
-            localSeconds: 30_000, localThreads: 4, peakMemoryMB: 2000, gpu: MeasuredGPU(seconds: 100, deviceName: "NVIDIA L4"))
+            localSeconds: 30_000, localThreads: 4, peakMemoryMB: 2000,
+            gpu: MeasuredGPU(seconds: 100, deviceName: "NVIDIA L4"))
         let g6 = try option("batch-g6.xlarge", profile: profile, runs: 10)
         let header = Export.sbatchHeader(for: g6, jobName: "train mlp", runs: 10)
         #expect(header.hasPrefix("#!/bin/bash\n#SBATCH --job-name=train_mlp\n"))

@@ -64,10 +64,13 @@ import Testing
         #expect(Projection.gpu(try WorkloadProfile(localSeconds: 1, peakMemoryMB: 1), on: t4, prices: prices) == nil)
     }
 
-    @Test("GPU model names match on the model word", arguments: [
-        ("NVIDIA H100 80GB HBM3", "NVIDIA H100", true), ("A100-SXM4-40GB", "NVIDIA A100", true),
-        ("NVIDIA H200", "NVIDIA H100", false), ("NVIDIA A10", "NVIDIA A10G", false), ("Tesla T4", "NVIDIA T4", true),
-    ])
+    @Test(
+        "GPU model names match on the model word",
+        arguments: [
+            ("NVIDIA H100 80GB HBM3", "NVIDIA H100", true), ("A100-SXM4-40GB", "NVIDIA A100", true),
+            ("NVIDIA H200", "NVIDIA H100", false), ("NVIDIA A10", "NVIDIA A10G", false),
+            ("Tesla T4", "NVIDIA T4", true),
+        ])
     func modelMatch(device: String, model: String, same: Bool) {
         #expect(Projection.sameModel(device, model) == same)
     }

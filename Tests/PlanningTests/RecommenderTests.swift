@@ -15,10 +15,12 @@ import Testing
         // Every option is listed: each preset, each Fargate vCPU count, each instance.
         let prices = PriceCatalog.embedded
         #expect(recommendation.options.filter { $0.service == .lambda }.count == prices.lambda.memoryPresetsMB.count)
-        #expect(recommendation.options.filter { $0.service == .fargate }.count
-            == prices.fargate.taskSizes.combinations.count)
+        #expect(
+            recommendation.options.filter { $0.service == .fargate }.count
+                == prices.fargate.taskSizes.combinations.count)
         #expect(recommendation.options.filter { $0.service == .batchEC2 }.count == prices.ec2.instances.count)
-        #expect(recommendation.options.allSatisfy { $0.costForRuns.map { $0.provenance == .projectedFromPrices } ?? true })
+        #expect(
+            recommendation.options.allSatisfy { $0.costForRuns.map { $0.provenance == .projectedFromPrices } ?? true })
     }
 
     @Test("a 2-hour job has no feasible Lambda (900 s timeout) and picks Batch for cost")
@@ -50,11 +52,13 @@ import Testing
     @Test("a GPU-only job makes Lambda, Fargate and CPU instances infeasible")
     func gpuOnly() throws {
         let profile = try WorkloadProfile(
-            localSeconds: 1, peakMemoryMB: 100, gpu: MeasuredGPU(seconds: 1, deviceName: "NVIDIA L4"), requiresGPU: true)
+            localSeconds: 1, peakMemoryMB: 100, gpu: MeasuredGPU(seconds: 1, deviceName: "NVIDIA L4"), requiresGPU: true
+        )
         let recommendation = try recommend(profile: profile, runs: 1, strategy: .cost)
         #expect(recommendation.options.filter(\.isFeasible).allSatisfy { $0.gpus > 0 })
-        #expect(recommendation.options.filter { $0.service == .lambda }
-            .allSatisfy { $0.infeasibleReasons.contains("needs a GPU: Lambda has none") })
+        #expect(
+            recommendation.options.filter { $0.service == .lambda }
+                .allSatisfy { $0.infeasibleReasons.contains("needs a GPU: Lambda has none") })
     }
 
     @Test("a Lambda option within 20 % of the timeout or of MemorySize gets a warning")
@@ -78,10 +82,12 @@ import Testing
         #expect(timed.runtime?.seconds == 900)
         #expect(!timed.isFeasible)
         let justUnder = try WorkloadProfile(localSeconds: 899.999, peakMemoryMB: 100)
-        #expect(try recommend(profile: justUnder, runs: 1, strategy: .cost, lambdaMemories: [1769]).options[0].isFeasible)
+        #expect(
+            try recommend(profile: justUnder, runs: 1, strategy: .cost, lambdaMemories: [1769]).options[0].isFeasible)
 
         let atMemory = try WorkloadProfile(localSeconds: 1, peakMemoryMB: 1024)
-        #expect(try recommend(profile: atMemory, runs: 1, strategy: .cost, lambdaMemories: [1024]).options[0].isFeasible)
+        #expect(
+            try recommend(profile: atMemory, runs: 1, strategy: .cost, lambdaMemories: [1024]).options[0].isFeasible)
         let over = try WorkloadProfile(localSeconds: 1, peakMemoryMB: 1025)
         let overOption = try recommend(profile: over, runs: 1, strategy: .cost, lambdaMemories: [1024]).options[0]
         #expect(overOption.infeasibleReasons == ["peak memory 1025 MB exceeds MemorySize 1024 MB"])
