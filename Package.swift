@@ -31,6 +31,9 @@ let libraries: [Target] = [
     .target(name: "Compute", dependencies: ["COpenBLAS", "COpenCL"], plugins: [.plugin(name: "EmbedKernels")]),
     // Statistics over repeated measurements.
     .target(name: "Analysis"),
+    // What a workload would cost and how long it would take on Lambda, Fargate, EC2 and Batch (projected from
+    // measurements and the price catalog), which option to pick, and the templates to deploy it.
+    .target(name: "Planning", dependencies: ["CapsizeCore", "CloudModel"]),
     // The workloads: train-mlp, render-frames, command.
     .target(name: "Workloads", dependencies: ["Compute", "CapsizeCore"]),
     // Runs, invocations, jobs, environments and measurements in SQLite (GRDB), each committed as it ends.
@@ -75,6 +78,8 @@ let tests: [Target] = [
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
     .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Compute", "CapsizeCore"]),
     .testTarget(name: "CloudModelTests", dependencies: ["CloudModel", "CapsizeCore"]),
+    // Runs cfn-lint (from $CFN_LINT or .venv-tools/bin/cfn-lint) on the exported SAM template.
+    .testTarget(name: "PlanningTests", dependencies: ["Planning", "CloudModel", "CapsizeCore"]),
     // GRDB too: the tests inspect the schema and journal mode through their own connection.
     .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store"]),
@@ -89,7 +94,7 @@ let package = Package(
         // Installed next to capsize: the sandbox runs every program through it.
         .executable(name: "capsize-launch", targets: ["capsize-launch"]),
         // For Benchmarks/ (a nested package measuring capsize's own code).
-        .library(name: "CapsizeKit", targets: ["CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis"]),
+        .library(name: "CapsizeKit", targets: ["CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Planning"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

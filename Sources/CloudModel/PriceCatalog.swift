@@ -24,6 +24,8 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
         public var perRequest: Double
         public var billingGranularityMs: Int
         public var freeTier: FreeTier
+        /// The memory sizes (MB) tried by default when no `--memory` list is given.
+        public var memoryPresetsMB: [Int]
     }
 
     public struct Fargate: Codable, Sendable, Equatable {
@@ -31,6 +33,77 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
         public var vcpuHour: PerArchitecture
         public var gbHour: PerArchitecture
         public var minimumSeconds: Double
+        public var taskSizes: TaskSizes
+    }
+
+    /// The task sizes Fargate accepts, with their own source.
+    public struct TaskSizes: Codable, Sendable, Equatable {
+        public struct Storage: Codable, Sendable, Equatable {
+            public var `default`: Double
+            public var maximum: Double
+        }
+        public var source: String
+        /// Whether Fargate offers GPUs (it does not).
+        public var gpu: Bool
+        public var ephemeralStorageGB: Storage
+        public var combinations: [FargateSize]
+
+        /// The valid memory sizes (GB) for a vCPU count; empty when Fargate has no such vCPU count.
+        public func memorySizesGB(vcpu: Double) -> [Double] {
+            combinations.first { $0.vcpu == vcpu }?.memorySizesGB ?? []
+        }
+    }
+
+    /// One vCPU count and the memory sizes Fargate allows with it: a list, or minimum...maximum in steps.
+    public struct FargateSize: Codable, Sendable, Equatable {
+        public var vcpu: Double
+        public var memoryGB: [Double]?
+        public var minimumGB: Double?
+        public var maximumGB: Double?
+        public var stepGB: Double?
+
+        /// Every valid memory size in GB, ascending.
+        public var memorySizesGB: [Double] {
+            if let memoryGB { return memoryGB.sorted() }
+            guard let minimumGB, let maximumGB, let stepGB, stepGB > 0, minimumGB <= maximumGB else { return [] }
+            return Array(stride(from: minimumGB, through: maximumGB + stepGB / 1000, by: stepGB))
+        }
+    }
+
+    /// A lower and an upper bound, written `[lower, upper]` in the file.
+    public struct Span: Codable, Sendable, Equatable {
+        public var lower: Double
+        public var upper: Double
+        /// The middle of the span, used where one figure is needed.
+        public var typical: Double { (lower + upper) / 2 }
+
+        public init(lower: Double, upper: Double) {
+            self.lower = lower
+            self.upper = upper
+        }
+
+        public init(from decoder: any Decoder) throws {
+            var container = try decoder.unkeyedContainer()
+            lower = try container.decode(Double.self)
+            upper = try container.decode(Double.self)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.unkeyedContainer()
+            try container.encode(lower)
+            try container.encode(upper)
+        }
+    }
+
+    /// How long capacity takes to come up (community figures, unconfirmed).
+    public struct Provisioning: Codable, Sendable, Equatable {
+        public var source: String
+        /// Batch on EC2: submit to RUNNING when an instance must be launched.
+        public var ec2Seconds: Span
+        /// Batch or ECS on Fargate: submit to RUNNING.
+        public var fargateSeconds: Span
+        /// Lambda's own cold start, before the function's init code.
+        public var lambdaColdStartSeconds: Span
     }
 
     public struct GPU: Codable, Sendable, Equatable {
@@ -62,6 +135,7 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
     public var lambda: Lambda
     public var fargate: Fargate
     public var ec2: EC2
+    public var provisioning: Provisioning
 
     /// The catalog compiled into capsize (`data/prices.json`).
     public static let embedded: PriceCatalog = {
@@ -95,22 +169,72 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
         return catalog
     }
 
-    /// Every price and size must be finite and non-negative, and every instance have vCPUs and memory.
+    /// Every price and size must be finite and non-negative, every count and size positive, and every span
+    /// ordered; the error names the first item that is not.
     func validate(source: String) throws(InputError) {
-        var checks: [(String, Double)] = [
+        var nonNegative: [(String, Double)] = [
             ("lambda.gbSecond.x86_64", lambda.gbSecond.x86_64), ("lambda.gbSecond.arm64", lambda.gbSecond.arm64),
             ("lambda.perRequest", lambda.perRequest), ("fargate.vcpuHour.x86_64", fargate.vcpuHour.x86_64),
             ("fargate.vcpuHour.arm64", fargate.vcpuHour.arm64), ("fargate.gbHour.x86_64", fargate.gbHour.x86_64),
             ("fargate.gbHour.arm64", fargate.gbHour.arm64), ("fargate.minimumSeconds", fargate.minimumSeconds),
             ("ec2.minimumSeconds", ec2.minimumSeconds),
         ]
+        var positive: [(String, Double)] = [
+            ("fargate.taskSizes.ephemeralStorageGB.default", fargate.taskSizes.ephemeralStorageGB.default),
+            ("fargate.taskSizes.ephemeralStorageGB.maximum", fargate.taskSizes.ephemeralStorageGB.maximum),
+        ]
         for instance in ec2.instances {
-            checks.append(("ec2.\(instance.name).hourly", instance.hourly))
-            checks.append(("ec2.\(instance.name).vcpus", instance.vcpus > 0 ? Double(instance.vcpus) : -1))
-            checks.append(("ec2.\(instance.name).memoryGiB", instance.memoryGiB > 0 ? instance.memoryGiB : -1))
+            nonNegative.append(("ec2.\(instance.name).hourly", instance.hourly))
+            positive.append(("ec2.\(instance.name).vcpus", Double(instance.vcpus)))
+            positive.append(("ec2.\(instance.name).memoryGiB", instance.memoryGiB))
+            if let gpu = instance.gpu {
+                positive.append(("ec2.\(instance.name).gpu.count", Double(gpu.count)))
+                positive.append(("ec2.\(instance.name).gpu.memoryGiB", gpu.memoryGiB))
+                positive.append(("ec2.\(instance.name).gpu.fp32TFLOPS", gpu.fp32TFLOPS))
+            }
         }
-        for (item, value) in checks where !value.isFinite || value < 0 {
+        for (index, size) in fargate.taskSizes.combinations.enumerated() {
+            let item = "fargate.taskSizes.combinations[\(index)]"
+            positive.append(("\(item).vcpu", size.vcpu))
+            for (field, value) in [("minimumGB", size.minimumGB), ("maximumGB", size.maximumGB), ("stepGB", size.stepGB)] {
+                if let value { positive.append(("\(item).\(field)", value)) }
+            }
+            for value in size.memoryGB ?? [] { positive.append(("\(item).memoryGB", value)) }
+            if size.memorySizesGB.isEmpty {
+                throw InputError(
+                    field: "\(source): \(item).memoryGB", value: "(missing)",
+                    allowed: "a list of sizes, or minimumGB ≤ maximumGB with stepGB")
+            }
+        }
+        let spans = [
+            ("provisioning.ec2Seconds", provisioning.ec2Seconds),
+            ("provisioning.fargateSeconds", provisioning.fargateSeconds),
+            ("provisioning.lambdaColdStartSeconds", provisioning.lambdaColdStartSeconds),
+        ]
+        for (item, span) in spans {
+            nonNegative.append(("\(item)[0]", span.lower))
+            nonNegative.append(("\(item)[1]", span.upper))
+        }
+        for (item, value) in nonNegative where !value.isFinite || value < 0 {
             throw InputError(field: "\(source): \(item)", value: "\(value)", allowed: "a finite, non-negative number")
+        }
+        for (item, value) in positive where !value.isFinite || value <= 0 {
+            throw InputError(field: "\(source): \(item)", value: "\(value)", allowed: "a finite number above 0")
+        }
+        for (item, span) in spans where span.lower > span.upper {
+            throw InputError(
+                field: "\(source): \(item)", value: "[\(span.lower), \(span.upper)]", allowed: "[lower, upper] with lower ≤ upper")
+        }
+        if fargate.taskSizes.combinations.isEmpty {
+            throw InputError(
+                field: "\(source): fargate.taskSizes.combinations", value: "[]", allowed: "at least one vCPU/memory combination")
+        }
+        if lambda.memoryPresetsMB.isEmpty {
+            throw InputError(field: "\(source): lambda.memoryPresetsMB", value: "[]", allowed: "at least one memory size")
+        }
+        for memory in lambda.memoryPresetsMB where !FunctionConfiguration.memoryRange.contains(memory) {
+            throw InputError(
+                field: "\(source): lambda.memoryPresetsMB", value: "\(memory)", allowed: "128...10240 MB (Lambda's range)")
         }
         if lambda.billingGranularityMs < 1 {
             throw InputError(

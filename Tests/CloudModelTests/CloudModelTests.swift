@@ -93,3 +93,89 @@ import Testing
         #expect(throws: InputError.self) { try PriceCatalog.load(path: directory.appendingPathComponent("none.json").path) }
     }
 }
+
+@Suite struct CatalogAdditionsTests {
+    @Test("Fargate's task sizes, storage and lack of GPU, Lambda's presets and the provisioning spans are in the catalog")
+    func additions() {
+        let catalog = PriceCatalog.embedded
+        let sizes = catalog.fargate.taskSizes
+        #expect(sizes.memorySizesGB(vcpu: 0.25) == [0.5, 1, 2])
+        #expect(sizes.memorySizesGB(vcpu: 0.5) == [1, 2, 3, 4])
+        #expect(sizes.memorySizesGB(vcpu: 4).count == 23)
+        #expect(sizes.memorySizesGB(vcpu: 8) == Array(stride(from: 16.0, through: 60, by: 4)))
+        #expect(sizes.memorySizesGB(vcpu: 16).last == 120)
+        #expect(sizes.memorySizesGB(vcpu: 3).isEmpty)
+        #expect(sizes.gpu == false)
+        #expect(sizes.ephemeralStorageGB.default == 20 && sizes.ephemeralStorageGB.maximum == 200)
+        #expect(!sizes.source.isEmpty && !catalog.provisioning.source.isEmpty)
+        #expect(catalog.lambda.memoryPresetsMB == [128, 512, 1024, 1769, 3008, 5308, 10240])
+        #expect(catalog.provisioning.ec2Seconds == PriceCatalog.Span(lower: 300, upper: 900))
+        #expect(catalog.provisioning.fargateSeconds.typical == 60)
+    }
+
+    /// Writes the embedded catalog with one edit and loads it.
+    func load(_ edit: (inout [String: Any]) -> Void) throws -> InputError? {
+        var json = try #require(
+            try JSONSerialization.jsonObject(with: Data(EmbeddedData.sources["prices.json"]!.utf8)) as? [String: Any])
+        edit(&json)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("prices-\(UUID()).json")
+        try JSONSerialization.data(withJSONObject: json).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        do {
+            _ = try PriceCatalog.load(path: file.path)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test("a catalog with a missing, negative or disordered new item is refused, naming the item")
+    func invalidAdditions() throws {
+        func fargate(_ edit: @escaping (inout [String: Any]) -> Void) -> (inout [String: Any]) -> Void {
+            { json in
+                var section = json["fargate"] as! [String: Any]
+                var sizes = section["taskSizes"] as! [String: Any]
+                edit(&sizes)
+                section["taskSizes"] = sizes
+                json["fargate"] = section
+            }
+        }
+        let negativeVCPU = try load(
+            fargate { sizes in
+                var combinations = sizes["combinations"] as! [[String: Any]]
+                combinations[1]["vcpu"] = -0.5
+                sizes["combinations"] = combinations
+            })
+        #expect(negativeVCPU?.field.hasSuffix("fargate.taskSizes.combinations[1].vcpu") == true)
+        let missing = try load(fargate { $0.removeValue(forKey: "combinations") })
+        #expect(missing?.field.hasSuffix("fargate.taskSizes.combinations") == true)
+        #expect(missing?.value == "(missing)")
+        let disordered = try load { json in
+            var provisioning = json["provisioning"] as! [String: Any]
+            provisioning["ec2Seconds"] = [900, 300]
+            json["provisioning"] = provisioning
+        }
+        #expect(disordered?.field.hasSuffix("provisioning.ec2Seconds") == true)
+        let negativeLatency = try load { json in
+            var provisioning = json["provisioning"] as! [String: Any]
+            provisioning["fargateSeconds"] = [-30, 90]
+            json["provisioning"] = provisioning
+        }
+        #expect(negativeLatency?.field.hasSuffix("provisioning.fargateSeconds[0]") == true)
+        let preset = try load { json in
+            var lambda = json["lambda"] as! [String: Any]
+            lambda["memoryPresetsMB"] = [64, 1024]
+            json["lambda"] = lambda
+        }
+        #expect(preset?.field.hasSuffix("lambda.memoryPresetsMB") == true && preset?.value == "64")
+        let gpu = try load { json in
+            var ec2 = json["ec2"] as! [String: Any]
+            var instances = ec2["instances"] as! [[String: Any]]
+            let index = instances.firstIndex { $0["name"] as? String == "g4dn.xlarge" }!
+            instances[index]["gpu"] = ["model": "NVIDIA T4", "count": 1, "memoryGiB": 16, "fp32TFLOPS": -8.1]
+            ec2["instances"] = instances
+            json["ec2"] = ec2
+        }
+        #expect(gpu?.field.hasSuffix("ec2.g4dn.xlarge.gpu.fp32TFLOPS") == true)
+    }
+}

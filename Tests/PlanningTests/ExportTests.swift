@@ -1,0 +1,173 @@
+import CapsizeCore
+import CloudModel
+import Foundation
+import Testing
+
+@testable import Planning
+
+@Suite struct ExportTests {
+    func option(_ id: String, profile: WorkloadProfile, runs: Int = 1) throws -> PlanOption {
+        let recommendation = try recommend(profile: profile, runs: runs, strategy: .cost)
+        return try #require(recommendation.options.first { $0.id == id })
+    }
+
+    /// cfn-lint from `$CFN_LINT`, else `.venv-tools/bin/cfn-lint` in the package root.
+    static var cfnLint: String? {
+        if let path = ProcessInfo.processInfo.environment["CFN_LINT"], !path.isEmpty { return path }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let path = root.appendingPathComponent(".venv-tools/bin/cfn-lint").path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
+    @Test("the SAM template of a Lambda option passes cfn-lint", .timeLimit(.minutes(1)))
+    func samTemplate() throws {
+        let profile = try WorkloadProfile(localSeconds: 0.2, peakMemoryMB: 300)
+        let lambda = try option("lambda-1024-x86_64", profile: profile)
+        let template = try Export.samTemplate(
+            for: lambda, functionName: "render-frames", codeUri: "build/dir with: colon # and \"quotes\"",
+            ephemeralStorageMB: 2048)
+        #expect(template.contains("MemorySize: 1024\n"))
+        #expect(template.contains("Size: 2048\n"))
+        #expect(template.contains("- x86_64\n"))
+        #expect(template.contains("Timeout: 1\n") || template.contains("Timeout: 2\n"))
+
+        guard let cfnLint = Self.cfnLint else {
+            Issue.record(
+                "cfn-lint not found: set CFN_LINT or run `python3 -m venv .venv-tools && .venv-tools/bin/pip install cfn-lint` in the package root"
+            )
+            return
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-sam-\(UUID()).yaml")
+        try template.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: cfnLint)
+        process.arguments = [file.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "cfn-lint rejected the template:\n\(text)\n\(template)")
+    }
+
+    @Test("YAML quoting escapes quotes, backslashes and control characters")
+    func quoting() {
+        #expect(Export.yamlQuoted("a\"b\\c\nd: #e\u{1}") == "\"a\\\"b\\\\c\\nd: #e\\u0001\"")
+    }
+
+    @Test("a SAM template is refused for an option that is not Lambda, and for a bad function name")
+    func samRefusals() throws {
+        let profile = try WorkloadProfile(localSeconds: 0.2, peakMemoryMB: 300)
+        let fargate = try option("fargate-1vcpu-2gb-x86_64", profile: profile)
+        #expect(throws: InputError.self) { try Export.samTemplate(for: fargate, functionName: "f") }
+        let lambda = try option("lambda-1024-x86_64", profile: profile)
+        let error = try #require(throws: InputError.self) { try Export.samTemplate(for: lambda, functionName: "a b") }
+        #expect(error.field == "--name")
+    }
+
+    @Test("the Batch job definition of a GPU option has VCPU, MEMORY and GPU, a timeout of at least 60 s, and is valid")
+    func batchJobDefinition() throws {
+        let profile = try WorkloadProfile(
+            localSeconds: 600, localThreads: 4, peakMemoryMB: 2000,
+            gpu: MeasuredGPU(seconds: 20, deviceName: "NVIDIA L4"))
+        let g6 = try option("batch-g6.xlarge", profile: profile)
+        let data = try Export.batchJobDefinition(
+            for: g6, name: "train_mlp-1", image: "public.ecr.aws/capsize/capsize:latest",
+            command: ["capsize", "bench", "train-mlp"], retryStrategy: try RetryStrategy(attempts: 3))
+        #expect(validateBatchJobDefinition(data) == [])
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let container = try #require(json["containerProperties"] as? [String: Any])
+        let resources = try #require(container["resourceRequirements"] as? [[String: String]])
+        #expect(resources.contains(["type": "GPU", "value": "1"]))
+        #expect(resources.contains(["type": "MEMORY", "value": "2000"]))
+        #expect(resources.contains(["type": "VCPU", "value": "4"]))
+        #expect((json["timeout"] as? [String: Int])?["attemptDurationSeconds"] == 60)
+        #expect((json["retryStrategy"] as? [String: Any])?["attempts"] as? Int == 3)
+    }
+
+    /// A valid definition, with one field changed by `edit`.
+    func definition(_ edit: (inout [String: Any]) -> Void) throws -> Data {
+        var json: [String: Any] = [
+            "jobDefinitionName": "capsize-job", "type": "container",
+            "containerProperties": [
+                "image": "busybox", "command": ["true"],
+                "resourceRequirements": [["type": "VCPU", "value": "1"], ["type": "MEMORY", "value": "2048"]],
+            ] as [String: Any],
+            "timeout": ["attemptDurationSeconds": 60],
+            "retryStrategy": ["attempts": 2, "evaluateOnExit": [["action": "EXIT", "onExitCode": "1*"]]]
+                as [String: Any],
+        ]
+        edit(&json)
+        return try JSONSerialization.data(withJSONObject: json)
+    }
+
+    @Test("the job definition validator refuses what the Batch API refuses")
+    func validatorNegatives() throws {
+        #expect(validateBatchJobDefinition(try definition { _ in }) == [])
+        let attempts = validateBatchJobDefinition(try definition { $0["retryStrategy"] = ["attempts": 11] })
+        #expect(attempts.count == 1 && attempts[0].contains("retryStrategy.attempts"))
+        let memory = validateBatchJobDefinition(
+            try definition {
+                $0["containerProperties"] =
+                    [
+                        "image": "busybox",
+                        "resourceRequirements": [["type": "VCPU", "value": "1"], ["type": "MEMORY", "value": "0"]],
+                    ] as [String: Any]
+            })
+        #expect(memory.count == 1 && memory[0].contains("MEMORY"))
+        let timeout = validateBatchJobDefinition(try definition { $0["timeout"] = ["attemptDurationSeconds": 30] })
+        #expect(timeout.count == 1 && timeout[0].contains("attemptDurationSeconds"))
+        let rules = validateBatchJobDefinition(
+            try definition {
+                $0["retryStrategy"] =
+                    [
+                        "attempts": 3,
+                        "evaluateOnExit": Array(repeating: ["action": "RETRY", "onReason": "Host*"], count: 6),
+                    ] as [String: Any]
+            })
+        #expect(rules.count == 1 && rules[0].contains("at most 5"))
+        let name = validateBatchJobDefinition(try definition { $0["jobDefinitionName"] = "bad name" })
+        #expect(name.count == 1 && name[0].contains("jobDefinitionName"))
+        let glob = validateBatchJobDefinition(
+            try definition {
+                $0["retryStrategy"] = ["attempts": 2, "evaluateOnExit": [["action": "MAYBE", "onExitCode": "1*2"]]]
+            })
+        #expect(glob.count == 2)
+        let gpu = validateBatchJobDefinition(
+            try definition {
+                $0["containerProperties"] =
+                    [
+                        "image": "busybox",
+                        "resourceRequirements": [
+                            ["type": "VCPU", "value": "1"], ["type": "MEMORY", "value": "4"],
+                            ["type": "GPU", "value": "0.5"],
+                        ],
+                    ] as [String: Any]
+            })
+        #expect(gpu.count == 1 && gpu[0].contains("GPU"))
+    }
+
+    @Test("the sbatch header has the job's CPUs, memory in MiB, time rounded up to minutes, GPUs and the array")
+    func sbatch() throws {
+        let profile = try WorkloadProfile(
+            localSeconds: 30_000, localThreads: 4, peakMemoryMB: 2000,
+            gpu: MeasuredGPU(seconds: 100, deviceName: "NVIDIA L4"))
+        let g6 = try option("batch-g6.xlarge", profile: profile, runs: 10)
+        let header = Export.sbatchHeader(for: g6, jobName: "train mlp", runs: 10)
+        #expect(header.hasPrefix("#!/bin/bash\n#SBATCH --job-name=train_mlp\n"))
+        #expect(header.contains("#SBATCH --cpus-per-task=4\n"))
+        #expect(header.contains("#SBATCH --mem=2000M\n"))
+        // 100 s × 1.5 = 150 s → 3 minutes.
+        #expect(header.contains("#SBATCH --time=0-00:03:00\n"))
+        #expect(header.contains("#SBATCH --gres=gpu:1\n"))
+        #expect(header.contains("#SBATCH --array=0-9\n"))
+        // 30,000 s × 1.5 = 45,000 s = 750 min on a CPU instance; one run, no array, no GPU.
+        let cpu = try option("batch-c7i.xlarge", profile: profile)
+        let long = Export.sbatchHeader(for: cpu, jobName: "x", runs: 1)
+        #expect(long.contains("#SBATCH --time=0-12:30:00\n"))
+        #expect(!long.contains("--gres") && !long.contains("--array"))
+    }
+}
