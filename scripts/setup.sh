@@ -19,3 +19,17 @@ if ((${#missing[@]})); then
   fi
 fi
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.1 or newer is needed)" >&2; exit 1; }
+# cfn-lint (PyPI) validates the CloudFormation / SAM templates capsize exports; the tests run it.
+if [[ ! -x .venv-tools/bin/cfn-lint ]]; then
+  command -v python3 >/dev/null || { echo "setup: python3 is needed for cfn-lint" >&2; exit 1; }
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    if [[ $(id -u) -eq 0 ]]; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv >/dev/null
+    else
+      echo "setup: run as root: sudo apt-get install -y python3-venv" >&2; exit 1
+    fi
+  fi
+  echo "setup: installing cfn-lint into .venv-tools"
+  python3 -m venv .venv-tools && .venv-tools/bin/pip install -q cfn-lint \
+    || { echo "setup: failed: python3 -m venv .venv-tools && .venv-tools/bin/pip install cfn-lint" >&2; exit 1; }
+fi
