@@ -323,7 +323,7 @@ public struct CapsizeStore: Sendable {
     private static let jobColumns = [
         "id", "runID", "itemKey", "name", "queue", "arrayParentID", "arrayIndex", "dependsOn", "attempt", "state",
         "statusReason", "exitCode", "vcpus", "memoryMiB", "gpus", "environmentID", "logPath", "submittedAt",
-        "pendingAt", "runnableAt", "startingAt", "runningAt", "stoppedAt",
+        "pendingAt", "runnableAt", "startingAt", "runningAt", "stoppedAt", "modeledProvisioningSeconds",
     ]
 
     private static let jobUpsertSQL =
@@ -345,7 +345,7 @@ public struct CapsizeStore: Sendable {
             job.statusReason.databaseValue, job.exitCode.databaseValue, job.vcpus.databaseValue,
             job.memoryMiB.databaseValue, job.gpus.databaseValue, job.environmentID.databaseValue,
             job.logPath.databaseValue, date(job.submittedAt), date(job.pendingAt), date(job.runnableAt),
-            date(job.startingAt), date(job.runningAt), date(job.stoppedAt),
+            date(job.startingAt), date(job.runningAt), date(job.stoppedAt), job.modeledProvisioningSeconds.databaseValue,
         ]
     }
 
