@@ -345,7 +345,8 @@ public struct CapsizeStore: Sendable {
             job.statusReason.databaseValue, job.exitCode.databaseValue, job.vcpus.databaseValue,
             job.memoryMiB.databaseValue, job.gpus.databaseValue, job.environmentID.databaseValue,
             job.logPath.databaseValue, date(job.submittedAt), date(job.pendingAt), date(job.runnableAt),
-            date(job.startingAt), date(job.runningAt), date(job.stoppedAt), job.modeledProvisioningSeconds.databaseValue,
+            date(job.startingAt), date(job.runningAt), date(job.stoppedAt),
+            job.modeledProvisioningSeconds.databaseValue,
         ]
     }
 

@@ -57,9 +57,9 @@ import Testing
             JobQueue(name: "q", environments: [Self.environment("first"), Self.environment("second")])
         ])
         var ids: [String] = []
+        let script = #"echo "$AWS_BATCH_CE_NAME $AWS_BATCH_JQ_NAME" > "$AWS_BATCH_JOB_OUTPUT_DIR/ce"; sleep 0.2"#
         for _ in 0..<5 {
-            ids.append(try await executor.submit(
-                try BatchExecutorTests.shell(#"echo "$AWS_BATCH_CE_NAME $AWS_BATCH_JQ_NAME" > "$AWS_BATCH_JOB_OUTPUT_DIR/ce"; sleep 0.2"#)))
+            ids.append(try await executor.submit(try BatchExecutorTests.shell(script)))
         }
         let records = Dictionary(uniqueKeysWithValues: await executor.runUntilDone().map { ($0.id, $0) })
         let jobs = ids.map { records[$0]! }
@@ -124,7 +124,8 @@ import Testing
         let expected = records[follows]!.stoppedAt!.addingTimeInterval(0.2)
         #expect(abs(teardowns[0].at.timeIntervalSince(expected)) < 0.05)
         let stored = Dictionary(uniqueKeysWithValues: try store.jobs(run: run.id).map { ($0.id, $0) })
-        #expect(stored[afterIdle]?.modeledProvisioningSeconds == 5 && stored[follows]?.modeledProvisioningSeconds == nil)
+        #expect(stored[afterIdle]?.modeledProvisioningSeconds == 5)
+        #expect(stored[follows]?.modeledProvisioningSeconds == nil)
         let environments = try store.environments(run: run.id).filter { $0.name == "modeled" }
         #expect(environments.count == 2)
         #expect(environments.allSatisfy { $0.modeledProvisioningSeconds == 5 && $0.modeledTeardownAt != nil })
@@ -171,8 +172,9 @@ import Testing
     func valid() throws {
         let queues = try Self.resolve(
             """
-            {"computeEnvironments": [{"computeEnvironmentName": "a", "maxvCpus": 2, "provisioningSeconds": 300},
-                                     {"computeEnvironmentName": "b", "minvCpus": 1, "maxvCpus": 1, "idleTeardownSeconds": 5}],
+            {"computeEnvironments": [
+                {"computeEnvironmentName": "a", "maxvCpus": 2, "provisioningSeconds": 300},
+                {"computeEnvironmentName": "b", "minvCpus": 1, "maxvCpus": 1, "idleTeardownSeconds": 5}],
              "jobQueues": [{"jobQueueName": "q", "priority": 5, "computeEnvironmentOrder": [
                  {"order": 2, "computeEnvironment": "a"}, {"order": 1, "computeEnvironment": "b"}]}]}
             """)

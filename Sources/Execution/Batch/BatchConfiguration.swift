@@ -92,7 +92,8 @@ public struct BatchConfiguration: Decodable, Sendable {
                     allowed: "1-128 letters, digits, hyphens and underscores")
             }
             guard environments[name] == nil else {
-                throw InputError(field: "\(field).computeEnvironmentName", value: name, allowed: "a name not used before")
+                throw InputError(
+                    field: "\(field).computeEnvironmentName", value: name, allowed: "a name not used before")
             }
             guard let maxVCPUs = entry.maxvCpus, maxVCPUs.isFinite, maxVCPUs >= 0.25, maxVCPUs <= 4096 else {
                 throw InputError(
@@ -100,7 +101,8 @@ public struct BatchConfiguration: Decodable, Sendable {
             }
             let minVCPUs = entry.minvCpus ?? 0
             guard minVCPUs.isFinite, minVCPUs >= 0, minVCPUs <= maxVCPUs else {
-                throw InputError(field: "\(field).minvCpus", value: "\(minVCPUs)", allowed: "0...maxvCpus (\(maxVCPUs))")
+                throw InputError(
+                    field: "\(field).minvCpus", value: "\(minVCPUs)", allowed: "0...maxvCpus (\(maxVCPUs))")
             }
             let memory = entry.memoryMiB ?? memoryMiB
             guard (4...4_194_304).contains(memory) else {
@@ -114,7 +116,8 @@ public struct BatchConfiguration: Decodable, Sendable {
             }
             let provisioning = entry.provisioningSeconds ?? 0
             guard provisioning.isFinite, provisioning >= 0, provisioning <= 86_400 else {
-                throw InputError(field: "\(field).provisioningSeconds", value: "\(provisioning)", allowed: "0...86400 seconds")
+                throw InputError(
+                    field: "\(field).provisioningSeconds", value: "\(provisioning)", allowed: "0...86400 seconds")
             }
             if let idle = entry.idleTeardownSeconds, !(idle.isFinite && idle >= 0 && idle <= 86_400) {
                 throw InputError(field: "\(field).idleTeardownSeconds", value: "\(idle)", allowed: "0...86400 seconds")
@@ -149,12 +152,14 @@ public struct BatchConfiguration: Decodable, Sendable {
             }
             guard (entry.state ?? "ENABLED") == "ENABLED" else {
                 throw InputError(
-                    field: "\(field).state", value: entry.state ?? "", allowed: "ENABLED (DISABLED queues are not modeled)")
+                    field: "\(field).state", value: entry.state ?? "",
+                    allowed: "ENABLED (DISABLED queues are not modeled)")
             }
             let order = entry.computeEnvironmentOrder ?? []
             guard (1...JobQueue.maxEnvironments).contains(order.count) else {
                 throw InputError(
-                    field: "\(field).computeEnvironmentOrder", value: "\(order.count) environments", allowed: "1...3 environments")
+                    field: "\(field).computeEnvironmentOrder", value: "\(order.count) environments",
+                    allowed: "1...3 environments")
             }
             var placed: [(Int, ComputeEnvironment)] = []
             for (position, item) in order.enumerated() {
@@ -181,7 +186,8 @@ public struct BatchConfiguration: Decodable, Sendable {
     static func isValidName(_ name: String) -> Bool {
         (1...128).contains(name.count)
             && name.unicodeScalars.allSatisfy {
-                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_"
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                    || $0 == "-" || $0 == "_"
             }
     }
 }

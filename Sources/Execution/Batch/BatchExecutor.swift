@@ -114,7 +114,8 @@ public actor BatchExecutor {
     ) {
         precondition(!queues.isEmpty, "a BatchExecutor needs a job queue")
         // Stable: equal priorities keep the order given.
-        let sorted = queues.enumerated().sorted { ($0.element.priority, -$0.offset) > ($1.element.priority, -$1.offset) }
+        let sorted = queues.enumerated()
+            .sorted { ($0.element.priority, -$0.offset) > ($1.element.priority, -$1.offset) }
             .map(\.element)
         var environments: [ComputeEnvironment] = []
         var indices: [String: Int] = [:]
@@ -248,7 +249,8 @@ public actor BatchExecutor {
         }
     }
 
-    /// Runs every submitted job to SUCCEEDED or FAILED.
+    /// Runs every submitted job to SUCCEEDED or FAILED. A job submitted meanwhile is admitted at once and
+    /// considered at the next scheduling point (when a running attempt ends).
     /// - Returns: the final records, in submission order.
     public func runUntilDone() async -> [JobRecord] {
         isRunning = true
@@ -383,7 +385,9 @@ public actor BatchExecutor {
         guard var episode = usage[index].episode else { return }
         usage[index].episode = nil
         episode.modeledTeardownAt = teardownAt
-        if let teardownAt { modeledTeardowns.append(ModeledTeardown(environment: environments[index].name, at: teardownAt)) }
+        if let teardownAt {
+            modeledTeardowns.append(ModeledTeardown(environment: environments[index].name, at: teardownAt))
+        }
         recordEnvironment(episode)
     }
 
@@ -391,7 +395,8 @@ public actor BatchExecutor {
     private func endEpisodes() {
         for index in usage.indices where usage[index].provisioned {
             let idle = environments[index].idleTeardownSeconds
-            endEpisode(index, teardownAt: idle.flatMap { idle in usage[index].idleSince.map { $0.addingTimeInterval(idle) } })
+            let since = usage[index].idleSince
+            endEpisode(index, teardownAt: idle.flatMap { idle in since.map { $0.addingTimeInterval(idle) } })
         }
     }
 
