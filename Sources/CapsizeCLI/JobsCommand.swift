@@ -35,6 +35,7 @@ struct JobsCommand: ParsableCommand {
             } else {
                 printJobs(jobs)
             }
+            printModeledEnvironments(try store.environments(run: record.id))
             if !watch || jobs.allSatisfy(\.state.isFinal) { return }
             Thread.sleep(forTimeInterval: 1)
         }

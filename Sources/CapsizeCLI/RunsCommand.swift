@@ -88,16 +88,22 @@ struct RunsCommand: ParsableCommand {
                     "$" + fmt($0.costUSD),
                 ]
             }
-            printRows("jobs", jobs, ["JOB", "NAME", "STATE", "ATTEMPT", "EXIT", "REASON"]) {
+            printRows("jobs", jobs, ["JOB", "NAME", "QUEUE", "STATE", "ATTEMPT", "EXIT", "MODELED", "REASON"]) {
                 [
-                    $0.id, $0.name + ($0.arrayIndex.map { "[\($0)]" } ?? ""), $0.state.rawValue, "\($0.attempt)",
-                    $0.exitCode.map(String.init) ?? "-", $0.statusReason ?? "",
+                    $0.id, $0.name + ($0.arrayIndex.map { "[\($0)]" } ?? ""), $0.queue ?? "-", $0.state.rawValue,
+                    "\($0.attempt)", $0.exitCode.map(String.init) ?? "-",
+                    $0.modeledProvisioningSeconds.map { "provisioning \(fmt($0)) s" } ?? "-", $0.statusReason ?? "",
                 ]
             }
-            printRows("environments", environments, ["ENVIRONMENT", "KIND", "CREATED", "REAPED", "SERVED"]) {
+            printRows(
+                "environments", environments,
+                ["ENVIRONMENT", "KIND", "CREATED", "REAPED", "SERVED", "MODELED PROVISIONING", "MODELED TEARDOWN"]
+            ) {
                 [
-                    String($0.id.prefix(8)), $0.kind.rawValue, $0.createdAt.formatted(.iso8601),
+                    $0.name ?? String($0.id.prefix(8)), $0.kind.rawValue, $0.createdAt.formatted(.iso8601),
                     $0.reapedAt?.formatted(.iso8601) ?? "-", "\($0.invocationsServed)",
+                    $0.modeledProvisioningSeconds.map { "\(fmt($0)) s" } ?? "-",
+                    $0.modeledTeardownAt?.formatted(.iso8601) ?? "-",
                 ]
             }
         }

@@ -19,6 +19,13 @@ struct SubmitCommand: AsyncParsableCommand {
             Examples:
               capsize submit --array 100 --sequential -- /bin/sh -c 'echo {index}'
               capsize submit --gpus 1 --array 8 -- render-frames --frames 24
+              capsize submit --queues queues.json --queue high -- /bin/sh -c 'sleep 1'
+            `--queues FILE` configures job queues and compute environments in JSON named as in AWS Batch: \
+            {"computeEnvironments": [{"computeEnvironmentName", "minvCpus", "maxvCpus", "memoryMiB", "gpus", \
+            "provisioningSeconds", "idleTeardownSeconds"}], "jobQueues": [{"jobQueueName", "priority" (0...1000), \
+            "state": "ENABLED", "computeEnvironmentOrder": [{"order", "computeEnvironment"}] (1...3)}]}. \
+            Without it: one queue `default` over the local pool. Provisioning and idle teardown are modeled: \
+            recorded (labelled "modeled"), never slept, never in measured times.
             Job states, logs and output folders: `capsize jobs`, `capsize logs JOB`.
             """)
 
@@ -35,8 +42,14 @@ struct SubmitCommand: AsyncParsableCommand {
         name: .customLong("evaluate-on-exit"),
         help: "ACTION:FIELD:GLOB, e.g. EXIT:exitCode:2 or RETRY:statusReason:OutOfMemoryError* (at most 5).")
     var evaluateOnExit: [String] = []
-    @Option(name: .customLong("depends-on"), help: "JOB[:N_TO_N|SEQUENTIAL] of an earlier submission (at most 20).")
+    @Option(
+        name: .customLong("depends-on"),
+        help: "JOB or JOB:N_TO_N of an earlier submission (at most 20). SEQUENTIAL names no job: see --sequential.")
     var dependsOn: [String] = []
+    @Option(help: ArgumentHelp("Job queues and compute environments (JSON, see above).", valueName: "FILE"))
+    var queues: String?
+    @Option(help: ArgumentHelp("The job queue (default: the highest-priority one).", valueName: "NAME"))
+    var queue: String?
     @Option(help: "The compute environment's maxvCpus (default: this machine's cores).") var maxVcpus: Double?
     @Option(help: "Configured GPU slots for scheduling without real GPUs (default: the OpenCL GPUs).")
     var gpuSlots: Int?
@@ -75,17 +88,33 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         let definition = try makeDefinition()
         let host = HostInfo.current()
+        let configuration = try queues.map { path throws(InputError) in try BatchConfiguration.load(path: path) }
+        if configuration != nil, maxVcpus != nil || provisioningSeconds != 0 {
+            throw InputError(
+                field: maxVcpus != nil ? "--max-vcpus" : "--provisioning-seconds", value: "with --queues",
+                allowed: "only without --queues (set maxvCpus and provisioningSeconds in the file)")
+        }
         // OpenCL discovery loads every driver (PoCL alone adds ~70 MB): only when GPUs are asked for.
+        let wantsGPUs = gpus > 0 || (configuration?.computeEnvironments ?? []).contains { ($0.gpus ?? 0) > 0 }
         let gpuDevices =
             gpuSlots.map { Array(0..<$0) }
-            ?? (gpus == 0 ? [] : discoverDevices().devices.filter { $0.info.kind == .gpu }.map(\.info.index))
+            ?? (!wantsGPUs ? [] : discoverDevices().devices.filter { $0.info.kind == .gpu }.map(\.info.index))
         if let gpuSlots, !(0...64).contains(gpuSlots) {
             throw InputError(field: "--gpu-slots", value: "\(gpuSlots)", allowed: "0...64")
         }
-        let environment = ComputeEnvironment(
-            name: "local", maxVCPUs: maxVcpus ?? Double(host.logicalCores),
-            memoryMiB: Int(host.memoryAvailableBytes >> 20), gpuDevices: gpuDevices,
-            provisioningSeconds: provisioningSeconds)
+        var jobQueues = [
+            JobQueue(environments: [
+                ComputeEnvironment(
+                    name: "local", maxVCPUs: maxVcpus ?? Double(host.logicalCores),
+                    memoryMiB: Int(host.memoryAvailableBytes >> 20), gpuDevices: gpuDevices,
+                    provisioningSeconds: provisioningSeconds)
+            ])
+        ]
+        var configurationWarnings: [String] = []
+        if let configuration {
+            (jobQueues, configurationWarnings) = try configuration.resolve(
+                cores: host.logicalCores, memoryMiB: Int(host.memoryAvailableBytes >> 20), gpuDevices: gpuDevices)
+        }
         let store = try openStore()
         let sandbox = try makeSandbox()
         let output = URL(fileURLWithPath: CapsizeStore.defaultPath()).deletingLastPathComponent()
@@ -93,17 +122,17 @@ struct SubmitCommand: AsyncParsableCommand {
         if resuming == nil {
             // Refuse a bad submission (resources no environment holds, an unknown dependency...) before a
             // run is stored, so that it does not show up as an interrupted run.
-            let dryRun = BatchExecutor(
-                queue: JobQueue(environments: [environment]), runID: "", sandbox: sandbox, store: nil, outputRoot: output)
+            let dryRun = BatchExecutor(queues: jobQueues, runID: "", sandbox: sandbox, store: nil, outputRoot: output)
             let dependencies = try await adoptDependencies(store: store, executor: dryRun)
-            try await dryRun.submit(definition, arraySize: array, dependsOn: dependencies, sequential: sequential)
+            try await dryRun.submit(
+                definition, queue: queue, arraySize: array, dependsOn: dependencies, sequential: sequential)
         }
         let run = try resuming ?? store.createRun(
             kind: .submit, parameters: SubmitRunParameters(arguments: ownArguments(after: "submit")), planned: array.map { $0 + 1 } ?? 1)
         let previous = resuming == nil ? [] : try store.jobs(run: run.id)
         let executor = BatchExecutor(
-            queue: JobQueue(environments: [environment]), runID: run.id, sandbox: sandbox, store: store,
-            outputRoot: output, terminateGrace: terminateGrace)
+            queues: jobQueues, runID: run.id, sandbox: sandbox, store: store, outputRoot: output,
+            terminateGrace: terminateGrace)
         if watch && !json {
             await executor.observe { job in
                 let time = (job.stoppedAt ?? job.runningAt ?? Date()).formatted(.iso8601)
@@ -112,26 +141,42 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         let dependencies = try await adoptDependencies(store: store, executor: executor)
         let id = try await executor.submit(
-            definition, arraySize: array, dependsOn: dependencies, sequential: sequential, previous: previous)
-        if !json { say((resuming == nil ? "submitted" : "resumed (\(previous.filter(\.state.isFinal).count) job(s) already ended)") + " \(id) as run \(run.shortID); compute environment \(environment.name): \(fmt(environment.maxVCPUs)) vCPUs, \(environment.memoryMiB) MiB, " + (gpuSlots != nil ? "\(gpuDevices.count) configured GPU slot(s), not real GPUs" : gpus == 0 ? "no GPU needed" : "\(gpuDevices.count) OpenCL GPU(s)")) }
+            definition, queue: queue, arraySize: array, dependsOn: dependencies, sequential: sequential,
+            previous: previous)
+        if !json {
+            let byPriority = await executor.queues
+            let jobQueue = byPriority.first { $0.name == queue } ?? byPriority[0]
+            let environments = jobQueue.environments.map { environment in
+                "\(environment.name) (\(fmt(environment.maxVCPUs)) vCPUs, \(environment.memoryMiB) MiB, "
+                    + (gpuSlots != nil ? "\(environment.gpuDevices.count) configured GPU slot(s), not real GPUs"
+                        : gpus == 0 ? "no GPU needed" : "\(environment.gpuDevices.count) OpenCL GPU(s)") + ")"
+            }
+            let kept = previous.filter(\.state.isFinal).count
+            say((resuming == nil ? "submitted" : "resumed (\(kept) job(s) already ended)")
+                + " \(id) as run \(run.shortID) to queue \(jobQueue.name); compute environments "
+                + environments.joined(separator: ", "))
+        }
         let clock = ContinuousClock()
         let start = clock.now
         let records = await executor.runUntilDone()
         let seconds = (clock.now - start).seconds
         _ = try store.finish(run: run.id)
-        let warnings = await executor.warnings
+        let warnings = configurationWarnings + (await executor.warnings)
         let modeled = await executor.modeledProvisioning
+        let teardowns = await executor.modeledTeardowns
         if json {
             try printJSON(
                 SubmitReport(
                     run: run.id, job: id, seconds: seconds, warnings: warnings, modeledProvisioningSeconds: modeled,
-                    jobs: records))
+                    modeledTeardowns: teardowns, jobs: records))
         } else {
             for warning in warnings { notice(warning) }
             printJobs(records)
             say("measured: \(records.count) job record(s) in \(fmtSeconds(seconds)) wall"
                 + (modeled.isEmpty ? "" : "; modeled provisioning (not slept, not in measured times): "
-                    + modeled.map { "\($0.key) \(fmt($0.value)) s" }.joined(separator: ", ")))
+                    + modeled.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt($0.value)) s" }.joined(separator: ", "))
+                + (teardowns.isEmpty ? "" : "; modeled teardown: "
+                    + teardowns.map { "\($0.environment) at \($0.at.formatted(.iso8601))" }.joined(separator: ", ")))
         }
         if records.first(where: { $0.id == id })?.state != .succeeded {
             throw CommandFailure(message: "job \(id) ended \(records.first { $0.id == id }?.state.rawValue ?? "?")", code: 1)
@@ -186,8 +231,11 @@ struct SubmitCommand: AsyncParsableCommand {
         for text in dependsOn {
             let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
             let type = parts.count == 2 ? DependencyType(rawValue: parts[1]) : nil
-            if parts.count == 2 && type == nil {
-                throw InputError(field: "--depends-on", value: text, allowed: "JOB, JOB:N_TO_N or JOB:SEQUENTIAL")
+            if parts.count == 2 && type != .nToN {
+                throw InputError(
+                    field: "--depends-on", value: text,
+                    allowed: "JOB or JOB:N_TO_N (a SEQUENTIAL dependency names no job: --sequential chains an "
+                        + "array's children)")
             }
             let jobs = try findJobs(parts[0], in: store)
             await executor.adopt(jobs)
@@ -216,6 +264,7 @@ struct SubmitReport: Encodable {
     var seconds: Double
     var warnings: [String]
     var modeledProvisioningSeconds: [String: Double]
+    var modeledTeardowns: [BatchExecutor.ModeledTeardown]
     var jobs: [JobRecord]
 }
 
@@ -235,20 +284,37 @@ func findJobs(_ id: String, in store: CapsizeStore) throws -> [JobRecord] {
     throw InputError(field: "JOB", value: id, allowed: "the id of a submitted job or a unique prefix (see `capsize jobs`)")
 }
 
-/// A table of jobs: array parents with counts of their children by state, single jobs as they are.
+/// A table of jobs: array parents with counts of their children by state, single jobs as they are. The
+/// MODELED column is the compute environment's modeled provisioning delay (children summed for arrays).
 func printJobs(_ records: [JobRecord]) {
     let children = Dictionary(grouping: records.filter { $0.arrayParentID != nil }, by: { $0.arrayParentID! })
     let rows = records.filter { $0.arrayParentID == nil }.map { job -> [String] in
         let kids = children[job.id] ?? []
         let counts = Dictionary(grouping: kids, by: \.state).map { "\($0.key.rawValue) \($0.value.count)" }.sorted()
         let seconds = job.runningAt.flatMap { start in job.stoppedAt.map { $0.timeIntervalSince(start) } }
+        let modeled = ([job] + kids).compactMap(\.modeledProvisioningSeconds)
         return [
-            job.shortID, job.name, kids.isEmpty ? "-" : "\(kids.count)", job.state.rawValue, "\(job.attempt)",
-            job.exitCode.map(String.init) ?? "-", seconds.map(fmtSeconds) ?? "-",
+            job.shortID, job.name, job.queue ?? "-", kids.isEmpty ? "-" : "\(kids.count)", job.state.rawValue,
+            "\(job.attempt)", job.exitCode.map(String.init) ?? "-", seconds.map(fmtSeconds) ?? "-",
+            modeled.isEmpty ? "-" : "provisioning \(fmt(modeled.reduce(0, +))) s",
             kids.isEmpty ? (job.statusReason ?? "") : counts.joined(separator: ", "),
         ]
     }
-    say(table(["JOB", "NAME", "ARRAY", "STATE", "ATTEMPT", "EXIT", "RAN", "REASON / CHILDREN"], rows))
+    say(table(
+        ["JOB", "NAME", "QUEUE", "ARRAY", "STATE", "ATTEMPT", "EXIT", "RAN (measured)", "MODELED", "REASON / CHILDREN"],
+        rows))
+}
+
+/// One line per provisioning of a compute environment: its modeled provisioning and teardown.
+func printModeledEnvironments(_ environments: [EnvironmentRecord]) {
+    for environment in environments where environment.kind == .compute {
+        say(
+            "compute environment \(environment.name ?? environment.id) (modeled, not slept, not in measured times): "
+                + "provisioning \(fmt(environment.modeledProvisioningSeconds ?? 0)) s for its first job at "
+                + environment.createdAt.formatted(.iso8601) + ", \(environment.invocationsServed) job(s), "
+                + (environment.modeledTeardownAt.map { "torn down at \($0.formatted(.iso8601))" }
+                    ?? "kept to the end of the run"))
+    }
 }
 
 extension JobRecord {

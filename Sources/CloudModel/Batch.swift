@@ -106,7 +106,9 @@ public struct RetryStrategy: Codable, Sendable, Equatable {
 public enum DependencyType: String, Codable, Sendable {
     /// Child i of an array waits for child i of the other array.
     case nToN = "N_TO_N"
-    /// Child i of this array waits for child i − 1.
+    /// Child i of this array waits for child i − 1. It names no other job (AWS: "you can specify a
+    /// SEQUENTIAL type dependency without specifying a job ID for array jobs"), so capsize refuses it
+    /// with a job id; an array's own SEQUENTIAL dependency is `--sequential`.
     case sequential = "SEQUENTIAL"
 }
 
@@ -136,10 +138,16 @@ public enum BatchLimits {
     }
 
     /// Validates the dependencies of one job against the jobs already known.
-    /// - Throws: `InputError` for more than 20 dependencies or an unknown job id.
+    /// - Throws: `InputError` for more than 20 dependencies, a SEQUENTIAL dependency on another job, or an
+    ///   unknown job id.
     public static func checkDependencies(_ dependencies: [JobDependency], known: Set<String>) throws(InputError) {
         guard dependencies.count <= maxDependencies else {
             throw InputError(field: "--depends-on", value: "\(dependencies.count) jobs", allowed: "at most 20 dependencies")
+        }
+        if let sequential = dependencies.first(where: { $0.type == .sequential }) {
+            throw InputError(
+                field: "--depends-on", value: "\(sequential.jobId):SEQUENTIAL",
+                allowed: "JOB or JOB:N_TO_N (SEQUENTIAL names no job: --sequential chains an array's own children)")
         }
         for dependency in dependencies where !known.contains(dependency.jobId) {
             throw InputError(field: "--depends-on", value: dependency.jobId, allowed: "the id of a submitted job")

@@ -323,8 +323,8 @@ public struct CapsizeStore: Sendable {
     private static let jobColumns = [
         "id", "runID", "itemKey", "name", "queue", "arrayParentID", "arrayIndex", "dependsOn", "attempt", "state",
         "statusReason", "exitCode", "vcpus", "memoryMiB", "gpus", "environmentID", "logPath", "submittedAt",
-        "pendingAt", "runnableAt", "startingAt", "runningAt", "stoppedAt", "wallSeconds", "userSeconds",
-        "systemSeconds", "peakRSSBytes",
+        "pendingAt", "runnableAt", "startingAt", "runningAt", "stoppedAt", "modeledProvisioningSeconds",
+        "wallSeconds", "userSeconds", "systemSeconds", "peakRSSBytes",
     ]
 
     private static let jobUpsertSQL =
@@ -346,8 +346,9 @@ public struct CapsizeStore: Sendable {
             job.statusReason.databaseValue, job.exitCode.databaseValue, job.vcpus.databaseValue,
             job.memoryMiB.databaseValue, job.gpus.databaseValue, job.environmentID.databaseValue,
             job.logPath.databaseValue, date(job.submittedAt), date(job.pendingAt), date(job.runnableAt),
-            date(job.startingAt), date(job.runningAt), date(job.stoppedAt), job.wallSeconds.databaseValue,
-            job.userSeconds.databaseValue, job.systemSeconds.databaseValue, job.peakRSSBytes.databaseValue,
+            date(job.startingAt), date(job.runningAt), date(job.stoppedAt),
+            job.modeledProvisioningSeconds.databaseValue, job.wallSeconds.databaseValue, job.userSeconds.databaseValue,
+            job.systemSeconds.databaseValue, job.peakRSSBytes.databaseValue,
         ]
     }
 

@@ -5,7 +5,8 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: runs, invocations, jobs, environments, measurements", migrate: createV1)
-        migrator.registerMigration("v2: jobs' measured wall, CPU and peak memory") { db in
+        migrator.registerMigration("v2: modeled provisioning and teardown of compute environments", migrate: addModeled)
+        migrator.registerMigration("v3: jobs' measured wall, CPU and peak memory") { db in
             try db.alter(table: "jobs") { t in
                 t.add(column: "wallSeconds", .double)
                 t.add(column: "userSeconds", .double)
@@ -14,6 +15,18 @@ enum Schema {
             }
         }
         return migrator
+    }
+
+    /// Batch compute environments' modeled provisioning (per job and per environment) and teardown.
+    private static func addModeled(_ db: Database) throws {
+        try db.alter(table: "jobs") { t in
+            t.add(column: "modeledProvisioningSeconds", .double)
+        }
+        try db.alter(table: "environments") { t in
+            t.add(column: "name", .text)
+            t.add(column: "modeledProvisioningSeconds", .double)
+            t.add(column: "modeledTeardownAt", .double)
+        }
     }
 
     private static func createV1(_ db: Database) throws {

@@ -102,6 +102,9 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
         (["--vcpus", "64", "--", "/bin/true"], "--vcpus"),
         (["--evaluate-on-exit", "MAYBE:exitCode:1", "--", "/bin/true"], "--evaluate-on-exit"),
         (["--depends-on", "ffffffff", "--", "/bin/true"], "JOB"),
+        (["--depends-on", "ffffffff:SEQUENTIAL", "--", "/bin/true"], "--depends-on"),
+        (["--queue", "nope", "--", "/bin/true"], "--queue"),
+        (["--queues", "/no/such/file.json", "--", "/bin/true"], "--queues"),
         (["--backend", "slurm", "--", "/bin/true"], "--backend"),
         (["--", "/no/such/program"], "command"),
         (["--", "train-mlp", "--batch", "0"], "--batch"),
@@ -112,6 +115,70 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
         #expect(result.status == 2, "\(arguments): \(result.stderr)")
         #expect(result.stderr.contains(field), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").filter { !$0.hasPrefix("notice:") }.count == 1)
+    }
+
+    /// A queue file: one queue `q` over one environment `a`, with the members of the JSON objects `queue` and
+    /// `environment` put in.
+    static func queueFile(queue: String = "{}", environment: String = "{}") throws -> String {
+        var environmentObject: [String: Any] = ["computeEnvironmentName": "a", "minvCpus": 0, "maxvCpus": 1]
+        var queueObject: [String: Any] = [
+            "jobQueueName": "q", "priority": 1, "state": "ENABLED",
+            "computeEnvironmentOrder": [["order": 1, "computeEnvironment": "a"]],
+        ]
+        for (key, value) in try JSONSerialization.jsonObject(with: Data(environment.utf8)) as! [String: Any] {
+            environmentObject[key] = value
+        }
+        for (key, value) in try JSONSerialization.jsonObject(with: Data(queue.utf8)) as! [String: Any] {
+            queueObject[key] = value
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("queues-\(UUID()).json").path
+        let file = ["computeEnvironments": [environmentObject], "jobQueues": [queueObject]]
+        try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test("bad queue files exit 2 with one line naming the field", arguments: [
+        (#"{"priority": 1001}"#, "{}", "jobQueues[0].priority"),
+        (#"{"state": "DISABLED"}"#, "{}", "jobQueues[0].state"),
+        (#"{"jobQueueName": "no spaces"}"#, "{}", "jobQueues[0].jobQueueName"),
+        (#"{"computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "b"}]}"#, "{}",
+         "jobQueues[0].computeEnvironmentOrder[0].computeEnvironment"),
+        (#"{"computeEnvironmentOrder": []}"#, "{}", "jobQueues[0].computeEnvironmentOrder"),
+        ("{}", #"{"minvCpus": 2}"#, "computeEnvironments[0].minvCpus"),
+        ("{}", #"{"maxvCpus": "many"}"#, "computeEnvironments[0].maxvCpus"),
+        ("{}", #"{"provisioningSeconds": -5}"#, "computeEnvironments[0].provisioningSeconds"),
+        ("{}", #"{"idleTeardownSeconds": -1}"#, "computeEnvironments[0].idleTeardownSeconds"),
+    ])
+    func badQueueFile(queue: String, environment: String, field: String) throws {
+        let path = try Self.queueFile(queue: queue, environment: environment)
+        let result = try capsize(["submit", "--queues", path, "--", "/bin/true"])
+        #expect(result.status == 2, "\(field): \(result.stderr)")
+        #expect(result.stderr.contains(field), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").filter { !$0.hasPrefix("notice:") }.count == 1, "\(result.stderr)")
+    }
+
+    @Test("--queues and --queue run a job in the named queue; modeled provisioning is printed as modeled")
+    func queuesFile() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("submit-queues-\(UUID())").path
+        let path = try Self.queueFile(
+            queue: #"{"jobQueueName": "fast", "priority": 500}"#,
+            environment: #"{"provisioningSeconds": 120, "idleTeardownSeconds": 600}"#)
+        let result = try capsize(
+            ["submit", "--queues", path, "--queue", "fast", "--json", "--", "/bin/sh", "-c", "echo $AWS_BATCH_JQ_NAME"],
+            environment: ["CAPSIZE_HOME": home])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try json(result.stdout)
+        let job = try #require((report["jobs"] as? [[String: Any]])?.first)
+        #expect(job["queue"] as? String == "fast" && job["environmentID"] as? String == "a")
+        #expect(job["modeledProvisioningSeconds"] as? Double == 120)
+        #expect((report["modeledTeardowns"] as? [[String: Any]])?.first?["environment"] as? String == "a")
+        let jobs = try capsize(["jobs"], environment: ["CAPSIZE_HOME": home])
+        #expect(jobs.status == 0 && jobs.stdout.contains("provisioning 120 s"), "\(jobs.stdout)")
+        #expect(jobs.stdout.contains("compute environment a (modeled"), "\(jobs.stdout)")
+        let run = try #require(report["run"] as? String)
+        let shown = try capsize(["runs", "show", run], environment: ["CAPSIZE_HOME": home])
+        #expect(shown.stdout.contains("MODELED TEARDOWN"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("provisioning 120 s"), "\(shown.stdout)")
     }
 
     @Test("a refused submission stores no run")

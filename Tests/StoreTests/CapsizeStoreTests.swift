@@ -24,13 +24,15 @@ import Testing
             #expect(
                 jobColumns.isSuperset(of: [
                     "state", "submittedAt", "pendingAt", "runnableAt", "startingAt",
-                    "runningAt", "stoppedAt", "exitCode", "arrayParentID", "arrayIndex",
+                    "runningAt", "stoppedAt", "exitCode", "arrayParentID", "arrayIndex", "modeledProvisioningSeconds",
                 ]))
+            let environmentColumns = Set(try db.columns(in: "environments").map(\.name))
+            #expect(environmentColumns.isSuperset(of: ["name", "modeledProvisioningSeconds", "modeledTeardownAt"]))
             for table in ["invocations", "jobs", "environments", "measurements"] {
                 let indexed = try db.indexes(on: table).contains { $0.columns.first == "runID" }
                 #expect(indexed, "\(table) has no index starting with runID")
             }
-            #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").count == 1)
+            #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").count == 3)
         }
     }
 

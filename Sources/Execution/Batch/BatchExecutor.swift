@@ -1,26 +1,48 @@
 public import CapsizeCore
 public import CloudModel
-import Foundation
+public import Foundation
 public import Store
 
 /// The Batch model on the local machine: jobs are submitted to a queue, wait for their
 /// dependencies (PENDING) and for capacity (RUNNABLE), are placed into a compute environment
 /// (STARTING), run in the sandbox (RUNNING) and end SUCCEEDED or FAILED, with retries by the
 /// job's retry strategy. Every state change is recorded in the store as it happens.
+///
+/// Scheduling, each time capacity frees: the queues are visited by priority (higher first; equal
+/// priorities in the order given), and from each the job at its head (first in, first out) is placed
+/// into the first of the queue's ordered compute environments with room. A head that fits nowhere yet
+/// blocks its own queue (strict FIFO, as in a Batch FIFO queue, where a RUNNABLE head holds up the jobs
+/// behind it) but not lower-priority queues, which may use the shared capacity meanwhile. Work per
+/// placement is O(queues × environments), independent of the number of jobs.
 public actor BatchExecutor {
-    /// One job's plan: its definition, array place and what it waits for.
+    /// One job's plan: its definition, queue, array place and what it waits for.
     struct Plan {
         var definition: JobDefinition
         var waitsFor: [String]
         var children: [String] = []
+        /// Index of its queue in `queues`.
+        var queue = 0
     }
 
-    /// Capacity in use in one compute environment.
+    /// Capacity in use in one compute environment, and its modeled provisioning.
     struct Usage {
         var vcpus = 0.0
         var memoryMiB = 0
         var freeGPUs: [Int]
+        var running = 0
+        /// Capacity above `minVCPUs` is (modeled as) provisioned.
         var provisioned = false
+        /// When its last job ended and it became empty (measured), while it is empty.
+        var idleSince: Date?
+        /// The current provisioning episode, as recorded in the store.
+        var episode: EnvironmentRecord?
+        var episodes = 0
+    }
+
+    /// A modeled teardown: the environment's capacity above `minVCPUs` would have been released at `at`.
+    public struct ModeledTeardown: Sendable, Equatable, Codable {
+        public var environment: String
+        public var at: Date
     }
 
     /// How one attempt ended.
@@ -32,7 +54,12 @@ public actor BatchExecutor {
         var failure: String?
     }
 
-    public let queue: JobQueue
+    /// The queues, highest priority first.
+    public let queues: [JobQueue]
+    /// The compute environments the queues share, each once (by name).
+    public let environments: [ComputeEnvironment]
+    /// For each queue, the indices in `environments` of its ordered compute environments.
+    private let queueEnvironments: [[Int]]
     public let runID: String
     let sandbox: Sandbox
     let store: CapsizeStore?
@@ -51,23 +78,59 @@ public actor BatchExecutor {
     private var unmet: [String: Int] = [:]
     /// Children of each array parent not yet SUCCEEDED or FAILED.
     private var unfinishedChildren: [String: Int] = [:]
-    private var runnable: [String] = []
-    private var runnableHead = 0
+    /// Per queue, its RUNNABLE jobs in order, and the index of its head.
+    private var runnable: [[String]]
+    private var runnableHead: [Int]
     private var usage: [Usage]
     private var observers: [@Sendable (JobRecord) -> Void] = []
-    /// Modeled provisioning seconds per environment that had to provision (not slept).
+    /// Whether `runUntilDone` is running: jobs submitted meanwhile are admitted at once.
+    private var isRunning = false
+    /// Modeled provisioning seconds per environment, summed over its provisionings (not slept).
     public private(set) var modeledProvisioning: [String: Double] = [:]
+    /// Modeled teardowns, in order (an environment idle past its `idleTeardownSeconds`, or at the run's end).
+    public private(set) var modeledTeardowns: [ModeledTeardown] = []
     public private(set) var warnings: [String] = []
 
-    /// - Parameters:
-    ///   - outputRoot: each job gets `outputRoot/<job id>/` for its logs and an `output/` folder
-    ///     (`AWS_BATCH_JOB_OUTPUT_DIR`, the stand-in for S3).
-    ///   - terminateGrace: seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).
+    /// One queue over its compute environments.
     public init(
         queue: JobQueue, runID: String, sandbox: Sandbox, store: CapsizeStore?, outputRoot: String,
         terminateGrace: Double = 30
     ) {
-        self.queue = queue
+        self.init(
+            queues: [queue], runID: runID, sandbox: sandbox, store: store, outputRoot: outputRoot,
+            terminateGrace: terminateGrace)
+    }
+
+    /// Several queues over shared compute environments.
+    /// - Parameters:
+    ///   - queues: at least one; environments with the same name are one environment (the first
+    ///     definition counts; `BatchConfiguration` refuses different definitions under one name).
+    ///   - outputRoot: each job gets `outputRoot/<job id>/` for its logs and an `output/` folder
+    ///     (`AWS_BATCH_JOB_OUTPUT_DIR`, the stand-in for S3).
+    ///   - terminateGrace: seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).
+    public init(
+        queues: [JobQueue], runID: String, sandbox: Sandbox, store: CapsizeStore?, outputRoot: String,
+        terminateGrace: Double = 30
+    ) {
+        precondition(!queues.isEmpty, "a BatchExecutor needs a job queue")
+        // Stable: equal priorities keep the order given.
+        let sorted = queues.enumerated()
+            .sorted { ($0.element.priority, -$0.offset) > ($1.element.priority, -$1.offset) }
+            .map(\.element)
+        var environments: [ComputeEnvironment] = []
+        var indices: [String: Int] = [:]
+        self.queueEnvironments = sorted.map { queue in
+            queue.environments.map { environment in
+                if let index = indices[environment.name] { return index }
+                environments.append(environment)
+                indices[environment.name] = environments.count - 1
+                return environments.count - 1
+            }
+        }
+        self.queues = sorted
+        self.environments = environments
+        self.runnable = Array(repeating: [], count: sorted.count)
+        self.runnableHead = Array(repeating: 0, count: sorted.count)
         self.runID = runID
         self.sandbox = sandbox
         self.store = store
@@ -76,26 +139,31 @@ public actor BatchExecutor {
         let rootPath = URL(fileURLWithPath: outputRoot).path
         self.outputRootPath = rootPath.hasSuffix("/") ? String(rootPath.dropLast()) : rootPath
         self.baseEnvironment = launchEnvironment()
-        usage = queue.environments.map { Usage(freeGPUs: $0.gpuDevices) }
+        usage = environments.map { Usage(freeGPUs: $0.gpuDevices) }
     }
 
     /// Calls `observer` with every state change, in order.
     public func observe(_ observer: @escaping @Sendable (JobRecord) -> Void) { observers.append(observer) }
 
-    /// Submits a job (or an array of `arraySize` children).
+    /// Submits a job (or an array of `arraySize` children). While `runUntilDone` runs, the job is admitted
+    /// at once and runs as capacity allows.
     /// - Parameters:
+    ///   - queue: the job queue's name; nil: the highest-priority queue.
     ///   - dependsOn: jobs this one waits for; `N_TO_N` pairs array children by index.
     ///   - sequential: array children run one after another (an array's SEQUENTIAL dependency on itself).
-    /// - Returns: the job id (the array parent's for arrays).
-    /// - Throws: `InputError` for an array size out of 2...10000, more than 20 dependencies, an unknown
-    ///   job id, a dependency cycle, or resources no compute environment can ever hold.
     ///   - previous: the records of this submission from an interrupted run (`--resume`): the same ids
     ///     are used, jobs already SUCCEEDED or FAILED are kept as they are, the rest run again.
+    /// - Returns: the job id (the array parent's for arrays).
+    /// - Throws: `InputError` for an unknown queue, an array size out of 2...10000, more than 20
+    ///   dependencies, an unknown job id, a dependency cycle, or resources no compute environment of the
+    ///   queue can ever hold.
     @discardableResult
     public func submit(
-        _ definition: JobDefinition, arraySize: Int? = nil, dependsOn: [JobDependency] = [], sequential: Bool = false,
-        previous: [JobRecord] = []
+        _ definition: JobDefinition, queue queueName: String? = nil, arraySize: Int? = nil,
+        dependsOn: [JobDependency] = [], sequential: Bool = false, previous: [JobRecord] = []
     ) throws(InputError) -> String {
+        let queueIndex = try queueIndex(queueName)
+        let queue = queues[queueIndex]
         if let arraySize { try BatchLimits.checkArraySize(arraySize) }
         try BatchLimits.checkDependencies(dependsOn, known: Set(jobs.keys))
         try queue.checkCanEverFit(definition.resources)
@@ -106,9 +174,9 @@ public actor BatchExecutor {
         let kept = Dictionary(previous.filter(\.state.isFinal).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let parentWaits = dependsOn.filter { $0.type != .nToN }.map(\.jobId)
         var records: [JobRecord] = []
-        var parent = newRecord(id: id, definition: definition, waitsFor: parentWaits)
+        var parent = newRecord(id: id, definition: definition, queue: queue.name, waitsFor: parentWaits)
         records.append(parent)
-        plans[id] = Plan(definition: definition, waitsFor: parentWaits)
+        plans[id] = Plan(definition: definition, waitsFor: parentWaits, queue: queueIndex)
         if let arraySize {
             var children: [String] = []
             for index in 0..<arraySize {
@@ -124,11 +192,11 @@ public actor BatchExecutor {
                 }
                 if sequential && index > 0 { waits.append(children[index - 1]) }
                 let childID = "\(id):\(index)"
-                var child = newRecord(id: childID, definition: definition, waitsFor: waits)
+                var child = newRecord(id: childID, definition: definition, queue: queue.name, waitsFor: waits)
                 child.arrayParentID = id
                 child.arrayIndex = index
                 records.append(kept[childID] ?? child)
-                plans[childID] = Plan(definition: definition, waitsFor: waits)
+                plans[childID] = Plan(definition: definition, waitsFor: waits, queue: queueIndex)
                 children.append(childID)
             }
             plans[id]!.children = children
@@ -149,12 +217,21 @@ public actor BatchExecutor {
             throw InputError(field: "--depends-on", value: cycle.joined(separator: " → "), allowed: "dependencies without a cycle")
         }
         record(records.filter { kept[$0.id] == nil })
+        if isRunning { admit(records.map(\.id)) }
         return id
     }
 
-    private func newRecord(id: String, definition: JobDefinition, waitsFor: [String]) -> JobRecord {
+    /// The index in `queues` of the queue named `name` (nil: the highest-priority queue).
+    /// - Throws: `InputError` naming `--queue` and the queues there are.
+    private func queueIndex(_ name: String?) throws(InputError) -> Int {
+        guard let name else { return 0 }
+        if let index = queues.firstIndex(where: { $0.name == name }) { return index }
+        throw InputError(field: "--queue", value: name, allowed: "one of " + queues.map(\.name).joined(separator: ", "))
+    }
+
+    private func newRecord(id: String, definition: JobDefinition, queue: String, waitsFor: [String]) -> JobRecord {
         JobRecord(
-            id: id, runID: runID, itemKey: id, name: definition.name, queue: queue.name, dependsOn: waitsFor,
+            id: id, runID: runID, itemKey: id, name: definition.name, queue: queue, dependsOn: waitsFor,
             vcpus: definition.resources.vcpus, memoryMiB: definition.resources.memoryMiB,
             gpus: definition.resources.gpus, logPath: URL(fileURLWithPath: outputRoot).appendingPathComponent(id).path)
     }
@@ -172,10 +249,13 @@ public actor BatchExecutor {
         }
     }
 
-    /// Runs every submitted job to SUCCEEDED or FAILED.
+    /// Runs every submitted job to SUCCEEDED or FAILED. A job submitted meanwhile is admitted at once and
+    /// considered at the next scheduling point (when a running attempt ends).
     /// - Returns: the final records, in submission order.
     public func runUntilDone() async -> [JobRecord] {
-        admitSubmitted()
+        isRunning = true
+        defer { isRunning = false }
+        admit(order)
         // Array parents whose children all ended before a resume end now.
         for id in order where !(plans[id]?.children.isEmpty ?? true) && !jobs[id]!.state.isFinal {
             if let last = plans[id]!.children.last(where: { jobs[$0]!.state.isFinal }) { settle(last) }
@@ -194,6 +274,7 @@ public actor BatchExecutor {
             }
         }
         // Whatever could never start (its dependencies failed earlier) has been failed by `finish`.
+        endEpisodes()
         flush()
         return order.compactMap { jobs[$0] }
     }
@@ -201,9 +282,9 @@ public actor BatchExecutor {
     // MARK: State changes
 
     /// SUBMITTED → PENDING (unmet dependencies) or RUNNABLE; array parents → PENDING.
-    private func admitSubmitted() {
+    private func admit(_ ids: [String]) {
         var changed: [JobRecord] = []
-        for id in order where jobs[id]!.state == .submitted {
+        for id in ids where jobs[id]!.state == .submitted {
             let plan = plans[id]!
             if !plan.children.isEmpty {
                 jobs[id]!.enter(.pending)
@@ -229,48 +310,109 @@ public actor BatchExecutor {
                 jobs[id]!.enter(.pending)
             } else {
                 jobs[id]!.enter(.runnable)
-                runnable.append(id)
+                runnable[plan.queue].append(id)
             }
             changed.append(jobs[id]!)
         }
         record(changed)
     }
 
-    /// The next RUNNABLE job (first in, first out) that fits somewhere now, with its placement.
+    /// The next RUNNABLE job that fits somewhere now, with its placement: the head (first in, first out)
+    /// of the highest-priority queue whose head fits into one of its environments.
     private func nextPlacement() -> (String, Int, [Int])? {
-        guard runnableHead < runnable.count else { return nil }
-        let id = runnable[runnableHead]
-        let resources = plans[id]!.definition.resources
-        for (index, environment) in queue.environments.enumerated() where environment.canEverFit(resources) {
-            let use = usage[index]
-            if use.vcpus + resources.vcpus <= environment.maxVCPUs + 1e-9
-                && use.memoryMiB + resources.memoryMiB <= environment.memoryMiB
-                && resources.gpus <= use.freeGPUs.count
-            {
-                runnableHead += 1
-                if runnableHead > 4096 {
-                    runnable.removeFirst(runnableHead)
-                    runnableHead = 0
+        for queue in runnable.indices where runnableHead[queue] < runnable[queue].count {
+            let id = runnable[queue][runnableHead[queue]]
+            let resources = plans[id]!.definition.resources
+            for index in queueEnvironments[queue] {
+                let environment = environments[index]
+                let use = usage[index]
+                guard use.vcpus + resources.vcpus <= environment.maxVCPUs + 1e-9
+                    && use.memoryMiB + resources.memoryMiB <= environment.memoryMiB
+                    && resources.gpus <= use.freeGPUs.count
+                else { continue }
+                runnableHead[queue] += 1
+                if runnableHead[queue] > 4096 {
+                    runnable[queue].removeFirst(runnableHead[queue])
+                    runnableHead[queue] = 0
                 }
+                modelProvisioning(id, environment: index)
                 usage[index].vcpus += resources.vcpus
                 usage[index].memoryMiB += resources.memoryMiB
+                usage[index].running += 1
                 let gpus = Array(usage[index].freeGPUs.prefix(resources.gpus))
                 usage[index].freeGPUs.removeFirst(resources.gpus)
-                if !usage[index].provisioned {
-                    usage[index].provisioned = true
-                    if environment.provisioningSeconds > 0 {
-                        modeledProvisioning[environment.name] = environment.provisioningSeconds
-                    }
-                }
                 return (id, index, gpus)
             }
+            // FIFO: this queue's head waits for capacity, and so does everything behind it in this queue.
         }
-        return nil  // FIFO: the head waits for capacity, and so does everything behind it
+        return nil
+    }
+
+    /// Models (records, never sleeps) the provisioning of environment `index` for job `id` about to be
+    /// placed there: after an idle gap longer than `idleTeardownSeconds` its capacity above `minVCPUs`
+    /// was torn down; a job that needs capacity above `minVCPUs` while none is provisioned waits
+    /// `provisioningSeconds` (modeled).
+    private func modelProvisioning(_ id: String, environment index: Int) {
+        let environment = environments[index]
+        if usage[index].provisioned, let idle = environment.idleTeardownSeconds, let since = usage[index].idleSince,
+            Date().timeIntervalSince(since) > idle
+        {
+            endEpisode(index, teardownAt: since.addingTimeInterval(idle))
+        }
+        usage[index].idleSince = nil
+        let vcpus = plans[id]!.definition.resources.vcpus
+        if !usage[index].provisioned && usage[index].vcpus + vcpus > environment.minVCPUs + 1e-9 {
+            usage[index].provisioned = true
+            usage[index].episodes += 1
+            let seconds = environment.provisioningSeconds > 0 ? environment.provisioningSeconds : nil
+            if let seconds {
+                modeledProvisioning[environment.name, default: 0] += seconds
+                jobs[id]!.modeledProvisioningSeconds = (jobs[id]!.modeledProvisioningSeconds ?? 0) + seconds
+            }
+            let episode = EnvironmentRecord(
+                id: "\(runID)/\(environment.name)/\(usage[index].episodes)", runID: runID, kind: .compute,
+                name: environment.name, modeledProvisioningSeconds: seconds)
+            usage[index].episode = episode
+            recordEnvironment(episode)
+        }
+        usage[index].episode?.invocationsServed += 1
+    }
+
+    /// Ends environment `index`'s provisioning episode, modeled as torn down at `teardownAt` (nil: held
+    /// to the end of the run, as with no `idleTeardownSeconds`).
+    private func endEpisode(_ index: Int, teardownAt: Date?) {
+        usage[index].provisioned = false
+        guard var episode = usage[index].episode else { return }
+        usage[index].episode = nil
+        episode.modeledTeardownAt = teardownAt
+        if let teardownAt {
+            modeledTeardowns.append(ModeledTeardown(environment: environments[index].name, at: teardownAt))
+        }
+        recordEnvironment(episode)
+    }
+
+    /// At the end of a run: every environment still provisioned is modeled as torn down once idle.
+    private func endEpisodes() {
+        for index in usage.indices where usage[index].provisioned {
+            let idle = environments[index].idleTeardownSeconds
+            let since = usage[index].idleSince
+            endEpisode(index, teardownAt: idle.flatMap { idle in since.map { $0.addingTimeInterval(idle) } })
+        }
+    }
+
+    /// Stores a compute environment's episode (rare: one write when it starts and one when it ends).
+    private func recordEnvironment(_ episode: EnvironmentRecord) {
+        guard !runID.isEmpty else { return }
+        do {
+            try store?.record(episode)
+        } catch {
+            warnings.append("the store refused compute environment record \(episode.id): \(error)")
+        }
     }
 
     /// STARTING → RUNNING, and the attempt as a closure for a child task.
     private func start(_ id: String, environment: Int, gpus: [Int]) -> @Sendable () async -> Outcome {
-        jobs[id]!.environmentID = queue.environments[environment].name
+        jobs[id]!.environmentID = environments[environment].name
         jobs[id]!.enter(.starting)
         record([jobs[id]!])
         let job = jobs[id]!
@@ -291,8 +433,8 @@ public actor BatchExecutor {
         for (key, value) in definition.environment { environmentVariables[key] = value }
         environmentVariables["AWS_BATCH_JOB_ID"] = id
         environmentVariables["AWS_BATCH_JOB_ATTEMPT"] = "\(job.attempt)"
-        environmentVariables["AWS_BATCH_JQ_NAME"] = queue.name
-        environmentVariables["AWS_BATCH_CE_NAME"] = queue.environments[environment].name
+        environmentVariables["AWS_BATCH_JQ_NAME"] = queues[plans[id]!.queue].name
+        environmentVariables["AWS_BATCH_CE_NAME"] = environments[environment].name
         environmentVariables["AWS_BATCH_JOB_OUTPUT_DIR"] = output
         if let index { environmentVariables["AWS_BATCH_JOB_ARRAY_INDEX"] = "\(index)" }
         // GPU pinning: the job is given its devices' OpenCL indices (`opencl:N`). CUDA_VISIBLE_DEVICES is
@@ -333,6 +475,8 @@ public actor BatchExecutor {
         usage[outcome.environment].memoryMiB -= resources.memoryMiB
         usage[outcome.environment].freeGPUs.append(contentsOf: outcome.gpus)
         usage[outcome.environment].freeGPUs.sort()
+        usage[outcome.environment].running -= 1
+        if usage[outcome.environment].running == 0 { usage[outcome.environment].idleSince = Date() }
 
         let (succeeded, exitCode, statusReason) = judge(outcome, definition: plans[id]!.definition)
         jobs[id]!.exitCode = exitCode.map(Int.init)
@@ -350,7 +494,7 @@ public actor BatchExecutor {
             jobs[id]!.statusReason = statusReason
             jobs[id]!.attempt += 1
             jobs[id]!.enter(.runnable)
-            runnable.append(id)
+            runnable[plans[id]!.queue].append(id)
             record([jobs[id]!])
             return
         } else {
@@ -400,7 +544,7 @@ public actor BatchExecutor {
                 unmet[dependent]! -= 1
                 if unmet[dependent] == 0 {
                     jobs[dependent]!.enter(.runnable)
-                    runnable.append(dependent)
+                    runnable[plans[dependent]!.queue].append(dependent)
                     changed.append(jobs[dependent]!)
                 }
             }

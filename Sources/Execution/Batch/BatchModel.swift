@@ -35,23 +35,30 @@ public struct JobDefinition: Sendable {
 }
 
 /// A compute environment: a pool of vCPUs, memory and whole GPUs that jobs are placed into.
-/// Provisioning and teardown are **modeled** (recorded, never slept, never in measured times).
+///
+/// Provisioning and teardown are **modeled** (recorded, never slept, never in measured times): capacity up
+/// to `minVCPUs` is always provisioned; a job that needs more while the environment is not provisioned gets
+/// a modeled delay of `provisioningSeconds`, and an environment idle (no job running) for longer than
+/// `idleTeardownSeconds` of measured wall time is modeled as torn down back to `minVCPUs`.
 public struct ComputeEnvironment: Sendable, Equatable {
     public var name: String
+    /// `minvCpus`: capacity kept provisioned, so jobs within it never wait for provisioning.
+    public var minVCPUs: Double
     public var maxVCPUs: Double
     public var memoryMiB: Int
     /// Device indices of the GPUs jobs can be pinned to (OpenCL indices, or configured slots).
     public var gpuDevices: [Int]
-    /// Modeled seconds to provision capacity for the first job (EC2: 300–900 s; Fargate: 30–90 s).
+    /// Modeled seconds to provision capacity (EC2: 300–900 s; Fargate: 30–90 s).
     public var provisioningSeconds: Double
-    /// Modeled idle seconds before capacity is torn down.
-    public var idleTeardownSeconds: Double
+    /// Modeled idle seconds before capacity above `minVCPUs` is torn down; nil: kept for the whole run.
+    public var idleTeardownSeconds: Double?
 
     public init(
-        name: String, maxVCPUs: Double, memoryMiB: Int, gpuDevices: [Int] = [], provisioningSeconds: Double = 0,
-        idleTeardownSeconds: Double = 0
+        name: String, minVCPUs: Double = 0, maxVCPUs: Double, memoryMiB: Int, gpuDevices: [Int] = [],
+        provisioningSeconds: Double = 0, idleTeardownSeconds: Double? = nil
     ) {
         self.name = name
+        self.minVCPUs = minVCPUs
         self.maxVCPUs = maxVCPUs
         self.memoryMiB = memoryMiB
         self.gpuDevices = gpuDevices
@@ -65,8 +72,11 @@ public struct ComputeEnvironment: Sendable, Equatable {
     }
 }
 
-/// A job queue: a priority and ordered compute environments; jobs start first in, first out.
+/// A job queue: a priority (higher first) and up to 3 ordered compute environments, which queues may
+/// share; jobs start first in, first out, each in the first of the queue's environments with room.
 public struct JobQueue: Sendable {
+    public static let priorities = 0...1000
+    public static let maxEnvironments = 3
     public var name: String
     public var priority: Int
     public var environments: [ComputeEnvironment]

@@ -19,10 +19,18 @@ public struct EnvironmentRecord: Codable, Sendable, Equatable, Identifiable {
     public var invocationsServed: Int
     /// Init Duration of a function environment's cold start, ms.
     public var initDurationMs: Double?
+    /// A compute environment's name (`computeEnvironmentName`).
+    public var name: String?
+    /// **Modeled** seconds a compute environment spent provisioning before its first job (not slept).
+    public var modeledProvisioningSeconds: Double?
+    /// **Modeled** time a compute environment's capacity would have been torn down: its last job's end
+    /// plus its idle teardown seconds (measured wall time). Nil while it is held or when it never idles out.
+    public var modeledTeardownAt: Date?
 
     public init(
         id: String = RunRecord.newID(), runID: String, kind: Kind, createdAt: Date = Date(), reapedAt: Date? = nil,
-        invocationsServed: Int = 0, initDurationMs: Double? = nil
+        invocationsServed: Int = 0, initDurationMs: Double? = nil, name: String? = nil,
+        modeledProvisioningSeconds: Double? = nil, modeledTeardownAt: Date? = nil
     ) {
         self.id = id
         self.runID = runID
@@ -31,5 +39,8 @@ public struct EnvironmentRecord: Codable, Sendable, Equatable, Identifiable {
         self.reapedAt = reapedAt
         self.invocationsServed = invocationsServed
         self.initDurationMs = initDurationMs
+        self.name = name
+        self.modeledProvisioningSeconds = modeledProvisioningSeconds
+        self.modeledTeardownAt = modeledTeardownAt
     }
 }

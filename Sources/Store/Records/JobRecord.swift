@@ -38,6 +38,9 @@ public struct JobRecord: Codable, Sendable, Equatable, Identifiable {
     public var gpus: Int
     /// The compute environment it ran in.
     public var environmentID: String?
+    /// **Modeled** seconds its compute environment would have spent provisioning capacity for it (the
+    /// environment was not provisioned when the job was placed). Never slept, never in measured times.
+    public var modeledProvisioningSeconds: Double?
     public var logPath: String?
     public var submittedAt: Date
     public var pendingAt: Date?
