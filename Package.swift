@@ -46,7 +46,7 @@ let libraries: [Target] = [
     .target(
         name: "CapsizeCLI",
         dependencies: [
-            "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Store", "Execution",
+            "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Planning", "Store", "Execution",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]
     ),

@@ -11,7 +11,7 @@ struct Capsize: AsyncParsableCommand {
         abstract: "Benchmark heavy compute against serverless caps: measured here, projected to the cloud.",
         subcommands: [
             DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, InvokeCommand.self, SubmitCommand.self,
-            JobsCommand.self, LogsCommand.self, RunsCommand.self, SweepCommand.self, CapsCommand.self, WorkerCommand.self,
+            JobsCommand.self, LogsCommand.self, RunsCommand.self, SweepCommand.self, CapsCommand.self, RecommendCommand.self, ExportCommand.self, WorkerCommand.self,
         ]
     )
 }

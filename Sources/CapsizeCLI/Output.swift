@@ -1,8 +1,9 @@
 import Foundation
 
-/// Writes a line to standard output.
+/// Writes a line to standard output, at once: long sweeps piped to a file or a pager show their progress.
 func say(_ text: String = "") {
     print(text)
+    fflush(nil)
 }
 
 /// Writes a notice to standard error, so that `--json` output stays parseable.

@@ -94,6 +94,60 @@ public enum Export {
         return data
     }
 
+    /// An AWS CloudFormation template (YAML) with one `AWS::Batch::JobDefinition` carrying the same definition as
+    /// `batchJobDefinition`: what `cfn-lint` checks and `aws cloudformation deploy` takes.
+    /// - Throws: `InputError` when the definition breaks a rule of the API.
+    public static func batchJobDefinitionTemplate(
+        for option: PlanOption, name: String, image: String, command: [String], timeoutSeconds: Int? = nil,
+        retryStrategy: RetryStrategy? = nil
+    ) throws(InputError) -> String {
+        let json = try batchJobDefinition(
+            for: option, name: name, image: image, command: command, timeoutSeconds: timeoutSeconds,
+            retryStrategy: retryStrategy)
+        // Read back what was validated, so the template and the JSON request cannot drift apart.
+        let object = try! JSONSerialization.jsonObject(with: json) as! [String: Any]
+        let container = object["containerProperties"] as! [String: Any]
+        let resources = container["resourceRequirements"] as! [[String: String]]
+        let timeout = (object["timeout"] as! [String: Int])["attemptDurationSeconds"]!
+        let retry = object["retryStrategy"] as! [String: Any]
+        let rules = retry["evaluateOnExit"] as? [[String: String]] ?? []
+        var lines = [
+            "AWSTemplateFormatVersion: \"2010-09-09\"",
+            "Description: \(yamlQuoted("capsize: \(option.summary), projected \(runtimeText(option)) per run"))",
+            "Resources:",
+            "  CapsizeJobDefinition:",
+            "    Type: AWS::Batch::JobDefinition",
+            "    Properties:",
+            "      JobDefinitionName: \(yamlQuoted(name))",
+            "      Type: container",
+            "      PlatformCapabilities:",
+            "        - \(option.service == .fargate ? "FARGATE" : "EC2")",
+            "      ContainerProperties:",
+            "        Image: \(yamlQuoted(image))",
+            "        Command:",
+        ]
+        lines += command.map { "          - \(yamlQuoted($0))" }
+        lines.append("        ResourceRequirements:")
+        for resource in resources {
+            lines += ["          - Type: \(resource["type"]!)", "            Value: \(yamlQuoted(resource["value"]!))"]
+        }
+        lines += ["      Timeout:", "        AttemptDurationSeconds: \(timeout)", "      RetryStrategy:",
+                  "        Attempts: \(retry["attempts"] as! Int)"]
+        if !rules.isEmpty {
+            lines.append("        EvaluateOnExit:")
+            for rule in rules {
+                var first = true
+                for key in ["action", "onExitCode", "onReason", "onStatusReason"] {
+                    guard let value = rule[key] else { continue }
+                    let property = key.prefix(1).uppercased() + key.dropFirst()
+                    lines.append("          \(first ? "- " : "  ")\(property): \(yamlQuoted(value))")
+                    first = false
+                }
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// A Slurm batch-script header for the option: one task per run, an array when `runs` > 1.
     /// `--time` is the projected runtime × `timeoutMargin`, rounded up to whole minutes, as D-HH:MM:SS.
     public static func sbatchHeader(for option: PlanOption, jobName: String, runs: Int = 1) -> String {

@@ -77,6 +77,16 @@ public struct Recommendation: Codable, Sendable, Equatable {
     public var warnings: [String]
     /// The assumptions behind the projections.
     public var notes: [String]
+    /// The best feasible option of each kind (Lambda, Fargate, Batch on CPU, Batch on GPU) for the strategy, each
+    /// compared with the pick, so that the answer names the alternatives a user weighs.
+    public var bestOfEach: [Alternative] = []
+}
+
+/// The best option of one kind, and how it compares with the pick.
+public struct Alternative: Codable, Sendable, Equatable {
+    public var kind: String
+    public var option: PlanOption
+    public var comparison: String
 }
 
 /// Limits the recommender applies that are not in the catalog.
@@ -118,6 +128,24 @@ public func recommend(
     options += prices.ec2.instances.map(planner.batch(instance:))
 
     let pick = planner.pick(options, strategy: strategy)
+    let kinds: [(String, (PlanOption) -> Bool)] = [
+        ("Lambda", { $0.service == .lambda }), ("Fargate", { $0.service == .fargate }),
+        ("Batch on CPU instances", { $0.service == .batchEC2 && $0.gpus == 0 }),
+        ("Batch on GPU instances", { $0.service == .batchEC2 && $0.gpus > 0 }),
+    ]
+    var bestOfEach: [Alternative] = []
+    for (kind, belongs) in kinds {
+        let members = options.filter(belongs)
+        guard let best = planner.pick(members, strategy: strategy) else {
+            let reason = members.first?.infeasibleReasons.first ?? "no option"
+            bestOfEach.append(
+                Alternative(
+                    kind: kind, option: members.max { $0.memoryMB < $1.memoryMB } ?? members[0],
+                    comparison: "none feasible: \(reason)"))
+            continue
+        }
+        bestOfEach.append(Alternative(kind: kind, option: best, comparison: compare(best, with: pick, runs: runs)))
+    }
     var notes = [
         "Batch: runs that fit share an instance in parallel up to its vCPUs, memory and GPUs; all instances start "
             + "at once; each is billed for one run's duration (60 s minimum), provisioning not billed.",
@@ -135,7 +163,26 @@ public func recommend(
     return Recommendation(
         strategy: strategy, runs: runs, options: options, pick: pick,
         reasons: planner.reasons(for: pick, among: options, strategy: strategy),
-        warnings: options.flatMap { option in option.warnings.map { "\(option.summary): \($0)" } }, notes: notes)
+        warnings: options.flatMap { option in option.warnings.map { "\(option.summary): \($0)" } }, notes: notes,
+        bestOfEach: bestOfEach)
+}
+
+/// One line comparing `option` with `pick` on completion time and cost (all projected).
+func compare(_ option: PlanOption, with pick: PlanOption?, runs: Int) -> String {
+    guard let pick, let time = option.completionSeconds, let cost = option.costForRuns?.dollars,
+        let pickTime = pick.completionSeconds, let pickCost = pick.costForRuns?.dollars
+    else { return "no pick to compare with" }
+    if option == pick { return "the pick" }
+    func ratio(_ a: Double, _ b: Double) -> String { b > 0 ? String(format: "%.3g×", a / b) : "-" }
+    func short(_ value: Double) -> String { String(format: "%.4g", value) }
+    var parts = [
+        "finishes in \(short(time)) s (\(ratio(time, pickTime)) the pick's)",
+        "costs $\(short(cost)) for \(runs) run(s) (\(ratio(cost, pickCost)) the pick's)",
+    ]
+    if option.startup.typical > 4 * max(option.runtime?.seconds ?? 0, 1) {
+        parts.append("its start-up (\(CostModel.format(option.startup.lower))–\(CostModel.format(option.startup.upper)) s) outweighs its runtime")
+    }
+    return parts.joined(separator: "; ")
 }
 
 /// The option builders and the pick, for one profile and run count.

@@ -1,0 +1,74 @@
+import ArgumentParser
+import CapsizeCore
+import Foundation
+import Planning
+
+/// `capsize export RECOMMENDATION.json --format sam|batch-job-definition|cloudformation-batch|sbatch [--option ID]`
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Deployment files from a saved recommendation (`capsize recommend --json > rec.json`).",
+        discussion: """
+            Prints, for the recommendation's pick or --option ID: an AWS SAM template (Lambda options), an AWS Batch
+            RegisterJobDefinition request (JSON) or the same as a CloudFormation template, or an sbatch header. Timeouts
+            are the projected runtime × 1.5 (Lambda: at most 900 s; Batch: at least 60 s).
+              capsize export rec.json --format sam
+              capsize export rec.json --format batch-job-definition --option batch-g5.xlarge
+            """)
+
+    @Argument(help: ArgumentHelp("A recommendation written by `capsize recommend --json`.", valueName: "FILE")) var file: String
+    @Option(help: "sam, batch-job-definition, cloudformation-batch or sbatch.") var format: String
+    @Option(name: .customLong("option"), help: ArgumentHelp("The option to export (default: the pick).", valueName: "ID"))
+    var optionID: String?
+    @Option(help: "The function, job definition or Slurm job name.") var name = "capsize-job"
+    @Option(help: "The container image of a Batch job definition.") var image = "capsize:latest"
+
+    func run() throws {
+        let formats = ["sam", "batch-job-definition", "cloudformation-batch", "sbatch"]
+        guard formats.contains(format) else {
+            throw InputError(field: "--format", value: format, allowed: formats.joined(separator: ", "))
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw InputError(field: "FILE", value: file, allowed: "a readable file written by capsize recommend --json")
+        }
+        struct Saved: Decodable { var recommendation: Recommendation }
+        let recommendation: Recommendation
+        do {
+            recommendation = try JSONDecoder().decode(Saved.self, from: data).recommendation
+        } catch {
+            throw InputError(field: "FILE", value: file, allowed: "the JSON of capsize recommend --json (\(error))")
+        }
+        let option: PlanOption
+        if let optionID {
+            guard let found = recommendation.options.first(where: { $0.id == optionID }) else {
+                throw InputError(
+                    field: "--option", value: optionID,
+                    allowed: "an option id of the recommendation: " + recommendation.options.map(\.id).joined(separator: ", "))
+            }
+            option = found
+        } else {
+            guard let pick = recommendation.pick else {
+                throw InputError(field: "--option", value: "", allowed: "an option id (the recommendation has no feasible pick)")
+            }
+            option = pick
+        }
+        let command = ["capsize", "worker"]
+        switch format {
+        case "sam":
+            print(try Export.samTemplate(for: option, functionName: name), terminator: "")
+        case "batch-job-definition":
+            guard option.service != .lambda else {
+                throw InputError(field: "--format", value: format, allowed: "a Fargate or Batch option (this is \(option.summary))")
+            }
+            let json = try Export.batchJobDefinition(for: option, name: name, image: image, command: command)
+            print(String(decoding: json, as: UTF8.self))
+        case "cloudformation-batch":
+            guard option.service != .lambda else {
+                throw InputError(field: "--format", value: format, allowed: "a Fargate or Batch option (this is \(option.summary))")
+            }
+            print(try Export.batchJobDefinitionTemplate(for: option, name: name, image: image, command: command), terminator: "")
+        default:
+            print(Export.sbatchHeader(for: option, jobName: name, runs: recommendation.runs), terminator: "")
+        }
+    }
+}

@@ -1,0 +1,187 @@
+import Analysis
+import CapsizeCore
+import CloudModel
+import Compute
+import Execution
+import Foundation
+import Planning
+import Store
+import Workloads
+
+/// Measures a workload here to profile it for `recommend`: a ladder of sizes up to the one asked for, each a cold
+/// Lambda-model invocation on one thread, until a run lasts long enough to fit against; then the same size on every
+/// core for the Amdahl fit. Runtime and memory at the asked size are measured when the ladder reached it, else
+/// projected from the fits (and labelled so).
+struct WorkloadProfiler {
+    /// One measured rung.
+    struct Rung: Codable {
+        var size: Double
+        var threads: Int
+        var seconds: Double
+        var peakMB: Double
+        var initMs: Double?
+    }
+
+    /// The profile and how each figure was obtained.
+    struct Result: Codable {
+        var profile: WorkloadProfile
+        var size: Double
+        var rungs: [Rung]
+        var secondsBasis: String
+        var memoryBasis: String
+        var amdahl: AmdahlFit?
+        var gpuBasis: String?
+    }
+
+    var workload: any Workload.Type
+    var arguments: [String]
+    var sizes: SizeList
+    var target: Double
+    /// Stop climbing once a rung runs at least this long.
+    var rungSeconds = 1.0
+    var store: CapsizeStore
+    var runID: String
+    var quiet: Bool
+
+    func profile() async throws -> Result {
+        let cores = max(1, min(6, ProcessInfo.processInfo.activeProcessorCount))
+        let spec = workload.parameters.first { $0.name == sizes.parameter }
+        var lowest = 1.0
+        if case .integer(let range)? = spec?.kind { lowest = Double(max(range.lowerBound, 1)) }
+        var size = max(lowest, target / 65_536)
+        if sizes.integral { size = size.rounded(.up) }
+        var rungs: [Rung] = []
+        while true {
+            let rung = try await measure(size: size, threads: 1)
+            rungs.append(rung)
+            // At least three sizes to fit, the last one long enough that start-up noise does not dominate.
+            if (rung.seconds >= rungSeconds && rungs.count >= 3) || size >= target { break }
+            var next = min(target, size * 2)
+            if sizes.integral { next = next.rounded() }
+            if next <= size { break }
+            size = next
+        }
+        let top = rungs.last!
+        var amdahl: AmdahlFit?
+        if cores > 1 {
+            let parallel = try await measure(size: top.size, threads: cores)
+            rungs.append(parallel)
+            amdahl = AmdahlFit.fit(threads: [1, Double(cores)], seconds: [top.seconds, parallel.seconds])
+        }
+        let single = rungs.filter { $0.threads == 1 }
+        let seconds: Double
+        let secondsBasis: String
+        let peak: Double
+        let memoryBasis: String
+        if top.size >= target {
+            (seconds, secondsBasis) = (top.seconds, "measured here at \(sizes.text(target)) on 1 thread")
+            (peak, memoryBasis) = (top.peakMB, "measured here at \(sizes.text(target))")
+        } else {
+            let timeFit = ScalingFit.fit(sizes: single.map(\.size), values: single.map(\.seconds))
+            let memoryFit = ScalingFit.fit(sizes: single.map(\.size), values: single.map(\.peakMB))
+            guard let timeFit, let memoryFit else {
+                throw CommandFailure(message: "too few measured sizes to project \(sizes.parameter)=\(sizes.text(target))")
+            }
+            seconds = timeFit.predict(target)
+            peak = memoryFit.predict(target)
+            secondsBasis = "projected from a fit of \(single.count) measured sizes up to \(sizes.text(top.size)) "
+                + "(\(timeFit.formula), R² \(fmt(timeFit.rSquared)))"
+            memoryBasis = "projected from a fit of the same sizes (\(memoryFit.formula))"
+        }
+        let flops = flops(at: target)
+        let (gpu, gpuBasis) = try measuredGPU(flops: flops)
+        let profile = try WorkloadProfile(
+            localSeconds: max(seconds, 1e-6), localThreads: 1, serialFraction: amdahl?.serialFraction,
+            peakMemoryMB: max(peak, 1), flops: flops, gpu: gpu, localFP32TFLOPS: try localPeakPerThread(),
+            startupSeconds: rungs.compactMap(\.initMs).sorted().first.map { $0 / 1000 })
+        return Result(
+            profile: profile, size: target, rungs: rungs, secondsBasis: secondsBasis, memoryBasis: memoryBasis,
+            amdahl: amdahl, gpuBasis: gpuBasis)
+    }
+
+    /// One cold invocation at `size` with `threads` threads (the Lambda share of 1,769 MB per thread).
+    private func measure(size: Double, threads: Int) async throws -> Rung {
+        let memory = min(FunctionConfiguration.memoryRange.upperBound, Int(FunctionConfiguration.megabytesPerVCPU) * threads)
+        let configuration = try FunctionConfiguration(memoryMB: memory, timeoutSeconds: 900)
+        var options = FunctionExecutor.Options()
+        options.store = store
+        options.runID = runID
+        options.itemKeyPrefix = "profile/size=\(sizes.text(size))/threads=\(threads)/"
+        let event = FunctionEvent(workload: workload.name, arguments: sizes.arguments(arguments, size: size), device: "cpu")
+        let executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
+        let outcome = await executor.invokeOnce()
+        await executor.shutdown()
+        guard outcome.status == .success else {
+            throw CommandFailure(
+                message: "profiling \(workload.name) at \(sizes.parameter)=\(sizes.text(size)) on \(threads) thread(s) "
+                    + "ended \(outcome.status.rawValue): \(outcome.errorMessage ?? outcome.errorType ?? "")")
+        }
+        // The workload's own measured seconds (the worker's reply), not the invocation's: preparation is start-up.
+        let reported = outcome.response.flatMap { Self.resultSeconds($0) }
+        let rung = Rung(
+            size: size, threads: threads, seconds: reported ?? outcome.durationMs / 1000, peakMB: outcome.sampledPeakMB,
+            initMs: outcome.initDurationMs)
+        if !quiet {
+            say("  measured: \(sizes.parameter)=\(sizes.text(size)) on \(threads) thread(s): \(fmtSeconds(rung.seconds)), "
+                + "peak \(fmt(rung.peakMB)) MB")
+        }
+        return rung
+    }
+
+    /// `result.seconds` of a worker's reply line.
+    static func resultSeconds(_ reply: String) -> Double? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any],
+            let result = object["result"] as? [String: Any]
+        else { return nil }
+        return (result["seconds"] as? Double) ?? (result["seconds"] as? NSNumber)?.doubleValue
+    }
+
+    func flops(at size: Double) -> Double? {
+        guard let values = try? ParameterValues(arguments: sizes.arguments(arguments, size: size), specs: workload.parameters),
+            let instance = try? workload.init(parameters: values), instance.estimate.flops > 0
+        else { return nil }
+        return instance.estimate.flops
+    }
+
+    /// This machine's calibrated FP32 rate of one thread, TFLOPS: OpenBLAS SGEMM for BLAS workloads, the OpenCL CPU
+    /// device's FMA peak for kernels (per compute unit); nil when not calibrated (`capsize devices --calibrate`).
+    private func localPeakPerThread() throws -> Double? {
+        let calibrations = CalibrationStore()
+        switch workload.peak {
+        case .gemm:
+            guard let host = try? calibrations.host() else { return nil }
+            return host.blasSgemmGFLOPS / Double(max(1, host.blasThreads)) / 1000
+        case .fma:
+            for device in discoverDevices().devices where device.info.kind == .cpu {
+                if let calibration = try? calibrations.device(device) {
+                    return calibration.fmaPeakGFLOPS / Double(max(1, device.info.computeUnits)) / 1000
+                }
+            }
+            return nil
+        case .none:
+            return nil
+        }
+    }
+
+    /// A bench of the same workload on a GPU recorded in the store, scaled to the asked size by the FLOP count.
+    private func measuredGPU(flops: Double?) throws -> (MeasuredGPU?, String?) {
+        for run in try store.runs(limit: 500) where run.kind == .bench && run.status == .finished {
+            guard let parameters = try? StoredJSON.decode(BenchRunParameters.self, from: run.parameters),
+                parameters.arguments.first == workload.name, parameters.device.hasSuffix("[gpu]")
+            else { continue }
+            let measurements = try store.measurements(run: run.id).filter { $0.seconds > 0 }
+            guard !measurements.isEmpty else { continue }
+            let median = Summary.quantile(measurements.map(\.seconds).sorted(), 0.5)
+            let recordedFlops = measurements[0].flops
+            let name = parameters.device.replacingOccurrences(of: #"^opencl:\d+ "#, with: "", options: .regularExpression)
+                .replacingOccurrences(of: " [gpu]", with: "")
+            guard let flops, recordedFlops > 0 else { continue }
+            let seconds = median * flops / recordedFlops
+            return (
+                MeasuredGPU(seconds: seconds, deviceName: name),
+                "GPU: bench run \(run.shortID) measured \(fmtSeconds(median)) on \(name), scaled by FLOPs to \(fmtSeconds(seconds))"
+            )
+        }
+        return (nil, nil)
+    }
+}

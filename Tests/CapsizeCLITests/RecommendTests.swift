@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+/// `capsize recommend` and `capsize export`: a measured profile, every option, a pick, and files cfn-lint accepts.
+@Suite struct RecommendTests {
+    static func home() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("capsize-recommend-\(UUID().uuidString)").path
+    }
+
+    /// cfn-lint from `$CFN_LINT` or the package's `.venv-tools` (scripts/setup.sh installs it).
+    static func cfnLint() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["CFN_LINT"] { return path }
+        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent(".venv-tools/bin/cfn-lint").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        Issue.record("cfn-lint is missing: run scripts/setup.sh (python3 -m venv .venv-tools && .venv-tools/bin/pip install cfn-lint)")
+        throw CancellationError()
+    }
+
+    static func lint(_ path: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try cfnLint())
+        process.arguments = [path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    @Test("render-frames at 10,000 frames: no Lambda can hold it at small memory, a GPU Batch option is listed with costs, exports pass cfn-lint")
+    func renderFrames() throws {
+        let home = Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let out = home + "/export"
+        let result = try capsize(
+            ["recommend", "render-frames", "--frames", "10000", "--strategy", "speed", "--export", out, "--option",
+             "batch-g5.xlarge", "--json"],
+            environment: ["CAPSIZE_HOME": home])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try json(result.stdout)
+        let recommendation = try #require(report["recommendation"] as? [String: Any])
+        let options = try #require(recommendation["options"] as? [[String: Any]])
+        let gpu = options.filter { ($0["gpus"] as? Int ?? 0) > 0 }
+        #expect(!gpu.isEmpty && gpu.allSatisfy { $0["costPerRun"] != nil && $0["runtime"] != nil })
+        let lambda128 = try #require(options.first { $0["id"] as? String == "lambda-128-x86_64" })
+        #expect((lambda128["infeasibleReasons"] as? [String])?.contains { $0.contains("900 s") } == true)
+        // The answer names the best GPU Batch option, with its runtime, cost and a comparison with the pick.
+        #expect(recommendation["pick"] is [String: Any])
+        #expect(!(recommendation["reasons"] as? [String] ?? []).isEmpty)
+        let best = try #require(recommendation["bestOfEach"] as? [[String: Any]])
+        let gpuBest = try #require(best.first { $0["kind"] as? String == "Batch on GPU instances" })
+        let gpuOption = try #require(gpuBest["option"] as? [String: Any])
+        #expect((gpuOption["gpus"] as? Int ?? 0) > 0 && gpuOption["costForRuns"] != nil)
+        #expect(!(gpuBest["comparison"] as? String ?? "").isEmpty)
+        // The profile was measured here: at least three sizes on one thread and one on every core.
+        let profile = try #require(report["profile"] as? [String: Any])
+        let rungs = try #require(profile["rungs"] as? [[String: Any]])
+        #expect(rungs.filter { $0["threads"] as? Int == 1 }.count >= 3)
+        // The CloudFormation Batch job definition passes cfn-lint; the JSON request carries the GPU.
+        let suffix = try FileManager.default.fileExists(atPath: out + "/batch-job-definition.yaml")
+            ? "" : "-batch-g5.xlarge"
+        let lint = try Self.lint(out + "/batch-job-definition\(suffix).yaml")
+        #expect(lint.status == 0, "\(lint.output)")
+        let request = try json(String(contentsOfFile: out + "/batch-job-definition\(suffix).json", encoding: .utf8))
+        let container = try #require(request["containerProperties"] as? [String: Any])
+        let resources = try #require(container["resourceRequirements"] as? [[String: String]])
+        #expect(resources.contains { $0["type"] == "GPU" })
+        #expect(try String(contentsOfFile: out + "/job\(suffix).sbatch", encoding: .utf8).contains("#SBATCH --gres=gpu:"))
+
+        // `capsize export` from the saved JSON: a SAM template for a Lambda option that cfn-lint accepts.
+        let saved = home + "/rec.json"
+        try result.stdout.write(toFile: saved, atomically: true, encoding: .utf8)
+        let sam = try capsize(["export", saved, "--format", "sam", "--option", "lambda-10240-arm64"], environment: ["CAPSIZE_HOME": home])
+        #expect(sam.status == 0, "\(sam.stderr)")
+        #expect(sam.stdout.contains("MemorySize: 10240") && sam.stdout.contains("- arm64"))
+        try sam.stdout.write(toFile: home + "/template.yaml", atomically: true, encoding: .utf8)
+        let samLint = try Self.lint(home + "/template.yaml")
+        #expect(samLint.status == 0, "\(samLint.output)")
+        let wrong = try capsize(["export", saved, "--format", "sam"], environment: ["CAPSIZE_HOME": home])
+        #expect(wrong.status == 2 && wrong.stderr.contains("--format"), "\(wrong.stderr)")
+    }
+
+    @Test("a short light command is picked for Lambda on cost")
+    func shortCommand() throws {
+        let home = Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let result = try capsize(
+            ["recommend", "command", "--runs", "1000", "--strategy", "cost", "--json", "--", "/bin/sleep", "0.05"],
+            environment: ["CAPSIZE_HOME": home])
+        #expect(result.status == 0, "\(result.stderr)")
+        let recommendation = try #require(try json(result.stdout)["recommendation"] as? [String: Any])
+        let pick = try #require(recommendation["pick"] as? [String: Any])
+        #expect(pick["service"] as? String == "lambda", "\(pick)")
+        #expect((recommendation["reasons"] as? [String] ?? []).contains { $0.contains("Lambda") })
+    }
+
+    @Test("bad recommend input exits 2 naming the item", arguments: [
+        (["recommend", "train-mlp", "--strategy", "fastest"], "--strategy"),
+        (["recommend", "train-mlp", "--runs", "0"], "--runs"),
+        (["recommend", "train-mlp", "--memory", "64"], "--memory"),
+        (["recommend", "train-mlp", "--architectures", "sparc"], "--architectures"),
+        (["recommend", "train-mlp", "--width", "3"], "--width"),
+        (["recommend", "train-mlp", "--prices", "/no/such/file.json"], "--prices"),
+    ])
+    func badInput(arguments: [String], mentions: String) throws {
+        let home = Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let result = try capsize(arguments, environment: ["CAPSIZE_HOME": home])
+        #expect(result.status == 2, "\(arguments): \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").filter { !$0.hasPrefix("notice:") }.count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains(mentions), "\(result.stderr)")
+    }
+
+    @Test("a price file with a negative price is refused, naming the item")
+    func negativePrice() throws {
+        let home = Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let catalog = try String(contentsOfFile: Self.packageRoot() + "/data/prices.json", encoding: .utf8)
+            .replacingOccurrences(of: "\"perRequest\": 0.0000002", with: "\"perRequest\": -0.0000002")
+        try catalog.write(toFile: home + "/prices.json", atomically: true, encoding: .utf8)
+        let result = try capsize(["recommend", "train-mlp", "--prices", home + "/prices.json"], environment: ["CAPSIZE_HOME": home])
+        #expect(result.status == 2 && result.stderr.contains("lambda.perRequest"), "\(result.stderr)")
+    }
+
+    static func packageRoot() -> String {
+        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+            directory.deleteLastPathComponent()
+        }
+        return directory.path
+    }
+}
