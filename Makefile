@@ -19,7 +19,8 @@ release: setup
 
 # The main job on embedded defaults: the machine and its calibrated peaks, a measured bench of both
 # workloads at small sizes on the CPU and on every OpenCL device, then train-mlp as a Lambda-model
-# function (cold, then warm) and as a Batch-model array job.
+# function (cold, then warm) and as a Batch-model array job; where its Lambda caps break at two memory
+# sizes (the 900 s timeout scaled to 5 s); and where 10,000 frames should run, with deployment files.
 run: release
 	@mkdir -p $(REPORT)
 	$(RELEASE) devices --calibrate --quick
@@ -31,6 +32,8 @@ run: release
 	$(RELEASE) bench render-frames --device native --repeat 3
 	$(RELEASE) invoke train-mlp --memory 1769 --timeout 10 --count 3
 	$(RELEASE) submit --array 4 --memory 1024 -- train-mlp --steps 5 --seed '{index}'
+	$(RELEASE) caps train-mlp --only-listed --memory 128,1769 --time-cap-scale 0.005 --refine 0.1
+	$(RELEASE) recommend render-frames --frames 10000 --export $(REPORT)/export-$$(date +%s)
 	@echo "frames written to $(REPORT)/frames/; every run is in the store: $(RELEASE) runs list"
 
 test: setup

@@ -82,7 +82,7 @@ public struct CapBreakAnalysis: Sendable, Codable, Equatable {
     public var largestPassingSize: Double?
     /// The smallest size at which a repetition timed out or was killed for memory.
     public var observed: ObservedBreak?
-    /// Median seconds versus size, over sizes whose median is measured.
+    /// Median seconds versus size, over sizes whose median is measured, within the fit window.
     public var timeFit: ScalingFit?
     /// Median peak megabytes versus size, over sizes whose median is measured.
     public var memoryFit: ScalingFit?
@@ -106,7 +106,10 @@ public struct CapBreakAnalysis: Sendable, Codable, Equatable {
     ///   - points: every invocation, repetitions included, in any order.
     ///   - timeoutSeconds: the configuration's timeout.
     ///   - memoryMB: the configuration's memory size.
-    public init(points: [SweepPoint], timeoutSeconds: Double, memoryMB: Double) {
+    ///   - fitWindow: fit time only on the measured sizes within this factor of the largest one, and at least the
+    ///     largest three: the law near the time cap, where start-up costs and the noise of tiny runs no longer bend
+    ///     it; nil fits every size. Memory is always fitted on every size.
+    public init(points: [SweepPoint], timeoutSeconds: Double, memoryMB: Double, fitWindow: Double? = 4) {
         self.timeoutSeconds = timeoutSeconds
         self.memoryMB = memoryMB
         let points = points.map { Self.effective($0, timeoutSeconds: timeoutSeconds, memoryMB: memoryMB) }
@@ -151,7 +154,16 @@ public struct CapBreakAnalysis: Sendable, Codable, Equatable {
             case .timeout, .error: nil
             }
         }
-        timeFit = ScalingFit.fit(sizes: times.sizes, values: times.values)
+        // The law near the caps, not the start-up costs of tiny sizes: fit the sizes within `fitWindow` of the
+        // largest one measured, and at least the largest three.
+        func window(_ series: (sizes: [Double], values: [Double])) -> (sizes: [Double], values: [Double]) {
+            guard let fitWindow, let top = series.sizes.last else { return series }
+            let start = min(series.sizes.firstIndex { $0 >= top / fitWindow } ?? 0, max(0, series.sizes.count - 3))
+            return (Array(series.sizes[start...]), Array(series.values[start...]))
+        }
+        // Memory is fitted on every size: its constant (the runtime's own memory) is part of the law, not noise.
+        let fittedTimes = window(times)
+        timeFit = ScalingFit.fit(sizes: fittedTimes.sizes, values: fittedTimes.values)
         memoryFit = ScalingFit.fit(sizes: peaks.sizes, values: peaks.values)
 
         func prediction(_ fit: ScalingFit?, cap: Cap, limit: Double) -> PredictedBreak? {

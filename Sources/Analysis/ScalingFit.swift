@@ -307,6 +307,8 @@ public struct ScalingFit: Sendable, Codable, Equatable {
         // A new measurement's own scatter: constant in ln y for the power law, proportional to ŷ for polynomials.
         let scatter = model == .powerLaw ? 1 : fitted * fitted
         let half = t * (variance * (scatter + leverage)).squareRoot()
+        // Far outside the data the regressors overflow (or rounding makes the variance negative): nothing is known.
+        guard half.isFinite, fitted.isFinite else { return model == .powerLaw ? 0...Double.infinity : -Double.infinity...Double.infinity }
         if model == .powerLaw { return exp(fitted - half)...exp(fitted + half) }
         return (fitted - half)...(fitted + half)
     }

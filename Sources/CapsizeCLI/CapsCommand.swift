@@ -41,11 +41,27 @@ struct CapsCommand: AsyncParsableCommand {
     @Option(help: "x86_64 or arm64 (the Lambda price the records use).") var architecture = "x86_64"
     @Option(help: ArgumentHelp("Continue an interrupted caps run: recorded samples are kept, the rest run.", valueName: "RUN"))
     var resume: String?
+    @Option(help: ArgumentHelp("Print the analysis of a finished caps run again from its records; nothing runs.", valueName: "RUN"))
+    var analyse: String?
     @Flag(help: "Print JSON instead of tables.") var json = false
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
     var parameters: [String] = []
 
     func run() async throws {
+        if let analyse {
+            guard workload == nil && parameters.isEmpty && resume == nil else {
+                throw InputError(field: "--analyse", value: analyse, allowed: "no workload or --resume beside it")
+            }
+            let store = try openStore()
+            let run = try findRun(analyse, in: store, field: "--analyse")
+            let stored = try StoredJSON.decode(SweepRunParameters.self, from: run.parameters)
+            guard run.kind == .sweep, stored.arguments.first == "caps" else {
+                throw InputError(field: "--analyse", value: analyse, allowed: "the id of a caps run")
+            }
+            var original = try CapsCommand.parse(Array(stored.arguments.dropFirst()))
+            original.json = json
+            return try await original.caps(resuming: run, replay: true)
+        }
         guard let resume else { return try await caps(resuming: nil) }
         guard workload == nil && parameters.isEmpty else {
             throw InputError(field: "--resume", value: resume, allowed: "no workload beside it (the run's own is used)")
@@ -64,7 +80,7 @@ struct CapsCommand: AsyncParsableCommand {
     /// The timeout the invocations really run with: the examined one scaled, whole seconds, at least 1.
     var scaledTimeout: Int { max(1, Int((Double(timeout) * timeCapScale).rounded())) }
 
-    func caps(resuming: RunRecord?) async throws {
+    func caps(resuming: RunRecord?, replay: Bool = false) async throws {
         guard timeCapScale > 0 && timeCapScale <= 1 else {
             throw InputError(field: "--time-cap-scale", value: fmt(timeCapScale), allowed: "a factor in (0, 1], e.g. 0.01")
         }
@@ -82,7 +98,7 @@ struct CapsCommand: AsyncParsableCommand {
         let store = try openStore()
         let run = try resuming ?? store.createRun(
             kind: .sweep, parameters: SweepRunParameters(arguments: ["caps"] + ownArguments(after: "caps")), planned: nil)
-        if !json && scaledTimeout != timeout {
+        if !json && scaledTimeout != timeout && !replay {
             say("time cap scaled by \(fmt(timeCapScale)): the \(timeout) s timeout runs as \(scaledTimeout) s here, "
                 + "so a measured \(scaledTimeout) s stands for \(timeout) s")
         }
@@ -90,11 +106,11 @@ struct CapsCommand: AsyncParsableCommand {
         let start = clock.now
         let series = try await plan.execute(
             run: run, store: store, timeoutSeconds: scaledTimeout, refine: refine > 0 ? refine : nil, vcpus: 1,
-            quiet: json, resuming: resuming != nil)
-        _ = try store.finish(run: run.id)
+            quiet: json, resuming: resuming != nil, replay: replay)
+        if !replay { _ = try store.finish(run: run.id) }
         var report = SweepReport(
             run: run.id, plan: plan, series: series, timeScale: Double(scaledTimeout) / Double(timeout))
-        report.wallSeconds = (clock.now - start).seconds
+        report.wallSeconds = replay ? nil : (clock.now - start).seconds
         if json { return try printJSON(report) }
         report.printCaps()
         say("recorded as run \(run.shortID) in \(store.path)")

@@ -74,6 +74,15 @@ struct SweepCommand: AsyncParsableCommand {
     }
 }
 
+/// Stands in for an executor when a finished run is analysed again: every sample must have been recorded.
+struct RecordedOnlyRunner: SweepPointRunner {
+    var run: String
+
+    func run(memoryMB: Int, size: Double, itemKey: String) async throws -> SweepSample {
+        throw CommandFailure(message: "run \(run) has no record of \(itemKey): it did not finish; continue it with --resume")
+    }
+}
+
 /// What a sweep or caps run stores: its own arguments, to parse again on `--resume`.
 struct SweepRunParameters: Codable {
     var arguments: [String]
@@ -170,28 +179,32 @@ struct SweepPlan: Encodable {
     /// Runs every memory setting's series, recording each sample in `run`.
     func execute(
         run: RunRecord, store: CapsizeStore, timeoutSeconds: Int, refine: Double?, vcpus: Double, quiet: Bool,
-        resuming: Bool
+        resuming: Bool, replay: Bool = false
     ) async throws -> [SweepSeries] {
-        let runner: any SweepPointRunner =
-            executor == "function"
-            ? FunctionPointRunner(
+        let runner: any SweepPointRunner
+        if replay {
+            runner = RecordedOnlyRunner(run: run.shortID)
+        } else if executor == "function" {
+            runner = FunctionPointRunner(
                 workload: workload, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds,
                 architecture: architecture, store: store, runID: run.id)
-            : BatchPointRunner(
+        } else {
+            runner = BatchPointRunner(
                 workload: workload, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds, vcpus: vcpus,
                 store: store, runID: run.id)
+        }
         var engine = SweepEngine(
             sizes: sizes, repeats: repeats, refine: refine, runner: runner, store: store, runID: run.id,
-            progress: SweepProgress(quiet: quiet))
-        if resuming { engine.recorded = try SweepEngine.recordedSamples(run: run.id, store: store) }
-        if !quiet {
+            progress: SweepProgress(quiet: quiet || replay))
+        if resuming || replay { engine.recorded = try SweepEngine.recordedSamples(run: run.id, store: store) }
+        if !quiet && !replay {
             say("\(workload) swept over \(sizes.parameter) (\(sizes.sizes.map(sizes.text).joined(separator: ", "))) "
                 + "as a \(executor == "function" ? "Lambda-model function" : "Batch-model job"), timeout \(timeoutSeconds) s, "
                 + "\(repeats) repetition(s) per point; run \(run.shortID)")
         }
         var all: [SweepSeries] = []
         for memory in memories {
-            if !quiet {
+            if !quiet && !replay {
                 var line = "memory \(memory) \(executor == "function" ? "MB" : "MiB")"
                 if executor == "function" {
                     let share = min(Double(memory) / FunctionConfiguration.megabytesPerVCPU, FunctionConfiguration.maximumVCPUs)

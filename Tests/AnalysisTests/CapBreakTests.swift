@@ -29,12 +29,31 @@ import Testing
     /// Denser at small sizes, like a real sweep, where the memory law's constant term shows.
     static let sizes: [Double] = [100, 150, 250, 400, 600, 800, 1000, 1250, 1500, 1750, 2000, 2250, 2500, 2750, 3000]
 
+    @Test("the fit window: a fixed start-up cost at tiny sizes does not bend the predicted break")
+    func fitWindow() throws {
+        // time = 0.3 s of start-up + 1e-10·x³, sizes doubling from 1; 10 s timeout: true break at ∛(9.7e10) ≈ 4,595.
+        let truth = pow(9.7 / 1e-10, 1.0 / 3)
+        let sizes = (0...13).map { pow(2, Double($0)) }
+        let points = sizes.map { size -> SweepPoint in
+            let seconds = 0.3 + 1e-10 * size * size * size
+            return seconds >= 10
+                ? SweepPoint(size: size, outcome: .timeout, seconds: 10.05, peakMemoryMB: 100)
+                : SweepPoint(size: size, outcome: .completed, seconds: seconds, peakMemoryMB: 100)
+        }
+        let windowed = try #require(CapBreakAnalysis(points: points, timeoutSeconds: 10, memoryMB: 1024).predictedTime)
+        let everything = try #require(
+            CapBreakAnalysis(points: points, timeoutSeconds: 10, memoryMB: 1024, fitWindow: nil).predictedTime)
+        #expect(abs(windowed.size - truth) / truth < 0.15, "windowed \(windowed.size), truth \(truth)")
+        #expect(abs(windowed.size - truth) < abs(everything.size - truth), "all sizes \(everything.size)")
+    }
+
     @Test("time breaks first: observed at the first timed-out size, predicted within 10 % of the true break")
     func timeFirst() throws {
         let trueTimeBreak = (900 / 2e-4).squareRoot()  // 2,121
         let trueMemoryBreak = (3008 - 50) / 0.8  // 3,698
         let analysis = CapBreakAnalysis(
-            points: Self.sweep(Self.sizes, timeout: 900, memoryMB: 3008, seed: 11), timeoutSeconds: 900, memoryMB: 3008)
+            points: Self.sweep(Self.sizes, timeout: 900, memoryMB: 3008, seed: 11), timeoutSeconds: 900, memoryMB: 3008,
+            fitWindow: nil)
         #expect(analysis.observed == ObservedBreak(size: 2250, cap: .time))
         #expect(analysis.largestPassingSize == 2000)
         let timeFit = try #require(analysis.timeFit)
