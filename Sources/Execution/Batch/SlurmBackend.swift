@@ -55,6 +55,7 @@ public struct SlurmBackend: Sendable {
     public let outputRoot: String
     /// `--partition`; nil: the cluster's default partition.
     public let partition: String?
+    /// Between two polls of `scontrol show job` (longer for arrays of more than 800 tasks).
     public let pollInterval: Duration
 
     public init(outputRoot: String, partition: String? = nil, pollInterval: Duration = .milliseconds(250)) {
@@ -286,7 +287,9 @@ public struct SlurmBackend: Sendable {
             }
             record(changed)
             if parent.state.isFinal { break }
-            try? await Task.sleep(for: pollInterval)
+            // A big array prints a line per task on every poll (about 1.5 KB each): poll it less often, at most
+            // every 2 s.
+            try? await Task.sleep(for: min(.seconds(2), pollInterval * max(1, tasks.count / 400)))
         }
         return ([parent] + children, warnings)
     }
