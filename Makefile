@@ -5,7 +5,7 @@ export OPENBLAS_CORETYPE ?= Haswell
 RELEASE := .build/release/capsize
 REPORT ?= capsize-report
 
-.PHONY: all setup build release run test bench clean
+.PHONY: all setup build release run test bench clean slurm-down
 all: run
 
 setup:
@@ -36,13 +36,20 @@ run: release
 	$(RELEASE) recommend render-frames --frames 10000 --export $(REPORT)/export-$$(date +%s)
 	@echo "frames written to $(REPORT)/frames/; every run is in the store: $(RELEASE) runs list"
 
+# The --backend slurm tests need a running single-node Slurm: started here as root (about 1 s once the packages
+# are in; they fail without it), skipped by them as another user when none answers.
 test: setup
+	@scripts/slurm.sh up || [ "$$(id -u)" != 0 ]
 	swift build --build-tests
 	swift test --skip-build
 
 # Benchmarks of capsize itself and peers run side by side (numbers go into Benchmarks/RESULTS.md).
 bench: release
 	Benchmarks/mlp-peer.sh
+
+# Stops the test cluster `make test` started (scripts/slurm.sh status says what runs).
+slurm-down:
+	@scripts/slurm.sh down
 
 clean:
 	rm -rf .build $(REPORT)

@@ -40,8 +40,9 @@ let libraries: [Target] = [
     .target(name: "Store", dependencies: ["Compute", .product(name: "GRDB", package: "GRDB.swift")]),
     // The sandbox every invocation and job runs in: caps (wall clock, memory of the process tree, CPUs,
     // temporary storage, output) and measurements, through the capsize-launch helper; and the service
-    // models on top of it (Function/: the Lambda model; Batch/: the Batch model).
-    .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Store"]),
+    // models on top of it (Function/: the Lambda model; Batch/: the Batch model, run here or on Slurm, whose
+    // batch scripts start with Planning's sbatch header).
+    .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Planning", "Store"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",

@@ -12,7 +12,7 @@ import Workloads
 struct SubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
-        abstract: "Submit a Batch-model job or array job to the local queue and run it to the end.",
+        abstract: "Submit a Batch-model job or array job to the local queue (or to Slurm) and run it to the end.",
         discussion: """
             After `--` comes a workload with its parameters (train-mlp, render-frames) or any program. \
             `{index}` is replaced by AWS_BATCH_JOB_ARRAY_INDEX and `{attempt}` by AWS_BATCH_JOB_ATTEMPT. \
@@ -26,6 +26,11 @@ struct SubmitCommand: AsyncParsableCommand {
             "state": "ENABLED", "computeEnvironmentOrder": [{"order", "computeEnvironment"}] (1...3)}]}. \
             Without it: one queue `default` over the local pool. Provisioning and idle teardown are modeled: \
             recorded (labelled "modeled"), never slept, never in measured times.
+            `--backend slurm` submits a batch script with sbatch (its header is `capsize export --format sbatch`'s) \
+            to the default partition or `--queue`, and follows every task with scontrol until it ended: PENDING is \
+            RUNNABLE (PENDING while a dependency is unmet), CONFIGURING STARTING, COMPLETED SUCCEEDED, and FAILED, \
+            TIMEOUT, OUT_OF_MEMORY, CANCELLED, NODE_FAIL FAILED, with Batch's status reason and Slurm's state. \
+            `--timeout` becomes `--time` in whole minutes. A local test cluster: sudo scripts/slurm.sh up.
             Job states, logs and output folders: `capsize jobs`, `capsize logs JOB`.
             """)
 
@@ -81,10 +86,9 @@ struct SubmitCommand: AsyncParsableCommand {
 
     /// Submits and runs the job: in a new run, or in `resuming` (taken over), keeping its finished jobs.
     func execute(resuming: RunRecord?) async throws {
+        if backend == "slurm" { return try await executeOnSlurm(resuming: resuming) }
         guard backend == "local" else {
-            throw InputError(
-                field: "--backend", value: backend,
-                allowed: "local (the slurm backend is not built yet: see issue 3)")
+            throw InputError(field: "--backend", value: backend, allowed: "local or slurm")
         }
         let definition = try makeDefinition()
         let host = HostInfo.current()
