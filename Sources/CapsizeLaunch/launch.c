@@ -18,6 +18,19 @@
 // process outlives a run. If capsize dies (--parent), the group is killed.
 //
 // Exit status: the child's (128 + signal when killed), 125 for the launcher's own errors.
+//
+//   capsize-launch --server FD
+//
+// The resident form (a fork server): FD is a SOCK_SEQPACKET socket from capsize. Each message on it
+// is one run: two native uint32 counts (arguments, environment entries), then that many
+// NUL-terminated strings (the arguments are the options above, "--", PROGRAM and its arguments; the
+// environment is PROGRAM's), with the run's descriptors attached (SCM_RIGHTS): report, stdout,
+// stderr and, optionally, stdin (/dev/null without). For each message the server forks a copy of
+// itself that puts the descriptors on 0-3 and carries on exactly as a launcher started with those
+// arguments and that environment would: no exec and no C library start-up per run, and the program
+// is still forked from a small process. A request that cannot be served has its descriptors closed,
+// so capsize sees the report end without a line. When the socket closes (capsize is gone) the server
+// sends SIGTERM to the launchers still running, which kill their programs, and exits.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +44,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -222,7 +236,8 @@ static void sweep(pid_t group) {
     }
 }
 
-int main(int argc, char **argv) {
+/// One launcher run: the options and PROGRAM in argv (argv[0] is the launcher's name).
+static int run_launcher(int argc, char **argv) {
     int report_fd = 1;
     const char *directory = NULL;
     const char *cgroup = NULL;
@@ -321,7 +336,8 @@ int main(int argc, char **argv) {
     close(failure_pipe[1]);
 
     char line[2048];
-    int length = snprintf(line, sizeof line, "{\"event\":\"started\",\"pid\":%d,\"start\":%.6f}\n", (int)pid, start);
+    int length = snprintf(line, sizeof line, "{\"event\":\"started\",\"pid\":%d,\"launcher\":%d,\"start\":%.6f}\n",
+                          (int)pid, (int)getpid(), start);
     write_all(report_fd, line, (size_t)length);
 
     struct child_failure failure;
@@ -370,4 +386,129 @@ int main(int argc, char **argv) {
                       all.ru_maxrss > usage.ru_maxrss ? all.ru_maxrss : usage.ru_maxrss, wall);
     write_all(report_fd, line, (size_t)length);
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+// MARK: - Server
+
+#define SERVER_MESSAGE_MAX (256 * 1024)
+#define SERVER_MAX_FDS 4
+#define SERVER_MAX_JOBS 4096
+
+static pid_t server_jobs[SERVER_MAX_JOBS];
+static int server_job_count = 0;
+
+static void on_child_ended(int signal_number) { (void)signal_number; }  // only to interrupt recvmsg
+
+/// Reaps the launchers that have ended and forgets them.
+static void reap_jobs(void) {
+    for (;;) {
+        pid_t pid = waitpid(-1, NULL, WNOHANG);
+        if (pid <= 0) return;
+        for (int i = 0; i < server_job_count; i++) {
+            if (server_jobs[i] == pid) {
+                server_jobs[i] = server_jobs[--server_job_count];
+                break;
+            }
+        }
+    }
+}
+
+/// In a forked copy of the server: becomes the launcher the request describes.
+static int serve_job(char *message, size_t length, int *fds, int fd_count) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGCHLD, &action, NULL);
+    sigaction(SIGPIPE, &action, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    // Report on 3, stdout on 1, stderr on 2, stdin on 0, as a launcher spawned by capsize has them.
+    int sources[4] = {fds[0], fds[1], fds[2], fd_count > 3 ? fds[3] : open("/dev/null", O_RDONLY | O_CLOEXEC)};
+    for (int i = 0; i < 4; i++)
+        if (sources[i] >= 0 && sources[i] < 4) sources[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, 10);
+    int targets[4] = {3, 1, 2, 0};
+    for (int i = 0; i < 4; i++)
+        if (sources[i] < 0 || dup2(sources[i], targets[i]) < 0) fail("cannot set up descriptor %d", targets[i]);
+
+    uint32_t counts[2];
+    if (length < sizeof counts) fail("a request of %zu bytes is too short", length);
+    memcpy(counts, message, sizeof counts);
+    if (counts[0] == 0 || counts[0] > length || counts[1] > length) fail("a malformed request");
+    char **argv = calloc((size_t)counts[0] + 2, sizeof(char *));
+    char **envp = calloc((size_t)counts[1] + 1, sizeof(char *));
+    if (!argv || !envp) fail("out of memory");
+    argv[0] = "capsize-launch";
+    char *p = message + sizeof counts, *end = message + length;
+    for (uint32_t i = 0; i < counts[0] + counts[1]; i++) {
+        char *nul = memchr(p, '\0', (size_t)(end - p));
+        if (!nul) fail("a malformed request");
+        if (i < counts[0]) argv[i + 1] = p;
+        else envp[i - counts[0]] = p;
+        p = nul + 1;
+    }
+    environ = envp;
+    return run_launcher((int)counts[0] + 1, argv);
+}
+
+static int serve(int socket_fd) {
+    static char message[SERVER_MESSAGE_MAX];
+    close_from(3, socket_fd);
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_child_ended;  // no SA_RESTART: recvmsg returns, and the ended are reaped
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGCHLD, &action, NULL);
+
+    for (;;) {
+        struct iovec io = {message, sizeof message};
+        union {
+            char bytes[CMSG_SPACE(sizeof(int) * SERVER_MAX_FDS)];
+            struct cmsghdr align;
+        } control;
+        struct msghdr header;
+        memset(&header, 0, sizeof header);
+        header.msg_iov = &io;
+        header.msg_iovlen = 1;
+        header.msg_control = control.bytes;
+        header.msg_controllen = sizeof control.bytes;
+        ssize_t length = recvmsg(socket_fd, &header, MSG_CMSG_CLOEXEC);
+        int receive_error = errno;
+        reap_jobs();
+        if (length < 0 && receive_error == EINTR) continue;
+        if (length <= 0) break;  // capsize is gone
+
+        int fds[SERVER_MAX_FDS];
+        int fd_count = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&header); c; c = CMSG_NXTHDR(&header, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+            int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            int *received = (int *)CMSG_DATA(c);
+            for (int i = 0; i < count; i++) {
+                if (fd_count < SERVER_MAX_FDS) fds[fd_count++] = received[i];
+                else close(received[i]);
+            }
+        }
+        int usable = fd_count >= 3 && !(header.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+            && server_job_count < SERVER_MAX_JOBS;
+        if (usable) {
+            pid_t pid = fork();
+            if (pid == 0) exit(serve_job(message, (size_t)length, fds, fd_count));
+            if (pid > 0) server_jobs[server_job_count++] = pid;
+        }
+        for (int i = 0; i < fd_count; i++) close(fds[i]);
+    }
+    for (int i = 0; i < server_job_count; i++) kill(server_jobs[i], SIGTERM);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--server") == 0) {
+        int fd = (int)parse_number(argv[2], "--server");
+        return serve(fd);
+    }
+    return run_launcher(argc, argv);
 }

@@ -69,7 +69,7 @@ public actor BatchExecutor {
     ) {
         self.queue = queue
         self.runID = runID
-        self.sandbox = sandbox
+        self.sandbox = sandbox.withLaunchServer()  // one resident launcher forks every job
         self.store = store
         self.outputRoot = outputRoot
         self.terminateGrace = terminateGrace

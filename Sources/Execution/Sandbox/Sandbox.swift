@@ -16,6 +16,10 @@ public struct Sandbox: Sendable {
     public var recordsMemoryTimeline: Bool
     /// Where private temporary directories are made.
     public var temporaryBase: String
+    /// Start runs through a resident `capsize-launch --server` shared by the process (see
+    /// `LaunchServer`) instead of one launcher process per run: the same caps and measurements, without
+    /// an exec and a C library start-up per run. Off by default; the Batch executor turns it on.
+    public var usesLaunchServer = false
 
     /// - Parameters:
     ///   - launcherPath: `capsize-launch`; by default found next to the running binary (see `Launcher`).
@@ -83,6 +87,13 @@ public struct Sandbox: Sendable {
         }
         guard let result else { throw CancellationError() }
         return result
+    }
+
+    /// This sandbox with runs started through the resident launcher (`usesLaunchServer`).
+    public func withLaunchServer() -> Sandbox {
+        var sandbox = self
+        sandbox.usesLaunchServer = true
+        return sandbox
     }
 
     /// Makes a private temporary directory for an execution environment that outlives one run

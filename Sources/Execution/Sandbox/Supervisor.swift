@@ -80,21 +80,21 @@ final class Supervisor: @unchecked Sendable {
         defer { cgroup?.remove() }
 
         var backstop: SandboxResult.KernelBackstop?
-        var arguments = [sandbox.launcherPath, "--report-fd", "3", "--parent", "\(getpid())", "--rlimit", "core=0"]
-        if let workingDirectory { arguments += ["--chdir", workingDirectory] }
-        if let openFiles = limits.openFiles { arguments += ["--rlimit", "nofile=\(openFiles)"] }
-        if let processes = limits.processes { arguments += ["--rlimit", "nproc=\(processes)"] }
-        if let cpus = limits.cpuList { arguments += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
+        var options = ["--report-fd", "3", "--rlimit", "core=0"]
+        if let workingDirectory { options += ["--chdir", workingDirectory] }
+        if let openFiles = limits.openFiles { options += ["--rlimit", "nofile=\(openFiles)"] }
+        if let processes = limits.processes { options += ["--rlimit", "nproc=\(processes)"] }
+        if let cpus = limits.cpuList { options += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
         if let cgroup {
-            arguments += ["--cgroup", cgroup.path]
+            options += ["--cgroup", cgroup.path]
             backstop = .cgroup(path: cgroup.path)
         } else if limits.kernelMemoryBackstop, let memory = limits.memoryBytes {
             let bytes = memory + SandboxLimits.addressSpaceHeadroom
-            arguments += ["--rlimit", "as=\(bytes)"]
+            options += ["--rlimit", "as=\(bytes)"]
             backstop = .addressSpace(bytes: bytes)
         }
-        arguments.append("--")
-        arguments += argv
+        options.append("--")
+        options += argv
 
         var environment = self.environment
         environment["TMPDIR"] = temporary
@@ -105,12 +105,32 @@ final class Supervisor: @unchecked Sendable {
         }
 
         defer { pipes.closeAll() }
-        launcher = try pipes.spawn(arguments: arguments, environment: environment, hasInput: hasInput)
-        supervise()
-
         var status: Int32 = 0
-        while waitpid(launcher, &status, 0) < 0 && errno == EINTR {}
+        var handedToServer = false
+        if sandbox.usesLaunchServer {
+            handedToServer = try pipes.send(
+                to: LaunchServer.shared(launcherPath: sandbox.launcherPath), options: options,
+                environment: environment, hasInput: hasInput)
+            if handedToServer {
+                supervise()
+                if started == nil && !cancelled.load(ordering: .relaxed) {
+                    // The server went away before it forked the launcher (nothing ran): start one directly.
+                    pipes.closeAll()
+                    (stdout, stderr) = (Capture(limit: limits.outputLimitBytes), Capture(limit: limits.outputLimitBytes))
+                    (reportBuffer, inputOffset, exited) = ([], 0, nil)
+                    handedToServer = false
+                }
+            }
+        }
+        if !handedToServer {
+            launcher = try pipes.spawn(
+                arguments: [sandbox.launcherPath, "--parent", "\(getpid())"] + options, environment: environment,
+                hasInput: hasInput)
+            supervise()
+            while waitpid(launcher, &status, 0) < 0 && errno == EINTR {}
+        }
         guard let exit = exited else {
+            if cancelled.load(ordering: .relaxed) { return nil }
             throw SandboxError(
                 "capsize-launch ended without a report (wait status \(status)): \(stderr.output.text.suffix(500)) "
                     + "Check that \(sandbox.launcherPath) is the launcher built with this capsize.")
@@ -197,7 +217,7 @@ final class Supervisor: @unchecked Sendable {
             self.killAt = nil
         }
         if now >= nextSample {
-            let bytes = tree.sample(below: launcher)
+            let bytes = tree.sample(below: started?.launcher ?? launcher)
             sampledPeak = max(sampledPeak, bytes)
             if recordsTimeline, let start = started?.start {
                 timeline.append(SandboxResult.MemorySample(seconds: now - start, bytes: bytes))
