@@ -124,8 +124,9 @@ import Testing
 
     @Test("requests are encoded as two counts and NUL-terminated words; a NUL inside a word is refused")
     func encoding() {
-        let message = LaunchServer.encode(options: ["--", "true"], environment: ["A=1"])
+        let message = LaunchServer.encode(options: ["--", "true"], environment: ["A": "1"])
         #expect(message == [2, 0, 0, 0, 1, 0, 0, 0] + Array("--\0true\0A=1\0".utf8))
-        #expect(LaunchServer.encode(options: ["a\0b"], environment: []) == nil)
+        #expect(LaunchServer.encode(options: ["a\0b"], environment: [:]) == nil)
+        #expect(LaunchServer.encode(options: [], environment: ["A": "1\0"]) == nil)
     }
 }

@@ -55,9 +55,6 @@ final class LaunchServer: Sendable {
     ///   caller then starts a launcher of its own.
     /// - Throws: `SandboxError` when no server can be started or reached (after one restart).
     func send(options: [String], environment: [String: String], descriptors: [Int32]) throws(SandboxError) -> Bool {
-        var entries: [String] = []
-        entries.reserveCapacity(environment.count)
-        for (key, value) in environment { entries.append("\(key)=\(value)") }
         let result: Result<Bool, SandboxError> = connection.withLock { connection in
             var lastError: Int32 = 0
             for _ in 0..<2 {
@@ -65,7 +62,7 @@ final class LaunchServer: Sendable {
                     do throws(SandboxError) { connection = try start() } catch { return .failure(error) }
                 }
                 let live = connection!
-                guard let message = Self.encode(options: ["--parent", "\(live.pid)"] + options, environment: entries),
+                guard let message = Self.encode(options: ["--parent", "\(live.pid)"] + options, environment: environment),
                     message.count <= Self.largestRequest
                 else { return .success(false) }
                 let sent = message.withUnsafeBytes { bytes in
@@ -144,19 +141,28 @@ final class LaunchServer: Sendable {
         return Connection(socket: ends[0], pid: pid)
     }
 
-    /// Two native `UInt32` counts, then every argument and environment entry NUL-terminated; nil when
+    /// Two native `UInt32` counts, then every argument and every `KEY=value` NUL-terminated; nil when
     /// a word has a NUL of its own.
-    static func encode(options: [String], environment: [String]) -> [UInt8]? {
+    static func encode(options: [String], environment: [String: String]) -> [UInt8]? {
         var message: [UInt8] = []
-        message.reserveCapacity(8 + options.count * 16 + environment.count * 64)
+        message.reserveCapacity(4096)
         withUnsafeBytes(of: UInt32(options.count)) { message.append(contentsOf: $0) }
         withUnsafeBytes(of: UInt32(environment.count)) { message.append(contentsOf: $0) }
-        for text in [options, environment].joined() {
+        var clean = true
+        for text in options {
             let start = message.count
             message.append(contentsOf: text.utf8)
-            if message[start...].contains(0) { return nil }
+            clean = clean && !message[start...].contains(0)
             message.append(0)
         }
-        return message
+        for (key, value) in environment {
+            let start = message.count
+            message.append(contentsOf: key.utf8)
+            message.append(UInt8(ascii: "="))
+            message.append(contentsOf: value.utf8)
+            clean = clean && !message[start...].contains(0)
+            message.append(0)
+        }
+        return clean ? message : nil
     }
 }

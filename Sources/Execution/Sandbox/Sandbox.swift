@@ -76,11 +76,10 @@ public struct Sandbox: Sendable {
         let result = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation {
                 (continuation: CheckedContinuation<SandboxResult?, any Error>) in
-                // A thread of its own, not the cooperative pool: the loop blocks in ppoll, and the
-                // launcher's parent-death signal follows the thread that spawned it.
-                let thread = Thread { continuation.resume(with: Result { try supervisor.run() }) }
-                thread.name = "capsize-sandbox"
-                thread.start()
+                // A thread of its own, not the cooperative pool: the loop blocks in ppoll. (The
+                // launcher's parent-death signal follows the thread that spawned it: these threads
+                // outlive their runs.)
+                SupervisorThreads.shared.run { continuation.resume(with: Result { try supervisor.run() }) }
             }
         } onCancel: {
             supervisor.cancel()

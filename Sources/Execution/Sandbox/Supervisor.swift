@@ -279,7 +279,9 @@ final class Supervisor: @unchecked Sendable {
             started = report
             let start = report.start ?? monotonicSeconds()
             deadline = limits.wallSeconds.map { start + $0 }
-            nextSample = monotonicSeconds()
+            // The first reading half an interval in: at the fork there is nothing to read yet, and a
+            // program that is over by then (most array children) is measured by wait4's ru_maxrss alone.
+            nextSample = monotonicSeconds() + sandbox.sampleInterval / 2
             nextStorageCheck = nextSample + Self.storageCheckInterval
             if cancelled.load(ordering: .relaxed) { enforce(now: monotonicSeconds()) }
         } else if report.event == "exited" {
