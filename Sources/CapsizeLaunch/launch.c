@@ -75,7 +75,7 @@ static void fail(const char *format, ...) {
     vfprintf(stderr, format, arguments);
     fputc('\n', stderr);
     va_end(arguments);
-    exit(125);
+    _exit(125);  // stderr is unbuffered; and no exit handlers (see serve)
 }
 
 static double now_seconds(void) {
@@ -496,7 +496,9 @@ static int serve(int socket_fd) {
             && server_job_count < SERVER_MAX_JOBS;
         if (usable) {
             pid_t pid = fork();
-            if (pid == 0) exit(serve_job(message, (size_t)length, fds, fd_count));
+            // _exit: exit would run the exit handlers and destructors that SwiftPM's link adds (the Swift
+            // runtime's, libstdc++'s) in every launcher, touching pages that are otherwise left alone.
+            if (pid == 0) _exit(serve_job(message, (size_t)length, fds, fd_count));
             if (pid > 0) server_jobs[server_job_count++] = pid;
         }
         for (int i = 0; i < fd_count; i++) close(fds[i]);
