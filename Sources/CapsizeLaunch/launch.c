@@ -68,6 +68,13 @@ enum { STAGE_EXEC, STAGE_RLIMIT, STAGE_AFFINITY, STAGE_CHDIR, STAGE_CGROUP };
 
 static volatile pid_t child_pid = 0;
 
+/// Set in launchers forked by the server, which put every signal back to its default when it
+/// started: the only dispositions that are not defaults are then the ones this file sets.
+static int dispositions_known = 0;
+
+/// Signals whose disposition this file changes (the server's and the launcher's own).
+static const int own_signals[] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD};
+
 static void fail(const char *format, ...) {
     va_list arguments;
     va_start(arguments, format);
@@ -309,9 +316,13 @@ static int run_launcher(int argc, char **argv) {
     if (pid == 0) {
         int report = failure_pipe[1];
         setpgid(0, 0);
-        // Leave no trace of the launcher's signal handling (or of capsize's, inherited) in PROGRAM.
+        // Leave no trace of the launcher's signal handling (or of capsize's, inherited) in PROGRAM,
+        // and only then let the terminations held since before the fork through.
+        if (dispositions_known)
+            for (size_t i = 0; i < sizeof own_signals / sizeof *own_signals; i++) signal(own_signals[i], SIG_DFL);
+        else
+            for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (cgroup) {
             char path[4096];
@@ -456,6 +467,10 @@ static int serve_job(char *message, size_t length, int *fds, int fd_count) {
 static int serve(int socket_fd) {
     static char message[SERVER_MESSAGE_MAX];
     close_from(3, socket_fd);
+    // Every disposition back to its default once here, so that each launcher's child has only
+    // own_signals to reset (one call each instead of one per signal).
+    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+    dispositions_known = 1;
     signal(SIGPIPE, SIG_IGN);
     struct sigaction action;
     memset(&action, 0, sizeof action);

@@ -50,6 +50,25 @@ import Testing
         #expect(lines.last == server)
     }
 
+    @Test("the program starts with every signal at its default and none blocked, as through a launcher of its own")
+    func signalDispositions() async throws {
+        func signalLines(_ result: SandboxResult) -> [String] {
+            result.stdout.text.split(separator: "\n").map(String.init).filter {
+                $0.hasPrefix("SigBlk") || $0.hasPrefix("SigIgn") || $0.hasPrefix("SigCgt")
+            }
+        }
+        let viaServer = try await sandbox().run(["cat", "/proc/self/status"])
+        let direct = try await Sandbox(launcherPath: Self.launcher).run(["cat", "/proc/self/status"])
+        let lines = signalLines(viaServer)
+        #expect(lines.count == 3)
+        #expect(lines.contains("SigBlk:\t0000000000000000"))
+        #expect(lines.contains("SigCgt:\t0000000000000000"))
+        // Signals 1-31 not ignored (glibc reserves 32 and 33, and its signal() leaves them alone).
+        let ignored = lines.first { $0.hasPrefix("SigIgn") }.flatMap { UInt64($0.dropFirst(8), radix: 16) }
+        #expect(ignored.map { $0 & 0x7fff_ffff } == 0)
+        #expect(lines == signalLines(direct))
+    }
+
     @Test("the server survives a crashing program, and the next run works")
     func survivesCrash() async throws {
         let sandbox = try sandbox()
