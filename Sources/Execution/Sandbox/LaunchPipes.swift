@@ -41,7 +41,7 @@ struct LaunchPipes {
 
     private func makeNonBlocking() {
         for fd in [input, stdout, stderr, report] where fd >= 0 {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)  // a new pipe end has no other status flags to keep
         }
     }
 

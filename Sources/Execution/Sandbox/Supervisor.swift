@@ -75,7 +75,8 @@ final class Supervisor: @unchecked Sendable {
         pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
 
         temporary = try givenTemporaryDirectory ?? TemporaryDirectory.create(under: sandbox.temporaryBase)
-        defer { if givenTemporaryDirectory == nil { TemporaryDirectory.remove(temporary) } }
+        var temporaryRemoved = false
+        defer { if givenTemporaryDirectory == nil && !temporaryRemoved { TemporaryDirectory.remove(temporary) } }
         let cgroup = limits.kernelMemoryBackstop ? limits.memoryBytes.flatMap { MemoryCgroup.create(limit: $0) } : nil
         defer { cgroup?.remove() }
 
@@ -137,7 +138,9 @@ final class Supervisor: @unchecked Sendable {
         }
         if cause == .cancelled { return nil }
 
-        let storage = max(storagePeak, TemporaryDirectory.size(of: temporary))
+        // A private directory the program left empty (the usual case) goes at once, and holds 0 bytes.
+        temporaryRemoved = givenTemporaryDirectory == nil && rmdir(temporary) == 0
+        let storage = max(storagePeak, temporaryRemoved ? 0 : TemporaryDirectory.size(of: temporary))
         let maxRSS = (exit.maxRSSKiB ?? 0) * 1024
         let reason: SandboxResult.Reason
         switch cause {
