@@ -9,13 +9,15 @@ import Glibc
 /// that uses the same launcher.
 ///
 /// A run is one message on a `SOCK_SEQPACKET` socket: the launcher's options and the program, the
-/// program's environment, and the run's pipes attached. The server forks a copy of itself per run that
-/// goes on exactly as a launcher started with those arguments would (process group, rlimits, affinity,
-/// `wait4`, sweep, report), so each run is spared an exec of the launcher and its C library start-up
-/// while its program is still forked from a small process (`ru_maxrss` stays the program's own).
+/// program's environment, and the run's pipes attached. The server keeps a pool of workers, copies of
+/// itself that each take one message at a time from the socket and go on exactly as a launcher
+/// started with those arguments would (process group, rlimits, affinity, `wait4`, sweep, report).
+/// Each run is spared an exec of the launcher, its C library start-up and a fork, while its program is
+/// still forked from a small process (`ru_maxrss` stays the program's own).
 ///
-/// A server that has died is noticed at the next send (`EPIPE`) and started again. The server ends
-/// when capsize's end of the socket closes, and then asks its running launchers to kill their programs.
+/// A server that has died is noticed at the next send (`EPIPE`), or when a request is dropped, and
+/// started again. The server ends when capsize's end of the socket closes; its workers then kill the
+/// programs they run (parent-death signal) and end.
 final class LaunchServer: Sendable {
     private struct Connection {
         var socket: Int32
@@ -84,6 +86,19 @@ final class LaunchServer: Sendable {
                         + "(\(SystemCallError(call: "sendmsg", code: lastError))); rebuild capsize-launch."))
         }
         return try result.get()
+    }
+
+    /// After a request was dropped (its pipes closed without a report): forgets the server if it has
+    /// ended, so that the next run starts another instead of queueing for workers that are leaving.
+    func forgetIfEnded() {
+        connection.withLock { connection in
+            guard let live = connection else { return }
+            var status: Int32 = 0
+            if waitpid(live.pid, &status, WNOHANG) == live.pid {
+                Glibc.close(live.socket)
+                connection = nil
+            }
+        }
     }
 
     /// Stops the server (the next run starts a new one). Runs in progress go on.

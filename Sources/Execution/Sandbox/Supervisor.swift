@@ -115,7 +115,8 @@ final class Supervisor: @unchecked Sendable {
             if handedToServer {
                 supervise()
                 if started == nil && !cancelled.load(ordering: .relaxed) {
-                    // The server went away before it forked the launcher (nothing ran): start one directly.
+                    // The server dropped the request (it went away; nothing ran): start a launcher directly.
+                    LaunchServer.shared(launcherPath: sandbox.launcherPath).forgetIfEnded()
                     pipes.closeAll()
                     (stdout, stderr) = (Capture(limit: limits.outputLimitBytes), Capture(limit: limits.outputLimitBytes))
                     (reportBuffer, inputOffset, exited) = ([], 0, nil)
