@@ -83,6 +83,25 @@ import Testing
         #expect(try server().pid == pid)
     }
 
+    @Test("workers run one request after another; workers that die while they wait are replaced, not waited for")
+    func workers() async throws {
+        let sandbox = try sandbox()
+        func worker() async throws -> Int32 {
+            let result = try await sandbox.run(["sh", "-c", "echo $PPID"])
+            return try #require(Int32(result.stdout.text.trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+        var seen: Set<Int32> = []
+        for _ in 0..<6 { seen.insert(try await worker()) }
+        #expect(seen.count <= 2, "one run at a time needs one worker and one spare: \(seen)")
+        let server = try #require(try server().pid)
+        for pid in seen { kill(pid, SIGKILL) }
+        try await Task.sleep(for: .milliseconds(50))
+        // The server counts the dead (idle) workers out and starts others: the next runs neither hang
+        // (a request queued with no worker left) nor fall back to a launcher of their own.
+        for _ in 0..<2 { #expect(!seen.contains(try await worker())) }
+        #expect(try self.server().pid == server)
+    }
+
     @Test("concurrent runs each get their own program's ru_maxrss, not the server's or a neighbour's")
     func separateUsage() async throws {
         let sandbox = try sandbox()
