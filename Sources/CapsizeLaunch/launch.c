@@ -25,12 +25,13 @@
 // is one run: two native uint32 counts (arguments, environment entries), then that many
 // NUL-terminated strings (the arguments are the options above, "--", PROGRAM and its arguments; the
 // environment is PROGRAM's), with the run's descriptors attached (SCM_RIGHTS): report, stdout,
-// stderr and, optionally, stdin (/dev/null without). For each message the server forks a copy of
-// itself that puts the descriptors on 0-3 and carries on exactly as a launcher started with those
-// arguments and that environment would: no exec and no C library start-up per run, and the program
-// is still forked from a small process. A request that cannot be served has its descriptors closed,
-// so capsize sees the report end without a line. When the socket closes (capsize is gone) the server
-// sends SIGTERM to the launchers still running, which kill their programs, and exits.
+// stderr and, optionally, stdin (/dev/null without). The server keeps a pool of workers, copies of
+// itself that each take one message at a time from the socket, put the descriptors on 0-3 and carry
+// on exactly as a launcher started with those arguments and that environment would, then wait for
+// the next: no exec, no C library start-up and no fork of a launcher per run, and the program is
+// still forked from a small process. A request that cannot be served has its descriptors closed, so
+// capsize sees the report end without a line. When the socket closes (capsize is gone) the server
+// exits; its workers get SIGTERM (parent-death signal), kill the programs they run, and end.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>

@@ -101,14 +101,6 @@ final class LaunchServer: Sendable {
         }
     }
 
-    /// Stops the server (the next run starts a new one). Runs in progress go on.
-    func shutDown() {
-        connection.withLock { connection in
-            if let live = connection { Self.stop(live) }
-            connection = nil
-        }
-    }
-
     private static func stop(_ connection: Connection) {
         Glibc.close(connection.socket)
         kill(connection.pid, SIGKILL)
