@@ -67,9 +67,11 @@ let executables: [Target] = [
     // The small C process that forks, limits, execs and waits for every sandboxed program.
     // Linked statically: SwiftPM links the Swift runtime and libstdc++ into every executable, and
     // loading them dynamically cost 2.2 ms per launcher start (0.85 ms static, as a plain C build).
+    // -nostartfiles leaves out swiftrt.o, whose constructor was all that pulled the Swift runtime in:
+    // 0.9 MB instead of 9.5 MB, and an exec'd launcher starts about 0.1 ms sooner (see RESULTS.md).
     .executableTarget(
         name: "capsize-launch", path: "Sources/CapsizeLaunch",
-        linkerSettings: [.unsafeFlags(["-static-executable"])]),
+        linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]),
 ]
 
 // MARK: - Tests

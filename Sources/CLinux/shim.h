@@ -10,3 +10,32 @@ int pipe2(int pipefd[2], int flags);
 
 /// Waits on descriptors with a nanosecond timeout. The corresponding C function is `ppoll`.
 int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask);
+
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/// Sends `length` bytes as one message on `socket` with `count` (at most 4) descriptors attached
+/// (SCM_RIGHTS), without SIGPIPE. Returns sendmsg's result. (Swift cannot use the CMSG macros.)
+static inline long capsize_send_with_descriptors(int socket, const void *bytes, unsigned long length,
+                                                 const int *descriptors, int count) {
+    union {
+        char bytes[CMSG_SPACE(sizeof(int) * 4)];
+        struct cmsghdr align;
+    } control;
+    if (count < 0 || count > 4) return -1;
+    memset(&control, 0, sizeof control);
+    struct iovec io = {(void *)bytes, length};
+    struct msghdr header;
+    memset(&header, 0, sizeof header);
+    header.msg_iov = &io;
+    header.msg_iovlen = 1;
+    header.msg_control = control.bytes;
+    header.msg_controllen = CMSG_SPACE(sizeof(int) * (unsigned long)count);
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&header);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * (unsigned long)count);
+    memcpy(CMSG_DATA(cmsg), descriptors, sizeof(int) * (unsigned long)count);
+    return sendmsg(socket, &header, MSG_NOSIGNAL);
+}

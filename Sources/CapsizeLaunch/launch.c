@@ -18,10 +18,25 @@
 // process outlives a run. If capsize dies (--parent), the group is killed.
 //
 // Exit status: the child's (128 + signal when killed), 125 for the launcher's own errors.
+//
+//   capsize-launch --server FD
+//
+// The resident form (a fork server): FD is a SOCK_SEQPACKET socket from capsize. Each message on it
+// is one run: two native uint32 counts (arguments, environment entries), then that many
+// NUL-terminated strings (the arguments are the options above, "--", PROGRAM and its arguments; the
+// environment is PROGRAM's), with the run's descriptors attached (SCM_RIGHTS): report, stdout,
+// stderr and, optionally, stdin (/dev/null without). The server keeps a pool of workers, copies of
+// itself that each take one message at a time from the socket, put the descriptors on 0-3 and carry
+// on exactly as a launcher started with those arguments and that environment would, then wait for
+// the next: no exec, no C library start-up and no fork of a launcher per run, and the program is
+// still forked from a small process. A request that cannot be served has its descriptors closed, so
+// capsize sees the report end without a line. When the socket closes (capsize is gone) the server
+// exits; its workers get SIGTERM (parent-death signal), kill the programs they run, and end.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,6 +46,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -54,6 +71,13 @@ enum { STAGE_EXEC, STAGE_RLIMIT, STAGE_AFFINITY, STAGE_CHDIR, STAGE_CGROUP };
 
 static volatile pid_t child_pid = 0;
 
+/// Set in launchers forked by the server, which put every signal back to its default when it
+/// started: the only dispositions that are not defaults are then the ones this file sets.
+static int dispositions_known = 0;
+
+/// Signals whose disposition this file changes (the server's and the launcher's own).
+static const int own_signals[] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD};
+
 static void fail(const char *format, ...) {
     va_list arguments;
     va_start(arguments, format);
@@ -61,7 +85,7 @@ static void fail(const char *format, ...) {
     vfprintf(stderr, format, arguments);
     fputc('\n', stderr);
     va_end(arguments);
-    exit(125);
+    _exit(125);  // stderr is unbuffered; and no exit handlers (see serve)
 }
 
 static double now_seconds(void) {
@@ -152,17 +176,30 @@ static void child_failed(int pipe, int stage) {
     _exit(stage == STAGE_EXEC && (failure.error == ENOENT || failure.error == ENOTDIR) ? 127 : 126);
 }
 
-/// Closes every descriptor from `first` up, except `keep`.
-static void close_from(int first, int keep) {
-    if (keep >= first) {
-        if (keep > first && syscall(SYS_close_range, first, keep - 1, 0) != 0)
-            for (int fd = first; fd < keep; fd++) close(fd);
-        first = keep + 1;
-    }
-    if (syscall(SYS_close_range, first, ~0U, 0) != 0) {
+/// A descriptor that close_from leaves open as well: the server's socket, in a worker (-1: none).
+static int reserved_fd = -1;
+
+/// Closes every descriptor in [first, last] (last ~0U: to the end).
+static void close_range_of(unsigned first, unsigned last) {
+    if (first > last) return;
+    if (syscall(SYS_close_range, first, last, 0) != 0) {
         long maximum = sysconf(_SC_OPEN_MAX);
-        for (long fd = first; fd < (maximum > 0 ? maximum : 1024); fd++) close((int)fd);
+        unsigned end = last < (unsigned)(maximum > 0 ? maximum : 1024) ? last : (unsigned)(maximum > 0 ? maximum : 1024);
+        for (unsigned fd = first; fd <= end; fd++) close((int)fd);
     }
+}
+
+/// Closes every descriptor from `first` up, except `keep` and `reserved_fd`.
+static void close_from(int first, int keep) {
+    int keeps[2] = {keep, reserved_fd};
+    if (keeps[0] > keeps[1]) { int t = keeps[0]; keeps[0] = keeps[1]; keeps[1] = t; }
+    unsigned next = (unsigned)first;
+    for (int i = 0; i < 2; i++) {
+        if (keeps[i] < first || (unsigned)keeps[i] < next) continue;
+        close_range_of(next, (unsigned)keeps[i] - 1);
+        next = (unsigned)keeps[i] + 1;
+    }
+    close_range_of(next, ~0U);
 }
 
 /// The launcher's children, from /proc (children of every thread; the launcher has one).
@@ -200,9 +237,22 @@ static int list_children(pid_t *out, int capacity) {
     return count;
 }
 
+/// CPU time and the largest ru_maxrss of the processes reaped for one run (what
+/// getrusage(RUSAGE_CHILDREN) gives a launcher that runs once; a worker runs many).
+struct reaped_usage {
+    double user, system;
+    long maxrss_kib;
+};
+
+static void account(struct reaped_usage *total, const struct rusage *usage) {
+    total->user += timeval_seconds(usage->ru_utime);
+    total->system += timeval_seconds(usage->ru_stime);
+    if (usage->ru_maxrss > total->maxrss_kib) total->maxrss_kib = usage->ru_maxrss;
+}
+
 /// Kills what is left of the group and every remaining descendant (orphans come to us, the
-/// subreaper), and reaps them all.
-static void sweep(pid_t group) {
+/// subreaper), and reaps them all into `total`.
+static void sweep(pid_t group, struct reaped_usage *total) {
     kill(-group, SIGKILL);
     for (;;) {
         pid_t children[256];
@@ -210,8 +260,13 @@ static void sweep(pid_t group) {
         for (int i = 0; i < count; i++) kill(children[i], SIGKILL);
         int reaped = 0;
         for (;;) {
-            pid_t pid = waitpid(-1, NULL, WNOHANG);
-            if (pid > 0) { reaped++; continue; }
+            struct rusage usage;
+            pid_t pid = wait4(-1, NULL, WNOHANG, &usage);
+            if (pid > 0) {
+                account(total, &usage);
+                reaped++;
+                continue;
+            }
             if (pid < 0 && errno == ECHILD) return;
             break;
         }
@@ -222,7 +277,8 @@ static void sweep(pid_t group) {
     }
 }
 
-int main(int argc, char **argv) {
+/// One launcher run: the options and PROGRAM in argv (argv[0] is the launcher's name).
+static int run_launcher(int argc, char **argv) {
     int report_fd = 1;
     const char *directory = NULL;
     const char *cgroup = NULL;
@@ -294,9 +350,13 @@ int main(int argc, char **argv) {
     if (pid == 0) {
         int report = failure_pipe[1];
         setpgid(0, 0);
-        // Leave no trace of the launcher's signal handling (or of capsize's, inherited) in PROGRAM.
+        // Leave no trace of the launcher's signal handling (or of capsize's, inherited) in PROGRAM,
+        // and only then let the terminations held since before the fork through.
+        if (dispositions_known)
+            for (size_t i = 0; i < sizeof own_signals / sizeof *own_signals; i++) signal(own_signals[i], SIG_DFL);
+        else
+            for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (cgroup) {
             char path[4096];
@@ -321,7 +381,8 @@ int main(int argc, char **argv) {
     close(failure_pipe[1]);
 
     char line[2048];
-    int length = snprintf(line, sizeof line, "{\"event\":\"started\",\"pid\":%d,\"start\":%.6f}\n", (int)pid, start);
+    int length = snprintf(line, sizeof line, "{\"event\":\"started\",\"pid\":%d,\"launcher\":%d,\"start\":%.6f}\n",
+                          (int)pid, (int)getpid(), start);
     write_all(report_fd, line, (size_t)length);
 
     struct child_failure failure;
@@ -332,17 +393,16 @@ int main(int argc, char **argv) {
 
     int status = 0;
     struct rusage usage;
+    struct reaped_usage all = {0, 0, 0};  // every process reaped here: PROGRAM, its waited-for children, orphans
     for (;;) {
         pid_t reaped = wait4(-1, &status, 0, &usage);
+        if (reaped > 0) account(&all, &usage);
         if (reaped == pid) break;
         if (reaped < 0 && errno != EINTR) fail("wait4: %s", strerror(errno));
     }
     double wall = now_seconds() - start;
     child_pid = 0;
-    sweep(pid);
-
-    struct rusage all;  // every process reaped here: PROGRAM, its waited-for children and the orphans
-    getrusage(RUSAGE_CHILDREN, &all);
+    sweep(pid, &all);
     char outcome[1400];
     if (failure_bytes == (ssize_t)sizeof failure) {
         char message[1200], escaped[1300];
@@ -366,8 +426,209 @@ int main(int argc, char **argv) {
     length = snprintf(line, sizeof line,
                       "{\"event\":\"exited\",\"pid\":%d,%s,\"user\":%.6f,\"system\":%.6f,"
                       "\"maxrss_kib\":%ld,\"wall\":%.6f}\n",
-                      (int)pid, outcome, timeval_seconds(all.ru_utime), timeval_seconds(all.ru_stime),
-                      all.ru_maxrss > usage.ru_maxrss ? all.ru_maxrss : usage.ru_maxrss, wall);
+                      (int)pid, outcome, all.user, all.system, all.maxrss_kib, wall);
     write_all(report_fd, line, (size_t)length);
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+// MARK: - Server
+
+#define SERVER_MESSAGE_MAX (256 * 1024)
+#define SERVER_MAX_FDS 4
+#define SERVER_MAX_WORKERS 4096
+
+/// Shared between the server and its workers (MAP_SHARED): how many workers wait for a request, and
+/// whether each worker is running one (so that the server can count a worker that ended while idle).
+struct pool {
+    int idle;
+    int busy[SERVER_MAX_WORKERS];
+};
+
+static pid_t worker_pids[SERVER_MAX_WORKERS];
+static int worker_slot = -1;  // in a worker: its index in pool->busy
+
+static struct pool *pool;
+static pid_t server_pid;
+static volatile sig_atomic_t pool_changed = 0;
+
+static void on_pool_signal(int signal_number) {  // SIGCHLD (a worker ended), SIGUSR1 (none left idle)
+    (void)signal_number;
+    pool_changed = 1;
+}
+
+static void set_disposition(int signal_number, void (*handler)(int)) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = handler;
+    sigemptyset(&action.sa_mask);
+    sigaction(signal_number, &action, NULL);
+}
+
+/// In a worker: puts one request's descriptors on 0-3 and its environment in `environ`, runs it as a
+/// launcher would, and puts everything back. Returns the launcher's status.
+static int serve_request(char *message, size_t length, int *fds, int fd_count) {
+    // Report on 3, stdout on 1, stderr on 2, stdin on 0, as a launcher spawned by capsize has them.
+    int sources[4] = {fds[0], fds[1], fds[2], fd_count > 3 ? fds[3] : open("/dev/null", O_RDONLY | O_CLOEXEC)};
+    for (int i = 0; i < 4; i++)
+        if (sources[i] >= 0 && sources[i] < 4) sources[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, 10);
+    int targets[4] = {3, 1, 2, 0};
+    for (int i = 0; i < 4; i++)
+        if (sources[i] < 0 || dup2(sources[i], targets[i]) < 0) fail("cannot set up descriptor %d", targets[i]);
+    if (fd_count <= 3 && sources[3] >= 0) close(sources[3]);
+
+    uint32_t counts[2];
+    if (length < sizeof counts) fail("a request of %zu bytes is too short", length);
+    memcpy(counts, message, sizeof counts);
+    if (counts[0] == 0 || counts[0] > length || counts[1] > length) fail("a malformed request");
+    char **argv = calloc((size_t)counts[0] + 2, sizeof(char *));
+    char **envp = calloc((size_t)counts[1] + 1, sizeof(char *));
+    if (!argv || !envp) fail("out of memory");
+    argv[0] = "capsize-launch";
+    char *p = message + sizeof counts, *end = message + length;
+    for (uint32_t i = 0; i < counts[0] + counts[1]; i++) {
+        char *nul = memchr(p, '\0', (size_t)(end - p));
+        if (!nul) fail("a malformed request");
+        if (i < counts[0]) argv[i + 1] = p;
+        else envp[i - counts[0]] = p;
+        p = nul + 1;
+    }
+    char **own_environment = environ;
+    environ = envp;
+    int status = run_launcher((int)counts[0] + 1, argv);
+    environ = own_environment;
+    free(argv);
+    free(envp);
+
+    // Nothing of the run stays: its pipes (capsize waits for them to close), the launcher's signals.
+    for (size_t i = 0; i < sizeof own_signals / sizeof *own_signals; i++) set_disposition(own_signals[i], SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3; fd++) dup2(null, fd);
+    close(null);
+    close(3);
+    return status;
+}
+
+/// A worker: a copy of the server that takes requests from the shared socket one at a time (the
+/// kernel hands each message to one waiting reader) and runs each as a launcher, in this process:
+/// per run only the program is forked.
+static int work(int socket_fd) {
+    static char message[SERVER_MESSAGE_MAX];
+    set_disposition(SIGCHLD, SIG_DFL);
+    set_disposition(SIGUSR1, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != server_pid) return 0;
+    for (;;) {
+        struct iovec io = {message, sizeof message};
+        union {
+            char bytes[CMSG_SPACE(sizeof(int) * SERVER_MAX_FDS)];
+            struct cmsghdr align;
+        } control;
+        struct msghdr header;
+        memset(&header, 0, sizeof header);
+        header.msg_iov = &io;
+        header.msg_iovlen = 1;
+        header.msg_control = control.bytes;
+        header.msg_controllen = sizeof control.bytes;
+        ssize_t length = recvmsg(socket_fd, &header, MSG_CMSG_CLOEXEC);
+        if (length < 0 && errno == EINTR) continue;
+        if (length <= 0) return 0;  // capsize is gone
+        __atomic_store_n(&pool->busy[worker_slot], 1, __ATOMIC_SEQ_CST);
+        if (__atomic_sub_fetch(&pool->idle, 1, __ATOMIC_SEQ_CST) <= 0) kill(server_pid, SIGUSR1);
+
+        int fds[SERVER_MAX_FDS];
+        int fd_count = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&header); c; c = CMSG_NXTHDR(&header, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+            int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            int *received = (int *)CMSG_DATA(c);
+            for (int i = 0; i < count; i++) {
+                if (fd_count < SERVER_MAX_FDS) fds[fd_count++] = received[i];
+                else close(received[i]);
+            }
+        }
+        if (fd_count >= 3 && !(header.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+            serve_request(message, (size_t)length, fds, fd_count);
+        for (int i = 0; i < fd_count; i++) close(fds[i]);  // a request that cannot be served ends here
+        if (getppid() != server_pid) return 0;  // the server is gone: take no more
+        __atomic_add_fetch(&pool->idle, 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&pool->busy[worker_slot], 0, __ATOMIC_SEQ_CST);
+    }
+}
+
+/// The server: keeps at least one worker waiting on the socket, and ends when capsize closes it.
+static int serve(int socket_fd) {
+    // Out of the way of 0-3, where each run's descriptors go.
+    int moved = fcntl(socket_fd, F_DUPFD_CLOEXEC, 64);
+    if (moved < 0) fail("fcntl: %s", strerror(errno));
+    close(socket_fd);
+    socket_fd = moved;
+    close_from(3, socket_fd);
+    reserved_fd = socket_fd;
+    // Every disposition back to its default once here, so that each launcher's child has only
+    // own_signals to reset (one call each instead of one per signal).
+    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+    dispositions_known = 1;
+    pool = mmap(NULL, sizeof *pool, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (pool == MAP_FAILED) fail("mmap: %s", strerror(errno));
+    server_pid = getpid();
+    signal(SIGPIPE, SIG_IGN);
+    set_disposition(SIGCHLD, on_pool_signal);
+    set_disposition(SIGUSR1, on_pool_signal);
+    sigset_t held, none;
+    sigemptyset(&held);
+    sigaddset(&held, SIGCHLD);
+    sigaddset(&held, SIGUSR1);
+    sigemptyset(&none);
+    sigprocmask(SIG_BLOCK, &held, NULL);  // delivered only inside ppoll, so no wake-up is missed
+
+    for (;;) {
+        pool_changed = 0;
+        for (;;) {
+            pid_t pid = waitpid(-1, NULL, WNOHANG);
+            if (pid <= 0) break;
+            for (int i = 0; i < SERVER_MAX_WORKERS; i++) {
+                if (worker_pids[i] != pid) continue;
+                worker_pids[i] = 0;
+                // A worker that ended while it waited (killed, say) was counted idle: count it out.
+                if (!__atomic_load_n(&pool->busy[i], __ATOMIC_SEQ_CST)) __atomic_sub_fetch(&pool->idle, 1, __ATOMIC_SEQ_CST);
+                break;
+            }
+        }
+        while (__atomic_load_n(&pool->idle, __ATOMIC_SEQ_CST) < 1) {
+            int slot = 0;
+            while (slot < SERVER_MAX_WORKERS && worker_pids[slot] != 0) slot++;
+            if (slot == SERVER_MAX_WORKERS) break;
+            __atomic_store_n(&pool->busy[slot], 0, __ATOMIC_SEQ_CST);
+            __atomic_add_fetch(&pool->idle, 1, __ATOMIC_SEQ_CST);
+            pid_t pid = fork();
+            if (pid == 0) {
+                worker_slot = slot;
+                _exit(work(socket_fd));  // _exit: no exit handlers run in the copies
+            }
+            if (pid < 0) {
+                __atomic_sub_fetch(&pool->idle, 1, __ATOMIC_SEQ_CST);
+                break;
+            }
+            worker_pids[slot] = pid;
+        }
+        struct pollfd watch = {socket_fd, 0, 0};  // POLLHUP comes unasked when capsize closes its end
+        int ready = ppoll(&watch, 1, NULL, &none);
+        if (ready > 0 && (watch.revents & (POLLHUP | POLLERR | POLLNVAL))) break;
+    }
+    // capsize is gone: the workers have their parent-death signal (those running a program kill it).
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--server") == 0) {
+        int fd = (int)parse_number(argv[2], "--server");
+        return serve(fd);
+    }
+    return run_launcher(argc, argv);
 }

@@ -6,8 +6,12 @@ import Testing
 /// Shared fixtures for ExecutionTests.
 enum Fixture {
     /// The sandbox under test, with the launcher that `swift build` put next to the test bundle.
+    /// With `CAPSIZE_TEST_LAUNCH_SERVER=1` every run goes through the resident launcher, so the whole
+    /// suite can be run in that mode too.
     static func sandbox(recordsMemoryTimeline: Bool = false) throws -> Sandbox {
-        try Sandbox(recordsMemoryTimeline: recordsMemoryTimeline)
+        var sandbox = try Sandbox(recordsMemoryTimeline: recordsMemoryTimeline)
+        sandbox.usesLaunchServer = ProcessInfo.processInfo.environment["CAPSIZE_TEST_LAUNCH_SERVER"] == "1"
+        return sandbox
     }
 
     /// Debian's python3 (a pyenv shim, if that is all there is, adds a shell to every start).

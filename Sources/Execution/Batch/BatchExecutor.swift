@@ -132,7 +132,7 @@ public actor BatchExecutor {
         self.runnable = Array(repeating: [], count: sorted.count)
         self.runnableHead = Array(repeating: 0, count: sorted.count)
         self.runID = runID
-        self.sandbox = sandbox
+        self.sandbox = sandbox.withLaunchServer()  // one resident launcher forks every job
         self.store = store
         self.outputRoot = outputRoot
         self.terminateGrace = terminateGrace

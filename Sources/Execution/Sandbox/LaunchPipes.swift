@@ -11,6 +11,62 @@ struct LaunchPipes {
     var stderr: Int32 = -1
     var report: Int32 = -1
 
+    /// Makes the pipes of one run: stdin (when `hasInput`), stdout, stderr and the report. Keeps
+    /// capsize's ends here and returns the launcher's ends as [report, stdout, stderr, stdin?]
+    /// (close-on-exec; the caller closes them once they are handed over).
+    private mutating func makePipes(hasInput: Bool) throws(SandboxError) -> [Int32] {
+        var childEnds: [Int32] = []
+        func makePipe() throws(SandboxError) -> (read: Int32, write: Int32) {
+            var fds: [Int32] = [-1, -1]
+            do { try check(pipe2(&fds, O_CLOEXEC), "pipe2") } catch {
+                for fd in childEnds { Glibc.close(fd) }
+                closeAll()
+                throw SandboxError(
+                    "Cannot create a pipe for the sandbox (\(error)); close some files or raise ulimit -n.")
+            }
+            return (fds[0], fds[1])
+        }
+        for keep in [\LaunchPipes.report, \LaunchPipes.stdout, \LaunchPipes.stderr] {
+            let pipe = try makePipe()
+            self[keyPath: keep] = pipe.read
+            childEnds.append(pipe.write)
+        }
+        if hasInput {
+            let pipe = try makePipe()
+            input = pipe.write
+            childEnds.append(pipe.read)
+        }
+        return childEnds
+    }
+
+    private func makeNonBlocking() {
+        for fd in [input, stdout, stderr, report] where fd >= 0 {
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)  // a new pipe end has no other status flags to keep
+        }
+    }
+
+    /// Hands one run to the resident launcher `server`: `options` (the launcher's options, `--`, the
+    /// program and its arguments) and `environment`, with the launcher's ends of new pipes.
+    /// - Returns: false when the server cannot take this request (too large); nothing is left open then.
+    /// - Throws: `SandboxError` when a pipe cannot be made or no server can be reached.
+    mutating func send(
+        to server: LaunchServer, options: [String], environment: [String: String], hasInput: Bool
+    ) throws(SandboxError) -> Bool {
+        let childEnds = try makePipes(hasInput: hasInput)
+        defer { for fd in childEnds { Glibc.close(fd) } }
+        let sent: Bool
+        do { sent = try server.send(options: options, environment: environment, descriptors: childEnds) } catch {
+            closeAll()
+            throw error
+        }
+        if !sent {
+            closeAll()
+            return false
+        }
+        makeNonBlocking()
+        return true
+    }
+
     /// Starts `arguments` (the launcher's path first) with stdin from a pipe (or /dev/null), stdout and
     /// stderr into pipes, and the report on descriptor 3; signal mask and handlers back to defaults.
     /// - Returns: the launcher's process id.
@@ -18,32 +74,18 @@ struct LaunchPipes {
     mutating func spawn(arguments: [String], environment: [String: String], hasInput: Bool) throws(SandboxError)
         -> pid_t
     {
-        var childEnds: [Int32] = []
+        let childEnds = try makePipes(hasInput: hasInput)
         defer { for fd in childEnds { Glibc.close(fd) } }
-        func makePipe() throws(SandboxError) -> (read: Int32, write: Int32) {
-            var fds: [Int32] = [-1, -1]
-            do { try check(pipe2(&fds, O_CLOEXEC), "pipe2") } catch {
-                throw SandboxError(
-                    "Cannot create a pipe for the sandbox (\(error)); close some files or raise ulimit -n.")
-            }
-            return (fds[0], fds[1])
-        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         if hasInput {
-            let pipe = try makePipe()
-            input = pipe.write
-            childEnds.append(pipe.read)
-            posix_spawn_file_actions_adddup2(&actions, pipe.read, 0)
+            posix_spawn_file_actions_adddup2(&actions, childEnds[3], 0)
         } else {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         }
-        for (target, keep) in [(Int32(1), \LaunchPipes.stdout), (2, \LaunchPipes.stderr), (3, \LaunchPipes.report)] {
-            let pipe = try makePipe()
-            self[keyPath: keep] = pipe.read
-            childEnds.append(pipe.write)
-            posix_spawn_file_actions_adddup2(&actions, pipe.write, target)
+        for (target, end) in [(Int32(1), childEnds[1]), (2, childEnds[2]), (3, childEnds[0])] {
+            posix_spawn_file_actions_adddup2(&actions, end, target)
         }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -66,9 +108,7 @@ struct LaunchPipes {
             throw SandboxError(
                 "Cannot start the launcher \(arguments[0]) (\(error)); rebuild capsize-launch or set CAPSIZE_LAUNCHER.")
         }
-        for fd in [input, stdout, stderr, report] where fd >= 0 {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        }
+        makeNonBlocking()
         return pid
     }
 

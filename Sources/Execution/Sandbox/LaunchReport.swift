@@ -5,6 +5,8 @@ struct LaunchReport: Decodable {
     /// "started" (written right after the fork) or "exited" (after the wait and the sweep).
     var event: String
     var pid: Int32
+    /// The launcher's own process id ("started" only).
+    var launcher: Int32?
     /// CLOCK_MONOTONIC seconds at the fork ("started" only).
     var start: Double?
     var exit: Int32?
@@ -17,7 +19,7 @@ struct LaunchReport: Decodable {
     var wall: Double?
 
     enum CodingKeys: String, CodingKey {
-        case event, pid, start, exit, signal, error, user, system, wall
+        case event, pid, launcher, start, exit, signal, error, user, system, wall
         case maxRSSKiB = "maxrss_kib"
     }
 
@@ -49,7 +51,7 @@ struct LaunchReport: Decodable {
         skipSpaces()
         guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return nil }
         index += 1
-        var event: String?, pid: Int32?, start: Double?, exit: Int32?, signal: Int32?, error: String?
+        var event: String?, pid: Int32?, launcher: Int32?, start: Double?, exit: Int32?, signal: Int32?, error: String?
         var user: Double?, system: Double?, maxRSSKiB: UInt64?, wall: Double?
         var closed = false
         while index < bytes.count {
@@ -65,7 +67,7 @@ struct LaunchReport: Decodable {
                 switch key {
                 case "event": event = text
                 case "error": error = text
-                case "pid", "start", "exit", "signal", "user", "system", "maxrss_kib", "wall": return nil
+                case "pid", "launcher", "start", "exit", "signal", "user", "system", "maxrss_kib", "wall": return nil
                 default: break
                 }
             } else {
@@ -84,6 +86,7 @@ struct LaunchReport: Decodable {
                 func integer<T: FixedWidthInteger>(_: T.Type) -> T? { T(token) }
                 switch key {
                 case "pid": guard let value = integer(Int32.self) else { return nil }; pid = value
+                case "launcher": guard let value = integer(Int32.self) else { return nil }; launcher = value
                 case "exit": guard let value = integer(Int32.self) else { return nil }; exit = value
                 case "signal": guard let value = integer(Int32.self) else { return nil }; signal = value
                 case "maxrss_kib": guard let value = integer(UInt64.self) else { return nil }; maxRSSKiB = value
@@ -109,7 +112,7 @@ struct LaunchReport: Decodable {
         skipSpaces()
         guard closed, index == bytes.count, let event, let pid else { return nil }
         return LaunchReport(
-            event: event, pid: pid, start: start, exit: exit, signal: signal, error: error, user: user, system: system,
+            event: event, pid: pid, launcher: launcher, start: start, exit: exit, signal: signal, error: error, user: user, system: system,
             maxRSSKiB: maxRSSKiB, wall: wall)
     }
 }

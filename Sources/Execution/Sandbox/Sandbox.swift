@@ -16,6 +16,10 @@ public struct Sandbox: Sendable {
     public var recordsMemoryTimeline: Bool
     /// Where private temporary directories are made.
     public var temporaryBase: String
+    /// Start runs through a resident `capsize-launch --server` shared by the process (see
+    /// `LaunchServer`) instead of one launcher process per run: the same caps and measurements, without
+    /// an exec and a C library start-up per run. Off by default; the Batch executor turns it on.
+    public var usesLaunchServer = false
 
     /// - Parameters:
     ///   - launcherPath: `capsize-launch`; by default found next to the running binary (see `Launcher`).
@@ -72,17 +76,23 @@ public struct Sandbox: Sendable {
         let result = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation {
                 (continuation: CheckedContinuation<SandboxResult?, any Error>) in
-                // A thread of its own, not the cooperative pool: the loop blocks in ppoll, and the
-                // launcher's parent-death signal follows the thread that spawned it.
-                let thread = Thread { continuation.resume(with: Result { try supervisor.run() }) }
-                thread.name = "capsize-sandbox"
-                thread.start()
+                // A thread of its own, not the cooperative pool: the loop blocks in ppoll. (The
+                // launcher's parent-death signal follows the thread that spawned it: these threads
+                // outlive their runs.)
+                SupervisorThreads.shared.run { continuation.resume(with: Result { try supervisor.run() }) }
             }
         } onCancel: {
             supervisor.cancel()
         }
         guard let result else { throw CancellationError() }
         return result
+    }
+
+    /// This sandbox with runs started through the resident launcher (`usesLaunchServer`).
+    public func withLaunchServer() -> Sandbox {
+        var sandbox = self
+        sandbox.usesLaunchServer = true
+        return sandbox
     }
 
     /// Makes a private temporary directory for an execution environment that outlives one run

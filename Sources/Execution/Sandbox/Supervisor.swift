@@ -75,26 +75,27 @@ final class Supervisor: @unchecked Sendable {
         pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
 
         temporary = try givenTemporaryDirectory ?? TemporaryDirectory.create(under: sandbox.temporaryBase)
-        defer { if givenTemporaryDirectory == nil { TemporaryDirectory.remove(temporary) } }
+        var temporaryRemoved = false
+        defer { if givenTemporaryDirectory == nil && !temporaryRemoved { TemporaryDirectory.remove(temporary) } }
         let cgroup = limits.kernelMemoryBackstop ? limits.memoryBytes.flatMap { MemoryCgroup.create(limit: $0) } : nil
         defer { cgroup?.remove() }
 
         var backstop: SandboxResult.KernelBackstop?
-        var arguments = [sandbox.launcherPath, "--report-fd", "3", "--parent", "\(getpid())", "--rlimit", "core=0"]
-        if let workingDirectory { arguments += ["--chdir", workingDirectory] }
-        if let openFiles = limits.openFiles { arguments += ["--rlimit", "nofile=\(openFiles)"] }
-        if let processes = limits.processes { arguments += ["--rlimit", "nproc=\(processes)"] }
-        if let cpus = limits.cpuList { arguments += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
+        var options = ["--report-fd", "3", "--rlimit", "core=0"]
+        if let workingDirectory { options += ["--chdir", workingDirectory] }
+        if let openFiles = limits.openFiles { options += ["--rlimit", "nofile=\(openFiles)"] }
+        if let processes = limits.processes { options += ["--rlimit", "nproc=\(processes)"] }
+        if let cpus = limits.cpuList { options += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
         if let cgroup {
-            arguments += ["--cgroup", cgroup.path]
+            options += ["--cgroup", cgroup.path]
             backstop = .cgroup(path: cgroup.path)
         } else if limits.kernelMemoryBackstop, let memory = limits.memoryBytes {
             let bytes = memory + SandboxLimits.addressSpaceHeadroom
-            arguments += ["--rlimit", "as=\(bytes)"]
+            options += ["--rlimit", "as=\(bytes)"]
             backstop = .addressSpace(bytes: bytes)
         }
-        arguments.append("--")
-        arguments += argv
+        options.append("--")
+        options += argv
 
         var environment = self.environment
         environment["TMPDIR"] = temporary
@@ -105,19 +106,42 @@ final class Supervisor: @unchecked Sendable {
         }
 
         defer { pipes.closeAll() }
-        launcher = try pipes.spawn(arguments: arguments, environment: environment, hasInput: hasInput)
-        supervise()
-
         var status: Int32 = 0
-        while waitpid(launcher, &status, 0) < 0 && errno == EINTR {}
+        var handedToServer = false
+        if sandbox.usesLaunchServer {
+            handedToServer = try pipes.send(
+                to: LaunchServer.shared(launcherPath: sandbox.launcherPath), options: options,
+                environment: environment, hasInput: hasInput)
+            if handedToServer {
+                supervise()
+                if started == nil && !cancelled.load(ordering: .relaxed) {
+                    // The server dropped the request (it went away; nothing ran): start a launcher directly.
+                    LaunchServer.shared(launcherPath: sandbox.launcherPath).forgetIfEnded()
+                    pipes.closeAll()
+                    (stdout, stderr) = (Capture(limit: limits.outputLimitBytes), Capture(limit: limits.outputLimitBytes))
+                    (reportBuffer, inputOffset, exited) = ([], 0, nil)
+                    handedToServer = false
+                }
+            }
+        }
+        if !handedToServer {
+            launcher = try pipes.spawn(
+                arguments: [sandbox.launcherPath, "--parent", "\(getpid())"] + options, environment: environment,
+                hasInput: hasInput)
+            supervise()
+            while waitpid(launcher, &status, 0) < 0 && errno == EINTR {}
+        }
         guard let exit = exited else {
+            if cancelled.load(ordering: .relaxed) { return nil }
             throw SandboxError(
                 "capsize-launch ended without a report (wait status \(status)): \(stderr.output.text.suffix(500)) "
                     + "Check that \(sandbox.launcherPath) is the launcher built with this capsize.")
         }
         if cause == .cancelled { return nil }
 
-        let storage = max(storagePeak, TemporaryDirectory.size(of: temporary))
+        // A private directory the program left empty (the usual case) goes at once, and holds 0 bytes.
+        temporaryRemoved = givenTemporaryDirectory == nil && rmdir(temporary) == 0
+        let storage = max(storagePeak, temporaryRemoved ? 0 : TemporaryDirectory.size(of: temporary))
         let maxRSS = (exit.maxRSSKiB ?? 0) * 1024
         let reason: SandboxResult.Reason
         switch cause {
@@ -197,7 +221,7 @@ final class Supervisor: @unchecked Sendable {
             self.killAt = nil
         }
         if now >= nextSample {
-            let bytes = tree.sample(below: launcher)
+            let bytes = tree.sample(below: started?.launcher ?? launcher)
             sampledPeak = max(sampledPeak, bytes)
             if recordsTimeline, let start = started?.start {
                 timeline.append(SandboxResult.MemorySample(seconds: now - start, bytes: bytes))
@@ -259,7 +283,9 @@ final class Supervisor: @unchecked Sendable {
             started = report
             let start = report.start ?? monotonicSeconds()
             deadline = limits.wallSeconds.map { start + $0 }
-            nextSample = monotonicSeconds()
+            // The first reading half an interval in: at the fork there is nothing to read yet, and a
+            // program that is over by then (most array children) is measured by wait4's ru_maxrss alone.
+            nextSample = monotonicSeconds() + sandbox.sampleInterval / 2
             nextStorageCheck = nextSample + Self.storageCheckInterval
             if cancelled.load(ordering: .relaxed) { enforce(now: monotonicSeconds()) }
         } else if report.event == "exited" {
