@@ -203,13 +203,28 @@ import Testing
     @Test("a CPU list sets the affinity and the thread variables of BLAS, OpenMP and PoCL")
     func cpusAndThreads() async throws {
         let script = """
-            echo $OPENBLAS_NUM_THREADS $OMP_NUM_THREADS $POCL_CPU_MAX_CU_COUNT
+            echo $OPENBLAS_NUM_THREADS $OMP_NUM_THREADS $POCL_CPU_MAX_CU_COUNT $POCL_MAX_PTHREAD_COUNT
             grep Cpus_allowed_list /proc/self/status
             """
         let pinned = try await Fixture.sandbox().run(["sh", "-c", script], limits: SandboxLimits(cpuList: [0]))
-        #expect(pinned.stdout.text == "1 1 1\nCpus_allowed_list:\t0\n")
+        #expect(pinned.stdout.text == "1 1 1 1\nCpus_allowed_list:\t0\n")
         let threads = try await Fixture.sandbox().run(["sh", "-c", script], limits: SandboxLimits(threads: 3))
-        #expect(threads.stdout.text.hasPrefix("3 3 3\n"))
+        #expect(threads.stdout.text.hasPrefix("3 3 3 3\n"))
+    }
+
+    /// PoCL 3.x ignored `POCL_CPU_MAX_CU_COUNT`: a one-thread function rendered on both cores.
+    @Test("one thread means one core: PoCL's CPU device renders on one thread when the sandbox says 1")
+    func poclHonoursThreads() async throws {
+        let capsize = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("capsize").path
+        try #require(FileManager.default.isExecutableFile(atPath: capsize), "capsize next to the tests: \(capsize)")
+        let result = try await Fixture.sandbox().run(
+            [capsize, "bench", "render-frames", "--device", "opencl:0", "--frames", "24", "--repeat", "1",
+             "--warmup", "0"],
+            limits: SandboxLimits(wallSeconds: 120, threads: 1))
+        #expect(result.reason == .completed, "\(result.stderr.text)")
+        let cpu = result.userSeconds + result.systemSeconds
+        #expect(cpu <= 1.25 * result.wallSeconds, "CPU \(cpu) s in \(result.wallSeconds) s of wall: more than one core")
     }
 
     @Test("rlimits reach the program: open files, no core dumps, the address-space backstop")

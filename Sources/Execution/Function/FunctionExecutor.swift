@@ -309,7 +309,7 @@ public actor FunctionExecutor {
         environment["CAPSIZE_HIDE_GPUS"] = "1"
         // A crashing runtime should end at once, not spend seconds symbolicating inside the environment.
         if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
-        for name in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "POCL_CPU_MAX_CU_COUNT"] {
+        for name in SandboxLimits.threadCountVariables {
             environment[name] = "\(configuration.threads)"
         }
         let process = EnvironmentProcess(

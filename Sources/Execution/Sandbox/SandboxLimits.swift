@@ -21,9 +21,15 @@ public struct SandboxLimits: Sendable, Hashable {
     public var kernelMemoryBackstop: Bool
     /// The CPUs the program may run on (affinity); also its default thread count.
     public var cpuList: [Int]?
-    /// The thread count announced to the program through `OPENBLAS_NUM_THREADS`, `OMP_NUM_THREADS`,
-    /// `MKL_NUM_THREADS` and PoCL's `POCL_CPU_MAX_CU_COUNT`; defaults to the size of `cpuList`.
+    /// The thread count announced to the program through `threadCountVariables`; defaults to the size of
+    /// `cpuList`.
     public var threads: Int?
+    /// The variables that set the thread counts of OpenBLAS, OpenMP, MKL and PoCL's CPU device. PoCL 3.x
+    /// (Debian 12) reads `POCL_MAX_PTHREAD_COUNT` and ignores `POCL_CPU_MAX_CU_COUNT`, which later versions
+    /// read; measured here: with only the latter set to 1, a render used both cores.
+    public static let threadCountVariables = [
+        "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "POCL_CPU_MAX_CU_COUNT", "POCL_MAX_PTHREAD_COUNT",
+    ]
     /// Cap on the bytes stored in the private temporary directory (`TMPDIR`); above it the tree is
     /// killed and the run ends as `storageExceeded`.
     public var temporaryDirectoryBytes: UInt64?

@@ -100,7 +100,7 @@ final class Supervisor: @unchecked Sendable {
         var environment = self.environment
         environment["TMPDIR"] = temporary
         if let threads = limits.effectiveThreads {
-            for name in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "POCL_CPU_MAX_CU_COUNT"] {
+            for name in SandboxLimits.threadCountVariables {
                 environment[name] = "\(threads)"
             }
         }
