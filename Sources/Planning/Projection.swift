@@ -88,13 +88,13 @@ public enum Projection {
     /// the basis says so.
     public static func cpu(_ profile: WorkloadProfile, vcpus: Double) -> ProjectedSeconds {
         let n = Double(profile.localThreads)
-        let measured = "\(CostModel.format(profile.localSeconds)) s measured at \(profile.localThreads) thread(s)"
+        let measured = "\(short(profile.localSeconds)) s measured at \(profile.localThreads) thread(s)"
         if let s = profile.serialFraction {
             let single = profile.localSeconds / (s + (1 - s) / n)
             let seconds = vcpus < 1 ? single / vcpus : single * (s + (1 - s) / vcpus)
             return ProjectedSeconds(
                 seconds: seconds, provenance: .projectedFromFit,
-                basis: "Amdahl fit (serial fraction \(CostModel.format(s))) from \(measured), at \(shareText(vcpus))")
+                basis: "Amdahl fit (serial fraction \(short(s))) from \(measured), at \(shareText(vcpus))")
         }
         let seconds = profile.localSeconds * n / min(vcpus, n)
         var basis = "no Amdahl fit: assumed perfectly parallel up to the \(profile.localThreads) measured thread(s)"
@@ -124,7 +124,7 @@ public enum Projection {
     {
         let targetName = "\(target.model) (\(CostModel.format(target.fp32TFLOPS)) TFLOPS FP32)"
         if let measured = profile.gpu {
-            let run = "\(CostModel.format(measured.seconds)) s measured here on \(measured.deviceName)"
+            let run = "\(short(measured.seconds)) s measured here on \(measured.deviceName)"
             if sameModel(measured.deviceName, target.model) {
                 return ProjectedSeconds(
                     seconds: measured.seconds, provenance: .projectedFromSpec,
@@ -144,7 +144,7 @@ public enum Projection {
         if let local = profile.localFP32TFLOPS {
             return ProjectedSeconds(
                 seconds: profile.localSeconds * local / target.fp32TFLOPS, provenance: .projectedFromSpec,
-                basis: "CPU run (\(CostModel.format(profile.localSeconds)) s at \(CostModel.format(local)) TFLOPS FP32 "
+                basis: "CPU run (\(short(profile.localSeconds)) s at \(CostModel.format(local)) TFLOPS FP32 "
                     + "peak here) scaled by the FLOP-rate ratio to \(targetName), the same fraction of peak assumed")
         }
         if let flops = profile.flops {
@@ -164,6 +164,9 @@ public enum Projection {
         guard let model = words(catalogModel).last else { return false }
         return words(deviceName).contains(model)
     }
+
+    /// A measured or projected figure in a basis text: four significant digits.
+    static func short(_ value: Double) -> String { String(format: "%.4g", value) }
 
     static func shareText(_ vcpus: Double) -> String {
         "\(String(format: vcpus == vcpus.rounded() ? "%.0f" : "%.2f", vcpus)) vCPU(s)"
