@@ -127,6 +127,7 @@ struct InvokeCommand: AsyncParsableCommand {
             deadLetterDirectory
             ?? URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("dead-letter").path
         options.store = store
+        options.workerUsesOpenCL = type.usesOpenCL(try DeviceSelector(parsing: device), gpus: false)
         try options.validate()
         let event = FunctionEvent(workload: type.name, arguments: parameters, device: device, payload: payloadText)
         let invocation: InvocationType = asynchronous ? .asynchronous : .synchronous

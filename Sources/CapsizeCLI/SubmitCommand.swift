@@ -217,7 +217,9 @@ struct SubmitCommand: AsyncParsableCommand {
             let line = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
             return JobDefinition(
                 name: name ?? first, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
-                resources: resources, timeoutSeconds: timeout, retryStrategy: retry, workerReplies: true)
+                resources: resources, timeoutSeconds: timeout, retryStrategy: retry,
+                environment: type.usesOpenCL(gpus > 0 ? .gpu : .cpu, gpus: gpus > 0) ? [:] : [openCLSwitch: "off"],
+                workerReplies: true)
         }
         var argv = command
         if first == CommandWorkload.name { argv.removeFirst() }

@@ -15,6 +15,9 @@ public protocol Workload: Sendable {
     static var sizeParameter: String { get }
     /// Which calibrated peak its GFLOP/s are compared with.
     static var peak: PeakKind { get }
+    /// Whether `selector` can lead it to an OpenCL device when there is no GPU (render-frames' CPU path is
+    /// PoCL; train-mlp's is OpenBLAS): a worker that will never need OpenCL skips loading it at Init.
+    static func usesOpenCL(_ selector: DeviceSelector, gpus: Bool) -> Bool
 
     /// Builds the workload from validated parameter values.
     /// - Throws: `InputError` naming the parameter when a combination is invalid.
@@ -44,6 +47,9 @@ public enum PeakKind: String, Codable, Sendable {
 
 extension Workload {
     public static var peak: PeakKind { .none }
+
+    /// By default any selector but `native` may mean an OpenCL device.
+    public static func usesOpenCL(_ selector: DeviceSelector, gpus: Bool) -> Bool { selector != .native }
 }
 
 /// A workload set up on a device, ready to run repeatedly.

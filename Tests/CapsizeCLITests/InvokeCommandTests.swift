@@ -43,6 +43,22 @@ import Testing
         #expect(result.stdout.contains("cost (projected"))
     }
 
+    @Test("a BLAS-only function's Init loads no OpenCL driver; a render function's Init does, and renders on PoCL")
+    func initLoadsOnlyWhatTheHandlerNeeds() throws {
+        func first(_ arguments: [String]) throws -> [String: Any] {
+            let result = try capsize(["invoke"] + arguments + ["--memory", "1769", "--timeout", "60", "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            return try #require((try json(result.stdout)["invocations"] as? [[String: Any]])?.first)
+        }
+        let blas = try first(["train-mlp", "--batch", "32", "--inputs", "32", "--hidden", "32", "--steps", "1"])
+        // PoCL alone is ~60 MB of the environment's memory; without it the worker stays well under that.
+        #expect((blas["maxMemoryUsedMB"] as? Int ?? 999) < 64, "\(blas)")
+        let render = try first(["render-frames", "--width", "32", "--height", "18", "--frames", "1"])
+        let reply = try json(try #require(render["response"] as? String))
+        #expect(reply["device"] as? String == (hasOpenCL ? "opencl:0" : "native"), "\(reply)")
+        #expect((render["maxMemoryUsedMB"] as? Int ?? 0) > (blas["maxMemoryUsedMB"] as? Int ?? 0))
+    }
+
     @Test("train-mlp past --timeout 1 ends in Lambda's timeout text and a REPORT with Status: timeout")
     func trainMLPTimeout() throws {
         let result = try capsize([

@@ -106,6 +106,7 @@ struct WorkloadProfiler {
         var options = FunctionExecutor.Options()
         options.store = store
         options.runID = runID
+        options.workerUsesOpenCL = workload.usesOpenCL(.cpu, gpus: false)
         options.itemKeyPrefix = "profile/size=\(sizes.text(size))/threads=\(threads)/"
         let event = FunctionEvent(workload: workload.name, arguments: sizes.arguments(arguments, size: size), device: "cpu")
         let executor = try FunctionExecutor(configuration: configuration, event: event, options: options)

@@ -206,6 +206,7 @@ struct FunctionPointRunner: SweepPointRunner {
         options.store = store
         options.runID = runID
         options.itemKeyPrefix = itemKey + "/"
+        options.workerUsesOpenCL = (try? WorkloadCatalog.named(workload))?.usesOpenCL(.cpu, gpus: false) ?? true
         let event = FunctionEvent(workload: workload, arguments: sizes.arguments(arguments, size: size), device: "cpu")
         let executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
         let outcome = await executor.invokeOnce()
@@ -254,10 +255,12 @@ struct BatchPointRunner: SweepPointRunner {
         } else {
             let event = InvocationEvent(requestId: itemKey, workload: workload, arguments: words, device: "cpu")
             let line = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+            let usesOpenCL = (try? WorkloadCatalog.named(workload))?.usesOpenCL(.cpu, gpus: false) ?? true
             definition = JobDefinition(
                 name: name, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
                 resources: resources, timeoutSeconds: Double(timeoutSeconds),
-                retryStrategy: try RetryStrategy(attempts: 1), workerReplies: true)
+                retryStrategy: try RetryStrategy(attempts: 1), environment: usesOpenCL ? [:] : [openCLSwitch: "off"],
+                workerReplies: true)
         }
         let sandbox = try Sandbox()
         let output = URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("jobs").path

@@ -45,6 +45,9 @@ public actor FunctionExecutor {
         /// Records every invocation (and environment) in this run, when set.
         public var store: CapsizeStore?
         public var runID: String?
+        /// Whether the function's workload may need OpenCL; when false the worker skips loading the drivers at
+        /// Init (`CAPSIZE_WORKER_OPENCL=off`), as a function's Init prepares only what its handler uses.
+        public var workerUsesOpenCL = true
         /// Put before every recorded invocation's item key (e.g. `memory=512/size=1024/rep=0/`), so that
         /// a sweep's invocations say which point they belong to.
         public var itemKeyPrefix = ""
@@ -307,6 +310,7 @@ public actor FunctionExecutor {
         }
         var environment = launchEnvironment()
         environment["CAPSIZE_HIDE_GPUS"] = "1"
+        if !options.workerUsesOpenCL { environment["CAPSIZE_WORKER_OPENCL"] = "off" }
         // A crashing runtime should end at once, not spend seconds symbolicating inside the environment.
         if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
         for name in SandboxLimits.threadCountVariables {

@@ -9,6 +9,8 @@ public struct CommandWorkload: Workload {
     public static let name = "command"
     public static let summary = "any program (argv after --, with {size} and {index} placeholders)"
     public static let sizeParameter = "size"
+    /// A user's program never runs on capsize's OpenCL devices.
+    public static func usesOpenCL(_ selector: DeviceSelector, gpus: Bool) -> Bool { false }
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("size", .integer(0...Int(Int32.max)), default: "1", help: "the value of {size}"),
         ParameterSpec("index", .integer(0...Int(Int32.max)), default: "0", help: "the value of {index} (array jobs)"),

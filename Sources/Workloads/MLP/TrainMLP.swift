@@ -12,6 +12,15 @@ public struct TrainMLP: Workload {
     public static let summary = "MLP training steps: GEMM + bias + ReLU forward, softmax cross-entropy, backward GEMMs, SGD"
     public static let sizeParameter = "hidden"
     public static let peak = PeakKind.gemm
+
+    /// OpenCL only on a GPU (`auto` with one, `gpu`) or a device named `opencl:N`; the CPU path is OpenBLAS.
+    public static func usesOpenCL(_ selector: DeviceSelector, gpus: Bool) -> Bool {
+        switch selector {
+        case .cpu, .native: false
+        case .auto: gpus
+        default: true
+        }
+    }
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("batch", .integer(1...1_048_576), default: "256", help: "samples per step"),
         ParameterSpec("inputs", .integer(1...1_048_576), default: "256", help: "input features"),
