@@ -55,6 +55,10 @@ struct SubmitCommand: AsyncParsableCommand {
     var queues: String?
     @Option(help: ArgumentHelp("The job queue (default: the highest-priority one).", valueName: "NAME"))
     var queue: String?
+    @Option(
+        name: .customLong("share-identifier"),
+        help: ArgumentHelp("The job's share in a fair-share queue (required there, refused in a FIFO queue).", valueName: "ID"))
+    var shareIdentifier: String?
     @Option(help: "The compute environment's maxvCpus (default: this machine's cores).") var maxVcpus: Double?
     @Option(help: "Configured GPU slots for scheduling without real GPUs (default: the OpenCL GPUs).")
     var gpuSlots: Int?
@@ -219,7 +223,7 @@ struct SubmitCommand: AsyncParsableCommand {
                 name: name ?? first, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
                 resources: resources, timeoutSeconds: timeout, retryStrategy: retry,
                 environment: type.usesOpenCL(gpus > 0 ? .gpu : .cpu, gpus: gpus > 0) ? [:] : [openCLSwitch: "off"],
-                workerReplies: true)
+                workerReplies: true, shareIdentifier: shareIdentifier)
         }
         var argv = command
         if first == CommandWorkload.name { argv.removeFirst() }
@@ -228,7 +232,7 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         return JobDefinition(
             name: name ?? URL(fileURLWithPath: program).lastPathComponent, argv: argv, resources: resources,
-            timeoutSeconds: timeout, retryStrategy: retry)
+            timeoutSeconds: timeout, retryStrategy: retry, shareIdentifier: shareIdentifier)
     }
 
     /// Dependencies on jobs of earlier submissions, registered with the executor in their final state.

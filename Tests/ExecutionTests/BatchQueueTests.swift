@@ -104,13 +104,14 @@ import Testing
         let first = try await executor.submit(try BatchExecutorTests.shell("sleep 0.05"), queue: "a")
         let follows = try await executor.submit(
             try BatchExecutorTests.shell("true"), queue: "a", dependsOn: [JobDependency(jobId: first)])
-        let gap = try await executor.submit(try BatchExecutorTests.shell("sleep 0.8"), queue: "b")
+        // Long enough that "modeled" sits idle past its 0.2 s teardown even when a busy machine slows the others.
+        let gap = try await executor.submit(try BatchExecutorTests.shell("sleep 2"), queue: "b")
         let afterIdle = try await executor.submit(
             try BatchExecutorTests.shell("true"), queue: "a", dependsOn: [JobDependency(jobId: gap)])
         let clock = ContinuousClock()
         let start = clock.now
         let records = Dictionary(uniqueKeysWithValues: await executor.runUntilDone().map { ($0.id, $0) })
-        #expect((clock.now - start) < .seconds(4), "a modeled delay was slept")
+        #expect((clock.now - start) < .seconds(5), "a modeled delay was slept")
         #expect(records.values.allSatisfy { $0.state == .succeeded })
         #expect(records[first]?.modeledProvisioningSeconds == 5)
         #expect(records[follows]?.modeledProvisioningSeconds == nil, "a job that follows at once found it provisioned")
@@ -158,6 +159,66 @@ import Testing
                 try BatchExecutorTests.shell("true"), dependsOn: [JobDependency(jobId: first, type: .sequential)])
         }
         #expect(sequential.field == "--depends-on")
+    }
+}
+
+/// Fair-share queues (AWS Batch's `fairsharePolicy`): shares interleave by usage × weight factor.
+@Suite(.serialized, .timeLimit(.minutes(1))) struct FairShareTests {
+    /// Runs `perShare` 0.1 s jobs of each share (all of the first share submitted first) through one 1-vCPU
+    /// environment and returns the shares in the order the jobs started.
+    static func startOrder(weights: [String: Double], perShare: Int) async throws -> [String] {
+        let queue = JobQueue(
+            name: "fair", environments: [BatchQueueTests.environment("pool")],
+            fairShare: FairSharePolicy(shareDecaySeconds: 3600, weightFactors: weights))
+        let executor = try BatchQueueTests.executor([queue])
+        var shareOf: [String: String] = [:]
+        for share in weights.keys.sorted() {
+            for _ in 0..<perShare {
+                var definition = try BatchExecutorTests.shell("sleep 0.1")
+                definition.shareIdentifier = share
+                shareOf[try await executor.submit(definition)] = share
+            }
+        }
+        let records = await executor.runUntilDone()
+        #expect(records.allSatisfy { $0.state == .succeeded })
+        return records.sorted { $0.runningAt! < $1.runningAt! }.map { shareOf[$0.id]! }
+    }
+
+    @Test("equal weights: two shares take turns although one submitted all its jobs first (FIFO would not)")
+    func equalWeights() async throws {
+        let order = try await Self.startOrder(weights: ["alice": 1, "bob": 1], perShare: 4)
+        // By usage, not strict turns: alice (submitted first) starts, and while she has used vCPU-seconds and
+        // bob none, bob goes next; after that whoever has used less. FIFO would run alice's four first.
+        #expect(Array(order.prefix(2)) == ["alice", "bob"], "\(order)")
+        #expect(order.prefix(4).contains("bob") && order.prefix(4).contains("alice"), "\(order)")
+    }
+
+    @Test("a weight factor of 0.25 gets about four times the compute of a weight factor of 1")
+    func weights() async throws {
+        let order = try await Self.startOrder(weights: ["big": 0.25, "small": 1], perShare: 6)
+        // Exact turns depend on measured run times; the share of the first eight starts does not, much.
+        #expect(order.prefix(8).filter { $0 == "big" }.count >= 5, "\(order)")
+        #expect(order.filter { $0 == "small" }.count == 6)
+    }
+
+    @Test("a fair-share queue needs a share identifier, a FIFO queue refuses one")
+    func shareIdentifierRules() async throws {
+        let fair = try BatchQueueTests.executor([
+            JobQueue(name: "fair", environments: [BatchQueueTests.environment("a")], fairShare: FairSharePolicy())
+        ])
+        await #expect(throws: InputError.self) { try await fair.submit(try BatchExecutorTests.shell("true")) }
+        var bad = try BatchExecutorTests.shell("true")
+        bad.shareIdentifier = "no spaces"
+        await #expect(throws: InputError.self) { try await fair.submit(bad) }
+        let fifo = try BatchQueueTests.executor([JobQueue(name: "fifo", environments: [BatchQueueTests.environment("a")])])
+        var shared = try BatchExecutorTests.shell("true")
+        shared.shareIdentifier = "alice"
+        do {
+            try await fifo.submit(shared)
+            Issue.record("a FIFO queue took a share identifier")
+        } catch {
+            #expect(error.field == "--share-identifier")
+        }
     }
 }
 
@@ -211,6 +272,11 @@ import Testing
         ([:], ["maxvCpus": 0], "computeEnvironments[0].maxvCpus"),
         ([:], ["gpus": 1], "computeEnvironments[0].gpus"),
         ([:], ["provisioningSeconds": -1], "computeEnvironments[0].provisioningSeconds"),
+        (["fairsharePolicy": ["shareDecaySeconds": 700_000]], [:], "jobQueues[0].fairsharePolicy.shareDecaySeconds"),
+        (["fairsharePolicy": ["shareDistribution": [["shareIdentifier": "a", "weightFactor": 0]]]], [:],
+         "jobQueues[0].fairsharePolicy.shareDistribution[0].weightFactor"),
+        (["fairsharePolicy": ["shareDistribution": [["shareIdentifier": "a b"]]]], [:],
+         "jobQueues[0].fairsharePolicy.shareDistribution[0].shareIdentifier"),
         ([:], ["idleTeardownSeconds": -1], "computeEnvironments[0].idleTeardownSeconds"),
     ] }
 

@@ -12,7 +12,9 @@ import Foundation
 ///   ],
 ///   "jobQueues": [
 ///     {"jobQueueName": "high", "priority": 10, "state": "ENABLED",
-///      "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "local"}]}
+///      "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "local"}],
+///      "fairsharePolicy": {"shareDecaySeconds": 3600,
+///                          "shareDistribution": [{"shareIdentifier": "teamA", "weightFactor": 0.5}]}}
 ///   ]
 /// }
 /// ```
@@ -35,11 +37,23 @@ public struct BatchConfiguration: Decodable, Sendable {
         public var computeEnvironment: String?
     }
 
+    /// A scheduling policy's `fairsharePolicy` (in AWS a separate SchedulingPolicy the queue names; here inline).
+    public struct FairShare: Decodable, Sendable {
+        public struct Share: Decodable, Sendable {
+            public var shareIdentifier: String?
+            public var weightFactor: Double?
+        }
+        public var shareDecaySeconds: Double?
+        public var shareDistribution: [Share]?
+    }
+
     public struct Queue: Decodable, Sendable {
         public var jobQueueName: String?
         public var priority: Int?
         public var state: String?
         public var computeEnvironmentOrder: [EnvironmentOrder]?
+        /// Absent: first in, first out.
+        public var fairsharePolicy: FairShare?
     }
 
     public var computeEnvironments: [Environment]?
@@ -176,8 +190,42 @@ public struct BatchConfiguration: Decodable, Sendable {
                 }
                 placed.append((rank, environment))
             }
+            var fairShare: FairSharePolicy?
+            if let policy = entry.fairsharePolicy {
+                let decay = policy.shareDecaySeconds ?? 0
+                guard decay.isFinite, FairSharePolicy.decayRange.contains(decay) else {
+                    throw InputError(
+                        field: "\(field).fairsharePolicy.shareDecaySeconds", value: "\(decay)", allowed: "0...604800 seconds")
+                }
+                let shares = policy.shareDistribution ?? []
+                guard shares.count <= FairSharePolicy.maxShares else {
+                    throw InputError(
+                        field: "\(field).fairsharePolicy.shareDistribution", value: "\(shares.count) shares",
+                        allowed: "at most \(FairSharePolicy.maxShares)")
+                }
+                var weights: [String: Double] = [:]
+                for (position, share) in shares.enumerated() {
+                    let shareField = "\(field).fairsharePolicy.shareDistribution[\(position)]"
+                    guard let identifier = share.shareIdentifier, FairSharePolicy.isValidShare(identifier),
+                        weights[identifier] == nil
+                    else {
+                        throw InputError(
+                            field: "\(shareField).shareIdentifier", value: share.shareIdentifier ?? "",
+                            allowed: "1-255 letters, digits and underscores, not used before in the queue")
+                    }
+                    let weight = share.weightFactor ?? 1
+                    guard weight.isFinite, FairSharePolicy.weightRange.contains(weight) else {
+                        throw InputError(
+                            field: "\(shareField).weightFactor", value: "\(weight)", allowed: "0.0001...999.9999")
+                    }
+                    weights[identifier] = weight
+                }
+                fairShare = FairSharePolicy(shareDecaySeconds: decay, weightFactors: weights)
+            }
             queues.append(
-                JobQueue(name: name, priority: priority, environments: placed.sorted { $0.0 < $1.0 }.map(\.1)))
+                JobQueue(
+                    name: name, priority: priority, environments: placed.sorted { $0.0 < $1.0 }.map(\.1),
+                    fairShare: fairShare))
         }
         return (queues, warnings)
     }

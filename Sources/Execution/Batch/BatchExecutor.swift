@@ -13,7 +13,9 @@ public import Store
 /// into the first of the queue's ordered compute environments with room. A head that fits nowhere yet
 /// blocks its own queue (strict FIFO, as in a Batch FIFO queue, where a RUNNABLE head holds up the jobs
 /// behind it) but not lower-priority queues, which may use the shared capacity meanwhile. Work per
-/// placement is O(queues × environments), independent of the number of jobs.
+/// placement is O(queues × environments), independent of the number of jobs. A queue with a fair-share
+/// policy keeps one line per share identifier instead, and offers the heads of its shares in order of
+/// (usage × weight factor, submission): a share's head that does not fit does not hold up the other shares.
 public actor BatchExecutor {
     /// One job's plan: its definition, queue, array place and what it waits for.
     struct Plan {
@@ -81,6 +83,19 @@ public actor BatchExecutor {
     /// Per queue, its RUNNABLE jobs in order, and the index of its head.
     private var runnable: [[String]]
     private var runnableHead: [Int]
+    /// One share's RUNNABLE jobs in a fair-share queue, in order (with their admission sequence), and its head.
+    struct ShareLine {
+        var items: [(id: String, sequence: Int)] = []
+        var head = 0
+    }
+    /// Per queue (fair-share queues only), each share's line.
+    private var shareLines: [[String: ShareLine]]
+    /// Per queue, each share's vCPU-seconds of finished attempts, decayed to `at`.
+    private var shareUsage: [[String: (vcpuSeconds: Double, at: Date)]]
+    /// Attempts running in fair-share queues: queue, share, vCPUs and start.
+    private var fairShareRunning: [String: (queue: Int, share: String, vcpus: Double, start: Date)] = [:]
+    /// Jobs made RUNNABLE so far (ties between shares go to the earlier one).
+    private var admissions = 0
     private var usage: [Usage]
     private var observers: [@Sendable (JobRecord) -> Void] = []
     /// Whether `runUntilDone` is running: jobs submitted meanwhile are admitted at once.
@@ -131,6 +146,8 @@ public actor BatchExecutor {
         self.environments = environments
         self.runnable = Array(repeating: [], count: sorted.count)
         self.runnableHead = Array(repeating: 0, count: sorted.count)
+        self.shareLines = Array(repeating: [:], count: sorted.count)
+        self.shareUsage = Array(repeating: [:], count: sorted.count)
         self.runID = runID
         self.sandbox = sandbox.withLaunchServer()  // one resident launcher forks every job
         self.store = store
@@ -167,6 +184,7 @@ public actor BatchExecutor {
         if let arraySize { try BatchLimits.checkArraySize(arraySize) }
         try BatchLimits.checkDependencies(dependsOn, known: Set(jobs.keys))
         try queue.checkCanEverFit(definition.resources)
+        try queue.checkShare(definition.shareIdentifier)
         if let timeout = definition.timeoutSeconds, let warning = try BatchLimits.timeoutWarning(timeout) {
             warnings.append("\(definition.name): \(warning)")
         }
@@ -310,42 +328,110 @@ public actor BatchExecutor {
                 jobs[id]!.enter(.pending)
             } else {
                 jobs[id]!.enter(.runnable)
-                runnable[plan.queue].append(id)
+                enqueue(id)
             }
             changed.append(jobs[id]!)
         }
         record(changed)
     }
 
-    /// The next RUNNABLE job that fits somewhere now, with its placement: the head (first in, first out)
-    /// of the highest-priority queue whose head fits into one of its environments.
+    /// Puts a RUNNABLE job at the end of its queue's line (or of its share's line in a fair-share queue).
+    private func enqueue(_ id: String) {
+        let queue = plans[id]!.queue
+        admissions += 1
+        guard queues[queue].fairShare != nil else { return runnable[queue].append(id) }
+        shareLines[queue][plans[id]!.definition.shareIdentifier ?? "", default: ShareLine()].items
+            .append((id, admissions))
+    }
+
+    /// The next RUNNABLE job that fits somewhere now, with its placement: by queue priority; in a FIFO queue
+    /// its head (which blocks the queue when it does not fit), in a fair-share queue the first share's head
+    /// that fits, shares in order of usage × weight factor.
     private func nextPlacement() -> (String, Int, [Int])? {
-        for queue in runnable.indices where runnableHead[queue] < runnable[queue].count {
-            let id = runnable[queue][runnableHead[queue]]
-            let resources = plans[id]!.definition.resources
-            for index in queueEnvironments[queue] {
-                let environment = environments[index]
-                let use = usage[index]
-                guard use.vcpus + resources.vcpus <= environment.maxVCPUs + 1e-9
-                    && use.memoryMiB + resources.memoryMiB <= environment.memoryMiB
-                    && resources.gpus <= use.freeGPUs.count
-                else { continue }
-                runnableHead[queue] += 1
-                if runnableHead[queue] > 4096 {
-                    runnable[queue].removeFirst(runnableHead[queue])
-                    runnableHead[queue] = 0
+        for queue in queues.indices {
+            if let policy = queues[queue].fairShare {
+                let now = Date()
+                let offers = shareLines[queue].compactMap { share, line -> (String, Double, Int)? in
+                    guard line.head < line.items.count else { return nil }
+                    return (share, shareUsage(queue, share, at: now, policy) * policy.weight(share), line.items[line.head].sequence)
+                }.sorted { ($0.1, $0.2) < ($1.1, $1.2) }
+                for (share, _, _) in offers {
+                    var line = shareLines[queue][share]!
+                    let id = line.items[line.head].id
+                    guard let (environment, gpus) = place(id, queue: queue) else { continue }
+                    line.head += 1
+                    if line.head > 4096 {
+                        line.items.removeFirst(line.head)
+                        line.head = 0
+                    }
+                    shareLines[queue][share] = line
+                    fairShareRunning[id] = (queue, share, plans[id]!.definition.resources.vcpus, now)
+                    return (id, environment, gpus)
                 }
-                modelProvisioning(id, environment: index)
-                usage[index].vcpus += resources.vcpus
-                usage[index].memoryMiB += resources.memoryMiB
-                usage[index].running += 1
-                let gpus = Array(usage[index].freeGPUs.prefix(resources.gpus))
-                usage[index].freeGPUs.removeFirst(resources.gpus)
-                return (id, index, gpus)
+                continue
             }
-            // FIFO: this queue's head waits for capacity, and so does everything behind it in this queue.
+            guard runnableHead[queue] < runnable[queue].count else { continue }
+            let id = runnable[queue][runnableHead[queue]]
+            guard let (environment, gpus) = place(id, queue: queue) else {
+                // FIFO: this queue's head waits for capacity, and so does everything behind it in this queue.
+                continue
+            }
+            runnableHead[queue] += 1
+            if runnableHead[queue] > 4096 {
+                runnable[queue].removeFirst(runnableHead[queue])
+                runnableHead[queue] = 0
+            }
+            return (id, environment, gpus)
         }
         return nil
+    }
+
+    /// Places `id` into the first of its queue's environments with room, taking the capacity; nil when none has.
+    private func place(_ id: String, queue: Int) -> (Int, [Int])? {
+        let resources = plans[id]!.definition.resources
+        for index in queueEnvironments[queue] {
+            let environment = environments[index]
+            let use = usage[index]
+            guard use.vcpus + resources.vcpus <= environment.maxVCPUs + 1e-9
+                && use.memoryMiB + resources.memoryMiB <= environment.memoryMiB
+                && resources.gpus <= use.freeGPUs.count
+            else { continue }
+            modelProvisioning(id, environment: index)
+            usage[index].vcpus += resources.vcpus
+            usage[index].memoryMiB += resources.memoryMiB
+            usage[index].running += 1
+            let gpus = Array(usage[index].freeGPUs.prefix(resources.gpus))
+            usage[index].freeGPUs.removeFirst(resources.gpus)
+            return (index, gpus)
+        }
+        return nil
+    }
+
+    /// A share's usage in vCPU-seconds at `now`: its finished attempts' usage decayed by e^(−age/decay), plus
+    /// its running attempts' vCPUs × elapsed time (and a microsecond's worth each, so that a share already
+    /// running loses a tie to one that is not).
+    private func shareUsage(_ queue: Int, _ share: String, at now: Date, _ policy: FairSharePolicy) -> Double {
+        var total = 0.0
+        if let past = shareUsage[queue][share] {
+            total = past.vcpuSeconds * exp(-now.timeIntervalSince(past.at) / policy.decaySeconds)
+        }
+        for attempt in fairShareRunning.values where attempt.queue == queue && attempt.share == share {
+            total += attempt.vcpus * (max(0, now.timeIntervalSince(attempt.start)) + 1e-6)
+        }
+        return total
+    }
+
+    /// Moves a finished attempt's vCPU-seconds into its share's decayed usage.
+    private func chargeShare(_ id: String) {
+        guard let attempt = fairShareRunning.removeValue(forKey: id),
+            let policy = queues[attempt.queue].fairShare
+        else { return }
+        let now = Date()
+        var past = shareUsage[attempt.queue][attempt.share] ?? (0, now)
+        past.vcpuSeconds *= exp(-now.timeIntervalSince(past.at) / policy.decaySeconds)
+        past.vcpuSeconds += attempt.vcpus * now.timeIntervalSince(attempt.start)
+        past.at = now
+        shareUsage[attempt.queue][attempt.share] = past
     }
 
     /// Models (records, never sleeps) the provisioning of environment `index` for job `id` about to be
@@ -477,6 +563,7 @@ public actor BatchExecutor {
         usage[outcome.environment].freeGPUs.sort()
         usage[outcome.environment].running -= 1
         if usage[outcome.environment].running == 0 { usage[outcome.environment].idleSince = Date() }
+        chargeShare(id)
 
         let (succeeded, exitCode, statusReason) = judge(outcome, definition: plans[id]!.definition)
         jobs[id]!.exitCode = exitCode.map(Int.init)
@@ -494,7 +581,7 @@ public actor BatchExecutor {
             jobs[id]!.statusReason = statusReason
             jobs[id]!.attempt += 1
             jobs[id]!.enter(.runnable)
-            runnable[plans[id]!.queue].append(id)
+            enqueue(id)
             record([jobs[id]!])
             return
         } else {
@@ -544,7 +631,7 @@ public actor BatchExecutor {
                 unmet[dependent]! -= 1
                 if unmet[dependent] == 0 {
                     jobs[dependent]!.enter(.runnable)
-                    runnable[plans[dependent]!.queue].append(dependent)
+                    enqueue(dependent)
                     changed.append(jobs[dependent]!)
                 }
             }

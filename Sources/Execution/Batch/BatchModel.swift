@@ -17,11 +17,13 @@ public struct JobDefinition: Sendable {
     /// When true, a zero exit still fails if the last stdout line is a worker reply with
     /// `"status":"error"` (workload jobs run through `capsize worker`).
     public var workerReplies: Bool
+    /// SubmitJob's `shareIdentifier`: required by a fair-share queue, refused by a FIFO one.
+    public var shareIdentifier: String?
 
     public init(
         name: String, argv: [String], stdin: String? = nil, resources: ResourceRequirements,
         timeoutSeconds: Double? = nil, retryStrategy: RetryStrategy, environment: [String: String] = [:],
-        workerReplies: Bool = false
+        workerReplies: Bool = false, shareIdentifier: String? = nil
     ) {
         self.name = name
         self.argv = argv
@@ -31,6 +33,7 @@ public struct JobDefinition: Sendable {
         self.retryStrategy = retryStrategy
         self.environment = environment
         self.workerReplies = workerReplies
+        self.shareIdentifier = shareIdentifier
     }
 }
 
@@ -72,8 +75,41 @@ public struct ComputeEnvironment: Sendable, Equatable {
     }
 }
 
+/// AWS Batch's fair-share scheduling policy (`fairsharePolicy`): in a queue with one, the RUNNABLE job that
+/// starts next is the head of the share whose recent usage, times its weight factor, is lowest, so shares
+/// interleave instead of the first submitter taking the queue. Usage is vCPU-seconds: those of finished jobs,
+/// decayed exponentially with `shareDecaySeconds`, plus those of running jobs so far.
+public struct FairSharePolicy: Sendable, Equatable {
+    public static let decayRange = 0.0...604_800
+    public static let weightRange = 0.0001...999.9999
+    public static let maxShares = 500
+    /// AWS: 0 means the minimum window of 600 s.
+    public var shareDecaySeconds: Double
+    /// Weight factors by share identifier (default 1). A lower factor gets more: 0.125 gets 8× the compute of 1.
+    public var weightFactors: [String: Double]
+
+    public init(shareDecaySeconds: Double = 0, weightFactors: [String: Double] = [:]) {
+        self.shareDecaySeconds = shareDecaySeconds
+        self.weightFactors = weightFactors
+    }
+
+    public func weight(_ share: String) -> Double { weightFactors[share] ?? 1 }
+
+    /// The decay time constant used, seconds.
+    public var decaySeconds: Double { shareDecaySeconds > 0 ? shareDecaySeconds : 600 }
+
+    /// AWS's rule for share identifiers: 1-255 letters, digits and underscores.
+    public static func isValidShare(_ share: String) -> Bool {
+        (1...255).contains(share.count)
+            && share.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_"
+            }
+    }
+}
+
 /// A job queue: a priority (higher first) and up to 3 ordered compute environments, which queues may
-/// share; jobs start first in, first out, each in the first of the queue's environments with room.
+/// share; jobs start first in, first out, each in the first of the queue's environments with room, or by
+/// fair share when the queue has a `FairSharePolicy`.
 public struct JobQueue: Sendable {
     public static let priorities = 0...1000
     public static let maxEnvironments = 3
@@ -81,10 +117,32 @@ public struct JobQueue: Sendable {
     public var priority: Int
     public var environments: [ComputeEnvironment]
 
-    public init(name: String = "default", priority: Int = 1, environments: [ComputeEnvironment]) {
+    public var fairShare: FairSharePolicy?
+
+    public init(
+        name: String = "default", priority: Int = 1, environments: [ComputeEnvironment],
+        fairShare: FairSharePolicy? = nil
+    ) {
         self.name = name
         self.priority = priority
         self.environments = environments
+        self.fairShare = fairShare
+    }
+
+    /// A fair-share queue needs every job's share identifier; a FIFO queue takes none (as SubmitJob).
+    /// - Throws: `InputError` naming `--share-identifier`.
+    func checkShare(_ share: String?) throws(InputError) {
+        switch (fairShare, share) {
+        case (.some, nil):
+            throw InputError(
+                field: "--share-identifier", value: "", allowed: "a share identifier: queue \(name) has a fair-share policy")
+        case (nil, .some(let share)):
+            throw InputError(
+                field: "--share-identifier", value: share, allowed: "none: queue \(name) is first in, first out")
+        case (.some, .some(let share)) where !FairSharePolicy.isValidShare(share):
+            throw InputError(field: "--share-identifier", value: share, allowed: "1-255 letters, digits and underscores")
+        default: break
+        }
     }
 
     /// Refuses at submit a job no environment can ever hold, rather than leaving it RUNNABLE forever.
