@@ -145,14 +145,8 @@ struct InvokeCommand: AsyncParsableCommand {
         options.runID = run.id
         let executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
         if !json {
-            let share = configuration.vcpuShare
-            var line = "\(type.name) as a function: \(memory) MB, timeout \(timeout) s, \(architecture.rawValue), "
-                + "vCPU share \(fmt(share)) (\(configuration.threads) thread(s)), no GPU"
-            let cores = ProcessInfo.processInfo.activeProcessorCount
-            if share > Double(cores) {
-                line += "; this machine has \(cores) cores, \(fmt(share - Double(cores))) vCPUs short of the share"
-            }
-            say(line)
+            say("\(type.name) as a function: \(memory) MB, timeout \(timeout) s, \(architecture.rawValue), "
+                + "\(shareText(memoryMB: memory)), no GPU")
         }
         if !json && resuming != nil { say("resumed run \(run.shortID): \(done.count) of \(count) invocation(s) recorded before") }
         let outcomes = await executor.invoke(count: count, concurrency: concurrency, type: invocation, skipping: done)
@@ -207,6 +201,15 @@ struct InvokeCommand: AsyncParsableCommand {
     }
 }
 
+/// `vCPU share 3.00 (3 thread(s))`, and how far this machine's cores fall short of the share, if they do.
+func shareText(memoryMB: Int) -> String {
+    let share = FunctionConfiguration.vcpuShare(memoryMB: memoryMB)
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    var text = "vCPU share \(fmt(share)) (\(FunctionConfiguration.threads(memoryMB: memoryMB)) thread(s))"
+    if share > Double(cores) { text += "; this machine has \(cores) cores, \(fmt(share - Double(cores))) vCPUs short of the share" }
+    return text
+}
+
 /// What `capsize invoke` stores with its run.
 struct InvokeRunParameters: Codable {
     /// The command's own arguments after `invoke`, to parse again on `--resume`.
@@ -231,7 +234,8 @@ struct InvokeRunParameters: Codable {
         count = command.count
         concurrency = command.concurrency
         asynchronous = command.asynchronous
-        let shortfall = min(Double(command.memory) / 1_769, 6) - Double(ProcessInfo.processInfo.activeProcessorCount)
+        let shortfall =
+            FunctionConfiguration.vcpuShare(memoryMB: command.memory) - Double(ProcessInfo.processInfo.activeProcessorCount)
         cpuShortfallVCPUs = shortfall > 0 ? shortfall : nil
     }
 }

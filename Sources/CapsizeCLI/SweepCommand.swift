@@ -206,12 +206,7 @@ struct SweepPlan: Encodable {
         for memory in memories {
             if !quiet && !replay {
                 var line = "memory \(memory) \(executor == "function" ? "MB" : "MiB")"
-                if executor == "function" {
-                    let share = min(Double(memory) / FunctionConfiguration.megabytesPerVCPU, FunctionConfiguration.maximumVCPUs)
-                    let cores = ProcessInfo.processInfo.activeProcessorCount
-                    line += ": vCPU share \(fmt(share)), \(max(1, Int(share.rounded(.up)))) thread(s)"
-                    if share > Double(cores) { line += "; this machine has \(cores) cores, \(fmt(share - Double(cores))) vCPUs short" }
-                }
+                if executor == "function" { line += ": " + shareText(memoryMB: memory) }
                 say(line)
             }
             all.append(try await engine.series(memoryMB: memory, timeoutSeconds: Double(timeoutSeconds)))

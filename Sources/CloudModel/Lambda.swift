@@ -48,10 +48,16 @@ public struct FunctionConfiguration: Codable, Sendable, Equatable {
     }
 
     /// The CPU share Lambda gives this memory size: memory / 1,769 MB, at most 6 vCPUs.
-    public var vcpuShare: Double { min(Double(memoryMB) / Self.megabytesPerVCPU, Self.maximumVCPUs) }
+    public var vcpuShare: Double { Self.vcpuShare(memoryMB: memoryMB) }
 
     /// Whole threads to give a workload for this share (at least 1).
-    public var threads: Int { max(1, Int(vcpuShare.rounded(.up))) }
+    public var threads: Int { Self.threads(memoryMB: memoryMB) }
+
+    /// The CPU share Lambda gives `memoryMB`: memory / 1,769 MB, at most 6 vCPUs.
+    public static func vcpuShare(memoryMB: Int) -> Double { min(Double(memoryMB) / megabytesPerVCPU, maximumVCPUs) }
+
+    /// Whole threads for the share of `memoryMB` (at least 1).
+    public static func threads(memoryMB: Int) -> Int { max(1, Int(vcpuShare(memoryMB: memoryMB).rounded(.up))) }
 }
 
 /// One invocation's billing, as Lambda computes it. All money figures are projected from the price catalog.

@@ -106,7 +106,7 @@ public enum Projection {
 
     /// The runtime on Lambda at `memoryMB`: the CPU projection at Lambda's share, memory / 1,769 MB, at most 6 vCPUs.
     public static func lambda(_ profile: WorkloadProfile, memoryMB: Int) -> ProjectedSeconds {
-        let share = min(Double(memoryMB) / FunctionConfiguration.megabytesPerVCPU, FunctionConfiguration.maximumVCPUs)
+        let share = FunctionConfiguration.vcpuShare(memoryMB: memoryMB)
         var projection = cpu(profile, vcpus: share)
         projection.basis += " (Lambda's share at \(memoryMB) MB)"
         return projection

@@ -228,7 +228,7 @@ struct Planner {
         return PlanOption(
             id: "lambda-\(memoryMB)-\(architecture.rawValue)", service: .lambda,
             summary: "Lambda \(memoryMB) MB \(architecture.rawValue)", architecture: architecture,
-            vcpus: min(Double(memoryMB) / FunctionConfiguration.megabytesPerVCPU, FunctionConfiguration.maximumVCPUs),
+            vcpus: FunctionConfiguration.vcpuShare(memoryMB: memoryMB),
             memoryMB: memoryMB, gpus: 0, instance: nil, packing: nil, runtime: runtime, startup: startup,
             costPerRun: CostModel.lambda(
                 seconds: runtime.seconds, memoryMB: memoryMB, architecture: architecture, prices: prices),

@@ -100,7 +100,7 @@ struct SweepReport: Encodable {
     func printCaps() {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let rows = zip(series, analyses).map { series, analysis -> [String] in
-            let share = min(Double(series.memoryMB) / FunctionConfiguration.megabytesPerVCPU, FunctionConfiguration.maximumVCPUs)
+            let share = FunctionConfiguration.vcpuShare(memoryMB: series.memoryMB)
             let observed = analysis.observed.map { "\(plan.sizes.text($0.size)) (\($0.cap.rawValue))" }
                 ?? (series.stoppedBy.hasPrefix("error") ? series.stoppedBy : "none up to \(plan.sizes.text(series.samples.map(\.size).max() ?? 0))")
             func predicted(_ value: PredictedBreak?) -> String {
@@ -113,7 +113,7 @@ struct SweepReport: Encodable {
             let first = analysis.firstCap.map { $0.rawValue + (analysis.observed != nil ? " (observed)" : " (predicted)") } ?? "-"
             let agrees = analysis.predictionAgrees.map { ($0 ? "yes" : "no") + (analysis.agreement.map { " (\(fmt($0 * 100, 2)) %)" } ?? "") } ?? "-"
             return [
-                "\(series.memoryMB) MB", "\(fmt(share)) / \(max(1, Int(share.rounded(.up))))",
+                "\(series.memoryMB) MB", "\(fmt(share)) / \(FunctionConfiguration.threads(memoryMB: series.memoryMB))",
                 analysis.largestPassingSize.map(plan.sizes.text) ?? "none", observed, predicted(analysis.predictedTime),
                 predicted(analysis.predictedMemory), first, agrees,
             ]
