@@ -91,6 +91,8 @@ struct SweepRunParameters: Codable {
 /// A validated sweep: the workload, its base parameters, the sizes, the memory settings, the executor.
 struct SweepPlan: Encodable {
     var workload: String
+    /// The workload's type (`workload` is its name).
+    var type: any Workload.Type
     var arguments: [String]
     var sizes: SizeList
     var memories: [Int]
@@ -146,6 +148,7 @@ struct SweepPlan: Encodable {
         }
         let sizes = try SizeList(parsing: param ?? Self.defaultSizes(type), workload: type)
         self.workload = type.name
+        self.type = type
         self.arguments = parameters
         self.sizes = sizes
         self.memories = memories.sorted()
@@ -155,13 +158,7 @@ struct SweepPlan: Encodable {
     }
 
     /// The workload's analytical FLOPs at `size` (nil when the workload cannot say, as for `command`).
-    func flops(at size: Double) -> Double? {
-        guard let type = try? WorkloadCatalog.named(workload),
-            let values = try? ParameterValues(arguments: sizes.arguments(arguments, size: size), specs: type.parameters),
-            let workload = try? type.init(parameters: values)
-        else { return nil }
-        return workload.estimate.flops > 0 ? workload.estimate.flops : nil
-    }
+    func flops(at size: Double) -> Double? { sizes.flops(type, arguments: arguments, size: size) }
 
     /// Without `--param`: the size parameter from an eighth of its default, doubling up to its maximum.
     static func defaultSizes(_ type: any Workload.Type) -> String {
@@ -186,11 +183,11 @@ struct SweepPlan: Encodable {
             runner = RecordedOnlyRunner(run: run.shortID)
         } else if executor == "function" {
             runner = FunctionPointRunner(
-                workload: workload, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds,
+                workload: type, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds,
                 architecture: architecture, store: store, runID: run.id)
         } else {
             runner = BatchPointRunner(
-                workload: workload, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds, vcpus: vcpus,
+                workload: type, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds, vcpus: vcpus,
                 store: store, runID: run.id)
         }
         var engine = SweepEngine(

@@ -88,7 +88,7 @@ struct WorkloadProfiler {
                 + "(\(timeFit.formula), R² \(fmt(timeFit.rSquared)))"
             memoryBasis = "projected from a fit of the same sizes (\(memoryFit.formula))"
         }
-        let flops = flops(at: target)
+        let flops = sizes.flops(workload, arguments: arguments, size: target)
         let (gpu, gpuBasis) = try measuredGPU(flops: flops)
         let profile = try WorkloadProfile(
             localSeconds: max(seconds, 1e-6), localThreads: 1, serialFraction: amdahl?.serialFraction,
@@ -102,16 +102,10 @@ struct WorkloadProfiler {
     /// One cold invocation at `size` with `threads` threads (the Lambda share of 1,769 MB per thread).
     private func measure(size: Double, threads: Int) async throws -> Rung {
         let memory = min(FunctionConfiguration.memoryRange.upperBound, Int(FunctionConfiguration.megabytesPerVCPU) * threads)
-        let configuration = try FunctionConfiguration(memoryMB: memory, timeoutSeconds: 900)
-        var options = FunctionExecutor.Options()
-        options.store = store
-        options.runID = runID
-        options.workerUsesOpenCL = workload.usesOpenCL(.cpu, gpus: false)
-        options.itemKeyPrefix = "profile/size=\(sizes.text(size))/threads=\(threads)/"
-        let event = FunctionEvent(workload: workload.name, arguments: sizes.arguments(arguments, size: size), device: "cpu")
-        let executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
-        let outcome = await executor.invokeOnce()
-        await executor.shutdown()
+        let outcome = try await invokeCold(
+            workload, arguments: arguments, sizes: sizes, size: size,
+            configuration: try FunctionConfiguration(memoryMB: memory, timeoutSeconds: 900), store: store,
+            runID: runID, itemKey: "profile/size=\(sizes.text(size))/threads=\(threads)")
         guard outcome.status == .success else {
             throw CommandFailure(
                 message: "profiling \(workload.name) at \(sizes.parameter)=\(sizes.text(size)) on \(threads) thread(s) "
@@ -135,13 +129,6 @@ struct WorkloadProfiler {
             let result = object["result"] as? [String: Any]
         else { return nil }
         return (result["seconds"] as? Double) ?? (result["seconds"] as? NSNumber)?.doubleValue
-    }
-
-    func flops(at size: Double) -> Double? {
-        guard let values = try? ParameterValues(arguments: sizes.arguments(arguments, size: size), specs: workload.parameters),
-            let instance = try? workload.init(parameters: values), instance.estimate.flops > 0
-        else { return nil }
-        return instance.estimate.flops
     }
 
     /// This machine's calibrated FP32 rate of one thread, TFLOPS: OpenBLAS SGEMM for BLAS workloads, the OpenCL CPU

@@ -102,6 +102,18 @@ struct SizeList: Equatable {
 
     func text(_ size: Double) -> String { Self.text(size, integral) }
 
+    /// `type` built from `arguments` with the parameter set to `size`.
+    /// - Throws: `InputError` when the words are not valid parameters of `type`.
+    func workload(_ type: any Workload.Type, arguments: [String], size: Double) throws(InputError) -> any Workload {
+        try type.init(parameters: try ParameterValues(arguments: self.arguments(arguments, size: size), specs: type.parameters))
+    }
+
+    /// `type`'s analytical FLOPs at `size`; nil when it cannot say (as `command`) or the words are invalid.
+    func flops(_ type: any Workload.Type, arguments: [String], size: Double) -> Double? {
+        guard let flops = try? workload(type, arguments: arguments, size: size).estimate.flops, flops > 0 else { return nil }
+        return flops
+    }
+
     /// `arguments` (a workload's parameter words, maybe with `-- argv` after them) with the parameter
     /// set to `size`: an earlier value is replaced, and for `command` `{size}` in the argv is filled.
     func arguments(_ arguments: [String], size: Double) -> [String] {

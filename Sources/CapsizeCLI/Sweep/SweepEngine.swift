@@ -188,10 +188,28 @@ struct SweepProgress {
     }
 }
 
+/// One invocation of `workload` at `size` on the CPU in a new execution environment (a cold start), recorded in
+/// `runID` under `itemKey`. The worker loads OpenCL at Init only when the workload may use it.
+func invokeCold(
+    _ workload: any Workload.Type, arguments: [String], sizes: SizeList, size: Double,
+    configuration: FunctionConfiguration, store: CapsizeStore, runID: String, itemKey: String
+) async throws -> InvocationOutcome {
+    var options = FunctionExecutor.Options()
+    options.store = store
+    options.runID = runID
+    options.itemKeyPrefix = itemKey + "/"
+    options.workerUsesOpenCL = workload.usesOpenCL(.cpu, gpus: false)
+    let event = FunctionEvent(workload: workload.name, arguments: sizes.arguments(arguments, size: size), device: "cpu")
+    let executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
+    let outcome = await executor.invokeOnce()
+    await executor.shutdown()
+    return outcome
+}
+
 /// Runs points as Lambda-model invocations: each repetition in a new execution environment (a cold
 /// start, as a one-off job would see), capped at the memory setting and the timeout.
 struct FunctionPointRunner: SweepPointRunner {
-    var workload: String
+    var workload: any Workload.Type
     var arguments: [String]
     var sizes: SizeList
     var timeoutSeconds: Int
@@ -202,15 +220,9 @@ struct FunctionPointRunner: SweepPointRunner {
     func run(memoryMB: Int, size: Double, itemKey: String) async throws -> SweepSample {
         let configuration = try FunctionConfiguration(
             memoryMB: memoryMB, timeoutSeconds: timeoutSeconds, architecture: architecture)
-        var options = FunctionExecutor.Options()
-        options.store = store
-        options.runID = runID
-        options.itemKeyPrefix = itemKey + "/"
-        options.workerUsesOpenCL = (try? WorkloadCatalog.named(workload))?.usesOpenCL(.cpu, gpus: false) ?? true
-        let event = FunctionEvent(workload: workload, arguments: sizes.arguments(arguments, size: size), device: "cpu")
-        let executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
-        let outcome = await executor.invokeOnce()
-        await executor.shutdown()
+        let outcome = try await invokeCold(
+            workload, arguments: arguments, sizes: sizes, size: size, configuration: configuration, store: store,
+            runID: runID, itemKey: itemKey)
         let status: SweepSample.Status =
             switch outcome.status {
             case .success: .completed
@@ -230,7 +242,7 @@ struct FunctionPointRunner: SweepPointRunner {
 /// Runs points as Batch-model jobs on the local compute environment: the memory setting is the job's
 /// hard memory limit (MiB), the timeout its attempt duration; one attempt, no retries.
 struct BatchPointRunner: SweepPointRunner {
-    var workload: String
+    var workload: any Workload.Type
     var arguments: [String]
     var sizes: SizeList
     var timeoutSeconds: Int
@@ -242,20 +254,20 @@ struct BatchPointRunner: SweepPointRunner {
         let host = HostInfo.current()
         let environment = ComputeEnvironment(
             name: "local", maxVCPUs: Double(host.logicalCores), memoryMiB: Int(host.memoryAvailableBytes >> 20))
-        let words = sizes.arguments(arguments, size: size)
         let resources = try ResourceRequirements(vcpus: vcpus, memoryMiB: memoryMB, gpus: 0)
-        let name = "\(workload)-\(sizes.parameter)-\(sizes.text(size))"
+        let name = "\(workload.name)-\(sizes.parameter)-\(sizes.text(size))"
         let definition: JobDefinition
-        if workload == CommandWorkload.name {
+        if let command = try sizes.workload(workload, arguments: arguments, size: size) as? CommandWorkload {
             // A command job runs the program itself, as `capsize submit -- program` does: no worker around it.
-            let values = try ParameterValues(arguments: words, specs: CommandWorkload.parameters)
             definition = JobDefinition(
-                name: name, argv: try CommandWorkload(parameters: values).argv, resources: resources,
+                name: name, argv: command.argv, resources: resources,
                 timeoutSeconds: Double(timeoutSeconds), retryStrategy: try RetryStrategy(attempts: 1))
         } else {
-            let event = InvocationEvent(requestId: itemKey, workload: workload, arguments: words, device: "cpu")
+            let event = InvocationEvent(
+                requestId: itemKey, workload: workload.name, arguments: sizes.arguments(arguments, size: size),
+                device: "cpu")
             let line = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
-            let usesOpenCL = (try? WorkloadCatalog.named(workload))?.usesOpenCL(.cpu, gpus: false) ?? true
+            let usesOpenCL = workload.usesOpenCL(.cpu, gpus: false)
             definition = JobDefinition(
                 name: name, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
                 resources: resources, timeoutSeconds: Double(timeoutSeconds),
