@@ -87,22 +87,8 @@ struct LaunchPipes {
         for (target, end) in [(Int32(1), childEnds[1]), (2, childEnds[2]), (3, childEnds[0])] {
             posix_spawn_file_actions_adddup2(&actions, end, target)
         }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in argv + envp { free(pointer) } }
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+        let (pid, status) = spawnWithDefaultSignals(
+            arguments, environment: environment.map { "\($0.key)=\($0.value)" }, actions: &actions)
         do { try checkStatus(status, "posix_spawn") } catch {
             closeAll()
             throw SandboxError(
