@@ -80,16 +80,28 @@ public actor BatchExecutor {
     private var unmet: [String: Int] = [:]
     /// Children of each array parent not yet SUCCEEDED or FAILED.
     private var unfinishedChildren: [String: Int] = [:]
-    /// Per queue, its RUNNABLE jobs in order, and the index of its head.
-    private var runnable: [[String]]
-    private var runnableHead: [Int]
-    /// One share's RUNNABLE jobs in a fair-share queue, in order (with their admission sequence), and its head.
-    struct ShareLine {
-        var items: [(id: String, sequence: Int)] = []
-        var head = 0
+    /// RUNNABLE jobs in the order they became RUNNABLE (with that sequence number), taken from the head; the
+    /// taken part is dropped now and then, so taking is O(1).
+    struct Line {
+        private var items: [(id: String, sequence: Int)] = []
+        private var head = 0
+
+        var first: (id: String, sequence: Int)? { head < items.count ? items[head] : nil }
+
+        mutating func append(_ id: String, sequence: Int) { items.append((id, sequence)) }
+
+        mutating func removeFirst() {
+            head += 1
+            if head > 4096 {
+                items.removeFirst(head)
+                head = 0
+            }
+        }
     }
-    /// Per queue (fair-share queues only), each share's line.
-    private var shareLines: [[String: ShareLine]]
+    /// Per FIFO queue, its line.
+    private var runnable: [Line]
+    /// Per fair-share queue, one line per share.
+    private var shareLines: [[String: Line]]
     /// Per queue, each share's vCPU-seconds of finished attempts, decayed to `at`.
     private var shareUsage: [[String: (vcpuSeconds: Double, at: Date)]]
     /// Attempts running in fair-share queues: queue, share, vCPUs and start.
@@ -144,8 +156,7 @@ public actor BatchExecutor {
         }
         self.queues = sorted
         self.environments = environments
-        self.runnable = Array(repeating: [], count: sorted.count)
-        self.runnableHead = Array(repeating: 0, count: sorted.count)
+        self.runnable = Array(repeating: Line(), count: sorted.count)
         self.shareLines = Array(repeating: [:], count: sorted.count)
         self.shareUsage = Array(repeating: [:], count: sorted.count)
         self.runID = runID
@@ -339,9 +350,9 @@ public actor BatchExecutor {
     private func enqueue(_ id: String) {
         let queue = plans[id]!.queue
         admissions += 1
-        guard queues[queue].fairShare != nil else { return runnable[queue].append(id) }
-        shareLines[queue][plans[id]!.definition.shareIdentifier ?? "", default: ShareLine()].items
-            .append((id, admissions))
+        guard queues[queue].fairShare != nil else { return runnable[queue].append(id, sequence: admissions) }
+        shareLines[queue][plans[id]!.definition.shareIdentifier ?? "", default: Line()]
+            .append(id, sequence: admissions)
     }
 
     /// The next RUNNABLE job that fits somewhere now, with its placement: by queue priority; in a FIFO queue
@@ -351,36 +362,24 @@ public actor BatchExecutor {
         for queue in queues.indices {
             if let policy = queues[queue].fairShare {
                 let now = Date()
-                let offers = shareLines[queue].compactMap { share, line -> (String, Double, Int)? in
-                    guard line.head < line.items.count else { return nil }
-                    return (share, shareUsage(queue, share, at: now, policy) * policy.weight(share), line.items[line.head].sequence)
-                }.sorted { ($0.1, $0.2) < ($1.1, $1.2) }
-                for (share, _, _) in offers {
-                    var line = shareLines[queue][share]!
-                    let id = line.items[line.head].id
+                let offers = shareLines[queue].compactMap { share, line -> (String, String, Double, Int)? in
+                    guard let head = line.first else { return nil }
+                    return (share, head.id, shareUsage(queue, share, at: now, policy) * policy.weight(share), head.sequence)
+                }.sorted { ($0.2, $0.3) < ($1.2, $1.3) }
+                for (share, id, _, _) in offers {
                     guard let (environment, gpus) = place(id, queue: queue) else { continue }
-                    line.head += 1
-                    if line.head > 4096 {
-                        line.items.removeFirst(line.head)
-                        line.head = 0
-                    }
-                    shareLines[queue][share] = line
+                    shareLines[queue][share]!.removeFirst()
                     fairShareRunning[id] = (queue, share, plans[id]!.definition.resources.vcpus, now)
                     return (id, environment, gpus)
                 }
                 continue
             }
-            guard runnableHead[queue] < runnable[queue].count else { continue }
-            let id = runnable[queue][runnableHead[queue]]
+            guard let id = runnable[queue].first?.id else { continue }
             guard let (environment, gpus) = place(id, queue: queue) else {
                 // FIFO: this queue's head waits for capacity, and so does everything behind it in this queue.
                 continue
             }
-            runnableHead[queue] += 1
-            if runnableHead[queue] > 4096 {
-                runnable[queue].removeFirst(runnableHead[queue])
-                runnableHead[queue] = 0
-            }
+            runnable[queue].removeFirst()
             return (id, environment, gpus)
         }
         return nil
