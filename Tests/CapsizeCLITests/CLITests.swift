@@ -36,6 +36,15 @@ let testHome: String = {
     return path
 }()
 
+/// Runs capsize with `arguments` in `home` and expects it refused as bad input: exit code 2 and one line (besides
+/// notices) that contains `mentions`.
+func expectBadInput(_ arguments: [String], mentions: String, home: String) throws {
+    let result = try capsize(arguments, environment: ["CAPSIZE_HOME": home])
+    #expect(result.status == 2, "\(arguments): \(result.stderr)")
+    #expect(result.stderr.split(separator: "\n").filter { !$0.hasPrefix("notice:") }.count == 1, "\(result.stderr)")
+    #expect(result.stderr.contains(mentions), "\(result.stderr)")
+}
+
 func json(_ text: String) throws -> [String: Any] {
     try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
 }

@@ -119,10 +119,7 @@ import Testing
     func badInput(arguments: [String], mentions: String) throws {
         let home = Self.home()
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let result = try capsize(arguments, environment: ["CAPSIZE_HOME": home])
-        #expect(result.status == 2, "\(arguments): \(result.stderr)")
-        #expect(result.stderr.split(separator: "\n").filter { !$0.hasPrefix("notice:") }.count == 1, "\(result.stderr)")
-        #expect(result.stderr.contains(mentions), "\(result.stderr)")
+        try expectBadInput(arguments, mentions: mentions, home: home)
         // A refused sweep stores no run.
         let store = try CapsizeStore(path: home + "/capsize.sqlite")
         #expect(try store.runs().isEmpty)

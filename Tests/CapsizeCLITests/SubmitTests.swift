@@ -112,10 +112,7 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
         ([String](), "--"),
     ])
     func badInput(arguments: [String], field: String) throws {
-        let result = try capsize(["submit"] + arguments)
-        #expect(result.status == 2, "\(arguments): \(result.stderr)")
-        #expect(result.stderr.contains(field), "\(result.stderr)")
-        #expect(result.stderr.split(separator: "\n").filter { !$0.hasPrefix("notice:") }.count == 1)
+        try expectBadInput(["submit"] + arguments, mentions: field, home: testHome)
     }
 
     /// A queue file: one queue `q` over one environment `a`, with the members of the JSON objects `queue` and
@@ -152,10 +149,7 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
     ])
     func badQueueFile(queue: String, environment: String, field: String) throws {
         let path = try Self.queueFile(queue: queue, environment: environment)
-        let result = try capsize(["submit", "--queues", path, "--", "/bin/true"])
-        #expect(result.status == 2, "\(field): \(result.stderr)")
-        #expect(result.stderr.contains(field), "\(result.stderr)")
-        #expect(result.stderr.split(separator: "\n").filter { !$0.hasPrefix("notice:") }.count == 1, "\(result.stderr)")
+        try expectBadInput(["submit", "--queues", path, "--", "/bin/true"], mentions: field, home: testHome)
     }
 
     @Test("--queues and --queue run a job in the named queue; modeled provisioning is printed as modeled")
