@@ -222,7 +222,7 @@ struct SubmitCommand: AsyncParsableCommand {
             return JobDefinition(
                 name: name ?? first, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
                 resources: resources, timeoutSeconds: timeout, retryStrategy: retry,
-                environment: type.usesOpenCL(gpus > 0 ? .gpu : .cpu, gpus: gpus > 0) ? [:] : [openCLSwitch: "off"],
+                environment: type.usesOpenCL(gpus > 0 ? .gpu : .cpu, gpus: gpus > 0) ? [:] : FunctionExecutor.workerWithoutOpenCL,
                 workerReplies: true, shareIdentifier: shareIdentifier)
         }
         var argv = command

@@ -1,6 +1,7 @@
 import CapsizeCore
 import ArgumentParser
 import Compute
+import Execution
 import Foundation
 import Workloads
 
@@ -86,10 +87,6 @@ struct WorkerReply: Encodable {
     }
 }
 
-/// The environment variable that tells a worker not to load OpenCL (`off`); set by the executors from
-/// `Workload.usesOpenCL`.
-let openCLSwitch = "CAPSIZE_WORKER_OPENCL"
-
 /// What Init does before the first invocation: the costs a cold start pays once.
 enum WorkerInit {
     static func perform() -> (devices: [OpenCLDevice], notice: String?) {
@@ -103,7 +100,8 @@ enum WorkerInit {
         }
         // A function or job whose workload never needs OpenCL (OpenBLAS, a command) does not load the drivers:
         // PoCL alone adds ~30 ms to Init and ~60 MB to the memory the environment is charged for.
-        if ProcessInfo.processInfo.environment[openCLSwitch] == "off" { return ([], nil) }
+        let environment = ProcessInfo.processInfo.environment
+        if FunctionExecutor.workerWithoutOpenCL.allSatisfy({ environment[$0.key] == $0.value }) { return ([], nil) }
         let (devices, notice) = discoverDevices()
         return (devices, notice)
     }

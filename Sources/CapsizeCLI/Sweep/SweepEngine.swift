@@ -271,7 +271,7 @@ struct BatchPointRunner: SweepPointRunner {
             definition = JobDefinition(
                 name: name, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
                 resources: resources, timeoutSeconds: Double(timeoutSeconds),
-                retryStrategy: try RetryStrategy(attempts: 1), environment: usesOpenCL ? [:] : [openCLSwitch: "off"],
+                retryStrategy: try RetryStrategy(attempts: 1), environment: usesOpenCL ? [:] : FunctionExecutor.workerWithoutOpenCL,
                 workerReplies: true)
         }
         let sandbox = try Sandbox()

@@ -78,6 +78,9 @@ public actor FunctionExecutor {
     }
 
     /// Lambda's payload limits: 6 MB for a synchronous request, 1 MB for an asynchronous event.
+    /// The environment that tells a `capsize worker` not to load OpenCL at Init (for workloads that never use it).
+    public static let workerWithoutOpenCL = ["CAPSIZE_WORKER_OPENCL": "off"]
+
     public static let synchronousPayloadLimit = 6 * 1_048_576
     public static let asynchronousPayloadLimit = 1_048_576
     /// Lambda's limit on a synchronous response.
@@ -310,7 +313,7 @@ public actor FunctionExecutor {
         }
         var environment = launchEnvironment()
         environment["CAPSIZE_HIDE_GPUS"] = "1"
-        if !options.workerUsesOpenCL { environment["CAPSIZE_WORKER_OPENCL"] = "off" }
+        if !options.workerUsesOpenCL { environment.merge(Self.workerWithoutOpenCL) { _, off in off } }
         // A crashing runtime should end at once, not spend seconds symbolicating inside the environment.
         if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
         for name in SandboxLimits.threadCountVariables {
