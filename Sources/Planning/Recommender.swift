@@ -174,7 +174,7 @@ func compare(_ option: PlanOption, with pick: PlanOption?, runs: Int) -> String 
     else { return "no pick to compare with" }
     if option == pick { return "the pick" }
     func ratio(_ a: Double, _ b: Double) -> String { b > 0 ? String(format: "%.3g×", a / b) : "-" }
-    func short(_ value: Double) -> String { String(format: "%.4g", value) }
+    let short = Projection.short
     var parts = [
         "finishes in \(short(time)) s (\(ratio(time, pickTime)) the pick's)",
         "costs $\(short(cost)) for \(runs) run(s) (\(ratio(cost, pickCost)) the pick's)",
