@@ -67,6 +67,7 @@ public actor BatchExecutor {
     let store: CapsizeStore?
     let outputRoot: String
     let terminateGrace: Double
+    let governsCPUShare: Bool
     /// `outputRoot` as an absolute path (what `URL(fileURLWithPath:).path` gives), made once.
     private let outputRootPath: String
     /// capsize's environment when the executor was made: every job's starts from it (reading it
@@ -121,11 +122,11 @@ public actor BatchExecutor {
     /// One queue over its compute environments.
     public init(
         queue: JobQueue, runID: String, sandbox: Sandbox, store: CapsizeStore?, outputRoot: String,
-        terminateGrace: Double = 30
+        terminateGrace: Double = 30, governsCPUShare: Bool = true
     ) {
         self.init(
             queues: [queue], runID: runID, sandbox: sandbox, store: store, outputRoot: outputRoot,
-            terminateGrace: terminateGrace)
+            terminateGrace: terminateGrace, governsCPUShare: governsCPUShare)
     }
 
     /// Several queues over shared compute environments.
@@ -135,10 +136,13 @@ public actor BatchExecutor {
     ///   - outputRoot: each job gets `outputRoot/<job id>/` for its logs and an `output/` folder
     ///     (`AWS_BATCH_JOB_OUTPUT_DIR`, the stand-in for S3).
     ///   - terminateGrace: seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).
+    ///   - governsCPUShare: hold each job's process tree to its vCPUs (0.25 is a quarter of a CPU, as on
+    ///     Fargate); false lets jobs use every core they are given threads for.
     public init(
         queues: [JobQueue], runID: String, sandbox: Sandbox, store: CapsizeStore?, outputRoot: String,
-        terminateGrace: Double = 30
+        terminateGrace: Double = 30, governsCPUShare: Bool = true
     ) {
+        self.governsCPUShare = governsCPUShare
         precondition(!queues.isEmpty, "a BatchExecutor needs a job queue")
         // Stable: equal priorities keep the order given.
         let sorted = queues.enumerated()
@@ -530,7 +534,8 @@ public actor BatchExecutor {
         let limits = SandboxLimits(
             wallSeconds: definition.timeoutSeconds, timeoutMode: .terminateThenKill(grace: terminateGrace),
             memoryBytes: UInt64(definition.resources.memoryMiB) << 20,
-            threads: max(1, Int(definition.resources.vcpus.rounded(.up))))
+            threads: max(1, Int(definition.resources.vcpus.rounded(.up))),
+            cpuShare: governsCPUShare ? definition.resources.vcpus : nil)
         let argv = definition.argv.map(expand)
         let stdin = definition.stdin.map { Data(expand($0).utf8) }
         jobs[id]!.enter(.running)

@@ -31,6 +31,9 @@ final class EnvironmentProcess: @unchecked Sendable {
         var temporaryDirectory: String
         var sampleInterval: Double = 0.005
         var cpuList: [Int]? = nil
+        /// CPU-seconds per second the tree may use while it answers a request (Lambda's vCPU share); nil:
+        /// full speed. Init is not held to it: Lambda runs Init with a burst of CPU (up to its 10 s limit).
+        var cpuShare: Double? = nil
     }
 
     /// Why the program ended.
@@ -60,6 +63,8 @@ final class EnvironmentProcess: @unchecked Sendable {
         var continuation: CheckedContinuation<Reply, Never>
         var start: Double
         var deadline: Double?
+        /// Whether the CPU share holds while it waits (a request, not Init).
+        var governed: Bool
     }
 
     private struct Shared {
@@ -83,6 +88,9 @@ final class EnvironmentProcess: @unchecked Sendable {
     private var pipes = LaunchPipes()
     private var launcher: pid_t = 0
     private var tree = ProcessTree()
+    /// Holds the tree to `options.cpuShare` during a request; made at the request's first reading.
+    private var governor: CPUGovernor?
+    private var governs = false
     private var peak: UInt64 = 0
     private var seenGeneration = -1
     private var nextSample = 0.0
@@ -116,7 +124,8 @@ final class EnvironmentProcess: @unchecked Sendable {
         let reply = await withCheckedContinuation { (continuation: CheckedContinuation<Reply, Never>) in
             let now = monotonicSeconds()
             shared.withLock {
-                $0.waiter = Waiter(continuation: continuation, start: now, deadline: deadline.map { now + $0 })
+                $0.waiter = Waiter(
+                    continuation: continuation, start: now, deadline: deadline.map { now + $0 }, governed: false)
                 $0.generation += 1
             }
             let thread = Thread { [self] in
@@ -150,7 +159,9 @@ final class EnvironmentProcess: @unchecked Sendable {
                 if let ending = $0.ending { return ending }
                 $0.outgoing += line
                 $0.outgoing.append(UInt8(ascii: "\n"))
-                $0.waiter = Waiter(continuation: continuation, start: now, deadline: deadline.map { now + $0 })
+                $0.waiter = Waiter(
+                    continuation: continuation, start: now, deadline: deadline.map { now + $0 },
+                    governed: options.cpuShare != nil)
                 $0.generation += 1
                 return nil
             }
@@ -225,20 +236,26 @@ final class EnvironmentProcess: @unchecked Sendable {
         var polls: [pollfd] = []
         while pipes.stdout >= 0 || pipes.stderr >= 0 || pipes.report >= 0 {
             let now = monotonicSeconds()
-            let (active, deadline, generation, closing, pending) = shared.withLock {
-                ($0.waiter != nil, $0.waiter?.deadline, $0.generation, $0.closing, !$0.outgoing.isEmpty)
+            let (active, deadline, generation, closing, pending, governed) = shared.withLock {
+                (
+                    $0.waiter != nil, $0.waiter?.deadline, $0.generation, $0.closing, !$0.outgoing.isEmpty,
+                    $0.waiter?.governed ?? false
+                )
             }
             if closing && cause == nil { end(.closed) }
             var wake: Double? = nil
             if active {
                 if generation != seenGeneration {
                     seenGeneration = generation
+                    release()
+                    governor = nil
+                    governs = governed
                     peak = 0
                     nextSample = now
                     nextStorageCheck = now + Self.storageCheckInterval
                 }
                 enforce(now: now, deadline: deadline)
-                wake = min(nextSample, deadline ?? .infinity)
+                wake = [nextSample, deadline ?? .infinity, governor?.resumeAt ?? .infinity].min()
             }
             polls.removeAll(keepingCapacity: true)
             for fd in [pipes.stdout, pipes.report, pipes.stderr, self.wake.read] where fd >= 0 {
@@ -275,12 +292,42 @@ final class EnvironmentProcess: @unchecked Sendable {
             let bytes = sampleMemory()
             peak = max(peak, bytes)
             if let cap = options.memoryBytes, bytes > cap { return end(.outOfMemory) }
+            if governs, let share = options.cpuShare, governor == nil {
+                governor = CPUGovernor(share: share, now: now, used: tree.cpuSeconds)
+            }
+            govern(now: now)
             nextSample = now + options.sampleInterval
+        } else if let resumeAt = governor?.resumeAt, now >= resumeAt {
+            govern(now: now)
         }
         if let cap = options.temporaryDirectoryBytes, now >= nextStorageCheck {
             if TemporaryDirectory.size(of: options.temporaryDirectory) > cap { return end(.storageExceeded) }
             nextStorageCheck = monotonicSeconds() + Self.storageCheckInterval
         }
+    }
+
+    /// Stops or continues the tree for its CPU share, on the last reading of its CPU time.
+    private func govern(now: Double) {
+        guard governor != nil else { return }
+        signal(for: governor!.update(now: now, used: tree.cpuSeconds))
+    }
+
+    /// Lets a tree the governor stopped go (its request is over, or it is being killed).
+    private func release() {
+        guard governor != nil else { return }
+        signal(for: governor!.release(now: monotonicSeconds()))
+    }
+
+    private func signal(for action: CPUGovernor.Action) {
+        let signal: Int32
+        switch action {
+        case .stop: signal = SIGSTOP
+        case .resume: signal = SIGCONT
+        case .none: return
+        }
+        let pid = shared.withLock { $0.pid }
+        if pid > 0 { kill(-pid, signal) }
+        for process in tree.processes { kill(process, signal) }
     }
 
     /// The resident memory of the tree, leaving out the worker's children that have not called exec yet.
@@ -298,11 +345,11 @@ final class EnvironmentProcess: @unchecked Sendable {
         guard worker > 0, tree.processes.count > 1 else { return total }
         if workerExecutable == nil { workerExecutable = executable(of: worker) }
         var bytes: UInt64 = 0
-        for process in tree.processes {
+        for (process, resident) in zip(tree.processes, tree.residentBytes) {
             if process != worker, executable(of: process) == workerExecutable, parent(of: process) == worker {
                 continue
             }
-            bytes += residentBytes(of: process)
+            bytes += resident
         }
         return bytes
     }
@@ -326,13 +373,6 @@ final class EnvironmentProcess: @unchecked Sendable {
         return fields.count > 1 ? pid_t(String(decoding: fields[1], as: UTF8.self)) : nil
     }
 
-    private func residentBytes(of pid: pid_t) -> UInt64 {
-        guard let count = readSmallFile("/proc/\(pid)/statm", into: &smallBuffer) else { return 0 }
-        let fields = smallBuffer[..<count].split(separator: UInt8(ascii: " "))
-        guard fields.count > 1, let pages = UInt64(String(decoding: fields[1], as: UTF8.self)) else { return 0 }
-        return pages * UInt64(max(1, sysconf(Int32(_SC_PAGESIZE))))
-    }
-
     /// Kills the tree for `reason`; the waiter is answered when the launcher reports the exit.
     private func end(_ reason: Ending) {
         cause = reason
@@ -347,6 +387,9 @@ final class EnvironmentProcess: @unchecked Sendable {
 
     /// Answers the outstanding request, if any.
     private func resolve(line: Data?, ending: Ending?) {
+        release()
+        governor = nil
+        governs = false
         let waiter: Waiter? = shared.withLock {
             let waiter = $0.waiter
             $0.waiter = nil

@@ -52,6 +52,9 @@ public actor FunctionExecutor {
         /// a sweep's invocations say which point they belong to.
         public var itemKeyPrefix = ""
         public var prices: PriceCatalog = .embedded
+        /// Hold each invocation to the function's vCPU share (memory / 1,769 MB of a CPU, at most 6), as
+        /// Lambda does; false runs it at this machine's full speed (`--no-cpu-share`).
+        public var governsCPUShare = true
 
         public init(workerCommand: [String]? = nil, launcherPath: String? = nil) {
             self.workerCommand = workerCommand ?? [FunctionExecutor.currentExecutable(), "worker"]
@@ -324,7 +327,8 @@ public actor FunctionExecutor {
                 argv: options.workerCommand, environment: environment, launcherPath: launcherPath,
                 memoryBytes: UInt64(configuration.memoryMB) << 20,
                 temporaryDirectoryBytes: UInt64(configuration.ephemeralStorageMB) << 20,
-                temporaryDirectory: temporary, sampleInterval: options.sampleInterval))
+                temporaryDirectory: temporary, sampleInterval: options.sampleInterval,
+                cpuShare: options.governsCPUShare ? configuration.vcpuShare : nil))
         let initLimit = options.initLimitSeconds
         let reply: EnvironmentProcess.Reply
         do {

@@ -35,11 +35,17 @@ public struct SandboxLimits: Sendable, Hashable {
     public var temporaryDirectoryBytes: UInt64?
     /// How much of stdout and of stderr is kept (each); the rest is read, counted and dropped.
     public var outputLimitBytes: Int
+    /// CPU-seconds the whole process tree may use per second of wall time (Lambda: memory / 1,769 MB, at
+    /// most 6; Fargate: the task's vCPUs), enforced by `CPUGovernor`; nil leaves the tree at full speed.
+    public var cpuShare: Double?
     /// `RLIMIT_NOFILE`: open file descriptors per process (Lambda: 1,024).
     public var openFiles: UInt64?
     /// `RLIMIT_NPROC`: processes and threads of the user (Lambda: 1,024). The kernel counts every
     /// process of the user, not only the sandbox's, and does not apply it to root.
     public var processes: UInt64?
+
+    /// The CPU shares a governor can hold: from a hundredth of a CPU (below Lambda's 128 MB, 0.0724) to 1,024.
+    public static let cpuShareRange = 0.01...1024.0
 
     /// What `RLIMIT_AS` allows above `memoryBytes` when the kernel backstop is an address-space limit.
     public static let addressSpaceHeadroom: UInt64 = 1 << 30
@@ -48,8 +54,9 @@ public struct SandboxLimits: Sendable, Hashable {
         wallSeconds: Double? = nil, timeoutMode: TimeoutMode = .killGroup, memoryBytes: UInt64? = nil,
         kernelMemoryBackstop: Bool = false, cpuList: [Int]? = nil, threads: Int? = nil,
         temporaryDirectoryBytes: UInt64? = nil, outputLimitBytes: Int = 1 << 20, openFiles: UInt64? = nil,
-        processes: UInt64? = nil
+        processes: UInt64? = nil, cpuShare: Double? = nil
     ) {
+        self.cpuShare = cpuShare
         self.wallSeconds = wallSeconds
         self.timeoutMode = timeoutMode
         self.memoryBytes = memoryBytes
@@ -89,6 +96,9 @@ public struct SandboxLimits: Sendable, Hashable {
         }
         if let threads, threads < 1 { throw reject("threads", "\(threads)", "1 or more") }
         if outputLimitBytes < 0 { throw reject("outputLimitBytes", "\(outputLimitBytes)", "0 or more") }
+        if let cpuShare, !(cpuShare >= Self.cpuShareRange.lowerBound && cpuShare <= Self.cpuShareRange.upperBound) {
+            throw reject("cpuShare", "\(cpuShare)", "\(Self.cpuShareRange.lowerBound)...\(Self.cpuShareRange.upperBound) CPUs")
+        }
         if openFiles == 0 { throw reject("openFiles", "0", "1 or more") }
         if processes == 0 { throw reject("processes", "0", "1 or more") }
     }

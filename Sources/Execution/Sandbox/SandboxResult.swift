@@ -82,4 +82,9 @@ public struct SandboxResult: Sendable {
     /// CPU seconds capsize's supervising thread spent on the run (spawn, pipes, memory sampling):
     /// the sandbox's own cost, not the program's.
     public var supervisorCPUSeconds: Double
+    /// The CPU share the run was held to (`SandboxLimits.cpuShare`), if any.
+    public var cpuShare: Double? = nil
+    /// Wall seconds the CPU-share governor held the tree stopped: the part of `wallSeconds` it waited for
+    /// its share.
+    public var cpuThrottledSeconds: Double = 0
 }

@@ -38,6 +38,9 @@ final class Supervisor: @unchecked Sendable {
     private var nextSample = 0.0
     private var nextStorageCheck = 0.0
     private var tree = ProcessTree()
+    /// Holds the tree to `limits.cpuShare`; made at the first reading, whose CPU time is its baseline (a
+    /// resident launcher's reaped children include earlier runs).
+    private var governor: CPUGovernor?
     private var sampledPeak: UInt64 = 0
     private var storagePeak: UInt64 = 0
     private var timeline: [SandboxResult.MemorySample] = []
@@ -164,7 +167,8 @@ final class Supervisor: @unchecked Sendable {
             wallSeconds: exit.wall ?? 0, userSeconds: exit.user ?? 0, systemSeconds: exit.system ?? 0,
             peakRSSBytes: max(maxRSS, sampledPeak), maxRSSBytes: maxRSS, sampledPeakRSSBytes: sampledPeak,
             stdout: stdout.output, stderr: stderr.output, temporaryDirectoryBytes: storage,
-            memoryTimeline: timeline, kernelBackstop: backstop, supervisorCPUSeconds: threadCPUSeconds() - cpuAtStart)
+            memoryTimeline: timeline, kernelBackstop: backstop, supervisorCPUSeconds: threadCPUSeconds() - cpuAtStart,
+            cpuShare: limits.cpuShare, cpuThrottledSeconds: governor?.stoppedSeconds ?? 0)
     }
 
     /// Waits on the pipes and the clocks until the launcher has closed everything.
@@ -177,7 +181,7 @@ final class Supervisor: @unchecked Sendable {
                 enforce(now: now)
                 // A deadline that has fired is no reason to wake: waking at it again would spin.
                 let pendingDeadline = cause == nil ? deadline : nil
-                wake = [nextSample, pendingDeadline ?? .infinity, killAt ?? .infinity].min()
+                wake = [nextSample, pendingDeadline ?? .infinity, killAt ?? .infinity, governor?.resumeAt ?? .infinity].min()
             } else if exited == nil {
                 wake = now + sandbox.sampleInterval  // not started yet: look again soon (cancellation)
             }
@@ -223,6 +227,10 @@ final class Supervisor: @unchecked Sendable {
         if now >= nextSample {
             let bytes = tree.sample(below: started?.launcher ?? launcher)
             sampledPeak = max(sampledPeak, bytes)
+            if let share = limits.cpuShare, governor == nil {
+                governor = CPUGovernor(share: share, now: now, used: tree.cpuSeconds)
+            }
+            govern(now: now)
             if recordsTimeline, let start = started?.start {
                 timeline.append(SandboxResult.MemorySample(seconds: now - start, bytes: bytes))
             }
@@ -234,6 +242,7 @@ final class Supervisor: @unchecked Sendable {
             }
             nextSample = now + sandbox.sampleInterval
         }
+        if let resumeAt = governor?.resumeAt, now >= resumeAt { govern(now: now) }
         if let cap = limits.temporaryDirectoryBytes, now >= nextStorageCheck {
             let bytes = TemporaryDirectory.size(of: temporary)
             storagePeak = max(storagePeak, bytes)
@@ -243,9 +252,22 @@ final class Supervisor: @unchecked Sendable {
             }
             nextStorageCheck = monotonicSeconds() + Self.storageCheckInterval
         }
+        if cause != nil, governor?.stopped == true { govern(now: now) }
     }
 
     private var recordsTimeline: Bool { sandbox.recordsMemoryTimeline }
+
+    /// Stops or continues the tree for its CPU share, on the last reading of its CPU time. Once the run is
+    /// ending (a cap, a cancellation) the tree is let go: a stopped process would hold a SIGTERM pending.
+    private func govern(now: Double) {
+        guard governor != nil else { return }
+        let action = cause == nil ? governor!.update(now: now, used: tree.cpuSeconds) : governor!.release(now: now)
+        switch action {
+        case .stop: signalTree(SIGSTOP)
+        case .resume: signalTree(SIGCONT)
+        case .none: break
+        }
+    }
 
     /// Signals the program's process group (the program is its leader).
     private func signalGroup(_ signal: Int32) {
