@@ -44,6 +44,7 @@ struct CapsCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Print the analysis of a finished caps run again from its records; nothing runs.", valueName: "RUN"))
     var analyse: String?
     @Flag(help: "Print JSON instead of tables.") var json = false
+    @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
     var parameters: [String] = []
 
@@ -94,7 +95,7 @@ struct CapsCommand: AsyncParsableCommand {
         let plan = try SweepPlan(
             workload: workload, parameters: parameters, param: param, memoryList: memory,
             defaultMemories: onlyListed ? [] : Self.defaultMemories, repeats: repeats, executor: "function",
-            timeout: scaledTimeout, architecture: architecture)
+            timeout: scaledTimeout, architecture: architecture, governsCPUShare: cpuShare.governs)
         let store = try openStore()
         let run = try resuming ?? store.createRun(
             kind: .sweep, parameters: SweepRunParameters(arguments: ["caps"] + ownArguments(after: "caps")), planned: nil)

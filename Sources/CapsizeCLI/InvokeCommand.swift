@@ -47,6 +47,7 @@ struct InvokeCommand: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Seconds an idle environment is kept warm.") var idleTimeout = 60.0
     @Option(name: .customLong("retry-delays"), help: .hidden) var retryDelays = "60,120"
     @Flag(help: "Print JSON instead of log lines.") var json = false
+    @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
     var parameters: [String] = []
 
@@ -128,6 +129,7 @@ struct InvokeCommand: AsyncParsableCommand {
             ?? URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("dead-letter").path
         options.store = store
         options.workerUsesOpenCL = type.usesOpenCL(try DeviceSelector(parsing: device), gpus: false)
+        options.governsCPUShare = cpuShare.governs
         try options.validate()
         let event = FunctionEvent(workload: type.name, arguments: parameters, device: device, payload: payloadText)
         let invocation: InvocationType = asynchronous ? .asynchronous : .synchronous
@@ -146,7 +148,7 @@ struct InvokeCommand: AsyncParsableCommand {
         let executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
         if !json {
             say("\(type.name) as a function: \(memory) MB, timeout \(timeout) s, \(architecture.rawValue), "
-                + "\(shareText(memoryMB: memory)), no GPU")
+                + "\(shareText(memoryMB: memory, governed: cpuShare.governs)), no GPU")
         }
         if !json && resuming != nil { say("resumed run \(run.shortID): \(done.count) of \(count) invocation(s) recorded before") }
         let outcomes = await executor.invoke(count: count, concurrency: concurrency, type: invocation, skipping: done)
@@ -178,7 +180,10 @@ struct InvokeCommand: AsyncParsableCommand {
             say("RequestId: \(outcome.requestId) \(outcome.errorMessage ?? "Error")")
             say(outcome.errorType ?? "Runtime.ExitError")
         }
-        if let report = outcome.report { say(report) }
+        if let report = outcome.report {
+            say(report)
+            if outcome.heldToCPUShare == nil { say("  (Duration above: \(CPUShareOption.ungovernedNote))") }
+        }
         if let letter = outcome.deadLetterPath {
             say("event \(outcome.requestId) failed after \(outcome.attempts) attempt(s): dead letter \(letter)")
         }
@@ -188,7 +193,8 @@ struct InvokeCommand: AsyncParsableCommand {
         let statuses = summary.statuses.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         say("summary: \(outcomes.count) invocation(s), \(summary.cold) cold, \(summary.warm) warm; \(statuses)")
         if let p50 = summary.durationP50Ms, let p90 = summary.durationP90Ms {
-            say("  Duration (measured here): p50 \(String(format: "%.2f", p50)) ms, p90 \(String(format: "%.2f", p90)) ms")
+            let held = cpuShare.governs ? "held to the vCPU share" : CPUShareOption.ungovernedNote
+            say("  Duration (measured here, \(held)): p50 \(String(format: "%.2f", p50)) ms, p90 \(String(format: "%.2f", p90)) ms")
         }
         if let initP50 = summary.initP50Ms {
             say("  Init Duration (measured here, cold starts): p50 \(String(format: "%.2f", initP50)) ms")
@@ -201,13 +207,28 @@ struct InvokeCommand: AsyncParsableCommand {
     }
 }
 
-/// `vCPU share 3.00 (3 thread(s))`, and how far this machine's cores fall short of the share, if they do.
-func shareText(memoryMB: Int) -> String {
+/// `vCPU share 3.00 (3 thread(s)), held to it`, and how far this machine's cores fall short of the share, if they do.
+func shareText(memoryMB: Int, governed: Bool) -> String {
     let share = FunctionConfiguration.vcpuShare(memoryMB: memoryMB)
     let cores = ProcessInfo.processInfo.activeProcessorCount
     var text = "vCPU share \(fmt(share)) (\(FunctionConfiguration.threads(memoryMB: memoryMB)) thread(s))"
+    text += governed ? ", held to it as Lambda holds it" : ", run " + CPUShareOption.ungovernedNote
     if share > Double(cores) { text += "; this machine has \(cores) cores, \(fmt(share - Double(cores))) vCPUs short of the share" }
     return text
+}
+
+/// `--no-cpu-share`, for every command that starts functions or jobs.
+struct CPUShareOption: ParsableArguments {
+    @Flag(
+        name: .customLong("no-cpu-share"),
+        help: "Run functions and jobs at this machine's full speed instead of holding them to their vCPU share (Lambda: memory / 1,769 MB of a CPU; Batch: --vcpus).")
+    var noCPUShare = false
+
+    /// Whether functions and jobs are held to their share.
+    var governs: Bool { !noCPUShare }
+
+    /// What every line measured without the governor says.
+    static let ungovernedNote = "at this machine's full speed (--no-cpu-share), not held to the vCPU share: faster than the service"
 }
 
 /// What `capsize invoke` stores with its run.

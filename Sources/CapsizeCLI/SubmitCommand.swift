@@ -72,6 +72,7 @@ struct SubmitCommand: AsyncParsableCommand {
     var resume: String?
     @Flag(help: "Print every state change as it happens.") var watch = false
     @Flag(help: "Print JSON instead of tables.") var json = false
+    @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .postTerminator, help: "WORKLOAD [params] or PROGRAM [args], after --.") var command: [String] = []
 
     func run() async throws {
@@ -140,7 +141,7 @@ struct SubmitCommand: AsyncParsableCommand {
         let previous = resuming == nil ? [] : try store.jobs(run: run.id)
         let executor = BatchExecutor(
             queues: jobQueues, runID: run.id, sandbox: sandbox, store: store, outputRoot: output,
-            terminateGrace: terminateGrace)
+            terminateGrace: terminateGrace, governsCPUShare: cpuShare.governs)
         if watch && !json {
             await executor.observe { job in
                 let time = (job.stoppedAt ?? job.runningAt ?? Date()).formatted(.iso8601)

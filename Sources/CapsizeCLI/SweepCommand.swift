@@ -33,6 +33,7 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Continue an interrupted sweep run: recorded samples are kept, the rest run.", valueName: "RUN"))
     var resume: String?
     @Flag(help: "Print JSON instead of tables.") var json = false
+    @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
     var parameters: [String] = []
 
@@ -52,7 +53,8 @@ struct SweepCommand: AsyncParsableCommand {
     func sweep(resuming: RunRecord?) async throws {
         let plan = try SweepPlan(
             workload: workload, parameters: parameters, param: param, memoryList: memory, defaultMemories: [],
-            repeats: repeats, executor: executor, timeout: timeout, architecture: architecture)
+            repeats: repeats, executor: executor, timeout: timeout, architecture: architecture,
+            governsCPUShare: cpuShare.governs)
         if executor == "batch" {
             guard vcpus > 0 && vcpus <= Double(ProcessInfo.processInfo.activeProcessorCount) else {
                 throw InputError(
@@ -99,14 +101,19 @@ struct SweepPlan: Encodable {
     var repeats: Int
     var executor: String
     var architecture: Architecture
+    /// Whether functions and jobs are held to their vCPU share (`--no-cpu-share` turns it off).
+    var governsCPUShare: Bool
 
-    enum CodingKeys: String, CodingKey { case workload, arguments, memories, repeats, executor, architecture }
+    enum CodingKeys: String, CodingKey {
+        case workload, arguments, memories, repeats, executor, architecture, governsCPUShare
+    }
 
     /// - Parameter defaultMemories: memory settings used besides (caps) or instead of (sweep, when empty) the list.
     init(
         workload: String?, parameters: [String], param: String?, memoryList: String?, defaultMemories: [Int],
-        repeats: Int, executor: String, timeout: Int, architecture: String
+        repeats: Int, executor: String, timeout: Int, architecture: String, governsCPUShare: Bool
     ) throws {
+        self.governsCPUShare = governsCPUShare
         guard let workload else {
             throw InputError(field: "WORKLOAD", value: "", allowed: "train-mlp, render-frames or command, or --resume RUN")
         }
@@ -184,15 +191,15 @@ struct SweepPlan: Encodable {
         } else if executor == "function" {
             runner = FunctionPointRunner(
                 workload: type, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds,
-                architecture: architecture, store: store, runID: run.id)
+                architecture: architecture, store: store, runID: run.id, governsCPUShare: governsCPUShare)
         } else {
             runner = BatchPointRunner(
                 workload: type, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds, vcpus: vcpus,
-                store: store, runID: run.id)
+                store: store, runID: run.id, governsCPUShare: governsCPUShare)
         }
         var engine = SweepEngine(
             sizes: sizes, repeats: repeats, refine: refine, runner: runner, store: store, runID: run.id,
-            progress: SweepProgress(quiet: quiet || replay))
+            progress: SweepProgress(quiet: quiet || replay, ungoverned: !governsCPUShare))
         if resuming || replay { engine.recorded = try SweepEngine.recordedSamples(run: run.id, store: store) }
         if !quiet && !replay {
             say("\(workload) swept over \(sizes.parameter) (\(sizes.sizes.map(sizes.text).joined(separator: ", "))) "
@@ -203,7 +210,11 @@ struct SweepPlan: Encodable {
         for memory in memories {
             if !quiet && !replay {
                 var line = "memory \(memory) \(executor == "function" ? "MB" : "MiB")"
-                if executor == "function" { line += ": " + shareText(memoryMB: memory) }
+                if executor == "function" {
+                    line += ": " + shareText(memoryMB: memory, governed: governsCPUShare)
+                } else if !governsCPUShare {
+                    line += ": " + CPUShareOption.ungovernedNote
+                }
                 say(line)
             }
             all.append(try await engine.series(memoryMB: memory, timeoutSeconds: Double(timeoutSeconds)))

@@ -292,4 +292,26 @@ import Testing
             ($0 as? InputError)?.field == "--maximum-event-age"
         }
     }
+
+    /// A python program that burns `argv[1]` CPU-seconds (its own process time) and exits.
+    static let burner = [
+        Fixture.python, "-c",
+        "import sys, time\nt = time.process_time()\nwhile time.process_time() - t < float(sys.argv[1]): pass", "0.1",
+    ]
+
+    @Test("at 128 MB an invocation is held to 0.0724 of a CPU: 0.1 s of CPU takes over 1.2 s; --no-cpu-share does not hold it")
+    func invocationHeldToShare() async throws {
+        let governed = try Self.executor(Self.burner, memory: 128, timeout: 30)
+        let held = await governed.invokeOnce()
+        await governed.shutdown()
+        let free = try Self.executor(Self.burner, memory: 128, timeout: 30) { $0.governsCPUShare = false }
+        let unheld = await free.invokeOnce()
+        await free.shutdown()
+        #expect(held.status == .success && unheld.status == .success)
+        #expect(held.heldToCPUShare == FunctionConfiguration.vcpuShare(memoryMB: 128))
+        #expect(unheld.heldToCPUShare == nil)
+        // 0.1 s of the handler's CPU at 128 / 1,769 of a CPU: at least 1.38 s (10 % allowed for tick resolution).
+        #expect(held.durationMs >= 0.9 * 100 / FunctionConfiguration.vcpuShare(memoryMB: 128), "\(held.durationMs) ms")
+        #expect(unheld.durationMs < held.durationMs / 2, "\(unheld.durationMs) ms against \(held.durationMs) ms held")
+    }
 }

@@ -33,6 +33,7 @@ struct RecommendCommand: AsyncParsableCommand {
     @Option(name: .customLong("option"), help: ArgumentHelp("Also export this option (its id from the table).", valueName: "ID"))
     var exportOption: String?
     @Flag(help: "Print JSON instead of tables.") var json = false
+    @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
     var parameters: [String] = []
 
@@ -81,7 +82,7 @@ struct RecommendCommand: AsyncParsableCommand {
         if !json { say("profiling \(type.name) at \(type.sizeParameter)=\(sizeText) here (measured; run \(run.shortID)):") }
         let profiler = WorkloadProfiler(
             workload: type, arguments: parameters, sizes: sizes, target: sizes.sizes[0], store: store, runID: run.id,
-            quiet: json)
+            quiet: json, governsCPUShare: cpuShare.governs)
         let profiled = try await profiler.profile()
         _ = try store.finish(run: run.id)
         let recommendation = try recommend(

@@ -42,6 +42,8 @@ struct WorkloadProfiler {
     var store: CapsizeStore
     var runID: String
     var quiet: Bool
+    /// Whether each rung is held to its vCPU share (it runs at 1,769 MB per thread: a whole CPU per thread).
+    var governsCPUShare: Bool
 
     func profile() async throws -> Result {
         let cores = max(1, min(6, ProcessInfo.processInfo.activeProcessorCount))
@@ -105,7 +107,8 @@ struct WorkloadProfiler {
         let outcome = try await invokeCold(
             workload, arguments: arguments, sizes: sizes, size: size,
             configuration: try FunctionConfiguration(memoryMB: memory, timeoutSeconds: 900), store: store,
-            runID: runID, itemKey: "profile/size=\(sizes.text(size))/threads=\(threads)")
+            runID: runID, itemKey: "profile/size=\(sizes.text(size))/threads=\(threads)",
+            governsCPUShare: governsCPUShare)
         guard outcome.status == .success else {
             throw CommandFailure(
                 message: "profiling \(workload.name) at \(sizes.parameter)=\(sizes.text(size)) on \(threads) thread(s) "

@@ -163,10 +163,15 @@ struct SweepEngine {
 /// line per finished sample on standard output (unless the output is JSON).
 struct SweepProgress {
     var quiet: Bool
+    /// Samples measured at full speed (`--no-cpu-share`) say so on their line.
+    var ungoverned: Bool
     var done = 0
     private let terminal = isatty(2) == 1
 
-    init(quiet: Bool) { self.quiet = quiet }
+    init(quiet: Bool, ungoverned: Bool = false) {
+        self.quiet = quiet
+        self.ungoverned = ungoverned
+    }
 
     mutating func starting(memoryMB: Int, size: String, repetition: Int, of repeats: Int) {
         guard terminal else { return }
@@ -184,6 +189,7 @@ struct SweepProgress {
         line += "  \(sample.status.rawValue)  \(fmtSeconds(sample.seconds))  peak \(fmt(sample.peakMB)) MB (measured)"
         if sample.phase != .step { line += "  [\(sample.phase.rawValue)]" }
         if reused { line += "  [recorded before]" }
+        if ungoverned { line += "  [full speed, --no-cpu-share]" }
         say(line)
     }
 }
@@ -192,9 +198,10 @@ struct SweepProgress {
 /// `runID` under `itemKey`. The worker loads OpenCL at Init only when the workload may use it.
 func invokeCold(
     _ workload: any Workload.Type, arguments: [String], sizes: SizeList, size: Double,
-    configuration: FunctionConfiguration, store: CapsizeStore, runID: String, itemKey: String
+    configuration: FunctionConfiguration, store: CapsizeStore, runID: String, itemKey: String, governsCPUShare: Bool
 ) async throws -> InvocationOutcome {
     var options = FunctionExecutor.Options()
+    options.governsCPUShare = governsCPUShare
     options.store = store
     options.runID = runID
     options.itemKeyPrefix = itemKey + "/"
@@ -216,13 +223,14 @@ struct FunctionPointRunner: SweepPointRunner {
     var architecture: Architecture
     var store: CapsizeStore
     var runID: String
+    var governsCPUShare: Bool
 
     func run(memoryMB: Int, size: Double, itemKey: String) async throws -> SweepSample {
         let configuration = try FunctionConfiguration(
             memoryMB: memoryMB, timeoutSeconds: timeoutSeconds, architecture: architecture)
         let outcome = try await invokeCold(
             workload, arguments: arguments, sizes: sizes, size: size, configuration: configuration, store: store,
-            runID: runID, itemKey: itemKey)
+            runID: runID, itemKey: itemKey, governsCPUShare: governsCPUShare)
         let status: SweepSample.Status =
             switch outcome.status {
             case .success: .completed
@@ -249,6 +257,7 @@ struct BatchPointRunner: SweepPointRunner {
     var vcpus: Double
     var store: CapsizeStore
     var runID: String
+    var governsCPUShare: Bool
 
     func run(memoryMB: Int, size: Double, itemKey: String) async throws -> SweepSample {
         let host = HostInfo.current()
@@ -278,7 +287,7 @@ struct BatchPointRunner: SweepPointRunner {
         let output = URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("jobs").path
         let executor = BatchExecutor(
             queue: JobQueue(environments: [environment]), runID: runID, sandbox: sandbox, store: store,
-            outputRoot: output, terminateGrace: 2)
+            outputRoot: output, terminateGrace: 2, governsCPUShare: governsCPUShare)
         let started = Date()
         let id = try await executor.submit(definition)
         let records = await executor.runUntilDone()

@@ -143,10 +143,13 @@ struct SweepReport: Encodable {
             }
         }
         let below = series.filter { Double($0.memoryMB) < FunctionConfiguration.megabytesPerVCPU }.map(\.memoryMB)
-        if !below.isEmpty {
-            say("\nCPU: Lambda gives memory / 1,769 MB of a vCPU; here each function ran its threads on whole cores of this "
-                + "\(cores)-core machine, so at \(below.map(String.init).joined(separator: ", ")) MB Lambda itself would run slower "
-                + "than measured (`capsize recommend` projects that).")
+        if !plan.governsCPUShare && !below.isEmpty {
+            say("\nCPU: Lambda gives memory / 1,769 MB of a vCPU; with --no-cpu-share each function ran its threads on whole "
+                + "cores of this \(cores)-core machine, so at \(below.map(String.init).joined(separator: ", ")) MB Lambda "
+                + "itself would run slower than measured.")
+        } else if plan.governsCPUShare {
+            say("\nCPU: each function was held to memory / 1,769 MB of a vCPU (at most 6), as Lambda holds it, so the "
+                + "times above are what Lambda's share gives on this machine's cores.")
         }
         say("")
         printFits()

@@ -487,7 +487,7 @@ public actor FunctionExecutor {
             maxMemoryUsedMB: maxMemoryMB, initDurationMs: initMs, status: status == .timeout ? "timeout" : nil)
         let share = configuration.vcpuShare
         let shortfall = share - Double(options.machineCores)
-        return InvocationOutcome(
+        var outcome = InvocationOutcome(
             requestId: requestId, type: type, status: status, cold: cold, initDurationMs: initMs,
             durationMs: durationMs, billedDurationMs: billed, memoryMB: configuration.memoryMB,
             maxMemoryUsedMB: maxMemoryMB, sampledPeakMB: Double(sampledPeakBytes) / 1_048_576, errorType: errorType,
@@ -495,6 +495,8 @@ public actor FunctionExecutor {
             logLines: logLines, costUSD: costs, attempts: 1, deadLetterPath: nil, environmentID: environmentID,
             cpuShortfallVCPUs: shortfall > 0 ? shortfall : nil, response: response, startedAt: startedAt,
             endedAt: Date())
+        outcome.heldToCPUShare = options.governsCPUShare ? share : nil
+        return outcome
     }
 
     /// A request that never reached an environment: throttled or too large. Not billed.

@@ -66,6 +66,9 @@ public struct InvocationOutcome: Codable, Sendable {
     public var environmentID: String?
     /// vCPUs of the configured share this machine could not give (share minus online cores), when positive.
     public var cpuShortfallVCPUs: Double?
+    /// The vCPU share the invocation was held to (Lambda's memory / 1,769 MB); nil when it ran at this machine's
+    /// full speed (`--no-cpu-share`), or did not run.
+    public var heldToCPUShare: Double? = nil
     /// The worker's answer (a JSON line), when there was one.
     public var response: String?
     public var startedAt: Date
