@@ -69,7 +69,7 @@ import Testing
     /// A shell loop that burns about 0.2 s of CPU.
     static let burn = ["sh", "-c", "i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done"]
 
-    @Test("a CPU-bound program at share 0.25 takes at least its CPU time / 0.25 and is stopped along the way")
+    @Test("a CPU-bound program at share 0.25 takes at least its CPU time / 0.25")
     func governedProgramIsHeld() async throws {
         let result = try await Fixture.sandbox().run(Self.burn, limits: SandboxLimits(cpuShare: 0.25))
         let cpu = result.userSeconds + result.systemSeconds
@@ -79,7 +79,6 @@ import Testing
         // The lower bound holds however busy the machine is; the upper bound only says it was not held forever.
         #expect(result.wallSeconds >= 0.9 * cpu / 0.25, "\(result.wallSeconds) s of wall for \(cpu) s of CPU")
         #expect(result.wallSeconds < 10 * cpu / 0.25 + 2)
-        #expect(result.cpuThrottledSeconds > 0.5 * cpu)
     }
 
     @Test("a program that sleeps under a tiny share is not slowed")
