@@ -56,6 +56,12 @@ public struct FunctionConfiguration: Codable, Sendable, Equatable {
     /// The CPU share Lambda gives `memoryMB`: memory / 1,769 MB, at most 6 vCPUs.
     public static func vcpuShare(memoryMB: Int) -> Double { min(Double(memoryMB) / megabytesPerVCPU, maximumVCPUs) }
 
+    /// Lambda's per-environment limits on file descriptors and on processes and threads together (Lambda quotas:
+    /// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html, "Execution processes/threads" and
+    /// "File descriptors", 1,024 each).
+    public static let fileDescriptorLimit: UInt64 = 1_024
+    public static let processLimit: UInt64 = 1_024
+
     /// Whole threads for the share of `memoryMB` (at least 1).
     public static func threads(memoryMB: Int) -> Int { max(1, Int(vcpuShare(memoryMB: memoryMB).rounded(.up))) }
 }

@@ -34,6 +34,10 @@ final class EnvironmentProcess: @unchecked Sendable {
         /// CPU-seconds per second the tree may use while it answers a request (Lambda's vCPU share); nil:
         /// full speed. Init is not held to it: Lambda runs Init with a burst of CPU (up to its 10 s limit).
         var cpuShare: Double? = nil
+        /// `RLIMIT_NOFILE` and `RLIMIT_NPROC` (Lambda: 1,024 each; the kernel counts a user's processes together
+        /// and does not hold root to the second).
+        var openFiles: UInt64? = nil
+        var processes: UInt64? = nil
     }
 
     /// Why the program ended.
@@ -55,6 +59,8 @@ final class EnvironmentProcess: @unchecked Sendable {
         var seconds: Double
         /// The highest resident memory of the tree sampled while the request was outstanding.
         var peakBytes: UInt64
+        /// The highest over the environment's whole life so far, Init included: Lambda's Max Memory Used.
+        var lifetimePeakBytes: UInt64 = 0
         /// The end of stderr (at most 4 KiB), for messages about a program that died.
         var stderrTail: String
     }
@@ -91,7 +97,10 @@ final class EnvironmentProcess: @unchecked Sendable {
     /// Holds the tree to `options.cpuShare` during a request; made at the request's first reading.
     private var governor: CPUGovernor?
     private var governs = false
-    private var peak: UInt64 = 0
+    private var peak: UInt64 = 0 {
+        didSet { lifetimePeak = max(lifetimePeak, peak) }
+    }
+    private var lifetimePeak: UInt64 = 0
     private var seenGeneration = -1
     private var nextSample = 0.0
     private var nextStorageCheck = 0.0
@@ -224,6 +233,8 @@ final class EnvironmentProcess: @unchecked Sendable {
         pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
         var arguments = [options.launcherPath, "--report-fd", "3", "--parent", "\(getpid())", "--rlimit", "core=0"]
         if let cpus = options.cpuList { arguments += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
+        if let openFiles = options.openFiles { arguments += ["--rlimit", "nofile=\(openFiles)"] }
+        if let processes = options.processes { arguments += ["--rlimit", "nproc=\(processes)"] }
         arguments.append("--")
         arguments += options.argv
         var environment = options.environment
@@ -399,7 +410,9 @@ final class EnvironmentProcess: @unchecked Sendable {
         let seconds = monotonicSeconds() - waiter.start
         let tail = String(decoding: stderrTail, as: UTF8.self)
         waiter.continuation.resume(
-            returning: Reply(line: line, ending: ending, seconds: seconds, peakBytes: peak, stderrTail: tail))
+            returning: Reply(
+                line: line, ending: ending, seconds: seconds, peakBytes: peak, lifetimePeakBytes: lifetimePeak,
+                stderrTail: tail))
     }
 
     private func finish(_ ending: Ending) {

@@ -328,7 +328,8 @@ public actor FunctionExecutor {
                 memoryBytes: UInt64(configuration.memoryMB) << 20,
                 temporaryDirectoryBytes: UInt64(configuration.ephemeralStorageMB) << 20,
                 temporaryDirectory: temporary, sampleInterval: options.sampleInterval,
-                cpuShare: options.governsCPUShare ? configuration.vcpuShare : nil))
+                cpuShare: options.governsCPUShare ? configuration.vcpuShare : nil,
+                openFiles: FunctionConfiguration.fileDescriptorLimit, processes: FunctionConfiguration.processLimit))
         let initLimit = options.initLimitSeconds
         let reply: EnvironmentProcess.Reply
         do {
@@ -413,7 +414,9 @@ public actor FunctionExecutor {
         var errorType: String?
         var message: String?
         var logLines: [String] = []
-        var maxMemory = Self.megabytes(reply.peakBytes, cap: configuration.memoryMB)
+        // Max Memory Used is the environment's highest over its life (Init and earlier invocations included): memory
+        // that Init or an earlier invocation still holds is in use by this one too.
+        var maxMemory = Self.megabytes(max(reply.peakBytes, reply.lifetimePeakBytes), cap: configuration.memoryMB)
         var response: String?
         switch reply.ending {
         case nil:
