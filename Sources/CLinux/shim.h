@@ -39,3 +39,10 @@ static inline long capsize_send_with_descriptors(int socket, const void *bytes, 
     memcpy(CMSG_DATA(cmsg), descriptors, sizeof(int) * (unsigned long)count);
     return sendmsg(socket, &header, MSG_NOSIGNAL);
 }
+
+#include <sys/prctl.h>
+
+/// Makes this process the child subreaper of its descendants: a process whose parent dies is reparented to
+/// the nearest living ancestor that is one, instead of to init. The corresponding C function is `prctl`
+/// with `PR_SET_CHILD_SUBREAPER`.
+static inline int capsize_become_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }

@@ -97,6 +97,10 @@ final class EnvironmentProcess: @unchecked Sendable {
     /// Holds the tree to `options.cpuShare` during a request; made at the request's first reading.
     private var governor: CPUGovernor?
     private var governs = false
+    /// The launcher ended without its "exited" report (something in the environment killed it): the tree is
+    /// still held to its caps, and killed when it ends.
+    private var launcherGone = false
+    private var reportedExit = false
     private var peak: UInt64 = 0 {
         didSet { lifetimePeak = max(lifetimePeak, peak) }
     }
@@ -231,6 +235,7 @@ final class EnvironmentProcess: @unchecked Sendable {
         sigemptyset(&pipeSignal)
         sigaddset(&pipeSignal, SIGPIPE)
         pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
+        CapsizeProcess.becomeSubreaper()
         var arguments = [options.launcherPath, "--report-fd", "3", "--parent", "\(getpid())", "--rlimit", "core=0"]
         if let cpus = options.cpuList { arguments += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
         if let openFiles = options.openFiles { arguments += ["--rlimit", "nofile=\(openFiles)"] }
@@ -268,6 +273,13 @@ final class EnvironmentProcess: @unchecked Sendable {
                 enforce(now: now, deadline: deadline)
                 wake = [nextSample, deadline ?? .infinity, governor?.resumeAt ?? .infinity].min()
             }
+            if launcherGone {
+                _ = sampleMemory()
+                tree.reapAdopted()
+                // Nothing of the tree runs any more: whatever still holds the pipes is not the environment's.
+                if !tree.hasLiveProcesses { break }
+                wake = min(wake ?? .infinity, now + options.sampleInterval)
+            }
             polls.removeAll(keepingCapacity: true)
             for fd in [pipes.stdout, pipes.report, pipes.stderr, self.wake.read] where fd >= 0 {
                 polls.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
@@ -288,9 +300,17 @@ final class EnvironmentProcess: @unchecked Sendable {
         }
         var status: Int32 = 0
         while waitpid(launcher, &status, 0) < 0 && errno == EINTR {}
+        if launcherGone { tree.killAll(below: launcher) }  // the launcher's final sweep, which it did not live to do
         pipes.closeAll()
-        // The launcher ended without an "exited" report (it should not): the program is gone anyway.
-        let ending = cause ?? .exited(code: nil, signal: nil, message: "capsize-launch ended (wait status \(status))")
+        // The launcher ended without an "exited" report: killed by something in the environment.
+        let ending =
+            cause
+            ?? (launcherGone
+                ? .exited(
+                    code: nil, signal: SIGKILL,
+                    message: "capsize-launch, which supervises the environment, was killed (by a process of the "
+                        + "environment); the environment's processes were killed with it")
+                : .exited(code: nil, signal: nil, message: "capsize-launch ended (wait status \(status))"))
         finish(ending)
         closeWake()
     }
@@ -468,7 +488,10 @@ final class EnvironmentProcess: @unchecked Sendable {
             let count = chunk.withUnsafeMutableBytes { read(pipes.report, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 {
-                if count == 0 || errno != EAGAIN { LaunchPipes.close(&pipes.report) }
+                if count == 0 || errno != EAGAIN {
+                    LaunchPipes.close(&pipes.report)
+                    launcherGone = !reportedExit
+                }
                 return
             }
             reportBuffer += chunk[..<count]
@@ -483,6 +506,7 @@ final class EnvironmentProcess: @unchecked Sendable {
                     }
                     if closing { end(.closed) }
                 } else if report.event == "exited" {
+                    reportedExit = true
                     drainStdout()  // a last line written just before the end still counts
                     let ending =
                         cause ?? .exited(code: report.exit, signal: report.signal, message: report.error)

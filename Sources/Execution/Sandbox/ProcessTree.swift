@@ -1,3 +1,5 @@
+internal import CLinux
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,6 +13,13 @@ import Glibc
 /// file, each process's user and system time (all its threads) plus that of the children it has reaped,
 /// and the root's reaped children (orphans come to the launcher, a subreaper): so a process that has
 /// exited and been waited for still counts.
+///
+/// A tree outlives its root: every process seen by one sample is looked for again in the next, wherever it
+/// now hangs, so a program that kills its launcher (the root) keeps its processes in the tree. They are
+/// reparented to capsize, which makes itself a child subreaper (`CapsizeProcess.becomeSubreaper`) for that:
+/// the tree reaps them (`reapAdopted`) and counts their CPU time. (A process born and orphaned between two
+/// samples after the root died is not found: capsize cannot tell it from its own children. As root, the
+/// program runs as another user and cannot kill its launcher.)
 struct ProcessTree {
     /// The processes found by the last `sample`.
     private(set) var processes: [pid_t] = []
@@ -19,6 +28,12 @@ struct ProcessTree {
     /// CPU seconds (user + system) used by the tree up to the last `sample`: live descendants, the children
     /// they reaped, and the children the root reaped. Clock-tick resolution (1/100 s per process).
     private(set) var cpuSeconds = 0.0
+    /// Exit statuses of processes this tree reaped itself (adopted by capsize), by process id.
+    private(set) var reapedStatuses: [pid_t: Int32] = [:]
+    private var parents: [pid_t] = []
+    private var zombies: [Bool] = []
+    /// CPU seconds of the processes this tree reaped itself.
+    private var adoptedCPUSeconds = 0.0
     private var buffer = [UInt8](repeating: 0, count: 4096)
     private static let pageSize = UInt64(max(1, sysconf(Int32(_SC_PAGESIZE))))
     private static let ticksPerSecond = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
@@ -26,29 +41,83 @@ struct ProcessTree {
 
     /// Sums the RSS of every descendant of `root` (not `root` itself) and remembers who they are.
     mutating func sample(below root: pid_t) -> UInt64 {
+        let previous = processes
         processes.removeAll(keepingCapacity: true)
         residentBytes.removeAll(keepingCapacity: true)
+        parents.removeAll(keepingCapacity: true)
+        zombies.removeAll(keepingCapacity: true)
         if Self.hasChildrenFiles {
-            var index = 0
             appendChildren(of: root)
-            while index < processes.count {
-                appendChildren(of: processes[index])
-                index += 1
-            }
         } else {
             scanDescendants(of: root)
+        }
+        var seen = Set(processes)
+        // Processes seen last time that are no longer below the root (it died, they were reparented).
+        for pid in previous where !seen.contains(pid) && kill(pid, 0) == 0 {
+            processes.append(pid)
+            seen.insert(pid)
+        }
+        if Self.hasChildrenFiles {
+            var index = 0
+            while index < processes.count {
+                let before = processes.count
+                appendChildren(of: processes[index])
+                // A process found twice (below the root and from the last sample) is kept once.
+                var kept = before
+                for position in before..<processes.count where seen.insert(processes[position]).inserted {
+                    processes[kept] = processes[position]
+                    kept += 1
+                }
+                processes.removeLast(processes.count - kept)
+                index += 1
+            }
         }
         var total: UInt64 = 0
         var ticks: UInt64 = root > 0 ? (statistics(of: root)?.reapedTicks ?? 0) : 0
         for pid in processes {
             let entry = statistics(of: pid)
             residentBytes.append(entry?.resident ?? 0)
+            parents.append(entry?.parent ?? 0)
+            zombies.append(entry?.zombie ?? false)
             total += entry?.resident ?? 0
             ticks += (entry?.ownTicks ?? 0) + (entry?.reapedTicks ?? 0)
         }
-        cpuSeconds = Double(ticks) / Self.ticksPerSecond
+        cpuSeconds = Double(ticks) / Self.ticksPerSecond + adoptedCPUSeconds
         return total
     }
+
+    /// Waits for the tree's processes that capsize adopted and that have ended (zombies), so they do not
+    /// linger, keeping their CPU time and exit status.
+    mutating func reapAdopted() {
+        let me = getpid()
+        for (index, pid) in processes.enumerated() where parents[index] == me && zombies[index] {
+            var status: Int32 = 0
+            var usage = rusage()
+            if wait4(pid, &status, WNOHANG, &usage) == pid {
+                reapedStatuses[pid] = status
+                adoptedCPUSeconds += seconds(usage.ru_utime) + seconds(usage.ru_stime)
+            }
+        }
+    }
+
+    /// Whether any process of the tree still runs (zombies do not).
+    var hasLiveProcesses: Bool { zombies.contains(false) }
+
+    /// Kills every process of the tree with SIGKILL, again until none is left (each may fork while dying),
+    /// reaping those capsize adopted. Gives up after `seconds`.
+    mutating func killAll(below root: pid_t, seconds: Double = 2) {
+        let end = monotonicSeconds() + seconds
+        repeat {
+            _ = sample(below: root)
+            for pid in processes { kill(pid, SIGKILL) }
+            reapAdopted()
+            if processes.isEmpty { return }
+            var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+            nanosleep(&pause, nil)
+        } while monotonicSeconds() < end
+    }
+
+    private func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) * 1e-6 }
 
     private mutating func appendChildren(of pid: pid_t) {
         guard let tasks = opendir("/proc/\(pid)/task") else { return }
@@ -106,7 +175,9 @@ struct ProcessTree {
 
     /// From /proc/PID/stat: resident bytes (field 24), user + system ticks (14, 15) and the reaped
     /// children's (16, 17); nil for a process that is gone.
-    private mutating func statistics(of pid: pid_t) -> (resident: UInt64, ownTicks: UInt64, reapedTicks: UInt64)? {
+    private mutating func statistics(of pid: pid_t)
+        -> (resident: UInt64, ownTicks: UInt64, reapedTicks: UInt64, parent: pid_t, zombie: Bool)?
+    {
         guard let count = readSmallFile("/proc/\(pid)/stat", into: &buffer),
             let close = buffer[..<count].lastIndex(of: UInt8(ascii: ")"))
         else { return nil }
@@ -117,9 +188,13 @@ struct ProcessTree {
         var own: UInt64 = 0
         var reaped: UInt64 = 0
         var resident: UInt64 = 0
+        var parent: pid_t = 0
+        var zombie = false
         for byte in buffer[(close + 1)..<count] {
+            if field == 3 && byte == UInt8(ascii: "Z") { zombie = true }
             if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") {
                 switch field {
+                case 4: parent = pid_t(truncatingIfNeeded: value)
                 case 14, 15: own += value
                 case 16, 17: reaped += value
                 case 24: resident = value * Self.pageSize
@@ -132,6 +207,15 @@ struct ProcessTree {
                 value = value &* 10 &+ UInt64(byte - 48)
             }
         }
-        return field >= 24 ? (resident, own, reaped) : nil
+        return field >= 24 ? (resident, own, reaped, parent, zombie) : nil
     }
+}
+
+/// capsize's own process, a child subreaper.
+enum CapsizeProcess {
+    private static let subreaper: Void = { _ = capsize_become_child_subreaper() }()
+
+    /// Makes capsize the child subreaper of everything it starts, once: a program that kills its launcher leaves
+    /// its processes to capsize, which keeps them in their tree, instead of to init.
+    static func becomeSubreaper() { _ = subreaper }
 }

@@ -41,6 +41,9 @@ final class Supervisor: @unchecked Sendable {
     /// Holds the tree to `limits.cpuShare`; made at the first reading, whose CPU time is its baseline (a
     /// resident launcher's reaped children include earlier runs).
     private var governor: CPUGovernor?
+    /// The launcher ended without its "exited" report (the program or one of its processes killed it): the
+    /// supervisor goes on holding the tree to its caps and ends the run itself.
+    private var launcherGone = false
     private var sampledPeak: UInt64 = 0
     private var storagePeak: UInt64 = 0
     private var timeline: [SandboxResult.MemorySample] = []
@@ -77,6 +80,7 @@ final class Supervisor: @unchecked Sendable {
         sigaddset(&pipeSignal, SIGPIPE)
         pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
 
+        CapsizeProcess.becomeSubreaper()
         temporary = try givenTemporaryDirectory ?? TemporaryDirectory.create(under: sandbox.temporaryBase)
         var temporaryRemoved = false
         defer { if givenTemporaryDirectory == nil && !temporaryRemoved { TemporaryDirectory.remove(temporary) } }
@@ -134,6 +138,7 @@ final class Supervisor: @unchecked Sendable {
             supervise()
             while waitpid(launcher, &status, 0) < 0 && errno == EINTR {}
         }
+        if exited == nil, launcherGone, let started { exited = endWithoutLauncher(started) }
         guard let exit = exited else {
             if cancelled.load(ordering: .relaxed) { return nil }
             throw SandboxError(
@@ -179,6 +184,12 @@ final class Supervisor: @unchecked Sendable {
             var wake: Double? = nil
             if started != nil && exited == nil {
                 enforce(now: now)
+                if launcherGone && !tree.hasLiveProcesses {
+                    // Nothing of the tree runs any more: whatever still holds the pipes is not the program's.
+                    LaunchPipes.close(&pipes.stdout)
+                    LaunchPipes.close(&pipes.stderr)
+                    break
+                }
                 // A deadline that has fired is no reason to wake: waking at it again would spin.
                 let pendingDeadline = cause == nil ? deadline : nil
                 wake = [nextSample, pendingDeadline ?? .infinity, killAt ?? .infinity, governor?.resumeAt ?? .infinity].min()
@@ -226,6 +237,7 @@ final class Supervisor: @unchecked Sendable {
         }
         if now >= nextSample {
             let bytes = tree.sample(below: started?.launcher ?? launcher)
+            if launcherGone { tree.reapAdopted() }
             sampledPeak = max(sampledPeak, bytes)
             if let share = limits.cpuShare, governor == nil {
                 governor = CPUGovernor(share: share, now: now, used: tree.cpuSeconds)
@@ -256,6 +268,25 @@ final class Supervisor: @unchecked Sendable {
     }
 
     private var recordsTimeline: Bool { sandbox.recordsMemoryTimeline }
+
+    /// Ends a run whose launcher was killed: kills what is left of the tree (the launcher's final sweep) and
+    /// reports the program's end as the launcher would have, from the statuses capsize reaped itself.
+    private func endWithoutLauncher(_ started: LaunchReport) -> LaunchReport {
+        tree.killAll(below: started.launcher ?? launcher)
+        var status = tree.reapedStatuses[started.pid]
+        if status == nil {
+            var value: Int32 = 0
+            var usage = rusage()
+            if wait4(started.pid, &value, WNOHANG, &usage) == started.pid { status = value }
+        }
+        let signal = status.flatMap { $0 & 0x7f != 0 ? $0 & 0x7f : nil } ?? SIGKILL
+        let exit = status.flatMap { $0 & 0x7f == 0 ? ($0 >> 8) & 0xff : nil }
+        return LaunchReport(
+            event: "exited", pid: started.pid, exit: exit, signal: exit == nil ? signal : nil,
+            error: "capsize-launch, which supervises the program, was killed while the program ran (by the program "
+                + "or one of its processes); the program's processes were killed with it",
+            user: tree.cpuSeconds, system: 0, wall: monotonicSeconds() - (started.start ?? 0))
+    }
 
     /// Stops or continues the tree for its CPU share, on the last reading of its CPU time. Once the run is
     /// ending (a cap, a cancellation) the tree is let go: a stopped process would hold a SIGTERM pending.
@@ -289,7 +320,13 @@ final class Supervisor: @unchecked Sendable {
             let count = chunk.withUnsafeMutableBytes { read(pipes.report, $0.baseAddress, $0.count) }
             if count < 0 && (errno == EINTR) { continue }
             if count <= 0 {
-                if count == 0 || errno != EAGAIN { LaunchPipes.close(&pipes.report) }
+                if count == 0 || errno != EAGAIN {
+                    LaunchPipes.close(&pipes.report)
+                    if started != nil && exited == nil {
+                        launcherGone = true
+                        nextSample = monotonicSeconds()  // look at the tree now, and go on sampling it
+                    }
+                }
                 break
             }
             reportBuffer += chunk[..<count]

@@ -1,0 +1,93 @@
+import CloudModel
+import Foundation
+import Testing
+
+@testable import Execution
+
+/// Programs that try to get out from under their caps: by killing their launcher, by leaving their session
+/// (setsid), by closing their pipes. Whatever they do, nothing outlives the run and the caps hold.
+@Suite(.serialized, .timeLimit(.minutes(1))) struct EscapeTests {
+    /// Reads a pid the program printed on its first line.
+    static func firstPid(_ text: String) throws -> Int32 {
+        try #require(Int32(text.split(separator: "\n").first.map(String.init) ?? ""))
+    }
+
+    /// Waits up to a second for a killed process to be gone (a zombie adopted by capsize is reaped by the run).
+    static func gone(_ pid: Int32) -> Bool {
+        for _ in 0..<100 {
+            if !Fixture.exists(pid) { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    @Test("a program that kills its launcher still ends at its timeout, and its setsid grandchild goes with it")
+    func killedLauncherKeepsTimeout() async throws {
+        let script = "setsid sleep 30 & echo $!; sleep 0.2; kill -9 $PPID; sleep 30"
+        let result = try await Fixture.sandbox().run(["sh", "-c", script], limits: SandboxLimits(wallSeconds: 1.5))
+        let daemon = try Self.firstPid(result.stdout.text)
+        #expect(result.reason == .timeout)
+        #expect(result.wallSeconds < 5, "\(result.wallSeconds) s")
+        #expect(Self.gone(daemon), "the setsid sleep \(daemon) outlived the run")
+    }
+
+    @Test("a grandchild that grows past the memory cap after its launcher was killed is killed for memory")
+    func killedLauncherKeepsMemoryCap() async throws {
+        let grow = "import time\nb = bytearray(b'\\x01') * (150 << 20)\ntime.sleep(30)"
+        let script = "setsid sh -c 'sleep 0.4; exec \(Fixture.python) -c \"$0\"' \"$1\" & echo $!; sleep 0.2; kill -9 $PPID; sleep 30"
+        let result = try await Fixture.sandbox().run(
+            ["sh", "-c", script, "sh", grow], limits: SandboxLimits(wallSeconds: 20, memoryBytes: 100 << 20))
+        let daemon = try Self.firstPid(result.stdout.text)
+        #expect(result.reason == .outOfMemory)
+        #expect(result.sampledPeakRSSBytes > 100 << 20)
+        #expect(Self.gone(daemon))
+    }
+
+    @Test("a daemon that closed its pipes is killed when its launcher is killed, and the run says what happened")
+    func killedLauncherDaemonIsSwept() async throws {
+        let script = "setsid sleep 30 </dev/null >/dev/null 2>&1 & echo $!; sleep 0.2; kill -9 $PPID; sleep 30"
+        let result = try await Fixture.sandbox().run(["sh", "-c", script], limits: SandboxLimits(wallSeconds: 20))
+        let daemon = try Self.firstPid(result.stdout.text)
+        #expect(result.reason == .crash)
+        #expect(result.signal == SIGKILL)
+        #expect(result.message?.contains("capsize-launch") == true)
+        #expect(result.wallSeconds < 5)
+        #expect(Self.gone(daemon), "the daemon \(daemon) outlived the run")
+    }
+
+    @Test("a held program that kills its launcher is still held to its CPU share")
+    func killedLauncherKeepsShare() async throws {
+        // $PPID is the program (the outer shell); its parent is capsize-launch.
+        let script = #"sleep 0.1; kill -9 $(cut -d" " -f4 /proc/$PPID/stat); i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done"#
+        let started = monotonicSeconds()
+        let result = try await Fixture.sandbox().run(
+            ["sh", "-c", "setsid sh -c '\(script)' & sleep 30"], limits: SandboxLimits(wallSeconds: 3, cpuShare: 0.25))
+        // The loop's CPU (about 0.2 s here) at a quarter of a CPU: the run cannot be over in under half a second.
+        #expect(monotonicSeconds() - started > 0.5)
+        // The outer shell's `sleep 30` is still in the tree (killed launcher or not): the run ends at its timeout.
+        #expect(result.reason == .timeout)
+    }
+
+    @Test("a function whose command kills the environment's launcher ends at its timeout, leaving nothing running")
+    func functionKillingItsLauncher() async throws {
+        // The command's parent is the worker; the worker's parent is capsize-launch.
+        let script =
+            "setsid sleep 30 & echo $! > \"$TMPDIR/daemon\"; sleep 0.2; "
+            + "kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); sleep 30"
+        let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: 2)
+        var options = FunctionExecutor.Options(workerCommand: [FunctionExecutorTests.capsize, "worker"])
+        options.temporaryBase = FileManager.default.temporaryDirectory.path
+        let executor = try FunctionExecutor(
+            configuration: configuration,
+            event: FunctionEvent(workload: "command", arguments: ["--", "sh", "-c", script]), options: options)
+        let started = monotonicSeconds()
+        let outcome = await executor.invokeOnce()
+        await executor.shutdown()
+        #expect(outcome.status == .timeout || outcome.status == .crash, "\(outcome.status)")
+        #expect(monotonicSeconds() - started < 8)
+        let sleeps = Fixture.processes(withArgument: "30").filter { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("sleep") == true
+        }
+        #expect(sleeps.allSatisfy { Self.gone($0) }, "sleep 30 left running: \(sleeps)")
+    }
+}
