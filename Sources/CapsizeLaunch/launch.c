@@ -1,7 +1,7 @@
 // capsize-launch: the small process between capsize and a sandboxed program.
 //
 //   capsize-launch [--report-fd N] [--chdir DIR] [--rlimit NAME=VALUE]... [--cpus LIST]
-//                  [--cgroup DIR] [--parent PID] -- PROGRAM [ARGUMENT]...
+//                  [--cgroup DIR] [--private-shm BYTES] [--parent PID] -- PROGRAM [ARGUMENT]...
 //
 // It forks (so that the child's ru_maxrss starts from this process's few pages, not from
 // capsize's), puts the child in a process group of its own, applies the limits, runs PROGRAM
@@ -47,6 +47,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -277,6 +278,20 @@ static void sweep(pid_t group, struct reaped_usage *total) {
     }
 }
 
+/// In the child: gives PROGRAM and everything it starts a /dev/shm of their own, a tmpfs of at most `bytes` in
+/// a mount namespace of their own, as a Lambda sandbox or a container has: what they write there is theirs
+/// (capsize counts it against the memory cap through /proc/PID/root) and goes when the last of them ends.
+/// Needs CAP_SYS_ADMIN (root); without it PROGRAM keeps the machine's /dev/shm, and capsize, which compares
+/// mount namespaces, knows.
+static void private_shm(unsigned long long bytes) {
+    if (unshare(CLONE_NEWNS) != 0) return;
+    // Nothing mounted here may reach the machine's namespace (a shared / would propagate it).
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return;
+    char options[64];
+    snprintf(options, sizeof options, "size=%llu,mode=1777", bytes);
+    mount("capsize-shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, options);
+}
+
 /// One launcher run: the options and PROGRAM in argv (argv[0] is the launcher's name).
 static int run_launcher(int argc, char **argv) {
     int report_fd = 1;
@@ -287,6 +302,7 @@ static int run_launcher(int argc, char **argv) {
     int limit_count = 0;
     cpu_set_t cpus;
     int has_cpus = 0;
+    unsigned long long shm_bytes = 0;
 
     int index = 1;
     for (; index < argc; index++) {
@@ -297,6 +313,7 @@ static int run_launcher(int argc, char **argv) {
         if (strcmp(option, "--report-fd") == 0) report_fd = (int)parse_number(value, option);
         else if (strcmp(option, "--chdir") == 0) directory = value;
         else if (strcmp(option, "--cgroup") == 0) cgroup = value;
+        else if (strcmp(option, "--private-shm") == 0) shm_bytes = parse_number(value, option);
         else if (strcmp(option, "--parent") == 0) parent = (pid_t)parse_number(value, option);
         else if (strcmp(option, "--cpus") == 0) { parse_cpus(value, &cpus); has_cpus = 1; }
         else if (strcmp(option, "--rlimit") == 0) {
@@ -358,6 +375,7 @@ static int run_launcher(int argc, char **argv) {
             for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
         sigprocmask(SIG_SETMASK, &none, NULL);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (shm_bytes) private_shm(shm_bytes);
         if (cgroup) {
             char path[4096];
             snprintf(path, sizeof path, "%s/cgroup.procs", cgroup);

@@ -531,21 +531,23 @@ public actor BatchExecutor {
         // from NVIDIA's OpenCL driver (seen on an H200: index 1 there is CUDA's nonexistent second GPU).
         environmentVariables["CAPSIZE_GPU_DEVICES"] = gpus.map(String.init).joined(separator: ",")
         if gpus.isEmpty { environmentVariables["CAPSIZE_HIDE_GPUS"] = "1" }
-        let limits = SandboxLimits(
+        var limits = SandboxLimits(
             wallSeconds: definition.timeoutSeconds, timeoutMode: .terminateThenKill(grace: terminateGrace),
             memoryBytes: UInt64(definition.resources.memoryMiB) << 20,
             threads: max(1, Int(definition.resources.vcpus.rounded(.up))),
             cpuShare: governsCPUShare ? definition.resources.vcpus : nil)
+        limits.privateSharedMemory = true  // a container's /dev/shm is its own and counts as its memory
         let argv = definition.argv.map(expand)
         let stdin = definition.stdin.map { Data(expand($0).utf8) }
         jobs[id]!.enter(.running)
         record([jobs[id]!])
         let sandbox = self.sandbox
         let variables = environmentVariables
+        let jobLimits = limits
         return {
             do {
                 let result = try await sandbox.run(
-                    argv, environment: variables, limits: limits, stdin: stdin, workingDirectory: output)
+                    argv, environment: variables, limits: jobLimits, stdin: stdin, workingDirectory: output)
                 let log = URL(fileURLWithPath: directory + "/attempt-\(job.attempt).log", isDirectory: false)
                 var text = result.stdout.data
                 if !result.stderr.data.isEmpty { text += Data("\n--- stderr ---\n".utf8) + result.stderr.data }

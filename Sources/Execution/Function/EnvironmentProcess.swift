@@ -38,6 +38,8 @@ final class EnvironmentProcess: @unchecked Sendable {
         /// and does not hold root to the second).
         var openFiles: UInt64? = nil
         var processes: UInt64? = nil
+        /// A /dev/shm of the environment's own, counted against `memoryBytes` (see `SandboxLimits.privateSharedMemory`).
+        var privateSharedMemory = false
     }
 
     /// Why the program ended.
@@ -240,6 +242,7 @@ final class EnvironmentProcess: @unchecked Sendable {
         if let cpus = options.cpuList { arguments += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
         if let openFiles = options.openFiles { arguments += ["--rlimit", "nofile=\(openFiles)"] }
         if let processes = options.processes { arguments += ["--rlimit", "nproc=\(processes)"] }
+        if options.privateSharedMemory, let memory = options.memoryBytes { arguments += ["--private-shm", "\(memory)"] }
         arguments.append("--")
         arguments += options.argv
         var environment = options.environment
@@ -372,8 +375,9 @@ final class EnvironmentProcess: @unchecked Sendable {
     /// (A workload that runs capsize itself is undercounted by that child; none does today.)
     private func sampleMemory() -> UInt64 {
         let total = tree.sample(below: launcher)
+        let stored = options.privateSharedMemory ? tree.privateSharedMemoryBytes() : 0
         let worker = shared.withLock { $0.pid }
-        guard worker > 0, tree.processes.count > 1 else { return total }
+        guard worker > 0, tree.processes.count > 1 else { return total + stored }
         if workerExecutable == nil { workerExecutable = executable(of: worker) }
         var bytes: UInt64 = 0
         for (process, resident) in zip(tree.processes, tree.residentBytes) {
@@ -382,7 +386,7 @@ final class EnvironmentProcess: @unchecked Sendable {
             }
             bytes += resident
         }
-        return bytes
+        return bytes + stored
     }
 
     private var workerExecutable: String?

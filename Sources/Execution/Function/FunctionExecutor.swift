@@ -329,7 +329,8 @@ public actor FunctionExecutor {
                 temporaryDirectoryBytes: UInt64(configuration.ephemeralStorageMB) << 20,
                 temporaryDirectory: temporary, sampleInterval: options.sampleInterval,
                 cpuShare: options.governsCPUShare ? configuration.vcpuShare : nil,
-                openFiles: FunctionConfiguration.fileDescriptorLimit, processes: FunctionConfiguration.processLimit))
+                openFiles: FunctionConfiguration.fileDescriptorLimit, processes: FunctionConfiguration.processLimit,
+                privateSharedMemory: true))
         let initLimit = options.initLimitSeconds
         let reply: EnvironmentProcess.Reply
         do {

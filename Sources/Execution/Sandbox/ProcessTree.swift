@@ -117,6 +117,35 @@ struct ProcessTree {
         } while monotonicSeconds() < end
     }
 
+    /// The bytes the tree keeps in its private /dev/shm (capsize-launch --private-shm) that none of its processes
+    /// maps: a tmpfs holds them in memory as a sandbox's cgroup would count them, and what a process maps is in its
+    /// RSS already. 0 when the tree shares the machine's /dev/shm (capsize is not root) or has no live process.
+    mutating func privateSharedMemoryBytes() -> UInt64 {
+        guard let member = zip(processes, zombies).first(where: { !$0.1 })?.0,
+            let own = Self.mountNamespace("self"), let theirs = Self.mountNamespace("\(member)"), own != theirs
+        else { return 0 }
+        var info = statvfs()
+        guard statvfs("/proc/\(member)/root/dev/shm", &info) == 0 else { return 0 }
+        let used = UInt64(info.f_blocks - info.f_bfree) * UInt64(info.f_frsize)
+        guard used > 0 else { return 0 }
+        var mapped: UInt64 = 0
+        for pid in processes {
+            guard let count = readSmallFile("/proc/\(pid)/status", into: &buffer),
+                let line = String(decoding: buffer[..<count], as: UTF8.self).split(separator: "\n")
+                    .first(where: { $0.hasPrefix("RssShmem:") }),
+                let kib = UInt64(line.split(separator: " ").dropFirst().first ?? "")
+            else { continue }
+            mapped += kib * 1024
+        }
+        return used - min(used, mapped)
+    }
+
+    private static func mountNamespace(_ process: String) -> String? {
+        var target = [CChar](repeating: 0, count: 64)
+        let count = readlink("/proc/\(process)/ns/mnt", &target, target.count - 1)
+        return count > 0 ? String(decoding: target[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+    }
+
     private func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) * 1e-6 }
 
     private mutating func appendChildren(of pid: pid_t) {

@@ -38,6 +38,10 @@ public struct SandboxLimits: Sendable, Hashable {
     /// CPU-seconds the whole process tree may use per second of wall time (Lambda: memory / 1,769 MB, at
     /// most 6; Fargate: the task's vCPUs), enforced by `CPUGovernor`; nil leaves the tree at full speed.
     public var cpuShare: Double?
+    /// Give the program a /dev/shm of its own (a tmpfs of at most `memoryBytes` in a mount namespace of its own,
+    /// as a Lambda sandbox or a container has), counted against the memory cap and gone when the run ends. Needs
+    /// root; otherwise the program shares the machine's /dev/shm, uncounted.
+    public var privateSharedMemory: Bool = false
     /// `RLIMIT_NOFILE`: open file descriptors per process (Lambda: 1,024).
     public var openFiles: UInt64?
     /// `RLIMIT_NPROC`: processes and threads of the user (Lambda: 1,024). The kernel counts every

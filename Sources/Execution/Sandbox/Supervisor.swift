@@ -90,6 +90,7 @@ final class Supervisor: @unchecked Sendable {
         var backstop: SandboxResult.KernelBackstop?
         var options = ["--report-fd", "3", "--rlimit", "core=0"]
         if let workingDirectory { options += ["--chdir", workingDirectory] }
+        if limits.privateSharedMemory, let memory = limits.memoryBytes { options += ["--private-shm", "\(memory)"] }
         if let openFiles = limits.openFiles { options += ["--rlimit", "nofile=\(openFiles)"] }
         if let processes = limits.processes { options += ["--rlimit", "nproc=\(processes)"] }
         if let cpus = limits.cpuList { options += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
@@ -236,8 +237,9 @@ final class Supervisor: @unchecked Sendable {
             self.killAt = nil
         }
         if now >= nextSample {
-            let bytes = tree.sample(below: started?.launcher ?? launcher)
+            var bytes = tree.sample(below: started?.launcher ?? launcher)
             if launcherGone { tree.reapAdopted() }
+            if limits.privateSharedMemory { bytes += tree.privateSharedMemoryBytes() }
             sampledPeak = max(sampledPeak, bytes)
             if let share = limits.cpuShare, governor == nil {
                 governor = CPUGovernor(share: share, now: now, used: tree.cpuSeconds)
