@@ -177,8 +177,12 @@ struct InvokeCommand: AsyncParsableCommand {
                 say("\(outcome.errorType ?? "Error"): \(outcome.errorMessage ?? "") (request \(outcome.requestId))")
                 return
             }
-            say("RequestId: \(outcome.requestId) \(outcome.errorMessage ?? "Error")")
-            say(outcome.errorType ?? "Runtime.ExitError")
+            if outcome.logLines.isEmpty {
+                say("RequestId: \(outcome.requestId) Error: \(outcome.errorMessage ?? "")")
+                say(outcome.errorType ?? "Error")
+            } else {
+                outcome.logLines.forEach { say($0) }
+            }
         }
         if let report = outcome.report {
             say(report)

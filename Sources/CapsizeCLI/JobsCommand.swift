@@ -31,7 +31,7 @@ struct JobsCommand: ParsableCommand {
             if all {
                 say(table(
                     ["JOB", "NAME", "STATE", "ATTEMPT", "EXIT", "REASON"],
-                    jobs.map { [$0.shortID, $0.name, $0.state.rawValue, "\($0.attempt)", $0.exitCode.map(String.init) ?? "-", $0.statusReason ?? ""] }))
+                    jobs.map { [$0.shortID, $0.name, $0.state.rawValue, "\($0.attempt)", $0.exitCode.map(String.init) ?? "-", $0.reasons ?? ""] }))
             } else {
                 printJobs(jobs)
             }

@@ -92,7 +92,7 @@ struct RunsCommand: ParsableCommand {
                 [
                     $0.id, $0.name + ($0.arrayIndex.map { "[\($0)]" } ?? ""), $0.queue ?? "-", $0.state.rawValue,
                     "\($0.attempt)", $0.exitCode.map(String.init) ?? "-",
-                    $0.modeledProvisioningSeconds.map { "provisioning \(fmt($0)) s" } ?? "-", $0.statusReason ?? "",
+                    $0.modeledProvisioningSeconds.map { "provisioning \(fmt($0)) s" } ?? "-", $0.reasons ?? "",
                 ]
             }
             printRows(

@@ -45,7 +45,7 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Attempts (1...10).") var attempts: Int = 1
     @Option(
         name: .customLong("evaluate-on-exit"),
-        help: "ACTION:FIELD:GLOB, e.g. EXIT:exitCode:2 or RETRY:statusReason:OutOfMemoryError* (at most 5).")
+        help: "ACTION:FIELD:GLOB, e.g. EXIT:exitCode:2 or RETRY:reason:OutOfMemoryError* (at most 5).")
     var evaluateOnExit: [String] = []
     @Option(
         name: .customLong("depends-on"),
@@ -145,7 +145,7 @@ struct SubmitCommand: AsyncParsableCommand {
         if watch && !json {
             await executor.observe { job in
                 let time = (job.stoppedAt ?? job.runningAt ?? Date()).formatted(.iso8601)
-                say("\(time) \(job.shortID) \(job.state.rawValue)" + (job.statusReason.map { " (\($0))" } ?? ""))
+                say("\(time) \(job.shortID) \(job.state.rawValue)" + (job.reasons.map { " (\($0))" } ?? ""))
             }
         }
         let dependencies = try await adoptDependencies(store: store, executor: executor)
@@ -308,7 +308,7 @@ func printJobs(_ records: [JobRecord]) {
             job.shortID, job.name, job.queue ?? "-", kids.isEmpty ? "-" : "\(kids.count)", job.state.rawValue,
             "\(job.attempt)", job.exitCode.map(String.init) ?? "-", seconds.map(fmtSeconds) ?? "-",
             modeled.isEmpty ? "-" : "provisioning \(fmt(modeled.reduce(0, +))) s",
-            kids.isEmpty ? (job.statusReason ?? "") : counts.joined(separator: ", "),
+            kids.isEmpty ? (job.reasons ?? "") : counts.joined(separator: ", "),
         ]
     }
     say(table(

@@ -35,7 +35,7 @@ extension SubmitCommand {
         let (records, warnings) = await backend.track(submission, runID: run.id, store: store) { job in
             guard watching else { return }
             let time = (job.stoppedAt ?? job.runningAt ?? job.runnableAt ?? job.submittedAt).formatted(.iso8601)
-            say("\(time) \(job.shortID) \(job.state.rawValue)" + (job.statusReason.map { " (\($0))" } ?? ""))
+            say("\(time) \(job.shortID) \(job.state.rawValue)" + (job.reasons.map { " (\($0))" } ?? ""))
         }
         let seconds = (clock.now - start).seconds
         _ = try store.finish(run: run.id)

@@ -1,11 +1,19 @@
 public import CapsizeCore
 
-/// Batch's status reasons, in Batch's words.
+/// Batch's status reasons and container reasons, in Batch's words (sources: docs/aws-reference.md).
 public enum StatusReason {
     public static let timeout = "Job attempt duration exceeded timeout"
+    /// The status reason of a job whose container exited, SUCCEEDED (exit 0) or FAILED (any other code, a
+    /// memory kill too).
     public static let essentialContainerExited = "Essential container in task exited"
+    /// The **container's** reason (`container.reason`, what `onReason` matches) after a memory kill; the job's
+    /// status reason is `essentialContainerExited` and its exit code `outOfMemoryExitCode`.
     public static let outOfMemory = "OutOfMemoryError: Container killed due to memory usage"
+    /// The exit code of a container killed for memory (128 + SIGKILL).
+    public static let outOfMemoryExitCode: Int32 = 137
     public static let dependencyFailed = "Dependent Job failed"
+    /// An array parent's status reason when a child failed.
+    public static let arrayChildFailed = "Array Child Job failed"
     public static let cannotFit = "CLIENT_ERROR - no compute environment of the queue can ever satisfy the job's resources"
 }
 
@@ -43,7 +51,14 @@ public struct EvaluateOnExit: Codable, Sendable, Equatable {
     /// Glob on the status reason (e.g. `OutOfMemoryError*`).
     public var onStatusReason: String?
 
-    /// - Throws: `InputError` when no pattern is given or a pattern uses a wildcard other than a trailing `*`.
+    /// What Batch allows in `onStatusReason` and `onReason`: letters, digits, periods, colons, spaces and tabs.
+    public static let reasonCharacters = "letters, digits, periods (.), colons (:), spaces and tabs"
+    /// The longest pattern Batch accepts, in characters.
+    public static let maximumPatternLength = 512
+
+    /// - Throws: `InputError` naming the field (`evaluateOnExit.onReason`...) when no pattern is given, or a
+    ///   pattern is empty, longer than 512 characters, or holds a character Batch does not allow (`onExitCode`:
+    ///   digits; the others: letters, digits, `.`, `:`, spaces and tabs; each may end in `*`).
     public init(action: Action, onExitCode: String? = nil, onReason: String? = nil, onStatusReason: String? = nil)
         throws(InputError)
     {
@@ -52,13 +67,7 @@ public struct EvaluateOnExit: Codable, Sendable, Equatable {
         }
         for (field, pattern) in [("onExitCode", onExitCode), ("onReason", onReason), ("onStatusReason", onStatusReason)] {
             guard let pattern else { continue }
-            let body = pattern.hasSuffix("*") ? String(pattern.dropLast()) : pattern
-            guard pattern.count <= 512, !body.contains("*") else {
-                throw InputError(field: "evaluateOnExit.\(field)", value: pattern, allowed: "text of at most 512 characters that may end in *")
-            }
-            if field == "onExitCode" && !body.allSatisfy(\.isNumber) {
-                throw InputError(field: "evaluateOnExit.onExitCode", value: pattern, allowed: "digits that may end in *")
-            }
+            try Self.check(pattern, field: field)
         }
         self.action = action
         self.onExitCode = onExitCode
@@ -66,11 +75,31 @@ public struct EvaluateOnExit: Codable, Sendable, Equatable {
         self.onStatusReason = onStatusReason
     }
 
-    /// Whether every pattern given matches.
+    /// Checks one pattern against Batch's rules for `field`.
+    /// - Throws: `InputError` naming `evaluateOnExit.<field>` and what Batch allows.
+    static func check(_ pattern: String, field: String) throws(InputError) {
+        let exitCode = field == "onExitCode"
+        let allowed =
+            (exitCode ? "digits" : reasonCharacters) + ", 1 to \(maximumPatternLength) characters, optionally ending in *"
+        let body = pattern.hasSuffix("*") ? pattern.dropLast() : Substring(pattern)
+        let valid = body.unicodeScalars.allSatisfy { scalar in
+            if ("0"..."9").contains(scalar) { return true }
+            if exitCode { return false }
+            return ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || scalar == "." || scalar == ":"
+                || scalar == " " || scalar == "\t"
+        }
+        guard !pattern.isEmpty, pattern.count <= maximumPatternLength, valid else {
+            throw InputError(field: "evaluateOnExit.\(field)", value: pattern, allowed: allowed)
+        }
+    }
+
+    /// Whether every pattern given matches. A pattern ending in `*` matches the start of the text, any other the
+    /// whole text; an absent value (no container reason, no exit code) is matched as the empty string, so `*`
+    /// matches every attempt, as in AWS's "exit for any reason" rule `{"action": "EXIT", "onReason": "*"}`.
     public func matches(exitCode: Int32?, reason: String?, statusReason: String?) -> Bool {
         func glob(_ pattern: String?, _ text: String?) -> Bool {
             guard let pattern else { return true }
-            guard let text else { return false }
+            let text = text ?? ""
             return pattern.hasSuffix("*") ? text.hasPrefix(String(pattern.dropLast())) : text == pattern
         }
         return glob(onExitCode, exitCode.map { String($0) }) && glob(onReason, reason) && glob(onStatusReason, statusReason)

@@ -85,27 +85,65 @@ public struct LambdaBill: Codable, Sendable, Equatable {
     }
 }
 
-/// Lambda's log texts, formatted exactly as Lambda writes them.
+/// Lambda's log texts, formatted exactly as Lambda writes them (sources: docs/aws-reference.md).
 public enum LambdaLog {
     /// `REPORT RequestId: …\tDuration: 26.73 ms\tBilled Duration: 27 ms\tMemory Size: 128 MB\tMax Memory Used: 75 MB\t`
-    /// with `Init Duration: 166.62 ms\t` on cold starts only and `Status: timeout` after a timeout.
+    /// with `Init Duration: 166.62 ms\t` on cold starts only, then `Status: timeout` after a timeout or
+    /// `Status: error\tError Type: Runtime.OutOfMemory` (or `Runtime.ExitError`) after the runtime exited; a line
+    /// with a status ends without a tab.
     public static func report(
         requestId: String, durationMs: Double, billedMs: Int, memoryMB: Int, maxMemoryUsedMB: Int,
-        initDurationMs: Double?, status: String? = nil
+        initDurationMs: Double?, status: String? = nil, errorType: String? = nil
     ) -> String {
         var line = "REPORT RequestId: \(requestId)\tDuration: \(String(format: "%.2f", durationMs)) ms\t"
         line += "Billed Duration: \(billedMs) ms\tMemory Size: \(memoryMB) MB\tMax Memory Used: \(maxMemoryUsedMB) MB\t"
         if let initDurationMs { line += "Init Duration: \(String(format: "%.2f", initDurationMs)) ms\t" }
-        if let status { line += "Status: \(status)" }
+        if let status {
+            line += "Status: \(status)"
+            if let errorType { line += "\tError Type: \(errorType)" }
+        }
         return line
     }
 
-    /// `<timestamp> <requestId> Task timed out after 3.01 seconds`
+    /// `2024-01-01T00:00:03.000Z <requestId> Task timed out after 3.00 seconds`: UTC with milliseconds.
     public static func timedOut(requestId: String, seconds: Double, at date: Date = Date()) -> String {
-        "\(date.formatted(.iso8601)) \(requestId) Task timed out after \(String(format: "%.2f", seconds)) seconds"
+        "\(timestamp(date)) \(requestId) Task timed out after \(String(format: "%.2f", seconds)) seconds"
     }
 
-    /// The error Lambda reports when the runtime is killed at the memory cap.
-    public static let outOfMemory = "Error: Runtime exited with error: signal: killed"
+    /// A log line's timestamp as Lambda writes it: `2024-01-01T00:00:00.000Z`.
+    public static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+    }
+
+    /// `RequestId: <id> Error: Runtime exited with error: signal: killed` (or `exit status 1`): the invoke
+    /// response's errorMessage and the first of the two log lines of a runtime that exited.
+    public static func runtimeExited(requestId: String, _ how: String) -> String {
+        "RequestId: \(requestId) Error: Runtime exited with error: \(how)"
+    }
+
+    /// The error type of a runtime that exited, in the response and the log (a memory kill too).
+    public static let exitErrorType = "Runtime.ExitError"
+    /// The REPORT line's `Error Type` after a memory kill.
     public static let outOfMemoryErrorType = "Runtime.OutOfMemory"
+    /// The invoke response's error type after a timeout.
+    public static let timeoutErrorType = "Sandbox.Timedout"
+
+    /// A synchronous request over `limit` bytes (RequestEntityTooLargeException, HTTP 413).
+    public static func requestTooLarge(limit: Int) -> String {
+        "Request must be smaller than \(limit) bytes for the InvokeFunction operation"
+    }
+
+    /// An asynchronous (`Event`) request of `bytes` over `limit` (RequestEntityTooLargeException, HTTP 413).
+    public static func eventTooLarge(bytes: Int, limit: Int) -> String {
+        "\(bytes) byte payload is too large for the Event invocation type (limit \(limit) bytes)"
+    }
+
+    public static let requestTooLargeErrorType = "RequestEntityTooLargeException"
+
+    /// A synchronous response over `limit` bytes (error type `Function.ResponseSizeTooLarge`).
+    public static func responseTooLarge(limit: Int) -> String {
+        "Response payload size exceeded maximum allowed payload size (\(limit) bytes)."
+    }
+
+    public static let responseTooLargeErrorType = "Function.ResponseSizeTooLarge"
 }

@@ -324,7 +324,7 @@ public struct CapsizeStore: Sendable {
         "id", "runID", "itemKey", "name", "queue", "arrayParentID", "arrayIndex", "dependsOn", "attempt", "state",
         "statusReason", "exitCode", "vcpus", "memoryMiB", "gpus", "environmentID", "logPath", "submittedAt",
         "pendingAt", "runnableAt", "startingAt", "runningAt", "stoppedAt", "modeledProvisioningSeconds",
-        "wallSeconds", "userSeconds", "systemSeconds", "peakRSSBytes",
+        "wallSeconds", "userSeconds", "systemSeconds", "peakRSSBytes", "reason",
     ]
 
     private static let jobUpsertSQL =
@@ -348,7 +348,7 @@ public struct CapsizeStore: Sendable {
             job.logPath.databaseValue, date(job.submittedAt), date(job.pendingAt), date(job.runnableAt),
             date(job.startingAt), date(job.runningAt), date(job.stoppedAt),
             job.modeledProvisioningSeconds.databaseValue, job.wallSeconds.databaseValue, job.userSeconds.databaseValue,
-            job.systemSeconds.databaseValue, job.peakRSSBytes.databaseValue,
+            job.systemSeconds.databaseValue, job.peakRSSBytes.databaseValue, job.reason.databaseValue,
         ]
     }
 

@@ -14,6 +14,9 @@ enum Schema {
                 t.add(column: "peakRSSBytes", .integer)
             }
         }
+        migrator.registerMigration("v4: jobs' container reason") { db in
+            try db.alter(table: "jobs") { t in t.add(column: "reason", .text) }
+        }
         return migrator
     }
 

@@ -70,8 +70,9 @@ import Testing
         let invocation = try #require((object["invocations"] as? [[String: Any]])?.first)
         #expect(invocation["status"] as? String == "timeout")
         let lines = try #require(invocation["logLines"] as? [String])
-        #expect(lines.first?.contains("Task timed out after 1.0") == true)
+        #expect(lines.first?.hasSuffix(" Task timed out after 1.00 seconds") == true)
         #expect((invocation["report"] as? String)?.hasSuffix("\tStatus: timeout") == true)
+        #expect(invocation["durationMs"] as? Double == 1000, "a timed-out invocation reports the timeout as its Duration")
     }
 
     @Test("train-mlp that needs more than --memory 128 ends as Runtime.OutOfMemory with Max Memory Used = Memory Size")
@@ -87,8 +88,10 @@ import Testing
         let report = try #require(lines.first { $0.hasPrefix("REPORT ") })
         let requestId = try #require(report.firstMatch(of: /RequestId: ([0-9a-f-]+)/)).1
         #expect(lines.contains("RequestId: \(requestId) Error: Runtime exited with error: signal: killed"))
-        #expect(lines.contains("Runtime.OutOfMemory"))
+        // Lambda's log says Runtime.ExitError; only the REPORT line names the memory kill.
+        #expect(lines.contains("Runtime.ExitError"))
         #expect(report.contains("\tMemory Size: 128 MB\tMax Memory Used: 128 MB\t"))
+        #expect(report.hasSuffix("\tStatus: error\tError Type: Runtime.OutOfMemory"), "\(report)")
         #expect(result.stdout.contains("outOfMemory 1"))
     }
 }

@@ -138,9 +138,11 @@ struct SlurmTests {
         #expect(result.status == 1, "\(result.stderr)")
         let job = try #require((try json(result.stdout)["jobs"] as? [[String: Any]])?.first)
         #expect(job["state"] as? String == "FAILED")
+        #expect(job["reason"] as? String == "OutOfMemoryError: Container killed due to memory usage", "\(job)")
+        #expect(job["exitCode"] as? Int == 137, "\(job)")
         let reason = job["statusReason"] as? String ?? ""
-        #expect(reason.hasPrefix("OutOfMemoryError: Container killed due to memory usage"), "\(reason)")
-        #expect(reason.contains("Slurm") && reason.contains("FAILED"), "\(reason)")
+        #expect(reason.hasPrefix("Essential container in task exited"), "\(reason)")
+        #expect(reason.contains("Slurm"), "\(reason)")
         let ran = (job["wallSeconds"] as? Double) ?? .infinity
         #expect(ran < 15, "killed late: \(job)")
     }

@@ -35,6 +35,61 @@ import Testing
         }
     }
 
+    @Test("a memory kill as Batch reports it (exit code 137, container reason OutOfMemoryError) matches rules written for AWS")
+    func memoryKillRules() throws {
+        let byReason = try RetryStrategy(attempts: 2, evaluateOnExit: [
+            EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"), EvaluateOnExit(action: .exit, onReason: "*"),
+        ])
+        let byCode = try RetryStrategy(attempts: 2, evaluateOnExit: [
+            EvaluateOnExit(action: .retry, onExitCode: "137"), EvaluateOnExit(action: .exit, onReason: "*"),
+        ])
+        let killed = (exitCode: StatusReason.outOfMemoryExitCode, reason: StatusReason.outOfMemory)
+        for strategy in [byReason, byCode] {
+            #expect(strategy.shouldRetry(
+                attempt: 1, exitCode: killed.exitCode, reason: killed.reason,
+                statusReason: StatusReason.essentialContainerExited))
+            // AWS's own "exit for any reason" rule catches an attempt that has no container reason at all.
+            #expect(!strategy.shouldRetry(
+                attempt: 1, exitCode: 1, reason: nil, statusReason: StatusReason.essentialContainerExited))
+        }
+        #expect(try EvaluateOnExit(action: .exit, onExitCode: "*").matches(exitCode: nil, reason: nil, statusReason: nil))
+        #expect(!(try EvaluateOnExit(action: .exit, onReason: "OutOfMemoryError*"))
+            .matches(exitCode: 137, reason: nil, statusReason: nil))
+    }
+
+    @Test("patterns Batch accepts: letters, digits, '.', ':', spaces and tabs, up to 512 characters, a trailing *",
+          arguments: [
+            ("onReason", "OutOfMemoryError*"), ("onReason", "*"), ("onStatusReason", "Host EC2*"),
+            ("onStatusReason", "Essential container in task exited"), ("onReason", "CannotPullContainerError: a.b*"),
+            ("onReason", "tab\there"), ("onExitCode", "137"), ("onExitCode", "1*"), ("onExitCode", "*"),
+            ("onReason", String(repeating: "a", count: 512)),
+          ])
+    func acceptedPatterns(field: String, pattern: String) {
+        #expect(throws: Never.self) { try Self.rule(field, pattern) }
+    }
+
+    @Test("patterns Batch refuses name the field and the characters allowed", arguments: [
+        ("onReason", "Out-of-memory*"), ("onReason", "CLIENT_ERROR*"), ("onStatusReason", "a*b"),
+        ("onStatusReason", "it's"), ("onReason", ""), ("onReason", String(repeating: "a", count: 513)),
+        ("onExitCode", "13a"), ("onExitCode", "-1"), ("onExitCode", "1*2"), ("onExitCode", " 1"),
+        ("onExitCode", String(repeating: "1", count: 513)),
+    ])
+    func refusedPatterns(field: String, pattern: String) throws {
+        let error = try #require(throws: InputError.self) { try Self.rule(field, pattern) }
+        #expect(error.field == "evaluateOnExit.\(field)")
+        #expect(error.value == pattern)
+        let allowed = field == "onExitCode" ? "digits" : "letters, digits, periods (.), colons (:), spaces and tabs"
+        #expect(error.allowed == allowed + ", 1 to 512 characters, optionally ending in *")
+    }
+
+    static func rule(_ field: String, _ pattern: String) throws(InputError) -> EvaluateOnExit {
+        switch field {
+        case "onExitCode": try EvaluateOnExit(action: .retry, onExitCode: pattern)
+        case "onReason": try EvaluateOnExit(action: .retry, onReason: pattern)
+        default: try EvaluateOnExit(action: .retry, onStatusReason: pattern)
+        }
+    }
+
     @Test("array sizes 2...10000 only", arguments: [(1, false), (2, true), (10_000, true), (10_001, false)])
     func arraySize(size: Int, valid: Bool) {
         if valid { #expect(throws: Never.self) { try BatchLimits.checkArraySize(size) } }

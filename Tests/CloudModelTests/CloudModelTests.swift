@@ -22,6 +22,43 @@ import Testing
         #expect(LambdaLog.timedOut(requestId: "r", seconds: 3.014).hasSuffix(" r Task timed out after 3.01 seconds"))
     }
 
+    @Test("a failed invocation's REPORT ends with Status and Error Type after Init Duration, as Lambda writes it")
+    func failedReports() {
+        let oom = LambdaLog.report(
+            requestId: "3b9e07c5-5fa2-47ad-af06-e44d2b64ec8f", durationMs: 344_356.22, billedMs: 344_756, memoryMB: 1024,
+            maxMemoryUsedMB: 1024, initDurationMs: 399.33, status: "error", errorType: "Runtime.OutOfMemory")
+        #expect(oom == "REPORT RequestId: 3b9e07c5-5fa2-47ad-af06-e44d2b64ec8f\tDuration: 344356.22 ms\tBilled Duration: 344756 ms\tMemory Size: 1024 MB\tMax Memory Used: 1024 MB\tInit Duration: 399.33 ms\tStatus: error\tError Type: Runtime.OutOfMemory")
+        let crash = LambdaLog.report(
+            requestId: "1c2d", durationMs: 5, billedMs: 6, memoryMB: 128, maxMemoryUsedMB: 30, initDurationMs: nil,
+            status: "error", errorType: LambdaLog.exitErrorType)
+        #expect(crash == "REPORT RequestId: 1c2d\tDuration: 5.00 ms\tBilled Duration: 6 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB\tStatus: error\tError Type: Runtime.ExitError")
+        let timeout = LambdaLog.report(
+            requestId: "c4c2", durationMs: 600_000, billedMs: 600_517, memoryMB: 1024, maxMemoryUsedMB: 1024,
+            initDurationMs: 516.31, status: "timeout")
+        #expect(timeout == "REPORT RequestId: c4c2\tDuration: 600000.00 ms\tBilled Duration: 600517 ms\tMemory Size: 1024 MB\tMax Memory Used: 1024 MB\tInit Duration: 516.31 ms\tStatus: timeout")
+        // Billed Duration = Init + Duration rounded up to 1 ms, as in that log (600000 + 516.31 -> 600517).
+        #expect(LambdaBill(durationMs: 600_000, initMs: 516.31, memoryMB: 1024, architecture: .x86_64, prices: .embedded)
+            .billedMilliseconds == 600_517)
+    }
+
+    @Test("log lines carry a UTC timestamp with milliseconds; a runtime exit names the request")
+    func logTexts() {
+        let date = Date(timeIntervalSince1970: 1_704_067_203.25)
+        #expect(LambdaLog.timedOut(requestId: "r", seconds: 3, at: date) == "2024-01-01T00:00:03.250Z r Task timed out after 3.00 seconds")
+        #expect(LambdaLog.timestamp(Date(timeIntervalSince1970: 1_704_067_200)) == "2024-01-01T00:00:00.000Z")
+        #expect(LambdaLog.runtimeExited(requestId: "d88f", "exit status 137") == "RequestId: d88f Error: Runtime exited with error: exit status 137")
+        #expect(LambdaLog.runtimeExited(requestId: "d88f", "signal: killed") == "RequestId: d88f Error: Runtime exited with error: signal: killed")
+    }
+
+    @Test("payload-limit texts are Lambda's, with its byte counts")
+    func payloadTexts() {
+        #expect(LambdaLog.requestTooLarge(limit: 6_291_456) == "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
+        #expect(LambdaLog.eventTooLarge(bytes: 264_496, limit: 262_144) == "264496 byte payload is too large for the Event invocation type (limit 262144 bytes)")
+        #expect(LambdaLog.responseTooLarge(limit: 6_291_556) == "Response payload size exceeded maximum allowed payload size (6291556 bytes).")
+        #expect(LambdaLog.requestTooLargeErrorType == "RequestEntityTooLargeException")
+        #expect(LambdaLog.responseTooLargeErrorType == "Function.ResponseSizeTooLarge")
+    }
+
     @Test("billing rounds up to 1 ms and adds the request fee (hand-computed)", arguments: [
         (26.73, 0.0, 128, 27), (0.2, 0.0, 128, 1), (1000.0, 0.0, 1024, 1000), (999.001, 0.0, 1024, 1000),
     ])

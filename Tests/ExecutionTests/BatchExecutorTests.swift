@@ -70,6 +70,9 @@ import Testing
         #expect(records[always]?.statusReason == StatusReason.essentialContainerExited)
         #expect(records[exitRule]?.state == .failed && records[exitRule]?.attempt == 1)
         #expect(records[second]?.state == .succeeded && records[second]?.attempt == 2)
+        // Batch's status reason on success too, and no container reason for an ordinary exit.
+        #expect(records[second]?.statusReason == StatusReason.essentialContainerExited)
+        #expect(records[second]?.exitCode == 0 && records[second]?.reason == nil && records[always]?.reason == nil)
     }
 
     @Test("a timed-out attempt fails with Batch's reason and is not retried")
@@ -82,14 +85,53 @@ import Testing
         #expect(await executor.warnings.contains { $0.contains("60 s") })
     }
 
-    @Test("a job over its memory is killed with Batch's out-of-memory reason")
+    static let allocator = "python3 -c 'b=[]\nimport time\nwhile True:\n b.append(bytearray(4<<20)); time.sleep(0.002)'"
+
+    @Test("a job over its memory is killed as Batch reports it: exit code 137, container reason OutOfMemoryError")
     func outOfMemory() async throws {
         let executor = try Self.executor()
-        let script = "python3 -c 'b=[]\nimport time\nwhile True:\n b.append(bytearray(4<<20)); time.sleep(0.002)'"
-        let id = try await executor.submit(try Self.shell(script, memoryMiB: 64))
+        let id = try await executor.submit(try Self.shell(Self.allocator, memoryMiB: 64))
         let record = try #require(await executor.runUntilDone().first { $0.id == id })
         #expect(record.state == .failed)
-        #expect(record.statusReason == StatusReason.outOfMemory)
+        #expect(record.exitCode == 137)
+        #expect(record.reason == "OutOfMemoryError: Container killed due to memory usage")
+        #expect(record.statusReason == "Essential container in task exited")
+        #expect(record.reasons == "Essential container in task exited (OutOfMemoryError: Container killed due to memory usage)")
+    }
+
+    @Test("a job killed for memory is retried by rules written for AWS (onReason OutOfMemoryError*, onExitCode 137); AWS's catch-all EXIT stops other failures")
+    func outOfMemoryRetried() async throws {
+        let executor = try Self.executor()
+        let byReason = try await executor.submit(try Self.shell(Self.allocator, memoryMiB: 64, retry: try RetryStrategy(
+            attempts: 2, evaluateOnExit: [
+                try EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"), try EvaluateOnExit(action: .exit, onReason: "*"),
+            ])))
+        let byCode = try await executor.submit(try Self.shell(Self.allocator, memoryMiB: 64, retry: try RetryStrategy(
+            attempts: 2, evaluateOnExit: [
+                try EvaluateOnExit(action: .retry, onExitCode: "137"), try EvaluateOnExit(action: .exit, onReason: "*"),
+            ])))
+        let plainFailure = try await executor.submit(try Self.shell("exit 3", retry: try RetryStrategy(
+            attempts: 2, evaluateOnExit: [
+                try EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"), try EvaluateOnExit(action: .exit, onReason: "*"),
+            ])))
+        let records = Dictionary(uniqueKeysWithValues: await executor.runUntilDone().map { ($0.id, $0) })
+        for id in [byReason, byCode] {
+            let record = try #require(records[id])
+            #expect(record.state == .failed && record.attempt == 2, "retried once, then out of attempts: \(record)")
+            #expect(record.exitCode == 137 && record.reason == StatusReason.outOfMemory)
+        }
+        #expect(records[plainFailure]?.state == .failed && records[plainFailure]?.attempt == 1)
+        #expect(records[plainFailure]?.exitCode == 3)
+    }
+
+    @Test("an array whose child fails ends FAILED with Batch's 'Array Child Job failed'")
+    func arrayChildFailed() async throws {
+        let executor = try Self.executor()
+        let parent = try await executor.submit(try Self.shell(#"test "$AWS_BATCH_JOB_ARRAY_INDEX" -eq 0"#), arraySize: 2)
+        let records = Dictionary(uniqueKeysWithValues: await executor.runUntilDone().map { ($0.id, $0) })
+        #expect(records["\(parent):0"]?.state == .succeeded && records["\(parent):1"]?.state == .failed)
+        #expect(records[parent]?.state == .failed)
+        #expect(records[parent]?.statusReason == "Array Child Job failed")
     }
 
     @Test("a failed dependency fails its dependents; N_TO_N pairs children by index")

@@ -24,7 +24,7 @@ import Testing
             event: FunctionEvent(workload: "command", arguments: ["--"] + argv, payload: payload), options: options)
     }
 
-    /// The parsers in the wild (aws-semantics.md).
+    /// The parsers in the wild (docs/aws-reference.md).
     static func billed(_ report: String) -> Int? {
         report.firstMatch(of: /\tBilled Duration: (\d+) ms/).flatMap { Int($0.1) }
     }
@@ -67,16 +67,25 @@ import Testing
         #expect(try store.environments(run: run.id).count == 1)
     }
 
-    @Test("an invoke past the timeout is killed at the cap with Lambda's text, and the next invoke is cold")
+    @Test("an invoke past the timeout is killed at the cap with Lambda's texts (Duration = the timeout), and the next invoke is cold")
     func timeoutResetsTheEnvironment() async throws {
         let executor = try Self.executor(["sleep", "5"], timeout: 1)
+        let start = Date()
         let outcome = await executor.invokeOnce()
+        let elapsedMs = Date().timeIntervalSince(start) * 1000
         #expect(outcome.status == .timeout)
+        #expect(outcome.errorType == "Sandbox.Timedout")
         let text = try #require(outcome.logLines.first)
-        #expect(text.contains("\(outcome.requestId) Task timed out after 1.0"))
-        #expect(outcome.report?.hasSuffix("Status: timeout") == true)
-        // Killed within 200 ms of the cap (20 ms is typical; the margin is for a busy machine) (the cold start is not part of Duration).
-        #expect(outcome.durationMs >= 1000 && outcome.durationMs < 1200)
+        #expect(text.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [0-9a-f-]{36} Task timed out after 1\.00 seconds/) != nil, "\(text)")
+        #expect(text.contains(" \(outcome.requestId) "))
+        // As Lambda reports it today: Duration is the timeout, Billed Duration the timeout plus Init.
+        let report = try #require(outcome.report)
+        let initMs = try #require(outcome.initDurationMs)
+        #expect(outcome.durationMs == 1000)
+        #expect(report.contains("\tDuration: 1000.00 ms\tBilled Duration: \(Int((1000 + initMs).rounded(.up))) ms\t"), "\(report)")
+        #expect(report.hasSuffix("\tInit Duration: \(String(format: "%.2f", initMs)) ms\tStatus: timeout"), "\(report)")
+        // Killed within 300 ms of the cap (20 ms is typical; the margin is for a busy machine), cold start aside.
+        #expect(elapsedMs - initMs < 1300, "\(elapsedMs) ms with \(initMs) ms of Init")
         #expect(await executor.idleEnvironments == 0)
         let next = await executor.invokeOnce()
         #expect(next.cold)
@@ -92,9 +101,13 @@ import Testing
         await executor.shutdown()
         #expect(outcome.status == .outOfMemory)
         #expect(outcome.errorType == "Runtime.OutOfMemory")
-        #expect(outcome.errorMessage == "Error: Runtime exited with error: signal: killed")
+        let exited = "RequestId: \(outcome.requestId) Error: Runtime exited with error: signal: killed"
+        #expect(outcome.errorMessage == exited)
+        #expect(outcome.logLines == [exited, "Runtime.ExitError"])
         #expect(outcome.maxMemoryUsedMB == 128)
-        #expect(Self.maxMemory(outcome.report ?? "") == 128)
+        let report = try #require(outcome.report)
+        #expect(Self.maxMemory(report) == 128)
+        #expect(report.wholeMatch(of: /REPORT RequestId: [0-9a-f-]{36}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: 128 MB\tInit Duration: \d+\.\d\d ms\tStatus: error\tError Type: Runtime\.OutOfMemory/) != nil, "\(report)")
         // Killed at the first reading above the cap: ~1 MB per 2 ms at a 5 ms interval overshoots by a few MB.
         #expect(outcome.sampledPeakMB > 128 && outcome.sampledPeakMB < 128 * 1.05)
         #expect(outcome.durationMs < 5_000)
@@ -155,17 +168,98 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).count == 1)
     }
 
-    @Test("requests over 6 MB (synchronous) or 1 MB (asynchronous) are rejected with RequestEntityTooLargeException")
+    @Test("requests over 6 MB (synchronous) or 1 MB (asynchronous) are rejected with Lambda's RequestEntityTooLargeException texts")
     func payloadLimits() async throws {
         let large = try Self.executor(["true"], payload: String(repeating: "x", count: 6 * 1_048_576))
         let sync = await large.invokeOnce()
         #expect(sync.errorType == "RequestEntityTooLargeException")
-        #expect(sync.errorMessage?.contains("6291456 bytes") == true)
+        #expect(sync.errorMessage == "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
         let medium = try Self.executor(["true"], payload: String(repeating: "x", count: 1_048_576))
         let async = await medium.invokeOnce(type: .asynchronous)
         #expect(async.errorType == "RequestEntityTooLargeException")
+        let bytes = FunctionExecutor.payloadBytes(of: await medium.event)
+        #expect(async.errorMessage == "\(bytes) byte payload is too large for the Event invocation type (limit 1048576 bytes)")
         let started = await large.environmentsStarted + medium.environmentsStarted
         #expect(started == 0)
+    }
+
+    /// A stand-in worker: an init event, then `answer` (shell) for the first event.
+    static func standIn(_ answer: String, timeout: Int = 3) throws -> FunctionExecutor {
+        let script = #"echo '{"event":"init"}'; read l; "# + answer
+        let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: timeout)
+        return try FunctionExecutor(
+            configuration: configuration, event: FunctionEvent(workload: "command"),
+            options: FunctionExecutor.Options(workerCommand: ["/bin/sh", "-c", script]))
+    }
+
+    @Test("a runtime that exits with a code ends as Runtime.ExitError 'exit status N', with Status: error in REPORT")
+    func exitStatus() async throws {
+        let executor = try Self.standIn("exit 3")
+        let outcome = await executor.invokeOnce()
+        await executor.shutdown()
+        #expect(outcome.status == .crash)
+        let exited = "RequestId: \(outcome.requestId) Error: Runtime exited with error: exit status 3"
+        #expect(outcome.errorMessage == exited)
+        #expect(outcome.logLines == [exited, "Runtime.ExitError"])
+        #expect(outcome.report?.hasSuffix("\tStatus: error\tError Type: Runtime.ExitError") == true)
+    }
+
+    @Test("a response over 6,291,556 bytes is Function.ResponseSizeTooLarge with Lambda's text; one at the limit passes")
+    func responseLimit() async throws {
+        // The answer line is the response: {"status":"success","pad":"xxx..."} padded to the length asked.
+        func answer(_ length: Int) -> String {
+            let head = #"{"status":"success","pad":""#
+            let tail = #""}"#
+            return "printf '%s' '\(head)'; head -c \(length - head.utf8.count - tail.utf8.count) /dev/zero | tr '\\0' x; "
+                + "printf '%s\\n' '\(tail)'"
+        }
+        let over = try Self.standIn(answer(6_291_557))
+        let outcome = await over.invokeOnce()
+        await over.shutdown()
+        #expect(outcome.status == .error)
+        #expect(outcome.errorType == "Function.ResponseSizeTooLarge")
+        #expect(outcome.errorMessage == "Response payload size exceeded maximum allowed payload size (6291556 bytes).")
+        #expect(outcome.report?.contains("Status:") == false, "the runtime did not exit: no Status in REPORT")
+        let at = try Self.standIn(answer(6_291_556))
+        let fits = await at.invokeOnce()
+        await at.shutdown()
+        #expect(fits.status == .success, "\(fits.errorType ?? "") \(fits.errorMessage ?? "")")
+    }
+
+    /// The state letter of a process (`S`, `T`, `Z`...), from /proc; nil when it is gone.
+    static func state(of pid: Int32) -> Substring? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ").first
+    }
+
+    @Test("a function that returns while a background process runs succeeds at once; the process is frozen with the environment and killed when it is reaped")
+    func backgroundProcess() async throws {
+        let seconds = "29.\(Int.random(in: 100_000...999_999))"  // a sleep no other process runs
+        let executor = try Self.executor(["/bin/sh", "-c", "sleep \(seconds) & echo done"], timeout: 2)
+        let outcome = await executor.invokeOnce()
+        #expect(outcome.status == .success, "\(outcome.errorType ?? "") \(outcome.errorMessage ?? "")")
+        #expect(outcome.durationMs < 1_000, "answered without waiting for the background process")
+        let pid = try #require(Fixture.processes(withArgument: seconds).first, "the background process runs on")
+        var state: Substring?
+        for _ in 0..<100 {
+            state = Self.state(of: pid)
+            if state == "T" { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(state == "T", "frozen (SIGSTOP) with its environment")
+        let next = await executor.invokeOnce()
+        #expect(next.status == .success && !next.cold)
+        await executor.shutdown()
+        for _ in 0..<200 {
+            if Fixture.processes(withArgument: seconds).allSatisfy({ Self.state(of: $0) == nil || Self.state(of: $0) == "Z" }) {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let left = Fixture.processes(withArgument: seconds).filter { Self.state(of: $0) != nil && Self.state(of: $0) != "Z" }
+        #expect(left.isEmpty, "killed when the environment was reaped: \(left)")
     }
 
     @Test("an environment idle longer than the idle timeout is reaped; the next invoke is cold")
@@ -206,7 +300,8 @@ import Testing
         let outcome = await executor.invokeOnce()
         #expect(outcome.status == .crash)
         #expect(outcome.errorType == "Runtime.ExitError")
-        #expect(outcome.errorMessage == "Error: Runtime exited with error: signal: killed")
+        #expect(outcome.errorMessage == "RequestId: \(outcome.requestId) Error: Runtime exited with error: signal: killed")
+        #expect(outcome.report?.hasSuffix("\tStatus: error\tError Type: Runtime.ExitError") == true, "\(outcome.report ?? "")")
         #expect(outcome.durationMs < 900)
         #expect(await executor.idleEnvironments == 0)
         await executor.shutdown()

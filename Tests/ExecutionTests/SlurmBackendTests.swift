@@ -55,7 +55,8 @@ struct SlurmBackendTests {
         let task = try #require(SlurmBackend.parse(Self.line).first)
         #expect(backend.apply(task, to: &job, slurmID: "5_2", worker: false))
         #expect(job.state == .failed && job.exitCode == 137 && job.queue == "capsize" && job.environmentID == "vm")
-        #expect(job.statusReason == StatusReason.outOfMemory + " (Slurm 5_2: FAILED (JobLaunchFailure), ExitCode 0:9)")
+        #expect(job.statusReason == "Essential container in task exited (Slurm 5_2: FAILED (JobLaunchFailure), ExitCode 0:9)")
+        #expect(job.reason == "OutOfMemoryError: Container killed due to memory usage")
         let stamps = [job.submittedAt, job.runnableAt, job.startingAt, job.runningAt, job.stoppedAt].compactMap { $0 }
         #expect(stamps.count == 5 && stamps == stamps.sorted())
         let log = try String(contentsOfFile: directory + "/attempt-1.log", encoding: .utf8)
@@ -65,6 +66,19 @@ struct SlurmBackendTests {
         timeout.state = "TIMEOUT"
         _ = backend.apply(timeout, to: &timedOut, slurmID: "8", worker: false)
         #expect(timedOut.statusReason?.hasPrefix(StatusReason.timeout) == true)
+        #expect(timedOut.reason == nil)
+        var completed = JobRecord(id: "c", runID: "r", name: "x", vcpus: 1, memoryMiB: 64)
+        var done = task
+        done.state = "COMPLETED"
+        done.exitCode = "0:0"
+        _ = backend.apply(done, to: &completed, slurmID: "9", worker: false)
+        #expect(completed.state == .succeeded && completed.exitCode == 0)
+        #expect(completed.statusReason == "Essential container in task exited (Slurm 9: COMPLETED (JobLaunchFailure), ExitCode 0:0)")
+        var oom = task
+        oom.state = "OUT_OF_MEMORY"
+        var killed = JobRecord(id: "o", runID: "r", name: "x", vcpus: 1, memoryMiB: 64)
+        _ = backend.apply(oom, to: &killed, slurmID: "10", worker: false)
+        #expect(killed.state == .failed && killed.exitCode == 137 && killed.reason == StatusReason.outOfMemory)
     }
 
     @Test("the script quotes every word, turns {index} into the array task id and feeds a worker its event")

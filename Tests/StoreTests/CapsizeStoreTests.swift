@@ -25,6 +25,7 @@ import Testing
                 jobColumns.isSuperset(of: [
                     "state", "submittedAt", "pendingAt", "runnableAt", "startingAt",
                     "runningAt", "stoppedAt", "exitCode", "arrayParentID", "arrayIndex", "modeledProvisioningSeconds",
+                    "reason",
                 ]))
             let environmentColumns = Set(try db.columns(in: "environments").map(\.name))
             #expect(environmentColumns.isSuperset(of: ["name", "modeledProvisioningSeconds", "modeledTeardownAt"]))
@@ -32,7 +33,7 @@ import Testing
                 let indexed = try db.indexes(on: table).contains { $0.columns.first == "runID" }
                 #expect(indexed, "\(table) has no index starting with runID")
             }
-            #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").count == 3)
+            #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").count == 4)
         }
     }
 
@@ -82,7 +83,7 @@ import Testing
         #expect(try reopened.runs(limit: 1).map(\.id) == [created.id])
     }
 
-    @Test("recording a job again replaces its row: the state changes and every state keeps its timestamp")
+    @Test("recording a job again replaces its row: the state changes, every state keeps its timestamp, the container reason is kept")
     func jobUpsert() throws {
         let (store, directory) = try Fixture.store()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -95,15 +96,19 @@ import Testing
             job.enter(
                 state, at: Fixture.date(Double(offset + 2)),
                 reason: state == .failed ? "Essential container in task exited" : nil)
-            if state == .failed { job.exitCode = 3 }
+            if state == .failed {
+                job.exitCode = 137
+                job.reason = "OutOfMemoryError: Container killed due to memory usage"
+            }
             try store.record(job)
         }
         let stored = try store.jobs(run: run.id)
         #expect(stored.count == 1)
         let final = try #require(stored.first)
         #expect(final.state == .failed)
-        #expect(final.exitCode == 3)
+        #expect(final.exitCode == 137)
         #expect(final.statusReason == "Essential container in task exited")
+        #expect(final.reason == "OutOfMemoryError: Container killed due to memory usage")
         #expect(final.enteredAt(.submitted) == Fixture.date(1))
         #expect(final.enteredAt(.running) == Fixture.date(5))
         #expect(final.enteredAt(.failed) == Fixture.date(6))

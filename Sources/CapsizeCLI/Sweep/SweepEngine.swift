@@ -298,11 +298,11 @@ struct BatchPointRunner: SweepPointRunner {
             job.state == .succeeded
             ? .completed
             : job.statusReason == StatusReason.timeout
-                ? .timeout : job.statusReason == StatusReason.outOfMemory ? .outOfMemory : .error
+                ? .timeout : job.reason == StatusReason.outOfMemory ? .outOfMemory : .error
         return SweepSample(
             memoryMB: memoryMB, size: size, repetition: 0, status: status, seconds: job.wallSeconds ?? 0,
             peakMB: Double(job.peakRSSBytes ?? 0) / 1_048_576, initMs: nil,
-            message: status == .completed ? nil : job.statusReason, phase: .step, startedAt: job.runningAt ?? started,
+            message: status == .completed ? nil : job.reasons, phase: .step, startedAt: job.runningAt ?? started,
             endedAt: job.stoppedAt ?? Date())
     }
 }

@@ -571,8 +571,9 @@ public actor BatchExecutor {
         if usage[outcome.environment].running == 0 { usage[outcome.environment].idleSince = Date() }
         chargeShare(id)
 
-        let (succeeded, exitCode, statusReason) = judge(outcome, definition: plans[id]!.definition)
+        let (succeeded, exitCode, statusReason, reason) = judge(outcome, definition: plans[id]!.definition)
         jobs[id]!.exitCode = exitCode.map(Int.init)
+        jobs[id]!.reason = reason
         if let result = outcome.result {
             jobs[id]!.wallSeconds = result.wallSeconds
             jobs[id]!.userSeconds = result.userSeconds
@@ -580,9 +581,9 @@ public actor BatchExecutor {
             jobs[id]!.peakRSSBytes = Int64(clamping: result.peakRSSBytes)
         }
         if succeeded {
-            jobs[id]!.enter(.succeeded, reason: nil)
+            jobs[id]!.enter(.succeeded, reason: statusReason)
         } else if plans[id]!.definition.retryStrategy.shouldRetry(
-            attempt: jobs[id]!.attempt, exitCode: exitCode, reason: outcome.failure, statusReason: statusReason)
+            attempt: jobs[id]!.attempt, exitCode: exitCode, reason: reason, statusReason: statusReason)
         {
             jobs[id]!.statusReason = statusReason
             jobs[id]!.attempt += 1
@@ -597,19 +598,26 @@ public actor BatchExecutor {
         settle(id)
     }
 
-    /// Whether an attempt succeeded, its exit code, and Batch's status reason when it did not.
-    private func judge(_ outcome: Outcome, definition: JobDefinition) -> (Bool, Int32?, String?) {
-        guard let result = outcome.result else { return (false, nil, "CannotStartContainerError: \(outcome.failure ?? "")") }
+    /// Whether an attempt succeeded, its exit code, Batch's status reason and the container's reason, as Batch
+    /// reports them (docs/aws-reference.md): `Essential container in task exited` whenever the container exited,
+    /// SUCCEEDED or not; a memory kill is exit code 137 with the container reason `OutOfMemoryError: ...`.
+    private func judge(_ outcome: Outcome, definition: JobDefinition) -> (Bool, Int32?, String?, String?) {
+        guard let result = outcome.result else {
+            let text = "CannotStartContainerError: \(outcome.failure ?? "")"
+            return (false, nil, text, text)
+        }
+        let exitCode = result.exitCode ?? result.signal.map { 128 + $0 }
         switch result.reason {
         case .completed:
             if definition.workerReplies, Self.workerFailed(result.stdout.text) {
-                return (false, 1, StatusReason.essentialContainerExited)
+                return (false, 1, StatusReason.essentialContainerExited, nil)
             }
-            return (true, 0, nil)
-        case .timeout: return (false, result.exitCode, StatusReason.timeout)
-        case .outOfMemory: return (false, result.exitCode, StatusReason.outOfMemory)
+            return (true, 0, StatusReason.essentialContainerExited, nil)
+        case .timeout: return (false, exitCode, StatusReason.timeout, nil)
+        case .outOfMemory:
+            return (false, StatusReason.outOfMemoryExitCode, StatusReason.essentialContainerExited, StatusReason.outOfMemory)
         case .error, .crash, .storageExceeded:
-            return (false, result.exitCode ?? result.signal.map { 128 + $0 }, StatusReason.essentialContainerExited)
+            return (false, exitCode, StatusReason.essentialContainerExited, nil)
         }
     }
 
@@ -647,7 +655,7 @@ public actor BatchExecutor {
                 unfinishedChildren[parent] = left
                 if left == 0 {
                     let anyFailed = children.contains { jobs[$0]!.state == .failed }
-                    jobs[parent]!.enter(anyFailed ? .failed : .succeeded, reason: anyFailed ? "An array child failed" : nil)
+                    jobs[parent]!.enter(anyFailed ? .failed : .succeeded, reason: anyFailed ? StatusReason.arrayChildFailed : nil)
                     changed.append(jobs[parent]!)
                     work.append(parent)
                 }

@@ -275,8 +275,9 @@ public struct SlurmBackend: Sendable {
                 parent.queue = children.first?.queue ?? parent.queue
                 parent.enter(
                     failed ? .failed : .succeeded, at: children.compactMap(\.stoppedAt).max() ?? Date(),
-                    reason: "Slurm \(submission.slurmJobID): "
-                        + (failed ? "An array child failed" : "every array task COMPLETED"))
+                    reason: failed
+                        ? "\(StatusReason.arrayChildFailed) (Slurm \(submission.slurmJobID): an array task failed)"
+                        : "Slurm \(submission.slurmJobID): every array task COMPLETED")
                 changed.append(parent)
             } else if submission.arraySize != nil,
                 parent.submittedAt != children.map(\.submittedAt).min() ?? parent.submittedAt
@@ -318,19 +319,22 @@ public struct SlurmBackend: Sendable {
         if rank[target]! == 5 {
             let log = finishLog(job.logPath)
             var state = target
-            var reason: String?
+            // Batch's words (docs/aws-reference.md): the container exited, whatever its code; a memory kill is
+            // exit code 137 with the container reason OutOfMemoryError; a timeout has a reason of its own.
+            var reason: String? = StatusReason.essentialContainerExited
+            job.reason = nil
             let exit = Self.exitCode(task.exitCode)
             job.exitCode = exit
             if task.state == "TIMEOUT" {
                 reason = StatusReason.timeout
             } else if task.state == "OUT_OF_MEMORY" || (state == .failed && Self.memoryKilled(log)) {
-                reason = StatusReason.outOfMemory
+                job.reason = StatusReason.outOfMemory
+                job.exitCode = Int(StatusReason.outOfMemoryExitCode)
             } else if state == .succeeded && worker && BatchExecutor.workerFailed(Self.stdout(of: log)) {
                 state = .failed
                 job.exitCode = 1
-                reason = StatusReason.essentialContainerExited
-            } else if task.state == "FAILED" {
-                reason = StatusReason.essentialContainerExited
+            } else if state == .failed && task.state != "FAILED" {
+                reason = nil  // CANCELLED, NODE_FAIL...: Slurm's own words only
             }
             if let start = task.startTime, let end = task.endTime {
                 job.wallSeconds = task.runSeconds ?? end.timeIntervalSince(start)

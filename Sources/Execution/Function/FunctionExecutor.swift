@@ -80,14 +80,15 @@ public actor FunctionExecutor {
         }
     }
 
-    /// Lambda's payload limits: 6 MB for a synchronous request, 1 MB for an asynchronous event.
     /// The environment that tells a `capsize worker` not to load OpenCL at Init (for workloads that never use it).
     public static let workerWithoutOpenCL = ["CAPSIZE_WORKER_OPENCL": "off"]
 
+    /// Lambda's payload limits: 6 MB (6,291,456 bytes) for a synchronous request, 1 MB for an asynchronous
+    /// event (raised from 256 KB in 2025; docs/aws-reference.md).
     public static let synchronousPayloadLimit = 6 * 1_048_576
     public static let asynchronousPayloadLimit = 1_048_576
-    /// Lambda's limit on a synchronous response.
-    public static let responseLimit = 6 * 1_048_576
+    /// Lambda's limit on a synchronous response: 6 MiB + 100 bytes (6,291,556), as Lambda's runtime API has it.
+    public static let responseLimit = 6 * 1_048_576 + 100
     /// Lambda's default per-Region concurrency, the limit without a reserved concurrency.
     public static let accountConcurrency = 1_000
 
@@ -175,10 +176,10 @@ public actor FunctionExecutor {
         let payload = Self.encode(event, requestId: requestId)
         let limit = type == .synchronous ? Self.synchronousPayloadLimit : Self.asynchronousPayloadLimit
         if payload.count > limit {
-            let operation = type == .synchronous ? "Invoke" : "InvokeAsync"
             var outcome = rejected(
-                requestId: requestId, type: type, status: .error, errorType: "RequestEntityTooLargeException",
-                message: "Request must be smaller than \(limit) bytes for the \(operation) operation")
+                requestId: requestId, type: type, status: .error, errorType: LambdaLog.requestTooLargeErrorType,
+                message: type == .synchronous
+                    ? LambdaLog.requestTooLarge(limit: limit) : LambdaLog.eventTooLarge(bytes: payload.count, limit: limit))
             outcome.attempts = 0
             record(outcome, itemKey: "invocation=\(index)")
             return outcome
@@ -372,37 +373,66 @@ public actor FunctionExecutor {
         _ failure: InitFailure, requestId: String, type: InvocationType, itemKey: String, recordID: String?,
         startedAt: Date
     ) -> InvocationOutcome {
-        let durationMs = failure.seconds * 1000
-        var status: InvocationOutcome.Status = .crash
-        var errorType = "Runtime.ExitError"
-        var message = "Error: Runtime exited with error: \(failure.message)"
-        var logLines: [String] = []
-        var maxMemory = Self.megabytes(failure.peakBytes, cap: configuration.memoryMB)
+        var ending = RuntimeEnding.exited(how: failure.message)
         switch failure.ending {
-        case .timeout:
-            status = .timeout
-            errorType = "Sandbox.Timedout"
-            message = LambdaLog.timedOut(requestId: requestId, seconds: failure.seconds)
-            logLines.append(message)
-        case .outOfMemory:
-            status = .outOfMemory
-            errorType = LambdaLog.outOfMemoryErrorType
-            message = LambdaLog.outOfMemory
-            maxMemory = configuration.memoryMB
-            logLines.append(message)
-        case .exited(_, let signal?, _):
-            message = "Error: Runtime exited with error: signal: \(Self.signalName(signal))"
-            logLines.append(message)
-        default:
-            logLines.append(message)
+        case .timeout: ending = .timeout
+        case .outOfMemory: ending = .outOfMemory
+        case .exited(_, let signal?, _): ending = .exited(how: "signal: \(Self.signalName(signal))")
+        default: break
         }
+        let end = failed(ending, requestId: requestId, measuredMs: failure.seconds * 1000)
         let outcome = compose(
-            requestId: requestId, type: type, status: status, cold: true, initMs: nil, durationMs: durationMs,
-            maxMemoryMB: maxMemory, sampledPeakBytes: failure.peakBytes, errorType: errorType, message: message,
-            logLines: logLines, environmentID: nil,
-            response: nil, startedAt: startedAt)
+            requestId: requestId, type: type, status: end.status, cold: true, initMs: nil,
+            durationMs: end.durationMs,
+            maxMemoryMB: end.status == .outOfMemory
+                ? configuration.memoryMB : Self.megabytes(failure.peakBytes, cap: configuration.memoryMB),
+            sampledPeakBytes: failure.peakBytes, errorType: end.errorType, message: end.message,
+            reportStatus: end.reportStatus, logLines: end.logLines, environmentID: nil, response: nil,
+            startedAt: startedAt)
         record(outcome, itemKey: itemKey, id: recordID)
         return outcome
+    }
+
+    /// How an environment's runtime ended an invocation without answering it.
+    private enum RuntimeEnding {
+        case timeout, outOfMemory
+        /// Killed above the ephemeral storage (capsize's own cap: Lambda would fail the writes instead).
+        case storageExceeded
+        /// It exited by itself, or could not start: `how` is `exit status 1`, `signal: killed`...
+        case exited(how: String)
+    }
+
+    /// Lambda's texts for an invocation whose runtime ended: the status, the error type and message of the
+    /// invoke response, the REPORT line's `Status` (and `Error Type`), the log lines, and the Duration (a
+    /// timed-out invocation reports the timeout itself, as Lambda does).
+    private func failed(_ ending: RuntimeEnding, requestId: String, measuredMs: Double) -> (
+        status: InvocationOutcome.Status, errorType: String, message: String, reportStatus: (String, String?),
+        logLines: [String], durationMs: Double
+    ) {
+        let exit = LambdaLog.exitErrorType
+        switch ending {
+        case .timeout:
+            let seconds = Double(configuration.timeoutSeconds)
+            let line = LambdaLog.timedOut(requestId: requestId, seconds: seconds)
+            return (.timeout, LambdaLog.timeoutErrorType, line, ("timeout", nil), [line], seconds * 1000)
+        case .outOfMemory:
+            let line = LambdaLog.runtimeExited(requestId: requestId, "signal: killed")
+            return (.outOfMemory, LambdaLog.outOfMemoryErrorType, line, ("error", LambdaLog.outOfMemoryErrorType),
+                [line, exit], measuredMs)
+        case .storageExceeded:
+            let line = LambdaLog.runtimeExited(
+                requestId: requestId, "ephemeral storage (/tmp) exceeded \(configuration.ephemeralStorageMB) MB")
+            return (.error, exit, line, ("error", exit), [line, exit], measuredMs)
+        case .exited(let how):
+            let line = LambdaLog.runtimeExited(requestId: requestId, how)
+            return (.crash, exit, line, ("error", exit), [line, exit], measuredMs)
+        }
+    }
+
+    /// Max Memory Used: the environment's highest over its life (Init and earlier invocations included), in MB;
+    /// memory that Init or an earlier invocation still holds is in use by this one too.
+    private func maxMemoryUsed(_ reply: EnvironmentProcess.Reply) -> Int {
+        Self.megabytes(max(reply.peakBytes, reply.lifetimePeakBytes), cap: configuration.memoryMB)
     }
 
     /// Turns an environment's reply into Lambda's outcome.
@@ -410,72 +440,59 @@ public actor FunctionExecutor {
         _ reply: EnvironmentProcess.Reply, requestId: String, type: InvocationType, environment: Environment,
         cold: Bool, extraMs: Double, startedAt: Date
     ) -> InvocationOutcome {
-        let durationMs = reply.seconds * 1000 + extraMs
+        let measuredMs = reply.seconds * 1000 + extraMs
+        var ending: RuntimeEnding?
+        switch reply.ending {
+        case nil: break
+        case .timeout: ending = .timeout
+        case .outOfMemory: ending = .outOfMemory
+        case .storageExceeded: ending = .storageExceeded
+        case .closed: ending = .exited(how: "the environment was shut down")
+        case .exited(let code, let signal, let text):
+            ending = .exited(
+                how: signal.map { "signal: \(Self.signalName($0))" }
+                    ?? "exit status \(code ?? -1)" + (text.map { " (\($0))" } ?? ""))
+        }
+        let initMs = cold ? environment.initDurationMs : nil
+        if let ending {
+            let end = failed(ending, requestId: requestId, measuredMs: measuredMs)
+            return compose(
+                requestId: requestId, type: type, status: end.status, cold: cold, initMs: initMs,
+                durationMs: end.durationMs,
+                maxMemoryMB: end.status == .outOfMemory
+                    ? configuration.memoryMB : maxMemoryUsed(reply),
+                sampledPeakBytes: reply.peakBytes, errorType: end.errorType, message: end.message,
+                reportStatus: end.reportStatus, logLines: end.logLines, environmentID: environment.id,
+                response: nil, startedAt: startedAt)
+        }
         var status: InvocationOutcome.Status = .success
         var errorType: String?
         var message: String?
-        var logLines: [String] = []
-        // Max Memory Used is the environment's highest over its life (Init and earlier invocations included): memory
-        // that Init or an earlier invocation still holds is in use by this one too.
-        var maxMemory = Self.megabytes(max(reply.peakBytes, reply.lifetimePeakBytes), cap: configuration.memoryMB)
-        var response: String?
-        switch reply.ending {
-        case nil:
-            let line = reply.line ?? Data()
-            response = String(decoding: line, as: UTF8.self)
-            let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] ?? [:]
-            if line.count > Self.responseLimit {
-                status = .error
-                errorType = "Function.ResponseSizeTooLarge"
-                message = "Response payload size exceeded maximum allowed payload size (\(Self.responseLimit) bytes)."
-                response = nil
-            } else if object["status"] as? String != "success" {
-                status = .error
-                errorType = object["errorType"] as? String ?? "Runtime.InvalidResponse"
-                message = object["errorMessage"] as? String ?? String(decoding: line.prefix(300), as: UTF8.self)
-            }
-        case .timeout:
-            status = .timeout
-            errorType = "Sandbox.Timedout"
-            message = LambdaLog.timedOut(requestId: requestId, seconds: durationMs / 1000)
-            logLines.append(message!)
-        case .outOfMemory:
-            status = .outOfMemory
-            errorType = LambdaLog.outOfMemoryErrorType
-            message = LambdaLog.outOfMemory
-            maxMemory = configuration.memoryMB
-            logLines.append(message!)
-        case .storageExceeded:
+        let line = reply.line ?? Data()
+        var response: String? = String(decoding: line, as: UTF8.self)
+        let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] ?? [:]
+        if line.count > Self.responseLimit {
             status = .error
-            errorType = "Runtime.ExitError"
-            message = "Error: Runtime exited with error: ephemeral storage (/tmp) exceeded \(configuration.ephemeralStorageMB) MB"
-            logLines.append(message!)
-        case .closed:
-            status = .crash
-            errorType = "Runtime.ExitError"
-            message = "Error: Runtime exited with error: the environment was shut down"
-            logLines.append(message!)
-        case .exited(let code, let signal, let text):
-            status = .crash
-            errorType = "Runtime.ExitError"
-            if let signal {
-                message = "Error: Runtime exited with error: signal: \(Self.signalName(signal))"
-            } else {
-                message = "Error: Runtime exited with error: exit status \(code ?? -1)" + (text.map { " (\($0))" } ?? "")
-            }
-            logLines.append(message!)
+            errorType = LambdaLog.responseTooLargeErrorType
+            message = LambdaLog.responseTooLarge(limit: Self.responseLimit)
+            response = nil
+        } else if object["status"] as? String != "success" {
+            status = .error
+            errorType = object["errorType"] as? String ?? "Runtime.InvalidResponse"
+            message = object["errorMessage"] as? String ?? String(decoding: line.prefix(300), as: UTF8.self)
         }
         return compose(
-            requestId: requestId, type: type, status: status, cold: cold, initMs: cold ? environment.initDurationMs : nil,
-            durationMs: durationMs, maxMemoryMB: maxMemory, sampledPeakBytes: reply.peakBytes, errorType: errorType,
-            message: message, logLines: logLines,
-            environmentID: environment.id, response: response, startedAt: startedAt)
+            requestId: requestId, type: type, status: status, cold: cold, initMs: initMs, durationMs: measuredMs,
+            maxMemoryMB: maxMemoryUsed(reply),
+            sampledPeakBytes: reply.peakBytes, errorType: errorType, message: message, reportStatus: nil,
+            logLines: [], environmentID: environment.id, response: response, startedAt: startedAt)
     }
 
     private func compose(
         requestId: String, type: InvocationType, status: InvocationOutcome.Status, cold: Bool, initMs: Double?,
         durationMs: Double, maxMemoryMB: Int, sampledPeakBytes: UInt64, errorType: String?, message: String?,
-        logLines: [String], environmentID: String?, response: String?, startedAt: Date
+        reportStatus: (String, String?)?, logLines: [String], environmentID: String?, response: String?,
+        startedAt: Date
     ) -> InvocationOutcome {
         var costs: [String: Double] = [:]
         var billed = 0
@@ -488,7 +505,7 @@ public actor FunctionExecutor {
         }
         let report = LambdaLog.report(
             requestId: requestId, durationMs: durationMs, billedMs: billed, memoryMB: configuration.memoryMB,
-            maxMemoryUsedMB: maxMemoryMB, initDurationMs: initMs, status: status == .timeout ? "timeout" : nil)
+            maxMemoryUsedMB: maxMemoryMB, initDurationMs: initMs, status: reportStatus?.0, errorType: reportStatus?.1)
         let share = configuration.vcpuShare
         let shortfall = share - Double(options.machineCores)
         var outcome = InvocationOutcome(

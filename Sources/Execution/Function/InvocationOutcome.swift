@@ -40,7 +40,8 @@ public struct InvocationOutcome: Codable, Sendable {
     /// Init Duration of a cold start, ms (nil when warm, and when Init ran past Lambda's 10 s limit
     /// and was counted into the invocation instead).
     public var initDurationMs: Double?
-    /// From writing the event to the environment until its answer (or its end), ms, measured.
+    /// From writing the event to the environment until its answer (or its end), ms, measured; after a timeout,
+    /// the timeout itself, as Lambda reports it.
     public var durationMs: Double
     /// What Lambda bills: Init plus Duration, rounded up to 1 ms (see `LambdaBill`).
     public var billedDurationMs: Int
@@ -51,11 +52,14 @@ public struct InvocationOutcome: Codable, Sendable {
     /// The highest reading the sampler took, MB (not capped at Memory Size): after a memory kill it says
     /// how far past the cap the tree got before it was killed.
     public var sampledPeakMB: Double
+    /// The invoke response's error type, except after a memory kill: `Runtime.OutOfMemory`, as the REPORT line
+    /// names it (the response and the log say `Runtime.ExitError`).
     public var errorType: String?
+    /// The invoke response's error message, e.g. `RequestId: … Error: Runtime exited with error: signal: killed`.
     public var errorMessage: String?
     /// Lambda's REPORT line; nil for a request that never reached an environment (throttled, too large).
     public var report: String?
-    /// Other log lines Lambda would write: the timeout text, the runtime's exit error.
+    /// Other log lines Lambda would write: the timeout text; a runtime's exit error and `Runtime.ExitError`.
     public var logLines: [String]
     /// Projected cost in USD at x86_64 and at arm64 prices (GB-seconds × price + request fee).
     public var costUSD: [String: Double]

@@ -32,6 +32,10 @@ public struct JobRecord: Codable, Sendable, Equatable, Identifiable {
     public var state: State
     /// Batch's words for why it is in that state, e.g. `Essential container in task exited`.
     public var statusReason: String?
+    /// The container's reason for its last attempt, as Batch's `container.reason` (what `evaluateOnExit`'s
+    /// `onReason` matches), e.g. `OutOfMemoryError: Container killed due to memory usage`; nil when there is none.
+    public var reason: String?
+    /// The container's exit code (137 after a memory kill).
     public var exitCode: Int?
     public var vcpus: Double
     public var memoryMiB: Int
@@ -92,6 +96,13 @@ public struct JobRecord: Codable, Sendable, Equatable, Identifiable {
         case .running: runningAt = date
         case .succeeded, .failed: stoppedAt = date
         }
+    }
+
+    /// The status reason followed by the container's reason when there is one, for people to read:
+    /// `Essential container in task exited (OutOfMemoryError: Container killed due to memory usage)`.
+    public var reasons: String? {
+        guard let reason, reason != statusReason else { return statusReason }
+        return statusReason.map { "\($0) (\(reason))" } ?? reason
     }
 
     /// The time the job entered `state`, if it did.

@@ -79,6 +79,12 @@ public struct CommandWorkload: Workload {
 
 /// Runs a command once per `run()` and measures wall time and CPU time. (The capped, measuring
 /// sandbox of the executors replaces this runner for invocations and jobs.)
+///
+/// The run ends when the command itself exits, as a Lambda handler's invocation ends when it returns: what
+/// the command left running in the background goes on (frozen with a function's environment). Foundation's
+/// `Process` cannot do that on Linux: it notices the exit through a socket every descendant inherits, so
+/// `sh -c 'sleep 30 & echo done'` would last 30 s (swiftlang/swift-corelibs-foundation#4795). The command
+/// is spawned here and waited for with `waitpid`.
 final class CommandRunner: PreparedWorkload {
     let argv: [String]
     let executable: String
@@ -89,31 +95,63 @@ final class CommandRunner: PreparedWorkload {
     }
 
     func run() throws -> RunResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(argv.dropFirst())
-        // The program's output goes to stderr so that capsize's own stdout (tables, JSON) stays clean.
-        process.standardOutput = FileHandle.standardError
         let before = childUsage()
         let clock = ContinuousClock()
         let start = clock.now
-        try process.run()
-        process.waitUntilExit()
+        let pid = try spawn()
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw CommandError("waitpid for \(executable) failed (errno \(errno))") }
+        }
         let seconds = (clock.now - start).seconds
         let after = childUsage()
-        let status = process.terminationStatus
-        let signaled = process.terminationReason == .uncaughtSignal
+        // WIFSIGNALED / WTERMSIG / WEXITSTATUS, which Swift does not import.
+        let signal = status & 0x7f
+        let signaled = signal != 0 && signal != 0x7f
+        let code = signaled ? signal : (status >> 8) & 0xff
         var notes: [String] = []
-        if signaled { notes.append("killed by signal \(status)") } else if status != 0 { notes.append("exit code \(status)") }
+        if signaled { notes.append("killed by signal \(code)") } else if code != 0 { notes.append("exit code \(code)") }
         var digest = FNV1a()
-        digest.add(status)
+        digest.add(code)
         return RunResult(
             seconds: seconds, flops: 0,
             metrics: [
-                "exit_code": signaled ? -1 : Double(status), "signal": signaled ? Double(status) : 0,
+                "exit_code": signaled ? -1 : Double(code), "signal": signaled ? Double(code) : 0,
                 "user_seconds": after.user - before.user, "system_seconds": after.system - before.system,
             ],
             checksum: digest.hex, notes: notes)
+    }
+
+    /// Starts the command with its output on stderr (so that capsize's own stdout, tables and JSON, and a
+    /// worker's answers stay clean), every signal at its default and none blocked, and no descriptor of
+    /// capsize's but stdin, stdout and stderr.
+    private func spawn() throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO)
+        // What capsize has open and would hand down (descriptors without close-on-exec), as Process closed them.
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+        for fd in open where fd > STDERR_FILENO {
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 && flags & FD_CLOEXEC == 0 { posix_spawn_file_actions_addclose(&actions, fd) }
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var every = sigset_t()
+        sigfillset(&every)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &every)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let words = ([executable] + argv.dropFirst()).map { strdup($0) } + [nil]
+        defer { words.forEach { free($0) } }
+        var pid: pid_t = 0
+        let failure = posix_spawn(&pid, executable, &actions, &attributes, words, environ)
+        guard failure == 0 else { throw CommandError("cannot start \(executable): \(String(cString: strerror(failure)))") }
+        return pid
     }
 
     /// User and system CPU seconds of all waited-for children so far.
@@ -123,4 +161,10 @@ final class CommandRunner: PreparedWorkload {
         func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
         return (seconds(usage.ru_utime), seconds(usage.ru_stime))
     }
+}
+
+/// A command that could not be started or waited for.
+struct CommandError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
