@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU measurements for capsize, in two halves (see ../shared/GPU.md):
+# GPU measurements for capsize, in two halves (README.md says how):
 #   scripts/gpu-check.sh stage          on the development machine: static release binary (stripped,
 #                                       xz-compressed) and libclblast.so.1 into .gpu/ (git-ignored)
 #   scripts/gpu-check.sh measure [OUT]  on the GPU machine: NVIDIA ICD file, then every measurement

@@ -6,7 +6,7 @@
 #   scripts/slurm.sh down     stops them by pid file (SIGTERM, then SIGKILL)
 #   scripts/slurm.sh status   says what runs; exit 0 when the node answers
 #   scripts/slurm.sh env      prints `export SLURM_CONF=...` for the clients (sbatch, scontrol, capsize)
-# Idempotent: `up` on a running cluster only checks it. See shared/reference/slurm.md for why each line is there.
+# Idempotent: `up` on a running cluster only checks it. The comments below say why each line is there.
 set -euo pipefail
 dir="${CAPSIZE_SLURM_DIR:-/tmp/capsize-slurm}"
 conf="$dir/slurm.conf"
@@ -71,7 +71,7 @@ write_config() {
     [[ -c /run/fakegpu$n ]] || mknod -m 666 "/run/fakegpu$n" c 1 3
   done
   cat >"$conf.new" <<EOF
-# Written by capsize scripts/slurm.sh: a single-node cluster for tests (see shared/reference/slurm.md).
+# Written by capsize scripts/slurm.sh: a single-node cluster for tests (slurm.conf(5), slurm.schedmd.com/slurm.conf.html).
 ClusterName=capsize
 SlurmctldHost=$host
 SlurmUser=root

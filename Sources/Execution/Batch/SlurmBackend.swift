@@ -49,7 +49,7 @@ public struct SlurmBackend: Sendable {
         }
     }
 
-    /// What makes a local test cluster (see shared/reference/slurm.md).
+    /// What makes a local test cluster (scripts/slurm.sh says why each line is there).
     public static let setupCommand = "sudo scripts/slurm.sh up && eval $(scripts/slurm.sh env)"
 
     public let outputRoot: String
