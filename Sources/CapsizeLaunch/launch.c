@@ -1,7 +1,7 @@
 // capsize-launch: the small process between capsize and a sandboxed program.
 //
 //   capsize-launch [--report-fd N] [--chdir DIR] [--rlimit NAME=VALUE]... [--cpus LIST]
-//                  [--cgroup DIR] [--parent PID] -- PROGRAM [ARGUMENT]...
+//                  [--cgroup DIR] [--parent PID] [--user UID:GID] -- PROGRAM [ARGUMENT]...
 //
 // It forks (so that the child's ru_maxrss starts from this process's few pages, not from
 // capsize's), puts the child in a process group of its own, applies the limits, runs PROGRAM
@@ -15,7 +15,9 @@
 // "start" is CLOCK_MONOTONIC seconds at the fork, so capsize can start its clock at the same
 // instant. The launcher is a child subreaper: descendants that lose their parent stay under it,
 // and when PROGRAM ends everything left in its group or below the launcher is killed, so no
-// process outlives a run. If capsize dies (--parent), the group is killed.
+// process outlives a run. If capsize dies (--parent), the group is killed. With --user (capsize is root)
+// the child drops its supplementary groups and takes GID and UID after the limits, the cgroup and the working
+// directory and before exec, so PROGRAM runs unprivileged; the launcher stays root to reap and kill it.
 //
 // Exit status: the child's (128 + signal when killed), 125 for the launcher's own errors.
 //
@@ -49,6 +51,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,8 +69,8 @@ struct child_failure {
     int error;  // errno
 };
 
-static const char *stage_names[] = {"execvp", "setrlimit", "sched_setaffinity", "chdir", "cgroup"};
-enum { STAGE_EXEC, STAGE_RLIMIT, STAGE_AFFINITY, STAGE_CHDIR, STAGE_CGROUP };
+static const char *stage_names[] = {"execvp", "setrlimit", "sched_setaffinity", "chdir", "cgroup", "setuid"};
+enum { STAGE_EXEC, STAGE_RLIMIT, STAGE_AFFINITY, STAGE_CHDIR, STAGE_CGROUP, STAGE_USER };
 
 static volatile pid_t child_pid = 0;
 
@@ -287,6 +290,9 @@ static int run_launcher(int argc, char **argv) {
     int limit_count = 0;
     cpu_set_t cpus;
     int has_cpus = 0;
+    int has_user = 0;
+    uid_t user_id = 0;
+    gid_t group_id = 0;
 
     int index = 1;
     for (; index < argc; index++) {
@@ -299,6 +305,17 @@ static int run_launcher(int argc, char **argv) {
         else if (strcmp(option, "--cgroup") == 0) cgroup = value;
         else if (strcmp(option, "--parent") == 0) parent = (pid_t)parse_number(value, option);
         else if (strcmp(option, "--cpus") == 0) { parse_cpus(value, &cpus); has_cpus = 1; }
+        else if (strcmp(option, "--user") == 0) {
+            char number[32];
+            const char *colon = strchr(value, ':');
+            if (!colon || (size_t)(colon - value) >= sizeof number) fail("--user: '%s' is not UID:GID", value);
+            memcpy(number, value, (size_t)(colon - value));
+            number[colon - value] = '\0';
+            user_id = (uid_t)parse_number(number, "--user");
+            group_id = (gid_t)parse_number(colon + 1, "--user");
+            if (user_id == 0 || group_id == 0) fail("--user: '%s' is root; give an unprivileged UID:GID", value);
+            has_user = 1;
+        }
         else if (strcmp(option, "--rlimit") == 0) {
             char name[16];
             const char *equals = strchr(value, '=');
@@ -371,6 +388,11 @@ static int run_launcher(int argc, char **argv) {
         }
         if (has_cpus && sched_setaffinity(0, sizeof cpus, &cpus) != 0) child_failed(report, STAGE_AFFINITY);
         if (directory && chdir(directory) != 0) child_failed(report, STAGE_CHDIR);
+        if (has_user) {
+            if (setgroups(0, NULL) != 0 || setgid(group_id) != 0 || setuid(user_id) != 0) child_failed(report, STAGE_USER);
+            if (setuid(0) == 0) { errno = EPERM; child_failed(report, STAGE_USER); }  // the switch must not be undoable
+            prctl(PR_SET_PDEATHSIG, SIGKILL);  // a change of credentials clears it
+        }
         close_from(3, report);
         execvp(program[0], program);
         child_failed(report, STAGE_EXEC);

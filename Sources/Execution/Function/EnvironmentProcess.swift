@@ -31,6 +31,10 @@ final class EnvironmentProcess: @unchecked Sendable {
         var temporaryDirectory: String
         var sampleInterval: Double = 0.005
         var cpuList: [Int]? = nil
+        /// The user the program runs as (capsize is root); `temporaryDirectory` must be its own.
+        var user: SandboxUser? = nil
+        /// Where PoCL's per-user kernel cache goes (see `SandboxUser.completeEnvironment`).
+        var temporaryBase: String = FileManager.default.temporaryDirectory.path
     }
 
     /// Why the program ended.
@@ -213,10 +217,12 @@ final class EnvironmentProcess: @unchecked Sendable {
         pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
         var arguments = [options.launcherPath, "--report-fd", "3", "--parent", "\(getpid())", "--rlimit", "core=0"]
         if let cpus = options.cpuList { arguments += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
+        if let user = options.user { arguments += ["--user", user.launcherValue] }
         arguments.append("--")
         arguments += options.argv
         var environment = options.environment
-        environment["TMPDIR"] = options.temporaryDirectory
+        SandboxUser.completeEnvironment(
+            &environment, temporary: options.temporaryDirectory, user: options.user, base: options.temporaryBase)
         launcher = try pipes.spawn(arguments: arguments, environment: environment, hasInput: true)
         shared.withLock { [launcher] in $0.launcher = launcher }
     }
