@@ -42,6 +42,8 @@ struct WorkloadProfiler {
     var store: CapsizeStore
     var runID: String
     var quiet: Bool
+    /// The function's configured variables (`--env`, `--pass-env`).
+    var variables: [String: String] = [:]
 
     func profile() async throws -> Result {
         let cores = max(1, min(6, ProcessInfo.processInfo.activeProcessorCount))
@@ -105,7 +107,7 @@ struct WorkloadProfiler {
         let outcome = try await invokeCold(
             workload, arguments: arguments, sizes: sizes, size: size,
             configuration: try FunctionConfiguration(memoryMB: memory, timeoutSeconds: 900), store: store,
-            runID: runID, itemKey: "profile/size=\(sizes.text(size))/threads=\(threads)")
+            runID: runID, itemKey: "profile/size=\(sizes.text(size))/threads=\(threads)", variables: variables)
         guard outcome.status == .success else {
             throw CommandFailure(
                 message: "profiling \(workload.name) at \(sizes.parameter)=\(sizes.text(size)) on \(threads) thread(s) "

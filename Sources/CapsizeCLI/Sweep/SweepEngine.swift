@@ -192,9 +192,12 @@ struct SweepProgress {
 /// `runID` under `itemKey`. The worker loads OpenCL at Init only when the workload may use it.
 func invokeCold(
     _ workload: any Workload.Type, arguments: [String], sizes: SizeList, size: Double,
-    configuration: FunctionConfiguration, store: CapsizeStore, runID: String, itemKey: String
+    configuration: FunctionConfiguration, store: CapsizeStore, runID: String, itemKey: String,
+    variables: [String: String] = [:]
 ) async throws -> InvocationOutcome {
     var options = FunctionExecutor.Options()
+    options.functionName = workload.name
+    options.variables = variables
     options.store = store
     options.runID = runID
     options.itemKeyPrefix = itemKey + "/"
@@ -216,13 +219,15 @@ struct FunctionPointRunner: SweepPointRunner {
     var architecture: Architecture
     var store: CapsizeStore
     var runID: String
+    /// The function's configured variables (`--env`, `--pass-env`).
+    var variables: [String: String] = [:]
 
     func run(memoryMB: Int, size: Double, itemKey: String) async throws -> SweepSample {
         let configuration = try FunctionConfiguration(
             memoryMB: memoryMB, timeoutSeconds: timeoutSeconds, architecture: architecture)
         let outcome = try await invokeCold(
             workload, arguments: arguments, sizes: sizes, size: size, configuration: configuration, store: store,
-            runID: runID, itemKey: itemKey)
+            runID: runID, itemKey: itemKey, variables: variables)
         let status: SweepSample.Status =
             switch outcome.status {
             case .success: .completed
@@ -249,6 +254,8 @@ struct BatchPointRunner: SweepPointRunner {
     var vcpus: Double
     var store: CapsizeStore
     var runID: String
+    /// The job's variables (`--env`, `--pass-env`).
+    var variables: [String: String] = [:]
 
     func run(memoryMB: Int, size: Double, itemKey: String) async throws -> SweepSample {
         let host = HostInfo.current()
@@ -261,7 +268,8 @@ struct BatchPointRunner: SweepPointRunner {
             // A command job runs the program itself, as `capsize submit -- program` does: no worker around it.
             definition = JobDefinition(
                 name: name, argv: command.argv, resources: resources,
-                timeoutSeconds: Double(timeoutSeconds), retryStrategy: try RetryStrategy(attempts: 1))
+                timeoutSeconds: Double(timeoutSeconds), retryStrategy: try RetryStrategy(attempts: 1),
+                environment: variables)
         } else {
             let event = InvocationEvent(
                 requestId: itemKey, workload: workload.name, arguments: sizes.arguments(arguments, size: size),
@@ -271,7 +279,8 @@ struct BatchPointRunner: SweepPointRunner {
             definition = JobDefinition(
                 name: name, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
                 resources: resources, timeoutSeconds: Double(timeoutSeconds),
-                retryStrategy: try RetryStrategy(attempts: 1), environment: usesOpenCL ? [:] : FunctionExecutor.workerWithoutOpenCL,
+                retryStrategy: try RetryStrategy(attempts: 1),
+                environment: variables.merging(usesOpenCL ? [:] : FunctionExecutor.workerWithoutOpenCL) { _, switched in switched },
                 workerReplies: true)
         }
         let sandbox = try Sandbox()

@@ -73,8 +73,6 @@ public struct SandboxUser: Sendable, Hashable {
         return nil
     }()
 
-    private static let next = Mutex<uid_t>(uids.lowerBound)
-
     /// A uid no other running job or environment holds; nil when this process is not root (the program then
     /// runs as capsize's user).
     /// - Throws: `SandboxError` when every uid of the range is held or the lock folder cannot be made.
@@ -83,14 +81,8 @@ public struct SandboxUser: Sendable, Hashable {
         guard let directory = lockDirectory else {
             throw SandboxError("Cannot make a root-owned lock folder /run/capsize-users or /tmp/capsize-users.")
         }
-        let count = Int(uids.upperBound - uids.lowerBound) + 1
-        let start = next.withLock { value in
-            let first = value
-            value = value == uids.upperBound ? uids.lowerBound : value + 1
-            return first
-        }
-        for step in 0..<count {
-            let uid = uids.lowerBound + uid_t((Int(start - uids.lowerBound) + step) % count)
+        // The lowest free uid: jobs one after another reuse the same few, and so PoCL's kernel cache of each.
+        for uid in uids {
             if getpwuid(uid) != nil { continue }  // an account of this machine: not ours
             let fd = open("\(directory)/\(uid).lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
             if fd < 0 { continue }
