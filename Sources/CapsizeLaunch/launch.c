@@ -128,6 +128,17 @@ static unsigned long long parse_number(const char *text, const char *what) {
     return value;
 }
 
+/// Splits `value` of `option`, "LEFT<separator>RIGHT" with LEFT shorter than `size`, into `left` and the returned
+/// RIGHT; anything else fails, saying the option's `form`.
+static const char *split_value(const char *option, const char *value, char separator, char *left, size_t size,
+                               const char *form) {
+    const char *at = strchr(value, separator);
+    if (!at || (size_t)(at - value) >= size) fail("%s: '%s' is not %s", option, value, form);
+    memcpy(left, value, (size_t)(at - value));
+    left[at - value] = '\0';
+    return at + 1;
+}
+
 /// "0,2-3" → the set {0, 2, 3}.
 static void parse_cpus(const char *text, cpu_set_t *set) {
     CPU_ZERO(set);
@@ -307,26 +318,20 @@ static int run_launcher(int argc, char **argv) {
         else if (strcmp(option, "--cpus") == 0) { parse_cpus(value, &cpus); has_cpus = 1; }
         else if (strcmp(option, "--user") == 0) {
             char number[32];
-            const char *colon = strchr(value, ':');
-            if (!colon || (size_t)(colon - value) >= sizeof number) fail("--user: '%s' is not UID:GID", value);
-            memcpy(number, value, (size_t)(colon - value));
-            number[colon - value] = '\0';
+            const char *group = split_value(option, value, ':', number, sizeof number, "UID:GID");
             user_id = (uid_t)parse_number(number, "--user");
-            group_id = (gid_t)parse_number(colon + 1, "--user");
+            group_id = (gid_t)parse_number(group, "--user");
             if (user_id == 0 || group_id == 0) fail("--user: '%s' is root; give an unprivileged UID:GID", value);
             has_user = 1;
         }
         else if (strcmp(option, "--rlimit") == 0) {
             char name[16];
-            const char *equals = strchr(value, '=');
-            if (!equals || (size_t)(equals - value) >= sizeof name) fail("--rlimit: '%s' is not NAME=VALUE", value);
-            memcpy(name, value, (size_t)(equals - value));
-            name[equals - value] = '\0';
+            const char *number = split_value(option, value, '=', name, sizeof name, "NAME=VALUE");
             int resource = parse_resource(name);
             if (resource < 0)
                 fail("--rlimit: unknown resource '%s' (as, nofile, nproc, core, cpu, fsize, stack)", name);
             if (limit_count == MAX_RLIMITS) fail("--rlimit: at most %d limits", MAX_RLIMITS);
-            limits[limit_count++] = (struct limit){resource, (rlim_t)parse_number(equals + 1, "--rlimit")};
+            limits[limit_count++] = (struct limit){resource, (rlim_t)parse_number(number, "--rlimit")};
         } else fail("unknown option '%s'", option);
     }
     if (index >= argc) fail("usage: capsize-launch [options] -- PROGRAM [ARGUMENT]...");

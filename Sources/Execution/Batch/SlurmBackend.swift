@@ -68,7 +68,10 @@ public struct SlurmBackend: Sendable {
     // MARK: The batch script
 
     /// The batch script for `definition`: `Export.sbatchHeader` (the same header `capsize export` writes)
-    /// with the output paths, then a body that sets Batch's variables and runs the program. `{index}` becomes
+    /// with the output paths, then a body that drops every variable but Slurm's (`SLURM_*`, `SLURMD_NODENAME`,
+    /// `CUDA_VISIBLE_DEVICES`), sets a system `PATH`, `LANG`, `HOME` (the output folder), capsize's
+    /// `WorkloadEnvironment.passedByName` variables (their values at submit), Batch's variables and the job
+    /// definition's, and runs the program. `{index}` becomes
     /// `$SLURM_ARRAY_TASK_ID` (also exported as `AWS_BATCH_JOB_ARRAY_INDEX`), `{attempt}` 1, and a workload's
     /// `opencl:{gpu}` becomes `gpu`: the job sees only the GPUs Slurm gave it (`CUDA_VISIBLE_DEVICES`).
     public func script(for definition: JobDefinition, id: String, arraySize: Int?) -> String {
