@@ -515,6 +515,7 @@ public actor BatchExecutor {
             lease = try SandboxUser.lease()
             if let user = lease?.user {
                 try user.own(output)
+                if job.attempt > 1 { user.ownContents(of: output) }
                 chmod(outputRootPath, 0o711)
                 chmod(directory, 0o711)
             }

@@ -38,6 +38,32 @@ public struct SandboxUser: Sendable, Hashable {
         }
     }
 
+    /// Gives everything under `path` (a retried job's output folder, written by an earlier attempt that may have
+    /// run as another uid) to this user. Walked by descriptor and never through a link: a link the job left must
+    /// not lead root's chown out of the folder.
+    func ownContents(of path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd >= 0 { ownEntries(of: fd) }
+    }
+
+    /// `ownContents` below the directory open as `fd` (closed here).
+    private func ownEntries(of fd: Int32) {
+        guard let directory = fdopendir(fd) else {
+            close(fd)
+            return
+        }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            _ = fchownat(fd, name, uid, gid, AT_SYMLINK_NOFOLLOW)
+            let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if child >= 0 { ownEntries(of: child) }
+        }
+    }
+
     /// A uid held for one job or execution environment; `release` (or the end of the process) frees it.
     public final class Lease: Sendable {
         public let user: SandboxUser

@@ -1,3 +1,9 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What a job or a function starts with: never capsize's own environment, only what its service would set,
 /// the variables a user configures (`--env`, `--env-file`, `--pass-env`), and the few of capsize's own that its
 /// workloads need, each passed by name (`passedByName`, the one list; README "What a job or function sees").
@@ -21,6 +27,10 @@ public enum WorkloadEnvironment {
         "LD_LIBRARY_PATH",
     ]
 
+    /// Variables of `passedByName` that capsize may set itself at start-up (with `setenv`, which
+    /// `launchEnvironment()` does not see): taken from the live environment when the launch environment lacks them.
+    public static let setByCapsize: Set<String> = ["OPENBLAS_CORETYPE"]
+
     /// Variables that never reach a job or a function: the store's location.
     public static let neverPassed: Set<String> = ["CAPSIZE_HOME"]
 
@@ -31,13 +41,17 @@ public enum WorkloadEnvironment {
     /// `passedByName` and `names` with the values capsize was started with (`launchEnvironment()`), those it has.
     /// - Parameters:
     ///   - names: more names (a user's `--pass-env`); `neverPassed` ones are left out.
-    ///   - source: the variables to read; capsize's launch environment by default.
-    public static func passed(
-        _ names: [String] = [], from source: [String: String] = launchEnvironment()
-    ) -> [String: String] {
+    ///   - source: the variables to read; by default capsize's launch environment, and for `setByCapsize` the
+    ///     live one where the launch environment lacks them.
+    public static func passed(_ names: [String] = [], from source: [String: String]? = nil) -> [String: String] {
+        let values = source ?? launchEnvironment()
         var result: [String: String] = [:]
         for name in passedByName + names where !neverPassed.contains(name) {
-            if let value = source[name] { result[name] = value }
+            if let value = values[name] {
+                result[name] = value
+            } else if source == nil, setByCapsize.contains(name), let value = getenv(name) {
+                result[name] = String(cString: value)
+            }
         }
         return result
     }
@@ -45,7 +59,7 @@ public enum WorkloadEnvironment {
     /// The base of a Batch job's environment: what a container gets from its image (`PATH`, `LANG`) and
     /// capsize's `passedByName` variables. `HOME` and `TMPDIR` are the job's private temporary folder (set by
     /// the sandbox).
-    public static func batchBase(from source: [String: String] = launchEnvironment()) -> [String: String] {
+    public static func batchBase(from source: [String: String]? = nil) -> [String: String] {
         var environment = passed(from: source)
         environment["PATH"] = systemPath
         environment["LANG"] = "C.UTF-8"
