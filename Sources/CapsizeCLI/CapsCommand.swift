@@ -43,6 +43,7 @@ struct CapsCommand: AsyncParsableCommand {
     var resume: String?
     @Option(help: ArgumentHelp("Print the analysis of a finished caps run again from its records; nothing runs.", valueName: "RUN"))
     var analyse: String?
+    @OptionGroup var environmentOptions: EnvironmentOptions
     @Flag(help: "Print JSON instead of tables.") var json = false
     @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
@@ -96,6 +97,7 @@ struct CapsCommand: AsyncParsableCommand {
             workload: workload, parameters: parameters, param: param, memoryList: memory,
             defaultMemories: onlyListed ? [] : Self.defaultMemories, repeats: repeats, executor: "function",
             timeout: scaledTimeout, architecture: architecture, governsCPUShare: cpuShare.governs)
+        let variables = try environmentOptions.functionVariables()
         let store = try openStore()
         let run = try resuming ?? store.createRun(
             kind: .sweep, parameters: SweepRunParameters(arguments: ["caps"] + ownArguments(after: "caps")), planned: nil)
@@ -107,7 +109,8 @@ struct CapsCommand: AsyncParsableCommand {
         let start = clock.now
         let series = try await plan.execute(
             run: run, store: store, timeoutSeconds: scaledTimeout, refine: refine > 0 ? refine : nil, vcpus: 1,
-            quiet: json, resuming: resuming != nil, replay: replay)
+            quiet: json, resuming: resuming != nil, replay: replay,
+            variables: variables)
         if !replay { _ = try store.finish(run: run.id) }
         var report = SweepReport(
             run: run.id, plan: plan, series: series, timeScale: Double(scaledTimeout) / Double(timeout))

@@ -46,6 +46,7 @@ struct InvokeCommand: AsyncParsableCommand {
     var deadLetterDirectory: String?
     @Option(name: .customLong("idle-timeout"), help: "Seconds an idle environment is kept warm.") var idleTimeout = 60.0
     @Option(name: .customLong("retry-delays"), help: .hidden) var retryDelays = "60,120"
+    @OptionGroup var environmentOptions: EnvironmentOptions
     @Flag(help: "Print JSON instead of log lines.") var json = false
     @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
@@ -116,6 +117,7 @@ struct InvokeCommand: AsyncParsableCommand {
             }
             payloadText = String(decoding: data, as: UTF8.self)
         }
+        let variables = try environmentOptions.functionVariables()
         let delays = retryDelays.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
 
         let store = try openStore()
@@ -130,6 +132,8 @@ struct InvokeCommand: AsyncParsableCommand {
         options.store = store
         options.workerUsesOpenCL = type.usesOpenCL(try DeviceSelector(parsing: device), gpus: false)
         options.governsCPUShare = cpuShare.governs
+        options.functionName = type.name
+        options.variables = variables
         try options.validate()
         let event = FunctionEvent(workload: type.name, arguments: parameters, device: device, payload: payloadText)
         let invocation: InvocationType = asynchronous ? .asynchronous : .synchronous

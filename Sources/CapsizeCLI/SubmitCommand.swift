@@ -70,6 +70,7 @@ struct SubmitCommand: AsyncParsableCommand {
         "Continue an interrupted submission (its run id or a unique prefix): finished jobs are kept, the rest run.",
         valueName: "RUN"))
     var resume: String?
+    @OptionGroup var environmentOptions: EnvironmentOptions
     @Flag(help: "Print every state change as it happens.") var watch = false
     @Flag(help: "Print JSON instead of tables.") var json = false
     @OptionGroup var cpuShare: CPUShareOption
@@ -212,6 +213,7 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         let resources = try ResourceRequirements(vcpus: vcpus, memoryMiB: memory, gpus: gpus)
         let retry = try RetryStrategy(attempts: attempts, evaluateOnExit: rules)
+        let variables = try environmentOptions.batchVariables()
         if let type = try? WorkloadCatalog.named(first), type != CommandWorkload.self {
             // Validate the parameters now (with {index} standing in as 0), so a typo fails at submit.
             let arguments = Array(command.dropFirst())
@@ -223,7 +225,9 @@ struct SubmitCommand: AsyncParsableCommand {
             return JobDefinition(
                 name: name ?? first, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
                 resources: resources, timeoutSeconds: timeout, retryStrategy: retry,
-                environment: type.usesOpenCL(gpus > 0 ? .gpu : .cpu, gpus: gpus > 0) ? [:] : FunctionExecutor.workerWithoutOpenCL,
+                environment: variables.merging(
+                    type.usesOpenCL(gpus > 0 ? .gpu : .cpu, gpus: gpus > 0) ? [:] : FunctionExecutor.workerWithoutOpenCL
+                ) { _, switched in switched },
                 workerReplies: true, shareIdentifier: shareIdentifier)
         }
         var argv = command
@@ -233,7 +237,7 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         return JobDefinition(
             name: name ?? URL(fileURLWithPath: program).lastPathComponent, argv: argv, resources: resources,
-            timeoutSeconds: timeout, retryStrategy: retry, shareIdentifier: shareIdentifier)
+            timeoutSeconds: timeout, retryStrategy: retry, environment: variables, shareIdentifier: shareIdentifier)
     }
 
     /// Dependencies on jobs of earlier submissions, registered with the executor in their final state.

@@ -32,6 +32,7 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(help: "x86_64 or arm64 (the Lambda price the records use).") var architecture = "x86_64"
     @Option(help: ArgumentHelp("Continue an interrupted sweep run: recorded samples are kept, the rest run.", valueName: "RUN"))
     var resume: String?
+    @OptionGroup var environmentOptions: EnvironmentOptions
     @Flag(help: "Print JSON instead of tables.") var json = false
     @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
@@ -63,11 +64,13 @@ struct SweepCommand: AsyncParsableCommand {
             }
         }
         let store = try openStore()
+        let variables = try executor == "function"
+            ? environmentOptions.functionVariables() : environmentOptions.batchVariables()
         let run = try resuming ?? store.createRun(
             kind: .sweep, parameters: SweepRunParameters(arguments: ownArguments(after: "sweep")), planned: nil)
         let series = try await plan.execute(
             run: run, store: store, timeoutSeconds: timeout, refine: nil, vcpus: vcpus, quiet: json,
-            resuming: resuming != nil)
+            resuming: resuming != nil, variables: variables)
         _ = try store.finish(run: run.id)
         let report = SweepReport(run: run.id, plan: plan, series: series, timeScale: 1)
         if json { return try printJSON(report) }
@@ -183,7 +186,7 @@ struct SweepPlan: Encodable {
     /// Runs every memory setting's series, recording each sample in `run`.
     func execute(
         run: RunRecord, store: CapsizeStore, timeoutSeconds: Int, refine: Double?, vcpus: Double, quiet: Bool,
-        resuming: Bool, replay: Bool = false
+        resuming: Bool, replay: Bool = false, variables: [String: String] = [:]
     ) async throws -> [SweepSeries] {
         let runner: any SweepPointRunner
         if replay {
@@ -191,11 +194,12 @@ struct SweepPlan: Encodable {
         } else if executor == "function" {
             runner = FunctionPointRunner(
                 workload: type, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds,
-                architecture: architecture, store: store, runID: run.id, governsCPUShare: governsCPUShare)
+                architecture: architecture, store: store, runID: run.id, governsCPUShare: governsCPUShare,
+                variables: variables)
         } else {
             runner = BatchPointRunner(
                 workload: type, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds, vcpus: vcpus,
-                store: store, runID: run.id, governsCPUShare: governsCPUShare)
+                store: store, runID: run.id, governsCPUShare: governsCPUShare, variables: variables)
         }
         var engine = SweepEngine(
             sizes: sizes, repeats: repeats, refine: refine, runner: runner, store: store, runID: run.id,

@@ -1,7 +1,7 @@
 // capsize-launch: the small process between capsize and a sandboxed program.
 //
 //   capsize-launch [--report-fd N] [--chdir DIR] [--rlimit NAME=VALUE]... [--cpus LIST]
-//                  [--cgroup DIR] [--private-shm BYTES] [--parent PID] -- PROGRAM [ARGUMENT]...
+//                  [--cgroup DIR] [--private-shm BYTES] [--parent PID] [--user UID:GID] -- PROGRAM [ARGUMENT]...
 //
 // It forks (so that the child's ru_maxrss starts from this process's few pages, not from
 // capsize's), puts the child in a process group of its own, applies the limits, runs PROGRAM
@@ -15,7 +15,9 @@
 // "start" is CLOCK_MONOTONIC seconds at the fork, so capsize can start its clock at the same
 // instant. The launcher is a child subreaper: descendants that lose their parent stay under it,
 // and when PROGRAM ends everything left in its group or below the launcher is killed, so no
-// process outlives a run. If capsize dies (--parent), the group is killed.
+// process outlives a run. If capsize dies (--parent), the group is killed. With --user (capsize is root)
+// the child drops its supplementary groups and takes GID and UID after the limits, the cgroup and the working
+// directory and before exec, so PROGRAM runs unprivileged; the launcher stays root to reap and kill it.
 //
 // Exit status: the child's (128 + signal when killed), 125 for the launcher's own errors.
 //
@@ -50,6 +52,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,8 +70,8 @@ struct child_failure {
     int error;  // errno
 };
 
-static const char *stage_names[] = {"execvp", "setrlimit", "sched_setaffinity", "chdir", "cgroup"};
-enum { STAGE_EXEC, STAGE_RLIMIT, STAGE_AFFINITY, STAGE_CHDIR, STAGE_CGROUP };
+static const char *stage_names[] = {"execvp", "setrlimit", "sched_setaffinity", "chdir", "cgroup", "setuid"};
+enum { STAGE_EXEC, STAGE_RLIMIT, STAGE_AFFINITY, STAGE_CHDIR, STAGE_CGROUP, STAGE_USER };
 
 static volatile pid_t child_pid = 0;
 
@@ -124,6 +127,17 @@ static unsigned long long parse_number(const char *text, const char *what) {
     unsigned long long value = strtoull(text, &end, 10);
     if (errno != 0 || end == text || *end != '\0') fail("%s: '%s' is not a non-negative integer", what, text);
     return value;
+}
+
+/// Splits `value` of `option`, "LEFT<separator>RIGHT" with LEFT shorter than `size`, into `left` and the returned
+/// RIGHT; anything else fails, saying the option's `form`.
+static const char *split_value(const char *option, const char *value, char separator, char *left, size_t size,
+                               const char *form) {
+    const char *at = strchr(value, separator);
+    if (!at || (size_t)(at - value) >= size) fail("%s: '%s' is not %s", option, value, form);
+    memcpy(left, value, (size_t)(at - value));
+    left[at - value] = '\0';
+    return at + 1;
 }
 
 /// "0,2-3" → the set {0, 2, 3}.
@@ -303,6 +317,9 @@ static int run_launcher(int argc, char **argv) {
     cpu_set_t cpus;
     int has_cpus = 0;
     unsigned long long shm_bytes = 0;
+    int has_user = 0;
+    uid_t user_id = 0;
+    gid_t group_id = 0;
 
     int index = 1;
     for (; index < argc; index++) {
@@ -316,17 +333,22 @@ static int run_launcher(int argc, char **argv) {
         else if (strcmp(option, "--private-shm") == 0) shm_bytes = parse_number(value, option);
         else if (strcmp(option, "--parent") == 0) parent = (pid_t)parse_number(value, option);
         else if (strcmp(option, "--cpus") == 0) { parse_cpus(value, &cpus); has_cpus = 1; }
+        else if (strcmp(option, "--user") == 0) {
+            char number[32];
+            const char *group = split_value(option, value, ':', number, sizeof number, "UID:GID");
+            user_id = (uid_t)parse_number(number, "--user");
+            group_id = (gid_t)parse_number(group, "--user");
+            if (user_id == 0 || group_id == 0) fail("--user: '%s' is root; give an unprivileged UID:GID", value);
+            has_user = 1;
+        }
         else if (strcmp(option, "--rlimit") == 0) {
             char name[16];
-            const char *equals = strchr(value, '=');
-            if (!equals || (size_t)(equals - value) >= sizeof name) fail("--rlimit: '%s' is not NAME=VALUE", value);
-            memcpy(name, value, (size_t)(equals - value));
-            name[equals - value] = '\0';
+            const char *number = split_value(option, value, '=', name, sizeof name, "NAME=VALUE");
             int resource = parse_resource(name);
             if (resource < 0)
                 fail("--rlimit: unknown resource '%s' (as, nofile, nproc, core, cpu, fsize, stack)", name);
             if (limit_count == MAX_RLIMITS) fail("--rlimit: at most %d limits", MAX_RLIMITS);
-            limits[limit_count++] = (struct limit){resource, (rlim_t)parse_number(equals + 1, "--rlimit")};
+            limits[limit_count++] = (struct limit){resource, (rlim_t)parse_number(number, "--rlimit")};
         } else fail("unknown option '%s'", option);
     }
     if (index >= argc) fail("usage: capsize-launch [options] -- PROGRAM [ARGUMENT]...");
@@ -389,6 +411,11 @@ static int run_launcher(int argc, char **argv) {
         }
         if (has_cpus && sched_setaffinity(0, sizeof cpus, &cpus) != 0) child_failed(report, STAGE_AFFINITY);
         if (directory && chdir(directory) != 0) child_failed(report, STAGE_CHDIR);
+        if (has_user) {
+            if (setgroups(0, NULL) != 0 || setgid(group_id) != 0 || setuid(user_id) != 0) child_failed(report, STAGE_USER);
+            if (setuid(0) == 0) { errno = EPERM; child_failed(report, STAGE_USER); }  // the switch must not be undoable
+            prctl(PR_SET_PDEATHSIG, SIGKILL);  // a change of credentials clears it
+        }
         close_from(3, report);
         execvp(program[0], program);
         child_failed(report, STAGE_EXEC);

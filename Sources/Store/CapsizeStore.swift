@@ -29,6 +29,7 @@ public struct CapsizeStore: Sendable {
         configuration.label = "capsize"
         // Another capsize process may be writing: wait for it rather than fail with SQLITE_BUSY.
         configuration.busyMode = .timeout(30)
+        Self.createPrivately(path)
         do {
             // Two processes opening a new file at once would both try to create the schema: serialise
             // opening and migrating (writes later rely on SQLite's own locks).
@@ -46,6 +47,23 @@ public struct CapsizeStore: Sendable {
         } catch {
             throw StoreError.unopenable(path: path, reason: "\(error)")
         }
+    }
+
+    /// Makes the store's file readable and writable by its owner only (0600; SQLite gives its `-wal` and `-shm`
+    /// files the same mode), and a directory it creates for it 0700: no other user, and no job or function
+    /// (which run as other users when capsize is root, see `SandboxUser`), can read or change the records. As
+    /// root a new directory is 0711 instead, so that a job can reach its own output folder below it
+    /// (`jobs/ID/output`, its own) by path, without being able to list the directory.
+    static func createPrivately(_ path: String) {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if !FileManager.default.fileExists(atPath: directory) {
+            try? FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: geteuid() == 0 ? 0o711 : 0o700])
+        }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
+        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
     }
 
     /// `capsize.sqlite` in the directory calibrations use (`CalibrationStore.defaultDirectory`):

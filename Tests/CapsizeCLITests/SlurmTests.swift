@@ -129,6 +129,28 @@ struct SlurmTests {
         #expect(stored.count == 1, "a refused submission stores no run")
     }
 
+    @Test("a job sees --env, --pass-env, AWS_BATCH_* and Slurm's SLURM_*, not capsize's environment")
+    func environment() throws {
+        try #require(slurmProblem == nil, "\(slurmProblem ?? "")")
+        let result = try capsize(
+            ["submit", "--backend", "slurm", "--array", "2", "--memory", "64", "--env", "FOO=bar baz", "--pass-env",
+             "CAPSIZE_PASS_TEST", "--json", "--", "/usr/bin/env"],
+            environment: [
+                "CAPSIZE_HOME": home, "SLURM_CONF": slurmConf, "CAPSIZE_SECRET_TEST": "hunter2",
+                "CAPSIZE_PASS_TEST": "passed-by-name",
+            ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let jobs = try #require(try json(result.stdout)["jobs"] as? [[String: Any]])
+        let child = try #require(jobs.first { $0["arrayIndex"] as? Int == 1 })
+        let log = try String(contentsOfFile: try #require(child["logPath"] as? String) + "/attempt-1.log", encoding: .utf8)
+        let lines = Set(log.split(separator: "\n").map(String.init))
+        #expect(!log.contains("CAPSIZE_SECRET_TEST") && !log.contains("CAPSIZE_HOME="), "\(log)")
+        #expect(lines.contains("FOO=bar baz") && lines.contains("CAPSIZE_PASS_TEST=passed-by-name"), "\(log)")
+        #expect(lines.contains("AWS_BATCH_JOB_ARRAY_INDEX=1") && lines.contains("AWS_BATCH_JOB_ARRAY_SIZE=2"), "\(log)")
+        #expect(lines.contains { $0.hasPrefix("SLURM_JOB_ID=") } && lines.contains("LANG=C.UTF-8"), "\(log)")
+        #expect(lines.contains { $0.hasPrefix("PATH=/usr/local/sbin:") }, "\(log)")
+    }
+
     @Test("a job over --memory is killed by Slurm and FAILED with Batch's memory status reason")
     func memory() throws {
         let result = try submit([

@@ -37,6 +37,26 @@ import Testing
         for key in ["user", "system", "maxrss_kib", "wall"] { #expect(end[key] != nil, "missing \(key)") }
     }
 
+    @Test("--user UID:GID runs the program as that user with no supplementary groups; root is refused")
+    func user() throws {
+        let refused = try launch(["--user", "0:0", "--", "true"])
+        #expect(refused.status == 125 && refused.stderr.contains("--user"), "\(refused.stderr)")
+        let malformed = try launch(["--user", "61184", "--", "true"])
+        #expect(malformed.status == 125 && malformed.stderr.contains("UID:GID"), "\(malformed.stderr)")
+        guard geteuid() == 0 else { return }  // only root may switch
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("launcher-user-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: out)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        // The report goes to stdout (the launcher's, root's); the program's own output to a file it may write.
+        FileManager.default.createFile(atPath: out, contents: nil, attributes: [.posixPermissions: 0o666])
+        let switched = try launch(["--user", "61184:61190", "--", "sh", "-c", "{ id -u; id -g; id -G; } > \(out)"])
+        #expect(switched.status == 0, "\(switched.stderr)")
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(text == "61184\n61190\n61190\n", "\(text)")
+        let denied = try launch(["--user", "61184:61184", "--", "sh", "-c", "echo x > /etc/capsize-launcher-test"])
+        #expect(denied.status != 0 && !FileManager.default.fileExists(atPath: "/etc/capsize-launcher-test"))
+    }
+
     @Test("a child's ru_maxrss is the program's, not the launcher's: true stays under 8 MiB")
     func smallMaxRSS() throws {
         let result = try launch(["--", "true"])

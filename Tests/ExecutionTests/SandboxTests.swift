@@ -248,15 +248,26 @@ import Testing
         #expect(result.userSeconds + result.systemSeconds <= result.wallSeconds + 0.05)
     }
 
-    @Test("the environment is the one given, with TMPDIR on top")
+    @Test("the environment is the one given, with TMPDIR, HOME (the same folder) and POCL_CACHE_DIR on top")
     func environment() async throws {
         let result = try await Fixture.sandbox().run(
             ["/usr/bin/env"], environment: ["CAPSIZE_PROBE": "yes", "PATH": "/usr/bin:/bin"])
         let lines = Set(result.stdout.text.split(separator: "\n").map(String.init))
         #expect(lines.contains("CAPSIZE_PROBE=yes"))
-        #expect(
-            lines.subtracting(lines.filter { $0.hasPrefix("TMPDIR=") }) == ["CAPSIZE_PROBE=yes", "PATH=/usr/bin:/bin"])
-        #expect(lines.contains { $0.hasPrefix("TMPDIR=") })
+        let added = lines.filter { $0.hasPrefix("TMPDIR=") || $0.hasPrefix("HOME=") || $0.hasPrefix("POCL_CACHE_DIR=") }
+        #expect(lines.subtracting(added) == ["CAPSIZE_PROBE=yes", "PATH=/usr/bin:/bin"])
+        let temporary = try #require(lines.first { $0.hasPrefix("TMPDIR=") }).dropFirst("TMPDIR=".count)
+        #expect(lines.contains("HOME=\(temporary)") && added.count == 3)
+    }
+
+    @Test("with no environment given, a program sees none of capsize's variables but those passed by name")
+    func defaultEnvironment() async throws {
+        let result = try await Fixture.sandbox().run(["/usr/bin/env"])
+        #expect(result.reason == .completed)
+        let names = Set(result.stdout.text.split(separator: "\n").map { String($0.prefix { $0 != "=" }) })
+        let allowed = Set(WorkloadEnvironment.passedByName + ["PATH", "LANG", "HOME", "TMPDIR", "POCL_CACHE_DIR"])
+        #expect(names.subtracting(allowed).isEmpty, "\(names.subtracting(allowed))")
+        #expect(result.stdout.text.contains("PATH=\(WorkloadEnvironment.systemPath)\n"))
     }
 
     @Test("cancelling the task kills the program and throws CancellationError")

@@ -37,6 +37,20 @@ import Testing
         }
     }
 
+    @Test("the store file and its WAL are 0600, and a directory made for it 0700 (0711 as root, for job folders)")
+    func privateFiles() throws {
+        let parent = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let store = try CapsizeStore(path: parent + "/home/capsize.sqlite")
+        _ = try store.createRun(kind: .invoke, parameters: ["memory": 128])
+        func mode(_ path: String) throws -> Int {
+            try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        }
+        #expect(try mode(parent + "/home/capsize.sqlite") == 0o600)
+        #expect(try mode(parent + "/home/capsize.sqlite-wal") == 0o600)
+        #expect(try mode(parent + "/home") == (geteuid() == 0 ? 0o711 : 0o700))
+    }
+
     @Test("the database is in WAL mode, on disk and for every new connection")
     func walMode() throws {
         let (store, directory) = try Fixture.store()

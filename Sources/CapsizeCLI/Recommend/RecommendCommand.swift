@@ -32,6 +32,7 @@ struct RecommendCommand: AsyncParsableCommand {
     var export: String?
     @Option(name: .customLong("option"), help: ArgumentHelp("Also export this option (its id from the table).", valueName: "ID"))
     var exportOption: String?
+    @OptionGroup var environmentOptions: EnvironmentOptions
     @Flag(help: "Print JSON instead of tables.") var json = false
     @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
@@ -75,6 +76,7 @@ struct RecommendCommand: AsyncParsableCommand {
         let sizeText = values.values[type.sizeParameter] ?? sizeSpec?.defaultValue ?? "1"
         let sizes = try SizeList(parsing: "\(type.sizeParameter)=\(sizeText)", workload: type)
 
+        let variables = try environmentOptions.functionVariables()
         let store = try openStore()
         let run = try store.createRun(
             kind: .sweep, parameters: SweepRunParameters(arguments: ["recommend"] + ownArguments(after: "recommend")),
@@ -82,7 +84,7 @@ struct RecommendCommand: AsyncParsableCommand {
         if !json { say("profiling \(type.name) at \(type.sizeParameter)=\(sizeText) here (measured; run \(run.shortID)):") }
         let profiler = WorkloadProfiler(
             workload: type, arguments: parameters, sizes: sizes, target: sizes.sizes[0], store: store, runID: run.id,
-            quiet: json, governsCPUShare: cpuShare.governs)
+            quiet: json, governsCPUShare: cpuShare.governs, variables: variables)
         let profiled = try await profiler.profile()
         _ = try store.finish(run: run.id)
         let recommendation = try recommend(

@@ -44,6 +44,8 @@ struct WorkloadProfiler {
     var quiet: Bool
     /// Whether each rung is held to its vCPU share (it runs at 1,769 MB per thread: a whole CPU per thread).
     var governsCPUShare: Bool
+    /// The function's configured variables (`--env`, `--pass-env`).
+    var variables: [String: String] = [:]
 
     func profile() async throws -> Result {
         let cores = max(1, min(6, ProcessInfo.processInfo.activeProcessorCount))
@@ -108,7 +110,7 @@ struct WorkloadProfiler {
             workload, arguments: arguments, sizes: sizes, size: size,
             configuration: try FunctionConfiguration(memoryMB: memory, timeoutSeconds: 900), store: store,
             runID: runID, itemKey: "profile/size=\(sizes.text(size))/threads=\(threads)",
-            governsCPUShare: governsCPUShare)
+            governsCPUShare: governsCPUShare, variables: variables)
         guard outcome.status == .success else {
             throw CommandFailure(
                 message: "profiling \(workload.name) at \(sizes.parameter)=\(sizes.text(size)) on \(threads) thread(s) "

@@ -198,10 +198,13 @@ struct SweepProgress {
 /// `runID` under `itemKey`. The worker loads OpenCL at Init only when the workload may use it.
 func invokeCold(
     _ workload: any Workload.Type, arguments: [String], sizes: SizeList, size: Double,
-    configuration: FunctionConfiguration, store: CapsizeStore, runID: String, itemKey: String, governsCPUShare: Bool
+    configuration: FunctionConfiguration, store: CapsizeStore, runID: String, itemKey: String, governsCPUShare: Bool,
+    variables: [String: String] = [:]
 ) async throws -> InvocationOutcome {
     var options = FunctionExecutor.Options()
     options.governsCPUShare = governsCPUShare
+    options.functionName = workload.name
+    options.variables = variables
     options.store = store
     options.runID = runID
     options.itemKeyPrefix = itemKey + "/"
@@ -224,13 +227,15 @@ struct FunctionPointRunner: SweepPointRunner {
     var store: CapsizeStore
     var runID: String
     var governsCPUShare: Bool
+    /// The function's configured variables (`--env`, `--pass-env`).
+    var variables: [String: String] = [:]
 
     func run(memoryMB: Int, size: Double, itemKey: String) async throws -> SweepSample {
         let configuration = try FunctionConfiguration(
             memoryMB: memoryMB, timeoutSeconds: timeoutSeconds, architecture: architecture)
         let outcome = try await invokeCold(
             workload, arguments: arguments, sizes: sizes, size: size, configuration: configuration, store: store,
-            runID: runID, itemKey: itemKey, governsCPUShare: governsCPUShare)
+            runID: runID, itemKey: itemKey, governsCPUShare: governsCPUShare, variables: variables)
         let status: SweepSample.Status =
             switch outcome.status {
             case .success: .completed
@@ -258,6 +263,8 @@ struct BatchPointRunner: SweepPointRunner {
     var store: CapsizeStore
     var runID: String
     var governsCPUShare: Bool
+    /// The job's variables (`--env`, `--pass-env`).
+    var variables: [String: String] = [:]
 
     func run(memoryMB: Int, size: Double, itemKey: String) async throws -> SweepSample {
         let host = HostInfo.current()
@@ -270,7 +277,8 @@ struct BatchPointRunner: SweepPointRunner {
             // A command job runs the program itself, as `capsize submit -- program` does: no worker around it.
             definition = JobDefinition(
                 name: name, argv: command.argv, resources: resources,
-                timeoutSeconds: Double(timeoutSeconds), retryStrategy: try RetryStrategy(attempts: 1))
+                timeoutSeconds: Double(timeoutSeconds), retryStrategy: try RetryStrategy(attempts: 1),
+                environment: variables)
         } else {
             let event = InvocationEvent(
                 requestId: itemKey, workload: workload.name, arguments: sizes.arguments(arguments, size: size),
@@ -280,7 +288,8 @@ struct BatchPointRunner: SweepPointRunner {
             definition = JobDefinition(
                 name: name, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
                 resources: resources, timeoutSeconds: Double(timeoutSeconds),
-                retryStrategy: try RetryStrategy(attempts: 1), environment: usesOpenCL ? [:] : FunctionExecutor.workerWithoutOpenCL,
+                retryStrategy: try RetryStrategy(attempts: 1),
+                environment: variables.merging(usesOpenCL ? [:] : FunctionExecutor.workerWithoutOpenCL) { _, switched in switched },
                 workerReplies: true)
         }
         let sandbox = try Sandbox()

@@ -170,7 +170,7 @@ public actor BatchExecutor {
         self.terminateGrace = terminateGrace
         let rootPath = URL(fileURLWithPath: outputRoot).path
         self.outputRootPath = rootPath.hasSuffix("/") ? String(rootPath.dropLast()) : rootPath
-        self.baseEnvironment = launchEnvironment()
+        self.baseEnvironment = WorkloadEnvironment.batchBase()
         usage = environments.map { Usage(freeGPUs: $0.gpuDevices) }
     }
 
@@ -512,6 +512,23 @@ public actor BatchExecutor {
         if !((mkdir(directory, 0o777) == 0 || errno == EEXIST) && (mkdir(output, 0o777) == 0 || errno == EEXIST)) {
             try? FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         }
+        // As root the job runs as a uid of its own (see SandboxUser), which owns its output folder; the job's
+        // folder (its logs) can be passed through while it runs, and is closed again when it ends.
+        let lease: SandboxUser.Lease?
+        do {
+            lease = try SandboxUser.lease()
+            if let user = lease?.user {
+                try user.own(output)
+                if job.attempt > 1 { user.ownContents(of: output) }
+                chmod(outputRootPath, 0o711)
+                chmod(directory, 0o711)
+            }
+        } catch {
+            jobs[id]!.enter(.running)
+            record([jobs[id]!])
+            let failure = "\(error)"
+            return { Outcome(jobID: id, environment: environment, gpus: gpus, failure: failure) }
+        }
         let index = job.arrayIndex
         func expand(_ text: String) -> String {
             text.replacingOccurrences(of: "{index}", with: index.map(String.init) ?? "0")
@@ -526,6 +543,9 @@ public actor BatchExecutor {
         environmentVariables["AWS_BATCH_CE_NAME"] = environments[environment].name
         environmentVariables["AWS_BATCH_JOB_OUTPUT_DIR"] = output
         if let index { environmentVariables["AWS_BATCH_JOB_ARRAY_INDEX"] = "\(index)" }
+        if let parent = job.arrayParentID, let size = plans[parent]?.children.count {
+            environmentVariables["AWS_BATCH_JOB_ARRAY_SIZE"] = "\(size)"
+        }
         // GPU pinning: the job is given its devices' OpenCL indices (`opencl:N`). CUDA_VISIBLE_DEVICES is
         // not set: CUDA numbers devices differently, and setting it to an OpenCL index hides the GPU
         // from NVIDIA's OpenCL driver (seen on an H200: index 1 there is CUDA's nonexistent second GPU).
@@ -546,8 +566,13 @@ public actor BatchExecutor {
         let jobLimits = limits
         return {
             do {
+                defer {
+                    if lease != nil { chmod(directory, 0o700) }
+                    lease?.release()
+                }
                 let result = try await sandbox.run(
-                    argv, environment: variables, limits: jobLimits, stdin: stdin, workingDirectory: output)
+                    argv, environment: variables, limits: jobLimits, stdin: stdin, workingDirectory: output,
+                    user: lease?.user)
                 let log = URL(fileURLWithPath: directory + "/attempt-\(job.attempt).log", isDirectory: false)
                 var text = result.stdout.data
                 if !result.stderr.data.isEmpty { text += Data("\n--- stderr ---\n".utf8) + result.stderr.data }

@@ -68,7 +68,10 @@ public struct SlurmBackend: Sendable {
     // MARK: The batch script
 
     /// The batch script for `definition`: `Export.sbatchHeader` (the same header `capsize export` writes)
-    /// with the output paths, then a body that sets Batch's variables and runs the program. `{index}` becomes
+    /// with the output paths, then a body that drops every variable but Slurm's (`SLURM_*`, `SLURMD_NODENAME`,
+    /// `CUDA_VISIBLE_DEVICES`), sets a system `PATH`, `LANG`, `HOME` (the output folder), capsize's
+    /// `WorkloadEnvironment.passedByName` variables (their values at submit), Batch's variables and the job
+    /// definition's, and runs the program. `{index}` becomes
     /// `$SLURM_ARRAY_TASK_ID` (also exported as `AWS_BATCH_JOB_ARRAY_INDEX`), `{attempt}` 1, and a workload's
     /// `opencl:{gpu}` becomes `gpu`: the job sees only the GPUs Slurm gave it (`CUDA_VISIBLE_DEVICES`).
     public func script(for definition: JobDefinition, id: String, arraySize: Int?) -> String {
@@ -85,10 +88,22 @@ public struct SlurmBackend: Sendable {
             "job=\(Self.quoted(id))" + (arraySize == nil ? "" : ":$index"),
             "directory=\(Self.quoted(outputRoot))/\"$job\"",
             "mkdir -p \"$directory/output\" && cd \"$directory/output\" || exit 1",
-            "export AWS_BATCH_JOB_ID=\"$job\" AWS_BATCH_JOB_ATTEMPT=1 AWS_BATCH_JQ_NAME=\"$SLURM_JOB_PARTITION\" "
-                + "AWS_BATCH_CE_NAME=\"$SLURMD_NODENAME\" AWS_BATCH_JOB_OUTPUT_DIR=\"$directory/output\"",
+            // Nothing of the environment sbatch was run with reaches the job but Slurm's own variables and the
+            // GPUs Slurm gave it (sbatch runs with a minimal environment too, see `submit`).
+            "for name in $(compgen -e); do case $name in SLURM_*|SLURMD_NODENAME|CUDA_VISIBLE_DEVICES) ;; "
+                + "*) unset \"$name\" 2>/dev/null ;; esac; done",
+            "export PATH=\(Self.quoted(WorkloadEnvironment.systemPath)) LANG=C.UTF-8 HOME=\"$directory/output\"",
         ]
-        if arraySize != nil { lines.append("export AWS_BATCH_JOB_ARRAY_INDEX=\"$index\"") }
+        for (key, value) in WorkloadEnvironment.passed().sorted(by: { $0.key < $1.key })
+        where key != "CUDA_VISIBLE_DEVICES" {
+            lines.append("export \(key)=\(Self.quoted(value))")
+        }
+        lines.append(
+            "export AWS_BATCH_JOB_ID=\"$job\" AWS_BATCH_JOB_ATTEMPT=1 AWS_BATCH_JQ_NAME=\"$SLURM_JOB_PARTITION\" "
+                + "AWS_BATCH_CE_NAME=\"$SLURMD_NODENAME\" AWS_BATCH_JOB_OUTPUT_DIR=\"$directory/output\"")
+        if let arraySize {
+            lines.append("export AWS_BATCH_JOB_ARRAY_INDEX=\"$index\" AWS_BATCH_JOB_ARRAY_SIZE=\(arraySize)")
+        }
         if resources.gpus == 0 { lines.append("export CAPSIZE_HIDE_GPUS=1") }
         for (key, value) in definition.environment.sorted(by: { $0.key < $1.key }) {
             lines.append("export \(key)=\(Self.expanded(value))")
@@ -145,7 +160,12 @@ public struct SlurmBackend: Sendable {
         } catch {
             throw Failure.unavailable("cannot write the batch script \(path): \(error)")
         }
-        let result = Self.execute(["sbatch", "--parsable", path])
+        // sbatch exports its own environment into the job (--export=ALL); --export=NONE would instead load the
+        // user's login environment on the node (--get-user-env). So it runs with only what it needs.
+        let own = launchEnvironment()
+        var minimal = ["PATH": own["PATH"] ?? WorkloadEnvironment.systemPath]
+        for name in ["SLURM_CONF", "HOME", "USER"] { minimal[name] = own[name] }
+        let result = Self.execute(["sbatch", "--parsable", path], environment: minimal)
         guard result.status == 0 else {
             let message = result.stderr.split(separator: "\n").map {
                 $0.replacingOccurrences(of: "sbatch: error: ", with: "")
@@ -457,11 +477,14 @@ public struct SlurmBackend: Sendable {
     }
 
     /// Runs a Slurm client to the end.
-    static func execute(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: String) {
+    static func execute(
+        _ arguments: [String], environment: [String: String]? = nil
+    ) -> (status: Int32, stdout: String, stderr: String) {
         guard let program = which(arguments[0]) else { return (127, "", "\(arguments[0]): not found in PATH") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = Array(arguments.dropFirst())
+        if let environment { process.environment = environment }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

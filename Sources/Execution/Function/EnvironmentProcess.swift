@@ -40,6 +40,10 @@ final class EnvironmentProcess: @unchecked Sendable {
         var processes: UInt64? = nil
         /// A /dev/shm of the environment's own, counted against `memoryBytes` (see `SandboxLimits.privateSharedMemory`).
         var privateSharedMemory = false
+        /// The user the program runs as (capsize is root); `temporaryDirectory` must be its own.
+        var user: SandboxUser? = nil
+        /// Where PoCL's per-user kernel cache goes (see `SandboxUser.completeEnvironment`).
+        var temporaryBase: String = FileManager.default.temporaryDirectory.path
     }
 
     /// Why the program ended.
@@ -243,10 +247,12 @@ final class EnvironmentProcess: @unchecked Sendable {
         if let openFiles = options.openFiles { arguments += ["--rlimit", "nofile=\(openFiles)"] }
         if let processes = options.processes { arguments += ["--rlimit", "nproc=\(processes)"] }
         if options.privateSharedMemory, let memory = options.memoryBytes { arguments += ["--private-shm", "\(memory)"] }
+        if let user = options.user { arguments += ["--user", user.launcherValue] }
         arguments.append("--")
         arguments += options.argv
         var environment = options.environment
-        environment["TMPDIR"] = options.temporaryDirectory
+        SandboxUser.completeEnvironment(
+            &environment, temporary: options.temporaryDirectory, user: options.user, base: options.temporaryBase)
         launcher = try pipes.spawn(arguments: arguments, environment: environment, hasInput: true)
         shared.withLock { [launcher] in $0.launcher = launcher }
     }

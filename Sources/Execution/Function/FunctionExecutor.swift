@@ -55,6 +55,12 @@ public actor FunctionExecutor {
         /// Hold each invocation to the function's vCPU share (memory / 1,769 MB of a CPU, at most 6), as
         /// Lambda does; false runs it at this machine's full speed (`--no-cpu-share`).
         public var governsCPUShare = true
+        /// The function's name (`AWS_LAMBDA_FUNCTION_NAME`); capsize uses the workload's.
+        public var functionName = "capsize-function"
+        /// The function's configured environment variables (`--env`, `--env-file`, `--pass-env`), checked as
+        /// Lambda checks them (`LambdaEnvironment.validate`). Nothing else of capsize's environment reaches the
+        /// function but `WorkloadEnvironment.passedByName`.
+        public var variables: [String: String] = [:]
 
         public init(workerCommand: [String]? = nil, launcherPath: String? = nil) {
             self.workerCommand = workerCommand ?? [FunctionExecutor.currentExecutable(), "worker"]
@@ -77,6 +83,7 @@ public actor FunctionExecutor {
             guard (0.0005...0.01).contains(sampleInterval) else {
                 throw InputError(field: "sampleInterval", value: "\(sampleInterval)", allowed: "0.0005...0.01 seconds")
             }
+            try LambdaEnvironment.validate(variables)
         }
     }
 
@@ -97,12 +104,15 @@ public actor FunctionExecutor {
         let process: EnvironmentProcess
         let createdAt = Date()
         let initDurationMs: Double?
+        /// The uid the environment runs as, held until it is reaped (nil: capsize's own user).
+        let user: SandboxUser.Lease?
         nonisolated(unsafe) var served = 0  // only touched inside the actor
         nonisolated(unsafe) var lastUsed = 0.0  // only touched inside the actor
 
-        init(process: EnvironmentProcess, initDurationMs: Double?) {
+        init(process: EnvironmentProcess, initDurationMs: Double?, user: SandboxUser.Lease?) {
             self.process = process
             self.initDurationMs = initDurationMs
+            self.user = user
         }
     }
 
@@ -312,10 +322,27 @@ public actor FunctionExecutor {
     /// function timeout (Lambda then retries Init inside the first invocation; here it simply goes on).
     private func coldStart() async -> Result<(Environment, Double), InitFailure> {
         let temporary: String
-        do { temporary = try TemporaryDirectory.create(under: options.temporaryBase) } catch {
+        let lease: SandboxUser.Lease?
+        do {
+            temporary = try TemporaryDirectory.create(under: options.temporaryBase)
+            lease = try SandboxUser.lease()
+            try lease?.user.own(temporary)
+        } catch {
             return .failure(InitFailure(ending: nil, message: error.message, seconds: 0, peakBytes: 0))
         }
-        var environment = launchEnvironment()
+        let executable = options.workerCommand.first ?? Self.currentExecutable()
+        var environment = WorkloadEnvironment.passed()
+        environment.merge(
+            LambdaEnvironment.defined(
+                functionName: options.functionName, memoryMB: configuration.memoryMB,
+                logStream: UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""),
+                runtimeDirectory: URL(fileURLWithPath: executable).deletingLastPathComponent().path,
+                taskRoot: FileManager.default.currentDirectoryPath)
+        ) { passed, defined in
+            // The runtime's own libraries (LD_LIBRARY_PATH passed by name) come first.
+            passed.isEmpty ? defined : passed + ":" + defined
+        }
+        environment.merge(options.variables) { _, configured in configured }
         environment["CAPSIZE_HIDE_GPUS"] = "1"
         if !options.workerUsesOpenCL { environment.merge(Self.workerWithoutOpenCL) { _, off in off } }
         // A crashing runtime should end at once, not spend seconds symbolicating inside the environment.
@@ -331,7 +358,7 @@ public actor FunctionExecutor {
                 temporaryDirectory: temporary, sampleInterval: options.sampleInterval,
                 cpuShare: options.governsCPUShare ? configuration.vcpuShare : nil,
                 openFiles: FunctionConfiguration.fileDescriptorLimit, processes: FunctionConfiguration.processLimit,
-                privateSharedMemory: true))
+                privateSharedMemory: true, user: lease?.user, temporaryBase: options.temporaryBase))
         let initLimit = options.initLimitSeconds
         let reply: EnvironmentProcess.Reply
         do {
@@ -359,7 +386,7 @@ public actor FunctionExecutor {
         }
         let initMs = reply.seconds * 1000
         let withinLimit = reply.seconds <= initLimit
-        let started = Environment(process: process, initDurationMs: withinLimit ? initMs : nil)
+        let started = Environment(process: process, initDurationMs: withinLimit ? initMs : nil, user: lease)
         if let store = options.store, let runID = options.runID {
             try? store.record(
                 EnvironmentRecord(
@@ -539,6 +566,7 @@ public actor FunctionExecutor {
     private func reap(_ environment: Environment) {
         environment.process.close()
         TemporaryDirectory.remove(environment.process.options.temporaryDirectory)
+        environment.user?.release()
         if let store = options.store, let runID = options.runID {
             try? store.record(
                 EnvironmentRecord(

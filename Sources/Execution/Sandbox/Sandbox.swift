@@ -51,28 +51,32 @@ public struct Sandbox: Sendable {
     /// Runs `argv` (the program is looked up in PATH) under `limits` and waits for it.
     /// - Parameters:
     ///   - argv: the program and its arguments.
-    ///   - environment: the program's environment; capsize's launch environment when nil (see
-    ///     `launchEnvironment()`). `TMPDIR` and, with a thread
-    ///     count, the thread variables are set on top.
+    ///   - environment: the program's environment; when nil `WorkloadEnvironment.batchBase()` (a system
+    ///     `PATH`, `LANG` and the variables passed by name: capsize's own environment never reaches a program). `TMPDIR`, `HOME` and `POCL_CACHE_DIR` (see
+    ///     `SandboxUser.completeEnvironment`) and, with a thread count, the thread variables are set on top.
     ///   - limits: the caps.
     ///   - stdin: bytes for the program's stdin; /dev/null when nil.
     ///   - workingDirectory: where the program starts; capsize's own directory when nil.
     ///   - temporaryDirectory: an existing directory to use as `TMPDIR` and keep (an execution
     ///     environment's); when nil a private one is made for the run and removed after it.
+    ///   - user: the user the program runs as (see `SandboxUser`; capsize must be root); capsize's when nil. The
+    ///     private temporary directory is given to it; a given one must be its already.
     /// - Returns: how the program ended and what it used; failures of the program are results.
     /// - Throws: `SandboxError` when the sandbox cannot be set up or the launcher fails;
     ///   `CancellationError` when the task is cancelled (the program is killed first).
     public func run(
         _ argv: [String], environment: [String: String]? = nil, limits: SandboxLimits = SandboxLimits(),
-        stdin: Data? = nil, workingDirectory: String? = nil, temporaryDirectory: String? = nil
+        stdin: Data? = nil, workingDirectory: String? = nil, temporaryDirectory: String? = nil,
+        user: SandboxUser? = nil
     ) async throws -> SandboxResult {
         guard let program = argv.first, !program.isEmpty else {
             throw SandboxError("The sandbox was given no program to run; pass at least one word in argv.")
         }
         try limits.validate()
         let supervisor = Supervisor(
-            sandbox: self, argv: argv, environment: environment ?? launchEnvironment(),
-            limits: limits, stdin: stdin, workingDirectory: workingDirectory, temporaryDirectory: temporaryDirectory)
+            sandbox: self, argv: argv, environment: environment ?? WorkloadEnvironment.batchBase(),
+            limits: limits, stdin: stdin, workingDirectory: workingDirectory, temporaryDirectory: temporaryDirectory,
+            user: user)
         let result = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation {
                 (continuation: CheckedContinuation<SandboxResult?, any Error>) in

@@ -18,6 +18,7 @@ final class Supervisor: @unchecked Sendable {
     private let hasInput: Bool
     private let workingDirectory: String?
     private let givenTemporaryDirectory: String?
+    private let user: SandboxUser?
     private let cancelled = Atomic<Bool>(false)
     private var temporary = ""
 
@@ -53,8 +54,9 @@ final class Supervisor: @unchecked Sendable {
 
     init(
         sandbox: Sandbox, argv: [String], environment: [String: String], limits: SandboxLimits, stdin: Data?,
-        workingDirectory: String?, temporaryDirectory: String?
+        workingDirectory: String?, temporaryDirectory: String?, user: SandboxUser? = nil
     ) {
+        self.user = user
         self.sandbox = sandbox
         self.argv = argv
         self.environment = environment
@@ -84,6 +86,7 @@ final class Supervisor: @unchecked Sendable {
         temporary = try givenTemporaryDirectory ?? TemporaryDirectory.create(under: sandbox.temporaryBase)
         var temporaryRemoved = false
         defer { if givenTemporaryDirectory == nil && !temporaryRemoved { TemporaryDirectory.remove(temporary) } }
+        if let user, givenTemporaryDirectory == nil { try user.own(temporary) }
         let cgroup = limits.kernelMemoryBackstop ? limits.memoryBytes.flatMap { MemoryCgroup.create(limit: $0) } : nil
         defer { cgroup?.remove() }
 
@@ -91,6 +94,7 @@ final class Supervisor: @unchecked Sendable {
         var options = ["--report-fd", "3", "--rlimit", "core=0"]
         if let workingDirectory { options += ["--chdir", workingDirectory] }
         if limits.privateSharedMemory, let memory = limits.memoryBytes { options += ["--private-shm", "\(memory)"] }
+        if let user { options += ["--user", user.launcherValue] }
         if let openFiles = limits.openFiles { options += ["--rlimit", "nofile=\(openFiles)"] }
         if let processes = limits.processes { options += ["--rlimit", "nproc=\(processes)"] }
         if let cpus = limits.cpuList { options += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
@@ -106,7 +110,7 @@ final class Supervisor: @unchecked Sendable {
         options += argv
 
         var environment = self.environment
-        environment["TMPDIR"] = temporary
+        SandboxUser.completeEnvironment(&environment, temporary: temporary, user: user, base: sandbox.temporaryBase)
         if let threads = limits.effectiveThreads {
             for name in SandboxLimits.threadCountVariables {
                 environment[name] = "\(threads)"

@@ -78,7 +78,8 @@ func readSmallFile(_ path: String, into buffer: inout [UInt8]) -> Int? {
 func sysconfOnlineCPUs() -> Int { max(1, sysconf(Int32(_SC_NPROCESSORS_CONF))) }
 
 /// The environment this process was started with, read from `/proc/self/environ`, which keeps the
-/// original block even after libraries call `setenv`. Programs capsize starts get this one: OpenCL
+/// original block even after libraries call `setenv`. The variables capsize passes to programs it starts by name
+/// (`WorkloadEnvironment.passedByName`) are read from it, never the whole environment: OpenCL
 /// drivers loaded by capsize can rewrite its live environment (on the H200 machine,
 /// `OCL_ICD_FILENAMES=libpocl.so.2:libnvidia-opencl.so.1` reached a job as `libpocl.so.2`, which hid
 /// the GPU from it).
