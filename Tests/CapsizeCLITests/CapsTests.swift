@@ -53,6 +53,37 @@ import Testing
             == Set(measurements.map(\.itemKey)))
     }
 
+    @Test("a CPU-bound law breaks the timeout at a smaller size at 128 MB than at 885 MB, each break predicted")
+    func cpuBoundBreaksFollowTheShare() throws {
+        let home = Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        // 4 ms of CPU per unit of size (plus python's start-up), held to 0.0724 and 0.50 of a CPU, against 2 s.
+        let burn = [
+            "python3", "-c",
+            "import sys,time\ns=int(sys.argv[1])\nt=time.process_time()\nwhile time.process_time()-t<0.004*s: pass",
+            "{size}",
+        ]
+        let result = try capsize(
+            ["caps", "command", "--only-listed", "--memory", "128,885", "--timeout", "2", "--param", "size=4..512*2",
+             "--refine", "0.1", "--json", "--"] + burn,
+            environment: ["CAPSIZE_HOME": home])
+        #expect(result.status == 0, "\(result.stderr)")
+        let analyses = try Self.analyses(json(result.stdout))
+        let breaks = try analyses.map { analysis -> (memory: Int, observed: Double, predicted: Double) in
+            let observed = try #require(analysis["observed"] as? [String: Any])
+            #expect(observed["cap"] as? String == "time")
+            let predicted = try #require(analysis["predictedTime"] as? [String: Any])
+            #expect(analysis["predictionAgrees"] as? Bool == true, "\(analysis)")
+            return (
+                try #require(analysis["memoryMB"] as? Int), try #require(observed["size"] as? Double),
+                try #require(predicted["size"] as? Double)
+            )
+        }
+        #expect(breaks.map(\.memory) == [128, 885])
+        // The share is about 6.9 times larger at 885 MB; start-up makes the sizes' ratio a little larger still.
+        #expect(breaks[1].observed > 4 * breaks[0].observed, "\(breaks)")
+    }
+
     @Test("memory ∝ size breaks before time: observed and predicted memory breaks agree, and the slope is the law's")
     func memoryLaw() throws {
         let home = Self.home()
