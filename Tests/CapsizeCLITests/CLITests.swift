@@ -8,7 +8,6 @@ func capsizeProcess(_ arguments: [String], environment: [String: String] = [:]) 
         .appendingPathComponent("capsize").standardizedFileURL
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
-    env["OPENBLAS_CORETYPE"] = env["OPENBLAS_CORETYPE"] ?? "Haswell"
     env["CAPSIZE_HOME"] = testHome
     for (key, value) in environment { env[key] = value }
     process.environment = env
