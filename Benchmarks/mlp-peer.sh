@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # capsize's CPU MLP step and the same step in numpy, side by side in one run, same shapes and
 # environment. Prints both GFLOP/s, the ratio, and capsize's fraction of the calibrated SGEMM peak.
-# Usage: Benchmarks/mlp-peer.sh [capsize-binary]   (OPENBLAS_CORETYPE defaults to Haswell)
+# Usage: Benchmarks/mlp-peer.sh [capsize-binary]
+# Both run in a user's default environment: OPENBLAS_CORETYPE unset, so capsize runs the kernels it chooses from
+# CPUID and numpy those its own OpenBLAS detects. numpy comes from PyPI into .venv (PYTHON overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
+unset OPENBLAS_CORETYPE CAPSIZE_OPENBLAS_CORETYPE_FROM_CPUID
 capsize="${1:-.build/release/capsize}"
 shape=(--batch 1024 --inputs 1024 --hidden 2048 --layers 3 --classes 10)
-python3 -c "import numpy" 2>/dev/null || pip install --quiet numpy
+python="${PYTHON:-.venv/bin/python}"
+if ! "$python" -c "import numpy" 2>/dev/null; then
+  python3 -m venv .venv && .venv/bin/pip install --quiet numpy
+  python=.venv/bin/python
+fi
 if ! "$capsize" devices --json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("hostCalibration") else 1)'; then
   "$capsize" devices --calibrate >/dev/null
 fi
@@ -15,7 +21,7 @@ out=$(mktemp -d)
 # Alternate the two so that neither gets a quieter machine: capsize, numpy, capsize, numpy.
 for round in 1 2; do
   "$capsize" bench train-mlp --device cpu "${shape[@]}" --steps 10 --repeat 3 --warmup 1 --json > "$out/capsize-$round.json"
-  python3 Benchmarks/peers/mlp_numpy.py --batch 1024 --inputs 1024 --hidden 2048 --layers 3 --classes 10 --steps 10 > "$out/numpy-$round.json"
+  "$python" Benchmarks/peers/mlp_numpy.py --batch 1024 --inputs 1024 --hidden 2048 --layers 3 --classes 10 --steps 10 > "$out/numpy-$round.json"
 done
 python3 - "$out" <<'PY'
 import json, sys, glob, statistics
