@@ -28,7 +28,7 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// OpenBLAS's build configuration, e.g. `OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64`.
+    /// OpenBLAS's build configuration, e.g. `OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64`.
     public static var configuration: String { OpenBLASLibrary.shared.getConfig().map { String(cString: $0) } ?? "" }
 
     /// The CPU kernel family OpenBLAS runs (`openblas_get_corename`): the one `OpenBLASCoreType.selection`

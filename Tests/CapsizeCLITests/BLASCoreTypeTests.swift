@@ -8,21 +8,7 @@ import Testing
     /// Runs capsize with `OPENBLAS_CORETYPE` (and capsize's marker) removed from this test process's environment,
     /// then `set` added.
     static func run(_ arguments: [String], set: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = capsizeProcess(arguments)
-        var environment = process.environment ?? [:]
-        environment[OpenBLASCoreType.variable] = nil
-        environment[OpenBLASCoreType.chosenMarker] = nil
-        environment.merge(set) { _, new in new }
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        try capsize(arguments, environment: set, unsetting: [OpenBLASCoreType.variable, OpenBLASCoreType.chosenMarker])
     }
 
     static func blas(set: [String: String] = [:]) throws -> [String: Any] {
