@@ -1,7 +1,6 @@
 # capsize: `make run` sets up, builds and runs the main job; `make test` sets up and runs the tests.
 SHELL := /bin/bash
-# Older OpenBLAS builds can compute wrong results on this CPU without it; peers run under the same value.
-export OPENBLAS_CORETYPE ?= Haswell
+# No OPENBLAS_CORETYPE here: capsize chooses OpenBLAS's kernels from CPUID itself (a user's value is kept).
 RELEASE := .build/release/capsize
 REPORT ?= capsize-report
 

@@ -5,11 +5,9 @@ import PackageDescription
 // MARK: - C libraries (system-library targets: module maps only, no Swift)
 
 let cLibraries: [Target] = [
-    .systemLibrary(
-        name: "COpenBLAS",
-        pkgConfig: "openblas",
-        providers: [.apt(["libopenblas-dev"])]
-    ),
+    // OpenBLAS's function types and CPUID, nothing linked: Compute opens libopenblas.so.0 (Debian's libopenblas0)
+    // with dlopen once it has chosen OPENBLAS_CORETYPE (see Compute/BLAS.swift).
+    .systemLibrary(name: "COpenBLAS"),
     .systemLibrary(
         name: "COpenCL",
         pkgConfig: "OpenCL",
@@ -42,7 +40,8 @@ let libraries: [Target] = [
     // temporary storage, output) and measurements, through the capsize-launch helper; and the service
     // models on top of it (Function/: the Lambda model; Batch/: the Batch model, run here or on Slurm, whose
     // batch scripts start with Planning's sbatch header).
-    .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Planning", "Store"]),
+    // Compute: the OPENBLAS_CORETYPE capsize chose, which every program it starts gets.
+    .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Planning", "Store"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",

@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # capsize's CPU MLP step and the same step in numpy, side by side in one run, same shapes and
 # environment. Prints both GFLOP/s, the ratio, and capsize's fraction of the calibrated SGEMM peak.
-# Usage: Benchmarks/mlp-peer.sh [capsize-binary]   (OPENBLAS_CORETYPE defaults to Haswell)
+# Usage: Benchmarks/mlp-peer.sh [capsize-binary]
+# Both run in a user's default environment: OPENBLAS_CORETYPE unset, so capsize runs the kernels it chooses from
+# CPUID and numpy those its own OpenBLAS detects. numpy comes from PyPI into .venv (PYTHON overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
+unset OPENBLAS_CORETYPE CAPSIZE_OPENBLAS_CORETYPE_FROM_CPUID
 capsize="${1:-.build/release/capsize}"
 shape=(--batch 1024 --inputs 1024 --hidden 2048 --layers 3 --classes 10)
-python3 -c "import numpy" 2>/dev/null || pip install --quiet numpy
+python="${PYTHON:-.venv/bin/python}"
+if ! "$python" -c "import numpy" 2>/dev/null; then
+  python3 -m venv .venv && .venv/bin/pip install --quiet numpy threadpoolctl
+  python=.venv/bin/python
+fi
 if ! "$capsize" devices --json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("hostCalibration") else 1)'; then
   "$capsize" devices --calibrate >/dev/null
 fi
 out=$(mktemp -d)
+"$capsize" devices --json > "$out/devices.json"
 # Alternate the two so that neither gets a quieter machine: capsize, numpy, capsize, numpy.
 for round in 1 2; do
   "$capsize" bench train-mlp --device cpu "${shape[@]}" --steps 10 --repeat 3 --warmup 1 --json > "$out/capsize-$round.json"
-  python3 Benchmarks/peers/mlp_numpy.py --batch 1024 --inputs 1024 --hidden 2048 --layers 3 --classes 10 --steps 10 > "$out/numpy-$round.json"
+  "$python" Benchmarks/peers/mlp_numpy.py --batch 1024 --inputs 1024 --hidden 2048 --layers 3 --classes 10 --steps 10 > "$out/numpy-$round.json"
 done
 python3 - "$out" <<'PY'
 import json, sys, glob, statistics
@@ -30,8 +37,9 @@ cap_g = flops / statistics.median(cap_steps) / 1e9
 np_g = flops / statistics.median(np_steps) / 1e9
 peak = cap[0].get("peak")
 print(f"shape: batch 1024, inputs 1024, hidden 2048 x 3, classes 10; {flops/1e9:.2f} GFLOP per step (analytical)")
-print(f"capsize (OpenBLAS) median step {statistics.median(cap_steps)*1e3:.1f} ms = {cap_g:.1f} GFLOP/s (measured, {len(cap_steps)} steps)")
-print(f"{npy[0]['peer']} (OpenBLAS {npy[0]['blas']}) median step {statistics.median(np_steps)*1e3:.1f} ms = {np_g:.1f} GFLOP/s (measured, {len(np_steps)} steps)")
+blas = json.load(open(d + "/devices.json"))["blas"]
+print(f"capsize (OpenBLAS {blas['coreType']}: {blas['coreTypeReason']}) median step {statistics.median(cap_steps)*1e3:.1f} ms = {cap_g:.1f} GFLOP/s (measured, {len(cap_steps)} steps)")
+print(f"{npy[0]['peer']} (OpenBLAS {npy[0]['blas']}, {npy[0].get('blas_kernels') or 'kernels unknown'}) median step {statistics.median(np_steps)*1e3:.1f} ms = {np_g:.1f} GFLOP/s (measured, {len(np_steps)} steps)")
 print(f"ratio capsize / numpy: {cap_g/np_g:.3f} (target >= 1.05)")
 if peak:
     print(f"calibrated {peak['name']}: {peak['gflops']:.1f} GFLOP/s; capsize at {cap_g/peak['gflops']:.3f} of it (target >= 0.95)")

@@ -9,7 +9,6 @@
 # Without an NVIDIA GPU the measure half still runs its CPU half (OpenBLAS, PoCL, native, numpy).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
 
 stage() {
   set -e

@@ -78,9 +78,19 @@ def main():
         "peer": "numpy " + np.__version__,
         "blas": np.show_config(mode="dicts")["Build Dependencies"]["blas"].get("version", "?"),
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+        "blas_kernels": blas_kernels(),
         "step_seconds_median": median, "step_seconds": times,
         "gflops_median": flops / median / 1e9, "flops_per_step": flops, "loss": losses,
     }))
+
+
+def blas_kernels():
+    """The kernels numpy's OpenBLAS runs (e.g. SkylakeX), when threadpoolctl is installed; else None."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return None
+    return next((i.get("architecture") for i in threadpoolctl.threadpool_info() if i["internal_api"] == "openblas"), None)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 import CapsizeCore
 import ArgumentParser
+import Compute
 import Foundation
 import Store
 import Workloads
@@ -20,6 +21,9 @@ struct Capsize: AsyncParsableCommand {
 /// the field, the value and what is allowed), 1 for a failure while running.
 public enum CapsizeMain {
     public static func main(_ arguments: [String]? = nil) async {
+        // First, while capsize has one thread: choose OpenBLAS's kernels from CPUID (or keep the user's
+        // OPENBLAS_CORETYPE) and set the variable, before OpenBLAS is loaded, for it and for every program started.
+        _ = OpenBLASCoreType.selection
         do {
             var command = try Capsize.parseAsRoot(arguments)
             if var command = command as? any AsyncParsableCommand {

@@ -26,9 +26,7 @@ struct DevicesCommand: ParsableCommand {
         let (devices, openCLNotice) = discoverDevices()
         var report = DevicesReport(
             host: HostInfo.current(),
-            blas: .init(
-                configuration: BLAS.configuration, coreType: BLAS.coreType, threads: BLAS.threads,
-                openblasCoretypeEnvironment: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]),
+            blas: .current(),
             openCL: devices.map(\.info), openCLNotice: openCLNotice,
             calibrationStore: store.path, calibratedNow: calibrate)
         if calibrate {
@@ -61,8 +59,8 @@ struct DevicesCommand: ParsableCommand {
             + "(\(formatBytes(host.memoryAvailableBytes)) available), SIMD: \(host.simdFeatures.joined(separator: " "))")
         say("BLAS")
         say("  \(report.blas.configuration)")
-        say("  core type \(report.blas.coreType), \(report.blas.threads) threads, OPENBLAS_CORETYPE="
-            + (report.blas.openblasCoretypeEnvironment ?? "(unset)"))
+        say("  core type \(report.blas.coreType) (\(report.blas.coreTypeReason)), \(report.blas.threads) threads")
+        for note in report.blas.coreTypeNotes { say("    note: \(note)") }
         say("OpenCL")
         if let openCLNotice = report.openCLNotice { say("  \(openCLNotice)") }
         if !report.openCL.isEmpty {
@@ -99,9 +97,30 @@ struct DevicesCommand: ParsableCommand {
 struct DevicesReport: Encodable {
     struct BLASInfo: Encodable {
         var configuration: String
+        /// The kernels OpenBLAS runs (`openblas_get_corename`).
         var coreType: String
+        /// Who chose them: `cpuid` (capsize, from the CPU's features), `environment` (the user's
+        /// `OPENBLAS_CORETYPE`) or `openblas` (OpenBLAS's own detection, where there is no CPUID).
+        var coreTypeSource: OpenBLASCoreSelection.Source
+        /// The value OpenBLAS was given in `OPENBLAS_CORETYPE` (capsize's choice or the user's), nil when none.
+        var coreTypeRequested: String?
+        /// For `cpuid`: the CPUID features the choice rests on.
+        var coreTypeFeatures: [String]
+        /// One line: who chose the kernels and why.
+        var coreTypeReason: String
+        /// What is wrong with the kernels in use, if anything (an unknown name, features this CPU lacks).
+        var coreTypeNotes: [String]
         var threads: Int
-        var openblasCoretypeEnvironment: String?
+
+        static func current() -> BLASInfo {
+            let selection = OpenBLASCoreType.selection
+            let inUse = BLAS.coreType
+            return BLASInfo(
+                configuration: BLAS.configuration, coreType: inUse, coreTypeSource: selection.source,
+                coreTypeRequested: selection.requested, coreTypeFeatures: selection.features,
+                coreTypeReason: selection.reason,
+                coreTypeNotes: OpenBLASCoreType.notes(selection: selection, inUse: inUse), threads: BLAS.threads)
+        }
     }
     var host: HostInfo
     var blas: BLASInfo

@@ -1,23 +1,26 @@
 import Foundation
 import Testing
 
-/// A `capsize` process (the binary next to the test bundle) with the tests' store and environment.
-func capsizeProcess(_ arguments: [String], environment: [String: String] = [:]) -> Process {
+/// A `capsize` process (the binary next to the test bundle) with the tests' store and environment: this process's,
+/// less the variables in `unsetting`, plus `environment`.
+func capsizeProcess(_ arguments: [String], environment: [String: String] = [:], unsetting: [String] = []) -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         .appendingPathComponent("capsize").standardizedFileURL
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
-    env["OPENBLAS_CORETYPE"] = env["OPENBLAS_CORETYPE"] ?? "Haswell"
     env["CAPSIZE_HOME"] = testHome
+    for key in unsetting { env[key] = nil }
     for (key, value) in environment { env[key] = value }
     process.environment = env
     return process
 }
 
 /// Runs the built `capsize` binary with `arguments` to the end.
-func capsize(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = capsizeProcess(arguments, environment: environment)
+func capsize(_ arguments: [String], environment: [String: String] = [:], unsetting: [String] = []) throws
+    -> (status: Int32, stdout: String, stderr: String)
+{
+    let process = capsizeProcess(arguments, environment: environment, unsetting: unsetting)
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

@@ -5,10 +5,20 @@ import Testing
 /// The four transpose combinations.
 private let transposes: [(Bool, Bool)] = [(false, false), (true, false), (false, true), (true, true)]
 
+/// Shapes (m, n, k) with odd sizes, 1 included, so that every edge of OpenBLAS's blocked kernels is crossed.
+private let shapes: [(Int, Int, Int)] = [
+    (1, 1, 1), (1, 130, 7), (7, 1, 33), (7, 33, 127), (33, 7, 130), (127, 130, 33), (130, 127, 1), (130, 33, 127),
+]
+
+/// These run the kernels capsize chooses: the first BLAS call loads OpenBLAS after `OpenBLASCoreType.selection`
+/// has set OPENBLAS_CORETYPE in this test process, as in `capsize` (`kernelsInUse` checks it).
 @Suite struct BLASTests {
-    @Test("OpenBLAS SGEMM matches a naive triple loop for every transpose combination", arguments: transposes)
-    func sgemmMatchesNaive(transposeA: Bool, transposeB: Bool) {
-        let (m, n, k) = (7, 5, 11)
+    @Test(
+        "OpenBLAS SGEMM under the chosen kernels matches a naive triple loop: every transpose combination, odd sizes",
+        arguments: transposes, shapes)
+    func sgemmMatchesNaive(transpose: (Bool, Bool), shape: (Int, Int, Int)) {
+        let (transposeA, transposeB) = transpose
+        let (m, n, k) = shape
         // Leading dimensions wider than the matrices, so a stride bug shows.
         let lda = (transposeA ? m : k) + 3
         let ldb = (transposeB ? k : n) + 2
@@ -16,16 +26,32 @@ private let transposes: [(Bool, Bool)] = [(false, false), (true, false), (false,
         let a = Fixture.values((transposeA ? k : m) * lda, seed: 1)
         let b = Fixture.values((transposeB ? n : k) * ldb, seed: 2)
         let c = Fixture.values(m * ldc, seed: 3)
-        let expected = Fixture.naiveGEMM(
-            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1.5,
-            a: a, lda: lda, b: b, ldb: ldb, beta: 0.5, c: c, ldc: ldc)
-        var result = c
-        result.withUnsafeMutableBufferPointer { output in
-            BLAS.sgemm(
-                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1.5,
-                a: a, lda: lda, b: b, ldb: ldb, beta: 0.5, c: output.baseAddress!, ldc: ldc)
+        for (alpha, beta): (Float, Float) in [(1.5, 0.5), (-0.75, 1.25), (2, 0)] {
+            let expected = Fixture.naiveGEMM(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            var result = c
+            result.withUnsafeMutableBufferPointer { output in
+                BLAS.sgemm(
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: output.baseAddress!, ldc: ldc)
+            }
+            #expect(Fixture.maxRelativeError(result, expected) < 1e-4, "alpha \(alpha), beta \(beta)")
+            // The padding between rows of C is never written.
+            #expect((0..<m).allSatisfy { result[$0 * ldc + n] == c[$0 * ldc + n] })
         }
-        #expect(Fixture.maxRelativeError(result, expected) < 1e-4)
+    }
+
+    @Test("the tests run the kernels capsize chooses: OpenBLAS reports the core type selected for this process")
+    func kernelsInUse() {
+        let selection = OpenBLASCoreType.selection
+        #expect(selection.source != .openblas || CPUFeatures.current.vendor.isEmpty)
+        if let requested = selection.requested, OpenBLASCoreType.knownNames.contains(where: { $0.lowercased() == requested.lowercased() }) {
+            #expect(BLAS.coreType.lowercased() == requested.lowercased())
+        }
+        if selection.source == .cpuid {
+            #expect(BLAS.coreType == OpenBLASCoreType.choose(for: .current)?.name)
+        }
     }
 
     @Test("OpenBLAS reports its core type, thread count and configuration")

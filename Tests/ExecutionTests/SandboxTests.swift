@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 import Testing
 
@@ -319,5 +320,18 @@ import Testing
         #expect(environment["CAPSIZE_SET_AFTER_START"] == nil)
         #expect(ProcessInfo.processInfo.environment["CAPSIZE_SET_AFTER_START"] == "1")
         #expect(environment["PATH"] != nil && environment["PATH"] == ProcessInfo.processInfo.environment["PATH"])
+    }
+
+    @Test("programs get the OPENBLAS_CORETYPE capsize chose from CPUID, with its marker, though it was set in-process")
+    func launchEnvironmentCarriesTheChosenCoreType() throws {
+        let environment = launchEnvironment()
+        let selection = OpenBLASCoreType.selection
+        if selection.source == .cpuid, let name = selection.requested {
+            #expect(environment[OpenBLASCoreType.variable] == name)
+            #expect(environment[OpenBLASCoreType.chosenMarker] == name)
+        } else {
+            // The user's value (or none): the start-up environment's, unchanged.
+            #expect(environment[OpenBLASCoreType.variable] == selection.requested)
+        }
     }
 }

@@ -15,7 +15,6 @@ import Testing
         process.executableURL = binary
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
-        environment["OPENBLAS_CORETYPE"] = environment["OPENBLAS_CORETYPE"] ?? "Haswell"
         environment["CAPSIZE_HOME"] = home
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice

@@ -8,7 +8,7 @@ public enum CalibrationKey {
         "\(host.hostname) | \(host.cpuModel) | \(host.logicalCores) cores"
     }
 
-    /// The host BLAS as configured now: library, core type and threads, e.g. `OpenBLAS Haswell | 2 threads`.
+    /// The host BLAS as configured now: library, core type and threads, e.g. `OpenBLAS Cooperlake | 2 threads`.
     /// `OPENBLAS_CORETYPE` and the thread count change SGEMM speed, so each gets its own entry.
     public static func blas(coreType: String = BLAS.coreType, threads: Int = BLAS.threads) -> String {
         "OpenBLAS \(coreType) | \(threads) threads"

@@ -16,7 +16,7 @@ public struct HostCalibration: Codable, Sendable, Equatable {
     public var blasSgemmCurve: [GEMMPoint]
     /// The threads OpenBLAS used.
     public var blasThreads: Int
-    /// The CPU kernel family OpenBLAS used (e.g. `Haswell`; `OPENBLAS_CORETYPE` overrides it).
+    /// The CPU kernel family OpenBLAS used (e.g. `Cooperlake`: capsize's choice from CPUID, or the user's `OPENBLAS_CORETYPE`).
     public var blasCoreType: String
     /// OpenBLAS's build configuration string.
     public var blasConfiguration: String

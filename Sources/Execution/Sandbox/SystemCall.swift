@@ -1,4 +1,5 @@
 internal import CLinux
+import Compute
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -83,6 +84,9 @@ func sysconfOnlineCPUs() -> Int { max(1, sysconf(Int32(_SC_NPROCESSORS_CONF))) }
 /// drivers loaded by capsize can rewrite its live environment (on the H200 machine,
 /// `OCL_ICD_FILENAMES=libpocl.so.2:libnvidia-opencl.so.1` reached a job as `libpocl.so.2`, which hid
 /// the GPU from it).
+///
+/// Plus what capsize sets itself: `OPENBLAS_CORETYPE` (and its marker) when capsize chose the OpenBLAS kernels from
+/// CPUID, so that workers and jobs run the same kernels (a value the user set is in the start-up block already).
 /// - Returns: the live environment when `/proc` cannot be read.
 public func launchEnvironment() -> [String: String] {
     guard let data = FileManager.default.contents(atPath: "/proc/self/environ"), !data.isEmpty else {
@@ -94,6 +98,7 @@ public func launchEnvironment() -> [String: String] {
         let key = String(decoding: entry[entry.startIndex..<equals], as: UTF8.self)
         environment[key] = String(decoding: entry[(equals + 1)...], as: UTF8.self)
     }
+    environment.merge(OpenBLASCoreType.childEnvironment()) { _, chosen in chosen }
     return environment
 }
 
