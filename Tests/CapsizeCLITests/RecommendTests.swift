@@ -82,7 +82,10 @@ import Testing
         try sam.stdout.write(toFile: home + "/template.yaml", atomically: true, encoding: .utf8)
         let samLint = try Self.lint(home + "/template.yaml")
         #expect(samLint.status == 0, "\(samLint.output)")
-        let wrong = try capsize(["export", saved, "--format", "sam"], environment: ["CAPSIZE_HOME": home])
+        // A format that does not fit the pick (which one wins on speed is measured, so either kind may) is refused.
+        let pickID = (recommendation["pick"] as? [String: Any])?["id"] as? String ?? ""
+        let mismatched = pickID.hasPrefix("lambda-") ? "batch-job-definition" : "sam"
+        let wrong = try capsize(["export", saved, "--format", mismatched], environment: ["CAPSIZE_HOME": home])
         #expect(wrong.status == 2 && wrong.stderr.contains("--format"), "\(wrong.stderr)")
     }
 

@@ -13,7 +13,8 @@ public enum WorkloadEnvironment {
     /// - `POCL_DEVICES`, `POCL_KERNEL_CACHE`, `POCL_DEBUG`: PoCL's device choice, its kernel cache switch and
     ///   its logging (`POCL_CACHE_DIR` is set by the sandbox to a folder the job's user can write, see
     ///   `SandboxUser`);
-    /// - `OPENBLAS_CORETYPE`: the OpenBLAS kernel set capsize chose (the worker must use the same);
+    /// - `OPENBLAS_CORETYPE`: the OpenBLAS kernel set capsize chose (the worker must use the same), and
+    ///   `CAPSIZE_OPENBLAS_CORETYPE_FROM_CPUID`, which says capsize chose it (a worker on another CPU chooses again);
     /// - `CUDA_VISIBLE_DEVICES`: the GPUs this machine gives capsize;
     /// - `CAPSIZE_WORKER_OPENCL`, `CAPSIZE_HIDE_GPUS`, `CAPSIZE_FAST_MATH`: the worker's own switches
     ///   (no OpenCL at Init, no GPU, fast render math); the executors set the first two themselves too;
@@ -22,14 +23,14 @@ public enum WorkloadEnvironment {
     /// `CAPSIZE_HOME` is never passed, not even with `--pass-env` (`neverPassed`).
     public static let passedByName = [
         "OCL_ICD_VENDORS", "OCL_ICD_FILENAMES", "POCL_DEVICES", "POCL_KERNEL_CACHE", "POCL_DEBUG",
-        "OPENBLAS_CORETYPE", "CUDA_VISIBLE_DEVICES",
+        "OPENBLAS_CORETYPE", "CAPSIZE_OPENBLAS_CORETYPE_FROM_CPUID", "CUDA_VISIBLE_DEVICES",
         "CAPSIZE_WORKER_OPENCL", "CAPSIZE_HIDE_GPUS", "CAPSIZE_FAST_MATH",
         "LD_LIBRARY_PATH",
     ]
 
     /// Variables of `passedByName` that capsize may set itself at start-up (with `setenv`, which
     /// `launchEnvironment()` does not see): taken from the live environment when the launch environment lacks them.
-    public static let setByCapsize: Set<String> = ["OPENBLAS_CORETYPE"]
+    public static let setByCapsize: Set<String> = ["OPENBLAS_CORETYPE", "CAPSIZE_OPENBLAS_CORETYPE_FROM_CPUID"]
 
     /// Variables that never reach a job or a function: the store's location.
     public static let neverPassed: Set<String> = ["CAPSIZE_HOME"]
