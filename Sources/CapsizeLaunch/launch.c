@@ -292,13 +292,38 @@ static void sweep(pid_t group, struct reaped_usage *total) {
     }
 }
 
+/// Writes `text` to the file at `path` (for /proc/self/uid_map and friends); 0 on success.
+static int write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t length = (ssize_t)strlen(text);
+    ssize_t written = write(fd, text, (size_t)length);
+    close(fd);
+    return written == length ? 0 : -1;
+}
+
 /// In the child: gives PROGRAM and everything it starts a /dev/shm of their own, a tmpfs of at most `bytes` in
 /// a mount namespace of their own, as a Lambda sandbox or a container has: what they write there is theirs
 /// (capsize counts it against the memory cap through /proc/PID/root) and goes when the last of them ends.
-/// Needs CAP_SYS_ADMIN (root); without it PROGRAM keeps the machine's /dev/shm, and capsize, which compares
-/// mount namespaces, knows.
+/// As root the mount namespace is enough. As another user it comes with a user namespace of its own in which
+/// the user is mapped to itself (same uid and gid, no other ids; the files of other users show as the overflow
+/// id), which is what lets it mount: the program gains no privilege over anything outside. Where neither can be
+/// made (user namespaces turned off), PROGRAM keeps the machine's /dev/shm, and capsize, which compares mount
+/// namespaces, knows.
 static void private_shm(unsigned long long bytes) {
-    if (unshare(CLONE_NEWNS) != 0) return;
+    if (geteuid() == 0) {
+        if (unshare(CLONE_NEWNS) != 0) return;
+    } else {
+        uid_t uid = geteuid();
+        gid_t gid = getegid();
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return;
+        char map[64];
+        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+        if (write_file("/proc/self/uid_map", map) != 0) return;
+        if (write_file("/proc/self/setgroups", "deny") != 0) return;
+        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+        if (write_file("/proc/self/gid_map", map) != 0) return;
+    }
     // Nothing mounted here may reach the machine's namespace (a shared / would propagate it).
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return;
     char options[64];

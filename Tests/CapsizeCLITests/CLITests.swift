@@ -20,7 +20,11 @@ func capsizeProcess(_ arguments: [String], environment: [String: String] = [:], 
 func capsize(_ arguments: [String], environment: [String: String] = [:], unsetting: [String] = []) throws
     -> (status: Int32, stdout: String, stderr: String)
 {
-    let process = capsizeProcess(arguments, environment: environment, unsetting: unsetting)
+    try runToEnd(capsizeProcess(arguments, environment: environment, unsetting: unsetting))
+}
+
+/// Runs `process` to its end and returns its status and output.
+func runToEnd(_ process: Process) throws -> (status: Int32, stdout: String, stderr: String) {
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

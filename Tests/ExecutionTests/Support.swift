@@ -50,6 +50,17 @@ enum Fixture {
         }
     }
 
+    /// Processes whose command line mentions `text` anywhere (a forked shell that has not yet run `exec` still has
+    /// its parent's command line), from /proc.
+    static func processes(mentioning text: String) -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap { name -> Int32? in
+            guard let pid = Int32(name), let data = FileManager.default.contents(atPath: "/proc/\(name)/cmdline")
+            else { return nil }
+            return String(decoding: data, as: UTF8.self).contains(text) ? pid : nil
+        }
+    }
+
     /// Processes with `argument` among their command-line words, from /proc.
     static func processes(withArgument argument: String) -> [Int32] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
