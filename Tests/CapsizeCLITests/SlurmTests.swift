@@ -151,6 +151,24 @@ struct SlurmTests {
         #expect(lines.contains { $0.hasPrefix("PATH=/usr/local/sbin:") }, "\(log)")
     }
 
+    @Test("as root, a Slurm job runs as nobody and cannot write or delete the store")
+    func jobCannotReachTheStore() throws {
+        try #require(slurmProblem == nil, "\(slurmProblem ?? "")")
+        guard getuid() == 0 else { return }
+        let store = home + "/capsize.sqlite"
+        let script =
+            "id -u; (echo x >> \"$0\") 2>/dev/null && echo wrote; rm -f \"$0\" 2>/dev/null; test -e \"$0\" && echo kept"
+        let result = try capsize(
+            ["submit", "--backend", "slurm", "--memory", "64", "--json", "--", "/bin/sh", "-c", script, store],
+            environment: ["CAPSIZE_HOME": home, "SLURM_CONF": slurmConf])
+        #expect(result.status == 0, "\(result.stderr)")
+        let job = try #require((try json(result.stdout)["jobs"] as? [[String: Any]])?.first)
+        let log = try String(contentsOfFile: try #require(job["logPath"] as? String) + "/attempt-1.log", encoding: .utf8)
+        let lines = log.split(separator: "\n").map(String.init)
+        #expect(lines.first != "0" && !lines.contains("wrote") && lines.contains("kept"), "\(log)")
+        #expect(try capsize(["runs", "list"], environment: ["CAPSIZE_HOME": home]).status == 0)
+    }
+
     @Test("a job over --memory is killed by Slurm and FAILED with Batch's memory status reason")
     func memory() throws {
         let result = try submit([

@@ -132,6 +132,14 @@ public struct SlurmBackend: Sendable {
 
     // MARK: Submitting
 
+    /// Who Slurm jobs run as when capsize is root: `nobody` (sbatch `--uid`/`--gid`, which only root may give), so
+    /// that a job cannot reach the store, as the local backend's jobs cannot. Slurm needs an account the node knows,
+    /// so the local backend's uids of their own (which have none) cannot be used; jobs share this one.
+    static let jobUser: (uid: uid_t, gid: gid_t)? = {
+        guard getuid() == 0, let account = getpwnam("nobody") else { return nil }
+        return (account.pointee.pw_uid, account.pointee.pw_gid)
+    }()
+
     /// Writes the script and submits it with `sbatch --parsable`.
     /// - Throws: `InputError` naming the option (`--vcpus`, `--memory`, `--gpus`, `--queue`) when Slurm refuses
     ///   a request the partition can never satisfy; `Failure.unavailable` when sbatch is missing or fails else.
@@ -157,6 +165,13 @@ public struct SlurmBackend: Sendable {
                 }
             }
             try text.write(toFile: path, atomically: true, encoding: .utf8)
+            if let user = Self.jobUser {
+                // The job writes its logs and output there, as that user; capsize (root) reads them.
+                for directory in [folder] + (0..<(arraySize ?? 0)).map({ "\(folder):\($0)" }) {
+                    chown(directory, user.uid, user.gid)
+                    chmod(directory, 0o700)
+                }
+            }
         } catch {
             throw Failure.unavailable("cannot write the batch script \(path): \(error)")
         }
@@ -165,7 +180,9 @@ public struct SlurmBackend: Sendable {
         let own = launchEnvironment()
         var minimal = ["PATH": own["PATH"] ?? WorkloadEnvironment.systemPath]
         for name in ["SLURM_CONF", "HOME", "USER"] { minimal[name] = own[name] }
-        let result = Self.execute(["sbatch", "--parsable", path], environment: minimal)
+        var arguments = ["sbatch", "--parsable"]
+        if let user = Self.jobUser { arguments += ["--uid=\(user.uid)", "--gid=\(user.gid)"] }
+        let result = Self.execute(arguments + [path], environment: minimal)
         guard result.status == 0 else {
             let message = result.stderr.split(separator: "\n").map {
                 $0.replacingOccurrences(of: "sbatch: error: ", with: "")
