@@ -14,8 +14,8 @@ import Glibc
 /// and the root's reaped children (orphans come to the launcher, a subreaper): so a process that has
 /// exited and been waited for still counts.
 ///
-/// A tree outlives its root: every process seen by one sample is looked for again in the next, wherever it
-/// now hangs, so a program that kills its launcher (the root) keeps its processes in the tree. They are
+/// A tree outlives its root: every process seen by one sample is looked for again in the next (the same pid
+/// with the same start time), wherever it now hangs, so a program that kills its launcher (the root) keeps its processes in the tree. They are
 /// reparented to capsize, which makes itself a child subreaper (`CapsizeProcess.becomeSubreaper`) for that:
 /// the tree reaps them (`reapAdopted`) and counts their CPU time. (A process born and orphaned between two
 /// samples after the root died is not found: capsize cannot tell it from its own children. As root, the
@@ -32,6 +32,8 @@ struct ProcessTree {
     private(set) var reapedStatuses: [pid_t: Int32] = [:]
     private var parents: [pid_t] = []
     private var zombies: [Bool] = []
+    /// When each of `processes` started (clock ticks since boot), to tell a process from a later one with its pid.
+    private var startTimes: [UInt64] = []
     /// CPU seconds of the processes this tree reaped itself.
     private var adoptedCPUSeconds = 0.0
     private var buffer = [UInt8](repeating: 0, count: 4096)
@@ -41,24 +43,33 @@ struct ProcessTree {
 
     /// Sums the RSS of every descendant of `root` (not `root` itself) and remembers who they are.
     mutating func sample(below root: pid_t) -> UInt64 {
-        let previous = processes
+        let previous = zip(processes, startTimes).map { (pid: $0, start: $1) }
         processes.removeAll(keepingCapacity: true)
         residentBytes.removeAll(keepingCapacity: true)
         parents.removeAll(keepingCapacity: true)
         zombies.removeAll(keepingCapacity: true)
+        startTimes.removeAll(keepingCapacity: true)
         if Self.hasChildrenFiles {
             appendChildren(of: root)
+            var index = 0
+            while index < processes.count {
+                appendChildren(of: processes[index])
+                index += 1
+            }
         } else {
             scanDescendants(of: root)
         }
         var seen = Set(processes)
-        // Processes seen last time that are no longer below the root (it died, they were reparented).
-        for pid in previous where !seen.contains(pid) && kill(pid, 0) == 0 {
-            processes.append(pid)
-            seen.insert(pid)
+        let reparented = processes.count
+        // Processes seen last time that are no longer below the root (it died, they were reparented): the same
+        // process only if it started at the same tick (a pid is reused once the counter wraps, 32,768 here).
+        for process in previous where !seen.contains(process.pid) && process.start != 0 {
+            guard statistics(of: process.pid)?.start == process.start else { continue }
+            processes.append(process.pid)
+            seen.insert(process.pid)
         }
         if Self.hasChildrenFiles {
-            var index = 0
+            var index = reparented
             while index < processes.count {
                 let before = processes.count
                 appendChildren(of: processes[index])
@@ -79,6 +90,7 @@ struct ProcessTree {
             residentBytes.append(entry?.resident ?? 0)
             parents.append(entry?.parent ?? 0)
             zombies.append(entry?.zombie ?? false)
+            startTimes.append(entry?.start ?? 0)
             total += entry?.resident ?? 0
             ticks += (entry?.ownTicks ?? 0) + (entry?.reapedTicks ?? 0)
         }
@@ -203,9 +215,10 @@ struct ProcessTree {
     }
 
     /// From /proc/PID/stat: resident bytes (field 24), user + system ticks (14, 15) and the reaped
-    /// children's (16, 17); nil for a process that is gone.
+    /// children's (16, 17), the parent (4), whether it is a zombie (3) and its start tick (22); nil for a process
+    /// that is gone.
     private mutating func statistics(of pid: pid_t)
-        -> (resident: UInt64, ownTicks: UInt64, reapedTicks: UInt64, parent: pid_t, zombie: Bool)?
+        -> (resident: UInt64, ownTicks: UInt64, reapedTicks: UInt64, parent: pid_t, zombie: Bool, start: UInt64)?
     {
         guard let count = readSmallFile("/proc/\(pid)/stat", into: &buffer),
             let close = buffer[..<count].lastIndex(of: UInt8(ascii: ")"))
@@ -219,6 +232,7 @@ struct ProcessTree {
         var resident: UInt64 = 0
         var parent: pid_t = 0
         var zombie = false
+        var start: UInt64 = 0
         for byte in buffer[(close + 1)..<count] {
             if field == 3 && byte == UInt8(ascii: "Z") { zombie = true }
             if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") {
@@ -226,6 +240,7 @@ struct ProcessTree {
                 case 4: parent = pid_t(truncatingIfNeeded: value)
                 case 14, 15: own += value
                 case 16, 17: reaped += value
+                case 22: start = value
                 case 24: resident = value * Self.pageSize
                 default: break
                 }
@@ -236,7 +251,7 @@ struct ProcessTree {
                 value = value &* 10 &+ UInt64(byte - 48)
             }
         }
-        return field >= 24 ? (resident, own, reaped, parent, zombie) : nil
+        return field >= 24 ? (resident, own, reaped, parent, zombie, start) : nil
     }
 }
 
