@@ -359,12 +359,7 @@ final class EnvironmentProcess: @unchecked Sendable {
     }
 
     private func signal(for action: CPUGovernor.Action) {
-        let signal: Int32
-        switch action {
-        case .stop: signal = SIGSTOP
-        case .resume: signal = SIGCONT
-        case .none: return
-        }
+        guard let signal = action.signal else { return }
         let pid = shared.withLock { $0.pid }
         if pid > 0 { kill(-pid, signal) }
         for process in tree.processes { kill(process, signal) }
@@ -386,11 +381,14 @@ final class EnvironmentProcess: @unchecked Sendable {
         guard worker > 0, tree.processes.count > 1 else { return total + stored }
         if workerExecutable == nil { workerExecutable = executable(of: worker) }
         var bytes: UInt64 = 0
-        for (process, resident) in zip(tree.processes, tree.residentBytes) {
-            if process != worker, executable(of: process) == workerExecutable, parent(of: process) == worker {
+        for (index, process) in tree.processes.enumerated() {
+            guard process != worker, tree.parents[index] == worker else {
+                bytes += tree.residentBytes[index]
                 continue
             }
-            bytes += resident
+            // The worker's own child: its executable first, then its memory read again (see above).
+            if executable(of: process) == workerExecutable { continue }
+            bytes += tree.residentBytes(of: process)
         }
         return bytes + stored
     }
@@ -404,14 +402,6 @@ final class EnvironmentProcess: @unchecked Sendable {
         }
         guard count > 0 else { return nil }
         return String(decoding: smallBuffer[..<count], as: UTF8.self)
-    }
-
-    private func parent(of pid: pid_t) -> pid_t? {
-        guard let count = readSmallFile("/proc/\(pid)/stat", into: &smallBuffer),
-            let close = smallBuffer[..<count].lastIndex(of: UInt8(ascii: ")"))
-        else { return nil }
-        let fields = smallBuffer[(close + 1)..<count].split(separator: UInt8(ascii: " "))
-        return fields.count > 1 ? pid_t(String(decoding: fields[1], as: UTF8.self)) : nil
     }
 
     /// Kills the tree for `reason`; the waiter is answered when the launcher reports the exit.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Holds a process tree to a share of the CPU: at most `share` CPU-seconds per second of wall time, the
 /// way Lambda gives a function memory / 1,769 MB of a vCPU and Fargate a task its fractional vCPUs.
 ///
@@ -7,7 +11,18 @@
 /// already read the tree's CPU time from /proc every few milliseconds. Pure: the caller reads the clock and
 /// the tree and sends the signals.
 struct CPUGovernor: Sendable {
-    enum Action: Equatable { case none, stop, resume }
+    enum Action: Equatable {
+        case none, stop, resume
+
+        /// What the tree is sent: SIGSTOP, SIGCONT, or nothing.
+        var signal: Int32? {
+            switch self {
+            case .none: nil
+            case .stop: SIGSTOP
+            case .resume: SIGCONT
+            }
+        }
+    }
 
     /// CPU-seconds the tree may use per second of wall time (0.0724 at 128 MB, 6 at 10,240 MB).
     let share: Double

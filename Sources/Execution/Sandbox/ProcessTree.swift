@@ -30,7 +30,8 @@ struct ProcessTree {
     private(set) var cpuSeconds = 0.0
     /// Exit statuses of processes this tree reaped itself (adopted by capsize), by process id.
     private(set) var reapedStatuses: [pid_t: Int32] = [:]
-    private var parents: [pid_t] = []
+    /// The parent of each of `processes`, by the last `sample`.
+    private(set) var parents: [pid_t] = []
     private var zombies: [Bool] = []
     /// When each of `processes` started (clock ticks since boot), to tell a process from a later one with its pid.
     private var startTimes: [UInt64] = []
@@ -49,17 +50,15 @@ struct ProcessTree {
         parents.removeAll(keepingCapacity: true)
         zombies.removeAll(keepingCapacity: true)
         startTimes.removeAll(keepingCapacity: true)
+        var seen: Set<pid_t> = []
         if Self.hasChildrenFiles {
             appendChildren(of: root)
-            var index = 0
-            while index < processes.count {
-                appendChildren(of: processes[index])
-                index += 1
-            }
+            seen.formUnion(processes)
+            appendDescendants(from: 0, seen: &seen)
         } else {
             scanDescendants(of: root)
+            seen.formUnion(processes)
         }
-        var seen = Set(processes)
         let reparented = processes.count
         // Processes seen last time that are no longer below the root (it died, they were reparented): the same
         // process only if it started at the same tick (a pid is reused once the counter wraps, 32,768 here).
@@ -68,21 +67,7 @@ struct ProcessTree {
             processes.append(process.pid)
             seen.insert(process.pid)
         }
-        if Self.hasChildrenFiles {
-            var index = reparented
-            while index < processes.count {
-                let before = processes.count
-                appendChildren(of: processes[index])
-                // A process found twice (below the root and from the last sample) is kept once.
-                var kept = before
-                for position in before..<processes.count where seen.insert(processes[position]).inserted {
-                    processes[kept] = processes[position]
-                    kept += 1
-                }
-                processes.removeLast(processes.count - kept)
-                index += 1
-            }
-        }
+        if Self.hasChildrenFiles { appendDescendants(from: reparented, seen: &seen) }
         var total: UInt64 = 0
         var ticks: UInt64 = root > 0 ? (statistics(of: root)?.reapedTicks ?? 0) : 0
         for pid in processes {
@@ -97,6 +82,22 @@ struct ProcessTree {
         cpuSeconds = Double(ticks) / Self.ticksPerSecond + adoptedCPUSeconds
         return total
     }
+
+    /// Appends the descendants of `processes[start...]`, breadth first, each once (a process below the root may
+    /// also be the child of one taken back from the last sample).
+    private mutating func appendDescendants(from start: Int, seen: inout Set<pid_t>) {
+        var index = start
+        while index < processes.count {
+            let before = processes.count
+            appendChildren(of: processes[index])
+            let found = processes[before...].filter { seen.insert($0).inserted }
+            processes.replaceSubrange(before..., with: found)
+            index += 1
+        }
+    }
+
+    /// The resident bytes of `pid` read now (0 for a process that is gone).
+    mutating func residentBytes(of pid: pid_t) -> UInt64 { statistics(of: pid)?.resident ?? 0 }
 
     /// Waits for the tree's processes that capsize adopted and that have ended (zombies), so they do not
     /// linger, keeping their CPU time and exit status.
@@ -134,7 +135,7 @@ struct ProcessTree {
     /// RSS already. 0 when the tree shares the machine's /dev/shm (capsize is not root) or has no live process.
     mutating func privateSharedMemoryBytes() -> UInt64 {
         guard let member = zip(processes, zombies).first(where: { !$0.1 })?.0,
-            let own = Self.mountNamespace("self"), let theirs = Self.mountNamespace("\(member)"), own != theirs
+            let own = Self.ownMountNamespace, let theirs = Self.mountNamespace("\(member)"), own != theirs
         else { return 0 }
         var info = statvfs()
         guard statvfs("/proc/\(member)/root/dev/shm", &info) == 0 else { return 0 }
@@ -151,6 +152,9 @@ struct ProcessTree {
         }
         return used - min(used, mapped)
     }
+
+    /// capsize's own mount namespace, which does not change.
+    private static let ownMountNamespace = mountNamespace("self")
 
     private static func mountNamespace(_ process: String) -> String? {
         var target = [CChar](repeating: 0, count: 64)

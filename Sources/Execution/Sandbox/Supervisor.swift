@@ -299,11 +299,7 @@ final class Supervisor: @unchecked Sendable {
     private func govern(now: Double) {
         guard governor != nil else { return }
         let action = cause == nil ? governor!.update(now: now, used: tree.cpuSeconds) : governor!.release(now: now)
-        switch action {
-        case .stop: signalTree(SIGSTOP)
-        case .resume: signalTree(SIGCONT)
-        case .none: break
-        }
+        if let signal = action.signal { signalTree(signal) }
     }
 
     /// Signals the program's process group (the program is its leader).
