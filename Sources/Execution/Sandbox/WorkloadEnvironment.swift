@@ -28,10 +28,6 @@ public enum WorkloadEnvironment {
         "LD_LIBRARY_PATH",
     ]
 
-    /// Variables of `passedByName` that capsize may set itself at start-up (with `setenv`, which
-    /// `launchEnvironment()` does not see): taken from the live environment when the launch environment lacks them.
-    public static let setByCapsize: Set<String> = ["OPENBLAS_CORETYPE", "CAPSIZE_OPENBLAS_CORETYPE_FROM_CPUID"]
-
     /// Variables that never reach a job or a function: the store's location.
     public static let neverPassed: Set<String> = ["CAPSIZE_HOME"]
 
@@ -39,21 +35,15 @@ public enum WorkloadEnvironment {
     /// `/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin`; this machine has no `/var/lang`).
     public static let systemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/bin"
 
-    /// `passedByName` and `names` with the values capsize was started with (`launchEnvironment()`), those it has.
+    /// `passedByName` and `names` with the values capsize was started with (`launchEnvironment()`, which carries
+    /// the OpenBLAS core type capsize chose at start-up too), those it has.
     /// - Parameters:
     ///   - names: more names (a user's `--pass-env`); `neverPassed` ones are left out.
-    ///   - source: the variables to read; by default capsize's launch environment, and for `setByCapsize` the
-    ///     live one where the launch environment lacks them.
+    ///   - source: the variables to read; by default capsize's launch environment.
     public static func passed(_ names: [String] = [], from source: [String: String]? = nil) -> [String: String] {
         let values = source ?? launchEnvironment()
         var result: [String: String] = [:]
-        for name in passedByName + names where !neverPassed.contains(name) {
-            if let value = values[name] {
-                result[name] = value
-            } else if source == nil, setByCapsize.contains(name), let value = getenv(name) {
-                result[name] = String(cString: value)
-            }
-        }
+        for name in passedByName + names where !neverPassed.contains(name) { result[name] = values[name] }
         return result
     }
 
