@@ -135,9 +135,9 @@ public struct SlurmBackend: Sendable {
     /// Who Slurm jobs run as when capsize is root: `nobody` (sbatch `--uid`/`--gid`, which only root may give), so
     /// that a job cannot reach the store, as the local backend's jobs cannot. Slurm needs an account the node knows,
     /// so the local backend's uids of their own (which have none) cannot be used; jobs share this one.
-    static let jobUser: (uid: uid_t, gid: gid_t)? = {
-        guard getuid() == 0, let account = getpwnam("nobody") else { return nil }
-        return (account.pointee.pw_uid, account.pointee.pw_gid)
+    static let jobUser: SandboxUser? = {
+        guard SandboxUser.isRequired, let account = getpwnam("nobody") else { return nil }
+        return SandboxUser(uid: account.pointee.pw_uid, gid: account.pointee.pw_gid)
     }()
 
     /// Writes the script and submits it with `sbatch --parsable`.
@@ -155,23 +155,16 @@ public struct SlurmBackend: Sendable {
         let folder = outputRoot + "/" + id
         let text = script(for: definition, id: id, arraySize: arraySize)
         let path = folder + "/job.sbatch"
+        // Slurm opens --output before the script runs, so every child's folder must exist first.
+        let children = (0..<(arraySize ?? 0)).map { "\(folder):\($0)" }
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            // Slurm opens --output before the script runs, so every child's folder must exist first.
-            for index in 0..<(arraySize ?? 0) {
-                let child = "\(folder):\(index)"
-                if mkdir(child, 0o777) != 0 && errno != EEXIST {
-                    try FileManager.default.createDirectory(atPath: child, withIntermediateDirectories: true)
-                }
+            for child in children where mkdir(child, 0o777) != 0 && errno != EEXIST {
+                try FileManager.default.createDirectory(atPath: child, withIntermediateDirectories: true)
             }
             try text.write(toFile: path, atomically: true, encoding: .utf8)
-            if let user = Self.jobUser {
-                // The job writes its logs and output there, as that user; capsize (root) reads them.
-                for directory in [folder] + (0..<(arraySize ?? 0)).map({ "\(folder):\($0)" }) {
-                    chown(directory, user.uid, user.gid)
-                    chmod(directory, 0o700)
-                }
-            }
+            // The job writes its logs and output there, as that user; capsize (root) reads them.
+            for directory in [folder] + children { try Self.jobUser?.own(directory) }
         } catch {
             throw Failure.unavailable("cannot write the batch script \(path): \(error)")
         }
@@ -188,8 +181,7 @@ public struct SlurmBackend: Sendable {
                 $0.replacingOccurrences(of: "sbatch: error: ", with: "")
             }
             .joined(separator: "; ")
-            try? FileManager.default.removeItem(atPath: folder)
-            for index in 0..<(arraySize ?? 0) { try? FileManager.default.removeItem(atPath: "\(folder):\(index)") }
+            for directory in [folder] + children { try? FileManager.default.removeItem(atPath: directory) }
             throw refusal(definition.resources, message: message)
         }
         // --parsable prints `ID` or `ID;CLUSTER`.
