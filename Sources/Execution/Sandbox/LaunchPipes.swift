@@ -1,4 +1,5 @@
 internal import CLinux
+import Compute
 
 #if canImport(Glibc)
 import Glibc
@@ -76,19 +77,14 @@ struct LaunchPipes {
     {
         let childEnds = try makePipes(hasInput: hasInput)
         defer { for fd in childEnds { Glibc.close(fd) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if hasInput {
-            posix_spawn_file_actions_adddup2(&actions, childEnds[3], 0)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        }
-        for (target, end) in [(Int32(1), childEnds[1]), (2, childEnds[2]), (3, childEnds[0])] {
-            posix_spawn_file_actions_adddup2(&actions, end, target)
-        }
+        let input: SpawnFileAction =
+            hasInput ? .duplicate(childEnds[3], onto: 0) : .open("/dev/null", onto: 0, writing: false)
         let (pid, status) = spawnWithDefaultSignals(
-            arguments, environment: environment.map { "\($0.key)=\($0.value)" }, actions: &actions)
+            arguments, environment: environment.map { "\($0.key)=\($0.value)" },
+            fileActions: [
+                input, .duplicate(childEnds[1], onto: 1), .duplicate(childEnds[2], onto: 2),
+                .duplicate(childEnds[0], onto: 3),
+            ])
         do { try checkStatus(status, "posix_spawn") } catch {
             closeAll()
             throw SandboxError(

@@ -1,4 +1,5 @@
 internal import CLinux
+import Compute
 import Synchronization
 
 #if canImport(Glibc)
@@ -117,13 +118,12 @@ final class LaunchServer: Sendable {
                 "Cannot create a socket for the launch server (\(SystemCallError(call: "socketpair", code: errno))).")
         }
         defer { Glibc.close(ends[1]) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, ends[1], 3)
-        let (pid, status) = spawnWithDefaultSignals([launcherPath, "--server", "3"], environment: [], actions: &actions)
+        let (pid, status) = spawnWithDefaultSignals(
+            [launcherPath, "--server", "3"], environment: [],
+            fileActions: [
+                .open("/dev/null", onto: 0, writing: false), .open("/dev/null", onto: 1, writing: true),
+                .duplicate(ends[1], onto: 3),
+            ])
         guard status == 0 else {
             Glibc.close(ends[0])
             throw SandboxError(

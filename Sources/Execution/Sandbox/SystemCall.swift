@@ -101,28 +101,3 @@ public func launchEnvironment() -> [String: String] {
     environment.merge(OpenBLASCoreType.childEnvironment()) { _, chosen in chosen }
     return environment
 }
-
-/// `posix_spawn` of `arguments` (the program's path first) with `environment` (`KEY=value` words), the file
-/// `actions` given, the signal mask emptied and every signal at its default: capsize's threads block and handle
-/// signals that a launcher must not inherit. The corresponding C function is `posix_spawn`.
-/// - Returns: the process id, and 0 or the error `posix_spawn` returned.
-func spawnWithDefaultSignals(
-    _ arguments: [String], environment: [String], actions: inout posix_spawn_file_actions_t
-) -> (pid: pid_t, status: Int32) {
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var none = sigset_t()
-    sigemptyset(&none)
-    posix_spawnattr_setsigmask(&attributes, &none)
-    var all = sigset_t()
-    sigfillset(&all)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    let argv = arguments.map { strdup($0) } + [nil]
-    let envp = environment.map { strdup($0) } + [nil]
-    defer { for pointer in argv + envp { free(pointer) } }
-    var pid: pid_t = 0
-    let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
-    return (pid, status)
-}

@@ -126,30 +126,15 @@ final class CommandRunner: PreparedWorkload {
     /// worker's answers stay clean), every signal at its default and none blocked, and no descriptor of
     /// capsize's but stdin, stdout and stderr.
     private func spawn() throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO)
         // What capsize has open and would hand down (descriptors without close-on-exec), as Process closed them.
         let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
-        for fd in open where fd > STDERR_FILENO {
+        let inherited = open.filter { fd in
             let flags = fcntl(fd, F_GETFD)
-            if flags >= 0 && flags & FD_CLOEXEC == 0 { posix_spawn_file_actions_addclose(&actions, fd) }
+            return fd > STDERR_FILENO && flags >= 0 && flags & FD_CLOEXEC == 0
         }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var every = sigset_t()
-        sigfillset(&every)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &every)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let words = ([executable] + argv.dropFirst()).map { strdup($0) } + [nil]
-        defer { words.forEach { free($0) } }
-        var pid: pid_t = 0
-        let failure = posix_spawn(&pid, executable, &actions, &attributes, words, environ)
+        let (pid, failure) = spawnWithDefaultSignals(
+            [executable] + argv.dropFirst(), environment: nil,
+            fileActions: [.duplicate(STDERR_FILENO, onto: STDOUT_FILENO)] + inherited.map { .close($0) })
         guard failure == 0 else { throw CommandError("cannot start \(executable): \(String(cString: strerror(failure)))") }
         return pid
     }
