@@ -20,13 +20,14 @@ let cLibraries: [Target] = [
 // MARK: - Libraries
 
 let libraries: [Target] = [
-    // What every layer shares: the bad-input error (field, value, allowed) that exits with 2.
+    // What every layer shares: the bad-input error (field, value, allowed) that exits with 2, capsize's home
+    // directory and the file lock beside a shared file.
     .target(name: "CapsizeCore"),
     // The facts capsize emulates: prices, limits and formats of Lambda, Batch, Fargate and EC2
     // (data/*.json compiled in).
     .target(name: "CloudModel", dependencies: ["CapsizeCore"], plugins: [.plugin(name: "EmbedKernels")]),
     // The only module that imports C: BLAS, OpenCL, CLBlast, host facts, calibration, kernels/*.cl.
-    .target(name: "Compute", dependencies: ["COpenBLAS", "COpenCL"], plugins: [.plugin(name: "EmbedKernels")]),
+    .target(name: "Compute", dependencies: ["CapsizeCore", "COpenBLAS", "COpenCL"], plugins: [.plugin(name: "EmbedKernels")]),
     // Statistics over repeated measurements.
     .target(name: "Analysis"),
     // What a workload would cost and how long it would take on Lambda, Fargate, EC2 and Batch (projected from
@@ -35,7 +36,7 @@ let libraries: [Target] = [
     // The workloads: train-mlp, render-frames, command.
     .target(name: "Workloads", dependencies: ["Compute", "CapsizeCore"]),
     // Runs, invocations, jobs, environments and measurements in SQLite (GRDB), each committed as it ends.
-    .target(name: "Store", dependencies: ["Compute", .product(name: "GRDB", package: "GRDB.swift")]),
+    .target(name: "Store", dependencies: ["CapsizeCore", .product(name: "GRDB", package: "GRDB.swift")]),
     // The sandbox every invocation and job runs in: caps (wall clock, memory of the process tree, CPUs,
     // temporary storage, output) and measurements, through the capsize-launch helper; and the service
     // models on top of it (Function/: the Lambda model; Batch/: the Batch model, run here or on Slurm, whose
@@ -76,7 +77,7 @@ let executables: [Target] = [
 // MARK: - Tests
 
 let tests: [Target] = [
-    .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
+    .testTarget(name: "ComputeTests", dependencies: ["Compute", "CapsizeCore"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
     .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Compute", "CapsizeCore"]),
     .testTarget(name: "CloudModelTests", dependencies: ["CloudModel", "CapsizeCore"]),
@@ -85,7 +86,7 @@ let tests: [Target] = [
     // GRDB too: the tests inspect the schema and journal mode through their own connection.
     .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store"]),
-    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Store"]),
+    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store"]),
 ]
 
 let package = Package(

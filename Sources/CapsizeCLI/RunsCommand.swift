@@ -1,5 +1,6 @@
 import ArgumentParser
 import CapsizeCore
+import Compute
 import Foundation
 import Store
 import Workloads
@@ -156,7 +157,7 @@ struct RunsCommand: ParsableCommand {
 /// Opens the store at its default path, turning a failure into a message that names the file.
 func openStore() throws -> CapsizeStore {
     do {
-        return try CapsizeStore()
+        return try CapsizeStore(machine: CalibrationKey.machine())
     } catch let error as StoreError {
         throw CommandFailure(message: error.description)
     }

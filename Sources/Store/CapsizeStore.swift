@@ -1,4 +1,4 @@
-import Compute
+import CapsizeCore
 public import Foundation
 import GRDB
 
@@ -17,14 +17,20 @@ import GRDB
 public struct CapsizeStore: Sendable {
     /// The database file.
     public let path: String
+    /// This machine's key (`CalibrationKey.machine` in Compute): runs record it, and only runs of this machine
+    /// can be found stale or resumed here.
+    public let machine: String
     private let pool: DatabasePool
 
     /// Opens (creating it if needed) the store at `path` and brings its schema up to date.
-    /// - Parameter path: the database file; nil for `capsize.sqlite` in the default directory.
+    /// - Parameters:
+    ///   - path: the database file; nil for `capsize.sqlite` in the default directory.
+    ///   - machine: the key of the machine this process runs on.
     /// - Throws: `StoreError.unopenable` or `.newerSchema`, naming the file.
-    public init(path: String? = nil) throws {
+    public init(path: String? = nil, machine: String) throws {
         let path = path ?? Self.defaultPath()
         self.path = path
+        self.machine = machine
         var configuration = Configuration()
         configuration.label = "capsize"
         // Another capsize process may be writing: wait for it rather than fail with SQLITE_BUSY.
@@ -66,11 +72,11 @@ public struct CapsizeStore: Sendable {
         for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
     }
 
-    /// `capsize.sqlite` in the directory calibrations use (`CalibrationStore.defaultDirectory`):
+    /// `capsize.sqlite` in the directory calibrations use (`CapsizeHome.directory`):
     /// `CAPSIZE_HOME`, else `$XDG_DATA_HOME/capsize`, else `~/.local/share/capsize`.
     /// - Parameter environment: the variables to read; nil for this process's environment.
     public static func defaultPath(environment: [String: String]? = nil) -> String {
-        URL(fileURLWithPath: CalibrationStore.defaultDirectory(environment: environment))
+        URL(fileURLWithPath: CapsizeHome.directory(environment: environment))
             .appendingPathComponent("capsize.sqlite").path
     }
 
@@ -80,7 +86,7 @@ public struct CapsizeStore: Sendable {
     /// - Parameters:
     ///   - parameters: what the command needs to resume the run, stored as JSON (`StoredJSON`).
     ///   - planned: how many items the run plans, when known.
-    ///   - machine: the machine's key; nil for this machine (`CalibrationKey.machine`).
+    ///   - machine: the machine's key; nil for this store's `machine`.
     /// - Returns: the stored run.
     @discardableResult
     public func createRun(
@@ -89,7 +95,7 @@ public struct CapsizeStore: Sendable {
     ) throws -> RunRecord {
         let run = RunRecord(
             kind: kind, commandLine: commandLine, parameters: try StoredJSON.encode(parameters),
-            machine: machine ?? CalibrationKey.machine(), pid: getpid(), createdAt: Self.storable(createdAt),
+            machine: machine ?? self.machine, pid: getpid(), createdAt: Self.storable(createdAt),
             planned: planned)
         try insert(run)
         return run
@@ -124,11 +130,11 @@ public struct CapsizeStore: Sendable {
     /// Marks interrupted the runs of `machine` that are still `running` although their process is gone
     /// (killed, crashed): a process cannot record its own `kill -9`, so readers of the store call this.
     /// A run from another machine is left alone: its process cannot be checked from here.
-    /// - Parameter machine: the machine's key; nil for this machine (`CalibrationKey.machine`).
+    /// - Parameter machine: the machine's key; nil for this store's `machine`.
     /// - Returns: the ids of the runs it marked.
     @discardableResult
     public func markStaleRunsInterrupted(machine: String? = nil) throws -> [String] {
-        let machine = machine ?? CalibrationKey.machine()
+        let machine = machine ?? self.machine
         return try pool.write { db in
             let running = try RunRecord.filter(Column("status") == RunRecord.Status.running)
                 .filter(Column("machine") == machine).fetchAll(db)
@@ -149,7 +155,7 @@ public struct CapsizeStore: Sendable {
     ///   still runs.
     @discardableResult
     public func resume(run id: String, machine: String? = nil) throws -> RunRecord {
-        let machine = machine ?? CalibrationKey.machine()
+        let machine = machine ?? self.machine
         return try pool.write { db in
             guard var run = try RunRecord.fetchOne(db, key: id) else { throw StoreError.runNotFound(id) }
             switch run.status {

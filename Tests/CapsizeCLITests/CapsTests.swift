@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 import Testing
 
@@ -43,7 +44,7 @@ import Testing
         #expect(analysis["predictionAgrees"] as? Bool == true)
         #expect(analysis["firstCap"] as? String == "time")
         // Every sample is in the store, with the executor's invocation records beside it.
-        let store = try CapsizeStore(path: home + "/capsize.sqlite")
+        let store = try CapsizeStore(path: home + "/capsize.sqlite", machine: CalibrationKey.machine())
         let run = try #require(try store.runs().first)
         let measurements = try store.measurements(run: run.id)
         let invocations = try store.invocations(run: run.id)
@@ -159,7 +160,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: home) }
         try expectBadInput(arguments, mentions: mentions, home: home)
         // A refused sweep stores no run.
-        let store = try CapsizeStore(path: home + "/capsize.sqlite")
+        let store = try CapsizeStore(path: home + "/capsize.sqlite", machine: CalibrationKey.machine())
         #expect(try store.runs().isEmpty)
     }
 }

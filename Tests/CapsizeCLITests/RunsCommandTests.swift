@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
     static func home() throws -> (path: String, store: CapsizeStore) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-runs-\(UUID().uuidString)")
             .path
-        return (path, try CapsizeStore(path: path + "/capsize.sqlite"))
+        return (path, try CapsizeStore(path: path + "/capsize.sqlite", machine: CalibrationKey.machine()))
     }
 
     /// The pid of a process that has exited.

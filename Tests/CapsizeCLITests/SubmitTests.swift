@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 import Store
 import Testing
@@ -13,7 +14,7 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
     while Date() < deadline && process.isRunning {
         // Blocking, not suspending: a loaded cooperative pool could wake a suspended poll too late.
         Thread.sleep(forTimeInterval: 0.02)
-        guard let store = try? CapsizeStore(path: home + "/capsize.sqlite"), let id = try store.runs().first?.id else { continue }
+        guard let store = try? CapsizeStore(path: home + "/capsize.sqlite", machine: CalibrationKey.machine()), let id = try store.runs().first?.id else { continue }
         run = id
         if try ready(store, id) { break }
     }

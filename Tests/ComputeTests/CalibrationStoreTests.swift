@@ -1,3 +1,4 @@
+import CapsizeCore
 import Foundation
 import Testing
 
@@ -127,6 +128,6 @@ import Testing
             (["CAPSIZE_HOME": "", "HOME": "/h"], "/h/.local/share/capsize"),
         ])
     func defaultDirectory(environment: [String: String], expected: String) {
-        #expect(CalibrationStore.defaultDirectory(environment: environment) == expected)
+        #expect(CapsizeHome.directory(environment: environment) == expected)
     }
 }

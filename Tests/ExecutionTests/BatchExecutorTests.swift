@@ -30,7 +30,7 @@ import Testing
     func sequentialArray() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try CapsizeStore(path: directory.appendingPathComponent("capsize.sqlite").path)
+        let store = try CapsizeStore(path: directory.appendingPathComponent("capsize.sqlite").path, machine: "test machine")
         let run = try store.createRun(kind: .submit, commandLine: ["test"], parameters: [String: String](), planned: 101)
         let executor = try Self.executor(store: store, runID: run.id)
         let parent = try await executor.submit(

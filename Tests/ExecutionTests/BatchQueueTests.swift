@@ -93,7 +93,7 @@ import Testing
     func modeledProvisioning() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try CapsizeStore(path: directory.appendingPathComponent("capsize.sqlite").path)
+        let store = try CapsizeStore(path: directory.appendingPathComponent("capsize.sqlite").path, machine: "test machine")
         let run = try store.createRun(kind: .submit, commandLine: ["test"], parameters: [String: String](), planned: 4)
         let modeled = Self.environment("modeled", provisioning: 5, idle: 0.2)
         let executor = try Self.executor(

@@ -40,7 +40,7 @@ import Testing
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-fn-\(UUID())").path
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let store = try CapsizeStore(path: home + "/capsize.sqlite")
+        let store = try CapsizeStore(path: home + "/capsize.sqlite", machine: "test machine")
         let run = try store.createRun(kind: .invoke, parameters: ["test": "coldThenWarm"], planned: 2)
         let executor = try Self.executor(["true"]) {
             $0.store = store
@@ -333,7 +333,7 @@ import Testing
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-fn-\(UUID())").path
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let store = try CapsizeStore(path: home + "/capsize.sqlite")
+        let store = try CapsizeStore(path: home + "/capsize.sqlite", machine: "test machine")
         let run = try store.createRun(kind: .invoke, parameters: ["test": "async"], planned: 1)
         let executor = try Self.executor(["false"]) {
             $0.retries = 1

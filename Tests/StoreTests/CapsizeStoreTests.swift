@@ -41,7 +41,7 @@ import Testing
     func privateFiles() throws {
         let parent = try Fixture.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        let store = try CapsizeStore(path: parent + "/home/capsize.sqlite")
+        let store = try CapsizeStore(path: parent + "/home/capsize.sqlite", machine: "test machine")
         _ = try store.createRun(kind: .invoke, parameters: ["memory": 128])
         func mode(_ path: String) throws -> Int {
             try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
@@ -82,7 +82,7 @@ import Testing
         try store.record(environment)
         try store.record(measurement)
 
-        let reopened = try CapsizeStore(path: store.path)
+        let reopened = try CapsizeStore(path: store.path, machine: "test machine")
         #expect(try reopened.run(id: run.id) == run)
         #expect(try reopened.run(id: created.id) == created)
         #expect(try reopened.invocations(run: run.id) == [invocation])
@@ -265,7 +265,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let underFile = store.path + "/inside/capsize.sqlite"
         #expect {
-            try CapsizeStore(path: underFile)
+            try CapsizeStore(path: underFile, machine: "test machine")
         } throws: { error in
             guard case .unopenable(let path, _) = error as? StoreError else { return false }
             return path == underFile
@@ -273,7 +273,7 @@ import Testing
         try DatabaseQueue(path: store.path).write { db in
             try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')")
         }
-        #expect(throws: StoreError.newerSchema(path: store.path)) { try CapsizeStore(path: store.path) }
+        #expect(throws: StoreError.newerSchema(path: store.path)) { try CapsizeStore(path: store.path, machine: "test machine") }
     }
 
     @Test("the default path follows CAPSIZE_HOME, then XDG_DATA_HOME, like the calibrations")

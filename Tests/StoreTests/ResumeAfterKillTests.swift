@@ -29,7 +29,7 @@ import Testing
     func killThenResume() throws {
         let home = try Fixture.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let store = try CapsizeStore(path: home + "/capsize.sqlite")
+        let store = try CapsizeStore(path: home + "/capsize.sqlite", machine: "test machine")
         let bench = try Self.capsize(
             ["bench", "command", "--repeat", "50", "--warmup", "0", "--", "/bin/sh", "-c", "sleep 0.1"], home: home)
 
@@ -52,7 +52,7 @@ import Testing
         #expect(afterKill.count >= 15 && afterKill.count < 50)
         #expect(Set(afterKill.map(\.itemKey)) == Set((1...afterKill.count).map { "rep=\($0)" }))
         #expect(Array(afterKill.prefix(recordedBeforeKill.count)) == recordedBeforeKill)
-        #expect(try store.markStaleRunsInterrupted() == [run.id])
+        #expect(try store.markStaleRunsInterrupted(machine: run.machine) == [run.id])
 
         let resume = try Self.capsize(["bench", "--resume", run.shortID], home: home)
         resume.waitUntilExit()

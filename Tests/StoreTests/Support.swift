@@ -16,7 +16,7 @@ enum Fixture {
     /// A store in a fresh directory; remove `directory` when done.
     static func store() throws -> (store: CapsizeStore, directory: String) {
         let directory = try temporaryDirectory()
-        return (try CapsizeStore(path: directory + "/capsize.sqlite"), directory)
+        return (try CapsizeStore(path: directory + "/capsize.sqlite", machine: "test machine"), directory)
     }
 
     /// A date `offset` seconds after 2023-11-14 22:13:20 UTC, exact in binary so it reads back equal.

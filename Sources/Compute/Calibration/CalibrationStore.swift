@@ -1,3 +1,4 @@
+import CapsizeCore
 import Foundation
 
 /// Stored calibrations: one JSON file, `calibrations.json`, with host and device peaks per machine.
@@ -10,22 +11,10 @@ public struct CalibrationStore: Sendable {
     /// The JSON file's path.
     public let path: String
 
-    /// - Parameter directory: where `calibrations.json` lives; nil for the default directory.
+    /// - Parameter directory: where `calibrations.json` lives; nil for `CapsizeHome.directory()`.
     public init(directory: String? = nil) {
-        let directory = directory ?? Self.defaultDirectory()
+        let directory = directory ?? CapsizeHome.directory()
         path = URL(fileURLWithPath: directory).appendingPathComponent("calibrations.json").path
-    }
-
-    /// The default directory: `CAPSIZE_HOME`, else `$XDG_DATA_HOME/capsize`, else `~/.local/share/capsize`.
-    /// - Parameter environment: the variables to read; nil for this process's environment.
-    public static func defaultDirectory(environment: [String: String]? = nil) -> String {
-        let environment = environment ?? ProcessInfo.processInfo.environment
-        if let home = environment["CAPSIZE_HOME"], !home.isEmpty { return home }
-        if let data = environment["XDG_DATA_HOME"], !data.isEmpty {
-            return URL(fileURLWithPath: data).appendingPathComponent("capsize").path
-        }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return URL(fileURLWithPath: home).appendingPathComponent(".local/share/capsize").path
     }
 
     // MARK: Saving
