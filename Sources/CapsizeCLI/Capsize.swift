@@ -32,7 +32,7 @@ public enum CapsizeMain {
                 try command.run()
             }
         } catch let error as InputError {
-            fail("capsize: \(error)", code: 2)
+            fail("capsize: \(error.namingFlags)", code: 2)
         } catch let error as CommandFailure {
             fail("capsize: \(error.message)", code: error.code)
         } catch let error as StoreError {
@@ -53,6 +53,25 @@ public enum CapsizeMain {
     static func fail(_ message: String, code: Int32) -> Never {
         FileHandle.standardError.write(Data((message + "\n").utf8))
         exit(code)
+    }
+}
+
+extension InputError {
+    /// The error as the command line says it: a library's setting (`memory`, `dependsOn`, a workload parameter
+    /// such as `hidden`) by its flag (`--memory`, `--depends-on`, `--hidden`); other fields as they are.
+    var namingFlags: InputError { namingSetting(Self.flag) }
+
+    /// `--` and the key in kebab case: `dependsOn` → `--depends-on`.
+    static func flag(_ key: String) -> String {
+        var flag = "--"
+        for character in key {
+            if character.isUppercase {
+                flag += "-" + character.lowercased()
+            } else {
+                flag.append(character)
+            }
+        }
+        return flag
     }
 }
 

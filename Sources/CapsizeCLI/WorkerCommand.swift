@@ -143,7 +143,7 @@ struct Worker {
                 errorType: failed ? "Runtime.ExitError" : nil, errorMessage: failed ? result.notes.joined(separator: "; ") : nil,
                 prepareSeconds: prepareSeconds, warm: warm, device: target.label, result: result)
         } catch let error as InputError {
-            return .failure(event.requestId, type: "InvalidParameterValueException", message: error.description)
+            return .failure(event.requestId, type: "InvalidParameterValueException", message: error.namingFlags.description)
         } catch {
             return .failure(event.requestId, type: "Runtime.Error", message: "\(error)")
         }

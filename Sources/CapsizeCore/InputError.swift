@@ -1,14 +1,35 @@
 /// Bad user input: which field, the value given, and what is allowed. The CLI exits with 2.
+///
+/// A library names the field in its own words. A *setting* of a call (`memory`, `dependsOn`, a workload
+/// parameter such as `hidden`) is a key that each front end shows its own way: the command line as its flag
+/// (`--memory`, `--depends-on`, `--hidden`). Any other field (a place in a file, such as
+/// `jobQueues[0].priority`) is shown as it is.
 public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
     public var field: String
     public var value: String
     public var allowed: String
+    /// Whether `field` is the key of a setting (see above) rather than a place shown as it is.
+    public var isSetting: Bool
 
+    /// A field shown as it is: a place in a file, a word of a command line.
     public init(field: String, value: String, allowed: String) {
         self.field = field
         self.value = value
         self.allowed = allowed
+        isSetting = false
+    }
+
+    /// A setting of the call, by its key (`memory`, `dependsOn`, `hidden`).
+    public init(setting key: String, value: String, allowed: String) {
+        self.init(field: key, value: value, allowed: allowed)
+        isSetting = true
     }
 
     public var description: String { "invalid \(field) '\(value)': allowed \(allowed)" }
+
+    /// The same error with a setting named by `name` (e.g. as a flag); other fields are kept.
+    public func namingSetting(_ name: (String) -> String) -> InputError {
+        guard isSetting else { return self }
+        return InputError(field: name(field), value: value, allowed: allowed)
+    }
 }

@@ -26,13 +26,13 @@ public struct ResourceRequirements: Codable, Sendable, Equatable {
     /// - Throws: `InputError` naming the field when a value is out of range.
     public init(vcpus: Double = 1, memoryMiB: Int = 2048, gpus: Int = 0) throws(InputError) {
         guard vcpus.isFinite, vcpus >= 0.25, vcpus <= 256 else {
-            throw InputError(field: "--vcpus", value: "\(vcpus)", allowed: "0.25...256")
+            throw InputError(setting: "vcpus", value: "\(vcpus)", allowed: "0.25...256")
         }
         guard memoryMiB >= 4, memoryMiB <= 4_194_304 else {
-            throw InputError(field: "--memory", value: "\(memoryMiB)", allowed: "4...4194304 MiB")
+            throw InputError(setting: "memory", value: "\(memoryMiB)", allowed: "4...4194304 MiB")
         }
         guard (0...16).contains(gpus) else {
-            throw InputError(field: "--gpus", value: "\(gpus)", allowed: "0...16 whole GPUs")
+            throw InputError(setting: "gpus", value: "\(gpus)", allowed: "0...16 whole GPUs")
         }
         self.vcpus = vcpus
         self.memoryMiB = memoryMiB
@@ -114,7 +114,7 @@ public struct RetryStrategy: Codable, Sendable, Equatable {
     /// - Throws: `InputError` naming `--attempts` (1...10) or `evaluateOnExit` (at most 5 rules).
     public init(attempts: Int = 1, evaluateOnExit: [EvaluateOnExit] = []) throws(InputError) {
         guard (1...10).contains(attempts) else {
-            throw InputError(field: "--attempts", value: "\(attempts)", allowed: "1...10")
+            throw InputError(setting: "attempts", value: "\(attempts)", allowed: "1...10")
         }
         guard evaluateOnExit.count <= 5 else {
             throw InputError(field: "evaluateOnExit", value: "\(evaluateOnExit.count) rules", allowed: "at most 5 rules")
@@ -162,7 +162,7 @@ public enum BatchLimits {
     /// - Throws: `InputError` naming `--array` and 2...10000.
     public static func checkArraySize(_ size: Int) throws(InputError) {
         guard arraySize.contains(size) else {
-            throw InputError(field: "--array", value: "\(size)", allowed: "2...10000 children")
+            throw InputError(setting: "array", value: "\(size)", allowed: "2...10000 children")
         }
     }
 
@@ -171,15 +171,15 @@ public enum BatchLimits {
     ///   unknown job id.
     public static func checkDependencies(_ dependencies: [JobDependency], known: Set<String>) throws(InputError) {
         guard dependencies.count <= maxDependencies else {
-            throw InputError(field: "--depends-on", value: "\(dependencies.count) jobs", allowed: "at most 20 dependencies")
+            throw InputError(setting: "dependsOn", value: "\(dependencies.count) jobs", allowed: "at most 20 dependencies")
         }
         if let sequential = dependencies.first(where: { $0.type == .sequential }) {
             throw InputError(
-                field: "--depends-on", value: "\(sequential.jobId):SEQUENTIAL",
+                setting: "dependsOn", value: "\(sequential.jobId):SEQUENTIAL",
                 allowed: "JOB or JOB:N_TO_N (SEQUENTIAL names no job: --sequential chains an array's own children)")
         }
         for dependency in dependencies where !known.contains(dependency.jobId) {
-            throw InputError(field: "--depends-on", value: dependency.jobId, allowed: "the id of a submitted job")
+            throw InputError(setting: "dependsOn", value: dependency.jobId, allowed: "the id of a submitted job")
         }
     }
 
@@ -187,7 +187,7 @@ public enum BatchLimits {
     /// - Throws: `InputError` for a non-positive timeout.
     public static func timeoutWarning(_ seconds: Double) throws(InputError) -> String? {
         guard seconds.isFinite, seconds > 0 else {
-            throw InputError(field: "--timeout", value: "\(seconds)", allowed: "a positive number of seconds (AWS requires ≥ 60)")
+            throw InputError(setting: "timeout", value: "\(seconds)", allowed: "a positive number of seconds (AWS requires ≥ 60)")
         }
         return seconds < minimumTimeoutSeconds
             ? "timeout \(seconds) s is below AWS Batch's minimum of 60 s: accepted locally, AWS would reject it" : nil

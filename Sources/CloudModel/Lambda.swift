@@ -26,18 +26,18 @@ public struct FunctionConfiguration: Codable, Sendable, Equatable {
         architecture: Architecture = .x86_64, reservedConcurrency: Int? = nil
     ) throws(InputError) {
         guard Self.memoryRange.contains(memoryMB) else {
-            throw InputError(field: "--memory", value: "\(memoryMB)", allowed: "128...10240 MB (Lambda's range)")
+            throw InputError(setting: "memory", value: "\(memoryMB)", allowed: "128...10240 MB (Lambda's range)")
         }
         guard Self.timeoutRange.contains(timeoutSeconds) else {
-            throw InputError(field: "--timeout", value: "\(timeoutSeconds)", allowed: "1...900 seconds (Lambda's range)")
+            throw InputError(setting: "timeout", value: "\(timeoutSeconds)", allowed: "1...900 seconds (Lambda's range)")
         }
         guard Self.ephemeralStorageRange.contains(ephemeralStorageMB) else {
             throw InputError(
-                field: "--ephemeral-storage", value: "\(ephemeralStorageMB)", allowed: "512...10240 MB (Lambda's range)")
+                setting: "ephemeralStorage", value: "\(ephemeralStorageMB)", allowed: "512...10240 MB (Lambda's range)")
         }
         if let reservedConcurrency, !(0...1_000).contains(reservedConcurrency) {
             throw InputError(
-                field: "--concurrency", value: "\(reservedConcurrency)",
+                setting: "concurrency", value: "\(reservedConcurrency)",
                 allowed: "0...1000 (the default per-Region account limit)")
         }
         self.memoryMB = memoryMB

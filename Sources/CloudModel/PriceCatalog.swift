@@ -147,7 +147,7 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
     /// - Throws: `InputError` naming the file and the missing, malformed or negative item.
     public static func load(path: String) throws(InputError) -> PriceCatalog {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(field: "--prices", value: path, allowed: "a readable JSON price file")
+            throw InputError(setting: "prices", value: path, allowed: "a readable JSON price file")
         }
         return try decode(data, source: path)
     }
@@ -163,7 +163,7 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
             let path = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw InputError(field: "\(source): \(path)", value: "(wrong type)", allowed: "a number")
         } catch {
-            throw InputError(field: "--prices", value: source, allowed: "valid JSON (\(error))")
+            throw InputError(setting: "prices", value: source, allowed: "valid JSON (\(error))")
         }
         try catalog.validate(source: source)
         return catalog

@@ -16,7 +16,7 @@ public enum Strategy: String, Codable, Sendable, CaseIterable {
     public init(parsing text: String) throws(InputError) {
         guard let strategy = Strategy(rawValue: text.lowercased()) else {
             throw InputError(
-                field: "--strategy", value: text, allowed: Strategy.allCases.map(\.rawValue).joined(separator: ", "))
+                setting: "strategy", value: text, allowed: Strategy.allCases.map(\.rawValue).joined(separator: ", "))
         }
         self = strategy
     }
@@ -112,10 +112,10 @@ public func recommend(
     profile: WorkloadProfile, runs: Int, strategy: Strategy, prices: PriceCatalog = .embedded,
     lambdaMemories: [Int]? = nil, architectures: [Architecture] = [.x86_64]
 ) throws(InputError) -> Recommendation {
-    guard runs >= 1 else { throw InputError(field: "--runs", value: "\(runs)", allowed: "1 or more runs") }
+    guard runs >= 1 else { throw InputError(setting: "runs", value: "\(runs)", allowed: "1 or more runs") }
     let memories = lambdaMemories ?? prices.lambda.memoryPresetsMB
     for memory in memories where !FunctionConfiguration.memoryRange.contains(memory) {
-        throw InputError(field: "--memory", value: "\(memory)", allowed: "128...10240 MB (Lambda's range)")
+        throw InputError(setting: "memory", value: "\(memory)", allowed: "128...10240 MB (Lambda's range)")
     }
     let planner = Planner(profile: profile, runs: runs, prices: prices)
     var options: [PlanOption] = []

@@ -44,19 +44,19 @@ public struct ParameterSpec: Sendable, Equatable {
         switch kind {
         case .integer(let range):
             guard let value = Int(text.replacingOccurrences(of: "_", with: "")), range.contains(value) else {
-                throw InputError(field: "--\(name)", value: text, allowed: allowed)
+                throw InputError(setting: name, value: text, allowed: allowed)
             }
         case .real(let range):
             guard let value = Double(text), value.isFinite, range.contains(value) else {
-                throw InputError(field: "--\(name)", value: text, allowed: allowed)
+                throw InputError(setting: name, value: text, allowed: allowed)
             }
         case .text: break
         case .flag:
             guard text == "true" || text == "false" else {
-                throw InputError(field: "--\(name)", value: text, allowed: allowed)
+                throw InputError(setting: name, value: text, allowed: allowed)
             }
         case .choice(let words):
-            guard words.contains(text) else { throw InputError(field: "--\(name)", value: text, allowed: allowed) }
+            guard words.contains(text) else { throw InputError(setting: name, value: text, allowed: allowed) }
         }
     }
 }
@@ -112,7 +112,7 @@ public struct ParameterValues: Sendable, Equatable {
         var values: [String: String] = [:]
         for spec in specs {
             guard let text = given[spec.name] ?? spec.defaultValue else {
-                throw InputError(field: "--\(spec.name)", value: "", allowed: "a value (required): \(spec.allowed)")
+                throw InputError(setting: spec.name, value: "", allowed: "a value (required): \(spec.allowed)")
             }
             try spec.validate(text)
             values[spec.name] = text
@@ -160,7 +160,7 @@ public enum DeviceSelector: Sendable, Equatable, CustomStringConvertible {
         default:
             let parts = text.lowercased().split(separator: ":")
             guard parts.count == 2, parts[0] == "opencl", let index = Int(parts[1]), index >= 0 else {
-                throw InputError(field: "--device", value: text, allowed: "auto, cpu, native, gpu or opencl:N")
+                throw InputError(setting: "device", value: text, allowed: "auto, cpu, native, gpu or opencl:N")
             }
             self = .openCL(index)
         }
@@ -182,12 +182,12 @@ public enum DeviceSelector: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .openCL(let index):
             guard let device = devices.first(where: { $0.info.index == index }) else {
-                throw InputError(field: "--device", value: description, allowed: Self.listing(devices))
+                throw InputError(setting: "device", value: description, allowed: Self.listing(devices))
             }
             return device
         case .gpu:
             guard let device = devices.first(where: { $0.info.kind == .gpu }) else {
-                throw InputError(field: "--device", value: "gpu", allowed: Self.listing(devices) + " (no OpenCL GPU here)")
+                throw InputError(setting: "device", value: "gpu", allowed: Self.listing(devices) + " (no OpenCL GPU here)")
             }
             return device
         case .auto: return devices.first { $0.info.kind == .gpu }
@@ -205,11 +205,11 @@ public enum DeviceSelector: Sendable, Equatable, CustomStringConvertible {
 
 extension Kernels {
     /// The source of kernel file `name` (e.g. `mlp.cl`), from `--kernels DIR` when given.
-    /// - Throws: `InputError` naming `--kernels` when the directory lacks the file.
+    /// - Throws: `InputError` naming the setting `kernels` when the directory lacks the file.
     public static func require(_ name: String, overrideDirectory: String?) throws(InputError) -> String {
         guard let text = source(name, overrideDirectory: overrideDirectory) else {
             throw InputError(
-                field: "--kernels", value: overrideDirectory ?? "(embedded)", allowed: "a directory that holds \(name)")
+                setting: "kernels", value: overrideDirectory ?? "(embedded)", allowed: "a directory that holds \(name)")
         }
         return text
     }

@@ -123,28 +123,28 @@ public struct ResourceEstimate: Codable, Sendable, Equatable {
 
     /// Refuses a run whose memory cannot fit, before anything is allocated.
     /// - Parameters:
-    ///   - sizeField: the parameter to blame in the message, e.g. `--hidden`.
+    ///   - sizeParameter: the parameter to blame in the message, e.g. `hidden`.
     /// - Throws: `InputError` naming the memory that is short.
-    public func checkFits(on target: ExecutionTarget, sizeField: String, sizeValue: String) throws(InputError) {
+    public func checkFits(on target: ExecutionTarget, sizeParameter: String, sizeValue: String) throws(InputError) {
         let available = HostInfo.availableMemoryBytes()
         let host: UInt64
         if case .openCL = target { host = hostBytesBesideDevice } else { host = hostBytes }
         if available > 0 && host > available {
             throw InputError(
-                field: sizeField, value: sizeValue,
+                setting: sizeParameter, value: sizeValue,
                 allowed: "a size whose estimate (\(formatBytes(host)) of host memory) fits the "
                     + "\(formatBytes(available)) available")
         }
         guard case .openCL(let device) = target else { return }
         if deviceBytes > device.info.globalMemoryBytes {
             throw InputError(
-                field: sizeField, value: sizeValue,
+                setting: sizeParameter, value: sizeValue,
                 allowed: "a size whose estimate (\(formatBytes(deviceBytes)) of device memory) fits "
                     + "\(device.info.name)'s \(formatBytes(device.info.globalMemoryBytes))")
         }
         if largestDeviceBuffer > device.info.maxAllocationBytes {
             throw InputError(
-                field: sizeField, value: sizeValue,
+                setting: sizeParameter, value: sizeValue,
                 allowed: "a size whose largest buffer (\(formatBytes(largestDeviceBuffer))) fits "
                     + "\(device.info.name)'s max allocation of \(formatBytes(device.info.maxAllocationBytes))")
         }

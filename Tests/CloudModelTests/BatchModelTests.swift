@@ -120,9 +120,9 @@ import Testing
         #expect(throws: InputError.self) { try BatchLimits.timeoutWarning(0) }
     }
 
-    @Test("resources out of range name the field", arguments: [(0.1, 2048, 0, "--vcpus"), (1, 2, 0, "--memory"), (1, 2048, -1, "--gpus")])
+    @Test("resources out of range name the field", arguments: [(0.1, 2048, 0, "vcpus"), (1, 2, 0, "memory"), (1, 2048, -1, "gpus")])
     func resources(vcpus: Double, memory: Int, gpus: Int, field: String) throws {
         let error = try #require(throws: InputError.self) { try ResourceRequirements(vcpus: vcpus, memoryMiB: memory, gpus: gpus) }
-        #expect(error.field == field)
+        #expect(error.field == field && error.isSetting)
     }
 }

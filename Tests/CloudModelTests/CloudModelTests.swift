@@ -87,8 +87,8 @@ import Testing
     }
 
     @Test("configuration values out of Lambda's ranges are refused, naming the field", arguments: [
-        (127, 3, 512, "--memory"), (10_241, 3, 512, "--memory"), (128, 0, 512, "--timeout"), (128, 901, 512, "--timeout"),
-        (128, 3, 511, "--ephemeral-storage"), (128, 3, 10_241, "--ephemeral-storage"),
+        (127, 3, 512, "memory"), (10_241, 3, 512, "memory"), (128, 0, 512, "timeout"), (128, 901, 512, "timeout"),
+        (128, 3, 511, "ephemeralStorage"), (128, 3, 10_241, "ephemeralStorage"),
     ])
     func ranges(memory: Int, timeout: Int, storage: Int, field: String) throws {
         let error = try #require(throws: InputError.self) {

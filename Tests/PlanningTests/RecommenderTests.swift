@@ -112,7 +112,7 @@ import Testing
     @Test("a strategy that does not exist is refused, naming --strategy and the allowed values")
     func badStrategy() throws {
         let error = try #require(throws: InputError.self) { try Strategy(parsing: "cheapest") }
-        #expect(error.field == "--strategy")
+        #expect(error.field == "strategy")
         #expect(error.allowed == "cost, speed, balanced")
         #expect(try Strategy(parsing: "Speed") == .speed)
     }
@@ -121,10 +121,10 @@ import Testing
     func badArguments() throws {
         let profile = try WorkloadProfile(localSeconds: 1, peakMemoryMB: 1)
         let runs = try #require(throws: InputError.self) { try recommend(profile: profile, runs: 0, strategy: .cost) }
-        #expect(runs.field == "--runs")
+        #expect(runs.field == "runs")
         let memory = try #require(throws: InputError.self) {
             try recommend(profile: profile, runs: 1, strategy: .cost, lambdaMemories: [64])
         }
-        #expect(memory.field == "--memory")
+        #expect(memory.field == "memory")
     }
 }

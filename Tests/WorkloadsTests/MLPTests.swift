@@ -100,7 +100,7 @@ private let openCLDevices = (try? OpenCL.devices()) ?? []
         let model = TrainMLP(batch: 65536, inputs: 65536, hidden: 65536, layers: 8, classes: 10)
         #expect(model.estimate.hostBytes > HostInfo.current().memoryTotalBytes)
         let error = try #require(throws: InputError.self) { try model.prepare(on: .host, options: RunOptions()) }
-        #expect(error.field == "--hidden")
+        #expect(error.field == "hidden")
         #expect(error.description.contains("host memory"))
     }
 
@@ -115,9 +115,9 @@ private let openCLDevices = (try? OpenCL.devices()) ?? []
     }
 
     @Test("parameters are validated with the field, the value and the allowed range", arguments: [
-        (["--batch", "0"], "--batch"), (["--batch", "-3"], "--batch"), (["--hidden", "abc"], "--hidden"),
-        (["--layers", "65"], "--layers"), (["--lr", "nan"], "--lr"), (["--classes", "1"], "--classes"),
-        (["--steps", "99999999999999999999999"], "--steps"), (["--widht", "3"], "parameter"),
+        (["--batch", "0"], "batch"), (["--batch", "-3"], "batch"), (["--hidden", "abc"], "hidden"),
+        (["--layers", "65"], "layers"), (["--lr", "nan"], "lr"), (["--classes", "1"], "classes"),
+        (["--steps", "99999999999999999999999"], "steps"), (["--widht", "3"], "parameter"),
         (["--batch"], "--batch"),
     ])
     func validation(arguments: [String], field: String) throws {
@@ -136,7 +136,7 @@ private let openCLDevices = (try? OpenCL.devices()) ?? []
             return
         }
         let error = try #require(throws: InputError.self) { try model.resolve(.openCL(99), devices: openCLDevices) }
-        #expect(error.field == "--device")
+        #expect(error.field == "device")
         #expect(error.allowed.contains("native"))
         for device in openCLDevices { #expect(error.allowed.contains("opencl:\(device.info.index)")) }
     }

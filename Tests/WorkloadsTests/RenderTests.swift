@@ -47,7 +47,7 @@ import Workloads
         let error = try #require(throws: InputError.self) {
             try ParameterValues(arguments: ["--math", "approximate"], specs: RenderFrames.parameters)
         }
-        #expect(error.field == "--math")
+        #expect(error.field == "math")
         #expect(error.allowed == "one of exact, fast")
         #expect(try RenderFrames(parameters: ParameterValues(arguments: ["--math", "fast"], specs: RenderFrames.parameters)).fastMath)
     }
@@ -149,13 +149,13 @@ import Workloads
     @Test("Invalid parameters are refused with an InputError naming the field")
     func rejectsInvalidParameters() throws {
         let zeroWidth = #expect(throws: InputError.self) { try RenderFrames(width: 0) }
-        #expect(zeroWidth?.field == "--width")
+        #expect(zeroWidth?.field == "width")
         let text = #expect(throws: InputError.self) {
             try ParameterValues(arguments: ["--width", "abc"], specs: RenderFrames.parameters)
         }
-        #expect(text?.field == "--width" && text?.value == "abc")
+        #expect(text?.field == "width" && text?.value == "abc")
         let samples = #expect(throws: InputError.self) { try RenderFrames(spp: 1000) }
-        #expect(samples?.field == "--spp" && samples?.allowed == "an integer in 1...256")
+        #expect(samples?.field == "spp" && samples?.allowed == "an integer in 1...256")
         let workload = try RenderFrames(
             parameters: ParameterValues(arguments: ["--frames=3"], specs: RenderFrames.parameters))
         #expect(workload.frames == 3 && workload.width == 320 && workload.detail == 8)
@@ -171,7 +171,7 @@ import Workloads
             #expect(try workload.resolve(.cpu, devices: devices).label == "opencl:\(cpu.info.index)")
         }
         let missing = #expect(throws: InputError.self) { try workload.resolve(.openCL(99), devices: devices) }
-        #expect(missing?.field == "--device")
+        #expect(missing?.field == "device")
     }
 
     @Test("The estimate's FLOPs and bytes scale linearly with frames; memory does not")

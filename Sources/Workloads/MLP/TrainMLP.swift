@@ -138,7 +138,7 @@ public struct TrainMLP: Workload {
     }
 
     public func prepare(on target: ExecutionTarget, options: RunOptions) throws -> any PreparedWorkload {
-        try estimate.checkFits(on: target, sizeField: "--hidden", sizeValue: "\(hidden)")
+        try estimate.checkFits(on: target, sizeParameter: "hidden", sizeValue: "\(hidden)")
         switch target {
         case .host: return HostMLPTrainer(self)
         case .openCL(let device):

@@ -126,7 +126,7 @@ struct FrameSaver {
     let height: Int
 
     /// Creates `directory` (and its parents) if needed.
-    /// - Throws: `InputError` naming `--save-frames` when the directory cannot be created.
+    /// - Throws: `InputError` naming the setting `saveFrames` when the directory cannot be created.
     init(directory path: String, width: Int, height: Int) throws(InputError) {
         directory = URL(fileURLWithPath: path, isDirectory: true)
         self.width = width
@@ -135,7 +135,7 @@ struct FrameSaver {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw InputError(
-                field: "--save-frames", value: path, allowed: "a directory capsize can create and write (\(error))")
+                setting: "saveFrames", value: path, allowed: "a directory capsize can create and write (\(error))")
         }
     }
 
@@ -149,7 +149,7 @@ struct FrameSaver {
         do {
             try Data(PNG.encode(rgba: rgba, width: width, height: height)).write(to: file)
         } catch {
-            throw InputError(field: "--save-frames", value: file.path, allowed: "a writable file (\(error))")
+            throw InputError(setting: "saveFrames", value: file.path, allowed: "a writable file (\(error))")
         }
     }
 }

@@ -105,7 +105,7 @@ public struct RenderFrames: Workload {
     }
 
     public func prepare(on target: ExecutionTarget, options: RunOptions) throws -> any PreparedWorkload {
-        try estimate.checkFits(on: target, sizeField: "--width", sizeValue: String(width))
+        try estimate.checkFits(on: target, sizeParameter: "width", sizeValue: String(width))
         let saver = try options.saveFramesDirectory.map { directory throws(InputError) in
             try FrameSaver(directory: directory, width: width, height: height)
         }
