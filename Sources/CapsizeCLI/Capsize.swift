@@ -10,6 +10,7 @@ struct Capsize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "capsize",
         abstract: "Benchmark heavy compute against serverless caps: measured here, projected to the cloud.",
+        version: "capsize \(CapsizeVersion.current)",
         subcommands: [
             DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, InvokeCommand.self, SubmitCommand.self,
             JobsCommand.self, LogsCommand.self, RunsCommand.self, SweepCommand.self, CapsCommand.self, RecommendCommand.self, ExportCommand.self, WorkerCommand.self,

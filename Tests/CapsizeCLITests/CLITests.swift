@@ -184,6 +184,13 @@ let tinyMLP = ["--batch", "32", "--inputs", "24", "--hidden", "48", "--layers", 
         #expect(result.stderr.contains(mentions) && result.stderr.contains("allowed"), "\(result.stderr)")
     }
 
+    @Test("--version prints capsize and a semantic version, and exits 0")
+    func version() throws {
+        let result = try capsize(["--version"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.wholeMatch(of: /capsize \d+\.\d+\.\d+\n/) != nil, "\(result.stdout)")
+    }
+
     @Test("an unknown device lists the devices that exist")
     func unknownDeviceListsDevices() throws {
         let result = try capsize(["bench", "train-mlp", "--device", "opencl:99"])
