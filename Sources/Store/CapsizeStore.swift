@@ -1,5 +1,5 @@
 import CapsizeCore
-public import Foundation
+import Foundation
 import GRDB
 
 #if canImport(Glibc)
@@ -20,7 +20,7 @@ public struct CapsizeStore: Sendable {
     /// This machine's key (`CalibrationKey.machine` in Compute): runs record it, and only runs of this machine
     /// can be found stale or resumed here.
     public let machine: String
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     /// Opens (creating it if needed) the store at `path` and brings its schema up to date.
     /// - Parameters:
@@ -79,138 +79,6 @@ public struct CapsizeStore: Sendable {
         URL(fileURLWithPath: CapsizeHome.directory(environment: environment))
             .appendingPathComponent("capsize.sqlite").path
     }
-
-    // MARK: Runs
-
-    /// Creates a run in the `running` state, owned by this process.
-    /// - Parameters:
-    ///   - parameters: what the command needs to resume the run, stored as JSON (`StoredJSON`).
-    ///   - planned: how many items the run plans, when known.
-    ///   - machine: the machine's key; nil for this store's `machine`.
-    /// - Returns: the stored run.
-    @discardableResult
-    public func createRun(
-        kind: RunRecord.Kind, commandLine: [String] = CommandLine.arguments, parameters: some Encodable,
-        planned: Int? = nil, machine: String? = nil, createdAt: Date = Date()
-    ) throws -> RunRecord {
-        let run = RunRecord(
-            kind: kind, commandLine: commandLine, parameters: try StoredJSON.encode(parameters),
-            machine: machine ?? self.machine, pid: getpid(), createdAt: Self.storable(createdAt),
-            planned: planned)
-        try insert(run)
-        return run
-    }
-
-    /// Stores a new run as given (tests use it to make runs of other processes and machines).
-    func insert(_ run: RunRecord) throws {
-        try pool.write { try run.insert($0) }
-    }
-
-    /// Marks a run finished: every planned item ended and was recorded.
-    /// - Throws: `StoreError.runNotFound` for an unknown id.
-    @discardableResult
-    public func finish(run id: String, at date: Date = Date()) throws -> RunRecord {
-        try updateRun(id) { run in
-            run.status = .finished
-            run.finishedAt = Self.storable(date)
-            run.statusReason = nil
-        }
-    }
-
-    /// Marks a run interrupted, saying why; `--resume` can continue it.
-    /// - Throws: `StoreError.runNotFound` for an unknown id.
-    @discardableResult
-    public func markInterrupted(run id: String, reason: String) throws -> RunRecord {
-        try updateRun(id) { run in
-            run.status = .interrupted
-            run.statusReason = reason
-        }
-    }
-
-    /// Marks interrupted the runs of `machine` that are still `running` although their process is gone
-    /// (killed, crashed): a process cannot record its own `kill -9`, so readers of the store call this.
-    /// A run from another machine is left alone: its process cannot be checked from here.
-    /// - Parameter machine: the machine's key; nil for this store's `machine`.
-    /// - Returns: the ids of the runs it marked.
-    @discardableResult
-    public func markStaleRunsInterrupted(machine: String? = nil) throws -> [String] {
-        let machine = machine ?? self.machine
-        return try pool.write { db in
-            let running = try RunRecord.filter(Column("status") == RunRecord.Status.running)
-                .filter(Column("machine") == machine).fetchAll(db)
-            var marked: [String] = []
-            for var run in running where !Self.processIsAlive(run.pid) {
-                run.status = .interrupted
-                run.statusReason = "its process (pid \(run.pid)) ended before the run did"
-                try run.update(db)
-                marked.append(run.id)
-            }
-            return marked
-        }
-    }
-
-    /// Takes over an unfinished run for this process: `running` again, with this process's pid.
-    /// Checked and changed in one transaction, so two processes cannot resume the same run.
-    /// - Throws: `StoreError.runNotFound`, or `.notResumable` when the run finished or its process
-    ///   still runs.
-    @discardableResult
-    public func resume(run id: String, machine: String? = nil) throws -> RunRecord {
-        let machine = machine ?? self.machine
-        return try pool.write { db in
-            guard var run = try RunRecord.fetchOne(db, key: id) else { throw StoreError.runNotFound(id) }
-            switch run.status {
-            case .finished:
-                throw StoreError.notResumable(id: id, reason: "it finished")
-            case .running where run.machine != machine:
-                throw StoreError.notResumable(
-                    id: id, reason: "it is marked running on another machine (\(run.machine))")
-            case .running where Self.processIsAlive(run.pid) && run.pid != getpid():
-                throw StoreError.notResumable(id: id, reason: "it is still running (pid \(run.pid))")
-            case .running, .interrupted:
-                break
-            }
-            run.status = .running
-            run.statusReason = nil
-            run.pid = getpid()
-            run.machine = machine
-            run.resumes += 1
-            try run.update(db)
-            return run
-        }
-    }
-
-    /// The newest runs first.
-    /// - Parameter limit: at most this many; nil for all.
-    public func runs(limit: Int? = nil) throws -> [RunRecord] {
-        try pool.read { db in
-            let request = RunRecord.order(Column("createdAt").desc)
-            return try (limit.map { request.limit($0) } ?? request).fetchAll(db)
-        }
-    }
-
-    /// The run whose id is `prefix` or starts with it, like git's abbreviated commits.
-    /// - Throws: `StoreError.runNotFound` when none matches, `.ambiguousRun` when several do.
-    public func run(id prefix: String) throws -> RunRecord {
-        let prefix = prefix.lowercased()
-        // Ids are hexadecimal digits and dashes; anything else matches nothing (and keeps LIKE's
-        // wildcards out of the pattern).
-        guard !prefix.isEmpty, prefix.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
-            throw StoreError.runNotFound(prefix)
-        }
-        let matches = try pool.read { db in
-            if let exact = try RunRecord.fetchOne(db, key: prefix) { return [exact] }
-            return try RunRecord.filter(Column("id").like(prefix + "%")).order(Column("createdAt").desc, Column("id"))
-                .limit(Self.ambiguityListLimit + 1).fetchAll(db)
-        }
-        switch matches.count {
-        case 0: throw StoreError.runNotFound(prefix)
-        case 1: return matches[0]
-        default:
-            throw StoreError.ambiguousRun(prefix: prefix, matches: matches.prefix(Self.ambiguityListLimit).map(\.id))
-        }
-    }
-
-    static let ambiguityListLimit = 5
 
     // MARK: Records
 
@@ -384,57 +252,10 @@ public struct CapsizeStore: Sendable {
         }
     }
 
-    private func updateRun(_ id: String, _ change: @Sendable (inout RunRecord) -> Void) throws -> RunRecord {
-        try pool.write { db in
-            guard var run = try RunRecord.fetchOne(db, key: id) else { throw StoreError.runNotFound(id) }
-            change(&run)
-            try run.update(db)
-            return run
-        }
-    }
-
     /// `date` as it reads back from the store (seconds since 1970 as a Double), so that a record the
     /// store returns equals the one it stored.
     static func storable(_ date: Date) -> Date {
         Date(timeIntervalSince1970: date.timeIntervalSince1970)
     }
 
-    /// Whether process `pid` exists on this machine (signal 0 checks without sending anything).
-    static func processIsAlive(_ pid: Int32) -> Bool {
-        pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
-    }
-}
-
-/// Why the store could not do what was asked.
-public enum StoreError: Error, CustomStringConvertible, Equatable {
-    /// The database cannot be opened or created.
-    case unopenable(path: String, reason: String)
-    /// The database was written by a newer capsize, with migrations this one does not know.
-    case newerSchema(path: String)
-    /// No run has this id or id prefix.
-    case runNotFound(String)
-    /// Several runs start with this prefix (the newest few are listed).
-    case ambiguousRun(prefix: String, matches: [String])
-    /// The run cannot be resumed.
-    case notResumable(id: String, reason: String)
-    /// The run already holds a measurement with this item key.
-    case duplicateItem(run: String, key: String)
-
-    public var description: String {
-        switch self {
-        case .unopenable(let path, let reason):
-            "The store \(path) cannot be opened (\(reason)); check the directory's permissions or set CAPSIZE_HOME "
-                + "to a writable directory."
-        case .newerSchema(let path):
-            "The store \(path) was written by a newer capsize; use that version, or set CAPSIZE_HOME elsewhere."
-        case .runNotFound(let id):
-            "No run has the id '\(id)'; `capsize runs list` shows the stored runs."
-        case .ambiguousRun(let prefix, let matches):
-            "The id prefix '\(prefix)' matches several runs (\(matches.joined(separator: ", "))); give more characters."
-        case .notResumable(let id, let reason):
-            "Run \(id) cannot be resumed: \(reason)."
-        case .duplicateItem(let run, let key):
-            "Run \(run) already holds a measurement of item '\(key)'."
-        }
-    }
 }
