@@ -43,11 +43,14 @@ let libraries: [Target] = [
     // batch scripts start with Planning's sbatch header).
     // Compute: the OPENBLAS_CORETYPE capsize chose, which every program it starts gets.
     .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Planning", "Store"]),
+    // What capsize measures as a whole, as library calls a command line, a suite or a server can make:
+    // bench (a workload repeated on one device), each run recorded as it ends.
+    .target(name: "Studies", dependencies: ["Analysis", "CapsizeCore", "Compute", "Store", "Workloads"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",
         dependencies: [
-            "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Planning", "Store", "Execution",
+            "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Planning", "Store", "Execution", "Studies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]
     ),
@@ -86,6 +89,7 @@ let tests: [Target] = [
     // GRDB too: the tests inspect the schema and journal mode through their own connection.
     .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store"]),
+    .testTarget(name: "StudiesTests", dependencies: ["Studies", "Store", "Workloads", "CapsizeCore"]),
     .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store"]),
 ]
 

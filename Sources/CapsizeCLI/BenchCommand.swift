@@ -4,6 +4,7 @@ import ArgumentParser
 import Compute
 import Foundation
 import Store
+import Studies
 import Workloads
 
 /// `capsize bench WORKLOAD [params] [--device ...] [--repeat N] [--warmup K] [--json]` and
@@ -23,8 +24,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Argument(help: "train-mlp, render-frames or command.") var workload: String?
     @Option(help: "auto, cpu, native, gpu or opencl:N (see `capsize devices`).") var device = "auto"
-    @Option(name: .customLong("repeat"), help: "Measured runs (1...10000).") var repeats = 5
-    @Option(help: "Unmeasured warm-up runs before them (0...1000).") var warmup = 1
+    // .unconditional: `--warmup -1` is a value out of range, not a missing value followed by a flag.
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Measured runs (1...10000).") var repeats = 5
+    @Option(parsing: .unconditional, help: "Unmeasured warm-up runs before them (0...1000).") var warmup = 1
     @Flag(help: "Print JSON instead of tables.") var json = false
     @Option(help: "Read OpenCL kernels from this directory instead of the copies inside the binary.")
     var kernels: String?
@@ -60,18 +62,12 @@ struct BenchCommand: AsyncParsableCommand {
     /// taken over), skipping the runs it recorded before.
     private func measure(store: CapsizeStore, resuming: RunRecord?) async throws {
         let type = try WorkloadCatalog.named(workload ?? "")
-        guard (1...10_000).contains(repeats) else {
-            throw InputError(field: "--repeat", value: "\(repeats)", allowed: "an integer in 1...10000")
-        }
-        guard (0...1_000).contains(warmup) else {
-            throw InputError(field: "--warmup", value: "\(warmup)", allowed: "an integer in 0...1000")
-        }
         let values = try ParameterValues(arguments: parameters, specs: type.parameters)
         if !values.trailing.isEmpty && type != CommandWorkload.self {
             throw InputError(field: "--", value: values.trailing.joined(separator: " "), allowed: "words after -- only for command")
         }
-        if saveFrames != nil && type != RenderFrames.self {
-            throw InputError(field: "--save-frames", value: saveFrames!, allowed: "only with render-frames")
+        if let saveFrames, type != RenderFrames.self {
+            throw InputError(field: "--save-frames", value: saveFrames, allowed: "only with render-frames")
         }
         if let kernels {
             var isDirectory: ObjCBool = false
@@ -79,63 +75,44 @@ struct BenchCommand: AsyncParsableCommand {
                 throw InputError(field: "--kernels", value: kernels, allowed: "an existing directory of .cl files")
             }
         }
-        let instance = try type.init(parameters: values)
-        let selector = try DeviceSelector(parsing: device)
+        let request = BenchRequest(
+            workload: try type.init(parameters: values), values: values, device: try DeviceSelector(parsing: device),
+            repeats: repeats, warmup: warmup, options: RunOptions(kernelsDirectory: kernels, saveFramesDirectory: saveFrames))
+        try request.validate()
         let (devices, openCLNotice) = discoverDevices()
-        if let openCLNotice, selector != .native { notice(openCLNotice) }
-        let target = try instance.resolve(selector, devices: devices)
-        let estimate = instance.estimate
-
-        let options = RunOptions(kernelsDirectory: kernels, saveFramesDirectory: saveFrames)
-        let clock = ContinuousClock()
-        let initStart = clock.now
-        let prepared = try instance.prepare(on: target, options: options)
-        let initSeconds = (clock.now - initStart).seconds
-        if !json {
-            say("\(type.name) on \(target) — \(values.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"
-                + (values.trailing.isEmpty ? "" : " -- " + values.trailing.joined(separator: " ")))
-            if estimate.flops > 0 {
-                say("estimate (projected from the parameters): \(fmt(estimate.flops / 1e9)) GFLOP per run, "
-                    + "\(formatBytes(target.isHost ? estimate.hostBytes : estimate.hostBytesBesideDevice)) host memory"
-                    + (target.isHost ? "" : ", \(formatBytes(estimate.deviceBytes)) device memory"))
-            }
-            say("init (measured): \(fmtSeconds(initSeconds)); \(warmup) warm-up run(s), then \(repeats) measured")
+        if let openCLNotice, request.device != .native { notice(openCLNotice) }
+        let report = try await Bench.run(
+            request, store: store, resuming: resuming,
+            parameters: { target in BenchRunParameters(command: self, device: target.description, values: values) },
+            devices: devices
+        ) { event in
+            if !json { say(line(event, request: request, store: store, resumed: resuming != nil)) }
         }
-        for _ in 0..<warmup { _ = try prepared.run() }
-        let plan = RunPlan.repetitions(repeats)
-        let run = try resuming ?? store.createRun(
-            kind: .bench, parameters: BenchRunParameters(command: self, device: target.description, values: values),
-            planned: repeats)
-        var results = try Self.recordedResults(store.measurements(run: run.id))
-        if !json {
-            say("recorded as run \(run.shortID) in \(store.path)"
-                + (resuming == nil ? "" : ": resumed with \(results.count) of \(repeats) runs recorded before"))
-        }
-        let numbers = Dictionary(uniqueKeysWithValues: plan.keys.enumerated().map { ($1, $0 + 1) })
-        try await ResumableRun.execute(store: store, run: run.id, items: plan) { key in
-            let startedAt = Date()
-            let result = try prepared.run()
-            results[key] = result
-            if !json { say(runLine(numbers[key]!, result)) }
-            return try MeasurementRecord(result, startedAt: startedAt, endedAt: Date())
-        }
-        let runs = plan.keys.compactMap { results[$0] }
-        let report = BenchReport(
-            run: run.id, workload: type.name, parameters: values.values, argv: values.trailing,
-            device: target.description, deviceLabel: target.label, estimate: estimate, initSeconds: initSeconds, warmup: warmup, runs: runs,
-            peak: Self.peak(for: type.peak, target: target, devices: devices))
         if json { return try printJSON(report) }
         printSummary(report)
     }
 
-    /// The runs a resumed bench recorded before, by item key.
-    private static func recordedResults(_ measurements: [MeasurementRecord]) -> [String: RunResult] {
-        Dictionary(uniqueKeysWithValues: measurements.map { measurement in
-            let result = measurement.details.flatMap { try? StoredJSON.decode(RunResult.self, from: $0) }
-            return (measurement.itemKey, result ?? RunResult(
-                seconds: measurement.seconds, flops: measurement.flops, metrics: measurement.metrics,
-                checksum: measurement.checksum ?? "", peakHostBytes: 0))
-        })
+    /// What the terminal shows for one event of the bench.
+    private func line(_ event: BenchEvent, request: BenchRequest, store: CapsizeStore, resumed: Bool) -> String {
+        switch event {
+        case .prepared(let target, let estimate, let initSeconds):
+            let values = request.values
+            var lines = ["\(Swift.type(of: request.workload).name) on \(target) — "
+                + values.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                + (values.trailing.isEmpty ? "" : " -- " + values.trailing.joined(separator: " "))]
+            if estimate.flops > 0 {
+                lines.append("estimate (projected from the parameters): \(fmt(estimate.flops / 1e9)) GFLOP per run, "
+                    + "\(formatBytes(target.isHost ? estimate.hostBytes : estimate.hostBytesBesideDevice)) host memory"
+                    + (target.isHost ? "" : ", \(formatBytes(estimate.deviceBytes)) device memory"))
+            }
+            lines.append("init (measured): \(fmtSeconds(initSeconds)); \(request.warmup) warm-up run(s), then \(request.repeats) measured")
+            return lines.joined(separator: "\n")
+        case .recorded(let run, let earlier):
+            return "recorded as run \(run.shortID) in \(store.path)"
+                + (resumed ? ": resumed with \(earlier) of \(request.repeats) runs recorded before" : "")
+        case .measured(let index, let result):
+            return runLine(index, result)
+        }
     }
 
     private func runLine(_ index: Int, _ result: RunResult) -> String {
@@ -186,23 +163,6 @@ struct BenchCommand: AsyncParsableCommand {
         let failures = report.runs.filter { ($0.metrics["exit_code"] ?? 0) != 0 }.count
         if failures > 0 { say("warning: \(failures) run(s) failed (exit code or signal); see the run lines above") }
     }
-
-    /// The calibrated peak that `kind` compares with on `target`, from the store.
-    static func peak(for kind: PeakKind, target: ExecutionTarget, devices: [OpenCLDevice]) -> BenchReport.Peak? {
-        let store = CalibrationStore()
-        switch (kind, target) {
-        case (.none, _): return nil
-        case (_, .host):
-            guard let host = try? store.host() else { return nil }
-            return .init(name: "OpenBLAS SGEMM peak", gflops: host.blasSgemmGFLOPS, measuredAt: host.measuredAt, quick: host.quick)
-        case (.gemm, .openCL(let device)):
-            guard let c = try? store.device(device), let gemm = c.clblastSgemmGFLOPS else { return nil }
-            return .init(name: "CLBlast SGEMM peak", gflops: gemm, measuredAt: c.measuredAt, quick: c.quick)
-        case (.fma, .openCL(let device)):
-            guard let c = try? store.device(device) else { return nil }
-            return .init(name: "FP32 FMA peak", gflops: c.fmaPeakGFLOPS, measuredAt: c.measuredAt, quick: c.quick)
-        }
-    }
 }
 
 extension ExecutionTarget {
@@ -227,77 +187,5 @@ struct BenchRunParameters: Codable {
         self.device = device
         self.values = values.values
         argv = values.trailing
-    }
-}
-
-extension MeasurementRecord {
-    /// One bench run as a measurement: its numbers as metrics, the whole result as details.
-    init(_ result: RunResult, startedAt: Date, endedAt: Date) throws {
-        var metrics = result.metrics.merging(result.throughput) { metric, _ in metric }
-        metrics["peak_host_bytes"] = Double(result.peakHostBytes)
-        if result.deviceBytes > 0 { metrics["device_bytes"] = Double(result.deviceBytes) }
-        self.init(
-            runID: "", itemKey: "", metrics: metrics, seconds: result.seconds, flops: result.flops,
-            checksum: result.checksum, details: try StoredJSON.encode(result), startedAt: startedAt, endedAt: endedAt)
-    }
-}
-
-/// Everything `capsize bench --json` prints: the runs as measured, and what was derived from them.
-struct BenchReport: Encodable {
-    struct Peak: Encodable {
-        var name: String
-        var gflops: Double
-        var measuredAt: Date
-        var quick: Bool
-    }
-    /// The run's id in the store.
-    var run: String
-    var workload: String
-    var parameters: [String: String]
-    var argv: [String]
-    var device: String
-    var deviceLabel: String
-    /// Projected from the parameters, before running.
-    var estimate: ResourceEstimate
-    var initSeconds: Double
-    var warmup: Int
-    var runs: [RunResult]
-    var peak: Peak?
-
-    var summary: Summary { Summary(runs.map(\.seconds)) }
-    var gflops: Summary? { runs[0].flops > 0 ? Summary(runs.map(\.gflops)) : nil }
-    var fractionOfPeak: Double? { peak.flatMap { p in gflops.map { $0.median / p.gflops } } }
-    var throughputMedians: [String: Double] {
-        runs[0].throughput.keys.reduce(into: [:]) { medians, key in
-            medians[key] = Summary.quantile(runs.compactMap { $0.throughput[key] }.sorted(), 0.5)
-        }
-    }
-    var medianRunIndex: Int {
-        let order = runs.indices.sorted { runs[$0].seconds < runs[$1].seconds }
-        return order[(order.count - 1) / 2]
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case run, workload, parameters, argv, device, deviceLabel, estimate, initSeconds, warmup, runs, peak
-        case summary, gflops, fractionOfPeak, throughputMedians
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(run, forKey: .run)
-        try c.encode(workload, forKey: .workload)
-        try c.encode(parameters, forKey: .parameters)
-        try c.encode(argv, forKey: .argv)
-        try c.encode(device, forKey: .device)
-        try c.encode(deviceLabel, forKey: .deviceLabel)
-        try c.encode(estimate, forKey: .estimate)
-        try c.encode(initSeconds, forKey: .initSeconds)
-        try c.encode(warmup, forKey: .warmup)
-        try c.encode(runs, forKey: .runs)
-        try c.encodeIfPresent(peak, forKey: .peak)
-        try c.encode(summary, forKey: .summary)
-        try c.encodeIfPresent(gflops, forKey: .gflops)
-        try c.encodeIfPresent(fractionOfPeak, forKey: .fractionOfPeak)
-        try c.encode(throughputMedians, forKey: .throughputMedians)
     }
 }
