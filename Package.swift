@@ -46,12 +46,14 @@ let libraries: [Target] = [
     // What capsize measures as a whole, as library calls a command line, a suite or a server can make:
     // bench (a workload repeated on one device), each run recorded as it ends.
     .target(name: "Studies", dependencies: ["Analysis", "CapsizeCore", "Compute", "Store", "Workloads"]),
+    // What capsize shows people: numbers formatted, tables, the runs and their records, a bench as text.
+    .target(name: "Reports", dependencies: ["Store", "Studies", "Workloads"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",
         dependencies: [
             "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Planning", "Store", "Execution", "Studies",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]
     ),
 ]
@@ -90,6 +92,7 @@ let tests: [Target] = [
     .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store"]),
     .testTarget(name: "StudiesTests", dependencies: ["Studies", "Store", "Workloads", "CapsizeCore"]),
+    .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
     .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store"]),
 ]
 

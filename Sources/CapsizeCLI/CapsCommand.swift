@@ -3,6 +3,7 @@ import ArgumentParser
 import CapsizeCore
 import CloudModel
 import Foundation
+import Reports
 import Store
 import Workloads
 

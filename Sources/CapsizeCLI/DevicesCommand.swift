@@ -2,6 +2,7 @@ import CapsizeCore
 import ArgumentParser
 import Compute
 import Foundation
+import Reports
 import Workloads
 
 /// `capsize devices [--json] [--calibrate [--quick]]`: the host, its BLAS, every OpenCL device, and

@@ -4,6 +4,7 @@ import CapsizeCore
 import CloudModel
 import Execution
 import Foundation
+import Reports
 import Store
 import Workloads
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CapsizeCore
 import Foundation
+import Reports
 import Store
 
 /// `capsize jobs [RUN] [--all] [--watch] [--json]`: the jobs of a submission with their states.

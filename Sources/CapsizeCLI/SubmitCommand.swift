@@ -4,6 +4,7 @@ import CloudModel
 import Compute
 import Execution
 import Foundation
+import Reports
 import Store
 import Workloads
 

@@ -1,6 +1,7 @@
 import CapsizeCore
 import Execution
 import Foundation
+import Reports
 import Store
 
 extension SubmitCommand {

@@ -1,6 +1,7 @@
 import Analysis
 import CloudModel
 import Foundation
+import Reports
 
 /// What `sweep` and `caps` print: per memory setting, the points (measured) and the breaks.
 struct SweepReport: Encodable {

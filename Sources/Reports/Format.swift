@@ -1,0 +1,30 @@
+import Foundation
+
+/// `1234.5` → `1234.5`, `0.000123` → `1.23e-04`: a number in at most `digits` significant digits.
+public func fmt(_ value: Double, _ digits: Int = 3) -> String {
+    if value == 0 { return "0" }
+    if !value.isFinite { return "\(value)" }
+    let magnitude = abs(value)
+    if magnitude >= 1e-3 && magnitude < 1e7 {
+        let decimals = max(0, digits - 1 - Int(floor(log10(magnitude))))
+        return String(format: "%.\(decimals)f", value)
+    }
+    return String(format: "%.\(digits - 1)e", value)
+}
+
+/// Seconds in a readable unit: `812 µs`, `12.3 ms`, `4.56 s`.
+public func fmtSeconds(_ seconds: Double) -> String {
+    if seconds < 1e-3 { return fmt(seconds * 1e6) + " µs" }
+    if seconds < 1 { return fmt(seconds * 1e3) + " ms" }
+    return fmt(seconds) + " s"
+}
+
+/// Left-aligned text table with a header row.
+public func table(_ header: [String], _ rows: [[String]]) -> String {
+    let all = [header] + rows
+    let widths = header.indices.map { column in all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
+    return all.map { row in
+        row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+            .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+    }.joined(separator: "\n")
+}
