@@ -6,6 +6,7 @@ import Execution
 import Foundation
 import Reports
 import Store
+import Studies
 import Workloads
 
 /// `capsize submit [options] -- WORKLOAD [params] | PROGRAM [args]`: a Batch-model job (or array)

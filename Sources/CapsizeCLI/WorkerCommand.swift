@@ -3,6 +3,7 @@ import ArgumentParser
 import Compute
 import Execution
 import Foundation
+import Studies
 import Workloads
 
 /// `capsize worker`: the process inside an execution environment (Lambda model) or a job (Batch

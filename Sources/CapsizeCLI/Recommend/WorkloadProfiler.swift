@@ -7,6 +7,7 @@ import Foundation
 import Reports
 import Planning
 import Store
+import Studies
 import Workloads
 
 /// Measures a workload here to profile it for `recommend`: a ladder of sizes up to the one asked for, each a cold
