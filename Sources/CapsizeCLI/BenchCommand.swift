@@ -23,7 +23,7 @@ struct BenchCommand: AsyncParsableCommand {
             interrupted continues with `capsize bench --resume RUN`.
             """)
 
-    @Argument(help: "train-mlp, render-frames or command.") var workload: String?
+    @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String?
     @Option(help: "auto, cpu, native, gpu or opencl:N (see `capsize devices`).") var device = "auto"
     // .unconditional: `--warmup -1` is a value out of range, not a missing value followed by a flag.
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Measured runs (1...10000).") var repeats = 5
@@ -62,11 +62,7 @@ struct BenchCommand: AsyncParsableCommand {
     /// Measures the workload and records each run in `store`: in a new run, or in `resuming` (already
     /// taken over), skipping the runs it recorded before.
     private func measure(store: CapsizeStore, resuming: RunRecord?) async throws {
-        let type = try WorkloadCatalog.named(workload ?? "")
-        let values = try ParameterValues(arguments: parameters, specs: type.parameters)
-        if !values.trailing.isEmpty && type != CommandWorkload.self {
-            throw InputError(field: "--", value: values.trailing.joined(separator: " "), allowed: "words after -- only for command")
-        }
+        let (type, values) = try WorkloadCatalog.parse(workload ?? "", arguments: parameters)
         if let saveFrames, type != RenderFrames.self {
             throw InputError(field: "--save-frames", value: saveFrames, allowed: "only with render-frames")
         }

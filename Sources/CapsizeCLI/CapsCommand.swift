@@ -26,7 +26,7 @@ struct CapsCommand: AsyncParsableCommand {
     /// Lambda memory sizes examined by default, MB.
     static let defaultMemories = [128, 512, 1_024, 1_769, 3_008, 5_308, 10_240]
 
-    @Argument(help: "train-mlp, render-frames or command.") var workload: String?
+    @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String?
     @Option(help: ArgumentHelp("The size parameter and its sizes (default: from an eighth of its default, doubling).", valueName: "NAME=SIZES"))
     var param: String?
     @Option(help: ArgumentHelp("Memory sizes in MB to examine besides the default seven (128...10240), comma-separated.", valueName: "LIST"))

@@ -15,6 +15,8 @@ public protocol Workload: Sendable {
     static var sizeParameter: String { get }
     /// Which calibrated peak its GFLOP/s are compared with.
     static var peak: PeakKind { get }
+    /// Whether it takes a program's words after `--` (the `command` workload does).
+    static var takesProgram: Bool { get }
     /// Whether `selector` can lead it to an OpenCL device when there is no GPU (render-frames' CPU path is
     /// PoCL; train-mlp's is OpenBLAS): a worker that will never need OpenCL skips loading it at Init.
     static func usesOpenCL(_ selector: DeviceSelector, gpus: Bool) -> Bool
@@ -47,6 +49,7 @@ public enum PeakKind: String, Codable, Sendable {
 
 extension Workload {
     public static var peak: PeakKind { .none }
+    public static var takesProgram: Bool { false }
 
     /// By default any selector but `native` may mean an OpenCL device.
     public static func usesOpenCL(_ selector: DeviceSelector, gpus: Bool) -> Bool { selector != .native }

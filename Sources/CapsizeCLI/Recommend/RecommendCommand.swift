@@ -21,7 +21,7 @@ struct RecommendCommand: AsyncParsableCommand {
               capsize recommend train-mlp --hidden 4096 --steps 500 --runs 1000 --strategy cost --export out/
             """)
 
-    @Argument(help: "train-mlp, render-frames or command.") var workload: String
+    @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String
     @Option(help: "Independent runs to plan for (1...10000000).") var runs = 1
     @Option(help: "cost, speed or balanced.") var strategy = "balanced"
     @Option(help: ArgumentHelp("Lambda memory sizes to consider, MB, comma-separated (default: the catalog's presets).", valueName: "LIST"))
@@ -40,11 +40,7 @@ struct RecommendCommand: AsyncParsableCommand {
     var parameters: [String] = []
 
     func run() async throws {
-        let type = try WorkloadCatalog.named(workload)
-        let values = try ParameterValues(arguments: parameters, specs: type.parameters)
-        if !values.trailing.isEmpty && type != CommandWorkload.self {
-            throw InputError(field: "--", value: values.trailing.joined(separator: " "), allowed: "words after -- only for command")
-        }
+        let (type, values) = try WorkloadCatalog.parse(workload, arguments: parameters)
         _ = try type.init(parameters: values)
         let strategy = try Strategy(parsing: strategy)
         guard (1...10_000_000).contains(runs) else {

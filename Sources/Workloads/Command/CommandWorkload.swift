@@ -9,6 +9,7 @@ public struct CommandWorkload: Workload {
     public static let name = "command"
     public static let summary = "any program (argv after --, with {size} and {index} placeholders)"
     public static let sizeParameter = "size"
+    public static let takesProgram = true
     /// A user's program never runs on capsize's OpenCL devices.
     public static func usesOpenCL(_ selector: DeviceSelector, gpus: Bool) -> Bool { false }
     public static let parameters: [ParameterSpec] = [
