@@ -82,18 +82,20 @@ let executables: [Target] = [
 // MARK: - Tests
 
 let tests: [Target] = [
-    .testTarget(name: "ComputeTests", dependencies: ["Compute", "CapsizeCore"]),
+    // What several test targets share: running a process to its end, fresh directories, cfn-lint.
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .testTarget(name: "ComputeTests", dependencies: ["Compute", "CapsizeCore", "TestSupport"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
     .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Compute", "CapsizeCore"]),
     .testTarget(name: "CloudModelTests", dependencies: ["CloudModel", "CapsizeCore"]),
-    // Runs cfn-lint (from $CFN_LINT or .venv-tools/bin/cfn-lint) on the exported SAM template.
-    .testTarget(name: "PlanningTests", dependencies: ["Planning", "CloudModel", "CapsizeCore"]),
+    // Runs cfn-lint (TestSupport finds it) on the exported SAM template.
+    .testTarget(name: "PlanningTests", dependencies: ["Planning", "CloudModel", "CapsizeCore", "TestSupport"]),
     // GRDB too: the tests inspect the schema and journal mode through their own connection.
-    .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
-    .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store"]),
-    .testTarget(name: "StudiesTests", dependencies: ["Studies", "Store", "Workloads", "CapsizeCore"]),
+    .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+    .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store", "TestSupport"]),
+    .testTarget(name: "StudiesTests", dependencies: ["Studies", "Store", "Workloads", "CapsizeCore", "TestSupport"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store"]),
+    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store", "TestSupport"]),
 ]
 
 let package = Package(

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// capsize run by a user other than root: functions and jobs cannot be given users of their own, but still get a
@@ -45,12 +46,12 @@ enum AnotherUser {
     }
 
     /// capsize as `nobody`, with `home` as its store and nothing else of this environment but PATH.
-    static func run(_ arguments: [String], home: String) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ arguments: [String], home: String) throws -> ProcessOutput {
         try launch([runuser, "-u", "nobody", "--", "/usr/bin/env", "-i", "PATH=/usr/bin:/bin", "CAPSIZE_HOME=\(home)",
                     binary] + arguments)
     }
 
-    static func launch(_ argv: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func launch(_ argv: [String]) throws -> ProcessOutput {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: argv[0])
         process.arguments = Array(argv.dropFirst())

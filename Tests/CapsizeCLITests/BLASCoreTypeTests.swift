@@ -1,5 +1,6 @@
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
 /// `capsize` started as a user would, without or with `OPENBLAS_CORETYPE`: which kernels it runs, what `devices`
@@ -7,7 +8,7 @@ import Testing
 @Suite struct BLASCoreTypeTests {
     /// Runs capsize with `OPENBLAS_CORETYPE` (and capsize's marker) removed from this test process's environment,
     /// then `set` added.
-    static func run(_ arguments: [String], set: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ arguments: [String], set: [String: String] = [:]) throws -> ProcessOutput {
         try capsize(arguments, environment: set, unsetting: [OpenBLASCoreType.variable, OpenBLASCoreType.chosenMarker])
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A `capsize` process (the binary next to the test bundle) with the tests' store and environment: this process's,
@@ -18,23 +19,9 @@ func capsizeProcess(_ arguments: [String], environment: [String: String] = [:], 
 
 /// Runs the built `capsize` binary with `arguments` to the end.
 func capsize(_ arguments: [String], environment: [String: String] = [:], unsetting: [String] = []) throws
-    -> (status: Int32, stdout: String, stderr: String)
+    -> ProcessOutput
 {
     try runToEnd(capsizeProcess(arguments, environment: environment, unsetting: unsetting))
-}
-
-/// Runs `process` to its end and returns its status and output.
-func runToEnd(_ process: Process) throws -> (status: Int32, stdout: String, stderr: String) {
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read both pipes before waiting so a large output cannot block the child.
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
 
 let testHome: String = {

@@ -1,36 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `capsize recommend` and `capsize export`: a measured profile, every option, a pick, and files cfn-lint accepts.
 @Suite struct RecommendTests {
     static func home() -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("capsize-recommend-\(UUID().uuidString)").path
-    }
-
-    /// cfn-lint from `$CFN_LINT` or the package's `.venv-tools` (scripts/setup.sh installs it).
-    static func cfnLint() throws -> String {
-        if let path = ProcessInfo.processInfo.environment["CFN_LINT"] { return path }
-        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent(".venv-tools/bin/cfn-lint").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        Issue.record("cfn-lint is missing: run scripts/setup.sh (python3 -m venv .venv-tools && .venv-tools/bin/pip install cfn-lint)")
-        throw CancellationError()
-    }
-
-    static func lint(_ path: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try cfnLint())
-        process.arguments = [path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
     @Test("render-frames at 10,000 frames: no Lambda can hold it at small memory, a GPU Batch option is listed with costs, exports pass cfn-lint")
@@ -65,8 +40,8 @@ import Testing
         // The CloudFormation Batch job definition passes cfn-lint; the JSON request carries the GPU.
         let suffix = try FileManager.default.fileExists(atPath: out + "/batch-job-definition.yaml")
             ? "" : "-batch-g5.xlarge"
-        let lint = try Self.lint(out + "/batch-job-definition\(suffix).yaml")
-        #expect(lint.status == 0, "\(lint.output)")
+        let definition = try lint(out + "/batch-job-definition\(suffix).yaml")
+        #expect(definition.status == 0, "\(definition.stdout)")
         let request = try json(String(contentsOfFile: out + "/batch-job-definition\(suffix).json", encoding: .utf8))
         let container = try #require(request["containerProperties"] as? [String: Any])
         let resources = try #require(container["resourceRequirements"] as? [[String: String]])
@@ -80,8 +55,8 @@ import Testing
         #expect(sam.status == 0, "\(sam.stderr)")
         #expect(sam.stdout.contains("MemorySize: 10240") && sam.stdout.contains("- arm64"))
         try sam.stdout.write(toFile: home + "/template.yaml", atomically: true, encoding: .utf8)
-        let samLint = try Self.lint(home + "/template.yaml")
-        #expect(samLint.status == 0, "\(samLint.output)")
+        let samLint = try lint(home + "/template.yaml")
+        #expect(samLint.status == 0, "\(samLint.stdout)")
         // A format that does not fit the pick (which one wins on speed is measured, so either kind may) is refused.
         let pickID = (recommendation["pick"] as? [String: Any])?["id"] as? String ?? ""
         let mismatched = pickID.hasPrefix("lambda-") ? "batch-job-definition" : "sam"

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The Slurm configuration the tests use: `$SLURM_CONF`, else the one `scripts/slurm.sh up` writes
@@ -10,22 +11,14 @@ let slurmConf: String = {
 }()
 
 /// Runs a program (found in PATH) with `SLURM_CONF` set to the tests' cluster.
-func slurmClient(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: String) {
+func slurmClient(_ arguments: [String]) -> ProcessOutput {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment["SLURM_CONF"] = slurmConf
     process.environment = environment
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    do { try process.run() } catch { return (127, "", "\(error)") }
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    do { return try runToEnd(process) } catch { return ProcessOutput(status: 127, stdout: "", stderr: "\(error)") }
 }
 
 /// Why no Slurm node answers (nil when one is idle, mixed or allocated).
@@ -54,7 +47,7 @@ let slurmRuns: Bool = {
 struct SlurmTests {
     let home = FileManager.default.temporaryDirectory.appendingPathComponent("slurm-tests-\(UUID())").path
 
-    func submit(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    func submit(_ arguments: [String]) throws -> ProcessOutput {
         try #require(slurmProblem == nil, "\(slurmProblem ?? "")")
         return try capsize(
             ["submit", "--backend", "slurm"] + arguments, environment: ["CAPSIZE_HOME": home, "SLURM_CONF": slurmConf])

@@ -1,5 +1,6 @@
 import CapsizeCore
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Compute
@@ -7,7 +8,7 @@ import Testing
 @Suite struct CalibrationStoreTests {
     @Test("saved host and device calibrations read back equal from a new store on the same directory")
     func roundTrip() throws {
-        let directory = try Fixture.temporaryDirectory()
+        let directory = try temporaryDirectory("capsize-tests")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let host = Fixture.hostCalibration()
         let device = Fixture.deviceCalibration(device: "NVIDIA CUDA | NVIDIA H100 80GB HBM3 | 550.54", gflops: 65_000)
@@ -23,7 +24,7 @@ import Testing
 
     @Test("two devices are kept apart by key, and re-saving one replaces only that one")
     func devicesKeptApart() throws {
-        let directory = try Fixture.temporaryDirectory()
+        let directory = try temporaryDirectory("capsize-tests")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = CalibrationStore(directory: directory)
         let gpu = Fixture.deviceCalibration(device: "NVIDIA CUDA | NVIDIA H100 80GB HBM3 | 550.54", gflops: 65_000)
@@ -43,7 +44,7 @@ import Testing
 
     @Test("host calibrations of different BLAS configurations are kept apart; host() finds the current one")
     func hostKeyedByBLASConfiguration() throws {
-        let directory = try Fixture.temporaryDirectory()
+        let directory = try temporaryDirectory("capsize-tests")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = CalibrationStore(directory: directory)
         #expect(try store.host() == nil)
@@ -59,7 +60,7 @@ import Testing
 
     @Test("a quick calibration does not replace a stored full one, but a full one replaces a quick one")
     func quickNeverReplacesFull() throws {
-        let directory = try Fixture.temporaryDirectory()
+        let directory = try temporaryDirectory("capsize-tests")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = CalibrationStore(directory: directory)
         let full = Fixture.deviceCalibration(device: "Platform | GPU | 1.0", gflops: 1_000)
@@ -81,7 +82,7 @@ import Testing
 
     @Test("a corrupt file is reported by path and left untouched, by both reads and saves")
     func corruptFileIsNotOverwritten() throws {
-        let directory = try Fixture.temporaryDirectory()
+        let directory = try temporaryDirectory("capsize-tests")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = CalibrationStore(directory: directory)
         let garbage = #"{"version": 1, "machines": {"m": {"host": {"b": {"blasSgemmGFLOPS": "fast"}}"#
@@ -101,7 +102,7 @@ import Testing
 
     @Test("a file from a newer capsize is reported rather than rewritten")
     func newerVersionIsNotOverwritten() throws {
-        let directory = try Fixture.temporaryDirectory()
+        let directory = try temporaryDirectory("capsize-tests")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = CalibrationStore(directory: directory)
         let future = #"{"version": 99, "machines": {}}"#
@@ -113,7 +114,7 @@ import Testing
 
     @Test("saving creates the directory when it does not exist yet")
     func createsDirectory() throws {
-        let parent = try Fixture.temporaryDirectory()
+        let parent = try temporaryDirectory("capsize-tests")
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let store = CalibrationStore(directory: parent + "/nested/capsize")
         try store.save(Fixture.hostCalibration())

@@ -48,13 +48,6 @@ enum Fixture {
         zip(x, y).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
     }
 
-    /// A fresh, empty directory under the system's temporary directory.
-    static func temporaryDirectory() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url.path
-    }
-
     static func hostCalibration(
         machine: String = "test-machine | Test CPU | 4 cores", blas: String = "OpenBLAS Haswell | 4 threads",
         gflops: Double = 250

@@ -158,7 +158,7 @@ import Testing
             try await executor.submit(
                 try BatchExecutorTests.shell("true"), dependsOn: [JobDependency(jobId: first, type: .sequential)])
         }
-        #expect(sequential.field == "--depends-on")
+        #expect(sequential.field == "dependsOn")
     }
 }
 

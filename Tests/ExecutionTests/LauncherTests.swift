@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Execution
@@ -7,21 +8,11 @@ import Testing
 @Suite struct LauncherTests {
     /// Runs the launcher with `arguments`, its report on stdout.
     func launch(_ arguments: [String]) throws -> (status: Int32, lines: [[String: Any]], stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Launcher.locate())
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let lines = String(decoding: stdout, as: UTF8.self).split(separator: "\n").compactMap {
+        let result = try run(try Launcher.locate(), arguments)
+        let lines = result.stdout.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
-        return (process.terminationStatus, lines, String(decoding: stderr, as: UTF8.self))
+        return (result.status, lines, result.stderr)
     }
 
     @Test("it reports the start and the end as JSON lines and exits with the program's status")

@@ -1,6 +1,7 @@
 import CapsizeCore
 import CloudModel
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Planning
@@ -9,15 +10,6 @@ import Testing
     func option(_ id: String, profile: WorkloadProfile, runs: Int = 1) throws -> PlanOption {
         let recommendation = try recommend(profile: profile, runs: runs, strategy: .cost)
         return try #require(recommendation.options.first { $0.id == id })
-    }
-
-    /// cfn-lint from `$CFN_LINT`, else `.venv-tools/bin/cfn-lint` in the package root.
-    static var cfnLint: String? {
-        if let path = ProcessInfo.processInfo.environment["CFN_LINT"], !path.isEmpty { return path }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let path = root.appendingPathComponent(".venv-tools/bin/cfn-lint").path
-        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 
     @Test("the SAM template of a Lambda option passes cfn-lint", .timeLimit(.minutes(1)))
@@ -32,25 +24,11 @@ import Testing
         #expect(template.contains("- x86_64\n"))
         #expect(template.contains("Timeout: 1\n") || template.contains("Timeout: 2\n"))
 
-        guard let cfnLint = Self.cfnLint else {
-            Issue.record(
-                "cfn-lint not found: set CFN_LINT or run `python3 -m venv .venv-tools && .venv-tools/bin/pip install cfn-lint` in the package root"
-            )
-            return
-        }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-sam-\(UUID()).yaml")
         try template.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: cfnLint)
-        process.arguments = [file.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "cfn-lint rejected the template:\n\(text)\n\(template)")
+        let result = try lint(file.path)
+        #expect(result.status == 0, "cfn-lint rejected the template:\n\(result.stdout)\n\(template)")
     }
 
     @Test("YAML quoting escapes quotes, backslashes and control characters")

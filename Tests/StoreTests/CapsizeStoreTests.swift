@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Store
@@ -39,7 +40,7 @@ import Testing
 
     @Test("the store file and its WAL are 0600, and a directory made for it 0700 (0711 as root, for job folders)")
     func privateFiles() throws {
-        let parent = try Fixture.temporaryDirectory()
+        let parent = try temporaryDirectory("capsize-store")
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let store = try CapsizeStore(path: parent + "/home/capsize.sqlite", machine: "test machine")
         _ = try store.createRun(kind: .invoke, parameters: ["memory": 128])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
@@ -27,7 +28,7 @@ import Testing
         "bench killed with SIGKILL keeps every recorded repetition; --resume completes exactly 50, none twice",
         .timeLimit(.minutes(1)))
     func killThenResume() throws {
-        let home = try Fixture.temporaryDirectory()
+        let home = try temporaryDirectory("capsize-store")
         defer { try? FileManager.default.removeItem(atPath: home) }
         let store = try CapsizeStore(path: home + "/capsize.sqlite", machine: "test machine")
         let bench = try Self.capsize(

@@ -1,21 +1,14 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// Shared fixtures for StoreTests: temporary stores and records with exactly storable dates.
 enum Fixture {
-    /// A fresh directory under the system's temporary directory.
-    static func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-store-\(UUID().uuidString)")
-            .path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     /// A store in a fresh directory; remove `directory` when done.
     static func store() throws -> (store: CapsizeStore, directory: String) {
-        let directory = try temporaryDirectory()
+        let directory = try TestSupport.temporaryDirectory("capsize-store")
         return (try CapsizeStore(path: directory + "/capsize.sqlite", machine: "test machine"), directory)
     }
 

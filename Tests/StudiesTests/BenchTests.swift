@@ -1,6 +1,7 @@
 import CapsizeCore
 import Foundation
 import Store
+import TestSupport
 import Testing
 import Workloads
 
@@ -17,8 +18,7 @@ import Workloads
     }
 
     static func store() throws -> (CapsizeStore, String) {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-studies-\(UUID().uuidString)")
-            .path
+        let home = try temporaryDirectory("capsize-studies")
         return (try CapsizeStore(path: home + "/capsize.sqlite", machine: "test machine"), home)
     }
 

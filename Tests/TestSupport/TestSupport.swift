@@ -1,0 +1,71 @@
+// What several test targets need: running a process to its end, fresh directories, and the tools the tests call.
+public import Foundation
+import TestSupport
+import Testing
+
+/// A finished process: its exit status and what it wrote.
+public struct ProcessOutput: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+
+    public init(status: Int32, stdout: String, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+}
+
+/// Runs `process` (not yet started) to its end: both pipes are read before waiting, so a large output cannot block it.
+/// - Parameter mergingStderr: stderr into the same pipe as stdout (`stderr` is then empty).
+public func runToEnd(_ process: Process, mergingStderr: Bool = false) throws -> ProcessOutput {
+    let out = Pipe()
+    let err = mergingStderr ? out : Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = mergingStderr ? Data() : err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProcessOutput(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// Runs `executable` with `arguments` to its end.
+public func run(_ executable: String, _ arguments: [String], mergingStderr: Bool = false) throws -> ProcessOutput {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    return try runToEnd(process, mergingStderr: mergingStderr)
+}
+
+/// A new empty directory under the system's temporary directory, named `prefix-UUID`; remove it when done.
+public func temporaryDirectory(_ prefix: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The package's root folder (where Package.swift is).
+public let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// cfn-lint from `$CFN_LINT`, else `.venv-tools/bin/cfn-lint` in the package root (`scripts/setup.sh` installs it);
+/// records an issue saying how to install it when there is none.
+public func cfnLint() throws -> String {
+    if let path = ProcessInfo.processInfo.environment["CFN_LINT"], !path.isEmpty { return path }
+    let path = packageRoot.appendingPathComponent(".venv-tools/bin/cfn-lint").path
+    if FileManager.default.isExecutableFile(atPath: path) { return path }
+    Issue.record(
+        """
+        cfn-lint not found: set CFN_LINT or run scripts/setup.sh \
+        (python3 -m venv .venv-tools && .venv-tools/bin/pip install cfn-lint) in the package root
+        """)
+    throw CancellationError()
+}
+
+/// Runs cfn-lint on the template at `path`: status 0 means it passed; the output says what it found.
+public func lint(_ path: String) throws -> ProcessOutput {
+    try run(try cfnLint(), [path], mergingStderr: true)
+}
