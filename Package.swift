@@ -23,7 +23,7 @@ let libraries: [Target] = [
     // What every layer shares: the bad-input error (field, value, allowed) that exits with 2.
     .target(name: "CapsizeCore"),
     // The facts capsize emulates: prices, limits and formats of Lambda, Batch, Fargate and EC2
-    // (data/*.json compiled in).
+    // (data/*.json compiled in), and Slurm's batch-script header.
     .target(name: "CloudModel", dependencies: ["CapsizeCore"], plugins: [.plugin(name: "EmbedKernels")]),
     // The only module that imports C: BLAS, OpenCL, CLBlast, host facts, calibration, kernels/*.cl.
     .target(name: "Compute", dependencies: ["COpenBLAS", "COpenCL"], plugins: [.plugin(name: "EmbedKernels")]),
@@ -39,9 +39,9 @@ let libraries: [Target] = [
     // The sandbox every invocation and job runs in: caps (wall clock, memory of the process tree, CPUs,
     // temporary storage, output) and measurements, through the capsize-launch helper; and the service
     // models on top of it (Function/: the Lambda model; Batch/: the Batch model, run here or on Slurm, whose
-    // batch scripts start with Planning's sbatch header).
+    // batch scripts start with CloudModel's sbatch header).
     // Compute: the OPENBLAS_CORETYPE capsize chose, which every program it starts gets.
-    .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Planning", "Store"]),
+    .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Store"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",

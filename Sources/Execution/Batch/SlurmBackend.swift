@@ -1,7 +1,6 @@
 import CapsizeCore
 import CloudModel
 public import Foundation
-import Planning
 public import Store
 
 /// The `slurm` backend of the Batch model: a job (or array) submitted with `sbatch` to a real Slurm cluster,
@@ -67,7 +66,7 @@ public struct SlurmBackend: Sendable {
 
     // MARK: The batch script
 
-    /// The batch script for `definition`: `Export.sbatchHeader` (the same header `capsize export` writes)
+    /// The batch script for `definition`: `Sbatch.header` (the same header `capsize export` writes)
     /// with the output paths, then a body that drops every variable but Slurm's (`SLURM_*`, `SLURMD_NODENAME`,
     /// `CUDA_VISIBLE_DEVICES`), sets a system `PATH`, `LANG`, `HOME` (the output folder), capsize's
     /// `WorkloadEnvironment.passedByName` variables (their values at submit), Batch's variables and the job
@@ -80,7 +79,7 @@ public struct SlurmBackend: Sendable {
         if let partition { extra.append("--partition=\(partition)") }
         let resources = definition.resources
         var lines = [
-            Export.sbatchHeader(
+            Sbatch.header(
                 jobName: definition.name, vcpus: resources.vcpus, memoryMiB: resources.memoryMiB, gpus: resources.gpus,
                 timeSeconds: definition.timeoutSeconds, arraySize: arraySize, extra: extra,
                 comments: ["capsize submit --backend slurm: job \(id)"]),
