@@ -23,7 +23,7 @@ struct SweepCommand: AsyncParsableCommand {
         "The size parameter and its sizes: NAME=a,b,c (listed), NAME=a..b*F (geometric) or NAME=a..b+S.",
         valueName: "NAME=SIZES"))
     var param: String?
-    @Option(help: "function (Lambda model) or batch (Batch model).") var executor = "function"
+    @Option(help: "function (Lambda model) or batch (Batch model).") var executor: SweepExecutor = .function
     @Option(help: ArgumentHelp("Memory settings in MB (function, 128...10240) or MiB (batch job limit), comma-separated.", valueName: "LIST"))
     var memory = "1769"
     @Option(help: "Timeout in seconds (function: 1...900; batch: the attempt duration).") var timeout = 60
@@ -54,9 +54,9 @@ struct SweepCommand: AsyncParsableCommand {
     func sweep(resuming: RunRecord?) async throws {
         let plan = try SweepPlan(
             workload: workload, parameters: parameters, param: param, memoryList: memory, defaultMemories: [],
-            repeats: repeats, executor: executor, timeout: timeout, architecture: architecture,
+            repeats: repeats, executor: executor.rawValue, timeout: timeout, architecture: architecture,
             governsCPUShare: cpuShare.governs)
-        if executor == "batch" {
+        if executor == .batch {
             guard vcpus > 0 && vcpus <= Double(ProcessInfo.processInfo.activeProcessorCount) else {
                 throw InputError(
                     field: "--vcpus", value: fmt(vcpus),
@@ -64,7 +64,7 @@ struct SweepCommand: AsyncParsableCommand {
             }
         }
         let store = try openStore()
-        let variables = try executor == "function"
+        let variables = try executor == .function
             ? environmentOptions.functionVariables() : environmentOptions.batchVariables()
         let run = try resuming ?? store.createRun(
             kind: .sweep, parameters: SweepRunParameters(arguments: ownArguments(after: "sweep")), planned: nil)
@@ -77,6 +77,14 @@ struct SweepCommand: AsyncParsableCommand {
         report.print()
         say("recorded as run \(run.shortID) in \(store.path)")
     }
+}
+
+/// What `--executor` runs each point as.
+enum SweepExecutor: String, CaseIterable, ExpressibleByArgument {
+    /// The Lambda model (`FunctionExecutor`).
+    case function
+    /// The Batch model (`BatchExecutor`).
+    case batch
 }
 
 /// Stands in for an executor when a finished run is analysed again: every sample must have been recorded.
