@@ -65,7 +65,7 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Modeled provisioning seconds of the compute environment (recorded, never slept).")
     var provisioningSeconds: Double = 0
     @Option(help: "Seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).") var terminateGrace: Double = 30
-    @Option(help: "local (this machine) or slurm.") var backend: BatchBackendKind = .local
+    @Option(help: "Where the job runs: local (this machine) or a cluster's scheduler.") var backend: BatchBackendKind = .local
     @Option(help: ArgumentHelp(
         "Continue an interrupted submission (its run id or a unique prefix): finished jobs are kept, the rest run.",
         valueName: "RUN"))

@@ -147,6 +147,8 @@ public actor BatchExecutor {
         }
         let children = plan.children.filter { graph[$0].map { !$0.state.isFinal } ?? false }
         for child in children { cancel(child, reason: reason) }
+        // An array parent whose children were all cancelled has ended with them.
+        if graph[id]?.state.isFinal == true { return true }
         guard let record = graph.update(id, { $0.enter(.failed, reason: reason) }) else { return false }
         recorder.record([record])
         apply(graph.settle(id))
