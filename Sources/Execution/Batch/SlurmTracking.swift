@@ -76,10 +76,10 @@ extension SlurmBackend {
                         ? "\(StatusReason.arrayChildFailed) (Slurm \(submission.slurmJobID): an array task failed)"
                         : "Slurm \(submission.slurmJobID): every array task COMPLETED")
                 changed.append(parent)
-            } else if submission.arraySize != nil,
-                parent.submittedAt != children.map(\.submittedAt).min() ?? parent.submittedAt
+            } else if submission.arraySize != nil, let first = children.map(\.submittedAt).min(),
+                parent.submittedAt != first
             {
-                parent.submittedAt = children.map(\.submittedAt).min()!
+                parent.submittedAt = first
                 parent.pendingAt = parent.submittedAt
                 changed.append(parent)
             }
@@ -102,18 +102,16 @@ extension SlurmBackend {
         if let node = task.node, node != "(null)", !node.isEmpty { job.environmentID = node }
         let submitted = task.submitTime ?? job.submittedAt
         job.submittedAt = submitted
-        let rank: [JobRecord.State: Int] = [
-            .submitted: 0, .pending: 1, .runnable: 2, .starting: 3, .running: 4, .succeeded: 5, .failed: 5,
-        ]
+        let rank = Self.rank(target)
         let slurmText = "Slurm \(slurmID): \(task.state)" + (task.reason == "None" ? "" : " (\(task.reason))")
         if target == .pending && job.state == .submitted { job.enter(.pending, at: submitted) }
-        if rank[target]! >= 2 && job.runnableAt == nil { job.enter(.runnable, at: task.eligibleTime ?? submitted) }
-        if rank[target]! >= 3, let start = task.startTime ?? (target == .starting ? Date() : nil), job.startingAt == nil
+        if rank >= 2 && job.runnableAt == nil { job.enter(.runnable, at: task.eligibleTime ?? submitted) }
+        if rank >= 3, let start = task.startTime ?? (target == .starting ? Date() : nil), job.startingAt == nil
         {
             job.enter(.starting, at: start)
         }
-        if rank[target]! >= 4, let start = task.startTime, job.runningAt == nil { job.enter(.running, at: start) }
-        if rank[target]! == 5 {
+        if rank >= 4, let start = task.startTime, job.runningAt == nil { job.enter(.running, at: start) }
+        if rank == 5 {
             let log = finishLog(job.logPath)
             var state = target
             // Batch's words (docs/aws-reference.md): the container exited, whatever its code; a memory kill is
@@ -143,6 +141,18 @@ extension SlurmBackend {
             job.statusReason = slurmText
         }
         return job != before
+    }
+
+    /// How far along Batch's states `state` is: SUBMITTED 0 ... RUNNING 4, SUCCEEDED and FAILED 5.
+    static func rank(_ state: JobRecord.State) -> Int {
+        switch state {
+        case .submitted: 0
+        case .pending: 1
+        case .runnable: 2
+        case .starting: 3
+        case .running: 4
+        case .succeeded, .failed: 5
+        }
     }
 
     /// Appends the job's stderr file to its log (after a `--- stderr ---` line, as the local backend does) and
