@@ -111,6 +111,8 @@ struct SweepPlan: Encodable {
     var memories: [Int]
     var repeats: Int
     var executor: String
+    /// `executor` as the enum (`executor` stays the text the report and the stored JSON carry).
+    var kind: SweepExecutor
     var architecture: Architecture
     /// Whether functions and jobs are held to their vCPU share (`--no-cpu-share` turns it off).
     var governsCPUShare: Bool
@@ -134,7 +136,7 @@ struct SweepPlan: Encodable {
             throw InputError(field: "--", value: values.trailing.joined(separator: " "), allowed: "words after -- only for command")
         }
         _ = try type.init(parameters: values)
-        guard ["function", "batch"].contains(executor) else {
+        guard let kind = SweepExecutor(rawValue: executor) else {
             throw InputError(field: "--executor", value: executor, allowed: "function or batch")
         }
         guard (1...100).contains(repeats) else {
@@ -147,11 +149,11 @@ struct SweepPlan: Encodable {
         if let memoryList {
             for word in memoryList.split(separator: ",", omittingEmptySubsequences: false) {
                 let text = word.trimmingCharacters(in: .whitespaces)
-                let range = executor == "function" ? FunctionConfiguration.memoryRange : 4...(1 << 24)
+                let range = kind == .function ? FunctionConfiguration.memoryRange : 4...(1 << 24)
                 guard let value = Int(text), range.contains(value) else {
                     throw InputError(
                         field: "--memory", value: text,
-                        allowed: executor == "function"
+                        allowed: kind == .function
                             ? "comma-separated sizes in 128...10240 MB (Lambda's range)"
                             : "comma-separated job memory limits in MiB (at least 4)")
                 }
@@ -159,7 +161,7 @@ struct SweepPlan: Encodable {
             }
         }
         guard !memories.isEmpty else { throw InputError(field: "--memory", value: "", allowed: "at least one memory size") }
-        if executor == "function" {
+        if kind == .function {
             _ = try FunctionConfiguration(memoryMB: memories[0], timeoutSeconds: timeout)
         } else if timeout < 1 {
             throw InputError(field: "--timeout", value: "\(timeout)", allowed: "at least 1 second")
@@ -172,6 +174,7 @@ struct SweepPlan: Encodable {
         self.memories = memories.sorted()
         self.repeats = repeats
         self.executor = executor
+        self.kind = kind
         self.architecture = architecture
     }
 
@@ -199,7 +202,7 @@ struct SweepPlan: Encodable {
         let runner: any SweepPointRunner
         if replay {
             runner = RecordedOnlyRunner(run: run.shortID)
-        } else if executor == "function" {
+        } else if kind == .function {
             runner = FunctionPointRunner(
                 workload: type, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds,
                 architecture: architecture, store: store, runID: run.id, governsCPUShare: governsCPUShare,
@@ -215,14 +218,14 @@ struct SweepPlan: Encodable {
         if resuming || replay { engine.recorded = try SweepEngine.recordedSamples(run: run.id, store: store) }
         if !quiet && !replay {
             say("\(workload) swept over \(sizes.parameter) (\(sizes.sizes.map(sizes.text).joined(separator: ", "))) "
-                + "as a \(executor == "function" ? "Lambda-model function" : "Batch-model job"), timeout \(timeoutSeconds) s, "
+                + "as a \(kind == .function ? "Lambda-model function" : "Batch-model job"), timeout \(timeoutSeconds) s, "
                 + "\(repeats) repetition(s) per point; run \(run.shortID)")
         }
         var all: [SweepSeries] = []
         for memory in memories {
             if !quiet && !replay {
-                var line = "memory \(memory) \(executor == "function" ? "MB" : "MiB")"
-                if executor == "function" {
+                var line = "memory \(memory) \(kind == .function ? "MB" : "MiB")"
+                if kind == .function {
                     line += ": " + shareText(memoryMB: memory, governed: governsCPUShare)
                 } else if !governsCPUShare {
                     line += ": " + CPUShareOption.ungovernedNote
