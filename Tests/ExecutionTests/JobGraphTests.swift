@@ -6,7 +6,7 @@ import Testing
 
 @testable import Execution
 
-/// The job graph on its own: no sandbox, no processes, no clock.
+/// The job graph on its own: no sandbox, no processes.
 struct JobGraphTests {
     static let definition = JobDefinition(
         name: "job", argv: ["/bin/true"], resources: try! ResourceRequirements(vcpus: 1, memoryMiB: 64),

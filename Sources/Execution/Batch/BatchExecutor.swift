@@ -18,7 +18,6 @@ public actor BatchExecutor {
     /// The queues, highest priority first.
     public let queues: [JobQueue]
     public let runID: String
-    let outputRoot: String
     private var graph = JobGraph()
     private var scheduler: BatchScheduler
     private var capacity: ComputeCapacity
@@ -67,7 +66,6 @@ public actor BatchExecutor {
             .map(\.element)
         self.queues = sorted
         self.runID = runID
-        self.outputRoot = outputRoot
         scheduler = BatchScheduler(policies: sorted.map(\.fairShare))
         capacity = ComputeCapacity(queues: sorted, runID: runID)
         launcher = AttemptLauncher(

@@ -3,9 +3,9 @@ import CloudModel
 import Foundation
 import Store
 
-/// The jobs of a Batch-model run and what each waits for, without processes or clocks: submissions become
-/// records (array parents with their children, `N_TO_N` and `SEQUENTIAL` pairings), and each change of state
-/// gives the jobs it moves. SUBMITTED jobs are admitted to PENDING (unmet dependencies) or RUNNABLE; when a job
+/// The jobs of a Batch-model run and what each waits for, without processes: submissions become records (array
+/// parents with their children, `N_TO_N` and `SEQUENTIAL` pairings), and each change of state gives the jobs it
+/// moves (their records stamped with the time of the change). SUBMITTED jobs are admitted to PENDING (unmet dependencies) or RUNNABLE; when a job
 /// ends, its dependents become RUNNABLE (or FAILED, when it failed) and an array parent ends with its last child.
 struct JobGraph {
     /// One job's plan: its definition, queue, array place and what it waits for.
