@@ -24,7 +24,7 @@ let libraries: [Target] = [
     // directory and the file lock beside a shared file.
     .target(name: "CapsizeCore"),
     // The facts capsize emulates: prices, limits and formats of Lambda, Batch, Fargate and EC2
-    // (data/*.json compiled in).
+    // (data/*.json compiled in), and Slurm's batch-script header.
     .target(name: "CloudModel", dependencies: ["CapsizeCore"], plugins: [.plugin(name: "EmbedKernels")]),
     // The only module that imports C: BLAS, OpenCL, CLBlast, host facts, calibration, kernels/*.cl.
     .target(name: "Compute", dependencies: ["CapsizeCore", "COpenBLAS", "COpenCL"], plugins: [.plugin(name: "EmbedKernels")]),
@@ -40,9 +40,9 @@ let libraries: [Target] = [
     // The sandbox every invocation and job runs in: caps (wall clock, memory of the process tree, CPUs,
     // temporary storage, output) and measurements, through the capsize-launch helper; and the service
     // models on top of it (Function/: the Lambda model; Batch/: the Batch model, run here or on Slurm, whose
-    // batch scripts start with Planning's sbatch header).
+    // batch scripts start with CloudModel's sbatch header).
     // Compute: the OPENBLAS_CORETYPE capsize chose, which every program it starts gets.
-    .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Planning", "Store"]),
+    .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Store"]),
     // What capsize measures as a whole, as library calls a command line, a suite or a server can make:
     // bench (a workload repeated on one device), each run recorded as it ends.
     .target(name: "Studies", dependencies: ["Analysis", "CapsizeCore", "Compute", "Store", "Workloads"]),

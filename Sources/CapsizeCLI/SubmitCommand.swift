@@ -67,7 +67,7 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Modeled provisioning seconds of the compute environment (recorded, never slept).")
     var provisioningSeconds: Double = 0
     @Option(help: "Seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).") var terminateGrace: Double = 30
-    @Option(help: "local (this machine) or slurm.") var backend = "local"
+    @Option(help: "Where the job runs: local (this machine) or a cluster's scheduler.") var backend: BatchBackendKind = .local
     @Option(help: ArgumentHelp(
         "Continue an interrupted submission (its run id or a unique prefix): finished jobs are kept, the rest run.",
         valueName: "RUN"))
@@ -94,10 +94,7 @@ struct SubmitCommand: AsyncParsableCommand {
 
     /// Submits and runs the job: in a new run, or in `resuming` (taken over), keeping its finished jobs.
     func execute(resuming: RunRecord?) async throws {
-        if backend == "slurm" { return try await executeOnSlurm(resuming: resuming) }
-        guard backend == "local" else {
-            throw InputError(field: "--backend", value: backend, allowed: "local or slurm")
-        }
+        guard backend == .local else { return try await executeOnBackend(resuming: resuming) }
         let definition = try makeDefinition()
         let host = HostInfo.current()
         let configuration = try queues.map { path throws(InputError) in try BatchConfiguration.load(path: path) }

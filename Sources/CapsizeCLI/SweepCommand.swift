@@ -24,7 +24,7 @@ struct SweepCommand: AsyncParsableCommand {
         "The size parameter and its sizes: NAME=a,b,c (listed), NAME=a..b*F (geometric) or NAME=a..b+S.",
         valueName: "NAME=SIZES"))
     var param: String?
-    @Option(help: "function (Lambda model) or batch (Batch model).") var executor = "function"
+    @Option(help: "function (Lambda model) or batch (Batch model).") var executor: SweepExecutor = .function
     @Option(help: ArgumentHelp("Memory settings in MB (function, 128...10240) or MiB (batch job limit), comma-separated.", valueName: "LIST"))
     var memory = "1769"
     @Option(help: "Timeout in seconds (function: 1...900; batch: the attempt duration).") var timeout = 60
@@ -55,9 +55,9 @@ struct SweepCommand: AsyncParsableCommand {
     func sweep(resuming: RunRecord?) async throws {
         let plan = try SweepPlan(
             workload: workload, parameters: parameters, param: param, memoryList: memory, defaultMemories: [],
-            repeats: repeats, executor: executor, timeout: timeout, architecture: architecture,
+            repeats: repeats, executor: executor.rawValue, timeout: timeout, architecture: architecture,
             governsCPUShare: cpuShare.governs)
-        if executor == "batch" {
+        if executor == .batch {
             guard vcpus > 0 && vcpus <= Double(ProcessInfo.processInfo.activeProcessorCount) else {
                 throw InputError(
                     field: "--vcpus", value: fmt(vcpus),
@@ -65,7 +65,7 @@ struct SweepCommand: AsyncParsableCommand {
             }
         }
         let store = try openStore()
-        let variables = try executor == "function"
+        let variables = try executor == .function
             ? environmentOptions.functionVariables() : environmentOptions.batchVariables()
         let run = try resuming ?? store.createRun(
             kind: .sweep, parameters: SweepRunParameters(arguments: ownArguments(after: "sweep")), planned: nil)
@@ -78,6 +78,14 @@ struct SweepCommand: AsyncParsableCommand {
         report.print()
         say("recorded as run \(run.shortID) in \(store.path)")
     }
+}
+
+/// What `--executor` runs each point as.
+enum SweepExecutor: String, CaseIterable, ExpressibleByArgument {
+    /// The Lambda model (`FunctionExecutor`).
+    case function
+    /// The Batch model (`BatchExecutor`).
+    case batch
 }
 
 /// Stands in for an executor when a finished run is analysed again: every sample must have been recorded.
@@ -104,6 +112,8 @@ struct SweepPlan: Encodable {
     var memories: [Int]
     var repeats: Int
     var executor: String
+    /// `executor` as the enum (`executor` stays the text the report and the stored JSON carry).
+    var kind: SweepExecutor
     var architecture: Architecture
     /// Whether functions and jobs are held to their vCPU share (`--no-cpu-share` turns it off).
     var governsCPUShare: Bool
@@ -127,7 +137,7 @@ struct SweepPlan: Encodable {
             throw InputError(field: "--", value: values.trailing.joined(separator: " "), allowed: "words after -- only for command")
         }
         _ = try type.init(parameters: values)
-        guard ["function", "batch"].contains(executor) else {
+        guard let kind = SweepExecutor(rawValue: executor) else {
             throw InputError(field: "--executor", value: executor, allowed: "function or batch")
         }
         guard (1...100).contains(repeats) else {
@@ -140,11 +150,11 @@ struct SweepPlan: Encodable {
         if let memoryList {
             for word in memoryList.split(separator: ",", omittingEmptySubsequences: false) {
                 let text = word.trimmingCharacters(in: .whitespaces)
-                let range = executor == "function" ? FunctionConfiguration.memoryRange : 4...(1 << 24)
+                let range = kind == .function ? FunctionConfiguration.memoryRange : 4...(1 << 24)
                 guard let value = Int(text), range.contains(value) else {
                     throw InputError(
                         field: "--memory", value: text,
-                        allowed: executor == "function"
+                        allowed: kind == .function
                             ? "comma-separated sizes in 128...10240 MB (Lambda's range)"
                             : "comma-separated job memory limits in MiB (at least 4)")
                 }
@@ -152,7 +162,7 @@ struct SweepPlan: Encodable {
             }
         }
         guard !memories.isEmpty else { throw InputError(field: "--memory", value: "", allowed: "at least one memory size") }
-        if executor == "function" {
+        if kind == .function {
             _ = try FunctionConfiguration(memoryMB: memories[0], timeoutSeconds: timeout)
         } else if timeout < 1 {
             throw InputError(field: "--timeout", value: "\(timeout)", allowed: "at least 1 second")
@@ -165,6 +175,7 @@ struct SweepPlan: Encodable {
         self.memories = memories.sorted()
         self.repeats = repeats
         self.executor = executor
+        self.kind = kind
         self.architecture = architecture
     }
 
@@ -192,7 +203,7 @@ struct SweepPlan: Encodable {
         let runner: any SweepPointRunner
         if replay {
             runner = RecordedOnlyRunner(run: run.shortID)
-        } else if executor == "function" {
+        } else if kind == .function {
             runner = FunctionPointRunner(
                 workload: type, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds,
                 architecture: architecture, store: store, runID: run.id, governsCPUShare: governsCPUShare,
@@ -208,14 +219,14 @@ struct SweepPlan: Encodable {
         if resuming || replay { engine.recorded = try SweepEngine.recordedSamples(run: run.id, store: store) }
         if !quiet && !replay {
             say("\(workload) swept over \(sizes.parameter) (\(sizes.sizes.map(sizes.text).joined(separator: ", "))) "
-                + "as a \(executor == "function" ? "Lambda-model function" : "Batch-model job"), timeout \(timeoutSeconds) s, "
+                + "as a \(kind == .function ? "Lambda-model function" : "Batch-model job"), timeout \(timeoutSeconds) s, "
                 + "\(repeats) repetition(s) per point; run \(run.shortID)")
         }
         var all: [SweepSeries] = []
         for memory in memories {
             if !quiet && !replay {
-                var line = "memory \(memory) \(executor == "function" ? "MB" : "MiB")"
-                if executor == "function" {
+                var line = "memory \(memory) \(kind == .function ? "MB" : "MiB")"
+                if kind == .function {
                     line += ": " + shareText(memoryMB: memory, governed: governsCPUShare)
                 } else if !governsCPUShare {
                     line += ": " + CPUShareOption.ungovernedNote

@@ -152,45 +152,10 @@ public enum Export {
     /// `--time` is the projected runtime × `timeoutMargin`, rounded up to whole minutes, as D-HH:MM:SS.
     public static func sbatchHeader(for option: PlanOption, jobName: String, runs: Int = 1) -> String {
         let seconds = (option.runtime?.seconds ?? 60) * timeoutMargin
-        return sbatchHeader(
+        return Sbatch.header(
             jobName: jobName, vcpus: option.vcpus, memoryMiB: option.memoryMB, gpus: option.gpus,
             timeSeconds: seconds, arraySize: runs > 1 ? runs : nil,
             comments: ["capsize: \(option.summary), projected \(runtimeText(option)) per run"])
-    }
-
-    /// A Slurm batch-script header (`#!/bin/bash` and `#SBATCH` lines): what `capsize export --format sbatch`
-    /// writes and what `capsize submit --backend slurm` submits, so both are the same code.
-    /// - Parameters:
-    ///   - jobName: characters other than letters, digits and `-_.` become `_`.
-    ///   - vcpus: rounded up to whole CPUs (`--cpus-per-task`, at least 1).
-    ///   - timeSeconds: rounded up to whole minutes (Slurm's unit), at least one; nil: no `--time`.
-    ///   - arraySize: `--array=0-(N-1)`; nil: a single job.
-    ///   - extra: further `#SBATCH` options, e.g. `--output=PATH`, written as given.
-    ///   - comments: `# ` lines after the options.
-    public static func sbatchHeader(
-        jobName: String, vcpus: Double, memoryMiB: Int, gpus: Int, timeSeconds: Double?, arraySize: Int? = nil,
-        extra: [String] = [], comments: [String] = []
-    ) -> String {
-        let safeName = String(jobName.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
-        var lines = [
-            "#!/bin/bash",
-            "#SBATCH --job-name=\(safeName.isEmpty ? "capsize" : safeName)",
-            "#SBATCH --ntasks=1",
-            "#SBATCH --cpus-per-task=\(max(1, Int(vcpus.rounded(.up))))",
-            "#SBATCH --mem=\(memoryMiB)M",
-        ]
-        if let timeSeconds { lines.append("#SBATCH --time=\(sbatchTime(seconds: timeSeconds))") }
-        if gpus > 0 { lines.append("#SBATCH --gres=gpu:\(gpus)") }
-        if let arraySize { lines.append("#SBATCH --array=0-\(arraySize - 1)") }
-        lines += extra.map { "#SBATCH \($0)" }
-        lines += comments.map { "# \($0)" }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// Slurm's `--time` for a duration: whole minutes rounded up (at least one), as D-HH:MM:00.
-    public static func sbatchTime(seconds: Double) -> String {
-        let minutes = max(1, Int((seconds / 60).rounded(.up)))
-        return String(format: "%d-%02d:%02d:00", minutes / 1440, minutes / 60 % 24, minutes % 60)
     }
 
     /// A YAML double-quoted scalar: backslash, quote and control characters escaped, so any text is safe.

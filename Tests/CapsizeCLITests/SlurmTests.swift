@@ -93,7 +93,7 @@ struct SlurmTests {
         let table = try capsize(["jobs", "--all"], environment: ["CAPSIZE_HOME": home])
         #expect(
             table.status == 0 && table.stdout.components(separatedBy: "SUCCEEDED").count - 1 == 5, "\(table.stdout)")
-        // The script submitted (Export.sbatchHeader with the output paths) passes sbatch --test-only again.
+        // The script submitted (Sbatch.header with the output paths) passes sbatch --test-only again.
         let script = try #require(parent["logPath"] as? String) + "/job.sbatch"
         let test = slurmClient(["sbatch", "--test-only", script])
         #expect(test.status == 0 && test.stderr.contains("to start at"), "\(test.stderr)")

@@ -178,7 +178,7 @@ import Testing
     }
 
     @Test("bad submissions are refused at submit with the field named", arguments: [
-        ("gpus", "--gpus"), ("vcpus", "--vcpus"), ("memory", "--memory"), ("array", "array"), ("unknown", "dependsOn"),
+        ("gpus", "gpus"), ("vcpus", "vcpus"), ("memory", "memory"), ("array", "array"), ("unknown", "dependsOn"),
     ])
     func badSubmissions(kind: String, field: String) async throws {
         let executor = try Self.executor(vcpus: 2, memoryMiB: 1024)

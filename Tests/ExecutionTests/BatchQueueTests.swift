@@ -153,7 +153,7 @@ import Testing
         let queue = try await #require(throws: InputError.self) {
             try await executor.submit(try BatchExecutorTests.shell("true"), queue: "nope")
         }
-        #expect(queue.field == "--queue")
+        #expect(queue.field == "queue")
         let sequential = try await #require(throws: InputError.self) {
             try await executor.submit(
                 try BatchExecutorTests.shell("true"), dependsOn: [JobDependency(jobId: first, type: .sequential)])
@@ -217,7 +217,7 @@ import Testing
             try await fifo.submit(shared)
             Issue.record("a FIFO queue took a share identifier")
         } catch {
-            #expect(error.field == "--share-identifier")
+            #expect(error.field == "shareIdentifier")
         }
     }
 }

@@ -382,10 +382,10 @@ import Testing
     @Test("bad asynchronous options are rejected as InputError naming the field and Lambda's range")
     func badOptions() throws {
         #expect { _ = try Self.executor(["true"]) { $0.retries = 3 } } throws: {
-            ($0 as? InputError)?.field == "--retries" && "\($0)".contains("0...2")
+            ($0 as? InputError)?.field == "retries" && "\($0)".contains("0...2")
         }
         #expect { _ = try Self.executor(["true"]) { $0.maximumEventAgeSeconds = 59 } } throws: {
-            ($0 as? InputError)?.field == "--maximum-event-age"
+            ($0 as? InputError)?.field == "maximumEventAge"
         }
     }
 

@@ -64,7 +64,7 @@ public struct BatchConfiguration: Decodable, Sendable {
     ///   value has the wrong type.
     public static func load(path: String) throws(InputError) -> BatchConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(field: "--queues", value: path, allowed: "a readable JSON file")
+            throw InputError(setting: "queues", value: path, allowed: "a readable JSON file")
         }
         do {
             return try JSONDecoder().decode(BatchConfiguration.self, from: data)
@@ -73,7 +73,7 @@ public struct BatchConfiguration: Decodable, Sendable {
         } catch let DecodingError.valueNotFound(type, context) {
             throw InputError(field: fieldName(context.codingPath), value: "null", allowed: "\(type)")
         } catch {
-            throw InputError(field: "--queues", value: path, allowed: "JSON with computeEnvironments and jobQueues")
+            throw InputError(setting: "queues", value: path, allowed: "JSON with computeEnvironments and jobQueues")
         }
     }
 

@@ -135,12 +135,12 @@ public struct JobQueue: Sendable {
         switch (fairShare, share) {
         case (.some, nil):
             throw InputError(
-                field: "--share-identifier", value: "", allowed: "a share identifier: queue \(name) has a fair-share policy")
+                setting: "shareIdentifier", value: "", allowed: "a share identifier: queue \(name) has a fair-share policy")
         case (nil, .some(let share)):
             throw InputError(
-                field: "--share-identifier", value: share, allowed: "none: queue \(name) is first in, first out")
+                setting: "shareIdentifier", value: share, allowed: "none: queue \(name) is first in, first out")
         case (.some, .some(let share)) where !FairSharePolicy.isValidShare(share):
-            throw InputError(field: "--share-identifier", value: share, allowed: "1-255 letters, digits and underscores")
+            throw InputError(setting: "shareIdentifier", value: share, allowed: "1-255 letters, digits and underscores")
         default: break
         }
     }
@@ -154,13 +154,13 @@ public struct JobQueue: Sendable {
         let gpus = environments.map(\.gpuDevices.count).max() ?? 0
         if resources.gpus > gpus {
             throw InputError(
-                field: "--gpus", value: "\(resources.gpus)",
+                setting: "gpus", value: "\(resources.gpus)",
                 allowed: "at most \(gpus) (the GPUs of queue \(name)'s compute environments; this machine has "
                     + (gpus == 0 ? "no OpenCL GPU)" : "\(gpus))"))
         }
         if resources.vcpus > vcpus {
-            throw InputError(field: "--vcpus", value: "\(resources.vcpus)", allowed: "at most \(vcpus) (maxvCpus of queue \(name))")
+            throw InputError(setting: "vcpus", value: "\(resources.vcpus)", allowed: "at most \(vcpus) (maxvCpus of queue \(name))")
         }
-        throw InputError(field: "--memory", value: "\(resources.memoryMiB)", allowed: "at most \(memory) MiB (queue \(name))")
+        throw InputError(setting: "memory", value: "\(resources.memoryMiB)", allowed: "at most \(memory) MiB (queue \(name))")
     }
 }

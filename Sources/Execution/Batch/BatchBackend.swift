@@ -1,0 +1,101 @@
+import CloudModel
+import Foundation
+public import Store
+
+/// A place Batch-model jobs run: this machine (`LocalBatchBackend`, over `BatchExecutor`) or a Slurm cluster
+/// (`SlurmBatchBackend`, over `SlurmBackend`). Every backend lays out and starts its jobs as `JobLaunch` says and
+/// reports their states as Batch's (`JobRecord`). To add one, see CONTRIBUTING.md, "Add a batch backend".
+public protocol BatchBackend: Sendable {
+    /// Submits a job or an array job. Nothing is stored yet: a request the backend refuses leaves no trace.
+    /// - Throws: `InputError` naming the option at fault, or the backend's own error when it cannot be reached.
+    func submit(_ job: BatchJob) async throws -> BatchSubmission
+
+    /// Runs or follows every job submitted so far to SUCCEEDED or FAILED, storing each state change as part of
+    /// run `runID`. The stream yields each change as it happens (an array parent before its children) and finishes
+    /// when every job has ended.
+    func events(run runID: String) async -> AsyncStream<JobRecord>
+
+    /// Cancels a submitted job (an array parent: every child): those not yet running fail. - Throws: when the
+    /// backend cannot be reached.
+    func cancel(_ id: String) async throws
+
+    /// What the backend noticed besides the records (the store's refusals, a warning about a request), in order.
+    var warnings: [String] { get async }
+}
+
+/// What `BatchBackend.submit` takes: a job definition, as an array or not, for a queue.
+public struct BatchJob: Sendable {
+    public var definition: JobDefinition
+    /// Array children (2...10000); nil: a single job.
+    public var arraySize: Int?
+    /// The job queue (Slurm: the partition); nil: the backend's default.
+    public var queue: String?
+
+    public init(definition: JobDefinition, arraySize: Int? = nil, queue: String? = nil) {
+        self.definition = definition
+        self.arraySize = arraySize
+        self.queue = queue
+    }
+}
+
+/// A submitted job, and what `capsize submit` says about it.
+public struct BatchSubmission: Sendable {
+    /// capsize's id for the job (the array parent's for arrays).
+    public var id: String
+    /// The backend's own name for it, e.g. `Slurm 42` (nil: capsize's id is the only one).
+    public var reference: String?
+    /// Said after `submitted ID`, e.g. `as Slurm job 42` (empty: nothing).
+    public var announcement: String
+    /// Where it went, e.g. `to partition gpu; batch script /…/job.sbatch`.
+    public var destination: String
+    /// How the backend's times were measured, e.g. `Slurm's times, whole seconds` (nil: measured here).
+    public var clock: String?
+
+    public init(id: String, reference: String?, announcement: String, destination: String, clock: String?) {
+        self.id = id
+        self.reference = reference
+        self.announcement = announcement
+        self.destination = destination
+        self.clock = clock
+    }
+}
+
+/// What a backend is made with.
+public struct BatchBackendContext: Sendable {
+    /// Each job's folder is `outputRoot/<job id>/` (`JobLaunch.Layout`).
+    public var outputRoot: String
+    public var store: CapsizeStore?
+    /// The local backend's job queues (nil: one queue over this machine); other backends ignore them.
+    public var queues: [JobQueue]?
+
+    public init(outputRoot: String, store: CapsizeStore?, queues: [JobQueue]? = nil) {
+        self.outputRoot = outputRoot
+        self.store = store
+        self.queues = queues
+    }
+}
+
+/// Every batch backend `capsize submit --backend` offers, by name.
+public enum BatchBackendKind: String, CaseIterable, Sendable {
+    // A new backend registers here: one case, named as `--backend` takes it, and its type below.
+    case local, slurm
+
+    /// The backend's type.
+    public var type: any BatchBackendMaker.Type {
+        switch self {
+        case .local: LocalBatchBackend.self
+        case .slurm: SlurmBatchBackend.self
+        }
+    }
+}
+
+/// How a backend is made from a context (every `BatchBackend` has one).
+public protocol BatchBackendMaker: BatchBackend {
+    /// - Throws: `InputError` naming `--backend` when the backend cannot be used from this machine.
+    init(_ context: BatchBackendContext) throws
+}
+
+extension BatchBackendKind {
+    /// A backend of this kind.
+    public func make(_ context: BatchBackendContext) throws -> any BatchBackend { try type.init(context) }
+}
