@@ -180,15 +180,27 @@ import Testing
     }
 
     @Test("a throttled request is not billed and has no REPORT line, only its error as a log line")
-    func rejected() throws {
-        let outcome = try Self.texts().rejected(
-            requestId: Self.requestId, type: .synchronous, status: .throttled, errorType: "TooManyRequestsException",
-            message: "Rate Exceeded.", at: Self.started)
+    func throttled() throws {
+        let outcome = try Self.texts().throttled(requestId: Self.requestId, type: .synchronous, at: Self.started)
         #expect(outcome.status == .throttled)
+        #expect(outcome.errorType == "TooManyRequestsException" && outcome.errorMessage == "Rate Exceeded.")
         #expect(outcome.report == nil)
         #expect(outcome.logLines == ["TooManyRequestsException: Rate Exceeded."])
         #expect(outcome.billedDurationMs == 0 && outcome.costUSD == ["x86_64": 0, "arm64": 0])
-        #expect(outcome.attempts == 0 && outcome.memoryMB == 128)
+        #expect(outcome.attempts == 1 && outcome.memoryMB == 128)
+    }
+
+    @Test("a request over the payload limit is RequestEntityTooLargeException, worded for its invocation type")
+    func tooLarge() throws {
+        let texts = try Self.texts()
+        let sync = texts.tooLarge(
+            requestId: Self.requestId, type: .synchronous, bytes: 6_291_500, limit: 6_291_456, at: Self.started)
+        #expect(sync.status == .error && sync.errorType == "RequestEntityTooLargeException")
+        #expect(sync.errorMessage == "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
+        let event = texts.tooLarge(
+            requestId: Self.requestId, type: .asynchronous, bytes: 1_048_700, limit: 1_048_576, at: Self.started)
+        #expect(event.errorMessage == "1048700 byte payload is too large for the Event invocation type (limit 1048576 bytes)")
+        #expect(sync.attempts == 0 && event.attempts == 0 && sync.report == nil && sync.billedDurationMs == 0)
     }
 
     @Test("Max Memory Used rounds bytes up to whole MB and never passes Memory Size")

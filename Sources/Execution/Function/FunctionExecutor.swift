@@ -103,11 +103,7 @@ public actor FunctionExecutor {
         let payload = WorkerLines.request(event, requestId: requestId)
         let limit = type == .synchronous ? Self.synchronousPayloadLimit : Self.asynchronousPayloadLimit
         if payload.count > limit {
-            let outcome = texts.rejected(
-                requestId: requestId, type: type, status: .error, errorType: LambdaLog.requestTooLargeErrorType,
-                message: type == .synchronous
-                    ? LambdaLog.requestTooLarge(limit: limit) : LambdaLog.eventTooLarge(bytes: payload.count, limit: limit),
-                at: Date())
+            let outcome = texts.tooLarge(requestId: requestId, type: type, bytes: payload.count, limit: limit, at: Date())
             recorder.record(outcome, itemKey: "invocation=\(index)")
             return outcome
         }
@@ -162,10 +158,7 @@ public actor FunctionExecutor {
     ) async -> InvocationOutcome {
         let limit = settings.configuration.reservedConcurrency ?? Self.accountConcurrency
         guard busy < limit else {
-            var outcome = texts.rejected(
-                requestId: requestId, type: type, status: .throttled, errorType: "TooManyRequestsException",
-                message: "Rate Exceeded.", at: Date())
-            outcome.attempts = 1
+            let outcome = texts.throttled(requestId: requestId, type: type, at: Date())
             recorder.record(outcome, itemKey: itemKey, id: recordID)
             return outcome
         }

@@ -177,8 +177,26 @@ struct LambdaTexts: Sendable {
             logLines: [line, exit], durationMs: measuredMs)
     }
 
+    /// A request over Lambda's payload limit (`RequestEntityTooLargeException`), `bytes` long; no attempt made.
+    func tooLarge(requestId: String, type: InvocationType, bytes: Int, limit: Int, at date: Date) -> InvocationOutcome {
+        rejected(
+            requestId: requestId, type: type, status: .error, errorType: LambdaLog.requestTooLargeErrorType,
+            message: type == .synchronous
+                ? LambdaLog.requestTooLarge(limit: limit) : LambdaLog.eventTooLarge(bytes: bytes, limit: limit),
+            at: date)
+    }
+
+    /// An invoke beyond the concurrency limit (`TooManyRequestsException`): one attempt, refused.
+    func throttled(requestId: String, type: InvocationType, at date: Date) -> InvocationOutcome {
+        var outcome = rejected(
+            requestId: requestId, type: type, status: .throttled, errorType: "TooManyRequestsException",
+            message: "Rate Exceeded.", at: date)
+        outcome.attempts = 1
+        return outcome
+    }
+
     /// A request that never reached an environment: throttled or too large. Not billed, no REPORT line.
-    func rejected(
+    private func rejected(
         requestId: String, type: InvocationType, status: InvocationOutcome.Status, errorType: String, message: String,
         at date: Date
     ) -> InvocationOutcome {
