@@ -132,10 +132,9 @@ struct InvokeCommand: AsyncParsableCommand {
             ?? URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("dead-letter").path
         options.store = store
         options.workerUsesOpenCL = type.usesOpenCL(try DeviceSelector(parsing: device), gpus: false)
-        options.governsCPUShare = cpuShare.governs
-        options.functionName = type.name
-        options.variables = variables
         try options.validate()
+        let settings = FunctionSettings(
+            configuration: configuration, governsCPUShare: cpuShare.governs, variables: variables, functionName: type.name)
         let event = FunctionEvent(workload: type.name, arguments: parameters, device: device, payload: payloadText)
         let invocation: InvocationType = asynchronous ? .asynchronous : .synchronous
         let limit = asynchronous ? FunctionExecutor.asynchronousPayloadLimit : FunctionExecutor.synchronousPayloadLimit
@@ -150,7 +149,7 @@ struct InvokeCommand: AsyncParsableCommand {
         let run = try resuming ?? store.createRun(kind: .invoke, parameters: InvokeRunParameters(command: self), planned: count)
         let done = resuming == nil ? [] : try Self.completedIndices(run.id, store: store, asynchronous: asynchronous, retries: retries)
         options.runID = run.id
-        let executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
+        let executor = try FunctionExecutor(settings: settings, event: event, options: options)
         if !json {
             say("\(type.name) as a function: \(memory) MB, timeout \(timeout) s, \(architecture.rawValue), "
                 + "\(shareText(memoryMB: memory, governed: cpuShare.governs)), no GPU")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CapsizeCore
 import CloudModel
+import Execution
 import Foundation
 import Reports
 import Store
@@ -204,10 +205,12 @@ struct SweepPlan: Encodable {
         if replay {
             runner = RecordedOnlyRunner(run: run.shortID)
         } else if kind == .function {
+            let settings = FunctionSettings(
+                configuration: try FunctionConfiguration(
+                    memoryMB: memories[0], timeoutSeconds: timeoutSeconds, architecture: architecture),
+                governsCPUShare: governsCPUShare, variables: variables, functionName: type.name)
             runner = FunctionPointRunner(
-                workload: type, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds,
-                architecture: architecture, store: store, runID: run.id, governsCPUShare: governsCPUShare,
-                variables: variables)
+                workload: type, arguments: arguments, sizes: sizes, settings: settings, store: store, runID: run.id)
         } else {
             runner = BatchPointRunner(
                 workload: type, arguments: arguments, sizes: sizes, timeoutSeconds: timeoutSeconds, vcpus: vcpus,

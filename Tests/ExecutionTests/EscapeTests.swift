@@ -78,7 +78,7 @@ import Testing
         var options = FunctionExecutor.Options(workerCommand: [FunctionExecutorTests.capsize, "worker"])
         options.temporaryBase = FileManager.default.temporaryDirectory.path
         let executor = try FunctionExecutor(
-            configuration: configuration,
+            settings: FunctionSettings(configuration: configuration),
             event: FunctionEvent(workload: "command", arguments: ["--", "sh", "-c", script]), options: options)
         let started = monotonicSeconds()
         let outcome = await executor.invokeOnce()

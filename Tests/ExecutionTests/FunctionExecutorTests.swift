@@ -13,14 +13,14 @@ import Testing
 
     static func executor(
         _ argv: [String], memory: Int = 512, timeout: Int = 3, reserved: Int? = nil, payload: String? = nil,
-        configure: (inout FunctionExecutor.Options) -> Void = { _ in }
+        governsCPUShare: Bool = true, configure: (inout FunctionExecutor.Options) -> Void = { _ in }
     ) throws -> FunctionExecutor {
         let configuration = try FunctionConfiguration(
             memoryMB: memory, timeoutSeconds: timeout, reservedConcurrency: reserved)
         var options = FunctionExecutor.Options(workerCommand: [capsize, "worker"])
         configure(&options)
         return try FunctionExecutor(
-            configuration: configuration,
+            settings: FunctionSettings(configuration: configuration, governsCPUShare: governsCPUShare),
             event: FunctionEvent(workload: "command", arguments: ["--"] + argv, payload: payload), options: options)
     }
 
@@ -188,7 +188,7 @@ import Testing
         let script = #"echo '{"event":"init"}'; read l; "# + answer
         let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: timeout)
         return try FunctionExecutor(
-            configuration: configuration, event: FunctionEvent(workload: "command"),
+            settings: FunctionSettings(configuration: configuration), event: FunctionEvent(workload: "command"),
             options: FunctionExecutor.Options(workerCommand: ["/bin/sh", "-c", script]))
     }
 
@@ -357,7 +357,7 @@ import Testing
         var options = FunctionExecutor.Options(workerCommand: ["/bin/sh", "-c", script])
         options.initLimitSeconds = 0.1
         let executor = try FunctionExecutor(
-            configuration: configuration, event: FunctionEvent(workload: "command"), options: options)
+            settings: FunctionSettings(configuration: configuration), event: FunctionEvent(workload: "command"), options: options)
         let outcomes = await executor.invoke(count: 2)
         await executor.shutdown()
         #expect(outcomes.map(\.status) == [.success, .success])
@@ -372,7 +372,7 @@ import Testing
         let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: 3)
         let options = FunctionExecutor.Options(workerCommand: ["/nonexistent/capsize", "worker"])
         let executor = try FunctionExecutor(
-            configuration: configuration, event: FunctionEvent(workload: "command"), options: options)
+            settings: FunctionSettings(configuration: configuration), event: FunctionEvent(workload: "command"), options: options)
         let outcome = await executor.invokeOnce()
         #expect(outcome.status == .crash)
         #expect(outcome.errorMessage?.contains("Runtime exited with error") == true)
@@ -400,7 +400,7 @@ import Testing
         let governed = try Self.executor(Self.burner, memory: 128, timeout: 30)
         let held = await governed.invokeOnce()
         await governed.shutdown()
-        let free = try Self.executor(Self.burner, memory: 128, timeout: 30) { $0.governsCPUShare = false }
+        let free = try Self.executor(Self.burner, memory: 128, timeout: 30, governsCPUShare: false)
         let unheld = await free.invokeOnce()
         await free.shutdown()
         #expect(held.status == .success && unheld.status == .success)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CapsizeCore
 import CloudModel
+import Execution
 import Foundation
 import Reports
 import Planning
@@ -81,7 +82,10 @@ struct RecommendCommand: AsyncParsableCommand {
         if !json { say("profiling \(type.name) at \(type.sizeParameter)=\(sizeText) here (measured; run \(run.shortID)):") }
         let profiler = WorkloadProfiler(
             workload: type, arguments: parameters, sizes: sizes, target: sizes.sizes[0], store: store, runID: run.id,
-            quiet: json, governsCPUShare: cpuShare.governs, variables: variables)
+            quiet: json,
+            settings: FunctionSettings(
+                configuration: try FunctionConfiguration(memoryMB: 1_769, timeoutSeconds: 900),
+                governsCPUShare: cpuShare.governs, variables: variables, functionName: type.name))
         let profiled = try await profiler.profile()
         _ = try store.finish(run: run.id)
         let recommendation = try recommend(

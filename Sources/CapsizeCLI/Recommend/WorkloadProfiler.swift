@@ -44,10 +44,9 @@ struct WorkloadProfiler {
     var store: CapsizeStore
     var runID: String
     var quiet: Bool
-    /// Whether each rung is held to its vCPU share (it runs at 1,769 MB per thread: a whole CPU per thread).
-    var governsCPUShare: Bool
-    /// The function's configured variables (`--env`, `--pass-env`).
-    var variables: [String: String] = [:]
+    /// The function's CPU share (on or off) and variables; each rung runs at its own memory, 1,769 MB per thread
+    /// (a whole CPU per thread when it is held to its share), under the 900 s timeout.
+    var settings: FunctionSettings
 
     func profile() async throws -> Result {
         let cores = max(1, min(6, ProcessInfo.processInfo.activeProcessorCount))
@@ -110,9 +109,8 @@ struct WorkloadProfiler {
         let memory = min(FunctionConfiguration.memoryRange.upperBound, Int(FunctionConfiguration.megabytesPerVCPU) * threads)
         let outcome = try await invokeCold(
             workload, arguments: arguments, sizes: sizes, size: size,
-            configuration: try FunctionConfiguration(memoryMB: memory, timeoutSeconds: 900), store: store,
-            runID: runID, itemKey: "profile/size=\(sizes.text(size))/threads=\(threads)",
-            governsCPUShare: governsCPUShare, variables: variables)
+            settings: try settings.with(memoryMB: memory, timeoutSeconds: 900), store: store,
+            runID: runID, itemKey: "profile/size=\(sizes.text(size))/threads=\(threads)")
         guard outcome.status == .success else {
             throw CommandFailure(
                 message: "profiling \(workload.name) at \(sizes.parameter)=\(sizes.text(size)) on \(threads) thread(s) "

@@ -195,23 +195,20 @@ struct SweepProgress {
     }
 }
 
-/// One invocation of `workload` at `size` on the CPU in a new execution environment (a cold start), recorded in
-/// `runID` under `itemKey`. The worker loads OpenCL at Init only when the workload may use it.
+/// One invocation of `workload` at `size` on the CPU in a new execution environment (a cold start) of a function set
+/// up as `settings`, recorded in `runID` under `itemKey`. The worker loads OpenCL at Init only when the workload may
+/// use it.
 func invokeCold(
-    _ workload: any Workload.Type, arguments: [String], sizes: SizeList, size: Double,
-    configuration: FunctionConfiguration, store: CapsizeStore, runID: String, itemKey: String, governsCPUShare: Bool,
-    variables: [String: String] = [:]
+    _ workload: any Workload.Type, arguments: [String], sizes: SizeList, size: Double, settings: FunctionSettings,
+    store: CapsizeStore, runID: String, itemKey: String
 ) async throws -> InvocationOutcome {
     var options = FunctionExecutor.Options()
-    options.governsCPUShare = governsCPUShare
-    options.functionName = workload.name
-    options.variables = variables
     options.store = store
     options.runID = runID
     options.itemKeyPrefix = itemKey + "/"
     options.workerUsesOpenCL = workload.usesOpenCL(.cpu, gpus: false)
     let event = FunctionEvent(workload: workload.name, arguments: sizes.arguments(arguments, size: size), device: "cpu")
-    let executor = try FunctionExecutor(configuration: configuration, event: event, options: options)
+    let executor = try FunctionExecutor(settings: settings, event: event, options: options)
     let outcome = await executor.invokeOnce()
     await executor.shutdown()
     return outcome
@@ -223,20 +220,15 @@ struct FunctionPointRunner: SweepPointRunner {
     var workload: any Workload.Type
     var arguments: [String]
     var sizes: SizeList
-    var timeoutSeconds: Int
-    var architecture: Architecture
+    /// The function's timeout, architecture, CPU share and variables; each point runs at its own memory.
+    var settings: FunctionSettings
     var store: CapsizeStore
     var runID: String
-    var governsCPUShare: Bool
-    /// The function's configured variables (`--env`, `--pass-env`).
-    var variables: [String: String] = [:]
 
     func run(memoryMB: Int, size: Double, itemKey: String) async throws -> SweepSample {
-        let configuration = try FunctionConfiguration(
-            memoryMB: memoryMB, timeoutSeconds: timeoutSeconds, architecture: architecture)
         let outcome = try await invokeCold(
-            workload, arguments: arguments, sizes: sizes, size: size, configuration: configuration, store: store,
-            runID: runID, itemKey: itemKey, governsCPUShare: governsCPUShare, variables: variables)
+            workload, arguments: arguments, sizes: sizes, size: size, settings: try settings.with(memoryMB: memoryMB),
+            store: store, runID: runID, itemKey: itemKey)
         let status: SweepSample.Status =
             switch outcome.status {
             case .success: .completed

@@ -1,0 +1,60 @@
+import Foundation
+
+/// Lambda's asynchronous retries: after a failed attempt, wait and try again, or give the event up (to the
+/// dead-letter directory) when the retries or the event's maximum age run out.
+struct RetryPolicy: Sendable, Equatable {
+    /// Retries after the first attempt, 0...2.
+    var retries: Int
+    /// Delays before the first and the second retry; the last one repeats, none means no wait.
+    var delays: [Double]
+    var maximumEventAgeSeconds: Double
+
+    enum Next: Equatable {
+        case retry(afterSeconds: Double)
+        /// `RetriesExhausted` or `EventAgeExceeded`, as Lambda's dead-letter condition says.
+        case giveUp(condition: String)
+    }
+
+    /// What follows the failed attempt number `attempts` (from 1), `elapsed` seconds after the event was accepted.
+    func next(afterAttempt attempts: Int, elapsed: Double) -> Next {
+        if attempts > retries { return .giveUp(condition: "RetriesExhausted") }
+        let delay = delays.isEmpty ? 0 : delays[min(attempts - 1, delays.count - 1)]
+        if elapsed + delay > maximumEventAgeSeconds { return .giveUp(condition: "EventAgeExceeded") }
+        return .retry(afterSeconds: delay)
+    }
+}
+
+/// Failed asynchronous events, written as JSON, one file per request, to a directory.
+struct DeadLetters: Sendable {
+    var directory: String
+
+    private struct Letter: Encodable {
+        var requestId: String
+        var condition: String
+        var approximateInvokeCount: Int
+        var errorType: String?
+        var errorMessage: String?
+        var event: FunctionEvent
+        var acceptedAt: Date
+        var lastAttemptAt: Date
+    }
+
+    /// Writes the event's last outcome; returns the file's path (nil when it could not be written).
+    func write(_ outcome: InvocationOutcome, event: FunctionEvent, condition: String, accepted: Date) -> String? {
+        let letter = Letter(
+            requestId: outcome.requestId, condition: condition, approximateInvokeCount: outcome.attempts,
+            errorType: outcome.errorType, errorMessage: outcome.errorMessage, event: event, acceptedAt: accepted,
+            lastAttemptAt: outcome.endedAt)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        let path = URL(fileURLWithPath: directory).appendingPathComponent("\(outcome.requestId).json").path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try encoder.encode(letter).write(to: URL(fileURLWithPath: path), options: .atomic)
+            return path
+        } catch {
+            return nil
+        }
+    }
+}

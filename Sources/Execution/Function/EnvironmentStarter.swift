@@ -1,0 +1,102 @@
+import CloudModel
+import Foundation
+
+/// Starts a function's execution environments (cold starts): a private /tmp and a uid of its own, Lambda's
+/// variables, a `capsize worker` under capsize-launch, and its init event awaited within Lambda's 10 s Init limit
+/// plus, beyond it, the function timeout (Lambda then retries Init inside the first invocation; here it simply goes on).
+struct EnvironmentStarter: Sendable {
+    var settings: FunctionSettings
+    var options: FunctionExecutor.Options
+    var launcherPath: String
+
+    /// A worker that never sent its init event.
+    struct Failure: Error {
+        var ending: EnvironmentProcess.Ending?
+        var message: String
+        var seconds: Double
+        var peakBytes: UInt64
+        /// Whether a process was spawned (it counts as an environment started).
+        var spawned: Bool
+    }
+
+    struct Started {
+        var environment: FunctionEnvironment
+        /// Init as measured, ms (past the limit too).
+        var initMs: Double
+        /// Init beyond Lambda's limit, ms, to be counted into the first invocation.
+        var overLimitMs: Double
+    }
+
+    func start() async -> Result<Started, Failure> {
+        let temporary: String
+        let lease: SandboxUser.Lease?
+        do {
+            temporary = try TemporaryDirectory.create(under: options.temporaryBase)
+            lease = try SandboxUser.lease()
+            try lease?.user.own(temporary)
+        } catch {
+            return .failure(Failure(ending: nil, message: error.message, seconds: 0, peakBytes: 0, spawned: false))
+        }
+        let configuration = settings.configuration
+        let process = EnvironmentProcess(
+            options: .init(
+                argv: options.workerCommand, environment: environment(), launcherPath: launcherPath,
+                memoryBytes: UInt64(configuration.memoryMB) << 20,
+                temporaryDirectoryBytes: UInt64(configuration.ephemeralStorageMB) << 20,
+                temporaryDirectory: temporary, sampleInterval: options.sampleInterval,
+                cpuShare: settings.heldToCPUShare,
+                openFiles: FunctionConfiguration.fileDescriptorLimit, processes: FunctionConfiguration.processLimit,
+                privateSharedMemory: true, user: lease?.user, temporaryBase: options.temporaryBase))
+        let initLimit = options.initLimitSeconds
+        let reply: EnvironmentProcess.Reply
+        do {
+            reply = try await process.start(deadline: initLimit + Double(configuration.timeoutSeconds))
+        } catch {
+            TemporaryDirectory.remove(temporary)
+            return .failure(Failure(ending: nil, message: "\(error)", seconds: 0, peakBytes: 0, spawned: false))
+        }
+        guard let line = reply.line, reply.ending == nil, WorkerLines.isInitEvent(line) else {
+            process.close()
+            TemporaryDirectory.remove(temporary)
+            var text = reply.line.map { "the first line was not an init event: " + String(decoding: $0.prefix(300), as: UTF8.self) }
+                ?? reply.stderrTail.trimmingCharacters(in: .whitespacesAndNewlines)
+            if case .exited(let code, let signal, let message) = reply.ending {
+                let how = signal.map { "signal: \(RuntimeEnding.signalName($0))" } ?? "exit status \(code ?? -1)"
+                text = ([how, message, text.isEmpty ? nil : String(text.suffix(500))] as [String?]).compactMap { $0 }
+                    .joined(separator: "; ")
+            }
+            return .failure(
+                Failure(ending: reply.ending, message: text, seconds: reply.seconds, peakBytes: reply.peakBytes, spawned: true))
+        }
+        let initMs = reply.seconds * 1000
+        let withinLimit = reply.seconds <= initLimit
+        let started = FunctionEnvironment(process: process, initDurationMs: withinLimit ? initMs : nil, user: lease)
+        return .success(Started(environment: started, initMs: initMs, overLimitMs: withinLimit ? 0 : initMs - initLimit * 1000))
+    }
+
+    /// The worker's environment: capsize's variables passed by name, Lambda's defined ones, the function's own
+    /// (they win), and capsize's switches for the worker.
+    func environment() -> [String: String] {
+        let executable = options.workerCommand.first ?? FunctionExecutor.currentExecutable()
+        var environment = WorkloadEnvironment.passed()
+        environment.merge(
+            LambdaEnvironment.defined(
+                functionName: settings.functionName, memoryMB: settings.configuration.memoryMB,
+                logStream: UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""),
+                runtimeDirectory: URL(fileURLWithPath: executable).deletingLastPathComponent().path,
+                taskRoot: FileManager.default.currentDirectoryPath)
+        ) { passed, defined in
+            // The runtime's own libraries (LD_LIBRARY_PATH passed by name) come first.
+            passed.isEmpty ? defined : passed + ":" + defined
+        }
+        environment.merge(settings.variables) { _, configured in configured }
+        environment["CAPSIZE_HIDE_GPUS"] = "1"
+        if !options.workerUsesOpenCL { environment.merge(FunctionExecutor.workerWithoutOpenCL) { _, off in off } }
+        // A crashing runtime should end at once, not spend seconds symbolicating inside the environment.
+        if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
+        for name in SandboxLimits.threadCountVariables {
+            environment[name] = "\(settings.configuration.threads)"
+        }
+        return environment
+    }
+}
