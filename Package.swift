@@ -21,7 +21,7 @@ let cLibraries: [Target] = [
 
 let libraries: [Target] = [
     // What every layer shares: the bad-input error (field, value, allowed) that exits with 2, capsize's home
-    // directory and the file lock beside a shared file.
+    // directory, the file lock beside a shared file, and the field a decoding error is about.
     .target(name: "CapsizeCore"),
     // The facts capsize emulates: prices, limits and formats of Lambda, Batch, Fargate and EC2
     // (data/*.json compiled in).
