@@ -41,8 +41,11 @@ let libraries: [Target] = [
     // temporary storage, output) and measurements, through the capsize-launch helper; and the service
     // models on top of it (Function/: the Lambda model; Batch/: the Batch model, run here or on Slurm, whose
     // batch scripts start with Planning's sbatch header).
-    // Compute: the OPENBLAS_CORETYPE capsize chose, which every program it starts gets.
-    .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Planning", "Store"]),
+    // Compute: the OPENBLAS_CORETYPE capsize chose, which every program it starts gets. Workloads: the result a
+    // worker answers with (Worker/WorkerProtocol.swift, the one protocol between executors and `capsize worker`).
+    .target(
+        name: "Execution",
+        dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Planning", "Store", "Workloads"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",
@@ -85,7 +88,7 @@ let tests: [Target] = [
     .testTarget(name: "PlanningTests", dependencies: ["Planning", "CloudModel", "CapsizeCore"]),
     // GRDB too: the tests inspect the schema and journal mode through their own connection.
     .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
-    .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store"]),
+    .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store", "Workloads"]),
     .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store"]),
 ]
 

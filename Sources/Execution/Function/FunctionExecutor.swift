@@ -19,7 +19,7 @@ import Glibc
 /// runtime's.
 public actor FunctionExecutor {
     public struct Options: Sendable {
-        /// The environment's program; by default this executable's `worker` subcommand.
+        /// The environment's program; by default this executable's `worker` subcommand (`WorkerProtocol.command`).
         public var workerCommand: [String]
         /// capsize-launch; nil to find it like the sandbox does.
         public var launcherPath: String?
@@ -63,7 +63,7 @@ public actor FunctionExecutor {
         public var variables: [String: String] = [:]
 
         public init(workerCommand: [String]? = nil, launcherPath: String? = nil) {
-            self.workerCommand = workerCommand ?? [FunctionExecutor.currentExecutable(), "worker"]
+            self.workerCommand = workerCommand ?? WorkerProtocol.command()
             self.launcherPath = launcherPath
         }
 
@@ -86,9 +86,6 @@ public actor FunctionExecutor {
             try LambdaEnvironment.validate(variables)
         }
     }
-
-    /// The environment that tells a `capsize worker` not to load OpenCL at Init (for workloads that never use it).
-    public static let workerWithoutOpenCL = ["CAPSIZE_WORKER_OPENCL": "off"]
 
     /// Lambda's payload limits: 6 MB (6,291,456 bytes) for a synchronous request, 1 MB for an asynchronous
     /// event (raised from 256 KB in 2025; docs/aws-reference.md).
@@ -142,15 +139,9 @@ public actor FunctionExecutor {
         self.options = options
     }
 
-    /// This executable's path (`/proc/self/exe`).
-    public nonisolated static func currentExecutable() -> String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments.first ?? "capsize"
-    }
-
-    /// The encoded size of the event with a request id: what Lambda compares with the payload limit.
+    /// The encoded size of the request that carries the event: what Lambda compares with the payload limit.
     public static func payloadBytes(of event: FunctionEvent) -> Int {
-        encode(event, requestId: RunRecord.newID()).count
+        WorkerRequest.invoke(requestId: RunRecord.newID(), event: event).encoded().count
     }
 
     /// Invokes the function `count` times, at most `concurrency` at once, and returns the outcomes in order.
@@ -183,7 +174,7 @@ public actor FunctionExecutor {
     /// One invocation: synchronous, or asynchronous with its retries and dead-lettering.
     public func invokeOnce(index: Int = 0, type: InvocationType = .synchronous) async -> InvocationOutcome {
         let requestId = RunRecord.newID()
-        let payload = Self.encode(event, requestId: requestId)
+        let payload = WorkerRequest.invoke(requestId: requestId, event: event).encoded()
         let limit = type == .synchronous ? Self.synchronousPayloadLimit : Self.asynchronousPayloadLimit
         if payload.count > limit {
             var outcome = rejected(
@@ -330,7 +321,7 @@ public actor FunctionExecutor {
         } catch {
             return .failure(InitFailure(ending: nil, message: error.message, seconds: 0, peakBytes: 0))
         }
-        let executable = options.workerCommand.first ?? Self.currentExecutable()
+        let executable = options.workerCommand.first ?? WorkerProtocol.currentExecutable()
         var environment = WorkloadEnvironment.passed()
         environment.merge(
             LambdaEnvironment.defined(
@@ -344,7 +335,7 @@ public actor FunctionExecutor {
         }
         environment.merge(options.variables) { _, configured in configured }
         environment["CAPSIZE_HIDE_GPUS"] = "1"
-        if !options.workerUsesOpenCL { environment.merge(Self.workerWithoutOpenCL) { _, off in off } }
+        environment.merge(WorkerProtocol.environment(usesOpenCL: options.workerUsesOpenCL)) { _, off in off }
         // A crashing runtime should end at once, not spend seconds symbolicating inside the environment.
         if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
         for name in SandboxLimits.threadCountVariables {
@@ -368,13 +359,21 @@ public actor FunctionExecutor {
             return .failure(InitFailure(ending: nil, message: "\(error)", seconds: 0, peakBytes: 0))
         }
         environmentsStarted += 1
-        guard let line = reply.line, reply.ending == nil,
-            let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
-            object["event"] as? String == "init"
-        else {
+        // The first line must be the worker's ready reply; otherwise what it was, or what the worker wrote to stderr.
+        var ready = false
+        var received: String?
+        if let line = reply.line {
+            do throws(WorkerProtocolError) {
+                if case .ready = try WorkerReply.decode(line) { ready = true }
+                received = String(decoding: line.prefix(300), as: UTF8.self)
+            } catch {
+                received = error.description
+            }
+        }
+        guard reply.ending == nil, ready else {
             process.close()
             TemporaryDirectory.remove(temporary)
-            var text = reply.line.map { "the first line was not an init event: " + String(decoding: $0.prefix(300), as: UTF8.self) }
+            var text = received.map { "the first line was not an init event: " + $0 }
                 ?? reply.stderrTail.trimmingCharacters(in: .whitespacesAndNewlines)
             if case .exited(let code, let signal, let message) = reply.ending {
                 let how = signal.map { "signal: \(Self.signalName($0))" } ?? "exit status \(code ?? -1)"
@@ -497,16 +496,28 @@ public actor FunctionExecutor {
         var message: String?
         let line = reply.line ?? Data()
         var response: String? = String(decoding: line, as: UTF8.self)
-        let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] ?? [:]
         if line.count > Self.responseLimit {
             status = .error
             errorType = LambdaLog.responseTooLargeErrorType
             message = LambdaLog.responseTooLarge(limit: Self.responseLimit)
             response = nil
-        } else if object["status"] as? String != "success" {
-            status = .error
-            errorType = object["errorType"] as? String ?? "Runtime.InvalidResponse"
-            message = object["errorMessage"] as? String ?? String(decoding: line.prefix(300), as: UTF8.self)
+        } else {
+            do throws(WorkerProtocolError) {
+                let answer: WorkerReply.Answer? =
+                    switch try WorkerReply.decode(line) {
+                    case .answer(let answer): answer
+                    case .ready: nil
+                    }
+                if answer?.status != .success {
+                    status = .error
+                    errorType = answer?.errorType ?? Self.invalidResponse
+                    message = answer?.errorMessage ?? String(decoding: line.prefix(300), as: UTF8.self)
+                }
+            } catch {
+                status = .error
+                errorType = Self.invalidResponse
+                message = error.description
+            }
         }
         return compose(
             requestId: requestId, type: type, status: status, cold: cold, initMs: initMs, durationMs: measuredMs,
@@ -630,21 +641,8 @@ public actor FunctionExecutor {
 
     // MARK: Helpers
 
-    static func encode(_ event: FunctionEvent, requestId: String) -> Data {
-        struct Line: Encodable {
-            var requestId: String
-            var workload: String
-            var arguments: [String]
-            var device: String
-            var payload: String?
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let line = Line(
-            requestId: requestId, workload: event.workload, arguments: event.arguments, device: event.device,
-            payload: event.payload)
-        return (try? encoder.encode(line)) ?? Data()
-    }
+    /// The error type of an answer that is not a reply of the worker protocol.
+    static let invalidResponse = "Runtime.InvalidResponse"
 
     static func megabytes(_ bytes: UInt64, cap: Int) -> Int {
         min(cap, Int((bytes + (1 << 20) - 1) >> 20))
