@@ -106,6 +106,17 @@ import Workloads
         #expect(Self.replyError(long)?.received.count == 301, "cut to 300 bytes and an ellipsis")
     }
 
+    @Test("an answer read for its verdict leaves the result unread; read whole, a malformed result is refused")
+    func skippingResult() throws {
+        let line = Self.data(#"{"event":"result","status":"success","result":{"seconds":"fast"}}"#)
+        guard case .answer(let answer) = try WorkerReply.decode(line, skippingResult: true) else {
+            Issue.record("not an answer")
+            return
+        }
+        #expect(answer.status == .success && answer.result == nil)
+        #expect(throws: WorkerProtocolError.self) { try WorkerReply.decode(line) }
+    }
+
     @Test("a job's verdict comes from the last line of the worker's output: a successful answer or nothing")
     func lastAnswer() {
         let ready = String(decoding: WorkerReply.ready(.init(initSeconds: 0)).encoded(), as: UTF8.self)

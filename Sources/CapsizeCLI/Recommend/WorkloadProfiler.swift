@@ -117,8 +117,9 @@ struct WorkloadProfiler {
                     + "ended \(outcome.status.rawValue): \(outcome.errorMessage ?? outcome.errorType ?? "")")
         }
         // The workload's own measured seconds (the worker's reply), not the invocation's: preparation is start-up.
-        let answer = outcome.response.flatMap { WorkerReply.lastAnswer(in: $0) }
-        let reported = (answer?.result?.seconds).flatMap { $0.isFinite ? $0 : nil }
+        let reply = outcome.response.flatMap { try? WorkerReply.decode(Data($0.utf8)) }
+        var reported: Double?
+        if case .answer(let answer)? = reply, let seconds = answer.result?.seconds, seconds.isFinite { reported = seconds }
         let rung = Rung(
             size: size, threads: threads, seconds: reported ?? outcome.durationMs / 1000, peakMB: outcome.sampledPeakMB,
             initMs: outcome.initDurationMs)

@@ -504,7 +504,7 @@ public actor FunctionExecutor {
         } else {
             do throws(WorkerProtocolError) {
                 let answer: WorkerReply.Answer? =
-                    switch try WorkerReply.decode(line) {
+                    switch try WorkerReply.decode(line, skippingResult: true) {
                     case .answer(let answer): answer
                     case .ready: nil
                     }
