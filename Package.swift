@@ -21,7 +21,7 @@ let cLibraries: [Target] = [
 
 let libraries: [Target] = [
     // What every layer shares: the bad-input error (field, value, allowed) that exits with 2, capsize's home
-    // directory and the file lock beside a shared file.
+    // directory, the file lock beside a shared file, and the field a decoding error is about.
     .target(name: "CapsizeCore"),
     // The facts capsize emulates: prices, limits and formats of Lambda, Batch, Fargate and EC2
     // (data/*.json compiled in), and Slurm's batch-script header.
@@ -41,8 +41,10 @@ let libraries: [Target] = [
     // temporary storage, output) and measurements, through the capsize-launch helper; and the service
     // models on top of it (Function/: the Lambda model; Batch/: the Batch model, run here or on Slurm, whose
     // batch scripts start with CloudModel's sbatch header).
-    // Compute: the OPENBLAS_CORETYPE capsize chose, which every program it starts gets.
-    .target(name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Store"]),
+    // Compute: the OPENBLAS_CORETYPE capsize chose, which every program it starts gets. Workloads: the result a
+    // worker answers with (Worker/WorkerProtocol.swift, the one protocol between executors and `capsize worker`).
+    .target(
+        name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Store", "Workloads"]),
     // What capsize measures as a whole, as library calls a command line, a suite or a server can make:
     // bench (a workload repeated on one device), each run recorded as it ends.
     .target(name: "Studies", dependencies: ["Analysis", "CapsizeCore", "Compute", "Store", "Workloads"]),
@@ -92,7 +94,7 @@ let tests: [Target] = [
     .testTarget(name: "PlanningTests", dependencies: ["Planning", "CloudModel", "CapsizeCore", "TestSupport"]),
     // GRDB too: the tests inspect the schema and journal mode through their own connection.
     .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-    .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store", "TestSupport"]),
+    .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store", "TestSupport", "Workloads"]),
     .testTarget(name: "StudiesTests", dependencies: ["Studies", "Store", "Workloads", "CapsizeCore", "TestSupport"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
     .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store", "TestSupport"]),

@@ -218,16 +218,11 @@ struct SubmitCommand: AsyncParsableCommand {
             let arguments = Array(command.dropFirst())
             _ = try type.init(parameters: try ParameterValues(
                 arguments: arguments.map { $0.replacingOccurrences(of: "{index}", with: "0") }, specs: type.parameters))
-            let event = InvocationEvent(
-                requestId: "{index}-{attempt}", workload: first, arguments: arguments, device: gpus > 0 ? "opencl:{gpu}" : "cpu")
-            let line = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
-            return JobDefinition(
-                name: name ?? first, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
-                resources: resources, timeoutSeconds: timeout, retryStrategy: retry,
-                environment: variables.merging(
-                    type.usesOpenCL(gpus > 0 ? .gpu : .cpu, gpus: gpus > 0) ? [:] : FunctionExecutor.workerWithoutOpenCL
-                ) { _, switched in switched },
-                workerReplies: true, shareIdentifier: shareIdentifier)
+            let event = FunctionEvent(workload: first, arguments: arguments, device: gpus > 0 ? "opencl:{gpu}" : "cpu")
+            return .worker(
+                name: name ?? first, request: .invoke(requestId: "{index}-{attempt}", event: event),
+                usesOpenCL: type.usesOpenCL(gpus > 0 ? .gpu : .cpu, gpus: gpus > 0), resources: resources,
+                timeoutSeconds: timeout, retryStrategy: retry, environment: variables, shareIdentifier: shareIdentifier)
         }
         var argv = command
         if first == CommandWorkload.name { argv.removeFirst() }

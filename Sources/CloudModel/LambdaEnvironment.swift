@@ -23,8 +23,9 @@ public enum LambdaEnvironment {
 
     /// The size Lambda counts for `variables`: the bytes of `{"K":"V",...}`.
     public static func size(of variables: [String: String]) -> Int {
-        let data = try? JSONSerialization.data(withJSONObject: variables, options: [.sortedKeys, .withoutEscapingSlashes])
-        return data?.count ?? 0
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(variables))?.count ?? 0
     }
 
     /// Checks a function's configured variables as Lambda does when the configuration is saved.

@@ -60,38 +60,10 @@ public enum Export {
         for option: PlanOption, name: String, image: String, command: [String], timeoutSeconds: Int? = nil,
         retryStrategy: RetryStrategy? = nil
     ) throws(InputError) -> Data {
-        let timeout =
-            timeoutSeconds ?? max(60, Int(((option.runtime?.seconds ?? 60) * timeoutMargin).rounded(.up)))
-        var resources: [[String: String]] = [
-            ["type": "VCPU", "value": CostModel.format(option.vcpus)],
-            ["type": "MEMORY", "value": "\(option.memoryMB)"],
-        ]
-        if option.gpus > 0 { resources.append(["type": "GPU", "value": "\(option.gpus)"]) }
-        var definition: [String: Any] = [
-            "jobDefinitionName": name,
-            "type": "container",
-            "containerProperties": [
-                "image": image, "command": command, "resourceRequirements": resources,
-            ] as [String: Any],
-            "timeout": ["attemptDurationSeconds": timeout],
-        ]
-        let strategy = retryStrategy ?? (try! RetryStrategy())
-        definition["retryStrategy"] =
-            [
-                "attempts": strategy.attempts,
-                "evaluateOnExit": strategy.evaluateOnExit.map { rule -> [String: String] in
-                    var entry = ["action": rule.action.rawValue]
-                    entry["onExitCode"] = rule.onExitCode
-                    entry["onReason"] = rule.onReason
-                    entry["onStatusReason"] = rule.onStatusReason
-                    return entry
-                },
-            ] as [String: Any]
-        let data = try! JSONSerialization.data(withJSONObject: definition, options: [.prettyPrinted, .sortedKeys])
-        if let problem = validateBatchJobDefinition(data).first {
-            throw InputError(field: "--format batch-job-definition", value: name, allowed: problem)
-        }
-        return data
+        try BatchJobDefinitionRequest(
+            for: option, name: name, image: image, command: command, timeoutSeconds: timeoutSeconds,
+            retryStrategy: retryStrategy
+        ).json()
     }
 
     /// An AWS CloudFormation template (YAML) with one `AWS::Batch::JobDefinition` carrying the same definition as
@@ -101,16 +73,11 @@ public enum Export {
         for option: PlanOption, name: String, image: String, command: [String], timeoutSeconds: Int? = nil,
         retryStrategy: RetryStrategy? = nil
     ) throws(InputError) -> String {
-        let json = try batchJobDefinition(
+        // The request that batchJobDefinition writes, validated, so the template and the JSON cannot drift apart.
+        let request = try BatchJobDefinitionRequest(
             for: option, name: name, image: image, command: command, timeoutSeconds: timeoutSeconds,
             retryStrategy: retryStrategy)
-        // Read back what was validated, so the template and the JSON request cannot drift apart.
-        let object = try! JSONSerialization.jsonObject(with: json) as! [String: Any]
-        let container = object["containerProperties"] as! [String: Any]
-        let resources = container["resourceRequirements"] as! [[String: String]]
-        let timeout = (object["timeout"] as! [String: Int])["attemptDurationSeconds"]!
-        let retry = object["retryStrategy"] as! [String: Any]
-        let rules = retry["evaluateOnExit"] as? [[String: String]] ?? []
+        let container = request.containerProperties
         var lines = [
             "AWSTemplateFormatVersion: \"2010-09-09\"",
             "Description: \(yamlQuoted("capsize: \(option.summary), projected \(runtimeText(option)) per run"))",
@@ -118,30 +85,31 @@ public enum Export {
             "  CapsizeJobDefinition:",
             "    Type: AWS::Batch::JobDefinition",
             "    Properties:",
-            "      JobDefinitionName: \(yamlQuoted(name))",
+            "      JobDefinitionName: \(yamlQuoted(request.jobDefinitionName))",
             "      Type: container",
             "      PlatformCapabilities:",
             "        - \(option.service == .fargate ? "FARGATE" : "EC2")",
             "      ContainerProperties:",
-            "        Image: \(yamlQuoted(image))",
+            "        Image: \(yamlQuoted(container.image))",
             "        Command:",
         ]
-        lines += command.map { "          - \(yamlQuoted($0))" }
+        lines += (container.command ?? []).map { "          - \(yamlQuoted($0))" }
         lines.append("        ResourceRequirements:")
-        for resource in resources {
-            lines += ["          - Type: \(resource["type"]!)", "            Value: \(yamlQuoted(resource["value"]!))"]
+        for resource in container.resourceRequirements {
+            lines += ["          - Type: \(resource.type)", "            Value: \(yamlQuoted(resource.value))"]
         }
-        lines += ["      Timeout:", "        AttemptDurationSeconds: \(timeout)", "      RetryStrategy:",
-                  "        Attempts: \(retry["attempts"] as! Int)"]
+        lines += ["      Timeout:", "        AttemptDurationSeconds: \(request.timeout?.attemptDurationSeconds ?? 0)",
+                  "      RetryStrategy:", "        Attempts: \(request.retryStrategy?.attempts ?? 1)"]
+        let rules = request.retryStrategy?.evaluateOnExit ?? []
         if !rules.isEmpty {
             lines.append("        EvaluateOnExit:")
             for rule in rules {
-                var first = true
-                for key in ["action", "onExitCode", "onReason", "onStatusReason"] {
-                    guard let value = rule[key] else { continue }
-                    let property = key.prefix(1).uppercased() + key.dropFirst()
-                    lines.append("          \(first ? "- " : "  ")\(property): \(yamlQuoted(value))")
-                    first = false
+                let fields = [
+                    ("Action", Optional(rule.action)), ("OnExitCode", rule.onExitCode), ("OnReason", rule.onReason),
+                    ("OnStatusReason", rule.onStatusReason),
+                ]
+                for (index, (property, value)) in fields.compactMap({ key, value in value.map { (key, $0) } }).enumerated() {
+                    lines.append("          \(index == 0 ? "- " : "  ")\(property): \(yamlQuoted(value))")
                 }
             }
         }
@@ -183,97 +151,3 @@ public enum Export {
     }
 }
 
-/// Checks a `RegisterJobDefinition` request against AWS Batch's field rules.
-/// - Returns: one sentence per broken rule, naming the field; empty when the definition is valid.
-public func validateBatchJobDefinition(_ json: Data) -> [String] {
-    guard let root = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else {
-        return ["the job definition is not a JSON object"]
-    }
-    var problems: [String] = []
-    func integer(_ value: Any?) -> Int? {
-        if let number = value as? NSNumber, number.doubleValue == number.doubleValue.rounded() {
-            return number.intValue
-        }
-        if let text = value as? String, let number = Int(text) { return number }
-        return nil
-    }
-    let name = root["jobDefinitionName"] as? String ?? ""
-    if name.wholeMatch(of: /[A-Za-z0-9_-]{1,128}/) == nil {
-        problems.append("jobDefinitionName '\(name)' must be 1 to 128 of A-Z a-z 0-9 _ -")
-    }
-    if root["type"] as? String != "container" {
-        problems.append("type must be \"container\"")
-    }
-    if let container = root["containerProperties"] as? [String: Any] {
-        if (container["image"] as? String ?? "").isEmpty { problems.append("containerProperties.image is required") }
-        if let command = container["command"], !(command is [String]) {
-            problems.append("containerProperties.command must be a list of strings")
-        }
-        var seen: Set<String> = []
-        for requirement in container["resourceRequirements"] as? [[String: Any]] ?? [] {
-            let type = requirement["type"] as? String ?? ""
-            guard let value = requirement["value"] as? String else {
-                problems.append("resourceRequirements \(type).value must be a string")
-                continue
-            }
-            if !seen.insert(type).inserted { problems.append("resourceRequirements has \(type) twice") }
-            switch type {
-            case "VCPU":
-                if !(Double(value).map { $0.isFinite && $0 > 0 } ?? false) {
-                    problems.append("resourceRequirements VCPU '\(value)' must be a number above 0")
-                }
-            case "MEMORY":
-                if !(Int(value).map { $0 >= 4 } ?? false) {
-                    problems.append("resourceRequirements MEMORY '\(value)' must be an integer of at least 4 MiB")
-                }
-            case "GPU":
-                if !(Int(value).map { $0 >= 0 } ?? false) {
-                    problems.append("resourceRequirements GPU '\(value)' must be an integer ≥ 0")
-                }
-            default:
-                problems.append("resourceRequirements type '\(type)' must be VCPU, MEMORY or GPU")
-            }
-        }
-        for required in ["VCPU", "MEMORY"] where !seen.contains(required) {
-            problems.append("resourceRequirements needs a \(required) entry")
-        }
-    } else {
-        problems.append("containerProperties is required for type container")
-    }
-    if let timeout = root["timeout"] {
-        let seconds = integer((timeout as? [String: Any])?["attemptDurationSeconds"])
-        if !(seconds.map { $0 >= 60 } ?? false) {
-            problems.append("timeout.attemptDurationSeconds must be an integer of at least 60 seconds")
-        }
-    }
-    if let retry = root["retryStrategy"] as? [String: Any] {
-        if let attempts = retry["attempts"], !(integer(attempts).map { (1...10).contains($0) } ?? false) {
-            problems.append("retryStrategy.attempts '\(attempts)' must be an integer in 1...10")
-        }
-        let rules = retry["evaluateOnExit"] as? [[String: Any]] ?? []
-        if rules.count > 5 { problems.append("retryStrategy.evaluateOnExit has \(rules.count) rules: at most 5") }
-        for (index, rule) in rules.enumerated() {
-            let field = "retryStrategy.evaluateOnExit[\(index)]"
-            let action = (rule["action"] as? String ?? "").uppercased()
-            if action != "RETRY" && action != "EXIT" { problems.append("\(field).action must be RETRY or EXIT") }
-            let patterns = ["onExitCode", "onReason", "onStatusReason"].compactMap { key in
-                (rule[key] as? String).map { (key, $0) }
-            }
-            if patterns.isEmpty { problems.append("\(field) needs onExitCode, onReason or onStatusReason") }
-            for (key, pattern) in patterns {
-                let body = pattern.hasSuffix("*") ? pattern.dropLast() : Substring(pattern)
-                let allowed: (Character) -> Bool =
-                    key == "onExitCode"
-                    ? { $0.isASCII && $0.isNumber }
-                    : { $0.isASCII && ($0.isLetter || $0.isNumber || ".: \t".contains($0)) }
-                if pattern.isEmpty || pattern.count > 512 || !body.allSatisfy(allowed) {
-                    problems.append(
-                        "\(field).\(key) '\(pattern)' must be at most 512 "
-                            + (key == "onExitCode" ? "digits" : "letters, digits, periods, colons and spaces")
-                            + ", optionally ending in *")
-                }
-            }
-        }
-    }
-    return problems
-}

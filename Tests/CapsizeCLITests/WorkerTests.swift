@@ -47,4 +47,13 @@ func worker(_ lines: [String], environment: [String: String] = [:]) throws -> [[
         #expect((replies[2]["errorMessage"] as? String ?? "").contains("--batch"))
         #expect(replies[3]["status"] as? String == "success")
     }
+
+    @Test("every reply carries the protocol version; a request of another version is refused naming it")
+    func versions() throws {
+        let replies = try worker([#"{"version":2,"requestId":"e","workload":"train-mlp"}"#])
+        #expect(replies.count == 2)
+        #expect(replies.allSatisfy { $0["version"] as? Int == 1 })
+        #expect(replies[1]["errorType"] as? String == "Runtime.InvalidEvent")
+        #expect((replies[1]["errorMessage"] as? String ?? "").contains("protocol version 2"))
+    }
 }

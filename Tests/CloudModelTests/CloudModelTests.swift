@@ -50,6 +50,15 @@ import Testing
         #expect(LambdaLog.runtimeExited(requestId: "d88f", "signal: killed") == "RequestId: d88f Error: Runtime exited with error: signal: killed")
     }
 
+    @Test("the variables' size is the bytes of their JSON object, keys sorted, slashes and non-ASCII as they are")
+    func variablesSize() throws {
+        let variables = ["B": "a/b \"q\" \\ tab\t nl\n \u{1} é 😀 \u{2028}", "A": "", "PATH_1": "/usr/bin:/bin"]
+        let written = try JSONSerialization.data(withJSONObject: variables, options: [.sortedKeys, .withoutEscapingSlashes])
+        #expect(LambdaEnvironment.size(of: variables) == written.count)
+        #expect(LambdaEnvironment.size(of: ["K": "V"]) == #"{"K":"V"}"#.utf8.count)
+        #expect(LambdaEnvironment.size(of: [:]) == 2)
+    }
+
     @Test("payload-limit texts are Lambda's, with its byte counts")
     func payloadTexts() {
         #expect(LambdaLog.requestTooLarge(limit: 6_291_456) == "Request must be smaller than 6291456 bytes for the InvokeFunction operation")

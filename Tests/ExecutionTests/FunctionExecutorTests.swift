@@ -206,9 +206,9 @@ import Testing
 
     @Test("a response over 6,291,556 bytes is Function.ResponseSizeTooLarge with Lambda's text; one at the limit passes")
     func responseLimit() async throws {
-        // The answer line is the response: {"status":"success","pad":"xxx..."} padded to the length asked.
+        // The answer line is the response: {"event":"result","status":"success","pad":"xxx..."} padded to the length asked.
         func answer(_ length: Int) -> String {
-            let head = #"{"status":"success","pad":""#
+            let head = #"{"event":"result","status":"success","pad":""#
             let tail = #""}"#
             return "printf '%s' '\(head)'; head -c \(length - head.utf8.count - tail.utf8.count) /dev/zero | tr '\\0' x; "
                 + "printf '%s\\n' '\(tail)'"
@@ -224,6 +224,16 @@ import Testing
         let fits = await at.invokeOnce()
         await at.shutdown()
         #expect(fits.status == .success, "\(fits.errorType ?? "") \(fits.errorMessage ?? "")")
+    }
+
+    @Test("an answer in another version of the worker protocol is Runtime.InvalidResponse naming the version received")
+    func otherProtocolVersion() async throws {
+        let executor = try Self.standIn(#"echo '{"version":2,"event":"result","status":"success"}'"#)
+        let outcome = await executor.invokeOnce()
+        await executor.shutdown()
+        #expect(outcome.status == .error)
+        #expect(outcome.errorType == "Runtime.InvalidResponse")
+        #expect(outcome.errorMessage?.contains("protocol version 2; this capsize speaks version 1") == true)
     }
 
     /// The state letter of a process (`S`, `T`, `Z`...), from /proc; nil when it is gone.

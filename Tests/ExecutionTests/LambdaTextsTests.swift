@@ -72,13 +72,15 @@ import Testing
         #expect(outcome.response == line)
     }
 
-    @Test("a line that is not an answer is Runtime.InvalidResponse, with the line's start as the message")
+    @Test("a line that is not an answer is Runtime.InvalidResponse, saying why and quoting the line's start")
     func invalidAnswer() throws {
         let line = "not json " + String(repeating: "x", count: 400)
         let outcome = try Self.texts().outcome(Self.facts(Self.answer(line)))
         #expect(outcome.status == .error)
         #expect(outcome.errorType == "Runtime.InvalidResponse")
-        #expect(outcome.errorMessage == String(line.prefix(300)))
+        let message = try #require(outcome.errorMessage)
+        #expect(message.hasPrefix("not a capsize worker reply (not JSON): " + String(line.prefix(100))), "\(message)")
+        #expect(message.count < 400, "the message quotes the line's start only")
     }
 
     @Test("an answer over the response limit is Function.ResponseSizeTooLarge with Lambda's text and no response")

@@ -66,6 +66,41 @@ import Testing
         #expect((json["retryStrategy"] as? [String: Any])?["attempts"] as? Int == 3)
     }
 
+    @Test("the job definition is written as JSONSerialization wrote it: pretty-printed, keys sorted, slashes escaped")
+    func batchJobDefinitionText() throws {
+        let profile = try WorkloadProfile(localSeconds: 600, localThreads: 4, peakMemoryMB: 2000)
+        for (id, retry) in [
+            ("fargate-1vcpu-2gb-x86_64", try RetryStrategy()),
+            ("batch-g6.xlarge", try RetryStrategy(attempts: 3, evaluateOnExit: [.init(action: .retry, onReason: "Host*")])),
+        ] {
+            let data = try Export.batchJobDefinition(
+                for: try option(id, profile: profile), name: "job", image: "public.ecr.aws/capsize/capsize:latest",
+                command: ["capsize", "bench", "a/b"], retryStrategy: retry)
+            let object = try JSONSerialization.jsonObject(with: data)
+            let rewritten = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            #expect(String(decoding: data, as: UTF8.self) == String(decoding: rewritten, as: UTF8.self))
+        }
+    }
+
+    @Test("a definition that is not an object, lacks a field or has one of the wrong type gets one problem naming it")
+    func validatorShapes() throws {
+        #expect(validateBatchJobDefinition(Data("[]".utf8)) == ["the job definition is not a JSON object"])
+        #expect(validateBatchJobDefinition(Data("{".utf8)) == ["the job definition is not a JSON object"])
+        let command = validateBatchJobDefinition(
+            try definition {
+                $0["containerProperties"] = ["image": "busybox", "command": "true", "resourceRequirements": []] as [String: Any]
+            })
+        #expect(command == ["containerProperties.command has the wrong type or value"])
+        let name = validateBatchJobDefinition(try definition { $0["jobDefinitionName"] = nil })
+        #expect(name == ["jobDefinitionName is required"])
+        let value = validateBatchJobDefinition(
+            try definition {
+                $0["containerProperties"] =
+                    ["image": "busybox", "resourceRequirements": [["type": "VCPU", "value": 1] as [String: Any]]] as [String: Any]
+            })
+        #expect(value == ["containerProperties.resourceRequirements[0].value has the wrong type or value"])
+    }
+
     /// A valid definition, with one field changed by `edit`.
     func definition(_ edit: (inout [String: Any]) -> Void) throws -> Data {
         var json: [String: Any] = [

@@ -117,7 +117,9 @@ struct WorkloadProfiler {
                     + "ended \(outcome.status.rawValue): \(outcome.errorMessage ?? outcome.errorType ?? "")")
         }
         // The workload's own measured seconds (the worker's reply), not the invocation's: preparation is start-up.
-        let reported = outcome.response.flatMap { Self.resultSeconds($0) }
+        let reply = outcome.response.flatMap { try? WorkerReply.decode(Data($0.utf8)) }
+        var reported: Double?
+        if case .answer(let answer)? = reply, let seconds = answer.result?.seconds, seconds.isFinite { reported = seconds }
         let rung = Rung(
             size: size, threads: threads, seconds: reported ?? outcome.durationMs / 1000, peakMB: outcome.sampledPeakMB,
             initMs: outcome.initDurationMs)
@@ -126,14 +128,6 @@ struct WorkloadProfiler {
                 + "peak \(fmt(rung.peakMB)) MB")
         }
         return rung
-    }
-
-    /// `result.seconds` of a worker's reply line.
-    static func resultSeconds(_ reply: String) -> Double? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any],
-            let result = object["result"] as? [String: Any]
-        else { return nil }
-        return (result["seconds"] as? Double) ?? (result["seconds"] as? NSNumber)?.doubleValue
     }
 
     /// This machine's calibrated FP32 rate of one thread, TFLOPS: OpenBLAS SGEMM for BLAS workloads, the OpenCL CPU

@@ -273,17 +273,12 @@ struct BatchPointRunner: SweepPointRunner {
                 timeoutSeconds: Double(timeoutSeconds), retryStrategy: try RetryStrategy(attempts: 1),
                 environment: variables)
         } else {
-            let event = InvocationEvent(
-                requestId: itemKey, workload: workload.name, arguments: sizes.arguments(arguments, size: size),
-                device: "cpu")
-            let line = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
-            let usesOpenCL = workload.usesOpenCL(.cpu, gpus: false)
-            definition = JobDefinition(
-                name: name, argv: [FunctionExecutor.currentExecutable(), "worker"], stdin: line + "\n",
-                resources: resources, timeoutSeconds: Double(timeoutSeconds),
-                retryStrategy: try RetryStrategy(attempts: 1),
-                environment: variables.merging(usesOpenCL ? [:] : FunctionExecutor.workerWithoutOpenCL) { _, switched in switched },
-                workerReplies: true)
+            let event = FunctionEvent(workload: workload.name, arguments: sizes.arguments(arguments, size: size), device: "cpu")
+            definition = .worker(
+                name: name, request: .invoke(requestId: itemKey, event: event),
+                usesOpenCL: workload.usesOpenCL(.cpu, gpus: false), resources: resources,
+                timeoutSeconds: Double(timeoutSeconds), retryStrategy: try RetryStrategy(attempts: 1),
+                environment: variables)
         }
         let sandbox = try Sandbox()
         let output = URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("jobs").path

@@ -14,8 +14,8 @@ public struct JobDefinition: Sendable {
     public var timeoutSeconds: Double?
     public var retryStrategy: RetryStrategy
     public var environment: [String: String]
-    /// When true, a zero exit still fails if the last stdout line is a worker reply with
-    /// `"status":"error"` (workload jobs run through `capsize worker`).
+    /// When true, a zero exit still fails unless the last stdout line is a worker's successful answer
+    /// (`WorkerReply.lastAnswer`; workload jobs run through `capsize worker`).
     public var workerReplies: Bool
     /// SubmitJob's `shareIdentifier`: required by a fair-share queue, refused by a FIFO one.
     public var shareIdentifier: String?
@@ -34,6 +34,20 @@ public struct JobDefinition: Sendable {
         self.environment = environment
         self.workerReplies = workerReplies
         self.shareIdentifier = shareIdentifier
+    }
+
+    /// A job that runs one request through `capsize worker` (`WorkerProtocol`): the request on its stdin, the
+    /// worker's OpenCL switch set from `usesOpenCL`, judged by the worker's answer.
+    public static func worker(
+        name: String, request: WorkerRequest, usesOpenCL: Bool, resources: ResourceRequirements,
+        timeoutSeconds: Double?, retryStrategy: RetryStrategy, environment: [String: String] = [:],
+        shareIdentifier: String? = nil
+    ) -> JobDefinition {
+        JobDefinition(
+            name: name, argv: WorkerProtocol.command(), stdin: request.line, resources: resources,
+            timeoutSeconds: timeoutSeconds, retryStrategy: retryStrategy,
+            environment: environment.merging(WorkerProtocol.environment(usesOpenCL: usesOpenCL)) { _, switched in switched },
+            workerReplies: true, shareIdentifier: shareIdentifier)
     }
 }
 

@@ -125,7 +125,7 @@ extension SlurmBackend {
             } else if task.state == "OUT_OF_MEMORY" || (state == .failed && Self.memoryKilled(log)) {
                 job.reason = StatusReason.outOfMemory
                 job.exitCode = Int(StatusReason.outOfMemoryExitCode)
-            } else if state == .succeeded && worker && BatchExecutor.workerFailed(Self.stdout(of: log)) {
+            } else if state == .succeeded && worker && WorkerReply.lastAnswer(in: Self.stdout(of: log))?.status != .success {
                 state = .failed
                 job.exitCode = 1
             } else if state == .failed && task.state != "FAILED" {

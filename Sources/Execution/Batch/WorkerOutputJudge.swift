@@ -15,7 +15,7 @@ extension BatchExecutor {
         let exitCode = result.exitCode ?? result.signal.map { 128 + $0 }
         switch result.reason {
         case .completed:
-            if definition.workerReplies, Self.workerFailed(result.stdout.text) {
+            if definition.workerReplies, WorkerReply.lastAnswer(in: result.stdout.text)?.status != .success {
                 return (false, 1, StatusReason.essentialContainerExited, nil)
             }
             return (true, 0, StatusReason.essentialContainerExited, nil)
@@ -25,13 +25,5 @@ extension BatchExecutor {
         case .error, .crash, .storageExceeded:
             return (false, exitCode, StatusReason.essentialContainerExited, nil)
         }
-    }
-
-    /// Whether the last line a worker wrote reports an error.
-    static func workerFailed(_ stdout: String) -> Bool {
-        guard let last = stdout.split(separator: "\n").last,
-            let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
-        else { return true }
-        return object["status"] as? String != "success"
     }
 }

@@ -55,10 +55,11 @@ struct EnvironmentStarter: Sendable {
             TemporaryDirectory.remove(temporary)
             return .failure(Failure(ending: nil, message: "\(error)", seconds: 0, peakBytes: 0, spawned: false))
         }
-        guard let line = reply.line, reply.ending == nil, WorkerLines.isInitEvent(line) else {
+        let readiness = reply.line.map(WorkerLines.readiness)
+        guard reply.ending == nil, readiness?.ready == true else {
             process.close()
             TemporaryDirectory.remove(temporary)
-            var text = reply.line.map { "the first line was not an init event: " + String(decoding: $0.prefix(300), as: UTF8.self) }
+            var text = reply.line.map { "the first line was not an init event: " + (readiness?.received ?? String(decoding: $0.prefix(300), as: UTF8.self)) }
                 ?? reply.stderrTail.trimmingCharacters(in: .whitespacesAndNewlines)
             if case .exited(let code, let signal, let message) = reply.ending {
                 let how = signal.map { "signal: \(RuntimeEnding.signalName($0))" } ?? "exit status \(code ?? -1)"
@@ -77,7 +78,7 @@ struct EnvironmentStarter: Sendable {
     /// The worker's environment: capsize's variables passed by name, Lambda's defined ones, the function's own
     /// (they win), and capsize's switches for the worker.
     func environment() -> [String: String] {
-        let executable = options.workerCommand.first ?? FunctionExecutor.currentExecutable()
+        let executable = options.workerCommand.first ?? WorkerProtocol.currentExecutable()
         var environment = WorkloadEnvironment.passed()
         environment.merge(
             LambdaEnvironment.defined(
@@ -91,7 +92,7 @@ struct EnvironmentStarter: Sendable {
         }
         environment.merge(settings.variables) { _, configured in configured }
         environment["CAPSIZE_HIDE_GPUS"] = "1"
-        if !options.workerUsesOpenCL { environment.merge(FunctionExecutor.workerWithoutOpenCL) { _, off in off } }
+        environment.merge(WorkerProtocol.environment(usesOpenCL: options.workerUsesOpenCL)) { _, off in off }
         // A crashing runtime should end at once, not spend seconds symbolicating inside the environment.
         if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
         for name in SandboxLimits.threadCountVariables {

@@ -17,9 +17,6 @@ public import Store
 /// plus one reading at the answer; it includes the worker's own baseline, as Lambda's includes the
 /// runtime's.
 public actor FunctionExecutor {
-    /// The environment that tells a `capsize worker` not to load OpenCL at Init (for workloads that never use it).
-    public static let workerWithoutOpenCL = ["CAPSIZE_WORKER_OPENCL": "off"]
-
     /// Lambda's payload limits: 6 MB (6,291,456 bytes) for a synchronous request, 1 MB for an asynchronous
     /// event (raised from 256 KB in 2025; docs/aws-reference.md).
     public static let synchronousPayloadLimit = 6 * 1_048_576
@@ -59,13 +56,7 @@ public actor FunctionExecutor {
             configuration: settings.configuration)
     }
 
-    /// This executable's path (`/proc/self/exe`).
-    public nonisolated static func currentExecutable() -> String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments.first ?? "capsize"
-    }
-
-    /// The encoded size of the event with a request id: what Lambda compares with the payload limit.
+    /// The encoded size of the request that carries the event: what Lambda compares with the payload limit.
     public static func payloadBytes(of event: FunctionEvent) -> Int {
         WorkerLines.request(event, requestId: RunRecord.newID()).count
     }

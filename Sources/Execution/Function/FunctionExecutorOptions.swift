@@ -42,7 +42,7 @@ extension FunctionExecutor {
         public var prices: PriceCatalog = .embedded
 
         public init(workerCommand: [String]? = nil, launcherPath: String? = nil) {
-            self.workerCommand = workerCommand ?? [FunctionExecutor.currentExecutable(), "worker"]
+            self.workerCommand = workerCommand ?? WorkerProtocol.command()
             self.launcherPath = launcherPath
         }
 

@@ -2,24 +2,6 @@ import CloudModel
 public import Foundation
 public import Store
 
-/// The event a function receives: which workload to run, with which parameters, on which device.
-/// It travels to the worker as one JSON line; its encoded size is the request payload.
-public struct FunctionEvent: Codable, Sendable, Equatable {
-    public var workload: String
-    /// The workload's parameters as command-line words (`--batch 64`, or `-- argv` for `command`).
-    public var arguments: [String]
-    public var device: String
-    /// Opaque data sent along with the event (it counts towards the payload limit; workloads ignore it).
-    public var payload: String?
-
-    public init(workload: String, arguments: [String] = [], device: String = "auto", payload: String? = nil) {
-        self.workload = workload
-        self.arguments = arguments
-        self.device = device
-        self.payload = payload
-    }
-}
-
 /// How a function was invoked.
 public enum InvocationType: String, Codable, Sendable {
     /// `RequestResponse`: the caller waits; excess invokes are throttled.

@@ -1,39 +1,44 @@
 import Foundation
 
-/// The function side of the worker's wire format, in one place: the request line an invocation writes, and how
-/// the two lines it reads back are read (the init event, and the answer to an invocation).
+/// The function side of the worker protocol (`WorkerProtocol`), in one place: the request line an invocation
+/// writes, and how the two lines it reads back are read (the ready reply, and the answer to an invocation).
 enum WorkerLines {
+    /// The error type of an answer that is not a reply of the worker protocol.
+    static let invalidResponse = "Runtime.InvalidResponse"
+
     /// The event with its request id, as the line written to the worker (without its newline).
     static func request(_ event: FunctionEvent, requestId: String) -> Data {
-        struct Line: Encodable {
-            var requestId: String
-            var workload: String
-            var arguments: [String]
-            var device: String
-            var payload: String?
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let line = Line(
-            requestId: requestId, workload: event.workload, arguments: event.arguments, device: event.device,
-            payload: event.payload)
-        return (try? encoder.encode(line)) ?? Data()
+        WorkerRequest.invoke(requestId: requestId, event: event).encoded()
     }
 
-    /// Whether the worker's first line is its init event.
-    static func isInitEvent(_ line: Data) -> Bool {
-        guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any] else { return false }
-        return object["event"] as? String == "init"
+    /// Whether the worker's first line is its ready reply, and what was received, for the message when it is not:
+    /// the line's start, or why it is not a reply of this protocol.
+    static func readiness(_ line: Data) -> (ready: Bool, received: String) {
+        do throws(WorkerProtocolError) {
+            if case .ready = try WorkerReply.decode(line) { return (true, "") }
+            return (false, String(decoding: line.prefix(300), as: UTF8.self))
+        } catch {
+            return (false, error.description)
+        }
     }
 
     /// The error an answer reports, as the invoke response's error type and message; nil when it succeeded.
-    /// A line that is not an answer is `Runtime.InvalidResponse`, with the line's start as the message.
+    /// A line that is not an answer is `Runtime.InvalidResponse`, saying what was wrong with it. Only the status
+    /// and the error are read: the result's dictionaries are the caller's to pass on, not to decode.
     static func failure(in line: Data) -> (errorType: String, message: String)? {
-        let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] ?? [:]
-        guard object["status"] as? String != "success" else { return nil }
-        return (
-            object["errorType"] as? String ?? "Runtime.InvalidResponse",
-            object["errorMessage"] as? String ?? String(decoding: line.prefix(300), as: UTF8.self)
-        )
+        do throws(WorkerProtocolError) {
+            let answer: WorkerReply.Answer? =
+                switch try WorkerReply.decode(line, skippingResult: true) {
+                case .answer(let answer): answer
+                case .ready: nil
+                }
+            guard answer?.status != .success else { return nil }
+            return (
+                answer?.errorType ?? invalidResponse,
+                answer?.errorMessage ?? String(decoding: line.prefix(300), as: UTF8.self)
+            )
+        } catch {
+            return (invalidResponse, error.description)
+        }
     }
 }
