@@ -72,3 +72,17 @@ enum Fixture {
         }
     }
 }
+
+enum PIDNamespace {
+    /// Whether this process may make PID namespaces (as root, or with user namespaces), asked of util-linux.
+    static let available: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments =
+            (geteuid() == 0 ? [] : ["--user", "--map-current-user"]) + ["--pid", "--fork", "--mount-proc", "true"]
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
+}
