@@ -725,37 +725,47 @@ static int run_launcher(int argc, char **argv) {
                           "{\"event\":\"started\",\"pid\":%d,\"launcher\":%d,\"init\":%d,\"start\":%.6f}\n", (int)pid,
                           (int)getpid(), (int)init, start);
         write_all(report_fd, line, (size_t)length);
-        // Init reports on the channel; its own end is the end of the namespace, everything in it killed and
-        // reaped (orphans go to init, not here: no sweep).
-        int status = 0;
-        struct rusage usage;
-        struct reaped_usage own = {0, 0, 0};
-        for (;;) {
-            pid_t reaped = wait4(init, &status, 0, &usage);
-            if (reaped == init) break;
-            if (reaped < 0 && errno != EINTR) fail("wait4: %s", strerror(errno));
-        }
-        account(&own, &usage);
-        child_pid = 0;
+        // Init reports on the channel once everything else in the namespace has been killed and reaped (orphans go
+        // to init, not here: no sweep). Its own end then tears the namespaces down (the mounts wait for an RCU grace
+        // period, 0.2 ms and more on a busy machine): capsize has its report, and the run's descriptors are let go,
+        // before that.
         struct child_failure failure;
         int has_failure = 0;
         struct init_report report = {0, 0, 0, 0, 0};
         int has_report = 0;
-        for (;;) {
+        while (!has_report) {
             union {
                 struct child_failure failure;
                 struct init_report report;
             } message;
-            ssize_t size = receive(channel, &message, sizeof message, NULL, MSG_DONTWAIT);
-            if (size <= 0) break;
+            ssize_t size = receive(channel, &message, sizeof message, NULL, 0);
+            if (size <= 0) break;  // init has ended without a report: killed from outside, and PROGRAM with it
             if (size == (ssize_t)sizeof failure) { failure = message.failure; has_failure = 1; }
             else if (size == (ssize_t)sizeof report) { report = message.report; has_report = 1; }
         }
         close(channel);
-        if (!has_report)  // init was killed (from outside the namespace): so was PROGRAM
-            return report_exit(report_fd, &l, pid, status, NULL, &own, now_seconds() - start);
-        struct reaped_usage all = {report.user, report.system, report.maxrss_kib};
-        return report_exit(report_fd, &l, pid, report.status, has_failure ? &failure : NULL, &all, report.end - start);
+        int status = 0;
+        if (has_report) {
+            struct reaped_usage all = {report.user, report.system, report.maxrss_kib};
+            status = report_exit(report_fd, &l, pid, report.status, has_failure ? &failure : NULL, &all,
+                                 report.end - start);
+            int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+            for (int fd = 0; fd < 3; fd++) dup2(null, fd);
+            if (report_fd > 2) dup2(null, report_fd);
+            if (null >= 0) close(null);
+        }
+        int init_status = 0;
+        struct rusage usage;
+        for (;;) {
+            pid_t reaped = wait4(init, &init_status, 0, &usage);
+            if (reaped == init) break;
+            if (reaped < 0 && errno != EINTR) fail("wait4: %s", strerror(errno));
+        }
+        child_pid = 0;
+        if (has_report) return status;
+        struct reaped_usage own = {0, 0, 0};
+        account(&own, &usage);
+        return report_exit(report_fd, &l, pid, init_status, NULL, &own, now_seconds() - start);
     }
 
     int failure_pipe[2];
