@@ -25,7 +25,7 @@ public struct Sandbox: Sendable {
     /// kill, its launcher or capsize, and whatever it leaves behind stays below the namespace's init, in its tree,
     /// however fast it forks and orphans. By default (`pidNamespaceByDefault`) when capsize is not root: a program
     /// then runs under capsize's own uid. As root programs run as uids of their own (`SandboxUser`), which cannot
-    /// signal the launcher, and the namespace would cost about 0.13 ms per run (see Benchmarks/RESULTS.md). Where
+    /// signal the launcher, and the namespace would cost about 0.2 ms of CPU per run (Benchmarks/RESULTS.md). Where
     /// none can be made (user namespaces turned off) the program runs as without it.
     public var usesPIDNamespace = Sandbox.pidNamespaceByDefault
 
