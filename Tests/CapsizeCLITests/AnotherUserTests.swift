@@ -22,7 +22,7 @@ struct AnotherUserTests {
     /// Without a namespace the launcher dies and the orphans, born within one sample, escape every cap.
     static func escape(_ marker: String, parent: String) -> String {
         "(kill -9 \(parent); for i in 1 2 3 4 5 6 7 8 9 10; do (setsid sleep \(marker) </dev/null >/dev/null 2>&1 &); "
-            + "done; sleep 30)"
+            + "done; sleep 37)"
     }
 
     /// Processes with `marker` among their arguments that are still there after up to two seconds.

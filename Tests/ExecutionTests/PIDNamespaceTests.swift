@@ -7,7 +7,8 @@ import Testing
 /// turned on as root, which needs no user namespace). Without a namespace a program under capsize's uid can kill its
 /// launcher, and a process it forks and orphans within one 5 ms sample of that is lost to the tree (`EscapeTests`
 /// show what is still caught); in a namespace the program cannot name its launcher, and every orphan goes to the
-/// namespace's init, below the launcher. The same runs as another user: `AnotherUserTests`.
+/// namespace's init, below the launcher. The same runs as another user: `AnotherUserTests`. (Long sleeps here are
+/// `sleep 37`: `EscapeTests` looks for any `sleep 30` left on the machine, and suites run side by side.)
 @Suite(.serialized, .timeLimit(.minutes(1)), .enabled(if: PIDNamespace.available, "needs PID namespaces (root, unshare)"))
 struct PIDNamespaceTests {
     /// A sandbox with the namespace; `server`: through the resident launcher (the Batch executor's way).
@@ -36,7 +37,7 @@ struct PIDNamespaceTests {
     /// init, which ignores the SIGKILL, and the orphans are its children.
     static func escape(_ marker: String, parent: String = "$PPID") -> String {
         "(kill -9 \(parent); for i in 1 2 3 4 5 6 7 8 9 10; do (setsid sleep \(marker) </dev/null >/dev/null 2>&1 &); "
-            + "done; echo forked >&2; sleep 30)"
+            + "done; echo forked >&2; sleep 37)"
     }
 
     @Test(
@@ -92,12 +93,12 @@ struct PIDNamespaceTests {
     @Test("at a Batch timeout the program gets SIGTERM and ends by it (it is not pid 1, which would ignore it)")
     func terminateAtTimeout() async throws {
         let result = try await Self.sandbox().run(
-            ["sleep", "30"], limits: SandboxLimits(wallSeconds: 0.3, timeoutMode: .terminateThenKill(grace: 10)))
+            ["sleep", "37"], limits: SandboxLimits(wallSeconds: 0.3, timeoutMode: .terminateThenKill(grace: 10)))
         #expect(result.reason == .timeout)
         #expect(result.signal == SIGTERM, "\(String(describing: result.signal))")
         #expect(result.wallSeconds < 3, "\(result.wallSeconds) s: SIGKILL after the grace period, not SIGTERM")
         let trapped = try await Self.sandbox().run(
-            ["sh", "-c", "trap 'echo terminated; exit 3' TERM; sleep 30 & wait"],
+            ["sh", "-c", "trap 'echo terminated; exit 3' TERM; sleep 37 & wait"],
             limits: SandboxLimits(wallSeconds: 0.3, timeoutMode: .terminateThenKill(grace: 10)))
         #expect(trapped.stdout.text == "terminated\n" && trapped.exitCode == 3, "\(trapped.stdout.text)")
     }
@@ -105,7 +106,7 @@ struct PIDNamespaceTests {
     @Test("the memory cap counts an orphan that grows past it, and the CPU share holds the whole namespace")
     func capsHold() async throws {
         let grow = "import time\nb = bytearray(b'\\x01') * (150 << 20)\ntime.sleep(30)"
-        let script = "(setsid \(Fixture.python) -c \"$1\" &); sleep 30"
+        let script = "(setsid \(Fixture.python) -c \"$1\" &); sleep 37"
         let memory = try await Self.sandbox().run(
             ["sh", "-c", script, "sh", grow], limits: SandboxLimits(wallSeconds: 20, memoryBytes: 100 << 20))
         #expect(memory.reason == .outOfMemory)
@@ -114,7 +115,7 @@ struct PIDNamespaceTests {
         let loop = "i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done"
         let started = monotonicSeconds()
         let held = try await Self.sandbox().run(
-            ["sh", "-c", "(setsid sh -c '\(loop)' &); sleep 30"], limits: SandboxLimits(wallSeconds: 3, cpuShare: 0.25))
+            ["sh", "-c", "(setsid sh -c '\(loop)' &); sleep 37"], limits: SandboxLimits(wallSeconds: 3, cpuShare: 0.25))
         // The orphaned loop's CPU (about 0.2 s here) at a quarter of a CPU: not over in under half a second.
         #expect(monotonicSeconds() - started > 0.5)
         #expect(held.reason == .timeout)
