@@ -7,9 +7,9 @@ import Testing
 @Suite(.serialized, .enabled(if: AnotherUser.available, "needs root, runuser, a binary `nobody` can run, user namespaces"))
 struct AnotherUserTests {
     @Test("as another user, 300 MB written to /dev/shm by a 64 MiB job kill it for memory and leave nothing behind")
-    func sharedMemoryAsAnotherUser() throws {
+    func sharedMemoryAsAnotherUser() async throws {
         let file = "capsize-nobody-\(getpid())"
-        let result = try AnotherUser.runInNewHome([
+        let result = try await AnotherUser.runInNewHome([
             "submit", "--memory", "64", "--json", "--",
             "sh", "-c", "dd if=/dev/zero of=/dev/shm/\(file) bs=1M count=300 2>/dev/null; sleep 3",
         ])
@@ -26,38 +26,38 @@ struct AnotherUserTests {
     }
 
     /// Processes with `marker` among their arguments that are still there after up to two seconds.
-    static func left(_ marker: String) -> [String] {
+    static func left(_ marker: String) async throws -> [String] {
         for _ in 0..<200 {
             if AnotherUser.processes(withArgument: marker).isEmpty { return [] }
-            usleep(10_000)
+            try await Task.sleep(for: .milliseconds(10))
         }
         return AnotherUser.processes(withArgument: marker)
     }
 
     @Test("as another user, a job that kills its parent and double-forks at once is held to its timeout, leaving nothing")
-    func jobCannotKillItsLauncher() throws {
+    func jobCannotKillItsLauncher() async throws {
         let marker = "1000.\(Int.random(in: 100_000...999_999))"
         let started = Date()
-        let result = try AnotherUser.runInNewHome([
+        let result = try await AnotherUser.runInNewHome([
             "submit", "--memory", "64", "--timeout", "2", "--terminate-grace", "1", "--json", "--",
             "sh", "-c", Self.escape(marker, parent: "$PPID"),
         ])
         #expect(result.stdout.contains("Job attempt duration exceeded timeout"), "\(result.stdout) \(result.stderr)")
         #expect(Date().timeIntervalSince(started) < 20)
-        let left = Self.left(marker)
+        let left = try await Self.left(marker)
         #expect(left.isEmpty, "escaped: \(left)")
     }
 
     @Test("as another user, a function that kills its environment's launcher and double-forks ends at its timeout, leaving nothing")
-    func functionCannotKillItsLauncher() throws {
+    func functionCannotKillItsLauncher() async throws {
         let marker = "1000.\(Int.random(in: 100_000...999_999))"
         // The command's parent is the worker; the worker's parent is the launcher, or init in a namespace.
-        let result = try AnotherUser.runInNewHome([
+        let result = try await AnotherUser.runInNewHome([
             "invoke", "command", "--memory", "256", "--timeout", "2", "--json", "--",
             "sh", "-c", Self.escape(marker, parent: "$(cut -d' ' -f4 /proc/$PPID/stat)"),
         ])
         #expect(result.stdout.contains("Task timed out after 2.00 seconds"), "\(result.stdout) \(result.stderr)")
-        let left = Self.left(marker)
+        let left = try await Self.left(marker)
         #expect(left.isEmpty, "escaped: \(left)")
     }
 }
@@ -87,11 +87,19 @@ enum AnotherUser {
         return path
     }
 
-    /// `run` in a store folder of its own, removed after.
-    static func runInNewHome(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let home = try home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        return try run(arguments, home: home)
+    /// `run` in a store folder of its own, removed after, on a thread of its own: the tests' few shared threads are
+    /// not held for the seconds it takes.
+    static func runInNewHome(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(
+                    with: Result {
+                        let home = try home()
+                        defer { try? FileManager.default.removeItem(atPath: home) }
+                        return try run(arguments, home: home)
+                    })
+            }.start()
+        }
     }
 
     /// capsize as `nobody`, with `home` as its store and nothing else of this environment but PATH.

@@ -22,10 +22,10 @@ struct PIDNamespaceTests {
     static func marker() -> String { "1000.\(Int.random(in: 100_000...999_999))" }
 
     /// Waits up to two seconds for every process with `marker` among its arguments to be gone.
-    static func noneLeft(_ marker: String) -> [Int32] {
+    static func noneLeft(_ marker: String) async throws -> [Int32] {
         for _ in 0..<200 {
             if Fixture.processes(withArgument: marker).isEmpty { return [] }
-            usleep(10_000)
+            try await Task.sleep(for: .milliseconds(10))  // not usleep: suites share a few threads
         }
         return Fixture.processes(withArgument: marker)
     }
@@ -51,7 +51,7 @@ struct PIDNamespaceTests {
         #expect(result.message == nil, "the launcher was not killed")
         #expect(result.stderr.text == "forked\n")
         #expect(result.wallSeconds >= 1.5 && result.wallSeconds < 5, "\(result.wallSeconds) s")
-        let left = Self.noneLeft(marker)
+        let left = try await Self.noneLeft(marker)
         #expect(left.isEmpty, "escaped: \(left)")
     }
 
@@ -138,7 +138,7 @@ struct PIDNamespaceTests {
     }
 
     @Test("the namespace's init passes a signal sent to it on to the program")
-    func forwardsSignals() throws {
+    func forwardsSignals() async throws {
         let launcher = try Launcher.locate()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: launcher)
@@ -159,7 +159,7 @@ struct PIDNamespaceTests {
         }
         let started = try #require(try JSONSerialization.jsonObject(with: line.prefix { $0 != 10 }) as? [String: Any])
         let initPID = try #require(started["init"] as? Int)
-        usleep(200_000)  // the trap is set
+        try await Task.sleep(for: .milliseconds(200))  // the trap is set
         kill(Int32(initPID), SIGUSR1)
         let rest = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -194,7 +194,7 @@ struct PIDNamespaceTests {
         var sleeper: Int32?
         for _ in 0..<100 where sleeper == nil {
             sleeper = Fixture.processes(withArgument: marker).first
-            if sleeper == nil { usleep(10_000) }
+            if sleeper == nil { try await Task.sleep(for: .milliseconds(10)) }
         }
         let pid = try #require(sleeper)
         process.freeze()
@@ -202,14 +202,14 @@ struct PIDNamespaceTests {
         for _ in 0..<100 {
             state = FunctionExecutorTests.state(of: pid)
             if state == "T" { break }
-            usleep(10_000)
+            try await Task.sleep(for: .milliseconds(10))
         }
         #expect(state == "T", "frozen (SIGSTOP) with its environment")
         let again = await process.request(Data("go".utf8), deadline: 5)
         #expect(again.line == Data("done".utf8))
         #expect(FunctionExecutorTests.state(of: pid) != "T", "thawed with its environment")
         process.close()
-        let left = Self.noneLeft(marker)
+        let left = try await Self.noneLeft(marker)
         #expect(left.isEmpty, "left running: \(left)")
     }
 
@@ -224,7 +224,7 @@ struct PIDNamespaceTests {
         #expect(answer.ending == .timeout, "\(String(describing: answer.ending))")
         #expect(answer.seconds >= 1.5 && answer.seconds < 5)
         process.close()
-        let left = Self.noneLeft(marker)
+        let left = try await Self.noneLeft(marker)
         #expect(left.isEmpty, "escaped: \(left)")
     }
 }
