@@ -6,6 +6,9 @@ import Testing
 
 /// Programs that try to get out from under their caps: by killing their launcher, by leaving their session
 /// (setsid), by closing their pipes. Whatever they do, nothing outlives the run and the caps hold.
+///
+/// The launcher-killing tests run without a PID namespace (`Sandbox.usesPIDNamespace`, capsize's way where one
+/// cannot be made), where the program can kill its launcher; in a namespace it cannot (`PIDNamespaceTests`).
 @Suite(.serialized, .timeLimit(.minutes(1))) struct EscapeTests {
     /// Reads a pid the program printed on its first line.
     static func firstPid(_ text: String) throws -> Int32 {
@@ -24,7 +27,8 @@ import Testing
     @Test("a program that kills its launcher still ends at its timeout, and its setsid grandchild goes with it")
     func killedLauncherKeepsTimeout() async throws {
         let script = "setsid sleep 30 & echo $!; sleep 0.2; kill -9 $PPID; sleep 30"
-        let result = try await Fixture.sandbox().run(["sh", "-c", script], limits: SandboxLimits(wallSeconds: 1.5))
+        let result = try await Fixture.sandbox(pidNamespace: false).run(
+            ["sh", "-c", script], limits: SandboxLimits(wallSeconds: 1.5))
         let daemon = try Self.firstPid(result.stdout.text)
         #expect(result.reason == .timeout)
         #expect(result.wallSeconds < 5, "\(result.wallSeconds) s")
@@ -35,7 +39,7 @@ import Testing
     func killedLauncherKeepsMemoryCap() async throws {
         let grow = "import time\nb = bytearray(b'\\x01') * (150 << 20)\ntime.sleep(30)"
         let script = "setsid sh -c 'sleep 0.4; exec \(Fixture.python) -c \"$0\"' \"$1\" & echo $!; sleep 0.2; kill -9 $PPID; sleep 30"
-        let result = try await Fixture.sandbox().run(
+        let result = try await Fixture.sandbox(pidNamespace: false).run(
             ["sh", "-c", script, "sh", grow], limits: SandboxLimits(wallSeconds: 20, memoryBytes: 100 << 20))
         let daemon = try Self.firstPid(result.stdout.text)
         #expect(result.reason == .outOfMemory)
@@ -47,7 +51,8 @@ import Testing
     func killedLauncherDaemonIsSwept() async throws {
         // The shell's last word is the kill: it may end by itself or by its parent-death signal first.
         let script = "setsid sleep 30 </dev/null >/dev/null 2>&1 & echo $!; sleep 0.2; kill -9 $PPID"
-        let result = try await Fixture.sandbox().run(["sh", "-c", script], limits: SandboxLimits(wallSeconds: 20))
+        let result = try await Fixture.sandbox(pidNamespace: false).run(
+            ["sh", "-c", script], limits: SandboxLimits(wallSeconds: 20))
         let daemon = try Self.firstPid(result.stdout.text)
         #expect(result.reason == .crash || result.reason == .completed)
         #expect(result.message?.contains("capsize-launch") == true)
@@ -60,7 +65,7 @@ import Testing
         // $PPID is the program (the outer shell); its parent is capsize-launch.
         let script = #"sleep 0.1; kill -9 $(cut -d" " -f4 /proc/$PPID/stat); i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done"#
         let started = monotonicSeconds()
-        let result = try await Fixture.sandbox().run(
+        let result = try await Fixture.sandbox(pidNamespace: false).run(
             ["sh", "-c", "setsid sh -c '\(script)' & sleep 30"], limits: SandboxLimits(wallSeconds: 3, cpuShare: 0.25))
         // The loop's CPU (about 0.2 s here) at a quarter of a CPU: the run cannot be over in under half a second.
         #expect(monotonicSeconds() - started > 0.5)

@@ -48,6 +48,26 @@ import Testing
         #expect(denied.status != 0 && !FileManager.default.fileExists(atPath: "/etc/capsize-launcher-test"))
     }
 
+    @Test(
+        "--pid-namespace: the program is pid 2 below an init that is pid 1; the report names init, the rest as without",
+        .enabled(if: PIDNamespace.available))
+    func pidNamespace() throws {
+        let result = try launch(["--pid-namespace", "--", "sh", "-c", "echo $$ $PPID >&2; exit 7"])
+        #expect(result.status == 7)
+        #expect(result.stderr == "2 1\n")
+        #expect(result.lines.count == 2)
+        let started = result.lines[0]
+        let initPID = try #require(started["init"] as? Int)
+        #expect(initPID != started["pid"] as? Int && initPID != started["launcher"] as? Int)
+        let end = result.lines[1]
+        #expect(end["exit"] as? Int == 7 && end["pid"] as? Int == started["pid"] as? Int)
+        for key in ["user", "system", "maxrss_kib", "wall"] { #expect(end[key] != nil, "missing \(key)") }
+        let killed = try launch(["--pid-namespace", "--", "sh", "-c", "kill -TERM $$"])
+        #expect(killed.status == 128 + SIGTERM && killed.lines.last?["signal"] as? Int == Int(SIGTERM))
+        let missing = try launch(["--pid-namespace", "--", "capsize-no-such-program"])
+        #expect(missing.status == 127 && missing.lines.last?["errno"] as? Int == Int(ENOENT))
+    }
+
     @Test("a child's ru_maxrss is the program's, not the launcher's: true stays under 8 MiB")
     func smallMaxRSS() throws {
         let result = try launch(["--", "true"])

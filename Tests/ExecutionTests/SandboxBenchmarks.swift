@@ -85,4 +85,40 @@ struct SandboxBenchmarks {
         print("sandbox benchmark: /bin/true, CPU of the supervising thread: \(milliseconds(supervisorCPU))")
         #expect(median(sandboxed) < 0.010)
     }
+
+    @Test("cost of a PID namespace per run: 200 runs of /bin/true with and without it, interleaved, each launcher")
+    func pidNamespaceCost() async throws {
+        func childCPU() -> Double {
+            var usage = rusage()
+            getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+                + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
+        }
+        let clock = ContinuousClock()
+        for server in [false, true] {
+            var sandboxes = [try Fixture.sandbox(pidNamespace: false), try Fixture.sandbox(pidNamespace: true)]
+            for index in sandboxes.indices { sandboxes[index].usesLaunchServer = server }
+            for sandbox in sandboxes { _ = try await sandbox.run(["/bin/true"]) }  // a server started, pages cached
+            var returned: [[Double]] = [[], []]
+            var launched: [[Double]] = [[], []]
+            var cpu: [[Double]] = [[], []]
+            for round in 0..<200 {
+                for index in round % 2 == 0 ? [0, 1] : [1, 0] {
+                    let (start, before) = (clock.now, childCPU())
+                    let result = try await sandboxes[index].run(["/bin/true"])
+                    returned[index].append((clock.now - start) / .seconds(1))
+                    cpu[index].append(childCPU() - before)
+                    launched[index].append(result.wallSeconds)
+                    try #require(result.reason == .completed)
+                }
+            }
+            let how = server ? "resident launcher" : "exec'd launcher (CPU: launcher, init and program)"
+            for (index, name) in ["without", "with"].enumerated() {
+                print(
+                    "sandbox benchmark: /bin/true, \(how), \(name) a PID namespace: run() \(milliseconds(returned[index])); "
+                        + "fork-to-reap \(milliseconds(launched[index]))"
+                        + (server ? "" : "; child CPU \(milliseconds(cpu[index]))"))
+            }
+        }
+    }
 }

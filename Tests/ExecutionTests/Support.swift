@@ -7,10 +7,11 @@ import Testing
 enum Fixture {
     /// The sandbox under test, with the launcher that `swift build` put next to the test bundle.
     /// With `CAPSIZE_TEST_LAUNCH_SERVER=1` every run goes through the resident launcher, so the whole
-    /// suite can be run in that mode too.
-    static func sandbox(recordsMemoryTimeline: Bool = false) throws -> Sandbox {
+    /// suite can be run in that mode too. `pidNamespace` overrides `Sandbox.pidNamespaceByDefault`.
+    static func sandbox(recordsMemoryTimeline: Bool = false, pidNamespace: Bool? = nil) throws -> Sandbox {
         var sandbox = try Sandbox(recordsMemoryTimeline: recordsMemoryTimeline)
         sandbox.usesLaunchServer = ProcessInfo.processInfo.environment["CAPSIZE_TEST_LAUNCH_SERVER"] == "1"
+        if let pidNamespace { sandbox.usesPIDNamespace = pidNamespace }
         return sandbox
     }
 
@@ -71,4 +72,18 @@ enum Fixture {
             return words.contains(argument) ? pid : nil
         }
     }
+}
+
+enum PIDNamespace {
+    /// Whether this process may make PID namespaces (as root, or with user namespaces), asked of util-linux.
+    static let available: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments =
+            (geteuid() == 0 ? [] : ["--user", "--map-current-user"]) + ["--pid", "--fork", "--mount-proc", "true"]
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
 }

@@ -42,6 +42,8 @@ final class EnvironmentProcess: @unchecked Sendable {
         var privateSharedMemory = false
         /// The user the program runs as (capsize is root); `temporaryDirectory` must be its own.
         var user: SandboxUser? = nil
+        /// A PID namespace of the environment's own (see `Sandbox.usesPIDNamespace`).
+        var pidNamespace = Sandbox.pidNamespaceByDefault
         /// Where PoCL's per-user kernel cache goes (see `SandboxUser.completeEnvironment`).
         var temporaryBase: String = FileManager.default.temporaryDirectory.path
     }
@@ -89,7 +91,8 @@ final class EnvironmentProcess: @unchecked Sendable {
         var closing = false
         var frozen = false
         var spawnError: SandboxError?
-        var launcher: pid_t = 0
+        /// The root of the environment's process tree: its launcher, or the init of its PID namespace.
+        var root: pid_t = 0
     }
 
     let options: Options
@@ -99,6 +102,9 @@ final class EnvironmentProcess: @unchecked Sendable {
     // The supervising thread's own state.
     private var pipes = LaunchPipes()
     private var launcher: pid_t = 0
+    /// The process whose descendants are the environment (`LaunchReport.treeRoot`): the launcher until it says
+    /// which init it started.
+    private var root: pid_t = 0
     private var tree = ProcessTree()
     /// Holds the tree to `options.cpuShare` during a request; made at the request's first reading.
     private var governor: CPUGovernor?
@@ -197,7 +203,7 @@ final class EnvironmentProcess: @unchecked Sendable {
     func freeze() {
         shared.withLock {
             guard $0.ending == nil, $0.pid > 0, !$0.frozen else { return }
-            signalEverything(SIGSTOP, pid: $0.pid, launcher: $0.launcher)
+            signalEverything(SIGSTOP, pid: $0.pid, root: $0.root)
             $0.frozen = true
         }
     }
@@ -206,15 +212,15 @@ final class EnvironmentProcess: @unchecked Sendable {
     func thaw() {
         shared.withLock {
             guard $0.ending == nil, $0.pid > 0, $0.frozen else { return }
-            signalEverything(SIGCONT, pid: $0.pid, launcher: $0.launcher)
+            signalEverything(SIGCONT, pid: $0.pid, root: $0.root)
             $0.frozen = false
         }
     }
 
-    private func signalEverything(_ signal: Int32, pid: pid_t, launcher: pid_t) {
+    private func signalEverything(_ signal: Int32, pid: pid_t, root: pid_t) {
         kill(-pid, signal)
         var tree = ProcessTree()
-        _ = tree.sample(below: launcher)
+        _ = tree.sample(below: root)
         for process in tree.processes { kill(process, signal) }
     }
 
@@ -248,13 +254,15 @@ final class EnvironmentProcess: @unchecked Sendable {
         if let processes = options.processes { arguments += ["--rlimit", "nproc=\(processes)"] }
         if options.privateSharedMemory, let memory = options.memoryBytes { arguments += ["--private-shm", "\(memory)"] }
         if let user = options.user { arguments += ["--user", user.launcherValue] }
+        if options.pidNamespace { arguments.append("--pid-namespace") }
         arguments.append("--")
         arguments += options.argv
         var environment = options.environment
         SandboxUser.completeEnvironment(
             &environment, temporary: options.temporaryDirectory, user: options.user, base: options.temporaryBase)
         launcher = try pipes.spawn(arguments: arguments, environment: environment, hasInput: true)
-        shared.withLock { [launcher] in $0.launcher = launcher }
+        root = launcher
+        shared.withLock { [launcher] in $0.root = launcher }
     }
 
     private func supervise() {
@@ -309,7 +317,10 @@ final class EnvironmentProcess: @unchecked Sendable {
         }
         var status: Int32 = 0
         while waitpid(launcher, &status, 0) < 0 && errno == EINTR {}
-        if launcherGone { tree.killAll(below: launcher) }  // the launcher's final sweep, which it did not live to do
+        if launcherGone {
+            tree.killAll(below: root)  // the launcher's final sweep, which it did not live to do
+            if root != launcher { ProcessTree.reapOrphanedRoot(root) }
+        }
         pipes.closeAll()
         // The launcher ended without an "exited" report: killed by something in the environment.
         let ending =
@@ -375,7 +386,7 @@ final class EnvironmentProcess: @unchecked Sendable {
     /// before the second never pairs a copy's name with a new image's memory the wrong way round.
     /// (A workload that runs capsize itself is undercounted by that child; none does today.)
     private func sampleMemory() -> UInt64 {
-        let total = tree.sample(below: launcher)
+        let total = tree.sample(below: root)
         let stored = options.privateSharedMemory ? tree.privateSharedMemoryBytes() : 0
         let worker = shared.withLock { $0.pid }
         guard worker > 0, tree.processes.count > 1 else { return total + stored }
@@ -407,7 +418,7 @@ final class EnvironmentProcess: @unchecked Sendable {
     /// Kills the tree for `reason`; the waiter is answered when the launcher reports the exit.
     private func end(_ reason: Ending) {
         cause = reason
-        _ = tree.sample(below: launcher)
+        _ = tree.sample(below: root)
         let pid = shared.withLock { $0.pid }
         if pid > 0 {
             kill(-pid, SIGKILL)
@@ -504,8 +515,10 @@ final class EnvironmentProcess: @unchecked Sendable {
                 reportBuffer.removeSubrange(...newline)
                 guard let report else { continue }
                 if report.event == "started" {
-                    let closing = shared.withLock {
+                    if let initPID = report.namespaceInit { root = initPID }
+                    let closing = shared.withLock { [root] in
                         $0.pid = report.pid
+                        $0.root = root
                         return $0.closing
                     }
                     if closing { end(.closed) }

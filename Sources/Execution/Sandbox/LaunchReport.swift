@@ -4,9 +4,13 @@ import Foundation
 struct LaunchReport: Decodable {
     /// "started" (written right after the fork) or "exited" (after the wait and the sweep).
     var event: String
+    /// The program's process id (and its process group's), as capsize sees it.
     var pid: Int32
     /// The launcher's own process id ("started" only).
     var launcher: Int32?
+    /// The init of the program's PID namespace, the launcher's child and the program's parent ("started" only; nil
+    /// when the program runs without a namespace of its own, see `Sandbox.usesPIDNamespace`).
+    var namespaceInit: Int32?
     /// CLOCK_MONOTONIC seconds at the fork ("started" only).
     var start: Double?
     var exit: Int32?
@@ -21,7 +25,12 @@ struct LaunchReport: Decodable {
     enum CodingKeys: String, CodingKey {
         case event, pid, launcher, start, exit, signal, error, user, system, wall
         case maxRSSKiB = "maxrss_kib"
+        case namespaceInit = "init"
     }
+
+    /// The process whose descendants are the program's tree ("started" only): init in a PID namespace, which is
+    /// left out of the tree as the launcher is (its own few hundred KB are not the program's), else the launcher.
+    var treeRoot: Int32? { namespaceInit ?? launcher }
 
     static func decode(_ line: some Collection<UInt8>) -> LaunchReport? {
         if let report = decodeFlat(Array(line)) { return report }
@@ -51,8 +60,8 @@ struct LaunchReport: Decodable {
         skipSpaces()
         guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return nil }
         index += 1
-        var event: String?, pid: Int32?, launcher: Int32?, start: Double?, exit: Int32?, signal: Int32?, error: String?
-        var user: Double?, system: Double?, maxRSSKiB: UInt64?, wall: Double?
+        var event: String?, pid: Int32?, launcher: Int32?, namespaceInit: Int32?, start: Double?, exit: Int32?
+        var signal: Int32?, error: String?, user: Double?, system: Double?, maxRSSKiB: UInt64?, wall: Double?
         var closed = false
         while index < bytes.count {
             skipSpaces()
@@ -67,7 +76,8 @@ struct LaunchReport: Decodable {
                 switch key {
                 case "event": event = text
                 case "error": error = text
-                case "pid", "launcher", "start", "exit", "signal", "user", "system", "maxrss_kib", "wall": return nil
+                case "pid", "launcher", "init", "start", "exit", "signal", "user", "system", "maxrss_kib", "wall":
+                    return nil
                 default: break
                 }
             } else {
@@ -87,6 +97,7 @@ struct LaunchReport: Decodable {
                 switch key {
                 case "pid": guard let value = integer(Int32.self) else { return nil }; pid = value
                 case "launcher": guard let value = integer(Int32.self) else { return nil }; launcher = value
+                case "init": guard let value = integer(Int32.self) else { return nil }; namespaceInit = value
                 case "exit": guard let value = integer(Int32.self) else { return nil }; exit = value
                 case "signal": guard let value = integer(Int32.self) else { return nil }; signal = value
                 case "maxrss_kib": guard let value = integer(UInt64.self) else { return nil }; maxRSSKiB = value
@@ -112,7 +123,7 @@ struct LaunchReport: Decodable {
         skipSpaces()
         guard closed, index == bytes.count, let event, let pid else { return nil }
         return LaunchReport(
-            event: event, pid: pid, launcher: launcher, start: start, exit: exit, signal: signal, error: error, user: user, system: system,
-            maxRSSKiB: maxRSSKiB, wall: wall)
+            event: event, pid: pid, launcher: launcher, namespaceInit: namespaceInit, start: start, exit: exit,
+            signal: signal, error: error, user: user, system: system, maxRSSKiB: maxRSSKiB, wall: wall)
     }
 }

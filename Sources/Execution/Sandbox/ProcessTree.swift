@@ -14,12 +14,17 @@ import Glibc
 /// and the root's reaped children (orphans come to the launcher, a subreaper): so a process that has
 /// exited and been waited for still counts.
 ///
-/// A tree outlives its root: every process seen by one sample is looked for again in the next (the same pid
-/// with the same start time), wherever it now hangs, so a program that kills its launcher (the root) keeps its processes in the tree. They are
-/// reparented to capsize, which makes itself a child subreaper (`CapsizeProcess.becomeSubreaper`) for that:
-/// the tree reaps them (`reapAdopted`) and counts their CPU time. (A process born and orphaned between two
-/// samples after the root died is not found: capsize cannot tell it from its own children. As root, the
-/// program runs as another user and cannot kill its launcher.)
+/// The root is the launcher, or the init of the program's PID namespace (`Sandbox.usesPIDNamespace`, the default
+/// when capsize is not root): a program there cannot name its launcher, let alone kill it, and every orphan of the
+/// namespace goes to its init, so the tree is all of the namespace. As root the program runs as another user and
+/// cannot kill its launcher either.
+///
+/// Without a namespace a tree still outlives its root: every process seen by one sample is looked for again in the
+/// next (the same pid with the same start time), wherever it now hangs, so a program that kills its launcher (the
+/// root) keeps its processes in the tree. They are reparented to capsize, which makes itself a child subreaper
+/// (`CapsizeProcess.becomeSubreaper`) for that: the tree reaps them (`reapAdopted`) and counts their CPU time. (A
+/// process born and orphaned between two samples after the root died is not found: capsize cannot tell it from its
+/// own children. That is the gap the namespace closes.)
 struct ProcessTree {
     /// The processes found by the last `sample`.
     private(set) var processes: [pid_t] = []
@@ -132,10 +137,12 @@ struct ProcessTree {
 
     /// The bytes the tree keeps in its private /dev/shm (capsize-launch --private-shm) that none of its processes
     /// maps: a tmpfs holds them in memory as a sandbox's cgroup would count them, and what a process maps is in its
-    /// RSS already. 0 when the tree shares the machine's /dev/shm (capsize is not root) or has no live process.
+    /// RSS already. 0 when the tree shares the machine's /dev/shm (none could be mounted) or has no live process.
     mutating func privateSharedMemoryBytes() -> UInt64 {
-        guard let member = zip(processes, zombies).first(where: { !$0.1 })?.0,
-            let own = Self.ownMountNamespace, let theirs = Self.mountNamespace("\(member)"), own != theirs
+        // A mount namespace of their own is not enough: one with a PID namespace has its own /proc in any case.
+        var shm = stat()
+        guard let member = zip(processes, zombies).first(where: { !$0.1 })?.0, let machine = Self.machineSharedMemory,
+            stat("/proc/\(member)/root/dev/shm", &shm) == 0, shm.st_dev != machine
         else { return 0 }
         var info = statvfs()
         guard statvfs("/proc/\(member)/root/dev/shm", &info) == 0 else { return 0 }
@@ -153,13 +160,29 @@ struct ProcessTree {
         return used - min(used, mapped)
     }
 
-    /// capsize's own mount namespace, which does not change.
-    private static let ownMountNamespace = mountNamespace("self")
+    /// The device of capsize's own /dev/shm (the machine's), which does not change.
+    private static let machineSharedMemory: dev_t? = {
+        var info = stat()
+        return stat("/dev/shm", &info) == 0 ? info.st_dev : nil
+    }()
 
-    private static func mountNamespace(_ process: String) -> String? {
-        var target = [CChar](repeating: 0, count: 64)
-        let count = readlink("/proc/\(process)/ns/mnt", &target, target.count - 1)
-        return count > 0 ? String(decoding: target[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+    /// Reaps `pid`, the init of a PID namespace whose launcher was killed (the kernel killed the namespace with it):
+    /// capsize, the subreaper, inherits it once the launcher is gone, which may be a moment after its descriptors
+    /// closed. Waits at most a second for that; a process that is not, or no longer, capsize's child is left alone.
+    static func reapOrphanedRoot(_ pid: pid_t) {
+        let end = monotonicSeconds() + 1
+        repeat {
+            var status: Int32 = 0
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { return }
+            if reaped == 0 {
+                kill(pid, SIGKILL)  // capsize's: killed already, make sure
+            } else if errno != ECHILD || (kill(pid, 0) != 0 && errno == ESRCH) {
+                return
+            }
+            var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+            nanosleep(&pause, nil)
+        } while monotonicSeconds() < end
     }
 
     private func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) * 1e-6 }

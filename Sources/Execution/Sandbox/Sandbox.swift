@@ -3,10 +3,11 @@ public import Foundation
 /// Runs programs in child processes that are capped and measured.
 ///
 /// Each run goes through `capsize-launch`, a small C process that forks the program into a process
-/// group of its own, applies rlimits and CPU affinity, execs it and waits for it with `wait4`. A
-/// thread of the sandbox's own supervises the run: it reads stdout, stderr and the launcher's report,
-/// samples the memory of the whole process tree every `sampleInterval`, and kills the group at the
-/// caps. When the program ends, whatever it left behind is killed too: no process outlives a run.
+/// group of its own (in a PID namespace of its own, see `usesPIDNamespace`), applies rlimits and CPU
+/// affinity, execs it and waits for it with `wait4`. A thread of the sandbox's own supervises the run:
+/// it reads stdout, stderr and the launcher's report, samples the memory of the whole process tree
+/// every `sampleInterval`, and kills the group at the caps. When the program ends, whatever it left
+/// behind is killed too: no process outlives a run.
 public struct Sandbox: Sendable {
     /// The `capsize-launch` executable.
     public var launcherPath: String
@@ -20,6 +21,16 @@ public struct Sandbox: Sendable {
     /// `LaunchServer`) instead of one launcher process per run: the same caps and measurements, without
     /// an exec and a C library start-up per run. Off by default; the Batch executor turns it on.
     public var usesLaunchServer = false
+    /// Run each program in a PID namespace of its own (`capsize-launch --pid-namespace`): it cannot name, so cannot
+    /// kill, its launcher or capsize, and whatever it leaves behind stays below the namespace's init, in its tree,
+    /// however fast it forks and orphans. By default (`pidNamespaceByDefault`) when capsize is not root: a program
+    /// then runs under capsize's own uid. As root programs run as uids of their own (`SandboxUser`), which cannot
+    /// signal the launcher, and the namespace would cost about 0.2 ms of CPU per run (Benchmarks/RESULTS.md). Where
+    /// none can be made (user namespaces turned off) the program runs as without it.
+    public var usesPIDNamespace = Sandbox.pidNamespaceByDefault
+
+    /// Whether programs get a PID namespace of their own unless told otherwise: when capsize is not root.
+    public static let pidNamespaceByDefault = geteuid() != 0
 
     /// - Parameters:
     ///   - launcherPath: `capsize-launch`; by default found next to the running binary (see `Launcher`).

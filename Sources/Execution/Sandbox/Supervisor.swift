@@ -95,6 +95,7 @@ final class Supervisor: @unchecked Sendable {
         if let workingDirectory { options += ["--chdir", workingDirectory] }
         if limits.privateSharedMemory, let memory = limits.memoryBytes { options += ["--private-shm", "\(memory)"] }
         if let user { options += ["--user", user.launcherValue] }
+        if sandbox.usesPIDNamespace { options.append("--pid-namespace") }
         if let openFiles = limits.openFiles { options += ["--rlimit", "nofile=\(openFiles)"] }
         if let processes = limits.processes { options += ["--rlimit", "nproc=\(processes)"] }
         if let cpus = limits.cpuList { options += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
@@ -241,7 +242,7 @@ final class Supervisor: @unchecked Sendable {
             self.killAt = nil
         }
         if now >= nextSample {
-            var bytes = tree.sample(below: started?.launcher ?? launcher)
+            var bytes = tree.sample(below: started?.treeRoot ?? launcher)
             if launcherGone { tree.reapAdopted() }
             if limits.privateSharedMemory { bytes += tree.privateSharedMemoryBytes() }
             sampledPeak = max(sampledPeak, bytes)
@@ -276,9 +277,11 @@ final class Supervisor: @unchecked Sendable {
     private var recordsTimeline: Bool { sandbox.recordsMemoryTimeline }
 
     /// Ends a run whose launcher was killed: kills what is left of the tree (the launcher's final sweep) and
-    /// reports the program's end as the launcher would have, from the statuses capsize reaped itself.
+    /// reports the program's end as the launcher would have, from the statuses capsize reaped itself. (In a PID
+    /// namespace its init died with the launcher, and the kernel killed everything in it.)
     private func endWithoutLauncher(_ started: LaunchReport) -> LaunchReport {
-        tree.killAll(below: started.launcher ?? launcher)
+        tree.killAll(below: started.treeRoot ?? launcher)
+        if let initPID = started.namespaceInit { ProcessTree.reapOrphanedRoot(initPID) }
         var status = tree.reapedStatuses[started.pid]
         if status == nil {
             var value: Int32 = 0
