@@ -612,6 +612,9 @@ static pid_t start_in_namespace(const struct launch *l, pid_t *init, double *sta
     return 0;
 }
 
+/// Set once this run's "exited" line is written (a resident launcher's worker waits for capsize to read it).
+static int reported_exit = 0;
+
 /// Writes the "exited" report: how PROGRAM (`pid`) ended (`status`, or why it could not run: `failure`), the
 /// usage of everything reaped for it and its wall time. Returns the launcher's exit status.
 static int report_exit(int report_fd, const struct launch *l, pid_t pid, int status,
@@ -642,6 +645,7 @@ static int report_exit(int report_fd, const struct launch *l, pid_t pid, int sta
                           "\"maxrss_kib\":%ld,\"wall\":%.6f}\n",
                           (int)pid, outcome, all->user, all->system, all->maxrss_kib, wall);
     write_all(report_fd, line, (size_t)length);
+    reported_exit = 1;
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
@@ -881,6 +885,18 @@ static int serve_request(char *message, size_t length, int *fds, int fd_count) {
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int fd = 0; fd < 3; fd++) dup2(null, fd);
     close(null);
+    // No other request before capsize has read this run's report: until then its supervisor still samples the
+    // processes below this worker, and would count the next run's program as this run's, stop it with this run's
+    // CPU share (never to continue it) or kill it at this run's cap. capsize closes its end of the report pipe
+    // once it has read "exited", and the write end of a pipe without a reader polls POLLERR. At most 2 s: a
+    // capsize that is gone or stuck must not keep the worker.
+    if (reported_exit) {
+        struct pollfd reader = {.fd = 3, .events = 0, .revents = 0};
+        double until = now_seconds() + 2;
+        for (double left = 2; left > 0; left = until - now_seconds())
+            if (poll(&reader, 1, (int)(left * 1000) + 1) >= 0 || errno != EINTR) break;
+    }
+    reported_exit = 0;
     close(3);
     return status;
 }

@@ -40,6 +40,36 @@ import Testing
         #expect(try server().pid != nil)
     }
 
+    @Test("a worker takes no other run until capsize has read the last one's report (it holds the report pipe till then)")
+    func workerWaitsForTheReader() throws {
+        var pipes = LaunchPipes()
+        #expect(try pipes.send(to: server(), options: ["--report-fd", "3", "--", "/bin/true"], environment: [:], hasInput: false))
+        defer { pipes.closeAll() }
+        // Read the report up to "exited", as a supervisor does, but keep its end of the pipe open.
+        var text = ""
+        let deadline = Date().addingTimeInterval(10)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !text.contains("\"exited\"") && Date() < deadline {
+            var poll = pollfd(fd: pipes.report, events: Int16(POLLIN), revents: 0)
+            _ = Glibc.poll(&poll, 1, 100)
+            let count = read(pipes.report, &buffer, buffer.count)
+            if count > 0 { text += String(decoding: buffer[..<count], as: UTF8.self) }
+        }
+        let started = try #require(text.split(separator: "\n").first.flatMap { LaunchReport.decode(Array($0.utf8)) })
+        let worker = try #require(started.launcher)
+        // Until capsize closes its end, the worker keeps the run's report pipe on descriptor 3 (the next run's
+        // program would otherwise be sampled, stopped or killed as this run's).
+        func holdsReport() -> Bool {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(worker)/fd/3"))?.hasPrefix("pipe:") == true
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(holdsReport(), "the worker let go of the report before capsize had read it")
+        LaunchPipes.close(&pipes.report)
+        let released = Date().addingTimeInterval(5)
+        while holdsReport() && Date() < released { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(!holdsReport(), "the worker still holds the report after capsize closed its end")
+    }
+
     @Test("the program is forked by a launcher (a worker) that the server forked, not by capsize or the server")
     func processTree() async throws {
         let result = try await sandbox().run(["sh", "-c", "echo $PPID; ps -o ppid= -p $PPID"])

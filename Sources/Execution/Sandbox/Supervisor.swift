@@ -339,6 +339,12 @@ final class Supervisor: @unchecked Sendable {
                 if let report = LaunchReport.decode(reportBuffer[..<newline]) { received(report) }
                 reportBuffer.removeSubrange(...newline)
             }
+            if exited != nil {
+                // The last line: closing now tells a resident launcher's worker that this run's tree is no longer
+                // sampled, so that it may take the next run (see serve_request in launch.c).
+                LaunchPipes.close(&pipes.report)
+                break
+            }
         }
     }
 
