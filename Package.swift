@@ -46,10 +46,12 @@ let libraries: [Target] = [
     .target(
         name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Store", "Workloads"]),
     // What capsize measures as a whole, as library calls a command line, a suite or a server can make:
-    // bench (a workload repeated on one device), each run recorded as it ends.
-    .target(name: "Studies", dependencies: ["Analysis", "CapsizeCore", "Compute", "Store", "Workloads"]),
+    // bench (a workload repeated on one device), invoke (a function), the device survey; each run recorded as it ends.
+    .target(
+        name: "Studies",
+        dependencies: ["Analysis", "CapsizeCore", "CloudModel", "Compute", "Execution", "Store", "Workloads"]),
     // What capsize shows people: numbers formatted, tables, the runs and their records, a bench as text.
-    .target(name: "Reports", dependencies: ["Store", "Studies", "Workloads"]),
+    .target(name: "Reports", dependencies: ["CloudModel", "Execution", "Store", "Studies", "Workloads"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",

@@ -5,6 +5,7 @@ import CloudModel
 import Execution
 import Foundation
 import Reports
+import Studies
 import Store
 import Workloads
 
@@ -22,7 +23,7 @@ struct InvokeCommand: AsyncParsableCommand {
               capsize invoke command --memory 128 --timeout 1 -- sleep 5
             """)
 
-    @Argument(help: "train-mlp, render-frames or command.") var workload: String?
+    @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String?
     @Option(help: ArgumentHelp(
         "Continue an interrupted invoke run (its id or a unique prefix): only the invocations not yet recorded run.",
         valueName: "RUN"))
@@ -66,24 +67,10 @@ struct InvokeCommand: AsyncParsableCommand {
         try await original.invoke(resuming: run)
     }
 
-    /// The invocation indices of `run` that are done: a recorded synchronous invocation, or an
-    /// asynchronous event that succeeded or used every attempt.
-    static func completedIndices(_ run: String, store: CapsizeStore, asynchronous: Bool, retries: Int) throws -> Set<Int> {
-        var attempts: [Int: (count: Int, succeeded: Bool)] = [:]
-        for record in try store.invocations(run: run) {
-            guard let key = record.itemKey, key.hasPrefix("invocation="),
-                let index = Int(key.dropFirst("invocation=".count).prefix { $0.isNumber })
-            else { continue }
-            let previous = attempts[index] ?? (0, false)
-            attempts[index] = (previous.count + 1, previous.succeeded || record.status == .success)
-        }
-        return Set(attempts.filter { !asynchronous || $0.value.succeeded || $0.value.count > retries }.keys)
-    }
-
     /// Invokes the function: in a new run, or in `resuming` (taken over), skipping what it recorded.
     func invoke(resuming: RunRecord?) async throws {
         guard let workload else {
-            throw InputError(field: "WORKLOAD", value: "", allowed: "train-mlp, render-frames or command, or --resume RUN")
+            throw InputError(field: "WORKLOAD", value: "", allowed: WorkloadCatalog.namesInWords + ", or --resume RUN")
         }
         if let reservedConcurrency, !(0...1_000).contains(reservedConcurrency) {
             throw InputError(
@@ -96,17 +83,7 @@ struct InvokeCommand: AsyncParsableCommand {
         let configuration = try FunctionConfiguration(
             memoryMB: memory, timeoutSeconds: timeout, ephemeralStorageMB: ephemeralStorage,
             architecture: architecture, reservedConcurrency: reservedConcurrency)
-        guard (1...10_000).contains(count) else {
-            throw InputError(field: "--count", value: "\(count)", allowed: "an integer in 1...10000")
-        }
-        guard (1...1_000).contains(concurrency) else {
-            throw InputError(field: "--concurrency", value: "\(concurrency)", allowed: "an integer in 1...1000")
-        }
-        let type = try WorkloadCatalog.named(workload)
-        let values = try ParameterValues(arguments: parameters, specs: type.parameters)
-        if !values.trailing.isEmpty && type != CommandWorkload.self {
-            throw InputError(field: "--", value: values.trailing.joined(separator: " "), allowed: "words after -- only for command")
-        }
+        let (type, values) = try WorkloadCatalog.parse(workload, arguments: parameters)
         _ = try type.init(parameters: values)
         guard ["auto", "cpu", "native"].contains(device) else {
             throw InputError(field: "--device", value: device, allowed: "auto, cpu or native (a function has no GPU)")
@@ -121,110 +98,40 @@ struct InvokeCommand: AsyncParsableCommand {
         let variables = try environmentOptions.functionVariables()
         let delays = retryDelays.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
 
-        let store = try openStore()
         var options = FunctionExecutor.Options()
         options.retries = retries
         options.maximumEventAgeSeconds = Double(maximumEventAge)
         options.retryDelays = delays.isEmpty ? [60, 120] : delays
         options.idleTimeoutSeconds = idleTimeout
+        options.workerUsesOpenCL = type.usesOpenCL(try DeviceSelector(parsing: device), gpus: false)
+        let store = try openStore()
         options.deadLetterDirectory =
             deadLetterDirectory
             ?? URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("dead-letter").path
-        options.store = store
-        options.workerUsesOpenCL = type.usesOpenCL(try DeviceSelector(parsing: device), gpus: false)
-        try options.validate()
-        let settings = FunctionSettings(
-            configuration: configuration, governsCPUShare: cpuShare.governs, variables: variables, functionName: type.name)
-        let event = FunctionEvent(workload: type.name, arguments: parameters, device: device, payload: payloadText)
-        let invocation: InvocationType = asynchronous ? .asynchronous : .synchronous
-        let limit = asynchronous ? FunctionExecutor.asynchronousPayloadLimit : FunctionExecutor.synchronousPayloadLimit
-        let size = FunctionExecutor.payloadBytes(of: event)
-        if size > limit {
-            throw InputError(
-                field: "--payload", value: "\(payload ?? "the event") (\(size) bytes)",
-                allowed: "at most \(limit) bytes for an \(asynchronous ? "asynchronous" : "synchronous") invoke "
-                    + "(Lambda answers RequestEntityTooLargeException)")
+        var request = InvokeRequest(
+            settings: FunctionSettings(
+                configuration: configuration, governsCPUShare: cpuShare.governs, variables: variables,
+                functionName: type.name),
+            event: FunctionEvent(workload: type.name, arguments: parameters, device: device, payload: payloadText),
+            options: options, count: count, concurrency: concurrency, type: asynchronous ? .asynchronous : .synchronous)
+        request.payloadSource = payload
+        try request.validate()
+        let report = try await Invoke.run(
+            request, store: store, resuming: resuming, parameters: InvokeRunParameters(command: self)
+        ) { run, earlier in
+            guard !json else { return }
+            say(InvokeText.header(request))
+            if resuming != nil { say("resumed run \(run.shortID): \(earlier) of \(count) invocation(s) recorded before") }
         }
-
-        let run = try resuming ?? store.createRun(kind: .invoke, parameters: InvokeRunParameters(command: self), planned: count)
-        let done = resuming == nil ? [] : try Self.completedIndices(run.id, store: store, asynchronous: asynchronous, retries: retries)
-        options.runID = run.id
-        let executor = try FunctionExecutor(settings: settings, event: event, options: options)
-        if !json {
-            say("\(type.name) as a function: \(memory) MB, timeout \(timeout) s, \(architecture.rawValue), "
-                + "\(shareText(memoryMB: memory, governed: cpuShare.governs)), no GPU")
-        }
-        if !json && resuming != nil { say("resumed run \(run.shortID): \(done.count) of \(count) invocation(s) recorded before") }
-        let outcomes = await executor.invoke(count: count, concurrency: concurrency, type: invocation, skipping: done)
-        await executor.shutdown()
-        try store.finish(run: run.id)
-        let summary = InvokeSummary(outcomes: outcomes, prices: PriceCatalog.embedded, architecture: architecture)
-        if json {
-            return try printJSON(InvokeReport(run: run.id, configuration: configuration, event: event, invocations: outcomes, summary: summary))
-        }
-        for outcome in outcomes { printLog(outcome) }
-        printSummary(summary, outcomes: outcomes)
-        say("recorded as run \(run.shortID) in \(store.path)")
-    }
-
-    private func printLog(_ outcome: InvocationOutcome) {
-        switch outcome.status {
-        case .throttled:
-            say("\(outcome.errorType ?? ""): \(outcome.errorMessage ?? "") (request \(outcome.requestId) was throttled, not run)")
-            return
-        case .timeout:
-            outcome.logLines.forEach { say($0) }
-        case .success:
-            break
-        default:
-            if outcome.report == nil {
-                say("\(outcome.errorType ?? "Error"): \(outcome.errorMessage ?? "") (request \(outcome.requestId))")
-                return
-            }
-            if outcome.logLines.isEmpty {
-                say("RequestId: \(outcome.requestId) Error: \(outcome.errorMessage ?? "")")
-                say(outcome.errorType ?? "Error")
-            } else {
-                outcome.logLines.forEach { say($0) }
-            }
-        }
-        if let report = outcome.report {
-            say(report)
-            if outcome.heldToCPUShare == nil { say("  (Duration above: \(CPUShareOption.ungovernedNote))") }
-        }
-        if let letter = outcome.deadLetterPath {
-            say("event \(outcome.requestId) failed after \(outcome.attempts) attempt(s): dead letter \(letter)")
-        }
-    }
-
-    private func printSummary(_ summary: InvokeSummary, outcomes: [InvocationOutcome]) {
-        let statuses = summary.statuses.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        say("summary: \(outcomes.count) invocation(s), \(summary.cold) cold, \(summary.warm) warm; \(statuses)")
-        if let p50 = summary.durationP50Ms, let p90 = summary.durationP90Ms {
-            let held = cpuShare.governs ? "held to the vCPU share" : CPUShareOption.ungovernedNote
-            say("  Duration (measured here, \(held)): p50 \(String(format: "%.2f", p50)) ms, p90 \(String(format: "%.2f", p90)) ms")
-        }
-        if let initP50 = summary.initP50Ms {
-            say("  Init Duration (measured here, cold starts): p50 \(String(format: "%.2f", initP50)) ms")
-        }
-        say("  cost (projected from the price table, \(PriceCatalog.embedded.lambda.source)): "
-            + "x86_64 $\(String(format: "%.10f", summary.costUSD["x86_64"] ?? 0)), "
-            + "arm64 $\(String(format: "%.10f", summary.costUSD["arm64"] ?? 0)) for these invocations; "
-            + "per million like them: x86_64 $\(String(format: "%.2f", summary.costPerMillionUSD["x86_64"] ?? 0)), "
-            + "arm64 $\(String(format: "%.2f", summary.costPerMillionUSD["arm64"] ?? 0))")
+        if json { return try printJSON(report) }
+        for outcome in report.invocations { InvokeText.log(outcome).forEach { say($0) } }
+        say(InvokeText.summary(report, governed: cpuShare.governs))
+        say("recorded as run \(String(report.run.prefix(8))) in \(store.path)")
     }
 }
 
-/// `vCPU share 3.00 (3 thread(s)), held to it`, and how far this machine's cores fall short of the share, if they do.
-func shareText(memoryMB: Int, governed: Bool) -> String {
-    let share = FunctionConfiguration.vcpuShare(memoryMB: memoryMB)
-    let cores = ProcessInfo.processInfo.activeProcessorCount
-    var text = "vCPU share \(fmt(share)) (\(FunctionConfiguration.threads(memoryMB: memoryMB)) thread(s))"
-    text += governed ? ", held to it as Lambda holds it" : ", run " + CPUShareOption.ungovernedNote
-    if share > Double(cores) { text += "; this machine has \(cores) cores, \(fmt(share - Double(cores))) vCPUs short of the share" }
-    return text
-}
-
+/// `vCPU share 3.00 (3 thread(s)), held to it`, and how far this machine's cores fall short of the share.
+func shareText(memoryMB: Int, governed: Bool) -> String { ShareText.share(memoryMB: memoryMB, governed: governed) }
 /// `--no-cpu-share`, for every command that starts functions or jobs.
 struct CPUShareOption: ParsableArguments {
     @Flag(
@@ -236,7 +143,7 @@ struct CPUShareOption: ParsableArguments {
     var governs: Bool { !noCPUShare }
 
     /// What every line measured without the governor says.
-    static let ungovernedNote = "at this machine's full speed (--no-cpu-share), not held to the vCPU share: faster than the service"
+    static let ungovernedNote = ShareText.ungovernedNote
 }
 
 /// What `capsize invoke` stores with its run.
@@ -267,42 +174,4 @@ struct InvokeRunParameters: Codable {
             FunctionConfiguration.vcpuShare(memoryMB: command.memory) - Double(ProcessInfo.processInfo.activeProcessorCount)
         cpuShortfallVCPUs = shortfall > 0 ? shortfall : nil
     }
-}
-
-/// Counts, percentiles and projected cost over one `invoke`'s outcomes.
-struct InvokeSummary: Codable {
-    var cold: Int
-    var warm: Int
-    var statuses: [String: Int]
-    var durationP50Ms: Double?
-    var durationP90Ms: Double?
-    var initP50Ms: Double?
-    /// Projected: the sum of the invocations' bills.
-    var costUSD: [String: Double]
-    var costPerMillionUSD: [String: Double]
-
-    init(outcomes: [InvocationOutcome], prices: PriceCatalog, architecture: Architecture) {
-        let ran = outcomes.filter { $0.report != nil }
-        cold = ran.filter(\.cold).count
-        warm = ran.count - cold
-        statuses = Dictionary(grouping: outcomes, by: \.status.rawValue).mapValues(\.count)
-        let durations = ran.map(\.durationMs).sorted()
-        durationP50Ms = durations.isEmpty ? nil : Summary.quantile(durations, 0.5)
-        durationP90Ms = durations.isEmpty ? nil : Summary.quantile(durations, 0.9)
-        let inits = ran.compactMap(\.initDurationMs).sorted()
-        initP50Ms = inits.isEmpty ? nil : Summary.quantile(inits, 0.5)
-        var cost: [String: Double] = [:]
-        for outcome in outcomes { for (key, value) in outcome.costUSD { cost[key, default: 0] += value } }
-        costUSD = cost
-        costPerMillionUSD = outcomes.isEmpty ? [:] : cost.mapValues { $0 / Double(outcomes.count) * 1e6 }
-    }
-}
-
-/// `capsize invoke --json`.
-struct InvokeReport: Encodable {
-    var run: String
-    var configuration: FunctionConfiguration
-    var event: FunctionEvent
-    var invocations: [InvocationOutcome]
-    var summary: InvokeSummary
 }

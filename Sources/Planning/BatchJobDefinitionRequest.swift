@@ -71,7 +71,7 @@ public struct BatchJobDefinitionRequest: Codable, Sendable, Equatable {
                     onStatusReason: $0.onStatusReason)
             })
         if let problem = problems().first {
-            throw InputError(field: "--format batch-job-definition", value: name, allowed: problem)
+            throw InputError(field: "jobDefinitionName", value: name, allowed: problem)
         }
     }
 

@@ -19,10 +19,10 @@ public enum Export {
         ephemeralStorageMB: Int = 512
     ) throws(InputError) -> String {
         guard option.service == .lambda else {
-            throw InputError(field: "--format", value: "sam", allowed: "a Lambda option (this is \(option.summary))")
+            throw InputError(setting: "format", value: "sam", allowed: "a Lambda option (this is \(option.summary))")
         }
         guard functionName.wholeMatch(of: /[A-Za-z0-9_-]{1,64}/) != nil else {
-            throw InputError(field: "--name", value: functionName, allowed: "1 to 64 of A-Z a-z 0-9 _ -")
+            throw InputError(setting: "name", value: functionName, allowed: "1 to 64 of A-Z a-z 0-9 _ -")
         }
         let timeout =
             timeoutSeconds ?? min(900, max(1, Int(((option.runtime?.seconds ?? 3) * timeoutMargin).rounded(.up))))

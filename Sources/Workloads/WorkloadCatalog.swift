@@ -19,9 +19,17 @@ public enum WorkloadCatalog {
         let values = try ParameterValues(arguments: arguments, specs: type.parameters)
         if !values.trailing.isEmpty && !type.takesProgram {
             throw InputError(
-                field: "--", value: values.trailing.joined(separator: " "), allowed: "words after -- only for command")
+                field: "words after --", value: values.trailing.joined(separator: " "),
+                allowed: "none: only " + programTakers + " takes a program")
         }
         return (type, values)
+    }
+
+    /// The names of the workloads that take a program after `--`.
+    static var programTakers: String {
+        var names: [String] = []
+        for workload in all where workload.takesProgram { names.append(workload.name) }
+        return names.joined(separator: ", ")
     }
 
     /// The workload called `name`.

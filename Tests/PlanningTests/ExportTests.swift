@@ -43,7 +43,7 @@ import Testing
         #expect(throws: InputError.self) { try Export.samTemplate(for: fargate, functionName: "f") }
         let lambda = try option("lambda-1024-x86_64", profile: profile)
         let error = try #require(throws: InputError.self) { try Export.samTemplate(for: lambda, functionName: "a b") }
-        #expect(error.field == "--name")
+        #expect(error.field == "name" && error.isSetting)
     }
 
     @Test("the Batch job definition of a GPU option has VCPU, MEMORY and GPU, a timeout of at least 60 s, and is valid")

@@ -1,0 +1,89 @@
+public import CloudModel
+import Foundation
+public import Execution
+public import Studies
+
+/// How a function's CPU share is said, wherever functions or jobs run.
+public enum ShareText {
+    /// What every line measured without the governor says.
+    public static let ungovernedNote =
+        "at this machine's full speed (--no-cpu-share), not held to the vCPU share: faster than the service"
+
+    /// `vCPU share 3.00 (3 thread(s)), held to it`, and how far this machine's cores fall short of the share.
+    public static func share(memoryMB: Int, governed: Bool) -> String {
+        let share = FunctionConfiguration.vcpuShare(memoryMB: memoryMB)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        var text = "vCPU share \(fmt(share)) (\(FunctionConfiguration.threads(memoryMB: memoryMB)) thread(s))"
+        text += governed ? ", held to it as Lambda holds it" : ", run " + ungovernedNote
+        if share > Double(cores) {
+            text += "; this machine has \(cores) cores, \(fmt(share - Double(cores))) vCPUs short of the share"
+        }
+        return text
+    }
+}
+
+/// An invoke as terminal text: the header, the log lines Lambda would write per invocation, the summary.
+public enum InvokeText {
+    /// `train-mlp as a function: 128 MB, timeout 3 s, x86_64, vCPU share …, no GPU`.
+    public static func header(_ request: InvokeRequest) -> String {
+        let configuration = request.settings.configuration
+        return "\(request.event.workload) as a function: \(configuration.memoryMB) MB, timeout "
+            + "\(configuration.timeoutSeconds) s, \(configuration.architecture.rawValue), "
+            + "\(ShareText.share(memoryMB: configuration.memoryMB, governed: request.settings.governsCPUShare)), no GPU"
+    }
+
+    /// What Lambda's log shows for one invocation (its REPORT line included), or why it did not run.
+    public static func log(_ outcome: InvocationOutcome) -> [String] {
+        var lines: [String] = []
+        switch outcome.status {
+        case .throttled:
+            return ["\(outcome.errorType ?? ""): \(outcome.errorMessage ?? "") (request \(outcome.requestId) was throttled, not run)"]
+        case .timeout:
+            lines += outcome.logLines
+        case .success:
+            break
+        default:
+            if outcome.report == nil {
+                return ["\(outcome.errorType ?? "Error"): \(outcome.errorMessage ?? "") (request \(outcome.requestId))"]
+            }
+            if outcome.logLines.isEmpty {
+                lines += ["RequestId: \(outcome.requestId) Error: \(outcome.errorMessage ?? "")", outcome.errorType ?? "Error"]
+            } else {
+                lines += outcome.logLines
+            }
+        }
+        if let report = outcome.report {
+            lines.append(report)
+            if outcome.heldToCPUShare == nil { lines.append("  (Duration above: \(ShareText.ungovernedNote))") }
+        }
+        if let letter = outcome.deadLetterPath {
+            lines.append("event \(outcome.requestId) failed after \(outcome.attempts) attempt(s): dead letter \(letter)")
+        }
+        return lines
+    }
+
+    /// Counts, measured percentiles and projected costs over the invocations.
+    public static func summary(_ report: InvokeReport, governed: Bool, prices: PriceCatalog = .embedded) -> String {
+        let summary = report.summary
+        let statuses = summary.statuses.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        var lines = [
+            "summary: \(report.invocations.count) invocation(s), \(summary.cold) cold, \(summary.warm) warm; \(statuses)"
+        ]
+        if let p50 = summary.durationP50Ms, let p90 = summary.durationP90Ms {
+            let held = governed ? "held to the vCPU share" : ShareText.ungovernedNote
+            lines.append(
+                "  Duration (measured here, \(held)): p50 \(String(format: "%.2f", p50)) ms, p90 "
+                    + "\(String(format: "%.2f", p90)) ms")
+        }
+        if let initP50 = summary.initP50Ms {
+            lines.append("  Init Duration (measured here, cold starts): p50 \(String(format: "%.2f", initP50)) ms")
+        }
+        lines.append(
+            "  cost (projected from the price table, \(prices.lambda.source)): "
+                + "x86_64 $\(String(format: "%.10f", summary.costUSD["x86_64"] ?? 0)), "
+                + "arm64 $\(String(format: "%.10f", summary.costUSD["arm64"] ?? 0)) for these invocations; "
+                + "per million like them: x86_64 $\(String(format: "%.2f", summary.costPerMillionUSD["x86_64"] ?? 0)), "
+                + "arm64 $\(String(format: "%.2f", summary.costPerMillionUSD["arm64"] ?? 0))")
+        return lines.joined(separator: "\n")
+    }
+}

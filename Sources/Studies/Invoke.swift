@@ -1,0 +1,138 @@
+public import CapsizeCore
+public import Analysis
+public import CloudModel
+public import Execution
+public import Foundation
+public import Store
+
+/// What `invoke` runs: one function (settings and event) invoked `count` times.
+public struct InvokeRequest: Sendable {
+    public var settings: FunctionSettings
+    public var event: FunctionEvent
+    /// The executor's options (retries, idle time, dead letters, whether the worker loads OpenCL…); the store and
+    /// the run are set by `Invoke.run`.
+    public var options: FunctionExecutor.Options
+    /// Invocations, 1...10,000, at most `concurrency` (1...1,000) in flight.
+    public var count: Int
+    public var concurrency: Int
+    public var type: InvocationType
+    /// Where the event's payload came from, for a message (a file's path); nil for "the event".
+    public var payloadSource: String?
+
+    public init(
+        settings: FunctionSettings, event: FunctionEvent, options: FunctionExecutor.Options, count: Int,
+        concurrency: Int, type: InvocationType
+    ) {
+        self.settings = settings
+        self.event = event
+        self.options = options
+        self.count = count
+        self.concurrency = concurrency
+        self.type = type
+    }
+
+    /// - Throws: `InputError` naming the setting (`count`, `concurrency`, `payload`) or an executor option.
+    public func validate() throws(InputError) {
+        guard (1...10_000).contains(count) else {
+            throw InputError(setting: "count", value: "\(count)", allowed: "an integer in 1...10000")
+        }
+        guard (1...1_000).contains(concurrency) else {
+            throw InputError(setting: "concurrency", value: "\(concurrency)", allowed: "an integer in 1...1000")
+        }
+        try options.validate()
+        let asynchronous = type == .asynchronous
+        let limit = asynchronous ? FunctionExecutor.asynchronousPayloadLimit : FunctionExecutor.synchronousPayloadLimit
+        let size = FunctionExecutor.payloadBytes(of: event)
+        if size > limit {
+            throw InputError(
+                setting: "payload", value: "\(payloadSource ?? "the event") (\(size) bytes)",
+                allowed: "at most \(limit) bytes for an \(asynchronous ? "asynchronous" : "synchronous") invoke "
+                    + "(Lambda answers RequestEntityTooLargeException)")
+        }
+    }
+}
+
+/// What an invoke measured: every outcome, and their counts, percentiles and projected cost.
+public struct InvokeReport: Encodable, Sendable {
+    public var run: String
+    public var configuration: FunctionConfiguration
+    public var event: FunctionEvent
+    public var invocations: [InvocationOutcome]
+    public var summary: InvokeSummary
+}
+
+/// Invokes a function as Lambda would, each invocation recorded as it ends, so an interrupted run resumes with
+/// only the invocations it lacks.
+public enum Invoke {
+    /// - Parameters:
+    ///   - resuming: a run already taken over, whose finished invocations are skipped; nil for a new run.
+    ///   - parameters: what a new run stores to be resumed later.
+    ///   - onStart: called once the run exists, with how many invocations it had recorded before.
+    public static func run(
+        _ request: InvokeRequest, store: CapsizeStore, resuming: RunRecord?, parameters: some Encodable,
+        prices: PriceCatalog = .embedded, onStart: (RunRecord, Int) -> Void = { _, _ in }
+    ) async throws -> InvokeReport {
+        try request.validate()
+        var options = request.options
+        options.store = store
+        let run = try resuming ?? store.createRun(kind: .invoke, parameters: parameters, planned: request.count)
+        let done =
+            resuming == nil
+            ? [] : try completedIndices(run.id, store: store, asynchronous: request.type == .asynchronous, retries: options.retries)
+        options.runID = run.id
+        let executor = try FunctionExecutor(settings: request.settings, event: request.event, options: options)
+        onStart(run, done.count)
+        let outcomes = await executor.invoke(
+            count: request.count, concurrency: request.concurrency, type: request.type, skipping: done)
+        await executor.shutdown()
+        try store.finish(run: run.id)
+        return InvokeReport(
+            run: run.id, configuration: request.settings.configuration, event: request.event, invocations: outcomes,
+            summary: InvokeSummary(outcomes: outcomes, prices: prices))
+    }
+
+    /// The invocation indices of `run` that are done: a recorded synchronous invocation, or an asynchronous event
+    /// that succeeded or used every attempt.
+    public static func completedIndices(_ run: String, store: CapsizeStore, asynchronous: Bool, retries: Int) throws
+        -> Set<Int>
+    {
+        var attempts: [Int: (count: Int, succeeded: Bool)] = [:]
+        for record in try store.invocations(run: run) {
+            guard let key = record.itemKey, key.hasPrefix("invocation="),
+                let index = Int(key.dropFirst("invocation=".count).prefix { $0.isNumber })
+            else { continue }
+            let previous = attempts[index] ?? (0, false)
+            attempts[index] = (previous.count + 1, previous.succeeded || record.status == .success)
+        }
+        return Set(attempts.filter { !asynchronous || $0.value.succeeded || $0.value.count > retries }.keys)
+    }
+}
+
+/// Counts, percentiles and projected cost over one invoke's outcomes.
+public struct InvokeSummary: Codable, Sendable {
+    public var cold: Int
+    public var warm: Int
+    public var statuses: [String: Int]
+    public var durationP50Ms: Double?
+    public var durationP90Ms: Double?
+    public var initP50Ms: Double?
+    /// Projected: the sum of the invocations' bills.
+    public var costUSD: [String: Double]
+    public var costPerMillionUSD: [String: Double]
+
+    public init(outcomes: [InvocationOutcome], prices: PriceCatalog) {
+        let ran = outcomes.filter { $0.report != nil }
+        cold = ran.filter(\.cold).count
+        warm = ran.count - cold
+        statuses = Dictionary(grouping: outcomes, by: \.status.rawValue).mapValues(\.count)
+        let durations = ran.map(\.durationMs).sorted()
+        durationP50Ms = durations.isEmpty ? nil : Summary.quantile(durations, 0.5)
+        durationP90Ms = durations.isEmpty ? nil : Summary.quantile(durations, 0.9)
+        let inits = ran.compactMap(\.initDurationMs).sorted()
+        initP50Ms = inits.isEmpty ? nil : Summary.quantile(inits, 0.5)
+        var cost: [String: Double] = [:]
+        for outcome in outcomes { for (key, value) in outcome.costUSD { cost[key, default: 0] += value } }
+        costUSD = cost
+        costPerMillionUSD = outcomes.isEmpty ? [:] : cost.mapValues { $0 / Double(outcomes.count) * 1e6 }
+    }
+}
