@@ -47,9 +47,14 @@ let libraries: [Target] = [
         name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Store", "Workloads"]),
     // What capsize measures as a whole, as library calls a command line, a suite or a server can make:
     // bench (a workload repeated on one device), each run recorded as it ends.
-    .target(name: "Studies", dependencies: ["Analysis", "CapsizeCore", "Compute", "Store", "Workloads"]),
-    // What capsize shows people: numbers formatted, tables, the runs and their records, a bench as text.
-    .target(name: "Reports", dependencies: ["Store", "Studies", "Workloads"]),
+    // sweep and caps (a workload's size stepped up under the Lambda or Batch model until a cap breaks), and the
+    // profile `recommend` projects from.
+    .target(
+        name: "Studies",
+        dependencies: ["Analysis", "CapsizeCore", "CloudModel", "Compute", "Execution", "Planning", "Store", "Workloads"]),
+    // What capsize shows people: numbers formatted, tables, the runs and their records, a bench, a sweep, a caps
+    // study and a recommendation as text.
+    .target(name: "Reports", dependencies: ["Analysis", "CapsizeCore", "CloudModel", "Planning", "Store", "Studies", "Workloads"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",
@@ -96,7 +101,7 @@ let tests: [Target] = [
     .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store", "TestSupport", "Workloads"]),
     .testTarget(name: "StudiesTests", dependencies: ["Studies", "Store", "Workloads", "CapsizeCore", "TestSupport"]),
-    .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+    .testTarget(name: "ReportsTests", dependencies: ["Reports", "Studies", "Workloads"]),
     .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store", "TestSupport"]),
 ]
 
