@@ -170,7 +170,7 @@ public struct WorkloadProfiler {
     }
 
     /// This machine's calibrated FP32 rate of one thread, TFLOPS: OpenBLAS SGEMM for BLAS workloads, the OpenCL CPU
-    /// device's FMA peak for kernels (per compute unit); nil when not calibrated (`capsize devices --calibrate`).
+    /// device's FMA peak for kernels (per compute unit); nil when this machine was never calibrated.
     private func localPeakPerThread() throws -> Double? {
         let calibrations = CalibrationStore()
         switch workload.peak {

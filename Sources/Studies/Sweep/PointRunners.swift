@@ -69,7 +69,7 @@ struct BatchPointRunner: SweepPointRunner {
     var store: CapsizeStore
     var runID: String
     var governsCPUShare: Bool
-    /// The job's variables (`--env`, `--pass-env`).
+    /// The job's variables.
     var variables: [String: String] = [:]
 
     func run(memoryMB: Int, size: Double, itemKey: String) async throws -> SweepSample {

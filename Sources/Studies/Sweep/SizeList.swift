@@ -2,7 +2,7 @@ public import CapsizeCore
 import Foundation
 public import Workloads
 
-/// The sizes a sweep steps through: `--param NAME=a,b,c` (listed), `NAME=a..b*F` (geometric, ×F each
+/// The sizes a sweep steps through: `NAME=a,b,c` (listed), `NAME=a..b*F` (geometric, ×F each
 /// step) or `NAME=a..b+S` (arithmetic). Sizes are strictly increasing and inside the parameter's range.
 public struct SizeList: Equatable, Sendable {
     public var parameter: String

@@ -188,7 +188,7 @@ public struct SweepEngine {
         return samples
     }
 
-    /// The samples a run recorded before (for `--resume`), by item key.
+    /// The samples a run recorded before (for a resumed run), by item key.
     public static func recordedSamples(run: String, store: CapsizeStore) throws -> [String: SweepSample] {
         var result: [String: SweepSample] = [:]
         for measurement in try store.measurements(run: run) {
