@@ -26,12 +26,22 @@ public enum RecommendText {
         lines.append("  runtime on 1 thread here: \(fmtSeconds(profile.localSeconds)) (\(profiled.secondsBasis))")
         lines.append("  peak memory: \(fmt(profile.peakMemoryMB)) MB (\(profiled.memoryBasis))")
         if let amdahl = profiled.amdahl {
-            lines.append("  CPU scaling: serial fraction \(fmt(amdahl.serialFraction)) (Amdahl fit of 1 and \(Int(profiled.rungs.map(\.threads).max() ?? 1)) threads, measured)")
+            lines.append(
+                "  CPU scaling: serial fraction \(fmt(amdahl.serialFraction)) (Amdahl fit of 1 and \(Int(profiled.rungs.map(\.threads).max() ?? 1)) threads, measured)"
+            )
         }
-        if let startup = profile.startupSeconds { lines.append("  cold start (Init): \(fmtSeconds(startup)) (measured)") }
+        if let startup = profile.startupSeconds {
+            lines.append("  cold start (Init): \(fmtSeconds(startup)) (measured)")
+        }
         if let flops = profile.flops { lines.append("  FLOPs: \(String(format: "%.3g", flops)) (analytical)") }
-        lines.append("  GPU: " + (profiled.gpuBasis ?? "no GPU run of this workload in the store; GPU runtimes are projected from the FP32 rates of the catalog (spec sheets)"))
-        lines.append("\nevery option for \(recommendation.runs) run(s) (all runtimes and costs projected; prices: \(catalog.version), \(catalog.region)):")
+        lines.append(
+            "  GPU: "
+                + (profiled.gpuBasis
+                    ?? "no GPU run of this workload in the store; GPU runtimes are projected from the FP32 rates of the catalog (spec sheets)")
+        )
+        lines.append(
+            "\nevery option for \(recommendation.runs) run(s) (all runtimes and costs projected; prices: \(catalog.version), \(catalog.region)):"
+        )
         let rows = recommendation.options.map { option -> [String] in
             [
                 option.id, option.summary,
@@ -39,14 +49,24 @@ public enum RecommendText {
                 "\(fmtSeconds(option.startup.lower))–\(fmtSeconds(option.startup.upper))",
                 option.costPerRun.map { dollars($0.dollars) } ?? "-",
                 option.costForRuns.map { dollars($0.dollars) } ?? "-",
-                option.isFeasible ? (option.warnings.isEmpty ? "yes" : "yes, near a cap") : "no: " + option.infeasibleReasons.joined(separator: "; "),
+                option.isFeasible
+                    ? (option.warnings.isEmpty ? "yes" : "yes, near a cap")
+                    : "no: " + option.infeasibleReasons.joined(separator: "; "),
             ]
         }
-        lines.append(table(["ID", "OPTION", "RUNTIME", "START-UP", "COST/RUN", "COST ×\(recommendation.runs)", "FEASIBLE"], rows))
+        lines.append(
+            table(
+                ["ID", "OPTION", "RUNTIME", "START-UP", "COST/RUN", "COST ×\(recommendation.runs)", "FEASIBLE"], rows))
         if let pick = recommendation.pick {
             lines.append("\npick (\(recommendation.strategy.rawValue)): \(pick.summary) [\(pick.id)]")
-            if let runtime = pick.runtime { lines.append("  runtime \(fmtSeconds(runtime.seconds)) (projected: \(runtime.basis))") }
-            if let cost = pick.costForRuns { lines.append("  cost for \(recommendation.runs) run(s): \(dollars(cost.dollars)) (projected from prices: \(cost.breakdown))") }
+            if let runtime = pick.runtime {
+                lines.append("  runtime \(fmtSeconds(runtime.seconds)) (projected: \(runtime.basis))")
+            }
+            if let cost = pick.costForRuns {
+                lines.append(
+                    "  cost for \(recommendation.runs) run(s): \(dollars(cost.dollars)) (projected from prices: \(cost.breakdown))"
+                )
+            }
         } else {
             lines.append("\nno option is feasible")
         }
@@ -56,7 +76,8 @@ public enum RecommendText {
             let option = alternative.option
             var line = "  \(alternative.kind): \(option.summary)"
             if option.isFeasible, let runtime = option.runtime, let cost = option.costForRuns {
-                line += " — \(fmtSeconds(runtime.seconds)) per run, \(dollars(cost.dollars)) for \(recommendation.runs) run(s)"
+                line +=
+                    " — \(fmtSeconds(runtime.seconds)) per run, \(dollars(cost.dollars)) for \(recommendation.runs) run(s)"
             }
             lines.append(line + "; \(alternative.comparison)")
         }

@@ -39,12 +39,21 @@ public enum SweepText {
                     fmt(samples.map(\.peakMB).max() ?? 0) + " MB", samples[0].phase.rawValue,
                 ]
             }
-            lines.append(table(["\(report.plan.sizes.parameter.uppercased())", "OUTCOMES", "MEDIAN TIME (measured)", "PEAK MEMORY (measured)", "PHASE"], rows))
+            lines.append(
+                table(
+                    [
+                        "\(report.plan.sizes.parameter.uppercased())", "OUTCOMES", "MEDIAN TIME (measured)",
+                        "PEAK MEMORY (measured)", "PHASE",
+                    ], rows))
             var line = "  stopped by \(series.stoppedBy)"
-            if let passing = series.largestPassing { line += "; largest passing size \(report.plan.sizes.text(passing))" }
+            if let passing = series.largestPassing {
+                line += "; largest passing size \(report.plan.sizes.text(passing))"
+            }
             if let broke = series.firstBreak {
                 line += "; first break at \(report.plan.sizes.text(broke))"
-                if let confirmed = series.confirmed { line += confirmed ? " (confirmed)" : " (the next size passed: not confirmed)" }
+                if let confirmed = series.confirmed {
+                    line += confirmed ? " (confirmed)" : " (the next size passed: not confirmed)"
+                }
             }
             lines.append(line)
         }
@@ -62,18 +71,22 @@ public enum SweepText {
             if let fit = analysis.timeFit {
                 line += "time \(fit.formula) s (R² \(fmt(fit.rSquared)), n \(fit.n))"
                 if let check = report.analyticChecks[index] {
-                    line += "; time grows as size^\(fmt(check.fittedExponent)), FLOPs as size^\(fmt(check.analyticExponent)) (analytical)"
-                    line += check.agrees ? ", consistent" : " — they differ: start-up, overheads or memory traffic dominate"
+                    line +=
+                        "; time grows as size^\(fmt(check.fittedExponent)), FLOPs as size^\(fmt(check.analyticExponent)) (analytical)"
+                    line +=
+                        check.agrees ? ", consistent" : " — they differ: start-up, overheads or memory traffic dominate"
                 }
             } else {
                 line += "time: too few completed sizes to fit"
             }
-            line += "; memory " + (analysis.memoryFit.map { "\($0.formula) MB (R² \(fmt($0.rSquared)), n \($0.n))" } ?? "too few points to fit")
+            line +=
+                "; memory "
+                + (analysis.memoryFit.map { "\($0.formula) MB (R² \(fmt($0.rSquared)), n \($0.n))" }
+                    ?? "too few points to fit")
             lines.append(line)
         }
         return lines.joined(separator: "\n")
     }
-
 
     /// What `caps` prints at its end: per memory size, the largest passing size, the observed and predicted breaks.
     public static func caps(_ report: SweepReport, fullSpeedOption: String) -> String {
@@ -81,59 +94,88 @@ public enum SweepText {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let rows = zip(report.series, report.analyses).map { series, analysis -> [String] in
             let share = FunctionConfiguration.vcpuShare(memoryMB: series.memoryMB)
-            let observed = analysis.observed.map { "\(report.plan.sizes.text($0.size)) (\($0.cap.rawValue))" }
-                ?? (series.stoppedBy.hasPrefix("error") ? series.stoppedBy : "none up to \(report.plan.sizes.text(series.samples.map(\.size).max() ?? 0))")
+            let observed =
+                analysis.observed.map { "\(report.plan.sizes.text($0.size)) (\($0.cap.rawValue))" }
+                ?? (series.stoppedBy.hasPrefix("error")
+                    ? series.stoppedBy : "none up to \(report.plan.sizes.text(series.samples.map(\.size).max() ?? 0))")
             func predicted(_ value: PredictedBreak?) -> String {
                 guard let value else { return "-" }
                 var text = fmt(value.size)
-                if let interval = value.interval { text += " [\(fmt(interval.lowerBound))–\(fmt(interval.upperBound))]" }
+                if let interval = value.interval {
+                    text += " [\(fmt(interval.lowerBound))–\(fmt(interval.upperBound))]"
+                }
                 if value.extrapolated { text += " extrap." }
                 return text
             }
-            let first = analysis.firstCap.map { $0.rawValue + (analysis.observed != nil ? " (observed)" : " (predicted)") } ?? "-"
-            let agrees = analysis.predictionAgrees.map { ($0 ? "yes" : "no") + (analysis.agreement.map { " (\(fmt($0 * 100, 2)) %)" } ?? "") } ?? "-"
+            let first =
+                analysis.firstCap.map { $0.rawValue + (analysis.observed != nil ? " (observed)" : " (predicted)") }
+                ?? "-"
+            let agrees =
+                analysis.predictionAgrees.map {
+                    ($0 ? "yes" : "no") + (analysis.agreement.map { " (\(fmt($0 * 100, 2)) %)" } ?? "")
+                } ?? "-"
             return [
                 "\(series.memoryMB) MB", "\(fmt(share)) / \(FunctionConfiguration.threads(memoryMB: series.memoryMB))",
-                analysis.largestPassingSize.map(report.plan.sizes.text) ?? "none", observed, predicted(analysis.predictedTime),
+                analysis.largestPassingSize.map(report.plan.sizes.text) ?? "none", observed,
+                predicted(analysis.predictedTime),
                 predicted(analysis.predictedMemory), first, agrees,
             ]
         }
-        lines.append("\nwhere the caps break for \(report.plan.workload) (size parameter \(report.plan.sizes.parameter)); timeout \(fmt(report.series.first?.timeoutSeconds ?? 0)) s here:")
-        lines.append(table(
-            ["MEMORY", "vCPU SHARE / THREADS", "LARGEST OK (measured)", "OBSERVED BREAK", "PREDICTED TIME BREAK [95 %]",
-             "PREDICTED MEMORY BREAK [95 %]", "FIRST CAP", "PREDICTION AGREES"], rows))
-        lines.append("OBSERVED: an invocation really timed out or was killed at the cap; PREDICTED: where the fits cross the caps "
-            + "(projected). Agreement: the prediction lies within the observed bracket (largest ok, break] widened by 10 %; "
-            + "the percentage is |predicted − observed| / observed.")
+        lines.append(
+            "\nwhere the caps break for \(report.plan.workload) (size parameter \(report.plan.sizes.parameter)); timeout \(fmt(report.series.first?.timeoutSeconds ?? 0)) s here:"
+        )
+        lines.append(
+            table(
+                [
+                    "MEMORY", "vCPU SHARE / THREADS", "LARGEST OK (measured)", "OBSERVED BREAK",
+                    "PREDICTED TIME BREAK [95 %]",
+                    "PREDICTED MEMORY BREAK [95 %]", "FIRST CAP", "PREDICTION AGREES",
+                ], rows))
+        lines.append(
+            "OBSERVED: an invocation really timed out or was killed at the cap; PREDICTED: where the fits cross the caps "
+                + "(projected). Agreement: the prediction lies within the observed bracket (largest ok, break] widened by 10 %; "
+                + "the percentage is |predicted − observed| / observed.")
         if report.timeScale < 1 {
             let realTimeout = (report.series.first?.timeoutSeconds ?? 0) / report.timeScale
-            lines.append("\ntime cap scaled by \(fmt(report.timeScale)): converted back to the real \(fmt(realTimeout)) s timeout "
-                + "(projected: the time fit extrapolated to \(fmt(1 / report.timeScale))× the longest measured run):")
+            lines.append(
+                "\ntime cap scaled by \(fmt(report.timeScale)): converted back to the real \(fmt(realTimeout)) s timeout "
+                    + "(projected: the time fit extrapolated to \(fmt(1 / report.timeScale))× the longest measured run):"
+            )
             for (series, analysis) in zip(report.series, report.analyses) {
                 guard let fit = analysis.timeFit, let size = fit.solve(for: realTimeout) else {
                     lines.append("  \(series.memoryMB) MB: no time fit to extrapolate")
                     continue
                 }
-                let interval = fit.crossingInterval(for: realTimeout).map { " [\(fmt($0.lowerBound))–\(fmt($0.upperBound))]" } ?? ""
-                var line = "  \(series.memoryMB) MB: the \(fmt(realTimeout)) s cap breaks at \(report.plan.sizes.parameter) ≈ \(fmt(size))\(interval)"
+                let interval =
+                    fit.crossingInterval(for: realTimeout).map { " [\(fmt($0.lowerBound))–\(fmt($0.upperBound))]" }
+                    ?? ""
+                var line =
+                    "  \(series.memoryMB) MB: the \(fmt(realTimeout)) s cap breaks at \(report.plan.sizes.parameter) ≈ \(fmt(size))\(interval)"
                 if let memoryBreak = analysis.predictedMemory?.size, memoryBreak < size {
                     line += ", but memory breaks first at ≈ \(fmt(memoryBreak))"
                 }
                 lines.append(line)
             }
         }
-        let below = report.series.filter { Double($0.memoryMB) < FunctionConfiguration.megabytesPerVCPU }.map(\.memoryMB)
+        let below = report.series.filter { Double($0.memoryMB) < FunctionConfiguration.megabytesPerVCPU }.map(
+            \.memoryMB)
         if !report.plan.governsCPUShare && !below.isEmpty {
-            lines.append("\nCPU: Lambda gives memory / 1,769 MB of a vCPU; with \(fullSpeedOption) each function ran its threads on whole "
-                + "cores of this \(cores)-core machine, so at \(below.map(String.init).joined(separator: ", ")) MB Lambda "
-                + "itself would run slower than measured.")
+            lines.append(
+                "\nCPU: Lambda gives memory / 1,769 MB of a vCPU; with \(fullSpeedOption) each function ran its threads on whole "
+                    + "cores of this \(cores)-core machine, so at \(below.map(String.init).joined(separator: ", ")) MB Lambda "
+                    + "itself would run slower than measured.")
         } else if report.plan.governsCPUShare {
-            lines.append("\nCPU: each function was held to memory / 1,769 MB of a vCPU (at most 6), as Lambda holds it, so the "
-                + "times above are what Lambda's share gives on this machine's cores.")
+            lines.append(
+                "\nCPU: each function was held to memory / 1,769 MB of a vCPU (at most 6), as Lambda holds it, so the "
+                    + "times above are what Lambda's share gives on this machine's cores.")
         }
         lines.append("")
         lines.append(fits(report))
-        if let wallSeconds = report.wallSeconds { lines.append("the analysis took \(fmtSeconds(wallSeconds)) (measured), \(report.series.map(\.samples.count).reduce(0, +)) invocation(s)") }
+        if let wallSeconds = report.wallSeconds {
+            lines.append(
+                "the analysis took \(fmtSeconds(wallSeconds)) (measured), \(report.series.map(\.samples.count).reduce(0, +)) invocation(s)"
+            )
+        }
         return lines.joined(separator: "\n")
     }
 }

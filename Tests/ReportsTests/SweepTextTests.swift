@@ -20,7 +20,9 @@ import Workloads
             governsCPUShare: true)
         let series = SweepSeries(
             memoryMB: 512, timeoutSeconds: 1,
-            samples: [sample(1, .completed), sample(2, .completed), sample(4, .timeout), sample(8, .timeout, phase: .confirm)],
+            samples: [
+                sample(1, .completed), sample(2, .completed), sample(4, .timeout), sample(8, .timeout, phase: .confirm),
+            ],
             largestPassing: 2, firstBreak: 4, confirmed: true, stoppedBy: "cap")
         return SweepReport(run: "0123456789abcdef", plan: plan, series: [series], timeScale: 1)
     }
@@ -28,8 +30,11 @@ import Workloads
     @Test("a sample's line says its point, outcome, time and peak, and what is unusual about it")
     func sampleLine() throws {
         let sizes = try SizeList(parsing: "size=1,2", workload: CommandWorkload.self)
-        #expect(SweepText.sample(Self.sample(2, .timeout, phase: .refine), sizes: sizes, reused: true, fullSpeed: "full speed")
-            == "  512 MB  size=2  rep 0  timeout  200 ms  peak 22.0 MB (measured)  [refine]  [recorded before]  [full speed]")
+        #expect(
+            SweepText.sample(
+                Self.sample(2, .timeout, phase: .refine), sizes: sizes, reused: true, fullSpeed: "full speed")
+                == "  512 MB  size=2  rep 0  timeout  200 ms  peak 22.0 MB (measured)  [refine]  [recorded before]  [full speed]"
+        )
     }
 
     @Test("a sweep's text has a table per memory setting and says where the series stopped, in MB or MiB")

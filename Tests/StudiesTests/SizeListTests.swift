@@ -39,10 +39,14 @@ import Workloads
 
     @Test("sizes that do not increase are refused naming the parameter's setting, which the CLI shows as its flag")
     func notIncreasing() {
-        let error = #expect(throws: InputError.self) { try SizeList(parsing: "size=5,3", workload: CommandWorkload.self) }
+        let error = #expect(throws: InputError.self) {
+            try SizeList(parsing: "size=5,3", workload: CommandWorkload.self)
+        }
         #expect(error?.isSetting == true && error?.field == "param size")
         #expect(error?.allowed == "strictly increasing sizes (3 follows 5)")
-        #expect(error?.namingSetting { "--" + $0 }.description == "invalid --param size '5,3': allowed strictly increasing sizes (3 follows 5)")
+        #expect(
+            error?.namingSetting { "--" + $0 }.description
+                == "invalid --param size '5,3': allowed strictly increasing sizes (3 follows 5)")
     }
 
     @Test("a value out of range, a factor that does not grow and a non-number are refused")
@@ -55,7 +59,10 @@ import Workloads
     @Test("a size goes into the workload's words, replacing an earlier value and filling {size} after --")
     func fillsArguments() throws {
         let sizes = try SizeList(parsing: "size=1,2", workload: CommandWorkload.self)
-        #expect(sizes.arguments(["--size", "9", "--", "sleep", "{size}"], size: 2) == ["--size", "2", "--", "sleep", "{size}"])
+        #expect(
+            sizes.arguments(["--size", "9", "--", "sleep", "{size}"], size: 2) == [
+                "--size", "2", "--", "sleep", "{size}",
+            ])
         #expect(sizes.arguments(["--size=9"], size: 1) == ["--size", "1"])
     }
 }

@@ -32,9 +32,10 @@ import Testing
             case .sample(let sample, let reused): events.append("\(sample.status.rawValue) \(sample.size) \(reused)")
             }
         }
-        #expect(events == [
-            "started", "series 256", "starting 1", "completed 1.0 false", "starting 2", "completed 2.0 false",
-        ])
+        #expect(
+            events == [
+                "started", "series 256", "starting 1", "completed 1.0 false", "starting 2", "completed 2.0 false",
+            ])
         let series = try #require(report.series.first)
         #expect(series.stoppedBy == "sizes" && series.largestPassing == 2 && series.firstBreak == nil)
         #expect(series.samples.allSatisfy { $0.seconds > 0 && $0.initMs != nil })
@@ -47,7 +48,9 @@ import Testing
 
     @Test("a sweep plan refuses bad settings by their keys, never by a flag")
     func planErrors() {
-        func error(_ memory: String?, repeats: Int = 1, executor: SweepExecutor = .function, timeout: Int = 5) -> InputError? {
+        func error(_ memory: String?, repeats: Int = 1, executor: SweepExecutor = .function, timeout: Int = 5)
+            -> InputError?
+        {
             #expect(throws: InputError.self) {
                 try SweepPlan(
                     workload: "command", parameters: ["--", "true"], sizes: "size=1", memoryList: memory,
@@ -75,6 +78,8 @@ import Testing
         only.onlyListed = true
         #expect(try only.sweep().plan.memories == [640])
         only.memoryList = nil
-        #expect(throws: InputError(setting: "onlyListed", value: "", allowed: "with a memory list")) { try only.sweep() }
+        #expect(throws: InputError(setting: "onlyListed", value: "", allowed: "with a memory list")) {
+            try only.sweep()
+        }
     }
 }

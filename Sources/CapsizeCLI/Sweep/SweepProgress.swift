@@ -1,5 +1,5 @@
-import CloudModel
 public import ArgumentParser
+import CloudModel
 import Foundation
 import Reports
 public import Studies
@@ -36,14 +36,18 @@ final class SweepProgress {
             guard terminal else { return }
             let filled = min(20, done % 21)
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
-            FileHandle.standardError.write(Data(
-                "\r[\(bar)] \(done) sample(s) · \(memoryMB) MB · size \(size) · rep \(repetition + 1)/\(repeats) running\u{1B}[K".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "\r[\(bar)] \(done) sample(s) · \(memoryMB) MB · size \(size) · rep \(repetition + 1)/\(repeats) running\u{1B}[K"
+                        .utf8))
         case .sample(let sample, let reused):
             done += 1
             if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             guard !quiet else { return }
-            say(SweepText.sample(
-                sample, sizes: plan.sizes, reused: reused, fullSpeed: plan.governsCPUShare ? nil : "full speed, --no-cpu-share"))
+            say(
+                SweepText.sample(
+                    sample, sizes: plan.sizes, reused: reused,
+                    fullSpeed: plan.governsCPUShare ? nil : "full speed, --no-cpu-share"))
         }
     }
 }

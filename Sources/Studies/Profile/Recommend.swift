@@ -45,7 +45,9 @@ public struct RecommendRequest {
             memories = try memoryList.split(separator: ",").map { word throws(InputError) -> Int in
                 guard let value = Int(word.trimmingCharacters(in: .whitespaces)),
                     FunctionConfiguration.memoryRange.contains(value)
-                else { throw InputError(setting: "memory", value: String(word), allowed: "128...10240 MB (Lambda's range)") }
+                else {
+                    throw InputError(setting: "memory", value: String(word), allowed: "128...10240 MB (Lambda's range)")
+                }
                 return value
             }
         }
@@ -62,7 +64,8 @@ public struct RecommendRequest {
             let existing = ["template.yaml", "batch-job-definition.json", "batch-job-definition.yaml", "job.sbatch"]
             if existing.contains(where: { FileManager.default.fileExists(atPath: export + "/" + $0) }) {
                 throw InputError(
-                    setting: "export", value: export, allowed: "a new or empty directory (files there are never overwritten)")
+                    setting: "export", value: export,
+                    allowed: "a new or empty directory (files there are never overwritten)")
             }
         }
         let sizeSpec = type.parameters.first { $0.name == type.sizeParameter }
@@ -109,7 +112,8 @@ public enum Recommend {
             store: store, runID: run.id,
             settings: FunctionSettings(
                 configuration: try FunctionConfiguration(memoryMB: 1_769, timeoutSeconds: 900),
-                governsCPUShare: request.governsCPUShare, variables: request.variables, functionName: request.type.name))
+                governsCPUShare: request.governsCPUShare, variables: request.variables, functionName: request.type.name)
+        )
         let profiled = try await profiler.profile { onEvent(.measured($0)) }
         _ = try store.finish(run: run.id)
         let recommendation = try recommend(
@@ -142,7 +146,8 @@ public enum Recommend {
         func write(_ text: String, _ file: String) throws {
             let path = URL(fileURLWithPath: directory).appendingPathComponent(file).path
             guard !FileManager.default.fileExists(atPath: path) else {
-                throw InputError(setting: "export", value: path, allowed: "a path that does not exist yet (never overwritten)")
+                throw InputError(
+                    setting: "export", value: path, allowed: "a path that does not exist yet (never overwritten)")
             }
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             written.append(path)
@@ -152,7 +157,8 @@ public enum Recommend {
             let suffix = chosen.count > 1 ? "-\(option.id)" : ""
             switch option.service {
             case .lambda:
-                try write(try Export.samTemplate(for: option, functionName: "capsize-\(name)"), "template\(suffix).yaml")
+                try write(
+                    try Export.samTemplate(for: option, functionName: "capsize-\(name)"), "template\(suffix).yaml")
             case .fargate, .batchEC2:
                 let definition = try Export.batchJobDefinition(
                     for: option, name: "capsize-\(name)", image: "capsize:latest", command: command)

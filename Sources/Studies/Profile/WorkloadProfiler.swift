@@ -133,7 +133,8 @@ public struct WorkloadProfiler {
             }
             seconds = timeFit.predict(target)
             peak = memoryFit.predict(target)
-            secondsBasis = "projected from a fit of \(single.count) measured sizes up to \(sizes.text(top.size)) "
+            secondsBasis =
+                "projected from a fit of \(single.count) measured sizes up to \(sizes.text(top.size)) "
                 + "(\(timeFit.formula), R² \(NumberText.significant(timeFit.rSquared)))"
             memoryBasis = "projected from a fit of the same sizes (\(memoryFit.formula))"
         }
@@ -150,7 +151,8 @@ public struct WorkloadProfiler {
 
     /// One cold invocation at `size` with `threads` threads (the Lambda share of 1,769 MB per thread).
     private func measure(size: Double, threads: Int) async throws -> Rung {
-        let memory = min(FunctionConfiguration.memoryRange.upperBound, Int(FunctionConfiguration.megabytesPerVCPU) * threads)
+        let memory = min(
+            FunctionConfiguration.memoryRange.upperBound, Int(FunctionConfiguration.megabytesPerVCPU) * threads)
         let outcome = try await invokeCold(
             workload, arguments: arguments, sizes: sizes, size: size,
             settings: try settings.with(memoryMB: memory, timeoutSeconds: 900), store: store,
@@ -163,7 +165,9 @@ public struct WorkloadProfiler {
         // The workload's own measured seconds (the worker's reply), not the invocation's: preparation is start-up.
         let reply = outcome.response.flatMap { try? WorkerReply.decode(Data($0.utf8)) }
         var reported: Double?
-        if case .answer(let answer)? = reply, let seconds = answer.result?.seconds, seconds.isFinite { reported = seconds }
+        if case .answer(let answer)? = reply, let seconds = answer.result?.seconds, seconds.isFinite {
+            reported = seconds
+        }
         return Rung(
             size: size, threads: threads, seconds: reported ?? outcome.durationMs / 1000, peakMB: outcome.sampledPeakMB,
             initMs: outcome.initDurationMs)
@@ -199,8 +203,10 @@ public struct WorkloadProfiler {
             guard !measurements.isEmpty else { continue }
             let median = Summary.quantile(measurements.map(\.seconds).sorted(), 0.5)
             let recordedFlops = measurements[0].flops
-            let name = parameters.device.replacingOccurrences(of: #"^opencl:\d+ "#, with: "", options: .regularExpression)
-                .replacingOccurrences(of: " [gpu]", with: "")
+            let name = parameters.device.replacingOccurrences(
+                of: #"^opencl:\d+ "#, with: "", options: .regularExpression
+            )
+            .replacingOccurrences(of: " [gpu]", with: "")
             guard let flops, recordedFlops > 0 else { continue }
             let seconds = median * flops / recordedFlops
             return (

@@ -53,7 +53,8 @@ struct FunctionPointRunner: SweepPointRunner {
         return SweepSample(
             memoryMB: memoryMB, size: size, repetition: 0, status: status, seconds: outcome.durationMs / 1000,
             peakMB: outcome.sampledPeakMB, initMs: outcome.initDurationMs,
-            message: status == .completed ? nil : [outcome.errorType, outcome.errorMessage].compactMap { $0 }.joined(separator: ": "),
+            message: status == .completed
+                ? nil : [outcome.errorType, outcome.errorMessage].compactMap { $0 }.joined(separator: ": "),
             phase: .step, startedAt: outcome.startedAt, endedAt: outcome.endedAt)
     }
 }
@@ -86,7 +87,8 @@ struct BatchPointRunner: SweepPointRunner {
                 timeoutSeconds: Double(timeoutSeconds), retryStrategy: try RetryStrategy(attempts: 1),
                 environment: variables)
         } else {
-            let event = FunctionEvent(workload: workload.name, arguments: sizes.arguments(arguments, size: size), device: "cpu")
+            let event = FunctionEvent(
+                workload: workload.name, arguments: sizes.arguments(arguments, size: size), device: "cpu")
             definition = .worker(
                 name: name, request: .invoke(requestId: itemKey, event: event),
                 usesOpenCL: workload.usesOpenCL(.cpu, gpus: false), resources: resources,

@@ -49,7 +49,8 @@ public struct SizeList: Equatable, Sendable {
             let from = try number(list[list.startIndex..<dots.lowerBound])
             let rest = list[dots.upperBound...]
             guard let op = rest.firstIndex(where: { $0 == "*" || $0 == "+" }) else {
-                throw InputError(setting: "param \(name)", value: list, allowed: "a..b*F (geometric) or a..b+S (arithmetic)")
+                throw InputError(
+                    setting: "param \(name)", value: list, allowed: "a..b*F (geometric) or a..b+S (arithmetic)")
             }
             let to = try number(rest[rest.startIndex..<op])
             guard let step = Double(rest[rest.index(after: op)...]), step.isFinite else {
@@ -87,7 +88,9 @@ public struct SizeList: Equatable, Sendable {
                 if let last = values.last, value <= last {
                     throw InputError(
                         setting: "param \(name)", value: list,
-                        allowed: "strictly increasing sizes (\(SizeList.text(value, integral)) follows \(SizeList.text(last, integral)))")
+                        allowed:
+                            "strictly increasing sizes (\(SizeList.text(value, integral)) follows \(SizeList.text(last, integral)))"
+                    )
                 }
                 values.append(value)
             }
@@ -104,13 +107,18 @@ public struct SizeList: Equatable, Sendable {
 
     /// `type` built from `arguments` with the parameter set to `size`.
     /// - Throws: `InputError` when the words are not valid parameters of `type`.
-    public func workload(_ type: any Workload.Type, arguments: [String], size: Double) throws(InputError) -> any Workload {
-        try type.init(parameters: try ParameterValues(arguments: self.arguments(arguments, size: size), specs: type.parameters))
+    public func workload(_ type: any Workload.Type, arguments: [String], size: Double) throws(InputError)
+        -> any Workload
+    {
+        try type.init(
+            parameters: try ParameterValues(arguments: self.arguments(arguments, size: size), specs: type.parameters))
     }
 
     /// `type`'s analytical FLOPs at `size`; nil when it cannot say (as `command`) or the words are invalid.
     public func flops(_ type: any Workload.Type, arguments: [String], size: Double) -> Double? {
-        guard let flops = try? workload(type, arguments: arguments, size: size).estimate.flops, flops > 0 else { return nil }
+        guard let flops = try? workload(type, arguments: arguments, size: size).estimate.flops, flops > 0 else {
+            return nil
+        }
         return flops
     }
 

@@ -32,7 +32,8 @@ public struct SweepRequest {
     public var workerCommand: [String]?
 
     public init(
-        plan: SweepPlan, timeoutSeconds: Int, refine: Double? = nil, vcpus: Double = 1, variables: [String: String] = [:],
+        plan: SweepPlan, timeoutSeconds: Int, refine: Double? = nil, vcpus: Double = 1,
+        variables: [String: String] = [:],
         timeScale: Double = 1
     ) {
         self.plan = plan
@@ -90,7 +91,8 @@ public enum Sweep {
                 runID: run, workerCommand: request.workerCommand)
         case .batch:
             return BatchPointRunner(
-                workload: plan.type, arguments: plan.arguments, sizes: plan.sizes, timeoutSeconds: request.timeoutSeconds,
+                workload: plan.type, arguments: plan.arguments, sizes: plan.sizes,
+                timeoutSeconds: request.timeoutSeconds,
                 vcpus: request.vcpus, store: store, runID: run, governsCPUShare: plan.governsCPUShare,
                 variables: request.variables)
         }

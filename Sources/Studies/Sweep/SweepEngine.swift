@@ -125,7 +125,8 @@ public struct SweepEngine {
             let point = try await runPoint(memoryMB: memoryMB, size: size, phase: phase)
             result.samples += point
             if let failure = point.first(where: { $0.status == .error || $0.status == .crash }) {
-                result.stoppedBy = "error: \(failure.status.rawValue) at \(sizes.parameter)=\(sizes.text(size))"
+                result.stoppedBy =
+                    "error: \(failure.status.rawValue) at \(sizes.parameter)=\(sizes.text(size))"
                     + (failure.message.map { " (\($0))" } ?? "")
                 if result.firstBreak == nil { return result }
                 break
@@ -159,7 +160,8 @@ public struct SweepEngine {
     }
 
     /// Runs (or takes from an earlier attempt of this run) every repetition at one point.
-    private mutating func runPoint(memoryMB: Int, size: Double, phase: SweepSample.Phase) async throws -> [SweepSample] {
+    private mutating func runPoint(memoryMB: Int, size: Double, phase: SweepSample.Phase) async throws -> [SweepSample]
+    {
         var samples: [SweepSample] = []
         for repetition in 0..<repeats {
             let key = SweepSample.itemKey(memoryMB: memoryMB, size: sizes.text(size), repetition: repetition)
@@ -200,4 +202,3 @@ public struct SweepEngine {
         return result
     }
 }
-

@@ -64,7 +64,9 @@ public struct SweepPlan: Encodable {
                 if !memories.contains(value) { memories.append(value) }
             }
         }
-        guard !memories.isEmpty else { throw InputError(setting: "memory", value: "", allowed: "at least one memory size") }
+        guard !memories.isEmpty else {
+            throw InputError(setting: "memory", value: "", allowed: "at least one memory size")
+        }
         if executor == .function {
             _ = try FunctionConfiguration(memoryMB: memories[0], timeoutSeconds: timeout)
         } else if timeout < 1 {

@@ -36,7 +36,8 @@ public struct SweepReport: Encodable {
                 }
             return SweepPoint(size: sample.size, outcome: outcome, seconds: sample.seconds, peakMemoryMB: sample.peakMB)
         }
-        return CapBreakAnalysis(points: points, timeoutSeconds: series.timeoutSeconds, memoryMB: Double(series.memoryMB))
+        return CapBreakAnalysis(
+            points: points, timeoutSeconds: series.timeoutSeconds, memoryMB: Double(series.memoryMB))
     }
 
     /// The measured time exponent of a series against the exponent of the workload's analytical FLOPs.
