@@ -52,29 +52,27 @@ struct CapsCommand: AsyncParsableCommand {
             guard workload == nil && parameters.isEmpty && resume == nil else {
                 throw InputError(field: "--analyse", value: analyse, allowed: "no workload or --resume beside it")
             }
-            let store = try openStore()
-            let run = try findRun(analyse, in: store, field: "--analyse")
-            let stored = try StoredJSON.decode(SweepRunParameters.self, from: run.parameters)
-            guard run.kind == .sweep, stored.arguments.first == "caps" else {
-                throw InputError(field: "--analyse", value: analyse, allowed: "the id of a caps run")
-            }
-            var original = try CapsCommand.parse(Array(stored.arguments.dropFirst()))
-            original.json = json
-            return try await original.caps(resuming: run, replay: true)
+            let run = try findRun(analyse, in: try openStore(), field: "--analyse")
+            let notCaps = InputError(field: "--analyse", value: analyse, allowed: "the id of a caps run")
+            return try await original(of: run, otherwise: notCaps).caps(resuming: run, replay: true)
         }
         guard let resume else { return try await caps(resuming: nil) }
         guard workload == nil && parameters.isEmpty else {
             throw InputError(field: "--resume", value: resume, allowed: "no workload beside it (the run's own is used)")
         }
-        let store = try openStore()
-        let run = try takeOverRun(resume, kind: .sweep, in: store)
+        let run = try takeOverRun(resume, kind: .sweep, in: try openStore())
+        let notCaps = InputError(
+            field: "--resume", value: resume, allowed: "a caps run (this one is a sweep: use capsize sweep --resume)")
+        try await original(of: run, otherwise: notCaps).caps(resuming: run)
+    }
+
+    /// The command `run` was started with (its stored arguments), printing as this one asks.
+    private func original(of run: RunRecord, otherwise notCaps: InputError) throws -> CapsCommand {
         let stored = try StoredJSON.decode(SweepRunParameters.self, from: run.parameters)
-        guard stored.arguments.first == "caps" else {
-            throw InputError(field: "--resume", value: resume, allowed: "a caps run (this one is a sweep: use capsize sweep --resume)")
-        }
+        guard run.kind == .sweep, stored.arguments.first == "caps" else { throw notCaps }
         var original = try CapsCommand.parse(Array(stored.arguments.dropFirst()))
         original.json = json
-        try await original.caps(resuming: run)
+        return original
     }
 
     func caps(resuming: RunRecord?, replay: Bool = false) async throws {
