@@ -46,12 +46,17 @@ let libraries: [Target] = [
     .target(
         name: "Execution", dependencies: ["CLinux", "CapsizeCore", "CloudModel", "Compute", "Store", "Workloads"]),
     // What capsize measures as a whole, as library calls a command line, a suite or a server can make:
-    // bench (a workload repeated on one device), invoke (a function), the device survey; each run recorded as it ends.
+    // bench (a workload repeated on one device), invoke (a function), sweep and caps (a workload's size stepped up
+    // under the Lambda or Batch model until a cap breaks), the profile `recommend` projects from, and the device
+    // survey; each run recorded as it ends.
     .target(
         name: "Studies",
-        dependencies: ["Analysis", "CapsizeCore", "CloudModel", "Compute", "Execution", "Store", "Workloads"]),
-    // What capsize shows people: numbers formatted, tables, the runs and their records, a bench as text.
-    .target(name: "Reports", dependencies: ["CloudModel", "Execution", "Store", "Studies", "Workloads"]),
+        dependencies: ["Analysis", "CapsizeCore", "CloudModel", "Compute", "Execution", "Planning", "Store", "Workloads"]),
+    // What capsize shows people: numbers formatted, tables, and the text of runs, benches, invocations, sweeps,
+    // caps studies, recommendations and devices.
+    .target(
+        name: "Reports",
+        dependencies: ["Analysis", "CapsizeCore", "CloudModel", "Execution", "Planning", "Store", "Studies", "Workloads"]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",
@@ -98,7 +103,7 @@ let tests: [Target] = [
     .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store", "TestSupport", "Workloads"]),
     .testTarget(name: "StudiesTests", dependencies: ["Studies", "Store", "Workloads", "CapsizeCore", "TestSupport"]),
-    .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+    .testTarget(name: "ReportsTests", dependencies: ["Reports", "Studies", "Workloads"]),
     .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store", "TestSupport"]),
 ]
 

@@ -1,10 +1,10 @@
-import Analysis
 import ArgumentParser
 import CapsizeCore
 import CloudModel
 import Foundation
 import Reports
 import Store
+import Studies
 import Workloads
 
 /// `capsize caps WORKLOAD [params] [--param NAME=SIZES] [--memory LIST] [--timeout S] [--time-cap-scale F]`
@@ -22,9 +22,6 @@ struct CapsCommand: AsyncParsableCommand {
               capsize caps train-mlp --time-cap-scale 0.01
               capsize caps command --param size=1..64*2 --memory 256 -- python3 job.py {size}
             """)
-
-    /// Lambda memory sizes examined by default, MB.
-    static let defaultMemories = [128, 512, 1_024, 1_769, 3_008, 5_308, 10_240]
 
     @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String?
     @Option(help: ArgumentHelp("The size parameter and its sizes (default: from an eighth of its default, doubling).", valueName: "NAME=SIZES"))
@@ -55,69 +52,63 @@ struct CapsCommand: AsyncParsableCommand {
             guard workload == nil && parameters.isEmpty && resume == nil else {
                 throw InputError(field: "--analyse", value: analyse, allowed: "no workload or --resume beside it")
             }
-            let store = try openStore()
-            let run = try findRun(analyse, in: store, field: "--analyse")
-            let stored = try StoredJSON.decode(SweepRunParameters.self, from: run.parameters)
-            guard run.kind == .sweep, stored.arguments.first == "caps" else {
-                throw InputError(field: "--analyse", value: analyse, allowed: "the id of a caps run")
-            }
-            var original = try CapsCommand.parse(Array(stored.arguments.dropFirst()))
-            original.json = json
-            return try await original.caps(resuming: run, replay: true)
+            let run = try findRun(analyse, in: try openStore(), field: "--analyse")
+            let notCaps = InputError(field: "--analyse", value: analyse, allowed: "the id of a caps run")
+            return try await original(of: run, otherwise: notCaps).caps(resuming: run, replay: true)
         }
         guard let resume else { return try await caps(resuming: nil) }
         guard workload == nil && parameters.isEmpty else {
             throw InputError(field: "--resume", value: resume, allowed: "no workload beside it (the run's own is used)")
         }
-        let store = try openStore()
-        let run = try takeOverRun(resume, kind: .sweep, in: store)
-        let stored = try StoredJSON.decode(SweepRunParameters.self, from: run.parameters)
-        guard stored.arguments.first == "caps" else {
-            throw InputError(field: "--resume", value: resume, allowed: "a caps run (this one is a sweep: use capsize sweep --resume)")
-        }
-        var original = try CapsCommand.parse(Array(stored.arguments.dropFirst()))
-        original.json = json
-        try await original.caps(resuming: run)
+        let run = try takeOverRun(resume, kind: .sweep, in: try openStore())
+        let notCaps = InputError(
+            field: "--resume", value: resume, allowed: "a caps run (this one is a sweep: use capsize sweep --resume)")
+        try await original(of: run, otherwise: notCaps).caps(resuming: run)
     }
 
-    /// The timeout the invocations really run with: the examined one scaled, whole seconds, at least 1.
-    var scaledTimeout: Int { max(1, Int((Double(timeout) * timeCapScale).rounded())) }
+    /// The command `run` was started with (its stored arguments), printing as this one asks.
+    private func original(of run: RunRecord, otherwise notCaps: InputError) throws -> CapsCommand {
+        let stored = try StoredJSON.decode(SweepRunParameters.self, from: run.parameters)
+        guard run.kind == .sweep, stored.arguments.first == "caps" else { throw notCaps }
+        var original = try CapsCommand.parse(Array(stored.arguments.dropFirst()))
+        original.json = json
+        return original
+    }
 
     func caps(resuming: RunRecord?, replay: Bool = false) async throws {
         guard timeCapScale > 0 && timeCapScale <= 1 else {
-            throw InputError(field: "--time-cap-scale", value: fmt(timeCapScale), allowed: "a factor in (0, 1], e.g. 0.01")
+            throw InputError(setting: "timeCapScale", value: fmt(timeCapScale), allowed: "a factor in (0, 1], e.g. 0.01")
         }
         guard refine == 0 || (0.01...1).contains(refine) else {
-            throw InputError(field: "--refine", value: fmt(refine), allowed: "0 (no refinement) or 0.01...1")
+            throw InputError(setting: "refine", value: fmt(refine), allowed: "0 (no refinement) or 0.01...1")
         }
         _ = try FunctionConfiguration(memoryMB: 128, timeoutSeconds: timeout)
         if onlyListed && memory == nil {
-            throw InputError(field: "--only-listed", value: "", allowed: "with --memory LIST")
+            throw InputError(setting: "onlyListed", value: "", allowed: "with --memory LIST")
         }
-        let plan = try SweepPlan(
-            workload: workload, parameters: parameters, param: param, memoryList: memory,
-            defaultMemories: onlyListed ? [] : Self.defaultMemories, repeats: repeats, executor: "function",
-            timeout: scaledTimeout, architecture: architecture, governsCPUShare: cpuShare.governs)
-        let variables = try environmentOptions.functionVariables()
+        guard let workload else {
+            throw InputError(field: "WORKLOAD", value: "", allowed: "train-mlp, render-frames or command, or --resume RUN")
+        }
+        let study = CapsRequest(
+            workload: workload, parameters: parameters, sizes: param, memoryList: memory, onlyListed: onlyListed,
+            timeout: timeout, timeCapScale: timeCapScale, repeats: repeats, refine: refine, architecture: architecture,
+            governsCPUShare: cpuShare.governs)
+        var request = try study.sweep()
+        request.variables = try environmentOptions.functionVariables()
         let store = try openStore()
-        let run = try resuming ?? store.createRun(
-            kind: .sweep, parameters: SweepRunParameters(arguments: ["caps"] + ownArguments(after: "caps")), planned: nil)
-        if !json && scaledTimeout != timeout && !replay {
-            say("time cap scaled by \(fmt(timeCapScale)): the \(timeout) s timeout runs as \(scaledTimeout) s here, "
-                + "so a measured \(scaledTimeout) s stands for \(timeout) s")
+        let progress = SweepProgress(request, quiet: json || replay)
+        let report = try await Caps.run(
+            request, store: store, resuming: resuming, replay: replay,
+            parameters: SweepRunParameters(arguments: ["caps"] + ownArguments(after: "caps"))
+        ) { event in
+            if case .started = event, !json, study.scaledTimeout != timeout {
+                say("time cap scaled by \(fmt(timeCapScale)): the \(timeout) s timeout runs as \(study.scaledTimeout) s "
+                    + "here, so a measured \(study.scaledTimeout) s stands for \(timeout) s")
+            }
+            progress.show(event)
         }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let series = try await plan.execute(
-            run: run, store: store, timeoutSeconds: scaledTimeout, refine: refine > 0 ? refine : nil, vcpus: 1,
-            quiet: json, resuming: resuming != nil, replay: replay,
-            variables: variables)
-        if !replay { _ = try store.finish(run: run.id) }
-        var report = SweepReport(
-            run: run.id, plan: plan, series: series, timeScale: Double(scaledTimeout) / Double(timeout))
-        report.wallSeconds = replay ? nil : (clock.now - start).seconds
         if json { return try printJSON(report) }
-        report.printCaps()
-        say("recorded as run \(run.shortID) in \(store.path)")
+        say(SweepText.caps(report, fullSpeedOption: "--no-cpu-share"))
+        say("recorded as run \(try store.run(id: report.run).shortID) in \(store.path)")
     }
 }

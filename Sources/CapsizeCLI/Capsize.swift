@@ -3,6 +3,7 @@ import ArgumentParser
 import Compute
 import Foundation
 import Store
+import Studies
 import Workloads
 
 /// The root command: lists the subcommands, nothing else.
@@ -36,6 +37,8 @@ public enum CapsizeMain {
             fail("capsize: \(error.namingFlags)", code: 2)
         } catch let error as CommandFailure {
             fail("capsize: \(error.message)", code: error.code)
+        } catch let error as StudyFailure {
+            fail("capsize: \(error.inWords)", code: 1)
         } catch let error as StoreError {
             fail("capsize: \(error)", code: 1)
         } catch {
@@ -73,6 +76,16 @@ extension InputError {
             }
         }
         return flag
+    }
+}
+
+extension StudyFailure {
+    /// The failure as the command line says it.
+    var inWords: String {
+        switch self {
+        case .unrecorded(let run, let item): "run \(run) has no record of \(item): it did not finish; continue it with --resume"
+        case .failed(let message): message
+        }
     }
 }
 

@@ -130,8 +130,6 @@ struct InvokeCommand: AsyncParsableCommand {
     }
 }
 
-/// `vCPU share 3.00 (3 thread(s)), held to it`, and how far this machine's cores fall short of the share.
-func shareText(memoryMB: Int, governed: Bool) -> String { ShareText.share(memoryMB: memoryMB, governed: governed) }
 /// `--no-cpu-share`, for every command that starts functions or jobs.
 struct CPUShareOption: ParsableArguments {
     @Flag(
@@ -142,8 +140,6 @@ struct CPUShareOption: ParsableArguments {
     /// Whether functions and jobs are held to their share.
     var governs: Bool { !noCPUShare }
 
-    /// What every line measured without the governor says.
-    static let ungovernedNote = ShareText.ungovernedNote
 }
 
 /// What `capsize invoke` stores with its run.

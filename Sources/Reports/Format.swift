@@ -1,23 +1,11 @@
+import CapsizeCore
 import Foundation
 
 /// `1234.5` → `1234.5`, `0.000123` → `1.23e-04`: a number in at most `digits` significant digits.
-public func fmt(_ value: Double, _ digits: Int = 3) -> String {
-    if value == 0 { return "0" }
-    if !value.isFinite { return "\(value)" }
-    let magnitude = abs(value)
-    if magnitude >= 1e-3 && magnitude < 1e7 {
-        let decimals = max(0, digits - 1 - Int(floor(log10(magnitude))))
-        return String(format: "%.\(decimals)f", value)
-    }
-    return String(format: "%.\(digits - 1)e", value)
-}
+public func fmt(_ value: Double, _ digits: Int = 3) -> String { NumberText.significant(value, digits) }
 
 /// Seconds in a readable unit: `812 µs`, `12.3 ms`, `4.56 s`.
-public func fmtSeconds(_ seconds: Double) -> String {
-    if seconds < 1e-3 { return fmt(seconds * 1e6) + " µs" }
-    if seconds < 1 { return fmt(seconds * 1e3) + " ms" }
-    return fmt(seconds) + " s"
-}
+public func fmtSeconds(_ seconds: Double) -> String { NumberText.seconds(seconds) }
 
 /// Left-aligned text table with a header row.
 public func table(_ header: [String], _ rows: [[String]]) -> String {

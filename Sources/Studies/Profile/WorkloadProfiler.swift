@@ -1,75 +1,119 @@
-import Analysis
+public import Analysis
 import CapsizeCore
 import CloudModel
 import Compute
-import Execution
+public import Execution
 import Foundation
-import Reports
-import Planning
-import Store
-import Studies
-import Workloads
+public import Planning
+public import Store
+public import Workloads
 
 /// Measures a workload here to profile it for `recommend`: a ladder of sizes up to the one asked for, each a cold
 /// Lambda-model invocation on one thread, until a run lasts long enough to fit against; then the same size on every
 /// core for the Amdahl fit. Runtime and memory at the asked size are measured when the ladder reached it, else
 /// projected from the fits (and labelled so).
-struct WorkloadProfiler {
+public struct WorkloadProfiler {
     /// One measured rung.
-    struct Rung: Codable {
-        var size: Double
-        var threads: Int
-        var seconds: Double
-        var peakMB: Double
-        var initMs: Double?
+    public struct Rung: Codable, Sendable {
+        public var size: Double
+        public var threads: Int
+        public var seconds: Double
+        public var peakMB: Double
+        public var initMs: Double?
+
+        public init(size: Double, threads: Int, seconds: Double, peakMB: Double, initMs: Double? = nil) {
+            self.size = size
+            self.threads = threads
+            self.seconds = seconds
+            self.peakMB = peakMB
+            self.initMs = initMs
+        }
+    }
+
+    /// The sizes of the single-thread ladder: from the target / 65,536 (at least the parameter's lowest), doubling up
+    /// to the target, until a rung lasts `rungSeconds` with at least three rungs to fit against.
+    public struct Ladder: Sendable, Equatable {
+        public var target: Double
+        public var first: Double
+        public var integral: Bool
+        /// Stop climbing once a rung runs at least this long.
+        public var rungSeconds: Double
+
+        public init(workload: any Workload.Type, sizes: SizeList, target: Double, rungSeconds: Double = 1) {
+            let spec = workload.parameters.first { $0.name == sizes.parameter }
+            var lowest = 1.0
+            if case .integer(let range)? = spec?.kind { lowest = Double(max(range.lowerBound, 1)) }
+            var size = max(lowest, target / 65_536)
+            if sizes.integral { size = size.rounded(.up) }
+            self.target = target
+            self.first = size
+            self.integral = sizes.integral
+            self.rungSeconds = rungSeconds
+        }
+
+        /// The size of the rung after `rungs` (measured in order on one thread); nil when the ladder is done.
+        public func next(after rungs: [Rung]) -> Double? {
+            guard let last = rungs.last else { return first }
+            // At least three sizes to fit, the last one long enough that start-up noise does not dominate.
+            if (last.seconds >= rungSeconds && rungs.count >= 3) || last.size >= target { return nil }
+            var next = min(target, last.size * 2)
+            if integral { next = next.rounded() }
+            return next > last.size ? next : nil
+        }
     }
 
     /// The profile and how each figure was obtained.
-    struct Result: Codable {
-        var profile: WorkloadProfile
-        var size: Double
-        var rungs: [Rung]
-        var secondsBasis: String
-        var memoryBasis: String
-        var amdahl: AmdahlFit?
-        var gpuBasis: String?
+    public struct Result: Codable, Sendable {
+        public var profile: WorkloadProfile
+        public var size: Double
+        public var rungs: [Rung]
+        public var secondsBasis: String
+        public var memoryBasis: String
+        public var amdahl: AmdahlFit?
+        public var gpuBasis: String?
     }
 
-    var workload: any Workload.Type
-    var arguments: [String]
-    var sizes: SizeList
-    var target: Double
+    public var workload: any Workload.Type
+    public var arguments: [String]
+    public var sizes: SizeList
+    public var target: Double
     /// Stop climbing once a rung runs at least this long.
-    var rungSeconds = 1.0
-    var store: CapsizeStore
-    var runID: String
-    var quiet: Bool
+    public var rungSeconds = 1.0
+    public var store: CapsizeStore
+    public var runID: String
     /// The function's CPU share (on or off) and variables; each rung runs at its own memory, 1,769 MB per thread
     /// (a whole CPU per thread when it is held to its share), under the 900 s timeout.
-    var settings: FunctionSettings
+    public var settings: FunctionSettings
 
-    func profile() async throws -> Result {
+    public init(
+        workload: any Workload.Type, arguments: [String], sizes: SizeList, target: Double, store: CapsizeStore,
+        runID: String, settings: FunctionSettings
+    ) {
+        self.workload = workload
+        self.arguments = arguments
+        self.sizes = sizes
+        self.target = target
+        self.store = store
+        self.runID = runID
+        self.settings = settings
+    }
+
+    /// Measures the ladder, then the top rung on every core (up to 6), and derives the profile.
+    /// - Parameter onRung: called as each rung is measured.
+    public func profile(onRung: (Rung) -> Void = { _ in }) async throws -> Result {
         let cores = max(1, min(6, ProcessInfo.processInfo.activeProcessorCount))
-        let spec = workload.parameters.first { $0.name == sizes.parameter }
-        var lowest = 1.0
-        if case .integer(let range)? = spec?.kind { lowest = Double(max(range.lowerBound, 1)) }
-        var size = max(lowest, target / 65_536)
-        if sizes.integral { size = size.rounded(.up) }
+        let ladder = Ladder(workload: workload, sizes: sizes, target: target, rungSeconds: rungSeconds)
         var rungs: [Rung] = []
-        while true {
+        while let size = ladder.next(after: rungs) {
             let rung = try await measure(size: size, threads: 1)
+            onRung(rung)
             rungs.append(rung)
-            // At least three sizes to fit, the last one long enough that start-up noise does not dominate.
-            if (rung.seconds >= rungSeconds && rungs.count >= 3) || size >= target { break }
-            var next = min(target, size * 2)
-            if sizes.integral { next = next.rounded() }
-            if next <= size { break }
-            size = next
         }
-        let top = rungs.last!
+        let top = rungs[rungs.count - 1]
         var amdahl: AmdahlFit?
         if cores > 1 {
             let parallel = try await measure(size: top.size, threads: cores)
+            onRung(parallel)
             rungs.append(parallel)
             amdahl = AmdahlFit.fit(threads: [1, Double(cores)], seconds: [top.seconds, parallel.seconds])
         }
@@ -85,12 +129,13 @@ struct WorkloadProfiler {
             let timeFit = ScalingFit.fit(sizes: single.map(\.size), values: single.map(\.seconds))
             let memoryFit = ScalingFit.fit(sizes: single.map(\.size), values: single.map(\.peakMB))
             guard let timeFit, let memoryFit else {
-                throw CommandFailure(message: "too few measured sizes to project \(sizes.parameter)=\(sizes.text(target))")
+                throw StudyFailure.failed("too few measured sizes to project \(sizes.parameter)=\(sizes.text(target))")
             }
             seconds = timeFit.predict(target)
             peak = memoryFit.predict(target)
-            secondsBasis = "projected from a fit of \(single.count) measured sizes up to \(sizes.text(top.size)) "
-                + "(\(timeFit.formula), R² \(fmt(timeFit.rSquared)))"
+            secondsBasis =
+                "projected from a fit of \(single.count) measured sizes up to \(sizes.text(top.size)) "
+                + "(\(timeFit.formula), R² \(NumberText.significant(timeFit.rSquared)))"
             memoryBasis = "projected from a fit of the same sizes (\(memoryFit.formula))"
         }
         let flops = sizes.flops(workload, arguments: arguments, size: target)
@@ -106,32 +151,30 @@ struct WorkloadProfiler {
 
     /// One cold invocation at `size` with `threads` threads (the Lambda share of 1,769 MB per thread).
     private func measure(size: Double, threads: Int) async throws -> Rung {
-        let memory = min(FunctionConfiguration.memoryRange.upperBound, Int(FunctionConfiguration.megabytesPerVCPU) * threads)
+        let memory = min(
+            FunctionConfiguration.memoryRange.upperBound, Int(FunctionConfiguration.megabytesPerVCPU) * threads)
         let outcome = try await invokeCold(
             workload, arguments: arguments, sizes: sizes, size: size,
             settings: try settings.with(memoryMB: memory, timeoutSeconds: 900), store: store,
             runID: runID, itemKey: "profile/size=\(sizes.text(size))/threads=\(threads)")
         guard outcome.status == .success else {
-            throw CommandFailure(
-                message: "profiling \(workload.name) at \(sizes.parameter)=\(sizes.text(size)) on \(threads) thread(s) "
+            throw StudyFailure.failed(
+                "profiling \(workload.name) at \(sizes.parameter)=\(sizes.text(size)) on \(threads) thread(s) "
                     + "ended \(outcome.status.rawValue): \(outcome.errorMessage ?? outcome.errorType ?? "")")
         }
         // The workload's own measured seconds (the worker's reply), not the invocation's: preparation is start-up.
         let reply = outcome.response.flatMap { try? WorkerReply.decode(Data($0.utf8)) }
         var reported: Double?
-        if case .answer(let answer)? = reply, let seconds = answer.result?.seconds, seconds.isFinite { reported = seconds }
-        let rung = Rung(
+        if case .answer(let answer)? = reply, let seconds = answer.result?.seconds, seconds.isFinite {
+            reported = seconds
+        }
+        return Rung(
             size: size, threads: threads, seconds: reported ?? outcome.durationMs / 1000, peakMB: outcome.sampledPeakMB,
             initMs: outcome.initDurationMs)
-        if !quiet {
-            say("  measured: \(sizes.parameter)=\(sizes.text(size)) on \(threads) thread(s): \(fmtSeconds(rung.seconds)), "
-                + "peak \(fmt(rung.peakMB)) MB")
-        }
-        return rung
     }
 
     /// This machine's calibrated FP32 rate of one thread, TFLOPS: OpenBLAS SGEMM for BLAS workloads, the OpenCL CPU
-    /// device's FMA peak for kernels (per compute unit); nil when not calibrated (`capsize devices --calibrate`).
+    /// device's FMA peak for kernels (per compute unit); nil when this machine was never calibrated.
     private func localPeakPerThread() throws -> Double? {
         let calibrations = CalibrationStore()
         switch workload.peak {
@@ -153,22 +196,31 @@ struct WorkloadProfiler {
     /// A bench of the same workload on a GPU recorded in the store, scaled to the asked size by the FLOP count.
     private func measuredGPU(flops: Double?) throws -> (MeasuredGPU?, String?) {
         for run in try store.runs(limit: 500) where run.kind == .bench && run.status == .finished {
-            guard let parameters = try? StoredJSON.decode(BenchRunParameters.self, from: run.parameters),
+            guard let parameters = try? StoredJSON.decode(StoredBench.self, from: run.parameters),
                 parameters.arguments.first == workload.name, parameters.device.hasSuffix("[gpu]")
             else { continue }
             let measurements = try store.measurements(run: run.id).filter { $0.seconds > 0 }
             guard !measurements.isEmpty else { continue }
             let median = Summary.quantile(measurements.map(\.seconds).sorted(), 0.5)
             let recordedFlops = measurements[0].flops
-            let name = parameters.device.replacingOccurrences(of: #"^opencl:\d+ "#, with: "", options: .regularExpression)
-                .replacingOccurrences(of: " [gpu]", with: "")
+            let name = parameters.device.replacingOccurrences(
+                of: #"^opencl:\d+ "#, with: "", options: .regularExpression
+            )
+            .replacingOccurrences(of: " [gpu]", with: "")
             guard let flops, recordedFlops > 0 else { continue }
             let seconds = median * flops / recordedFlops
             return (
                 MeasuredGPU(seconds: seconds, deviceName: name),
-                "GPU: bench run \(run.shortID) measured \(fmtSeconds(median)) on \(name), scaled by FLOPs to \(fmtSeconds(seconds))"
+                "GPU: bench run \(run.shortID) measured \(NumberText.seconds(median)) on \(name), scaled by FLOPs to \(NumberText.seconds(seconds))"
             )
         }
         return (nil, nil)
     }
+}
+
+/// What a bench run stored as its parameters, as far as the profiler reads them: the workload (first of its
+/// arguments) and the device it ran on.
+private struct StoredBench: Decodable {
+    var arguments: [String]
+    var device: String
 }

@@ -1,25 +1,25 @@
-import CapsizeCore
+public import CapsizeCore
 import Foundation
-import Workloads
+public import Workloads
 
-/// The sizes a sweep steps through: `--param NAME=a,b,c` (listed), `NAME=a..b*F` (geometric, ×F each
+/// The sizes a sweep steps through: `NAME=a,b,c` (listed), `NAME=a..b*F` (geometric, ×F each
 /// step) or `NAME=a..b+S` (arithmetic). Sizes are strictly increasing and inside the parameter's range.
-struct SizeList: Equatable {
-    var parameter: String
-    var sizes: [Double]
+public struct SizeList: Equatable, Sendable {
+    public var parameter: String
+    public var sizes: [Double]
     /// Integer parameters are stepped in whole numbers (a geometric step is rounded, duplicates dropped).
-    var integral: Bool
+    public var integral: Bool
 
     /// Parses `text` for `workload`; `NAME=` may be left out, meaning the workload's size parameter.
-    /// - Throws: `InputError` naming `--param` and the offending item: an unknown parameter, an empty or
+    /// - Throws: `InputError` naming the setting `param` (`param NAME` for a value of NAME) and the offending item: an unknown parameter, an empty or
     ///   non-increasing list, a value outside the parameter's range, a step that does not grow.
-    init(parsing text: String, workload: any Workload.Type) throws(InputError) {
+    public init(parsing text: String, workload: any Workload.Type) throws(InputError) {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         let name = parts.count == 2 ? parts[0] : workload.sizeParameter
         let list = parts.count == 2 ? parts[1] : text
         guard let spec = workload.parameters.first(where: { $0.name == name }) else {
             throw InputError(
-                field: "--param", value: name,
+                setting: "param", value: name,
                 allowed: "a parameter of \(workload.name): " + workload.parameters.map(\.name).joined(separator: ", "))
         }
         let range: ClosedRange<Double>
@@ -28,20 +28,20 @@ struct SizeList: Equatable {
         case .integer(let r): (range, integral) = (Double(r.lowerBound)...Double(r.upperBound), true)
         case .real(let r): (range, integral) = (r, false)
         default:
-            throw InputError(field: "--param", value: name, allowed: "a numeric parameter (\(name) is \(spec.allowed))")
+            throw InputError(setting: "param", value: name, allowed: "a numeric parameter (\(name) is \(spec.allowed))")
         }
         parameter = name
         self.integral = integral
         func number(_ word: Substring) throws(InputError) -> Double {
             let cleaned = word.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
             guard let value = Double(cleaned), value.isFinite else {
-                throw InputError(field: "--param \(name)", value: String(word), allowed: "a number")
+                throw InputError(setting: "param \(name)", value: String(word), allowed: "a number")
             }
             guard range.contains(value) else {
-                throw InputError(field: "--param \(name)", value: String(word), allowed: spec.allowed)
+                throw InputError(setting: "param \(name)", value: String(word), allowed: spec.allowed)
             }
             if integral && value.rounded() != value {
-                throw InputError(field: "--param \(name)", value: String(word), allowed: spec.allowed)
+                throw InputError(setting: "param \(name)", value: String(word), allowed: spec.allowed)
             }
             return value
         }
@@ -49,20 +49,21 @@ struct SizeList: Equatable {
             let from = try number(list[list.startIndex..<dots.lowerBound])
             let rest = list[dots.upperBound...]
             guard let op = rest.firstIndex(where: { $0 == "*" || $0 == "+" }) else {
-                throw InputError(field: "--param \(name)", value: list, allowed: "a..b*F (geometric) or a..b+S (arithmetic)")
+                throw InputError(
+                    setting: "param \(name)", value: list, allowed: "a..b*F (geometric) or a..b+S (arithmetic)")
             }
             let to = try number(rest[rest.startIndex..<op])
             guard let step = Double(rest[rest.index(after: op)...]), step.isFinite else {
-                throw InputError(field: "--param \(name)", value: list, allowed: "a numeric step after * or +")
+                throw InputError(setting: "param \(name)", value: list, allowed: "a numeric step after * or +")
             }
             let geometric = rest[op] == "*"
             guard geometric ? step > 1 : step > 0 else {
                 throw InputError(
-                    field: "--param \(name)", value: list,
+                    setting: "param \(name)", value: list,
                     allowed: geometric ? "a factor above 1 after *" : "a step above 0 after +")
             }
             guard to >= from else {
-                throw InputError(field: "--param \(name)", value: list, allowed: "a..b with b ≥ a")
+                throw InputError(setting: "param \(name)", value: list, allowed: "a..b with b ≥ a")
             }
             var values: [Double] = []
             var x = from
@@ -73,21 +74,23 @@ struct SizeList: Equatable {
                 if values.count > 10_000 { break }
             }
             guard values.count <= 1_000 else {
-                throw InputError(field: "--param \(name)", value: list, allowed: "at most 1000 sizes")
+                throw InputError(setting: "param \(name)", value: list, allowed: "at most 1000 sizes")
             }
             sizes = values
         } else {
             let words = list.split(separator: ",", omittingEmptySubsequences: false)
             guard !list.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw InputError(field: "--param \(name)", value: "(empty)", allowed: "a list of sizes a,b,c or a..b*F")
+                throw InputError(setting: "param \(name)", value: "(empty)", allowed: "a list of sizes a,b,c or a..b*F")
             }
             var values: [Double] = []
             for word in words {
                 let value = try number(word)
                 if let last = values.last, value <= last {
                     throw InputError(
-                        field: "--param \(name)", value: list,
-                        allowed: "strictly increasing sizes (\(SizeList.text(value, integral)) follows \(SizeList.text(last, integral)))")
+                        setting: "param \(name)", value: list,
+                        allowed:
+                            "strictly increasing sizes (\(SizeList.text(value, integral)) follows \(SizeList.text(last, integral)))"
+                    )
                 }
                 values.append(value)
             }
@@ -96,27 +99,32 @@ struct SizeList: Equatable {
     }
 
     /// A size as the workload's parameter takes it (`1024`, not `1024.0`).
-    static func text(_ size: Double, _ integral: Bool) -> String {
+    public static func text(_ size: Double, _ integral: Bool) -> String {
         integral ? String(Int(size)) : String(size)
     }
 
-    func text(_ size: Double) -> String { Self.text(size, integral) }
+    public func text(_ size: Double) -> String { Self.text(size, integral) }
 
     /// `type` built from `arguments` with the parameter set to `size`.
     /// - Throws: `InputError` when the words are not valid parameters of `type`.
-    func workload(_ type: any Workload.Type, arguments: [String], size: Double) throws(InputError) -> any Workload {
-        try type.init(parameters: try ParameterValues(arguments: self.arguments(arguments, size: size), specs: type.parameters))
+    public func workload(_ type: any Workload.Type, arguments: [String], size: Double) throws(InputError)
+        -> any Workload
+    {
+        try type.init(
+            parameters: try ParameterValues(arguments: self.arguments(arguments, size: size), specs: type.parameters))
     }
 
     /// `type`'s analytical FLOPs at `size`; nil when it cannot say (as `command`) or the words are invalid.
-    func flops(_ type: any Workload.Type, arguments: [String], size: Double) -> Double? {
-        guard let flops = try? workload(type, arguments: arguments, size: size).estimate.flops, flops > 0 else { return nil }
+    public func flops(_ type: any Workload.Type, arguments: [String], size: Double) -> Double? {
+        guard let flops = try? workload(type, arguments: arguments, size: size).estimate.flops, flops > 0 else {
+            return nil
+        }
         return flops
     }
 
     /// `arguments` (a workload's parameter words, maybe with `-- argv` after them) with the parameter
     /// set to `size`: an earlier value is replaced, and for `command` `{size}` in the argv is filled.
-    func arguments(_ arguments: [String], size: Double) -> [String] {
+    public func arguments(_ arguments: [String], size: Double) -> [String] {
         let split = arguments.firstIndex(of: "--") ?? arguments.endIndex
         var own = Array(arguments[..<split])
         var index = 0

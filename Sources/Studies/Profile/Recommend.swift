@@ -1,0 +1,177 @@
+public import CapsizeCore
+public import CloudModel
+public import Execution
+import Foundation
+public import Planning
+public import Store
+public import Workloads
+
+/// A recommendation as asked, validated: the workload measured here, then every option projected and one picked.
+public struct RecommendRequest {
+    public var type: any Workload.Type
+    /// The workload's parameter words (and `-- argv` for command).
+    public var parameters: [String]
+    /// The size the profile is for: the workload's size parameter as given, or its default.
+    public var sizes: SizeList
+    /// The size as given (or the default's text).
+    public var sizeText: String
+    public var runs: Int
+    public var strategy: Strategy
+    public var catalog: PriceCatalog
+    /// Lambda memory sizes to consider, MB; nil for the catalog's presets.
+    public var memories: [Int]?
+    public var architectures: [Architecture]
+    /// A new or empty folder for the deployment files of the pick, and of `exportOption` (an option's id).
+    public var export: String?
+    public var exportOption: String?
+    public var governsCPUShare: Bool
+    /// The variables of every function the profile invokes.
+    public var variables: [String: String] = [:]
+
+    /// - Throws: `InputError` naming the setting: the workload's parameters, `strategy`, `runs`, `prices`, `memory`,
+    ///   `architectures`, `export`.
+    public init(
+        workload: String, parameters: [String], runs: Int, strategy: String, memoryList: String?, architectures: String,
+        prices: String?, export: String?, exportOption: String?, governsCPUShare: Bool
+    ) throws(InputError) {
+        let (type, values) = try WorkloadCatalog.parse(workload, arguments: parameters)
+        _ = try type.init(parameters: values)
+        self.strategy = try Strategy(parsing: strategy)
+        guard (1...10_000_000).contains(runs) else {
+            throw InputError(setting: "runs", value: "\(runs)", allowed: "an integer in 1...10000000")
+        }
+        catalog = try prices.map { path throws(InputError) in try PriceCatalog.load(path: path) } ?? .embedded
+        if let memoryList {
+            memories = try memoryList.split(separator: ",").map { word throws(InputError) -> Int in
+                guard let value = Int(word.trimmingCharacters(in: .whitespaces)),
+                    FunctionConfiguration.memoryRange.contains(value)
+                else {
+                    throw InputError(setting: "memory", value: String(word), allowed: "128...10240 MB (Lambda's range)")
+                }
+                return value
+            }
+        }
+        self.architectures = try architectures.split(separator: ",").map { word throws(InputError) -> Architecture in
+            guard let value = Architecture(rawValue: word.trimmingCharacters(in: .whitespaces)) else {
+                throw InputError(
+                    setting: "architectures", value: String(word), allowed: "x86_64, arm64 or both, comma-separated")
+            }
+            return value
+        }
+        if let export, FileManager.default.fileExists(atPath: export),
+            (try? FileManager.default.contentsOfDirectory(atPath: export))?.isEmpty == false
+        {
+            let existing = ["template.yaml", "batch-job-definition.json", "batch-job-definition.yaml", "job.sbatch"]
+            if existing.contains(where: { FileManager.default.fileExists(atPath: export + "/" + $0) }) {
+                throw InputError(
+                    setting: "export", value: export,
+                    allowed: "a new or empty directory (files there are never overwritten)")
+            }
+        }
+        let sizeSpec = type.parameters.first { $0.name == type.sizeParameter }
+        let sizeText = values.values[type.sizeParameter] ?? sizeSpec?.defaultValue ?? "1"
+        sizes = try SizeList(parsing: "\(type.sizeParameter)=\(sizeText)", workload: type)
+        self.sizeText = sizeText
+        self.type = type
+        self.parameters = parameters
+        self.runs = runs
+        self.export = export
+        self.exportOption = exportOption
+        self.governsCPUShare = governsCPUShare
+    }
+}
+
+/// What a recommendation says while it measures: recorded, then each rung of the profile.
+public enum RecommendEvent {
+    /// The profile is recorded as `run`; its rungs come next.
+    case started(run: RunRecord)
+    /// A rung of the profile was measured.
+    case measured(WorkloadProfiler.Rung)
+}
+
+/// The profile, the recommendation projected from it, and the files exported.
+public struct RecommendReport: Encodable {
+    public var run: String
+    public var profile: WorkloadProfiler.Result
+    public var recommendation: Recommendation
+    public var exported: [String]
+}
+
+/// Recommends where a workload should run: profiles it here (a `WorkloadProfiler` ladder of cold invocations, recorded
+/// in a run of its own), projects every option from the profile and the catalog, and writes the pick's deployment
+/// files when asked.
+public enum Recommend {
+    public static func run(
+        _ request: RecommendRequest, store: CapsizeStore, parameters: @autoclosure () -> any Encodable,
+        onEvent: (RecommendEvent) -> Void = { _ in }
+    ) async throws -> RecommendReport {
+        let run = try store.createRun(kind: .sweep, parameters: parameters(), planned: nil)
+        onEvent(.started(run: run))
+        let profiler = WorkloadProfiler(
+            workload: request.type, arguments: request.parameters, sizes: request.sizes, target: request.sizes.sizes[0],
+            store: store, runID: run.id,
+            settings: FunctionSettings(
+                configuration: try FunctionConfiguration(memoryMB: 1_769, timeoutSeconds: 900),
+                governsCPUShare: request.governsCPUShare, variables: request.variables, functionName: request.type.name)
+        )
+        let profiled = try await profiler.profile { onEvent(.measured($0)) }
+        _ = try store.finish(run: run.id)
+        let recommendation = try recommend(
+            profile: profiled.profile, runs: request.runs, strategy: request.strategy, prices: request.catalog,
+            lambdaMemories: request.memories, architectures: request.architectures)
+        var written: [String] = []
+        if let export = request.export {
+            written = try exportFiles(recommendation, to: export, option: request.exportOption, name: request.type.name)
+        }
+        return RecommendReport(run: run.id, profile: profiled, recommendation: recommendation, exported: written)
+    }
+
+    /// Writes the deployment files of the pick (and of `option`) into `directory`; returns their paths.
+    /// - Throws: `InputError` naming the setting `option` (not an option's id) or `export` (a file there already).
+    public static func exportFiles(
+        _ recommendation: Recommendation, to directory: String, option exportOption: String?, name: String
+    ) throws -> [String] {
+        var chosen = recommendation.pick.map { [$0] } ?? []
+        if let exportOption {
+            guard let option = recommendation.options.first(where: { $0.id == exportOption }) else {
+                throw InputError(
+                    setting: "option", value: exportOption,
+                    allowed: "an option id from the table: " + recommendation.options.map(\.id).joined(separator: ", "))
+            }
+            if !chosen.contains(option) { chosen.append(option) }
+        }
+        guard !chosen.isEmpty else { return [] }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var written: [String] = []
+        func write(_ text: String, _ file: String) throws {
+            let path = URL(fileURLWithPath: directory).appendingPathComponent(file).path
+            guard !FileManager.default.fileExists(atPath: path) else {
+                throw InputError(
+                    setting: "export", value: path, allowed: "a path that does not exist yet (never overwritten)")
+            }
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            written.append(path)
+        }
+        let command = ["capsize", "worker"]
+        for option in chosen {
+            let suffix = chosen.count > 1 ? "-\(option.id)" : ""
+            switch option.service {
+            case .lambda:
+                try write(
+                    try Export.samTemplate(for: option, functionName: "capsize-\(name)"), "template\(suffix).yaml")
+            case .fargate, .batchEC2:
+                let definition = try Export.batchJobDefinition(
+                    for: option, name: "capsize-\(name)", image: "capsize:latest", command: command)
+                try write(String(decoding: definition, as: UTF8.self) + "\n", "batch-job-definition\(suffix).json")
+                try write(
+                    try Export.batchJobDefinitionTemplate(
+                        for: option, name: "capsize-\(name)", image: "capsize:latest", command: command),
+                    "batch-job-definition\(suffix).yaml")
+                try write(
+                    Export.sbatchHeader(for: option, jobName: "capsize-\(name)", runs: recommendation.runs),
+                    "job\(suffix).sbatch")
+            }
+        }
+        return written
+    }
+}

@@ -1,0 +1,42 @@
+import Testing
+import Workloads
+
+@testable import Studies
+
+/// The ladder `recommend` climbs to profile a workload: which sizes it measures on one thread, and when it stops.
+@Suite struct ProfilerLadderTests {
+    typealias Rung = WorkloadProfiler.Rung
+
+    static func climb(_ ladder: WorkloadProfiler.Ladder, seconds: (Double) -> Double) -> [Double] {
+        var rungs: [Rung] = []
+        while let size = ladder.next(after: rungs) {
+            rungs.append(Rung(size: size, threads: 1, seconds: seconds(size), peakMB: 1))
+            if rungs.count > 100 { break }
+        }
+        return rungs.map(\.size)
+    }
+
+    @Test("quick rungs double from the target / 65,536 all the way up to the target")
+    func climbsToTarget() throws {
+        let sizes = try SizeList(parsing: "hidden=4096", workload: TrainMLP.self)
+        let ladder = WorkloadProfiler.Ladder(workload: TrainMLP.self, sizes: sizes, target: 4096)
+        #expect(ladder.first == 1)
+        #expect(Self.climb(ladder) { _ in 0.01 } == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096])
+    }
+
+    @Test("the climb stops at the first rung that lasts long enough, once there are three to fit")
+    func stopsWhenLongEnough() throws {
+        let sizes = try SizeList(parsing: "hidden=1048576", workload: TrainMLP.self)
+        let ladder = WorkloadProfiler.Ladder(workload: TrainMLP.self, sizes: sizes, target: 1_048_576)
+        #expect(ladder.first == 16)
+        #expect(Self.climb(ladder) { $0 / 32 } == [16, 32, 64])
+        #expect(Self.climb(ladder) { _ in 5 } == [16, 32, 64], "three rungs even when the first is already long")
+    }
+
+    @Test("a target below the parameter's lowest value is measured once, at the target")
+    func smallTarget() throws {
+        let sizes = try SizeList(parsing: "size=1", workload: CommandWorkload.self)
+        let ladder = WorkloadProfiler.Ladder(workload: CommandWorkload.self, sizes: sizes, target: 1)
+        #expect(Self.climb(ladder) { _ in 0.01 } == [1])
+    }
+}
