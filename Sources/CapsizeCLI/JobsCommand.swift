@@ -34,9 +34,9 @@ struct JobsCommand: ParsableCommand {
                     ["JOB", "NAME", "STATE", "ATTEMPT", "EXIT", "REASON"],
                     jobs.map { [$0.shortID, $0.name, $0.state.rawValue, "\($0.attempt)", $0.exitCode.map(String.init) ?? "-", $0.reasons ?? ""] }))
             } else {
-                printJobs(jobs)
+                say(JobsText.table(jobs))
             }
-            printModeledEnvironments(try store.environments(run: record.id))
+            JobsText.modeledEnvironments(try store.environments(run: record.id)).forEach { say($0) }
             if !watch || jobs.allSatisfy(\.state.isFinal) { return }
             Thread.sleep(forTimeInterval: 1)
         }
@@ -68,3 +68,20 @@ struct LogsCommand: ParsableCommand {
         }
     }
 }
+
+/// The stored job whose id is `id` or starts with it, with its array children (parent first).
+func findJobs(_ id: String, in store: CapsizeStore) throws -> [JobRecord] {
+    for run in try store.runs(limit: 200) where run.kind == .submit {
+        let jobs = try store.jobs(run: run.id)
+        let matches = jobs.filter { $0.arrayParentID == nil && $0.id.hasPrefix(id) }
+        if matches.count > 1 {
+            throw InputError(field: "JOB", value: id, allowed: "a prefix of one job only")
+        }
+        if let job = matches.first {
+            return [job] + jobs.filter { $0.arrayParentID == job.id }.sorted { ($0.arrayIndex ?? 0) < ($1.arrayIndex ?? 0) }
+        }
+        if let child = jobs.first(where: { $0.id == id }) { return [child] }
+    }
+    throw InputError(field: "JOB", value: id, allowed: "the id of a submitted job or a unique prefix (see `capsize jobs`)")
+}
+

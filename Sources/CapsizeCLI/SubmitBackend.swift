@@ -58,7 +58,7 @@ extension SubmitCommand {
                     modeledTeardowns: [], jobs: records))
         } else {
             for warning in warnings { notice(warning) }
-            printJobs(records)
+            say(JobsText.table(records))
             say(
                 "measured: \(records.count) job record(s) in \(fmtSeconds(seconds)) wall"
                     + (submission.clock.map { " (\($0))" } ?? ""))

@@ -180,7 +180,7 @@ struct SubmitCommand: AsyncParsableCommand {
                     modeledTeardowns: teardowns, jobs: records))
         } else {
             for warning in warnings { notice(warning) }
-            printJobs(records)
+            say(JobsText.table(records))
             say("measured: \(records.count) job record(s) in \(fmtSeconds(seconds)) wall"
                 + (modeled.isEmpty ? "" : "; modeled provisioning (not slept, not in measured times): "
                     + modeled.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt($0.value)) s" }.joined(separator: ", "))
@@ -275,61 +275,4 @@ struct SubmitReport: Encodable {
     var modeledProvisioningSeconds: [String: Double]
     var modeledTeardowns: [BatchExecutor.ModeledTeardown]
     var jobs: [JobRecord]
-}
-
-/// The stored job whose id is `id` or starts with it, with its array children (parent first).
-func findJobs(_ id: String, in store: CapsizeStore) throws -> [JobRecord] {
-    for run in try store.runs(limit: 200) where run.kind == .submit {
-        let jobs = try store.jobs(run: run.id)
-        let matches = jobs.filter { $0.arrayParentID == nil && $0.id.hasPrefix(id) }
-        if matches.count > 1 {
-            throw InputError(field: "JOB", value: id, allowed: "a prefix of one job only")
-        }
-        if let job = matches.first {
-            return [job] + jobs.filter { $0.arrayParentID == job.id }.sorted { ($0.arrayIndex ?? 0) < ($1.arrayIndex ?? 0) }
-        }
-        if let child = jobs.first(where: { $0.id == id }) { return [child] }
-    }
-    throw InputError(field: "JOB", value: id, allowed: "the id of a submitted job or a unique prefix (see `capsize jobs`)")
-}
-
-/// A table of jobs: array parents with counts of their children by state, single jobs as they are. The
-/// MODELED column is the compute environment's modeled provisioning delay (children summed for arrays).
-func printJobs(_ records: [JobRecord]) {
-    let children = Dictionary(grouping: records.filter { $0.arrayParentID != nil }, by: { $0.arrayParentID! })
-    let rows = records.filter { $0.arrayParentID == nil }.map { job -> [String] in
-        let kids = children[job.id] ?? []
-        let counts = Dictionary(grouping: kids, by: \.state).map { "\($0.key.rawValue) \($0.value.count)" }.sorted()
-        let seconds = job.runningAt.flatMap { start in job.stoppedAt.map { $0.timeIntervalSince(start) } }
-        let modeled = ([job] + kids).compactMap(\.modeledProvisioningSeconds)
-        return [
-            job.shortID, job.name, job.queue ?? "-", kids.isEmpty ? "-" : "\(kids.count)", job.state.rawValue,
-            "\(job.attempt)", job.exitCode.map(String.init) ?? "-", seconds.map(fmtSeconds) ?? "-",
-            modeled.isEmpty ? "-" : "provisioning \(fmt(modeled.reduce(0, +))) s",
-            kids.isEmpty ? (job.reasons ?? "") : counts.joined(separator: ", "),
-        ]
-    }
-    say(table(
-        ["JOB", "NAME", "QUEUE", "ARRAY", "STATE", "ATTEMPT", "EXIT", "RAN (measured)", "MODELED", "REASON / CHILDREN"],
-        rows))
-}
-
-/// One line per provisioning of a compute environment: its modeled provisioning and teardown.
-func printModeledEnvironments(_ environments: [EnvironmentRecord]) {
-    for environment in environments where environment.kind == .compute {
-        say(
-            "compute environment \(environment.name ?? environment.id) (modeled, not slept, not in measured times): "
-                + "provisioning \(fmt(environment.modeledProvisioningSeconds ?? 0)) s for its first job at "
-                + environment.createdAt.formatted(.iso8601) + ", \(environment.invocationsServed) job(s), "
-                + (environment.modeledTeardownAt.map { "torn down at \($0.formatted(.iso8601))" }
-                    ?? "kept to the end of the run"))
-    }
-}
-
-extension JobRecord {
-    /// The first 8 characters of the id (and `:index` for array children).
-    var shortID: String {
-        let parts = id.split(separator: ":", maxSplits: 1)
-        return String(parts[0].prefix(8)) + (parts.count > 1 ? ":\(parts[1])" : "")
-    }
 }
