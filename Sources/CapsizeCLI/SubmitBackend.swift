@@ -4,6 +4,7 @@ import Execution
 import Foundation
 import Reports
 import Store
+import Studies
 
 extension BatchBackendKind: ExpressibleByArgument {}
 

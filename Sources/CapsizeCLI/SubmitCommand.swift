@@ -125,70 +125,41 @@ struct SubmitCommand: AsyncParsableCommand {
                 cores: host.logicalCores, memoryMiB: Int(host.memoryAvailableBytes >> 20), gpuDevices: gpuDevices)
         }
         let store = try openStore()
-        let sandbox = try makeSandbox()
-        let output = URL(fileURLWithPath: CapsizeStore.defaultPath()).deletingLastPathComponent()
-            .appendingPathComponent("jobs").path
-        if resuming == nil {
-            // Refuse a bad submission (resources no environment holds, an unknown dependency...) before a
-            // run is stored, so that it does not show up as an interrupted run.
-            let dryRun = BatchExecutor(queues: jobQueues, runID: "", sandbox: sandbox, store: nil, outputRoot: output)
-            let dependencies = try await adoptDependencies(store: store, executor: dryRun)
-            try await dryRun.submit(
-                definition, queue: queue, arraySize: array, dependsOn: dependencies, sequential: sequential)
-        }
-        let run = try resuming ?? store.createRun(
-            kind: .submit, parameters: SubmitRunParameters(arguments: ownArguments(after: "submit")), planned: array.map { $0 + 1 } ?? 1)
-        let previous = resuming == nil ? [] : try store.jobs(run: run.id)
-        let executor = BatchExecutor(
-            queues: jobQueues, runID: run.id, sandbox: sandbox, store: store, outputRoot: output,
+        let request = SubmitRequest(
+            definition: definition, queues: jobQueues, queue: queue, arraySize: array, sequential: sequential,
+            dependencies: try adoptedDependencies(store: store),
+            outputRoot: URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("jobs").path,
             terminateGrace: terminateGrace, governsCPUShare: cpuShare.governs)
-        if watch && !json {
-            await executor.observe { job in
-                let time = (job.stoppedAt ?? job.runningAt ?? Date()).formatted(.iso8601)
-                say("\(time) \(job.shortID) \(job.state.rawValue)" + (job.reasons.map { " (\($0))" } ?? ""))
-            }
-        }
-        let dependencies = try await adoptDependencies(store: store, executor: executor)
-        let id = try await executor.submit(
-            definition, queue: queue, arraySize: array, dependsOn: dependencies, sequential: sequential,
-            previous: previous)
-        if !json {
-            let byPriority = await executor.queues
-            let jobQueue = byPriority.first { $0.name == queue } ?? byPriority[0]
-            let environments = jobQueue.environments.map { environment in
+        let printsChanges = watch && !json
+        let observe: (@Sendable (JobRecord) -> Void)? =
+            printsChanges ? { @Sendable job in say(JobsText.stateChange(job)) } : nil
+        let report = try await Submit.run(
+            request, sandbox: try makeSandbox(), store: store, resuming: resuming,
+            parameters: SubmitRunParameters(arguments: ownArguments(after: "submit")), observe: observe
+        ) { accepted in
+            guard !json else { return }
+            let environments = accepted.queue.environments.map { environment in
                 "\(environment.name) (\(fmt(environment.maxVCPUs)) vCPUs, \(environment.memoryMiB) MiB, "
                     + (gpuSlots != nil ? "\(environment.gpuDevices.count) configured GPU slot(s), not real GPUs"
                         : gpus == 0 ? "no GPU needed" : "\(environment.gpuDevices.count) OpenCL GPU(s)") + ")"
             }
-            let kept = previous.filter(\.state.isFinal).count
-            say((resuming == nil ? "submitted" : "resumed (\(kept) job(s) already ended)")
-                + " \(id) as run \(run.shortID) to queue \(jobQueue.name); compute environments "
+            say((resuming == nil ? "submitted" : "resumed (\(accepted.kept) job(s) already ended)")
+                + " \(accepted.job) as run \(accepted.run.shortID) to queue \(accepted.queue.name); compute environments "
                 + environments.joined(separator: ", "))
         }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let records = await executor.runUntilDone()
-        let seconds = (clock.now - start).seconds
-        _ = try store.finish(run: run.id)
-        let warnings = configurationWarnings + (await executor.warnings)
-        let modeled = await executor.modeledProvisioning
-        let teardowns = await executor.modeledTeardowns
+        var withWarnings = report
+        withWarnings.warnings = configurationWarnings + report.warnings
         if json {
-            try printJSON(
-                SubmitReport(
-                    run: run.id, job: id, seconds: seconds, warnings: warnings, modeledProvisioningSeconds: modeled,
-                    modeledTeardowns: teardowns, jobs: records))
+            try printJSON(withWarnings)
         } else {
-            for warning in warnings { notice(warning) }
-            say(JobsText.table(records))
-            say("measured: \(records.count) job record(s) in \(fmtSeconds(seconds)) wall"
-                + (modeled.isEmpty ? "" : "; modeled provisioning (not slept, not in measured times): "
-                    + modeled.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt($0.value)) s" }.joined(separator: ", "))
-                + (teardowns.isEmpty ? "" : "; modeled teardown: "
-                    + teardowns.map { "\($0.environment) at \($0.at.formatted(.iso8601))" }.joined(separator: ", ")))
+            for warning in withWarnings.warnings { notice(warning) }
+            say(JobsText.table(report.jobs))
+            say(JobsText.measured(report))
         }
-        if records.first(where: { $0.id == id })?.state != .succeeded {
-            throw CommandFailure(message: "job \(id) ended \(records.first { $0.id == id }?.state.rawValue ?? "?")", code: 1)
+        if report.jobs.first(where: { $0.id == report.job })?.state != .succeeded {
+            throw CommandFailure(
+                message: "job \(report.job) ended \(report.jobs.first { $0.id == report.job }?.state.rawValue ?? "?")",
+                code: 1)
         }
     }
 
@@ -234,10 +205,9 @@ struct SubmitCommand: AsyncParsableCommand {
             timeoutSeconds: timeout, retryStrategy: retry, environment: variables, shareIdentifier: shareIdentifier)
     }
 
-    /// Dependencies on jobs of earlier submissions, registered with the executor in their final state.
-    func adoptDependencies(store: CapsizeStore, executor: BatchExecutor) async throws -> [JobDependency] {
-        var result: [JobDependency] = []
-        for text in dependsOn {
+    /// Dependencies on jobs of earlier submissions, found in the store.
+    func adoptedDependencies(store: CapsizeStore) throws -> [AdoptedDependency] {
+        try dependsOn.map { text in
             let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
             let type = parts.count == 2 ? DependencyType(rawValue: parts[1]) : nil
             if parts.count == 2 && type != .nToN {
@@ -246,11 +216,8 @@ struct SubmitCommand: AsyncParsableCommand {
                     allowed: "JOB or JOB:N_TO_N (a SEQUENTIAL dependency names no job: --sequential chains an "
                         + "array's children)")
             }
-            let jobs = try findJobs(parts[0], in: store)
-            await executor.adopt(jobs)
-            result.append(JobDependency(jobId: jobs[0].id, type: type))
+            return AdoptedDependency(jobs: try findJobs(parts[0], in: store), type: type)
         }
-        return result
     }
 
     func makeSandbox() throws -> Sandbox {
@@ -267,12 +234,3 @@ struct SubmitRunParameters: Codable {
     var arguments: [String]
 }
 
-struct SubmitReport: Encodable {
-    var run: String
-    var job: String
-    var seconds: Double
-    var warnings: [String]
-    var modeledProvisioningSeconds: [String: Double]
-    var modeledTeardowns: [BatchExecutor.ModeledTeardown]
-    var jobs: [JobRecord]
-}

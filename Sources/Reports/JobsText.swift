@@ -1,4 +1,6 @@
+import Foundation
 public import Store
+public import Studies
 
 /// Jobs as terminal text.
 public enum JobsText {
@@ -21,6 +23,25 @@ public enum JobsText {
         return Reports.table(
             ["JOB", "NAME", "QUEUE", "ARRAY", "STATE", "ATTEMPT", "EXIT", "RAN (measured)", "MODELED", "REASON / CHILDREN"],
             rows)
+    }
+
+    /// `2026-12-06T07:00:00Z 1a2b3c4d:7 RUNNING (reason)`: one state change, as `--watch` prints it.
+    public static func stateChange(_ job: JobRecord) -> String {
+        let time = (job.stoppedAt ?? job.runningAt ?? Date()).formatted(.iso8601)
+        return "\(time) \(job.shortID) \(job.state.rawValue)" + (job.reasons.map { " (\($0))" } ?? "")
+    }
+
+    /// What a submission measured (its wall time) and modeled (provisioning and teardown, never slept).
+    public static func measured(_ report: SubmitReport) -> String {
+        let modeled = report.modeledProvisioningSeconds
+        let teardowns = report.modeledTeardowns
+        return "measured: \(report.jobs.count) job record(s) in \(fmtSeconds(report.seconds)) wall"
+            + (modeled.isEmpty
+                ? "" : "; modeled provisioning (not slept, not in measured times): "
+                    + modeled.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt($0.value)) s" }.joined(separator: ", "))
+            + (teardowns.isEmpty
+                ? "" : "; modeled teardown: "
+                    + teardowns.map { "\($0.environment) at \($0.at.formatted(.iso8601))" }.joined(separator: ", "))
     }
 
     /// One line per provisioning of a compute environment: its modeled provisioning and teardown.
