@@ -102,7 +102,7 @@ let tests: [Target] = [
     // GRDB too: the tests inspect the schema and journal mode through their own connection.
     .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store", "TestSupport", "Workloads"]),
-    .testTarget(name: "StudiesTests", dependencies: ["Studies", "Store", "Workloads", "CapsizeCore", "TestSupport"]),
+    .testTarget(name: "StudiesTests", dependencies: ["Studies", "Store", "Workloads", "CapsizeCore", "Execution", "TestSupport"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "Studies", "Workloads"]),
     .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store", "TestSupport"]),
 ]
