@@ -4,7 +4,7 @@ SHELL := /bin/bash
 RELEASE := .build/release/capsize
 REPORT ?= capsize-report
 
-.PHONY: all setup build release run test bench clean slurm-down
+.PHONY: all setup build release run test lint format bench clean slurm-down
 all: run
 
 setup:
@@ -41,6 +41,14 @@ test: setup
 	@scripts/slurm.sh up || [ "$$(id -u)" != 0 ]
 	swift build --build-tests
 	swift test --skip-build
+
+# The style the repository keeps (.swift-format: 4 spaces, 120 columns, ordered imports): `make format` applies it.
+SWIFT_SOURCES := Sources Tests Plugins Package.swift Benchmarks/Package.swift Benchmarks/Benchmarks
+lint:
+	swift format lint --strict --recursive $(SWIFT_SOURCES)
+
+format:
+	swift format format --in-place --recursive $(SWIFT_SOURCES)
 
 # Benchmarks of capsize itself and peers run side by side (numbers go into Benchmarks/RESULTS.md).
 bench: release

@@ -27,7 +27,9 @@ let libraries: [Target] = [
     // (data/*.json compiled in), and Slurm's batch-script header.
     .target(name: "CloudModel", dependencies: ["CapsizeCore"], plugins: [.plugin(name: "EmbedKernels")]),
     // The only module that imports C: BLAS, OpenCL, CLBlast, host facts, calibration, kernels/*.cl.
-    .target(name: "Compute", dependencies: ["CapsizeCore", "COpenBLAS", "COpenCL"], plugins: [.plugin(name: "EmbedKernels")]),
+    .target(
+        name: "Compute", dependencies: ["CapsizeCore", "COpenBLAS", "COpenCL"], plugins: [.plugin(name: "EmbedKernels")]
+    ),
     // Statistics over repeated measurements.
     .target(name: "Analysis"),
     // What a workload would cost and how long it would take on Lambda, Fargate, EC2 and Batch (projected from
@@ -51,17 +53,22 @@ let libraries: [Target] = [
     // survey; each run recorded as it ends.
     .target(
         name: "Studies",
-        dependencies: ["Analysis", "CapsizeCore", "CloudModel", "Compute", "Execution", "Planning", "Store", "Workloads"]),
+        dependencies: [
+            "Analysis", "CapsizeCore", "CloudModel", "Compute", "Execution", "Planning", "Store", "Workloads",
+        ]),
     // What capsize shows people: numbers formatted, tables, and the text of runs, benches, invocations, sweeps,
     // caps studies, recommendations and devices.
     .target(
         name: "Reports",
-        dependencies: ["Analysis", "CapsizeCore", "CloudModel", "Execution", "Planning", "Store", "Studies", "Workloads"]),
+        dependencies: [
+            "Analysis", "CapsizeCore", "CloudModel", "Execution", "Planning", "Store", "Studies", "Workloads",
+        ]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",
         dependencies: [
-            "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Planning", "Store", "Execution", "Studies",
+            "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Planning", "Store", "Execution",
+            "Studies",
             "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]
     ),
@@ -100,9 +107,14 @@ let tests: [Target] = [
     // Runs cfn-lint (TestSupport finds it) on the exported SAM template.
     .testTarget(name: "PlanningTests", dependencies: ["Planning", "CloudModel", "CapsizeCore", "TestSupport"]),
     // GRDB too: the tests inspect the schema and journal mode through their own connection.
-    .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-    .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store", "TestSupport", "Workloads"]),
-    .testTarget(name: "StudiesTests", dependencies: ["Studies", "Store", "Workloads", "CapsizeCore", "Execution", "TestSupport"]),
+    .testTarget(
+        name: "StoreTests", dependencies: ["Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+    .testTarget(
+        name: "ExecutionTests",
+        dependencies: ["Execution", "CapsizeCore", "CloudModel", "Store", "TestSupport", "Workloads"]),
+    .testTarget(
+        name: "StudiesTests",
+        dependencies: ["Studies", "Store", "Workloads", "CapsizeCore", "Execution", "TestSupport"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "Studies", "Workloads"]),
     .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store", "TestSupport"]),
 ]
@@ -115,7 +127,8 @@ let package = Package(
         // Installed next to capsize: the sandbox runs every program through it.
         .executable(name: "capsize-launch", targets: ["capsize-launch"]),
         // For Benchmarks/ (a nested package measuring capsize's own code).
-        .library(name: "CapsizeKit", targets: ["CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Planning"]),
+        .library(
+            name: "CapsizeKit", targets: ["CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Planning"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

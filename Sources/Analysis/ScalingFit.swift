@@ -308,7 +308,9 @@ public struct ScalingFit: Sendable, Codable, Equatable {
         let scatter = model == .powerLaw ? 1 : fitted * fitted
         let half = t * (variance * (scatter + leverage)).squareRoot()
         // Far outside the data the regressors overflow (or rounding makes the variance negative): nothing is known.
-        guard half.isFinite, fitted.isFinite else { return model == .powerLaw ? 0...Double.infinity : -Double.infinity...Double.infinity }
+        guard half.isFinite, fitted.isFinite else {
+            return model == .powerLaw ? 0...Double.infinity : -Double.infinity...Double.infinity
+        }
         if model == .powerLaw { return exp(fitted - half)...exp(fitted + half) }
         return (fitted - half)...(fitted + half)
     }

@@ -1,6 +1,6 @@
-import CapsizeCore
 import Analysis
 import ArgumentParser
+import CapsizeCore
 import Compute
 import Foundation
 import Reports
@@ -33,10 +33,12 @@ struct BenchCommand: AsyncParsableCommand {
     var kernels: String?
     @Option(name: .customLong("save-frames"), help: "render-frames: write each frame as PNG into this directory.")
     var saveFrames: String?
-    @Option(help: ArgumentHelp("""
-        Continue an interrupted bench run (its id or a unique prefix, see `capsize runs list`) with its own \
-        parameters, keeping its recorded runs.
-        """, valueName: "RUN"))
+    @Option(
+        help: ArgumentHelp(
+            """
+            Continue an interrupted bench run (its id or a unique prefix, see `capsize runs list`) with its own \
+            parameters, keeping its recorded runs.
+            """, valueName: "RUN"))
     var resume: String?
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
     var parameters: [String] = []
@@ -45,8 +47,9 @@ struct BenchCommand: AsyncParsableCommand {
         let store = try openStore()
         guard let resume else { return try await measure(store: store, resuming: nil) }
         let defaults = try BenchCommand.parse([])
-        guard workload == nil && parameters.isEmpty && device == defaults.device && repeats == defaults.repeats
-            && warmup == defaults.warmup && kernels == nil && saveFrames == nil
+        guard
+            workload == nil && parameters.isEmpty && device == defaults.device && repeats == defaults.repeats
+                && warmup == defaults.warmup && kernels == nil && saveFrames == nil
         else {
             throw InputError(
                 field: "--resume", value: resume,
@@ -68,23 +71,27 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if let kernels {
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: kernels, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard FileManager.default.fileExists(atPath: kernels, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
                 throw InputError(field: "--kernels", value: kernels, allowed: "an existing directory of .cl files")
             }
         }
         let request = BenchRequest(
             workload: try type.init(parameters: values), values: values, device: try DeviceSelector(parsing: device),
-            repeats: repeats, warmup: warmup, options: RunOptions(kernelsDirectory: kernels, saveFramesDirectory: saveFrames))
+            repeats: repeats, warmup: warmup,
+            options: RunOptions(kernelsDirectory: kernels, saveFramesDirectory: saveFrames))
         try request.validate()
         let (devices, openCLNotice) = discoverDevices()
         if let openCLNotice, request.device != .native { notice(openCLNotice) }
         let report = try await Bench.run(
             request, store: store, resuming: resuming,
             parameters: { target in BenchRunParameters(command: self, device: target.description, values: values) },
-            devices: devices
-        ) { event in
-            if !json { say(BenchText.line(event, request: request, storePath: store.path, resumed: resuming != nil)) }
-        }
+            devices: devices,
+            onEvent: { event in
+                if !json {
+                    say(BenchText.line(event, request: request, storePath: store.path, resumed: resuming != nil))
+                }
+            })
         if json { return try printJSON(report) }
         say(BenchText.summary(report))
     }
@@ -100,8 +107,11 @@ struct BenchRunParameters: Codable {
 
     init(command: BenchCommand, device: String, values: ParameterValues) {
         func absolute(_ path: String) -> String { URL(fileURLWithPath: path).path }
-        arguments = [command.workload ?? "", "--device", command.device, "--repeat", "\(command.repeats)",
-                     "--warmup", "\(command.warmup)"]
+        arguments =
+            [
+                command.workload ?? "", "--device", command.device, "--repeat", "\(command.repeats)",
+                "--warmup", "\(command.warmup)",
+            ]
             + (command.kernels.map { ["--kernels", absolute($0)] } ?? [])
             + (command.saveFrames.map { ["--save-frames", absolute($0)] } ?? [])
             + command.parameters

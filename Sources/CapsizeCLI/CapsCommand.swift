@@ -11,7 +11,8 @@ import Workloads
 struct CapsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caps",
-        abstract: "Where a workload stops fitting in Lambda: per memory size, the largest size under the time and memory caps.",
+        abstract:
+            "Where a workload stops fitting in Lambda: per memory size, the largest size under the time and memory caps.",
         discussion: """
             For each Lambda memory size (128, 512, 1024, 1769, 3008, 5308 and 10240 MB, plus any given with --memory)
             the size is stepped up as a function invocation until one times out or is killed for memory, the break is
@@ -24,22 +25,34 @@ struct CapsCommand: AsyncParsableCommand {
             """)
 
     @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String?
-    @Option(help: ArgumentHelp("The size parameter and its sizes (default: from an eighth of its default, doubling).", valueName: "NAME=SIZES"))
+    @Option(
+        help: ArgumentHelp(
+            "The size parameter and its sizes (default: from an eighth of its default, doubling).",
+            valueName: "NAME=SIZES"))
     var param: String?
-    @Option(help: ArgumentHelp("Memory sizes in MB to examine besides the default seven (128...10240), comma-separated.", valueName: "LIST"))
+    @Option(
+        help: ArgumentHelp(
+            "Memory sizes in MB to examine besides the default seven (128...10240), comma-separated.", valueName: "LIST"
+        ))
     var memory: String?
     @Flag(name: .customLong("only-listed"), help: "Examine only the --memory sizes, not the default seven.")
     var onlyListed = false
     @Option(help: "The function timeout being examined, seconds (1...900).") var timeout = 900
-    @Option(name: .customLong("time-cap-scale"), help: "Run with the timeout scaled by F (0 < F ≤ 1), e.g. 0.01: 9 s stands for 900 s.")
+    @Option(
+        name: .customLong("time-cap-scale"),
+        help: "Run with the timeout scaled by F (0 < F ≤ 1), e.g. 0.01: 9 s stands for 900 s.")
     var timeCapScale = 1.0
     @Option(name: .customLong("repeat"), help: "Repetitions per point (1...100).") var repeats = 1
     @Option(help: "Narrow each break down until the bracket is at most this wide, relatively (0 to skip; 0.01...1).")
     var refine = 0.05
     @Option(help: "x86_64 or arm64 (the Lambda price the records use).") var architecture = "x86_64"
-    @Option(help: ArgumentHelp("Continue an interrupted caps run: recorded samples are kept, the rest run.", valueName: "RUN"))
+    @Option(
+        help: ArgumentHelp(
+            "Continue an interrupted caps run: recorded samples are kept, the rest run.", valueName: "RUN"))
     var resume: String?
-    @Option(help: ArgumentHelp("Print the analysis of a finished caps run again from its records; nothing runs.", valueName: "RUN"))
+    @Option(
+        help: ArgumentHelp(
+            "Print the analysis of a finished caps run again from its records; nothing runs.", valueName: "RUN"))
     var analyse: String?
     @OptionGroup var environmentOptions: EnvironmentOptions
     @Flag(help: "Print JSON instead of tables.") var json = false
@@ -77,7 +90,8 @@ struct CapsCommand: AsyncParsableCommand {
 
     func caps(resuming: RunRecord?, replay: Bool = false) async throws {
         guard timeCapScale > 0 && timeCapScale <= 1 else {
-            throw InputError(setting: "timeCapScale", value: fmt(timeCapScale), allowed: "a factor in (0, 1], e.g. 0.01")
+            throw InputError(
+                setting: "timeCapScale", value: fmt(timeCapScale), allowed: "a factor in (0, 1], e.g. 0.01")
         }
         guard refine == 0 || (0.01...1).contains(refine) else {
             throw InputError(setting: "refine", value: fmt(refine), allowed: "0 (no refinement) or 0.01...1")
@@ -87,7 +101,8 @@ struct CapsCommand: AsyncParsableCommand {
             throw InputError(setting: "onlyListed", value: "", allowed: "with --memory LIST")
         }
         guard let workload else {
-            throw InputError(field: "WORKLOAD", value: "", allowed: "train-mlp, render-frames or command, or --resume RUN")
+            throw InputError(
+                field: "WORKLOAD", value: "", allowed: "train-mlp, render-frames or command, or --resume RUN")
         }
         let study = CapsRequest(
             workload: workload, parameters: parameters, sizes: param, memoryList: memory, onlyListed: onlyListed,
@@ -102,8 +117,9 @@ struct CapsCommand: AsyncParsableCommand {
             parameters: SweepRunParameters(arguments: ["caps"] + ownArguments(after: "caps"))
         ) { event in
             if case .started = event, !json, study.scaledTimeout != timeout {
-                say("time cap scaled by \(fmt(timeCapScale)): the \(timeout) s timeout runs as \(study.scaledTimeout) s "
-                    + "here, so a measured \(study.scaledTimeout) s stands for \(timeout) s")
+                say(
+                    "time cap scaled by \(fmt(timeCapScale)): the \(timeout) s timeout runs as \(study.scaledTimeout) s "
+                        + "here, so a measured \(study.scaledTimeout) s stands for \(timeout) s")
             }
             progress.show(event)
         }

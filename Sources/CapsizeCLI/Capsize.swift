@@ -1,5 +1,5 @@
-import CapsizeCore
 import ArgumentParser
+import CapsizeCore
 import Compute
 import Foundation
 import Store
@@ -14,7 +14,8 @@ struct Capsize: AsyncParsableCommand {
         version: "capsize \(CapsizeVersion.current)",
         subcommands: [
             DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, InvokeCommand.self, SubmitCommand.self,
-            JobsCommand.self, LogsCommand.self, RunsCommand.self, SweepCommand.self, CapsCommand.self, RecommendCommand.self, ExportCommand.self, WorkerCommand.self,
+            JobsCommand.self, LogsCommand.self, RunsCommand.self, SweepCommand.self, CapsCommand.self,
+            RecommendCommand.self, ExportCommand.self, WorkerCommand.self,
         ]
     )
 }
@@ -48,7 +49,8 @@ public enum CapsizeMain {
             }
             // Usage errors from the parser are bad input too.
             let message = Capsize.message(for: error)
-            let usage = code == .validationFailure || error is ValidationError || message.hasPrefix("Error:")
+            let usage =
+                code == .validationFailure || error is ValidationError || message.hasPrefix("Error:")
                 || Capsize.fullMessage(for: error).contains("Usage:")
             fail("capsize: \(message)", code: usage ? 2 : 1)
         }
@@ -83,7 +85,8 @@ extension StudyFailure {
     /// The failure as the command line says it.
     var inWords: String {
         switch self {
-        case .unrecorded(let run, let item): "run \(run) has no record of \(item): it did not finish; continue it with --resume"
+        case .unrecorded(let run, let item):
+            "run \(run) has no record of \(item): it did not finish; continue it with --resume"
         case .failed(let message): message
         }
     }

@@ -1,5 +1,5 @@
-import CapsizeCore
 import ArgumentParser
+import CapsizeCore
 import Compute
 import Foundation
 import Reports
@@ -20,7 +20,9 @@ struct DevicesCommand: ParsableCommand {
     var quick = false
 
     func validate() throws {
-        if quick && !calibrate { throw ValidationError("\(InputError(field: "--quick", value: "true", allowed: "only with --calibrate"))") }
+        if quick && !calibrate {
+            throw ValidationError("\(InputError(field: "--quick", value: "true", allowed: "only with --calibrate"))")
+        }
     }
 
     func run() throws {

@@ -7,15 +7,21 @@ import Foundation
 /// `--env K=V`, `--env-file FILE` and `--pass-env NAME`: the variables a user gives a function or a job. Nothing
 /// else of capsize's environment reaches it but `WorkloadEnvironment.passedByName`.
 struct EnvironmentOptions: ParsableArguments {
-    @Option(name: .customLong("env"), help: ArgumentHelp("A variable for the function or job (repeatable).", valueName: "K=V"))
+    @Option(
+        name: .customLong("env"),
+        help: ArgumentHelp("A variable for the function or job (repeatable).", valueName: "K=V"))
     var variables: [String] = []
     @Option(
         name: .customLong("env-file"),
-        help: ArgumentHelp("Variables from a file: K=V lines; blank lines and # comments are skipped (repeatable).", valueName: "FILE"))
+        help: ArgumentHelp(
+            "Variables from a file: K=V lines; blank lines and # comments are skipped (repeatable).", valueName: "FILE")
+    )
     var files: [String] = []
     @Option(
         name: .customLong("pass-env"),
-        help: ArgumentHelp("Pass this variable of capsize's environment, when set (repeatable; never CAPSIZE_HOME).", valueName: "NAME"))
+        help: ArgumentHelp(
+            "Pass this variable of capsize's environment, when set (repeatable; never CAPSIZE_HOME).", valueName: "NAME"
+        ))
     var passed: [String] = []
 
     /// The variables: the files' first, then `--env`, then `--pass-env` (later ones win).
@@ -27,7 +33,9 @@ struct EnvironmentOptions: ParsableArguments {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw InputError(field: "--env-file", value: file, allowed: "a readable file of K=V lines")
             }
-            for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            for (number, line) in String(decoding: data, as: UTF8.self).split(
+                separator: "\n", omittingEmptySubsequences: false
+            ).enumerated() {
                 let text = line.trimmingCharacters(in: .whitespaces)
                 if text.isEmpty || text.hasPrefix("#") { continue }
                 let (key, value) = try Self.split(text, field: "--env-file", item: "\(file):\(number + 1)")
@@ -40,7 +48,8 @@ struct EnvironmentOptions: ParsableArguments {
         }
         for name in passed {
             if WorkloadEnvironment.neverPassed.contains(name) {
-                throw InputError(field: "--pass-env", value: name, allowed: "a variable other than \(name) (never passed)")
+                throw InputError(
+                    field: "--pass-env", value: name, allowed: "a variable other than \(name) (never passed)")
             }
             if let value = source[name] { result[name] = value }
         }
@@ -63,7 +72,9 @@ struct EnvironmentOptions: ParsableArguments {
     func batchVariables() throws(InputError) -> [String: String] {
         let result = try resolve()
         if let reserved = result.keys.sorted().first(where: { $0.hasPrefix("AWS_BATCH") }) {
-            throw InputError(field: "--env", value: reserved, allowed: "a name that does not start with AWS_BATCH (Batch reserves them)")
+            throw InputError(
+                field: "--env", value: reserved,
+                allowed: "a name that does not start with AWS_BATCH (Batch reserves them)")
         }
         return result
     }

@@ -5,8 +5,8 @@ import CloudModel
 import Execution
 import Foundation
 import Reports
-import Studies
 import Store
+import Studies
 import Workloads
 
 /// `capsize invoke WORKLOAD [params] --memory MB --timeout S [--count N] [--concurrency C] [--async] ...`
@@ -24,15 +24,18 @@ struct InvokeCommand: AsyncParsableCommand {
             """)
 
     @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String?
-    @Option(help: ArgumentHelp(
-        "Continue an interrupted invoke run (its id or a unique prefix): only the invocations not yet recorded run.",
-        valueName: "RUN"))
+    @Option(
+        help: ArgumentHelp(
+            "Continue an interrupted invoke run (its id or a unique prefix): only the invocations not yet recorded run.",
+            valueName: "RUN"))
     var resume: String?
     @Option(help: "Memory Size in MB (128...10240).") var memory = 128
     @Option(help: "Function timeout in seconds (1...900).") var timeout = 3
     @Option(help: "Invocations (1...10000).") var count = 1
     @Option(help: "Invocations in flight at once (1...1000).") var concurrency = 1
-    @Option(name: .customLong("reserved-concurrency"), help: "The function's concurrency limit (0...1000); excess synchronous invokes are throttled.")
+    @Option(
+        name: .customLong("reserved-concurrency"),
+        help: "The function's concurrency limit (0...1000); excess synchronous invokes are throttled.")
     var reservedConcurrency: Int?
     @Flag(name: .customLong("async"), help: "Invoke asynchronously (Event): retries, dead-letter directory.")
     var asynchronous = false
@@ -42,9 +45,13 @@ struct InvokeCommand: AsyncParsableCommand {
     @Option(name: .customLong("ephemeral-storage"), help: "/tmp size in MB (512...10240).") var ephemeralStorage = 512
     @Option(help: "x86_64 or arm64 (the price the record uses; both are shown).") var architecture = "x86_64"
     @Option(help: "Device inside the function: auto or cpu (no GPU in a function).") var device = "auto"
-    @Option(help: ArgumentHelp("A file sent as the event's payload (6 MB synchronous, 1 MB asynchronous at most).", valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "A file sent as the event's payload (6 MB synchronous, 1 MB asynchronous at most).", valueName: "FILE"))
     var payload: String?
-    @Option(name: .customLong("dead-letter-dir"), help: "Where failed asynchronous events are written (default: beside the store).")
+    @Option(
+        name: .customLong("dead-letter-dir"),
+        help: "Where failed asynchronous events are written (default: beside the store).")
     var deadLetterDirectory: String?
     @Option(name: .customLong("idle-timeout"), help: "Seconds an idle environment is kept warm.") var idleTimeout = 60.0
     @Option(name: .customLong("retry-delays"), help: .hidden) var retryDelays = "60,120"
@@ -121,10 +128,14 @@ struct InvokeCommand: AsyncParsableCommand {
         ) { run, earlier in
             guard !json else { return }
             say(InvokeText.header(request))
-            if resuming != nil { say("resumed run \(run.shortID): \(earlier) of \(count) invocation(s) recorded before") }
+            if resuming != nil {
+                say("resumed run \(run.shortID): \(earlier) of \(count) invocation(s) recorded before")
+            }
         }
         if json { return try printJSON(report) }
-        for outcome in report.invocations { InvokeText.log(outcome).forEach { say($0) } }
+        for outcome in report.invocations {
+            for line in InvokeText.log(outcome) { say(line) }
+        }
         say(InvokeText.summary(report, governed: cpuShare.governs))
         say("recorded as run \(String(report.run.prefix(8))) in \(store.path)")
     }
@@ -134,7 +145,9 @@ struct InvokeCommand: AsyncParsableCommand {
 struct CPUShareOption: ParsableArguments {
     @Flag(
         name: .customLong("no-cpu-share"),
-        help: "Run functions and jobs at this machine's full speed instead of holding them to their vCPU share (Lambda: memory / 1,769 MB of a CPU; Batch: --vcpus).")
+        help:
+            "Run functions and jobs at this machine's full speed instead of holding them to their vCPU share (Lambda: memory / 1,769 MB of a CPU; Batch: --vcpus)."
+    )
     var noCPUShare = false
 
     /// Whether functions and jobs are held to their share.
@@ -167,7 +180,8 @@ struct InvokeRunParameters: Codable {
         concurrency = command.concurrency
         asynchronous = command.asynchronous
         let shortfall =
-            FunctionConfiguration.vcpuShare(memoryMB: command.memory) - Double(ProcessInfo.processInfo.activeProcessorCount)
+            FunctionConfiguration.vcpuShare(memoryMB: command.memory)
+            - Double(ProcessInfo.processInfo.activeProcessorCount)
         cpuShortfallVCPUs = shortfall > 0 ? shortfall : nil
     }
 }

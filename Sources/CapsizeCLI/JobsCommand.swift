@@ -30,13 +30,19 @@ struct JobsCommand: ParsableCommand {
             if json { return try printJSON(jobs) }
             say("run \(record.shortID) (\(record.status.rawValue))")
             if all {
-                say(table(
-                    ["JOB", "NAME", "STATE", "ATTEMPT", "EXIT", "REASON"],
-                    jobs.map { [$0.shortID, $0.name, $0.state.rawValue, "\($0.attempt)", $0.exitCode.map(String.init) ?? "-", $0.reasons ?? ""] }))
+                say(
+                    table(
+                        ["JOB", "NAME", "STATE", "ATTEMPT", "EXIT", "REASON"],
+                        jobs.map {
+                            [
+                                $0.shortID, $0.name, $0.state.rawValue, "\($0.attempt)",
+                                $0.exitCode.map(String.init) ?? "-", $0.reasons ?? "",
+                            ]
+                        }))
             } else {
                 say(JobsText.table(jobs))
             }
-            JobsText.modeledEnvironments(try store.environments(run: record.id)).forEach { say($0) }
+            for line in JobsText.modeledEnvironments(try store.environments(run: record.id)) { say(line) }
             if !watch || jobs.allSatisfy(\.state.isFinal) { return }
             Thread.sleep(forTimeInterval: 1)
         }
@@ -78,10 +84,11 @@ func findJobs(_ id: String, in store: CapsizeStore) throws -> [JobRecord] {
             throw InputError(field: "JOB", value: id, allowed: "a prefix of one job only")
         }
         if let job = matches.first {
-            return [job] + jobs.filter { $0.arrayParentID == job.id }.sorted { ($0.arrayIndex ?? 0) < ($1.arrayIndex ?? 0) }
+            return [job]
+                + jobs.filter { $0.arrayParentID == job.id }.sorted { ($0.arrayIndex ?? 0) < ($1.arrayIndex ?? 0) }
         }
         if let child = jobs.first(where: { $0.id == id }) { return [child] }
     }
-    throw InputError(field: "JOB", value: id, allowed: "the id of a submitted job or a unique prefix (see `capsize jobs`)")
+    throw InputError(
+        field: "JOB", value: id, allowed: "the id of a submitted job or a unique prefix (see `capsize jobs`)")
 }
-

@@ -75,7 +75,8 @@ extension SubmitCommand {
     /// Refuses the local backend's options that other backends do not carry over, naming each.
     func checkBackendOptions(resuming: RunRecord?) throws {
         let localOnly: [(String, Bool)] = [
-            ("--resume", resuming != nil), ("--share-identifier", shareIdentifier != nil), ("--sequential", sequential), ("--attempts", attempts != 1),
+            ("--resume", resuming != nil), ("--share-identifier", shareIdentifier != nil), ("--sequential", sequential),
+            ("--attempts", attempts != 1),
             ("--evaluate-on-exit", !evaluateOnExit.isEmpty), ("--depends-on", !dependsOn.isEmpty),
             ("--queues", queues != nil), ("--max-vcpus", maxVcpus != nil), ("--gpu-slots", gpuSlots != nil),
             ("--provisioning-seconds", provisioningSeconds != 0),

@@ -59,7 +59,8 @@ struct SubmitCommand: AsyncParsableCommand {
     var queue: String?
     @Option(
         name: .customLong("share-identifier"),
-        help: ArgumentHelp("The job's share in a fair-share queue (required there, refused in a FIFO queue).", valueName: "ID"))
+        help: ArgumentHelp(
+            "The job's share in a fair-share queue (required there, refused in a FIFO queue).", valueName: "ID"))
     var shareIdentifier: String?
     @Option(help: "The compute environment's maxvCpus (default: this machine's cores).") var maxVcpus: Double?
     @Option(help: "Configured GPU slots for scheduling without real GPUs (default: the OpenCL GPUs).")
@@ -67,16 +68,19 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Modeled provisioning seconds of the compute environment (recorded, never slept).")
     var provisioningSeconds: Double = 0
     @Option(help: "Seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).") var terminateGrace: Double = 30
-    @Option(help: "Where the job runs: local (this machine) or a cluster's scheduler.") var backend: BatchBackendKind = .local
-    @Option(help: ArgumentHelp(
-        "Continue an interrupted submission (its run id or a unique prefix): finished jobs are kept, the rest run.",
-        valueName: "RUN"))
+    @Option(help: "Where the job runs: local (this machine) or a cluster's scheduler.") var backend: BatchBackendKind =
+        .local
+    @Option(
+        help: ArgumentHelp(
+            "Continue an interrupted submission (its run id or a unique prefix): finished jobs are kept, the rest run.",
+            valueName: "RUN"))
     var resume: String?
     @OptionGroup var environmentOptions: EnvironmentOptions
     @Flag(help: "Print every state change as it happens.") var watch = false
     @Flag(help: "Print JSON instead of tables.") var json = false
     @OptionGroup var cpuShare: CPUShareOption
-    @Argument(parsing: .postTerminator, help: "WORKLOAD [params] or PROGRAM [args], after --.") var command: [String] = []
+    @Argument(parsing: .postTerminator, help: "WORKLOAD [params] or PROGRAM [args], after --.") var command: [String] =
+        []
 
     func run() async throws {
         guard let resume else { return try await execute(resuming: nil) }
@@ -128,7 +132,8 @@ struct SubmitCommand: AsyncParsableCommand {
         let request = SubmitRequest(
             definition: definition, queues: jobQueues, queue: queue, arraySize: array, sequential: sequential,
             dependencies: try adoptedDependencies(store: store),
-            outputRoot: URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("jobs").path,
+            outputRoot: URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("jobs")
+                .path,
             terminateGrace: terminateGrace, governsCPUShare: cpuShare.governs)
         let printsChanges = watch && !json
         let observe: (@Sendable (JobRecord) -> Void)? =
@@ -140,12 +145,14 @@ struct SubmitCommand: AsyncParsableCommand {
             guard !json else { return }
             let environments = accepted.queue.environments.map { environment in
                 "\(environment.name) (\(fmt(environment.maxVCPUs)) vCPUs, \(environment.memoryMiB) MiB, "
-                    + (gpuSlots != nil ? "\(environment.gpuDevices.count) configured GPU slot(s), not real GPUs"
+                    + (gpuSlots != nil
+                        ? "\(environment.gpuDevices.count) configured GPU slot(s), not real GPUs"
                         : gpus == 0 ? "no GPU needed" : "\(environment.gpuDevices.count) OpenCL GPU(s)") + ")"
             }
-            say((resuming == nil ? "submitted" : "resumed (\(accepted.kept) job(s) already ended)")
-                + " \(accepted.job) as run \(accepted.run.shortID) to queue \(accepted.queue.name); compute environments "
-                + environments.joined(separator: ", "))
+            say(
+                (resuming == nil ? "submitted" : "resumed (\(accepted.kept) job(s) already ended)")
+                    + " \(accepted.job) as run \(accepted.run.shortID) to queue \(accepted.queue.name); compute environments "
+                    + environments.joined(separator: ", "))
         }
         var withWarnings = report
         withWarnings.warnings = configurationWarnings + report.warnings
@@ -166,7 +173,8 @@ struct SubmitCommand: AsyncParsableCommand {
     /// The job definition from the options and the words after `--`.
     func makeDefinition() throws -> JobDefinition {
         guard let first = command.first else {
-            throw InputError(field: "--", value: "", allowed: "a workload or a program after --, e.g. -- train-mlp --steps 5")
+            throw InputError(
+                field: "--", value: "", allowed: "a workload or a program after --, e.g. -- train-mlp --steps 5")
         }
         var rules: [EvaluateOnExit] = []
         for text in evaluateOnExit {
@@ -175,11 +183,14 @@ struct SubmitCommand: AsyncParsableCommand {
                 ["exitCode", "reason", "statusReason"].contains(parts[1])
             else {
                 throw InputError(
-                    field: "--evaluate-on-exit", value: text, allowed: "ACTION:FIELD:GLOB with ACTION RETRY or EXIT and FIELD exitCode, reason or statusReason")
+                    field: "--evaluate-on-exit", value: text,
+                    allowed: "ACTION:FIELD:GLOB with ACTION RETRY or EXIT and FIELD exitCode, reason or statusReason")
             }
-            rules.append(try EvaluateOnExit(
-                action: action, onExitCode: parts[1] == "exitCode" ? parts[2] : nil,
-                onReason: parts[1] == "reason" ? parts[2] : nil, onStatusReason: parts[1] == "statusReason" ? parts[2] : nil))
+            rules.append(
+                try EvaluateOnExit(
+                    action: action, onExitCode: parts[1] == "exitCode" ? parts[2] : nil,
+                    onReason: parts[1] == "reason" ? parts[2] : nil,
+                    onStatusReason: parts[1] == "statusReason" ? parts[2] : nil))
         }
         let resources = try ResourceRequirements(vcpus: vcpus, memoryMiB: memory, gpus: gpus)
         let retry = try RetryStrategy(attempts: attempts, evaluateOnExit: rules)
@@ -187,8 +198,10 @@ struct SubmitCommand: AsyncParsableCommand {
         if let type = try? WorkloadCatalog.named(first), type != CommandWorkload.self {
             // Validate the parameters now (with {index} standing in as 0), so a typo fails at submit.
             let arguments = Array(command.dropFirst())
-            _ = try type.init(parameters: try ParameterValues(
-                arguments: arguments.map { $0.replacingOccurrences(of: "{index}", with: "0") }, specs: type.parameters))
+            _ = try type.init(
+                parameters: try ParameterValues(
+                    arguments: arguments.map { $0.replacingOccurrences(of: "{index}", with: "0") },
+                    specs: type.parameters))
             let event = FunctionEvent(workload: first, arguments: arguments, device: gpus > 0 ? "opencl:{gpu}" : "cpu")
             return .worker(
                 name: name ?? first, request: .invoke(requestId: "{index}-{attempt}", event: event),
@@ -198,7 +211,8 @@ struct SubmitCommand: AsyncParsableCommand {
         var argv = command
         if first == CommandWorkload.name { argv.removeFirst() }
         guard let program = argv.first, CommandWorkload.locate(program) != nil else {
-            throw InputError(field: "command", value: argv.first ?? "", allowed: "an executable file, or a program found in PATH")
+            throw InputError(
+                field: "command", value: argv.first ?? "", allowed: "an executable file, or a program found in PATH")
         }
         return JobDefinition(
             name: name ?? URL(fileURLWithPath: program).lastPathComponent, argv: argv, resources: resources,
@@ -233,4 +247,3 @@ struct SubmitCommand: AsyncParsableCommand {
 struct SubmitRunParameters: Codable {
     var arguments: [String]
 }
-

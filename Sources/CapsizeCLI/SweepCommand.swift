@@ -19,18 +19,24 @@ struct SweepCommand: AsyncParsableCommand {
             """)
 
     @Argument(help: "train-mlp, render-frames or command.") var workload: String?
-    @Option(help: ArgumentHelp(
-        "The size parameter and its sizes: NAME=a,b,c (listed), NAME=a..b*F (geometric) or NAME=a..b+S.",
-        valueName: "NAME=SIZES"))
+    @Option(
+        help: ArgumentHelp(
+            "The size parameter and its sizes: NAME=a,b,c (listed), NAME=a..b*F (geometric) or NAME=a..b+S.",
+            valueName: "NAME=SIZES"))
     var param: String?
     @Option(help: "function (Lambda model) or batch (Batch model).") var executor: SweepExecutor = .function
-    @Option(help: ArgumentHelp("Memory settings in MB (function, 128...10240) or MiB (batch job limit), comma-separated.", valueName: "LIST"))
+    @Option(
+        help: ArgumentHelp(
+            "Memory settings in MB (function, 128...10240) or MiB (batch job limit), comma-separated.",
+            valueName: "LIST"))
     var memory = "1769"
     @Option(help: "Timeout in seconds (function: 1...900; batch: the attempt duration).") var timeout = 60
     @Option(name: .customLong("repeat"), help: "Repetitions per point (1...100).") var repeats = 1
     @Option(help: "vCPUs of each batch job.") var vcpus = 1.0
     @Option(help: "x86_64 or arm64 (the Lambda price the records use).") var architecture = "x86_64"
-    @Option(help: ArgumentHelp("Continue an interrupted sweep run: recorded samples are kept, the rest run.", valueName: "RUN"))
+    @Option(
+        help: ArgumentHelp(
+            "Continue an interrupted sweep run: recorded samples are kept, the rest run.", valueName: "RUN"))
     var resume: String?
     @OptionGroup var environmentOptions: EnvironmentOptions
     @Flag(help: "Print JSON instead of tables.") var json = false
@@ -53,7 +59,8 @@ struct SweepCommand: AsyncParsableCommand {
 
     func sweep(resuming: RunRecord?) async throws {
         guard let workload else {
-            throw InputError(field: "WORKLOAD", value: "", allowed: "train-mlp, render-frames or command, or --resume RUN")
+            throw InputError(
+                field: "WORKLOAD", value: "", allowed: "train-mlp, render-frames or command, or --resume RUN")
         }
         let plan = try SweepPlan(
             workload: workload, parameters: parameters, sizes: param, memoryList: memory, defaultMemories: [],
@@ -65,7 +72,8 @@ struct SweepCommand: AsyncParsableCommand {
                 setting: "vcpus", value: fmt(vcpus), allowed: "more than 0 and at most this machine's \(cores) cores")
         }
         let store = try openStore()
-        let variables = try executor == .function
+        let variables =
+            try executor == .function
             ? environmentOptions.functionVariables() : environmentOptions.batchVariables()
         let request = SweepRequest(plan: plan, timeoutSeconds: timeout, vcpus: vcpus, variables: variables)
         let progress = SweepProgress(request, quiet: json)

@@ -1,5 +1,5 @@
-import CapsizeCore
 import ArgumentParser
+import CapsizeCore
 import Compute
 import Execution
 import Foundation
@@ -12,7 +12,8 @@ import Workloads
 /// programs, buffers, data) warm between invocations.
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: WorkerProtocol.subcommand, abstract: "Host workloads for the executors (JSON lines on stdin and stdout).",
+        commandName: WorkerProtocol.subcommand,
+        abstract: "Host workloads for the executors (JSON lines on stdin and stdout).",
         shouldDisplay: false)
 
     @Option(help: "Read OpenCL kernels from this directory instead of the copies inside the binary.")
@@ -23,7 +24,11 @@ struct WorkerCommand: ParsableCommand {
         let start = clock.now
         let initStep = WorkerInit.perform()
         var worker = Worker(devices: initStep.devices, kernels: kernels) { $0.namingFlags.description }
-        emit(.ready(.init(initSeconds: (clock.now - start).seconds, devices: initStep.devices.map(\.info), notice: initStep.notice)))
+        emit(
+            .ready(
+                .init(
+                    initSeconds: (clock.now - start).seconds, devices: initStep.devices.map(\.info),
+                    notice: initStep.notice)))
         while let line = readLine(strippingNewline: true) {
             if line.isEmpty { continue }
             emit(.answer(worker.handle(line)))

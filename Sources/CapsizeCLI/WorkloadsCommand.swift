@@ -1,5 +1,5 @@
-import Reports
 import ArgumentParser
+import Reports
 import Workloads
 
 /// `capsize workloads`: every workload with its parameters, defaults and ranges.

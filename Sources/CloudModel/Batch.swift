@@ -14,7 +14,8 @@ public enum StatusReason {
     public static let dependencyFailed = "Dependent Job failed"
     /// An array parent's status reason when a child failed.
     public static let arrayChildFailed = "Array Child Job failed"
-    public static let cannotFit = "CLIENT_ERROR - no compute environment of the queue can ever satisfy the job's resources"
+    public static let cannotFit =
+        "CLIENT_ERROR - no compute environment of the queue can ever satisfy the job's resources"
 }
 
 /// A job's resources: vCPUs, memory (a hard limit) and whole GPUs (exclusive).
@@ -42,7 +43,10 @@ public struct ResourceRequirements: Codable, Sendable, Equatable {
 
 /// One `evaluateOnExit` rule: when its patterns match a failed attempt, RETRY or EXIT.
 public struct EvaluateOnExit: Codable, Sendable, Equatable {
-    public enum Action: String, Codable, Sendable { case retry = "RETRY", exit = "EXIT" }
+    public enum Action: String, Codable, Sendable {
+        case retry = "RETRY"
+        case exit = "EXIT"
+    }
     public var action: Action
     /// Glob on the exit code's decimal text (digits, may end in `*`).
     public var onExitCode: String?
@@ -63,9 +67,13 @@ public struct EvaluateOnExit: Codable, Sendable, Equatable {
         throws(InputError)
     {
         guard onExitCode != nil || onReason != nil || onStatusReason != nil else {
-            throw InputError(field: "evaluateOnExit", value: action.rawValue, allowed: "at least one of onExitCode, onReason, onStatusReason")
+            throw InputError(
+                field: "evaluateOnExit", value: action.rawValue,
+                allowed: "at least one of onExitCode, onReason, onStatusReason")
         }
-        for (field, pattern) in [("onExitCode", onExitCode), ("onReason", onReason), ("onStatusReason", onStatusReason)] {
+        for (field, pattern) in [
+            ("onExitCode", onExitCode), ("onReason", onReason), ("onStatusReason", onStatusReason),
+        ] {
             guard let pattern else { continue }
             try Self.check(pattern, field: field)
         }
@@ -80,7 +88,8 @@ public struct EvaluateOnExit: Codable, Sendable, Equatable {
     static func check(_ pattern: String, field: String) throws(InputError) {
         let exitCode = field == "onExitCode"
         let allowed =
-            (exitCode ? "digits" : reasonCharacters) + ", 1 to \(maximumPatternLength) characters, optionally ending in *"
+            (exitCode ? "digits" : reasonCharacters)
+            + ", 1 to \(maximumPatternLength) characters, optionally ending in *"
         let body = pattern.hasSuffix("*") ? pattern.dropLast() : Substring(pattern)
         let valid = body.unicodeScalars.allSatisfy { scalar in
             if ("0"..."9").contains(scalar) { return true }
@@ -102,7 +111,8 @@ public struct EvaluateOnExit: Codable, Sendable, Equatable {
             let text = text ?? ""
             return pattern.hasSuffix("*") ? text.hasPrefix(String(pattern.dropLast())) : text == pattern
         }
-        return glob(onExitCode, exitCode.map { String($0) }) && glob(onReason, reason) && glob(onStatusReason, statusReason)
+        return glob(onExitCode, exitCode.map { String($0) }) && glob(onReason, reason)
+            && glob(onStatusReason, statusReason)
     }
 }
 
@@ -117,7 +127,8 @@ public struct RetryStrategy: Codable, Sendable, Equatable {
             throw InputError(setting: "attempts", value: "\(attempts)", allowed: "1...10")
         }
         guard evaluateOnExit.count <= 5 else {
-            throw InputError(field: "evaluateOnExit", value: "\(evaluateOnExit.count) rules", allowed: "at most 5 rules")
+            throw InputError(
+                field: "evaluateOnExit", value: "\(evaluateOnExit.count) rules", allowed: "at most 5 rules")
         }
         self.attempts = attempts
         self.evaluateOnExit = evaluateOnExit
@@ -171,7 +182,8 @@ public enum BatchLimits {
     ///   unknown job id.
     public static func checkDependencies(_ dependencies: [JobDependency], known: Set<String>) throws(InputError) {
         guard dependencies.count <= maxDependencies else {
-            throw InputError(setting: "dependsOn", value: "\(dependencies.count) jobs", allowed: "at most 20 dependencies")
+            throw InputError(
+                setting: "dependsOn", value: "\(dependencies.count) jobs", allowed: "at most 20 dependencies")
         }
         if let sequential = dependencies.first(where: { $0.type == .sequential }) {
             throw InputError(
@@ -187,7 +199,8 @@ public enum BatchLimits {
     /// - Throws: `InputError` for a non-positive timeout.
     public static func timeoutWarning(_ seconds: Double) throws(InputError) -> String? {
         guard seconds.isFinite, seconds > 0 else {
-            throw InputError(setting: "timeout", value: "\(seconds)", allowed: "a positive number of seconds (AWS requires ≥ 60)")
+            throw InputError(
+                setting: "timeout", value: "\(seconds)", allowed: "a positive number of seconds (AWS requires ≥ 60)")
         }
         return seconds < minimumTimeoutSeconds
             ? "timeout \(seconds) s is below AWS Batch's minimum of 60 s: accepted locally, AWS would reject it" : nil

@@ -1,5 +1,5 @@
-public import Foundation
 public import CapsizeCore
+public import Foundation
 
 /// The configuration of a Lambda-model function, validated against Lambda's limits.
 public struct FunctionConfiguration: Codable, Sendable, Equatable {
@@ -29,7 +29,8 @@ public struct FunctionConfiguration: Codable, Sendable, Equatable {
             throw InputError(setting: "memory", value: "\(memoryMB)", allowed: "128...10240 MB (Lambda's range)")
         }
         guard Self.timeoutRange.contains(timeoutSeconds) else {
-            throw InputError(setting: "timeout", value: "\(timeoutSeconds)", allowed: "1...900 seconds (Lambda's range)")
+            throw InputError(
+                setting: "timeout", value: "\(timeoutSeconds)", allowed: "1...900 seconds (Lambda's range)")
         }
         guard Self.ephemeralStorageRange.contains(ephemeralStorageMB) else {
             throw InputError(
@@ -76,7 +77,8 @@ public struct LambdaBill: Codable, Sendable, Equatable {
     public var total: Double { durationCost + requestCost }
 
     /// Bills `durationMs` (plus the init duration, billed since August 2025) at `memoryMB`.
-    public init(durationMs: Double, initMs: Double = 0, memoryMB: Int, architecture: Architecture, prices: PriceCatalog) {
+    public init(durationMs: Double, initMs: Double = 0, memoryMB: Int, architecture: Architecture, prices: PriceCatalog)
+    {
         let granularity = Double(prices.lambda.billingGranularityMs)
         billedMilliseconds = Int(((durationMs + initMs) / granularity).rounded(.up) * granularity)
         gbSeconds = Double(billedMilliseconds) / 1000 * Double(memoryMB) / 1024

@@ -41,22 +41,28 @@ public enum LambdaEnvironment {
             }
             if !isValidName(name) {
                 throw InputError(
-                    field: field, value: name, allowed: "a name of letters, digits and underscores starting with a letter")
+                    field: field, value: name,
+                    allowed: "a name of letters, digits and underscores starting with a letter")
             }
         }
         let size = size(of: variables)
         if size > limitBytes {
-            let largest = variables.max { $0.key.utf8.count + $0.value.utf8.count < $1.key.utf8.count + $1.value.utf8.count }
+            let largest = variables.max {
+                $0.key.utf8.count + $0.value.utf8.count < $1.key.utf8.count + $1.value.utf8.count
+            }
             throw InputError(
                 field: field, value: "\(variables.count) variable(s), \(size) bytes (largest \(largest?.key ?? ""))",
-                allowed: "at most \(limitBytes) bytes together (Lambda's 4 KB limit on a function's environment variables)")
+                allowed:
+                    "at most \(limitBytes) bytes together (Lambda's 4 KB limit on a function's environment variables)")
         }
     }
 
     /// Lambda's rule for a variable name: `[a-zA-Z]([a-zA-Z0-9_])*`.
     public static func isValidName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
+        return name.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
+        }
     }
 
     /// The variables Lambda defines in a function's execution environment, with values for this machine where

@@ -1,10 +1,12 @@
-import Foundation
 public import CapsizeCore
+import Foundation
 
 /// Prices and instance facts, from `data/prices.json` (compiled in) or a user's `--prices FILE`.
 /// Every figure computed from it is **projected**, never measured.
 public struct PriceCatalog: Codable, Sendable, Equatable {
     public struct PerArchitecture: Codable, Sendable, Equatable {
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        // The architecture's own name, as AWS and `uname -m` write it (and the JSON key of the price file).
         public var x86_64: Double
         public var arm64: Double
 
@@ -196,7 +198,9 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
         for (index, size) in fargate.taskSizes.combinations.enumerated() {
             let item = "fargate.taskSizes.combinations[\(index)]"
             positive.append(("\(item).vcpu", size.vcpu))
-            for (field, value) in [("minimumGB", size.minimumGB), ("maximumGB", size.maximumGB), ("stepGB", size.stepGB)] {
+            for (field, value) in [
+                ("minimumGB", size.minimumGB), ("maximumGB", size.maximumGB), ("stepGB", size.stepGB),
+            ] {
                 if let value { positive.append(("\(item).\(field)", value)) }
             }
             for value in size.memoryGB ?? [] { positive.append(("\(item).memoryGB", value)) }
@@ -223,18 +227,22 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
         }
         for (item, span) in spans where span.lower > span.upper {
             throw InputError(
-                field: "\(source): \(item)", value: "[\(span.lower), \(span.upper)]", allowed: "[lower, upper] with lower ≤ upper")
+                field: "\(source): \(item)", value: "[\(span.lower), \(span.upper)]",
+                allowed: "[lower, upper] with lower ≤ upper")
         }
         if fargate.taskSizes.combinations.isEmpty {
             throw InputError(
-                field: "\(source): fargate.taskSizes.combinations", value: "[]", allowed: "at least one vCPU/memory combination")
+                field: "\(source): fargate.taskSizes.combinations", value: "[]",
+                allowed: "at least one vCPU/memory combination")
         }
         if lambda.memoryPresetsMB.isEmpty {
-            throw InputError(field: "\(source): lambda.memoryPresetsMB", value: "[]", allowed: "at least one memory size")
+            throw InputError(
+                field: "\(source): lambda.memoryPresetsMB", value: "[]", allowed: "at least one memory size")
         }
         for memory in lambda.memoryPresetsMB where !FunctionConfiguration.memoryRange.contains(memory) {
             throw InputError(
-                field: "\(source): lambda.memoryPresetsMB", value: "\(memory)", allowed: "128...10240 MB (Lambda's range)")
+                field: "\(source): lambda.memoryPresetsMB", value: "\(memory)",
+                allowed: "128...10240 MB (Lambda's range)")
         }
         if lambda.billingGranularityMs < 1 {
             throw InputError(
@@ -246,5 +254,7 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
 
 /// A Lambda (or Fargate) CPU architecture.
 public enum Architecture: String, Codable, Sendable, CaseIterable {
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    // The architecture's own name, as AWS and `uname -m` write it.
     case x86_64, arm64
 }

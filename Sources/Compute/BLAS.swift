@@ -1,7 +1,7 @@
 internal import COpenBLAS
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// OpenBLAS on the host CPU, row-major.

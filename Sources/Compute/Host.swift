@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Facts about the host machine, read from Linux's /proc.
 public struct HostInfo: Codable, Sendable, Equatable {

@@ -6,7 +6,8 @@ public enum Kernels {
     /// - Returns: nil when the file does not exist there.
     public static func source(_ name: String, overrideDirectory: String? = nil) -> String? {
         if let directory = overrideDirectory {
-            return try? String(contentsOfFile: URL(fileURLWithPath: directory).appendingPathComponent(name).path, encoding: .utf8)
+            return try? String(
+                contentsOfFile: URL(fileURLWithPath: directory).appendingPathComponent(name).path, encoding: .utf8)
         }
         return EmbeddedKernels.sources[name]
     }

@@ -1,12 +1,15 @@
 internal import COpenBLAS
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A CPU feature that decides which OpenBLAS kernels can run here, read with CPUID (and XGETBV for the OS part).
 public enum CPUFeature: String, CaseIterable, Sendable, Codable, Comparable {
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    // The features' names as /proc/cpuinfo and OpenBLAS write them.
     case sse3, ssse3, sse4_2, avx, fma, avx2
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     case avx512f, avx512dq, avx512cd, avx512bw, avx512vl, avx512_bf16
     /// The OS saves the xmm and ymm registers on a context switch (XCR0 bits 1 and 2): AVX may be used.
     case osYMM = "os-ymm"
@@ -119,8 +122,10 @@ public enum OpenBLASCoreType {
     /// processes capsize starts. `capsize` makes it first thing in `main`, while it has one thread; any other
     /// process (tests, benchmarks) when it first uses BLAS.
     public static let selection: OpenBLASCoreSelection = select(
-        environment: getenv(variable).map { String(cString: $0) }, marker: getenv(chosenMarker).map { String(cString: $0) },
-        cpu: .current, export: { name in
+        environment: getenv(variable).map { String(cString: $0) },
+        marker: getenv(chosenMarker).map { String(cString: $0) },
+        cpu: .current,
+        export: { name in
             setenv(variable, name, 1)
             setenv(chosenMarker, name, 1)
         })
@@ -159,7 +164,10 @@ public enum OpenBLASCoreType {
             let known = knownNames.contains { $0.lowercased() == requested.lowercased() }
             notes.append(
                 "OpenBLAS runs \(inUse) kernels, not the requested \(requested)"
-                    + (known ? "" : ": \(requested) is not a core name OpenBLAS 0.3.21 knows, so it fell back to its own CPU check"))
+                    + (known
+                        ? ""
+                        : ": \(requested) is not a core name OpenBLAS 0.3.21 knows, so it fell back to its own CPU check")
+            )
         }
         let missing = missingFeatures(for: requested, on: cpu)
         if !missing.isEmpty {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What a spawned child's descriptors are set to before its program runs, in order (`posix_spawn`'s file
@@ -46,7 +46,8 @@ public func spawnWithDefaultSignals(
     let envp = environment.map { $0.map { strdup($0) } + [nil] }
     defer { for pointer in argv + (envp ?? []) { free(pointer) } }
     var pid: pid_t = 0
-    let status = envp.map { posix_spawn(&pid, arguments[0], &actions, &attributes, argv, $0) }
+    let status =
+        envp.map { posix_spawn(&pid, arguments[0], &actions, &attributes, argv, $0) }
         ?? posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
     return (pid, status)
 }

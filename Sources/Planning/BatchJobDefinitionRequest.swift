@@ -138,8 +138,10 @@ public struct BatchJobDefinitionRequest: Codable, Sendable, Equatable {
         var problems: [String] = []
         let action = rule.action.uppercased()
         if action != "RETRY" && action != "EXIT" { problems.append("\(field).action must be RETRY or EXIT") }
-        let patterns = [("onExitCode", rule.onExitCode), ("onReason", rule.onReason), ("onStatusReason", rule.onStatusReason)]
-            .compactMap { key, pattern in pattern.map { (key, $0) } }
+        let patterns = [
+            ("onExitCode", rule.onExitCode), ("onReason", rule.onReason), ("onStatusReason", rule.onStatusReason),
+        ]
+        .compactMap { key, pattern in pattern.map { (key, $0) } }
         if patterns.isEmpty { problems.append("\(field) needs onExitCode, onReason or onStatusReason") }
         for (key, pattern) in patterns {
             let body = pattern.hasSuffix("*") ? pattern.dropLast() : Substring(pattern)

@@ -98,8 +98,10 @@ public enum Export {
         for resource in container.resourceRequirements {
             lines += ["          - Type: \(resource.type)", "            Value: \(yamlQuoted(resource.value))"]
         }
-        lines += ["      Timeout:", "        AttemptDurationSeconds: \(request.timeout?.attemptDurationSeconds ?? 0)",
-                  "      RetryStrategy:", "        Attempts: \(request.retryStrategy?.attempts ?? 1)"]
+        lines += [
+            "      Timeout:", "        AttemptDurationSeconds: \(request.timeout?.attemptDurationSeconds ?? 0)",
+            "      RetryStrategy:", "        Attempts: \(request.retryStrategy?.attempts ?? 1)",
+        ]
         let rules = request.retryStrategy?.evaluateOnExit ?? []
         if !rules.isEmpty {
             lines.append("        EvaluateOnExit:")
@@ -108,7 +110,9 @@ public enum Export {
                     ("Action", Optional(rule.action)), ("OnExitCode", rule.onExitCode), ("OnReason", rule.onReason),
                     ("OnStatusReason", rule.onStatusReason),
                 ]
-                for (index, (property, value)) in fields.compactMap({ key, value in value.map { (key, $0) } }).enumerated() {
+                for (index, (property, value)) in fields.compactMap({ key, value in value.map { (key, $0) } })
+                    .enumerated()
+                {
                     lines.append("          \(index == 0 ? "- " : "  ")\(property): \(yamlQuoted(value))")
                 }
             }
@@ -150,4 +154,3 @@ public enum Export {
         option.runtime.map { String(format: "%.3g s", $0.seconds) } ?? "runtime unknown"
     }
 }
-

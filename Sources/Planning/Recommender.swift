@@ -180,7 +180,8 @@ func compare(_ option: PlanOption, with pick: PlanOption?, runs: Int) -> String 
         "costs $\(short(cost)) for \(runs) run(s) (\(ratio(cost, pickCost)) the pick's)",
     ]
     if option.startup.typical > 4 * max(option.runtime?.seconds ?? 0, 1) {
-        parts.append("its start-up (\(short(option.startup.lower))–\(short(option.startup.upper)) s) outweighs its runtime")
+        parts.append(
+            "its start-up (\(short(option.startup.lower))–\(short(option.startup.upper)) s) outweighs its runtime")
     }
     return parts.joined(separator: "; ")
 }

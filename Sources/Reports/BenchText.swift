@@ -9,15 +9,20 @@ public enum BenchText {
         switch event {
         case .prepared(let target, let estimate, let initSeconds):
             let values = request.values
-            var lines = ["\(Swift.type(of: request.workload).name) on \(target) — "
-                + values.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                + (values.trailing.isEmpty ? "" : " -- " + values.trailing.joined(separator: " "))]
+            var lines = [
+                "\(Swift.type(of: request.workload).name) on \(target) — "
+                    + values.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                    + (values.trailing.isEmpty ? "" : " -- " + values.trailing.joined(separator: " "))
+            ]
             if estimate.flops > 0 {
-                lines.append("estimate (projected from the parameters): \(fmt(estimate.flops / 1e9)) GFLOP per run, "
-                    + "\(formatBytes(target.isHost ? estimate.hostBytes : estimate.hostBytesBesideDevice)) host memory"
-                    + (target.isHost ? "" : ", \(formatBytes(estimate.deviceBytes)) device memory"))
+                lines.append(
+                    "estimate (projected from the parameters): \(fmt(estimate.flops / 1e9)) GFLOP per run, "
+                        + "\(formatBytes(target.isHost ? estimate.hostBytes : estimate.hostBytesBesideDevice)) host memory"
+                        + (target.isHost ? "" : ", \(formatBytes(estimate.deviceBytes)) device memory"))
             }
-            lines.append("init (measured): \(fmtSeconds(initSeconds)); \(request.warmup) warm-up run(s), then \(request.repeats) measured")
+            lines.append(
+                "init (measured): \(fmtSeconds(initSeconds)); \(request.warmup) warm-up run(s), then \(request.repeats) measured"
+            )
             return lines.joined(separator: "\n")
         case .recorded(let run, let earlier):
             return "recorded as run \(run.shortID) in \(storePath)"
@@ -30,7 +35,9 @@ public enum BenchText {
     static func runLine(_ index: Int, _ result: RunResult) -> String {
         var parts = ["  run \(index): \(fmtSeconds(result.seconds))"]
         if result.flops > 0 { parts.append("\(fmt(result.gflops)) GFLOP/s") }
-        for (key, value) in result.throughput.sorted(by: { $0.key < $1.key }) { parts.append("\(fmt(value)) \(key.replacingOccurrences(of: "_", with: " "))") }
+        for (key, value) in result.throughput.sorted(by: { $0.key < $1.key }) {
+            parts.append("\(fmt(value)) \(key.replacingOccurrences(of: "_", with: " "))")
+        }
         parts.append("checksum \(result.checksum)")
         parts += result.notes
         return parts.joined(separator: ", ")
@@ -41,17 +48,20 @@ public enum BenchText {
         var lines: [String] = []
         func say(_ line: String) { lines.append(line) }
         let s = report.summary
-        say("measured here, \(s.count) runs: min \(fmtSeconds(s.min)), median \(fmtSeconds(s.median)), "
-            + "p90 \(fmtSeconds(s.p90)), max \(fmtSeconds(s.max)); 95% CI of the median "
-            + "[\(fmtSeconds(s.medianCI95.lowerBound)), \(fmtSeconds(s.medianCI95.upperBound))] (bootstrap)")
+        say(
+            "measured here, \(s.count) runs: min \(fmtSeconds(s.min)), median \(fmtSeconds(s.median)), "
+                + "p90 \(fmtSeconds(s.p90)), max \(fmtSeconds(s.max)); 95% CI of the median "
+                + "[\(fmtSeconds(s.medianCI95.lowerBound)), \(fmtSeconds(s.medianCI95.upperBound))] (bootstrap)")
         if !s.outliers.isEmpty {
-            say("warning: \(s.outliers.count) outlier run(s) by MAD (runs \(s.outliers.map { "\($0 + 1)" }.joined(separator: ", "))): "
-                + "the machine may be busy; the median is robust to them")
+            say(
+                "warning: \(s.outliers.count) outlier run(s) by MAD (runs \(s.outliers.map { "\($0 + 1)" }.joined(separator: ", "))): "
+                    + "the machine may be busy; the median is robust to them")
         }
         if let gflops = report.gflops {
             var line = "throughput (measured): \(fmt(gflops.median)) GFLOP/s median"
             if let peak = report.peak, let fraction = report.fractionOfPeak {
-                line += " = \(fmt(fraction * 100))% of the calibrated \(peak.name) (\(fmt(peak.gflops)) GFLOP/s, "
+                line +=
+                    " = \(fmt(fraction * 100))% of the calibrated \(peak.name) (\(fmt(peak.gflops)) GFLOP/s, "
                     + "measured \(peak.measuredAt.formatted(.iso8601))\(peak.quick ? ", quick" : ""))"
             } else if report.peak == nil {
                 line += "; no calibrated peak stored for this device: run `capsize devices --calibrate`"
@@ -63,18 +73,25 @@ public enum BenchText {
         }
         let medianRun = report.runs[report.medianRunIndex]
         let metrics = medianRun.metrics
-        if let kernel = metrics["kernel_seconds"], let transfer = metrics["transfer_seconds"], let host = metrics["host_seconds"] {
-            say("  time split of the median run (measured, OpenCL profiling events): kernel \(fmtSeconds(kernel)), "
-                + "transfer \(fmtSeconds(transfer)), host \(fmtSeconds(host))")
+        if let kernel = metrics["kernel_seconds"], let transfer = metrics["transfer_seconds"],
+            let host = metrics["host_seconds"]
+        {
+            say(
+                "  time split of the median run (measured, OpenCL profiling events): kernel \(fmtSeconds(kernel)), "
+                    + "transfer \(fmtSeconds(transfer)), host \(fmtSeconds(host))")
         }
         if let losses = medianRun.series["loss"] {
             let shown = losses.count <= 12 ? losses : Array(losses.prefix(6)) + Array(losses.suffix(6))
-            say("  loss per step (measured): " + shown.map { String(format: "%.6f", $0) }.joined(separator: " ")
-                + (losses.count > 12 ? " (first and last 6 of \(losses.count))" : ""))
-            if let step = metrics["step_seconds"] { say("  step time (measured, median of steps): \(fmtSeconds(step))") }
+            say(
+                "  loss per step (measured): " + shown.map { String(format: "%.6f", $0) }.joined(separator: " ")
+                    + (losses.count > 12 ? " (first and last 6 of \(losses.count))" : ""))
+            if let step = metrics["step_seconds"] {
+                say("  step time (measured, median of steps): \(fmtSeconds(step))")
+            }
         }
-        say("  peak host memory (measured, this process): \(formatBytes(medianRun.peakHostBytes))"
-            + (medianRun.deviceBytes > 0 ? "; device memory held: \(formatBytes(medianRun.deviceBytes))" : ""))
+        say(
+            "  peak host memory (measured, this process): \(formatBytes(medianRun.peakHostBytes))"
+                + (medianRun.deviceBytes > 0 ? "; device memory held: \(formatBytes(medianRun.deviceBytes))" : ""))
         let failures = report.runs.filter { ($0.metrics["exit_code"] ?? 0) != 0 }.count
         if failures > 0 { say("warning: \(failures) run(s) failed (exit code or signal); see the run lines above") }
         return lines.joined(separator: "\n")

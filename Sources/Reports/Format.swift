@@ -10,7 +10,9 @@ public func fmtSeconds(_ seconds: Double) -> String { NumberText.seconds(seconds
 /// Left-aligned text table with a header row.
 public func table(_ header: [String], _ rows: [[String]]) -> String {
     let all = [header] + rows
-    let widths = header.indices.map { column in all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
+    let widths = header.indices.map { column in
+        all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0
+    }
     return all.map { row in
         row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
             .joined(separator: "  ").trimmingCharacters(in: .whitespaces)

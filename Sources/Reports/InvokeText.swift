@@ -1,6 +1,6 @@
 public import CloudModel
-import Foundation
 public import Execution
+import Foundation
 public import Studies
 
 /// How a function's CPU share is said, wherever functions or jobs run.
@@ -37,7 +37,9 @@ public enum InvokeText {
         var lines: [String] = []
         switch outcome.status {
         case .throttled:
-            return ["\(outcome.errorType ?? ""): \(outcome.errorMessage ?? "") (request \(outcome.requestId) was throttled, not run)"]
+            return [
+                "\(outcome.errorType ?? ""): \(outcome.errorMessage ?? "") (request \(outcome.requestId) was throttled, not run)"
+            ]
         case .timeout:
             lines += outcome.logLines
         case .success:
@@ -47,7 +49,10 @@ public enum InvokeText {
                 return ["\(outcome.errorType ?? "Error"): \(outcome.errorMessage ?? "") (request \(outcome.requestId))"]
             }
             if outcome.logLines.isEmpty {
-                lines += ["RequestId: \(outcome.requestId) Error: \(outcome.errorMessage ?? "")", outcome.errorType ?? "Error"]
+                lines += [
+                    "RequestId: \(outcome.requestId) Error: \(outcome.errorMessage ?? "")",
+                    outcome.errorType ?? "Error",
+                ]
             } else {
                 lines += outcome.logLines
             }
@@ -57,7 +62,8 @@ public enum InvokeText {
             if outcome.heldToCPUShare == nil { lines.append("  (Duration above: \(ShareText.ungovernedNote))") }
         }
         if let letter = outcome.deadLetterPath {
-            lines.append("event \(outcome.requestId) failed after \(outcome.attempts) attempt(s): dead letter \(letter)")
+            lines.append(
+                "event \(outcome.requestId) failed after \(outcome.attempts) attempt(s): dead letter \(letter)")
         }
         return lines
     }
@@ -65,7 +71,8 @@ public enum InvokeText {
     /// Counts, measured percentiles and projected costs over the invocations.
     public static func summary(_ report: InvokeReport, governed: Bool, prices: PriceCatalog = .embedded) -> String {
         let summary = report.summary
-        let statuses = summary.statuses.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let statuses = summary.statuses.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+            separator: ", ")
         var lines = [
             "summary: \(report.invocations.count) invocation(s), \(summary.cold) cold, \(summary.warm) warm; \(statuses)"
         ]

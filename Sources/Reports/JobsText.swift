@@ -21,7 +21,10 @@ public enum JobsText {
             ]
         }
         return Reports.table(
-            ["JOB", "NAME", "QUEUE", "ARRAY", "STATE", "ATTEMPT", "EXIT", "RAN (measured)", "MODELED", "REASON / CHILDREN"],
+            [
+                "JOB", "NAME", "QUEUE", "ARRAY", "STATE", "ATTEMPT", "EXIT", "RAN (measured)", "MODELED",
+                "REASON / CHILDREN",
+            ],
             rows)
     }
 
@@ -37,22 +40,23 @@ public enum JobsText {
         let teardowns = report.modeledTeardowns
         return "measured: \(report.jobs.count) job record(s) in \(fmtSeconds(report.seconds)) wall"
             + (modeled.isEmpty
-                ? "" : "; modeled provisioning (not slept, not in measured times): "
+                ? ""
+                : "; modeled provisioning (not slept, not in measured times): "
                     + modeled.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt($0.value)) s" }.joined(separator: ", "))
             + (teardowns.isEmpty
-                ? "" : "; modeled teardown: "
+                ? ""
+                : "; modeled teardown: "
                     + teardowns.map { "\($0.environment) at \($0.at.formatted(.iso8601))" }.joined(separator: ", "))
     }
 
     /// One line per provisioning of a compute environment: its modeled provisioning and teardown.
     public static func modeledEnvironments(_ environments: [EnvironmentRecord]) -> [String] {
         environments.filter { $0.kind == .compute }.map { environment in
-            (
-                "compute environment \(environment.name ?? environment.id) (modeled, not slept, not in measured times): "
-                    + "provisioning \(fmt(environment.modeledProvisioningSeconds ?? 0)) s for its first job at "
-                    + environment.createdAt.formatted(.iso8601) + ", \(environment.invocationsServed) job(s), "
-                    + (environment.modeledTeardownAt.map { "torn down at \($0.formatted(.iso8601))" }
-                        ?? "kept to the end of the run"))
+            ("compute environment \(environment.name ?? environment.id) (modeled, not slept, not in measured times): "
+                + "provisioning \(fmt(environment.modeledProvisioningSeconds ?? 0)) s for its first job at "
+                + environment.createdAt.formatted(.iso8601) + ", \(environment.invocationsServed) job(s), "
+                + (environment.modeledTeardownAt.map { "torn down at \($0.formatted(.iso8601))" }
+                    ?? "kept to the end of the run"))
         }
     }
 }

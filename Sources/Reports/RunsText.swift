@@ -95,7 +95,8 @@ public enum RunsText {
     /// A blank line, the title and a table of at most `shownRows` rows; nothing for no rows.
     static func rows<Row>(_ title: String, _ rows: [Row], _ header: [String], _ cells: (Row) -> [String]) -> String {
         guard !rows.isEmpty else { return "" }
-        let heading = rows.count > shownRows ? "\(title) (first \(shownRows) of \(rows.count); --json has all):" : "\(title):"
+        let heading =
+            rows.count > shownRows ? "\(title) (first \(shownRows) of \(rows.count); --json has all):" : "\(title):"
         return "\n\n" + heading + "\n" + table(header, rows.prefix(shownRows).map(cells))
     }
 }

@@ -43,7 +43,12 @@ public struct RunDetail: Encodable, Sendable {
 
 /// Any JSON value, to re-emit stored JSON text as JSON.
 private enum JSONValue: Codable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()

@@ -75,7 +75,8 @@ public enum Bench {
         onEvent(.prepared(target: target, estimate: workload.estimate, initSeconds: initSeconds))
         for _ in 0..<request.warmup { _ = try prepared.run() }
         let plan = RunPlan.repetitions(request.repeats)
-        let run = try resuming ?? store.createRun(kind: .bench, parameters: parameters(target), planned: request.repeats)
+        let run =
+            try resuming ?? store.createRun(kind: .bench, parameters: parameters(target), planned: request.repeats)
         var results = try recordedResults(store.measurements(run: run.id))
         onEvent(.recorded(run: run, earlier: results.count))
         let numbers = Dictionary(uniqueKeysWithValues: plan.keys.enumerated().map { ($1, $0 + 1) })
@@ -87,7 +88,8 @@ public enum Bench {
             return try MeasurementRecord(result, startedAt: startedAt, endedAt: Date())
         }
         return BenchReport(
-            run: run.id, workload: type.name, parameters: request.values.values, argv: request.values.trailing, device: target.description, deviceLabel: target.label,
+            run: run.id, workload: type.name, parameters: request.values.values, argv: request.values.trailing,
+            device: target.description, deviceLabel: target.label,
             estimate: workload.estimate, initSeconds: initSeconds, warmup: request.warmup,
             runs: plan.keys.compactMap { results[$0] },
             peak: peak(for: type.peak, target: target, calibrations: CalibrationStore()))
@@ -95,12 +97,17 @@ public enum Bench {
 
     /// The runs a resumed bench recorded before, by item key.
     static func recordedResults(_ measurements: [MeasurementRecord]) -> [String: RunResult] {
-        Dictionary(uniqueKeysWithValues: measurements.map { measurement in
-            let result = measurement.details.flatMap { try? StoredJSON.decode(RunResult.self, from: $0) }
-            return (measurement.itemKey, result ?? RunResult(
-                seconds: measurement.seconds, flops: measurement.flops, metrics: measurement.metrics,
-                checksum: measurement.checksum ?? "", peakHostBytes: 0))
-        })
+        Dictionary(
+            uniqueKeysWithValues: measurements.map { measurement in
+                let result = measurement.details.flatMap { try? StoredJSON.decode(RunResult.self, from: $0) }
+                return (
+                    measurement.itemKey,
+                    result
+                        ?? RunResult(
+                            seconds: measurement.seconds, flops: measurement.flops, metrics: measurement.metrics,
+                            checksum: measurement.checksum ?? "", peakHostBytes: 0)
+                )
+            })
     }
 
     /// The calibrated peak that `kind` compares with on `target`, from `calibrations`.
@@ -111,7 +118,9 @@ public enum Bench {
         case (.none, _): return nil
         case (_, .host):
             guard let host = try? calibrations.host() else { return nil }
-            return .init(name: "OpenBLAS SGEMM peak", gflops: host.blasSgemmGFLOPS, measuredAt: host.measuredAt, quick: host.quick)
+            return .init(
+                name: "OpenBLAS SGEMM peak", gflops: host.blasSgemmGFLOPS, measuredAt: host.measuredAt,
+                quick: host.quick)
         case (.gemm, .openCL(let device)):
             guard let c = try? calibrations.device(device), let gemm = c.clblastSgemmGFLOPS else { return nil }
             return .init(name: "CLBlast SGEMM peak", gflops: gemm, measuredAt: c.measuredAt, quick: c.quick)

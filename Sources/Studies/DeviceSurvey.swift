@@ -87,8 +87,11 @@ public func discoverDevices() -> (devices: [OpenCLDevice], notice: String?) {
             devices.removeAll { $0.info.kind == .gpu }
         }
         if devices.isEmpty {
-            return ([], "no OpenCL platform found: OpenCL devices are unavailable; the CPU paths (OpenBLAS, native "
-                + "renderer) still work. Install an ICD such as pocl-opencl-icd for an OpenCL CPU device.")
+            return (
+                [],
+                "no OpenCL platform found: OpenCL devices are unavailable; the CPU paths (OpenBLAS, native "
+                    + "renderer) still work. Install an ICD such as pocl-opencl-icd for an OpenCL CPU device."
+            )
         }
         return (devices, nil)
     } catch {

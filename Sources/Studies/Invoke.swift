@@ -1,5 +1,5 @@
-public import CapsizeCore
 public import Analysis
+public import CapsizeCore
 public import CloudModel
 public import Execution
 public import Foundation
@@ -78,7 +78,9 @@ public enum Invoke {
         let run = try resuming ?? store.createRun(kind: .invoke, parameters: parameters, planned: request.count)
         let done =
             resuming == nil
-            ? [] : try completedIndices(run.id, store: store, asynchronous: request.type == .asynchronous, retries: options.retries)
+            ? []
+            : try completedIndices(
+                run.id, store: store, asynchronous: request.type == .asynchronous, retries: options.retries)
         options.runID = run.id
         let executor = try FunctionExecutor(settings: request.settings, event: request.event, options: options)
         onStart(run, done.count)

@@ -104,8 +104,10 @@ public enum Submit {
         onAccepted: (Accepted) -> Void = { _ in }
     ) async throws -> SubmitReport {
         if resuming == nil { try await check(request, sandbox: sandbox) }
-        let run = try resuming ?? store.createRun(
-            kind: .submit, parameters: parameters, planned: request.arraySize.map { $0 + 1 } ?? 1)
+        let run =
+            try resuming
+            ?? store.createRun(
+                kind: .submit, parameters: parameters, planned: request.arraySize.map { $0 + 1 } ?? 1)
         let previous = resuming == nil ? [] : try store.jobs(run: run.id)
         let executor = BatchExecutor(
             queues: request.queues, runID: run.id, sandbox: sandbox, store: store, outputRoot: request.outputRoot,
@@ -120,7 +122,8 @@ public enum Submit {
         let clock = ContinuousClock()
         let start = clock.now
         let records = await executor.runUntilDone()
-        let seconds = Double((clock.now - start).components.seconds)
+        let seconds =
+            Double((clock.now - start).components.seconds)
             + Double((clock.now - start).components.attoseconds) * 1e-18
         _ = try store.finish(run: run.id)
         return SubmitReport(

@@ -12,7 +12,8 @@ public enum WorkerInit {
         var c: [Float] = [0, 0, 0, 0]
         a.withUnsafeMutableBufferPointer { a in
             c.withUnsafeMutableBufferPointer { c in
-                BLAS.sgemm(m: 2, n: 2, k: 2, a: a.baseAddress!, lda: 2, b: a.baseAddress!, ldb: 2, c: c.baseAddress!, ldc: 2)
+                BLAS.sgemm(
+                    m: 2, n: 2, k: 2, a: a.baseAddress!, lda: 2, b: a.baseAddress!, ldb: 2, c: c.baseAddress!, ldc: 2)
             }
         }
         // A function or job whose workload never needs OpenCL (OpenBLAS, a command) does not load the drivers:
@@ -64,7 +65,9 @@ public struct Worker {
                 let values = try ParameterValues(arguments: event.arguments, specs: type.parameters)
                 let workload = try type.init(parameters: values)
                 let target = try workload.resolve(try DeviceSelector(parsing: event.device), devices: devices)
-                prepared[key] = (try workload.prepare(on: target, options: RunOptions(kernelsDirectory: kernels)), target)
+                prepared[key] = (
+                    try workload.prepare(on: target, options: RunOptions(kernelsDirectory: kernels)), target
+                )
             }
             let prepareSeconds = (clock.now - start).seconds
             let (workload, target) = prepared[key]!
@@ -72,7 +75,8 @@ public struct Worker {
             let failed = (result.metrics["exit_code"] ?? 0) != 0
             return WorkerReply.Answer(
                 requestId: requestId, status: failed ? .error : .success,
-                errorType: failed ? "Runtime.ExitError" : nil, errorMessage: failed ? result.notes.joined(separator: "; ") : nil,
+                errorType: failed ? "Runtime.ExitError" : nil,
+                errorMessage: failed ? result.notes.joined(separator: "; ") : nil,
                 prepareSeconds: prepareSeconds, warm: warm, device: target.label, result: result)
         } catch let error as InputError {
             return .failure(requestId, type: "InvalidParameterValueException", message: describe(error))

@@ -1,6 +1,6 @@
-import Foundation
-public import Compute
 public import CapsizeCore
+public import Compute
+import Foundation
 
 /// The type and allowed range of one workload parameter.
 public enum ParameterKind: Sendable, Equatable {
@@ -187,7 +187,8 @@ public enum DeviceSelector: Sendable, Equatable, CustomStringConvertible {
             return device
         case .gpu:
             guard let device = devices.first(where: { $0.info.kind == .gpu }) else {
-                throw InputError(setting: "device", value: "gpu", allowed: Self.listing(devices) + " (no OpenCL GPU here)")
+                throw InputError(
+                    setting: "device", value: "gpu", allowed: Self.listing(devices) + " (no OpenCL GPU here)")
             }
             return device
         case .auto: return devices.first { $0.info.kind == .gpu }

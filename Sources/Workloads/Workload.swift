@@ -1,6 +1,6 @@
 public import CapsizeCore
-import Foundation
 public import Compute
+import Foundation
 
 /// Something capsize can run and measure: a computation with parameters, a size knob,
 /// analytical costs, and a run on a device that returns metrics and a checksum.

@@ -1,4 +1,5 @@
 public import CapsizeCore
+
 /// The built-in workloads, by the name users type.
 public enum WorkloadCatalog {
     public static let all: [any Workload.Type] = [TrainMLP.self, RenderFrames.self, CommandWorkload.self]

@@ -35,7 +35,7 @@ import Testing
     func bootstrap() {
         var state: UInt64 = 1
         let noisy = (0..<200).map { _ -> Double in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return 100 + Double(state >> 44) / Double(1 << 20)
         }
         let small = Summary(Array(noisy.prefix(10)))

@@ -5,7 +5,8 @@ import Testing
 /// capsize run by a user other than root: functions and jobs cannot be given users of their own, but still get a
 /// /dev/shm of their own (in a user namespace that maps the user to itself), and a PID namespace of their own, in
 /// which a program cannot name its launcher: it runs under the same uid and could kill it otherwise.
-@Suite(.serialized, .enabled(if: AnotherUser.available, "needs root, runuser, a binary `nobody` can run, user namespaces"))
+@Suite(
+    .serialized, .enabled(if: AnotherUser.available, "needs root, runuser, a binary `nobody` can run, user namespaces"))
 struct AnotherUserTests {
     @Test("as another user, 300 MB written to /dev/shm by a 64 MiB job kill it for memory and leave nothing behind")
     func sharedMemoryAsAnotherUser() async throws {
@@ -35,7 +36,8 @@ struct AnotherUserTests {
         return AnotherUser.processes(withArgument: marker)
     }
 
-    @Test("as another user, a job that kills its parent and double-forks at once is held to its timeout, leaving nothing")
+    @Test(
+        "as another user, a job that kills its parent and double-forks at once is held to its timeout, leaving nothing")
     func jobCannotKillItsLauncher() async throws {
         let marker = "1000.\(Int.random(in: 100_000...999_999))"
         let started = Date()
@@ -49,7 +51,9 @@ struct AnotherUserTests {
         #expect(left.isEmpty, "escaped: \(left)")
     }
 
-    @Test("as another user, a function that kills its environment's launcher and double-forks ends at its timeout, leaving nothing")
+    @Test(
+        "as another user, a function that kills its environment's launcher and double-forks ends at its timeout, leaving nothing"
+    )
     func functionCannotKillItsLauncher() async throws {
         let marker = "1000.\(Int.random(in: 100_000...999_999))"
         // The command's parent is the worker; the worker's parent is the launcher, or init in a namespace.
@@ -105,8 +109,11 @@ enum AnotherUser {
 
     /// capsize as `nobody`, with `home` as its store and nothing else of this environment but PATH.
     static func run(_ arguments: [String], home: String) throws -> ProcessOutput {
-        try launch([runuser, "-u", "nobody", "--", "/usr/bin/env", "-i", "PATH=/usr/bin:/bin", "CAPSIZE_HOME=\(home)",
-                    binary] + arguments)
+        try launch(
+            [
+                runuser, "-u", "nobody", "--", "/usr/bin/env", "-i", "PATH=/usr/bin:/bin", "CAPSIZE_HOME=\(home)",
+                binary,
+            ] + arguments)
     }
 
     /// Processes with `argument` among their command-line words, from /proc.

@@ -33,7 +33,8 @@ import Testing
     @Test("unset: a batch job capsize runs gets the chosen OPENBLAS_CORETYPE and the marker")
     func reachesJobs() throws {
         let expected = try #require(OpenBLASCoreType.choose(for: .current)?.name)
-        let check = "test \"$OPENBLAS_CORETYPE\" = \(expected) && test \"$\(OpenBLASCoreType.chosenMarker)\" = \(expected)"
+        let check =
+            "test \"$OPENBLAS_CORETYPE\" = \(expected) && test \"$\(OpenBLASCoreType.chosenMarker)\" = \(expected)"
         let result = try Self.run(["submit", "--", "/bin/sh", "-c", check])
         #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
     }

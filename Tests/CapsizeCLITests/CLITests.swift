@@ -6,7 +6,8 @@ import Testing
 /// less the variables in `unsetting`, plus `environment`.
 func capsizeProcess(_ arguments: [String], environment: [String: String] = [:], unsetting: [String] = []) -> Process {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    process.executableURL =
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         .appendingPathComponent("capsize").standardizedFileURL
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
@@ -74,10 +75,15 @@ let tinyMLP = ["--batch", "32", "--inputs", "24", "--hidden", "48", "--layers", 
         let object = try json(devices.stdout)
         #expect((object["openCL"] as? [Any])?.isEmpty == true)
         #expect((object["openCLNotice"] as? String ?? "").contains("no OpenCL platform"))
-        let mlp = try capsize(["bench", "train-mlp", "--device", "cpu", "--repeat", "1", "--warmup", "0"] + tinyMLP, environment: environment)
+        let mlp = try capsize(
+            ["bench", "train-mlp", "--device", "cpu", "--repeat", "1", "--warmup", "0"] + tinyMLP,
+            environment: environment)
         #expect(mlp.status == 0)
-        let render = try capsize(["bench", "render-frames", "--device", "auto", "--width", "32", "--height", "24",
-                                  "--frames", "1", "--repeat", "1", "--warmup", "0"], environment: environment)
+        let render = try capsize(
+            [
+                "bench", "render-frames", "--device", "auto", "--width", "32", "--height", "24",
+                "--frames", "1", "--repeat", "1", "--warmup", "0",
+            ], environment: environment)
         #expect(render.status == 0, "\(render.stderr)")
         #expect(render.stdout.contains("native"))
         #expect(render.stderr.contains("no OpenCL platform"))
@@ -86,7 +92,8 @@ let tinyMLP = ["--batch", "32", "--inputs", "24", "--hidden", "48", "--layers", 
     @Test("bench train-mlp prints the same loss curve on the CPU and on OpenCL", .enabled(if: hasOpenCL))
     func matchingLosses() throws {
         func losses(_ device: String) throws -> [Double] {
-            let result = try capsize(["bench", "train-mlp", "--device", device, "--repeat", "1", "--warmup", "0", "--json"] + tinyMLP)
+            let result = try capsize(
+                ["bench", "train-mlp", "--device", device, "--repeat", "1", "--warmup", "0", "--json"] + tinyMLP)
             #expect(result.status == 0, "\(result.stderr)")
             let runs = try #require(try json(result.stdout)["runs"] as? [[String: Any]])
             let series = try #require(runs.first?["series"] as? [String: [Double]])
@@ -106,7 +113,8 @@ let tinyMLP = ["--batch", "32", "--inputs", "24", "--hidden", "48", "--layers", 
         #expect(text.stdout.contains("median"))
         #expect(text.stdout.contains("95% CI of the median"))
         #expect(text.stdout.contains("loss per step (measured)"))
-        let result = try capsize(["bench", "train-mlp", "--device", "cpu", "--repeat", "3", "--warmup", "0", "--json"] + tinyMLP)
+        let result = try capsize(
+            ["bench", "train-mlp", "--device", "cpu", "--repeat", "3", "--warmup", "0", "--json"] + tinyMLP)
         let object = try json(result.stdout)
         #expect((object["runs"] as? [Any])?.count == 3)
         let summary = try #require(object["summary"] as? [String: Any])
@@ -117,8 +125,10 @@ let tinyMLP = ["--batch", "32", "--inputs", "24", "--hidden", "48", "--layers", 
     @Test("render-frames --save-frames writes one PNG per frame")
     func saveFrames() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("frames-\(getpid())").path
-        let result = try capsize(["bench", "render-frames", "--width", "48", "--height", "32", "--frames", "3",
-                                  "--repeat", "1", "--warmup", "0", "--save-frames", directory])
+        let result = try capsize([
+            "bench", "render-frames", "--width", "48", "--height", "32", "--frames", "3",
+            "--repeat", "1", "--warmup", "0", "--save-frames", directory,
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".png") }
         #expect(files.count == 3)
@@ -130,12 +140,18 @@ let tinyMLP = ["--batch", "32", "--inputs", "24", "--hidden", "48", "--layers", 
 
     @Test("bench command runs a program with {size} substituted, and a missing program is bad input")
     func command() throws {
-        let ok = try capsize(["bench", "command", "--size", "7", "--repeat", "1", "--warmup", "0", "--json", "--", "/bin/sh", "-c", "test {size} -eq 7"])
+        let ok = try capsize([
+            "bench", "command", "--size", "7", "--repeat", "1", "--warmup", "0", "--json", "--", "/bin/sh", "-c",
+            "test {size} -eq 7",
+        ])
         #expect(ok.status == 0, "\(ok.stderr)")
         let runs = try #require(try json(ok.stdout)["runs"] as? [[String: Any]])
         let metrics = try #require(runs.first?["metrics"] as? [String: Double])
         #expect(metrics["exit_code"] == 0)
-        let failing = try capsize(["bench", "command", "--size", "8", "--repeat", "1", "--warmup", "0", "--json", "--", "/bin/sh", "-c", "test {size} -eq 7"])
+        let failing = try capsize([
+            "bench", "command", "--size", "8", "--repeat", "1", "--warmup", "0", "--json", "--", "/bin/sh", "-c",
+            "test {size} -eq 7",
+        ])
         let failedRuns = try #require(try json(failing.stdout)["runs"] as? [[String: Any]])
         #expect((failedRuns.first?["metrics"] as? [String: Double])?["exit_code"] == 1)
         let missing = try capsize(["bench", "command", "--", "/no/such/program"])
@@ -143,26 +159,31 @@ let tinyMLP = ["--batch", "32", "--inputs", "24", "--hidden", "48", "--layers", 
         #expect(missing.stderr.contains("/no/such/program"))
     }
 
-    @Test("bad input exits with 2 and one line naming the field, the value and what is allowed", arguments: [
-        (["bench", "train-mlp", "--batch", "0"], "invalid --batch '0'"),
-        (["bench", "train-mlp", "--batch=-5"], "--batch"),
-        (["bench", "train-mlp", "--hidden", "abc"], "invalid --hidden 'abc'"),
-        (["bench", "train-mlp", "--hidden", "1e12"], "--hidden"),
-        (["bench", "train-mlp", "--hidden", "1000000", "--layers", "64"], "invalid --hidden"),
-        (["bench", "train-mlp", "--device", "opencl:99"], "--device"),
-        (["bench", "train-mlp", "--device", "tpu"], "invalid --device 'tpu'"),
-        (["bench", "train-mlp", "--repeat", "0"], "--repeat"),
-        (["bench", "train-mlp", "--warmup", "-1"], "--warmup"),
-        (["bench", "train-mlp", "--colour", "red"], "--colour"),
-        (["bench", "render-frames", "--width", "0"], "invalid --width '0'"),
-        (["bench", "render-frames", "--spp", "100000"], "--spp"),
-        (["bench", "no-such-workload"], "no-such-workload"),
-        (["bench", "train-mlp", "--save-frames", "/tmp/x"], "--save-frames"),
-        (["devices", "--quick"], "--quick"),
-        // Settings the libraries name by key (memory, ephemeralStorage) reach the user as their flags.
-        (["invoke", "command", "--memory", "64", "--", "/bin/true"], "invalid --memory '64'"),
-        (["invoke", "command", "--ephemeral-storage", "100", "--", "/bin/true"], "invalid --ephemeral-storage '100'"),
-    ])
+    @Test(
+        "bad input exits with 2 and one line naming the field, the value and what is allowed",
+        arguments: [
+            (["bench", "train-mlp", "--batch", "0"], "invalid --batch '0'"),
+            (["bench", "train-mlp", "--batch=-5"], "--batch"),
+            (["bench", "train-mlp", "--hidden", "abc"], "invalid --hidden 'abc'"),
+            (["bench", "train-mlp", "--hidden", "1e12"], "--hidden"),
+            (["bench", "train-mlp", "--hidden", "1000000", "--layers", "64"], "invalid --hidden"),
+            (["bench", "train-mlp", "--device", "opencl:99"], "--device"),
+            (["bench", "train-mlp", "--device", "tpu"], "invalid --device 'tpu'"),
+            (["bench", "train-mlp", "--repeat", "0"], "--repeat"),
+            (["bench", "train-mlp", "--warmup", "-1"], "--warmup"),
+            (["bench", "train-mlp", "--colour", "red"], "--colour"),
+            (["bench", "render-frames", "--width", "0"], "invalid --width '0'"),
+            (["bench", "render-frames", "--spp", "100000"], "--spp"),
+            (["bench", "no-such-workload"], "no-such-workload"),
+            (["bench", "train-mlp", "--save-frames", "/tmp/x"], "--save-frames"),
+            (["devices", "--quick"], "--quick"),
+            // Settings the libraries name by key (memory, ephemeralStorage) reach the user as their flags.
+            (["invoke", "command", "--memory", "64", "--", "/bin/true"], "invalid --memory '64'"),
+            (
+                ["invoke", "command", "--ephemeral-storage", "100", "--", "/bin/true"],
+                "invalid --ephemeral-storage '100'"
+            ),
+        ])
     func badInput(arguments: [String], mentions: String) throws {
         let result = try capsize(arguments)
         #expect(result.status == 2, "\(arguments): \(result.stderr)")

@@ -29,8 +29,11 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: home) }
         // time = 0.03·size² s (plus start-up) against a 3 s timeout: the true break is at size √100 = 10.
         let result = try capsize(
-            ["caps", "command", "--only-listed", "--memory", "512", "--timeout", "3", "--param", "size=1..64*2", "--json",
-             "--"] + Self.program(time: "0.03*s*s", megabytes: "1"),
+            [
+                "caps", "command", "--only-listed", "--memory", "512", "--timeout", "3", "--param", "size=1..64*2",
+                "--json",
+                "--",
+            ] + Self.program(time: "0.03*s*s", megabytes: "1"),
             environment: ["CAPSIZE_HOME": home])
         #expect(result.status == 0, "\(result.stderr)")
         let analysis = try #require(try Self.analyses(json(result.stdout)).first)
@@ -50,8 +53,9 @@ import Testing
         let invocations = try store.invocations(run: run.id)
         #expect(measurements.count == invocations.count && measurements.count >= 7)
         #expect(invocations.contains { $0.status == .timeout } && invocations.contains { $0.status == .success })
-        #expect(Set(invocations.compactMap { $0.itemKey?.components(separatedBy: "/invocation").first })
-            == Set(measurements.map(\.itemKey)))
+        #expect(
+            Set(invocations.compactMap { $0.itemKey?.components(separatedBy: "/invocation").first })
+                == Set(measurements.map(\.itemKey)))
     }
 
     @Test("a CPU-bound law breaks the timeout at half the size at 128 MB that it does at 256 MB, each break predicted")
@@ -66,8 +70,10 @@ import Testing
             "{size}",
         ]
         let result = try capsize(
-            ["caps", "command", "--only-listed", "--memory", "128,256", "--timeout", "2", "--param", "size=4..256*2",
-             "--refine", "0.1", "--json", "--"] + burn,
+            [
+                "caps", "command", "--only-listed", "--memory", "128,256", "--timeout", "2", "--param", "size=4..256*2",
+                "--refine", "0.1", "--json", "--",
+            ] + burn,
             environment: ["CAPSIZE_HOME": home])
         #expect(result.status == 0, "\(result.stderr)")
         let analyses = try Self.analyses(json(result.stdout))
@@ -88,7 +94,8 @@ import Testing
         }
         #expect(breaks.map(\.memory) == [128, 256])
         // Twice the share: twice the size (a little more, as python's start-up is paid once at each).
-        #expect(breaks[1].observed > 1.7 * breaks[0].observed && breaks[1].observed < 2.6 * breaks[0].observed,
+        #expect(
+            breaks[1].observed > 1.7 * breaks[0].observed && breaks[1].observed < 2.6 * breaks[0].observed,
             "\(breaks)")
     }
 
@@ -98,8 +105,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: home) }
         // memory = base + 3 MB·size against 384 MB; time stays far under the 10 s timeout.
         let result = try capsize(
-            ["caps", "command", "--only-listed", "--memory", "384", "--timeout", "10", "--param", "size=8..1024*2",
-             "--json", "--"] + Self.program(time: "0.1", megabytes: "3*s"),
+            [
+                "caps", "command", "--only-listed", "--memory", "384", "--timeout", "10", "--param", "size=8..1024*2",
+                "--json", "--",
+            ] + Self.program(time: "0.1", megabytes: "3*s"),
             environment: ["CAPSIZE_HOME": home])
         #expect(result.status == 0, "\(result.stderr)")
         let analysis = try #require(try Self.analyses(json(result.stdout)).first)
@@ -126,8 +135,11 @@ import Testing
         let home = Self.home()
         defer { try? FileManager.default.removeItem(atPath: home) }
         let result = try capsize(
-            ["sweep", "command", "--executor", "batch", "--memory", "200", "--timeout", "5", "--param", "size=20,40,80,160,320,640",
-             "--json", "--"] + Self.program(time: "0.05", megabytes: "s"),
+            [
+                "sweep", "command", "--executor", "batch", "--memory", "200", "--timeout", "5", "--param",
+                "size=20,40,80,160,320,640",
+                "--json", "--",
+            ] + Self.program(time: "0.05", megabytes: "s"),
             environment: ["CAPSIZE_HOME": home])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try json(result.stdout)
@@ -135,26 +147,32 @@ import Testing
         let samples = try #require(series["samples"] as? [[String: Any]])
         let statuses = samples.map { "\($0["size"] ?? ""):\($0["status"] ?? "")" }
         // 160 MB of data fits a 200 MiB job, 320 does not; 640 confirms the break; nothing more runs.
-        #expect(statuses == ["20:completed", "40:completed", "80:completed", "160:completed", "320:outOfMemory", "640:outOfMemory"], "\(statuses)")
+        #expect(
+            statuses == [
+                "20:completed", "40:completed", "80:completed", "160:completed", "320:outOfMemory", "640:outOfMemory",
+            ], "\(statuses)")
         let peaks = samples.prefix(4).compactMap { $0["peakMB"] as? Double }
-        #expect(peaks.count == 4 && zip(peaks, [20.0, 40, 80, 160]).allSatisfy { $0 >= $1 && $0 < $1 + 40 }, "\(peaks)")
+        #expect(
+            peaks.count == 4 && zip(peaks, [20.0, 40, 80, 160]).allSatisfy { $0 >= $1 && $0 < $1 + 40 }, "\(peaks)")
         #expect(series["confirmed"] as? Bool == true)
     }
 
-    @Test("bad sweep and caps input exits 2 naming the item", arguments: [
-        (["sweep", "train-mlp", "--param", "width=1,2"], "--param"),
-        (["sweep", "train-mlp", "--param", "hidden="], "--param hidden"),
-        (["sweep", "train-mlp", "--param", "hidden=64,32"], "strictly increasing"),
-        (["sweep", "train-mlp", "--param", "hidden=64..32*2"], "--param hidden"),
-        (["sweep", "train-mlp", "--param", "hidden=64..512*1"], "factor"),
-        (["sweep", "train-mlp", "--param", "lr=0.1,0.2", "--executor", "lambda"], "--executor"),
-        (["sweep", "train-mlp", "--memory", "64"], "--memory"),
-        (["sweep", "train-mlp", "--repeat", "0"], "--repeat"),
-        (["caps", "train-mlp", "--time-cap-scale", "0"], "--time-cap-scale"),
-        (["caps", "train-mlp", "--time-cap-scale", "2"], "--time-cap-scale"),
-        (["caps", "train-mlp", "--timeout", "901"], "--timeout"),
-        (["caps", "train-mlp", "--only-listed"], "--only-listed"),
-    ])
+    @Test(
+        "bad sweep and caps input exits 2 naming the item",
+        arguments: [
+            (["sweep", "train-mlp", "--param", "width=1,2"], "--param"),
+            (["sweep", "train-mlp", "--param", "hidden="], "--param hidden"),
+            (["sweep", "train-mlp", "--param", "hidden=64,32"], "strictly increasing"),
+            (["sweep", "train-mlp", "--param", "hidden=64..32*2"], "--param hidden"),
+            (["sweep", "train-mlp", "--param", "hidden=64..512*1"], "factor"),
+            (["sweep", "train-mlp", "--param", "lr=0.1,0.2", "--executor", "lambda"], "--executor"),
+            (["sweep", "train-mlp", "--memory", "64"], "--memory"),
+            (["sweep", "train-mlp", "--repeat", "0"], "--repeat"),
+            (["caps", "train-mlp", "--time-cap-scale", "0"], "--time-cap-scale"),
+            (["caps", "train-mlp", "--time-cap-scale", "2"], "--time-cap-scale"),
+            (["caps", "train-mlp", "--timeout", "901"], "--timeout"),
+            (["caps", "train-mlp", "--only-listed"], "--only-listed"),
+        ])
     func badInput(arguments: [String], mentions: String) throws {
         let home = Self.home()
         defer { try? FileManager.default.removeItem(atPath: home) }

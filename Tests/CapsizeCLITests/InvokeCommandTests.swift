@@ -9,20 +9,23 @@ import Testing
         return path
     }()
     static let asyncPayloadFile: String = {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-payload-async-\(getpid())").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-payload-async-\(getpid())")
+            .path
         _ = FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x78, count: 1_048_576 + 1))
         return path
     }()
 
-    @Test("out-of-range function settings exit 2 with one line naming the field and Lambda's range", arguments: [
-        (["--memory", "127"], "--memory"), (["--memory", "10241"], "--memory"),
-        (["--timeout", "0"], "--timeout"), (["--timeout", "901"], "--timeout"),
-        (["--async", "--retries", "3"], "--retries"), (["--ephemeral-storage", "511"], "--ephemeral-storage"),
-        (["--ephemeral-storage", "10241"], "--ephemeral-storage"), (["--architecture", "sparc"], "--architecture"),
-        (["--async", "--maximum-event-age", "59"], "--maximum-event-age"), (["--count", "0"], "--count"),
-        (["--reserved-concurrency", "1001"], "--reserved-concurrency"), (["--concurrency", "0"], "--concurrency"),
-        (["--payload", payloadFile], "--payload"), (["--async", "--payload", asyncPayloadFile], "--payload"),
-    ])
+    @Test(
+        "out-of-range function settings exit 2 with one line naming the field and Lambda's range",
+        arguments: [
+            (["--memory", "127"], "--memory"), (["--memory", "10241"], "--memory"),
+            (["--timeout", "0"], "--timeout"), (["--timeout", "901"], "--timeout"),
+            (["--async", "--retries", "3"], "--retries"), (["--ephemeral-storage", "511"], "--ephemeral-storage"),
+            (["--ephemeral-storage", "10241"], "--ephemeral-storage"), (["--architecture", "sparc"], "--architecture"),
+            (["--async", "--maximum-event-age", "59"], "--maximum-event-age"), (["--count", "0"], "--count"),
+            (["--reserved-concurrency", "1001"], "--reserved-concurrency"), (["--concurrency", "0"], "--concurrency"),
+            (["--payload", payloadFile], "--payload"), (["--async", "--payload", asyncPayloadFile], "--payload"),
+        ])
     func badInput(arguments: [String], field: String) throws {
         let result = try capsize(["invoke", "command"] + arguments + ["--", "true"])
         #expect(result.status == 2)
@@ -72,7 +75,8 @@ import Testing
         let lines = try #require(invocation["logLines"] as? [String])
         #expect(lines.first?.hasSuffix(" Task timed out after 1.00 seconds") == true)
         #expect((invocation["report"] as? String)?.hasSuffix("\tStatus: timeout") == true)
-        #expect(invocation["durationMs"] as? Double == 1000, "a timed-out invocation reports the timeout as its Duration")
+        #expect(
+            invocation["durationMs"] as? Double == 1000, "a timed-out invocation reports the timeout as its Duration")
     }
 
     @Test("train-mlp that needs more than --memory 128 ends as Runtime.OutOfMemory with Max Memory Used = Memory Size")

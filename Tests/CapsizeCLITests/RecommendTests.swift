@@ -8,14 +8,18 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("capsize-recommend-\(UUID().uuidString)").path
     }
 
-    @Test("render-frames at 10,000 frames: no Lambda can hold it at small memory, a GPU Batch option is listed with costs, exports pass cfn-lint")
+    @Test(
+        "render-frames at 10,000 frames: no Lambda can hold it at small memory, a GPU Batch option is listed with costs, exports pass cfn-lint"
+    )
     func renderFrames() throws {
         let home = Self.home()
         defer { try? FileManager.default.removeItem(atPath: home) }
         let out = home + "/export"
         let result = try capsize(
-            ["recommend", "render-frames", "--frames", "10000", "--strategy", "speed", "--export", out, "--option",
-             "batch-g5.xlarge", "--json"],
+            [
+                "recommend", "render-frames", "--frames", "10000", "--strategy", "speed", "--export", out, "--option",
+                "batch-g5.xlarge", "--json",
+            ],
             environment: ["CAPSIZE_HOME": home])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try json(result.stdout)
@@ -39,7 +43,8 @@ import Testing
         let rungs = try #require(profile["rungs"] as? [[String: Any]])
         #expect(rungs.filter { $0["threads"] as? Int == 1 }.count >= 3)
         // The CloudFormation Batch job definition passes cfn-lint; the JSON request carries the GPU.
-        let suffix = try FileManager.default.fileExists(atPath: out + "/batch-job-definition.yaml")
+        let suffix =
+            try FileManager.default.fileExists(atPath: out + "/batch-job-definition.yaml")
             ? "" : "-batch-g5.xlarge"
         let definition = try lint(out + "/batch-job-definition\(suffix).yaml")
         #expect(definition.status == 0, "\(definition.stdout)")
@@ -47,12 +52,14 @@ import Testing
         let container = try #require(request["containerProperties"] as? [String: Any])
         let resources = try #require(container["resourceRequirements"] as? [[String: String]])
         #expect(resources.contains { $0["type"] == "GPU" })
-        #expect(try String(contentsOfFile: out + "/job\(suffix).sbatch", encoding: .utf8).contains("#SBATCH --gres=gpu:"))
+        #expect(
+            try String(contentsOfFile: out + "/job\(suffix).sbatch", encoding: .utf8).contains("#SBATCH --gres=gpu:"))
 
         // `capsize export` from the saved JSON: a SAM template for a Lambda option that cfn-lint accepts.
         let saved = home + "/rec.json"
         try result.stdout.write(toFile: saved, atomically: true, encoding: .utf8)
-        let sam = try capsize(["export", saved, "--format", "sam", "--option", "lambda-10240-arm64"], environment: ["CAPSIZE_HOME": home])
+        let sam = try capsize(
+            ["export", saved, "--format", "sam", "--option", "lambda-10240-arm64"], environment: ["CAPSIZE_HOME": home])
         #expect(sam.status == 0, "\(sam.stderr)")
         #expect(sam.stdout.contains("MemorySize: 10240") && sam.stdout.contains("- arm64"))
         try sam.stdout.write(toFile: home + "/template.yaml", atomically: true, encoding: .utf8)
@@ -79,14 +86,16 @@ import Testing
         #expect((recommendation["reasons"] as? [String] ?? []).contains { $0.contains("Lambda") })
     }
 
-    @Test("bad recommend input exits 2 naming the item", arguments: [
-        (["recommend", "train-mlp", "--strategy", "fastest"], "--strategy"),
-        (["recommend", "train-mlp", "--runs", "0"], "--runs"),
-        (["recommend", "train-mlp", "--memory", "64"], "--memory"),
-        (["recommend", "train-mlp", "--architectures", "sparc"], "--architectures"),
-        (["recommend", "train-mlp", "--width", "3"], "--width"),
-        (["recommend", "train-mlp", "--prices", "/no/such/file.json"], "--prices"),
-    ])
+    @Test(
+        "bad recommend input exits 2 naming the item",
+        arguments: [
+            (["recommend", "train-mlp", "--strategy", "fastest"], "--strategy"),
+            (["recommend", "train-mlp", "--runs", "0"], "--runs"),
+            (["recommend", "train-mlp", "--memory", "64"], "--memory"),
+            (["recommend", "train-mlp", "--architectures", "sparc"], "--architectures"),
+            (["recommend", "train-mlp", "--width", "3"], "--width"),
+            (["recommend", "train-mlp", "--prices", "/no/such/file.json"], "--prices"),
+        ])
     func badInput(arguments: [String], mentions: String) throws {
         let home = Self.home()
         defer { try? FileManager.default.removeItem(atPath: home) }
@@ -101,7 +110,8 @@ import Testing
         let catalog = try String(contentsOfFile: Self.packageRoot() + "/data/prices.json", encoding: .utf8)
             .replacingOccurrences(of: "\"perRequest\": 0.0000002", with: "\"perRequest\": -0.0000002")
         try catalog.write(toFile: home + "/prices.json", atomically: true, encoding: .utf8)
-        let result = try capsize(["recommend", "train-mlp", "--prices", home + "/prices.json"], environment: ["CAPSIZE_HOME": home])
+        let result = try capsize(
+            ["recommend", "train-mlp", "--prices", home + "/prices.json"], environment: ["CAPSIZE_HOME": home])
         #expect(result.status == 2 && result.stderr.contains("lambda.perRequest"), "\(result.stderr)")
     }
 

@@ -126,8 +126,10 @@ struct SlurmTests {
     func environment() throws {
         try #require(slurmProblem == nil, "\(slurmProblem ?? "")")
         let result = try capsize(
-            ["submit", "--backend", "slurm", "--array", "2", "--memory", "64", "--env", "FOO=bar baz", "--pass-env",
-             "CAPSIZE_PASS_TEST", "--json", "--", "/usr/bin/env"],
+            [
+                "submit", "--backend", "slurm", "--array", "2", "--memory", "64", "--env", "FOO=bar baz", "--pass-env",
+                "CAPSIZE_PASS_TEST", "--json", "--", "/usr/bin/env",
+            ],
             environment: [
                 "CAPSIZE_HOME": home, "SLURM_CONF": slurmConf, "CAPSIZE_SECRET_TEST": "hunter2",
                 "CAPSIZE_PASS_TEST": "passed-by-name",
@@ -135,7 +137,8 @@ struct SlurmTests {
         #expect(result.status == 0, "\(result.stderr)")
         let jobs = try #require(try json(result.stdout)["jobs"] as? [[String: Any]])
         let child = try #require(jobs.first { $0["arrayIndex"] as? Int == 1 })
-        let log = try String(contentsOfFile: try #require(child["logPath"] as? String) + "/attempt-1.log", encoding: .utf8)
+        let log = try String(
+            contentsOfFile: try #require(child["logPath"] as? String) + "/attempt-1.log", encoding: .utf8)
         let lines = Set(log.split(separator: "\n").map(String.init))
         #expect(!log.contains("CAPSIZE_SECRET_TEST") && !log.contains("CAPSIZE_HOME="), "\(log)")
         #expect(lines.contains("FOO=bar baz") && lines.contains("CAPSIZE_PASS_TEST=passed-by-name"), "\(log)")
@@ -156,7 +159,8 @@ struct SlurmTests {
             environment: ["CAPSIZE_HOME": home, "SLURM_CONF": slurmConf])
         #expect(result.status == 0, "\(result.stderr)")
         let job = try #require((try json(result.stdout)["jobs"] as? [[String: Any]])?.first)
-        let log = try String(contentsOfFile: try #require(job["logPath"] as? String) + "/attempt-1.log", encoding: .utf8)
+        let log = try String(
+            contentsOfFile: try #require(job["logPath"] as? String) + "/attempt-1.log", encoding: .utf8)
         let lines = log.split(separator: "\n").map(String.init)
         #expect(lines.first != "0" && !lines.contains("wrote") && lines.contains("kept"), "\(log)")
         #expect(try capsize(["runs", "list"], environment: ["CAPSIZE_HOME": home]).status == 0)

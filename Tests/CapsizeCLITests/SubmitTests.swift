@@ -5,7 +5,9 @@ import Testing
 
 /// Starts `capsize arguments` with its store in `home`, kills it with SIGKILL once `ready` says enough
 /// is recorded (polling the store; at most 20 s), and returns the id of the run it had stored.
-func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore, String) throws -> Bool) throws -> String {
+func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore, String) throws -> Bool) throws
+    -> String
+{
     let process = capsizeProcess(arguments, environment: ["CAPSIZE_HOME": home])
     process.standardOutput = FileHandle.nullDevice
     try process.run()
@@ -14,7 +16,9 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
     while Date() < deadline && process.isRunning {
         // Blocking, not suspending: a loaded cooperative pool could wake a suspended poll too late.
         Thread.sleep(forTimeInterval: 0.02)
-        guard let store = try? CapsizeStore(path: home + "/capsize.sqlite", machine: CalibrationKey.machine()), let id = try store.runs().first?.id else { continue }
+        guard let store = try? CapsizeStore(path: home + "/capsize.sqlite", machine: CalibrationKey.machine()),
+            let id = try store.runs().first?.id
+        else { continue }
         run = id
         if try ready(store, id) { break }
     }
@@ -26,8 +30,10 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
 @Suite(.serialized, .timeLimit(.minutes(1))) struct SubmitTests {
     @Test("a 100-child array with a SEQUENTIAL chain and no GPU runs to SUCCEEDED with every state stored")
     func arrayChain() throws {
-        let result = try capsize(["submit", "--array", "100", "--sequential", "--memory", "256", "--json", "--",
-                                  "/bin/sh", "-c", "echo child {index}"])
+        let result = try capsize([
+            "submit", "--array", "100", "--sequential", "--memory", "256", "--json", "--",
+            "/bin/sh", "-c", "echo child {index}",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let jobs = try #require(try json(result.stdout)["jobs"] as? [[String: Any]])
         #expect(jobs.count == 101)
@@ -48,8 +54,10 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
 
     @Test("workload jobs run through the worker; a job that depends on a failed job fails without running")
     func workloadsAndDependencies() throws {
-        let mlp = try capsize(["submit", "--array", "2", "--json", "--", "train-mlp", "--batch", "16", "--inputs", "8",
-                               "--hidden", "16", "--steps", "3", "--seed", "{index}"])
+        let mlp = try capsize([
+            "submit", "--array", "2", "--json", "--", "train-mlp", "--batch", "16", "--inputs", "8",
+            "--hidden", "16", "--steps", "3", "--seed", "{index}",
+        ])
         #expect(mlp.status == 0, "\(mlp.stderr)")
         let failing = try capsize(["submit", "--json", "--", "/bin/sh", "-c", "exit 3"])
         #expect(failing.status == 1)
@@ -64,10 +72,14 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
 
     @Test("GPU jobs share configured GPU slots and retries follow the strategy")
     func slotsAndRetries() throws {
-        let gpus = try capsize(["submit", "--gpu-slots", "2", "--gpus", "1", "--vcpus", "0.5", "--array", "4", "--json", "--",
-                                "/bin/sh", "-c", "test -n \"$CAPSIZE_GPU_DEVICES\""])
+        let gpus = try capsize([
+            "submit", "--gpu-slots", "2", "--gpus", "1", "--vcpus", "0.5", "--array", "4", "--json", "--",
+            "/bin/sh", "-c", "test -n \"$CAPSIZE_GPU_DEVICES\"",
+        ])
         #expect(gpus.status == 0, "\(gpus.stderr)")
-        let retried = try capsize(["submit", "--attempts", "3", "--json", "--", "/bin/sh", "-c", "test $AWS_BATCH_JOB_ATTEMPT -ge 3"])
+        let retried = try capsize([
+            "submit", "--attempts", "3", "--json", "--", "/bin/sh", "-c", "test $AWS_BATCH_JOB_ATTEMPT -ge 3",
+        ])
         #expect(retried.status == 0)
         let jobs = try #require(try json(retried.stdout)["jobs"] as? [[String: Any]])
         #expect(jobs.first?["attempt"] as? Int == 3)
@@ -77,12 +89,16 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
     func killThenResume() throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("submit-kill-\(UUID())").path
         let run = try runThenKill(
-            ["submit", "--array", "40", "--sequential", "--memory", "64", "--", "/bin/sh", "-c", "sleep 0.1"], home: home
+            ["submit", "--array", "40", "--sequential", "--memory", "64", "--", "/bin/sh", "-c", "sleep 0.1"],
+            home: home
         ) { store, run in try store.jobs(run: run).filter { $0.state == .succeeded }.count >= 5 }
-        let before = try #require(try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)["jobs"] as? [[String: Any]])
+        let before = try #require(
+            try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)["jobs"]
+                as? [[String: Any]])
         let finishedBefore = before.filter { $0["state"] as? String == "SUCCEEDED" && $0["arrayParentID"] is String }
         #expect(finishedBefore.count > 0 && finishedBefore.count < 40, "\(finishedBefore.count) children had finished")
-        let resumed = try capsize(["submit", "--resume", String(run.prefix(8)), "--json"], environment: ["CAPSIZE_HOME": home])
+        let resumed = try capsize(
+            ["submit", "--resume", String(run.prefix(8)), "--json"], environment: ["CAPSIZE_HOME": home])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let after = try #require(try json(resumed.stdout)["jobs"] as? [[String: Any]])
         #expect(after.count == 41 && after.allSatisfy { $0["state"] as? String == "SUCCEEDED" })
@@ -94,24 +110,26 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
         #expect(again.status == 2, "a finished run cannot be resumed")
     }
 
-    @Test("bad submissions exit 2 with one line naming the field", arguments: [
-        (["--gpus", "1", "--", "/bin/true"], "--gpus"),
-        (["--array", "1", "--", "/bin/true"], "--array"),
-        (["--array", "10001", "--", "/bin/true"], "--array"),
-        (["--attempts", "11", "--", "/bin/true"], "--attempts"),
-        (["--vcpus", "0", "--", "/bin/true"], "--vcpus"),
-        (["--vcpus", "64", "--", "/bin/true"], "--vcpus"),
-        (["--evaluate-on-exit", "MAYBE:exitCode:1", "--", "/bin/true"], "--evaluate-on-exit"),
-        (["--depends-on", "ffffffff", "--", "/bin/true"], "JOB"),
-        (["--depends-on", "ffffffff:SEQUENTIAL", "--", "/bin/true"], "--depends-on"),
-        (["--queue", "nope", "--", "/bin/true"], "--queue"),
-        (["--share-identifier", "alice", "--", "/bin/true"], "--share-identifier"),
-        (["--queues", "/no/such/file.json", "--", "/bin/true"], "--queues"),
-        (["--backend", "pbs", "--", "/bin/true"], "--backend"),
-        (["--", "/no/such/program"], "command"),
-        (["--", "train-mlp", "--batch", "0"], "--batch"),
-        ([String](), "--"),
-    ])
+    @Test(
+        "bad submissions exit 2 with one line naming the field",
+        arguments: [
+            (["--gpus", "1", "--", "/bin/true"], "--gpus"),
+            (["--array", "1", "--", "/bin/true"], "--array"),
+            (["--array", "10001", "--", "/bin/true"], "--array"),
+            (["--attempts", "11", "--", "/bin/true"], "--attempts"),
+            (["--vcpus", "0", "--", "/bin/true"], "--vcpus"),
+            (["--vcpus", "64", "--", "/bin/true"], "--vcpus"),
+            (["--evaluate-on-exit", "MAYBE:exitCode:1", "--", "/bin/true"], "--evaluate-on-exit"),
+            (["--depends-on", "ffffffff", "--", "/bin/true"], "JOB"),
+            (["--depends-on", "ffffffff:SEQUENTIAL", "--", "/bin/true"], "--depends-on"),
+            (["--queue", "nope", "--", "/bin/true"], "--queue"),
+            (["--share-identifier", "alice", "--", "/bin/true"], "--share-identifier"),
+            (["--queues", "/no/such/file.json", "--", "/bin/true"], "--queues"),
+            (["--backend", "pbs", "--", "/bin/true"], "--backend"),
+            (["--", "/no/such/program"], "command"),
+            (["--", "train-mlp", "--batch", "0"], "--batch"),
+            ([String](), "--"),
+        ])
     func badInput(arguments: [String], field: String) throws {
         try expectBadInput(["submit"] + arguments, mentions: field, home: testHome)
     }
@@ -136,18 +154,22 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
         return path
     }
 
-    @Test("bad queue files exit 2 with one line naming the field", arguments: [
-        (#"{"priority": 1001}"#, "{}", "jobQueues[0].priority"),
-        (#"{"state": "DISABLED"}"#, "{}", "jobQueues[0].state"),
-        (#"{"jobQueueName": "no spaces"}"#, "{}", "jobQueues[0].jobQueueName"),
-        (#"{"computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "b"}]}"#, "{}",
-         "jobQueues[0].computeEnvironmentOrder[0].computeEnvironment"),
-        (#"{"computeEnvironmentOrder": []}"#, "{}", "jobQueues[0].computeEnvironmentOrder"),
-        ("{}", #"{"minvCpus": 2}"#, "computeEnvironments[0].minvCpus"),
-        ("{}", #"{"maxvCpus": "many"}"#, "computeEnvironments[0].maxvCpus"),
-        ("{}", #"{"provisioningSeconds": -5}"#, "computeEnvironments[0].provisioningSeconds"),
-        ("{}", #"{"idleTeardownSeconds": -1}"#, "computeEnvironments[0].idleTeardownSeconds"),
-    ])
+    @Test(
+        "bad queue files exit 2 with one line naming the field",
+        arguments: [
+            (#"{"priority": 1001}"#, "{}", "jobQueues[0].priority"),
+            (#"{"state": "DISABLED"}"#, "{}", "jobQueues[0].state"),
+            (#"{"jobQueueName": "no spaces"}"#, "{}", "jobQueues[0].jobQueueName"),
+            (
+                #"{"computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "b"}]}"#, "{}",
+                "jobQueues[0].computeEnvironmentOrder[0].computeEnvironment"
+            ),
+            (#"{"computeEnvironmentOrder": []}"#, "{}", "jobQueues[0].computeEnvironmentOrder"),
+            ("{}", #"{"minvCpus": 2}"#, "computeEnvironments[0].minvCpus"),
+            ("{}", #"{"maxvCpus": "many"}"#, "computeEnvironments[0].maxvCpus"),
+            ("{}", #"{"provisioningSeconds": -5}"#, "computeEnvironments[0].provisioningSeconds"),
+            ("{}", #"{"idleTeardownSeconds": -1}"#, "computeEnvironments[0].idleTeardownSeconds"),
+        ])
     func badQueueFile(queue: String, environment: String, field: String) throws {
         let path = try Self.queueFile(queue: queue, environment: environment)
         try expectBadInput(["submit", "--queues", path, "--", "/bin/true"], mentions: field, home: testHome)
@@ -160,7 +182,10 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
             queue: #"{"jobQueueName": "fast", "priority": 500}"#,
             environment: #"{"provisioningSeconds": 120, "idleTeardownSeconds": 600}"#)
         let result = try capsize(
-            ["submit", "--queues", path, "--queue", "fast", "--json", "--", "/bin/sh", "-c", "echo $AWS_BATCH_JQ_NAME"],
+            [
+                "submit", "--queues", path, "--queue", "fast", "--json", "--", "/bin/sh", "-c",
+                "echo $AWS_BATCH_JQ_NAME",
+            ],
             environment: ["CAPSIZE_HOME": home])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try json(result.stdout)
@@ -195,11 +220,16 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
         let run = try runThenKill(
             ["invoke", "command", "--memory", "256", "--count", "40", "--", "/bin/sh", "-c", "sleep 0.1"], home: home
         ) { store, run in try store.invocations(run: run).count >= 5 }
-        let before = try #require(try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)["invocations"] as? [[String: Any]])
+        let before = try #require(
+            try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)[
+                "invocations"] as? [[String: Any]])
         #expect(before.count > 0 && before.count < 40, "\(before.count) invocations had finished")
-        let resumed = try capsize(["invoke", "--resume", String(run.prefix(8)), "--json"], environment: ["CAPSIZE_HOME": home])
+        let resumed = try capsize(
+            ["invoke", "--resume", String(run.prefix(8)), "--json"], environment: ["CAPSIZE_HOME": home])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        let after = try #require(try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)["invocations"] as? [[String: Any]])
+        let after = try #require(
+            try json(capsize(["runs", "show", run, "--json"], environment: ["CAPSIZE_HOME": home]).stdout)[
+                "invocations"] as? [[String: Any]])
         let keys = after.compactMap { $0["itemKey"] as? String }
         #expect(keys.count == 40 && Set(keys).count == 40, "\(keys.count) invocations, \(Set(keys).count) distinct")
         for old in before {

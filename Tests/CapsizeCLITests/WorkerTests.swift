@@ -19,11 +19,14 @@ func worker(_ lines: [String], environment: [String: String] = [:]) throws -> [[
 }
 
 @Suite(.serialized) struct WorkerTests {
-    let event = #"{"requestId":"%@","workload":"train-mlp","arguments":["--batch","16","--inputs","8","--hidden","16","--steps","3"],"device":"cpu"}"#
+    let event =
+        #"{"requestId":"%@","workload":"train-mlp","arguments":["--batch","16","--inputs","8","--hidden","16","--steps","3"],"device":"cpu"}"#
 
     @Test("the worker reports Init once, then answers each event; the second invocation is warm")
     func warmReuse() throws {
-        let replies = try worker([event.replacingOccurrences(of: "%@", with: "a"), event.replacingOccurrences(of: "%@", with: "b")])
+        let replies = try worker([
+            event.replacingOccurrences(of: "%@", with: "a"), event.replacingOccurrences(of: "%@", with: "b"),
+        ])
         #expect(replies.count == 3)
         #expect(replies[0]["event"] as? String == "init")
         #expect((replies[0]["initSeconds"] as? Double ?? -1) >= 0)

@@ -22,8 +22,9 @@ import Testing
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 expected.withUnsafeMutableBufferPointer { c in
-                    BLAS.sgemm(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n,
-                               c: c.baseAddress!, ldc: n)
+                    BLAS.sgemm(
+                        m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n,
+                        c: c.baseAddress!, ldc: n)
                 }
             }
         }

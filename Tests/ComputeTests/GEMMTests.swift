@@ -46,7 +46,9 @@ private let shapes: [(Int, Int, Int)] = [
     func kernelsInUse() {
         let selection = OpenBLASCoreType.selection
         #expect(selection.source != .openblas || CPUFeatures.current.vendor.isEmpty)
-        if let requested = selection.requested, OpenBLASCoreType.knownNames.contains(where: { $0.lowercased() == requested.lowercased() }) {
+        if let requested = selection.requested,
+            OpenBLASCoreType.knownNames.contains(where: { $0.lowercased() == requested.lowercased() })
+        {
             #expect(BLAS.coreType.lowercased() == requested.lowercased())
         }
         if selection.source == .cpuid {

@@ -6,7 +6,9 @@ import Testing
 @Suite struct OpenBLASCoreTypeTests {
     private static let sse: Set<CPUFeature> = [.sse3, .ssse3, .sse4_2]
     private static let avx2: Set<CPUFeature> = sse.union([.avx, .avx2, .fma, .osYMM])
-    private static let avx512: Set<CPUFeature> = avx2.union([.avx512f, .avx512dq, .avx512cd, .avx512bw, .avx512vl, .osZMM])
+    private static let avx512: Set<CPUFeature> = avx2.union([
+        .avx512f, .avx512dq, .avx512cd, .avx512bw, .avx512vl, .osZMM,
+    ])
 
     private static func choice(_ features: Set<CPUFeature>, vendor: String = "GenuineIntel") -> String? {
         OpenBLASCoreType.choose(for: CPUFeatures(vendor: vendor, features: features))?.name
@@ -58,7 +60,8 @@ import Testing
         #expect(ymmOnly.features == [.avx, .avx512f, .osYMM])
     }
 
-    @Test("the user's OPENBLAS_CORETYPE is kept; an inherited choice of capsize's is made again; unset is chosen and set")
+    @Test(
+        "the user's OPENBLAS_CORETYPE is kept; an inherited choice of capsize's is made again; unset is chosen and set")
     func selection() {
         let cpu = CPUFeatures(vendor: "GenuineIntel", features: Self.avx2)
         var exported: [String] = []
@@ -66,7 +69,9 @@ import Testing
         #expect(user.source == .environment && user.requested == "SkylakeX" && exported.isEmpty)
         #expect(user.reason == "set by OPENBLAS_CORETYPE=SkylakeX")
         // The user's value differs from the marker a parent capsize left: still the user's.
-        let changed = OpenBLASCoreType.select(environment: "Nehalem", marker: "Haswell", cpu: cpu) { exported.append($0) }
+        let changed = OpenBLASCoreType.select(environment: "Nehalem", marker: "Haswell", cpu: cpu) {
+            exported.append($0)
+        }
         #expect(changed.source == .environment && exported.isEmpty)
 
         let chosen = OpenBLASCoreType.select(environment: nil, marker: nil, cpu: cpu) { exported.append($0) }
@@ -76,10 +81,14 @@ import Testing
         let empty = OpenBLASCoreType.select(environment: "", marker: nil, cpu: cpu) { exported.append($0) }
         #expect(empty.source == .cpuid && exported == ["Haswell"])
         exported = []
-        let inherited = OpenBLASCoreType.select(environment: "Haswell", marker: "Haswell", cpu: cpu) { exported.append($0) }
+        let inherited = OpenBLASCoreType.select(environment: "Haswell", marker: "Haswell", cpu: cpu) {
+            exported.append($0)
+        }
         #expect(inherited.source == .cpuid && inherited.requested == "Haswell" && exported.isEmpty)
         // Inherited from a capsize on a faster CPU (another Slurm node): chosen again for this one.
-        let moved = OpenBLASCoreType.select(environment: "Cooperlake", marker: "Cooperlake", cpu: cpu) { exported.append($0) }
+        let moved = OpenBLASCoreType.select(environment: "Cooperlake", marker: "Cooperlake", cpu: cpu) {
+            exported.append($0)
+        }
         #expect(moved.requested == "Haswell" && exported == ["Haswell"])
     }
 

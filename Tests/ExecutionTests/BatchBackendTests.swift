@@ -45,11 +45,14 @@ import Testing
         #expect(latest["\(cancelled.id):0"]?.statusReason == "Cancelled by the user")
     }
 
-    @Test("placeholders: {index}, {attempt} and {gpu} filled; Slurm's leave {index} to the shell and make opencl:{gpu} gpu")
+    @Test(
+        "placeholders: {index}, {attempt} and {gpu} filled; Slurm's leave {index} to the shell and make opencl:{gpu} gpu"
+    )
     func placeholders() {
         let local = JobLaunch.Placeholders(index: "3", attempt: "2", gpu: "1")
         #expect(local.fill("seed {index}-{attempt} on opencl:{gpu}") == "seed 3-2 on opencl:1")
-        #expect(SlurmBackend.placeholders.fill("seed {index}-{attempt} on opencl:{gpu} {gpu}") == "seed {index}-1 on gpu 0")
+        #expect(
+            SlurmBackend.placeholders.fill("seed {index}-{attempt} on opencl:{gpu} {gpu}") == "seed {index}-1 on gpu 0")
         let layout = JobLaunch.Layout(root: "/jobs", id: "j:1")
         #expect(layout.output == "/jobs/j:1/output" && layout.log(attempt: 2) == "/jobs/j:1/attempt-2.log")
         let log = JobLaunch.Layout.joined(stdout: Data("out".utf8), stderr: Data("err".utf8))

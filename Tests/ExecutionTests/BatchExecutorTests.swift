@@ -8,7 +8,8 @@ import Testing
 
 @Suite(.serialized, .timeLimit(.minutes(1))) struct BatchExecutorTests {
     static func executor(
-        vcpus: Double = 2, memoryMiB: Int = 4096, gpus: [Int] = [], store: CapsizeStore? = nil, runID: String = "test-run"
+        vcpus: Double = 2, memoryMiB: Int = 4096, gpus: [Int] = [], store: CapsizeStore? = nil,
+        runID: String = "test-run"
     ) throws -> BatchExecutor {
         let environment = ComputeEnvironment(
             name: "local", maxVCPUs: vcpus, memoryMiB: memoryMiB, gpuDevices: gpus, provisioningSeconds: 300)
@@ -18,11 +19,14 @@ import Testing
             outputRoot: output, terminateGrace: 0.2)
     }
 
-    static func shell(_ script: String, name: String = "job", vcpus: Double = 1, memoryMiB: Int = 256, gpus: Int = 0,
-                      timeout: Double? = nil, retry: RetryStrategy? = nil) throws -> JobDefinition {
+    static func shell(
+        _ script: String, name: String = "job", vcpus: Double = 1, memoryMiB: Int = 256, gpus: Int = 0,
+        timeout: Double? = nil, retry: RetryStrategy? = nil
+    ) throws -> JobDefinition {
         JobDefinition(
             name: name, argv: ["/bin/sh", "-c", script],
-            resources: try ResourceRequirements(vcpus: vcpus, memoryMiB: memoryMiB, gpus: gpus), timeoutSeconds: timeout,
+            resources: try ResourceRequirements(vcpus: vcpus, memoryMiB: memoryMiB, gpus: gpus),
+            timeoutSeconds: timeout,
             retryStrategy: try retry ?? RetryStrategy())
     }
 
@@ -30,11 +34,14 @@ import Testing
     func sequentialArray() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try CapsizeStore(path: directory.appendingPathComponent("capsize.sqlite").path, machine: "test machine")
-        let run = try store.createRun(kind: .submit, commandLine: ["test"], parameters: [String: String](), planned: 101)
+        let store = try CapsizeStore(
+            path: directory.appendingPathComponent("capsize.sqlite").path, machine: "test machine")
+        let run = try store.createRun(
+            kind: .submit, commandLine: ["test"], parameters: [String: String](), planned: 101)
         let executor = try Self.executor(store: store, runID: run.id)
         let parent = try await executor.submit(
-            try Self.shell(#"echo "$AWS_BATCH_JOB_ARRAY_INDEX $AWS_BATCH_JOB_ATTEMPT" > "$AWS_BATCH_JOB_OUTPUT_DIR/index""#),
+            try Self.shell(
+                #"echo "$AWS_BATCH_JOB_ARRAY_INDEX $AWS_BATCH_JOB_ATTEMPT" > "$AWS_BATCH_JOB_OUTPUT_DIR/index""#),
             arraySize: 100, sequential: true)
         let records = await executor.runUntilDone()
         #expect(records.count == 101)
@@ -62,9 +69,13 @@ import Testing
     func retries() async throws {
         let executor = try Self.executor()
         let always = try await executor.submit(try Self.shell("exit 2", retry: try RetryStrategy(attempts: 3)))
-        let exitRule = try await executor.submit(try Self.shell("exit 2", retry: try RetryStrategy(
-            attempts: 3, evaluateOnExit: [try EvaluateOnExit(action: .exit, onExitCode: "2")])))
-        let second = try await executor.submit(try Self.shell(#"test "$AWS_BATCH_JOB_ATTEMPT" -ge 2"#, retry: try RetryStrategy(attempts: 3)))
+        let exitRule = try await executor.submit(
+            try Self.shell(
+                "exit 2",
+                retry: try RetryStrategy(
+                    attempts: 3, evaluateOnExit: [try EvaluateOnExit(action: .exit, onExitCode: "2")])))
+        let second = try await executor.submit(
+            try Self.shell(#"test "$AWS_BATCH_JOB_ATTEMPT" -ge 2"#, retry: try RetryStrategy(attempts: 3)))
         let records = Dictionary(uniqueKeysWithValues: await executor.runUntilDone().map { ($0.id, $0) })
         #expect(records[always]?.state == .failed && records[always]?.attempt == 3 && records[always]?.exitCode == 2)
         #expect(records[always]?.statusReason == StatusReason.essentialContainerExited)
@@ -78,7 +89,8 @@ import Testing
     @Test("a timed-out attempt fails with Batch's reason and is not retried")
     func timeout() async throws {
         let executor = try Self.executor()
-        let id = try await executor.submit(try Self.shell("sleep 10", timeout: 0.3, retry: try RetryStrategy(attempts: 3)))
+        let id = try await executor.submit(
+            try Self.shell("sleep 10", timeout: 0.3, retry: try RetryStrategy(attempts: 3)))
         let record = try #require(await executor.runUntilDone().first { $0.id == id })
         #expect(record.state == .failed && record.attempt == 1)
         #expect(record.statusReason == StatusReason.timeout)
@@ -96,24 +108,43 @@ import Testing
         #expect(record.exitCode == 137)
         #expect(record.reason == "OutOfMemoryError: Container killed due to memory usage")
         #expect(record.statusReason == "Essential container in task exited")
-        #expect(record.reasons == "Essential container in task exited (OutOfMemoryError: Container killed due to memory usage)")
+        #expect(
+            record.reasons
+                == "Essential container in task exited (OutOfMemoryError: Container killed due to memory usage)")
     }
 
-    @Test("a job killed for memory is retried by rules written for AWS (onReason OutOfMemoryError*, onExitCode 137); AWS's catch-all EXIT stops other failures")
+    @Test(
+        "a job killed for memory is retried by rules written for AWS (onReason OutOfMemoryError*, onExitCode 137); AWS's catch-all EXIT stops other failures"
+    )
     func outOfMemoryRetried() async throws {
         let executor = try Self.executor()
-        let byReason = try await executor.submit(try Self.shell(Self.allocator, memoryMiB: 64, retry: try RetryStrategy(
-            attempts: 2, evaluateOnExit: [
-                try EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"), try EvaluateOnExit(action: .exit, onReason: "*"),
-            ])))
-        let byCode = try await executor.submit(try Self.shell(Self.allocator, memoryMiB: 64, retry: try RetryStrategy(
-            attempts: 2, evaluateOnExit: [
-                try EvaluateOnExit(action: .retry, onExitCode: "137"), try EvaluateOnExit(action: .exit, onReason: "*"),
-            ])))
-        let plainFailure = try await executor.submit(try Self.shell("exit 3", retry: try RetryStrategy(
-            attempts: 2, evaluateOnExit: [
-                try EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"), try EvaluateOnExit(action: .exit, onReason: "*"),
-            ])))
+        let byReason = try await executor.submit(
+            try Self.shell(
+                Self.allocator, memoryMiB: 64,
+                retry: try RetryStrategy(
+                    attempts: 2,
+                    evaluateOnExit: [
+                        try EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"),
+                        try EvaluateOnExit(action: .exit, onReason: "*"),
+                    ])))
+        let byCode = try await executor.submit(
+            try Self.shell(
+                Self.allocator, memoryMiB: 64,
+                retry: try RetryStrategy(
+                    attempts: 2,
+                    evaluateOnExit: [
+                        try EvaluateOnExit(action: .retry, onExitCode: "137"),
+                        try EvaluateOnExit(action: .exit, onReason: "*"),
+                    ])))
+        let plainFailure = try await executor.submit(
+            try Self.shell(
+                "exit 3",
+                retry: try RetryStrategy(
+                    attempts: 2,
+                    evaluateOnExit: [
+                        try EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"),
+                        try EvaluateOnExit(action: .exit, onReason: "*"),
+                    ])))
         let records = Dictionary(uniqueKeysWithValues: await executor.runUntilDone().map { ($0.id, $0) })
         for id in [byReason, byCode] {
             let record = try #require(records[id])
@@ -127,7 +158,8 @@ import Testing
     @Test("an array whose child fails ends FAILED with Batch's 'Array Child Job failed'")
     func arrayChildFailed() async throws {
         let executor = try Self.executor()
-        let parent = try await executor.submit(try Self.shell(#"test "$AWS_BATCH_JOB_ARRAY_INDEX" -eq 0"#), arraySize: 2)
+        let parent = try await executor.submit(
+            try Self.shell(#"test "$AWS_BATCH_JOB_ARRAY_INDEX" -eq 0"#), arraySize: 2)
         let records = Dictionary(uniqueKeysWithValues: await executor.runUntilDone().map { ($0.id, $0) })
         #expect(records["\(parent):0"]?.state == .succeeded && records["\(parent):1"]?.state == .failed)
         #expect(records[parent]?.state == .failed)
@@ -140,7 +172,8 @@ import Testing
         let failing = try await executor.submit(try Self.shell("exit 1"))
         let dependent = try await executor.submit(try Self.shell("true"), dependsOn: [JobDependency(jobId: failing)])
         let first = try await executor.submit(try Self.shell("sleep 0.05"), arraySize: 3)
-        let second = try await executor.submit(try Self.shell("true"), arraySize: 3, dependsOn: [JobDependency(jobId: first, type: .nToN)])
+        let second = try await executor.submit(
+            try Self.shell("true"), arraySize: 3, dependsOn: [JobDependency(jobId: first, type: .nToN)])
         let records = Dictionary(uniqueKeysWithValues: await executor.runUntilDone().map { ($0.id, $0) })
         #expect(records[dependent]?.state == .failed)
         #expect(records[dependent]?.statusReason == StatusReason.dependencyFailed)
@@ -158,8 +191,11 @@ import Testing
         let executor = try Self.executor(gpus: [0, 1])
         var ids: [String] = []
         for _ in 0..<4 {
-            ids.append(try await executor.submit(try Self.shell(
-                #"echo "$CAPSIZE_GPU_DEVICES" > "$AWS_BATCH_JOB_OUTPUT_DIR/gpu"; sleep 0.3"#, vcpus: 0.5, gpus: 1)))
+            ids.append(
+                try await executor.submit(
+                    try Self.shell(
+                        #"echo "$CAPSIZE_GPU_DEVICES" > "$AWS_BATCH_JOB_OUTPUT_DIR/gpu"; sleep 0.3"#, vcpus: 0.5,
+                        gpus: 1)))
         }
         let records = await executor.runUntilDone().filter { ids.contains($0.id) }
         #expect(records.allSatisfy { $0.state == .succeeded })
@@ -177,9 +213,11 @@ import Testing
         }
     }
 
-    @Test("bad submissions are refused at submit with the field named", arguments: [
-        ("gpus", "gpus"), ("vcpus", "vcpus"), ("memory", "memory"), ("array", "array"), ("unknown", "dependsOn"),
-    ])
+    @Test(
+        "bad submissions are refused at submit with the field named",
+        arguments: [
+            ("gpus", "gpus"), ("vcpus", "vcpus"), ("memory", "memory"), ("array", "array"), ("unknown", "dependsOn"),
+        ])
     func badSubmissions(kind: String, field: String) async throws {
         let executor = try Self.executor(vcpus: 2, memoryMiB: 1024)
         let error = try await #require(throws: InputError.self) {

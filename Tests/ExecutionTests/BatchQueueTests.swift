@@ -93,7 +93,8 @@ import Testing
     func modeledProvisioning() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try CapsizeStore(path: directory.appendingPathComponent("capsize.sqlite").path, machine: "test machine")
+        let store = try CapsizeStore(
+            path: directory.appendingPathComponent("capsize.sqlite").path, machine: "test machine")
         let run = try store.createRun(kind: .submit, commandLine: ["test"], parameters: [String: String](), planned: 4)
         let modeled = Self.environment("modeled", provisioning: 5, idle: 0.2)
         let executor = try Self.executor(
@@ -210,7 +211,9 @@ import Testing
         var bad = try BatchExecutorTests.shell("true")
         bad.shareIdentifier = "no spaces"
         await #expect(throws: InputError.self) { try await fair.submit(bad) }
-        let fifo = try BatchQueueTests.executor([JobQueue(name: "fifo", environments: [BatchQueueTests.environment("a")])])
+        let fifo = try BatchQueueTests.executor([
+            JobQueue(name: "fifo", environments: [BatchQueueTests.environment("a")])
+        ])
         var shared = try BatchExecutorTests.shell("true")
         shared.shareIdentifier = "alice"
         do {
@@ -258,27 +261,40 @@ import Testing
     }
 
     /// Bad queue files: the change and the field the error must name.
-    static var badFiles: [([String: Any?], [String: Any?], String)] { [
-        (["priority": 1001], [:], "jobQueues[0].priority"),
-        (["priority": -1], [:], "jobQueues[0].priority"),
-        (["priority": "high"], [:], "jobQueues[0].priority"),
-        (["state": "DISABLED"], [:], "jobQueues[0].state"),
-        (["jobQueueName": "bad name"], [:], "jobQueues[0].jobQueueName"),
-        (["computeEnvironmentOrder": [["order": 1, "computeEnvironment": "nope"]]], [:],
-         "jobQueues[0].computeEnvironmentOrder[0].computeEnvironment"),
-        (["computeEnvironmentOrder": (1...4).map { ["order": $0, "computeEnvironment": "a"] }], [:],
-         "jobQueues[0].computeEnvironmentOrder"),
-        ([:], ["minvCpus": 4], "computeEnvironments[0].minvCpus"),
-        ([:], ["maxvCpus": 0], "computeEnvironments[0].maxvCpus"),
-        ([:], ["gpus": 1], "computeEnvironments[0].gpus"),
-        ([:], ["provisioningSeconds": -1], "computeEnvironments[0].provisioningSeconds"),
-        (["fairsharePolicy": ["shareDecaySeconds": 700_000]], [:], "jobQueues[0].fairsharePolicy.shareDecaySeconds"),
-        (["fairsharePolicy": ["shareDistribution": [["shareIdentifier": "a", "weightFactor": 0]]]], [:],
-         "jobQueues[0].fairsharePolicy.shareDistribution[0].weightFactor"),
-        (["fairsharePolicy": ["shareDistribution": [["shareIdentifier": "a b"]]]], [:],
-         "jobQueues[0].fairsharePolicy.shareDistribution[0].shareIdentifier"),
-        ([:], ["idleTeardownSeconds": -1], "computeEnvironments[0].idleTeardownSeconds"),
-    ] }
+    static var badFiles: [([String: Any?], [String: Any?], String)] {
+        [
+            (["priority": 1001], [:], "jobQueues[0].priority"),
+            (["priority": -1], [:], "jobQueues[0].priority"),
+            (["priority": "high"], [:], "jobQueues[0].priority"),
+            (["state": "DISABLED"], [:], "jobQueues[0].state"),
+            (["jobQueueName": "bad name"], [:], "jobQueues[0].jobQueueName"),
+            (
+                ["computeEnvironmentOrder": [["order": 1, "computeEnvironment": "nope"]]], [:],
+                "jobQueues[0].computeEnvironmentOrder[0].computeEnvironment"
+            ),
+            (
+                ["computeEnvironmentOrder": (1...4).map { ["order": $0, "computeEnvironment": "a"] }], [:],
+                "jobQueues[0].computeEnvironmentOrder"
+            ),
+            ([:], ["minvCpus": 4], "computeEnvironments[0].minvCpus"),
+            ([:], ["maxvCpus": 0], "computeEnvironments[0].maxvCpus"),
+            ([:], ["gpus": 1], "computeEnvironments[0].gpus"),
+            ([:], ["provisioningSeconds": -1], "computeEnvironments[0].provisioningSeconds"),
+            (
+                ["fairsharePolicy": ["shareDecaySeconds": 700_000]], [:],
+                "jobQueues[0].fairsharePolicy.shareDecaySeconds"
+            ),
+            (
+                ["fairsharePolicy": ["shareDistribution": [["shareIdentifier": "a", "weightFactor": 0]]]], [:],
+                "jobQueues[0].fairsharePolicy.shareDistribution[0].weightFactor"
+            ),
+            (
+                ["fairsharePolicy": ["shareDistribution": [["shareIdentifier": "a b"]]]], [:],
+                "jobQueues[0].fairsharePolicy.shareDistribution[0].shareIdentifier"
+            ),
+            ([:], ["idleTeardownSeconds": -1], "computeEnvironments[0].idleTeardownSeconds"),
+        ]
+    }
 
     @Test("each invalid field is named", arguments: 0..<12)
     func badFile(index: Int) throws {

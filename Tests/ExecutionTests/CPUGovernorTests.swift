@@ -50,7 +50,9 @@ import Testing
         // It used a millisecond to start before the first reading (the baseline), then nothing but a tick's
         // worth over the next five seconds.
         var governor = CPUGovernor(share: 0.0724, now: 0, used: 0.001)
-        for tick in 1...1000 { #expect(governor.update(now: Double(tick) * 0.005, used: tick < 500 ? 0.001 : 0.011) == .none) }
+        for tick in 1...1000 {
+            #expect(governor.update(now: Double(tick) * 0.005, used: tick < 500 ? 0.001 : 0.011) == .none)
+        }
         #expect(governor.stops == 0)
     }
 

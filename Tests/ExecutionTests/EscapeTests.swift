@@ -38,7 +38,8 @@ import Testing
     @Test("a grandchild that grows past the memory cap after its launcher was killed is killed for memory")
     func killedLauncherKeepsMemoryCap() async throws {
         let grow = "import time\nb = bytearray(b'\\x01') * (150 << 20)\ntime.sleep(30)"
-        let script = "setsid sh -c 'sleep 0.4; exec \(Fixture.python) -c \"$0\"' \"$1\" & echo $!; sleep 0.2; kill -9 $PPID; sleep 30"
+        let script =
+            "setsid sh -c 'sleep 0.4; exec \(Fixture.python) -c \"$0\"' \"$1\" & echo $!; sleep 0.2; kill -9 $PPID; sleep 30"
         let result = try await Fixture.sandbox(pidNamespace: false).run(
             ["sh", "-c", script, "sh", grow], limits: SandboxLimits(wallSeconds: 20, memoryBytes: 100 << 20))
         let daemon = try Self.firstPid(result.stdout.text)
@@ -63,7 +64,8 @@ import Testing
     @Test("a held program that kills its launcher is still held to its CPU share")
     func killedLauncherKeepsShare() async throws {
         // $PPID is the program (the outer shell); its parent is capsize-launch.
-        let script = #"sleep 0.1; kill -9 $(cut -d" " -f4 /proc/$PPID/stat); i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done"#
+        let script =
+            #"sleep 0.1; kill -9 $(cut -d" " -f4 /proc/$PPID/stat); i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done"#
         let started = monotonicSeconds()
         let result = try await Fixture.sandbox(pidNamespace: false).run(
             ["sh", "-c", "setsid sh -c '\(script)' & sleep 30"], limits: SandboxLimits(wallSeconds: 3, cpuShare: 0.25))

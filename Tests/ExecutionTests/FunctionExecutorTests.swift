@@ -52,8 +52,16 @@ import Testing
         #expect(outcomes.map(\.cold) == [true, false])
         let (first, second) = (try #require(outcomes[0].report), try #require(outcomes[1].report))
         #expect(first.hasPrefix("REPORT RequestId: \(outcomes[0].requestId)\tDuration: "))
-        #expect(first.wholeMatch(of: /REPORT RequestId: [0-9a-f-]{36}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 512 MB\tMax Memory Used: \d+ MB\tInit Duration: \d+\.\d\d ms\t/) != nil)
-        #expect(second.wholeMatch(of: /REPORT RequestId: [0-9a-f-]{36}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 512 MB\tMax Memory Used: \d+ MB\t/) != nil)
+        #expect(
+            first.wholeMatch(
+                of:
+                    /REPORT RequestId: [0-9a-f-]{36}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 512 MB\tMax Memory Used: \d+ MB\tInit Duration: \d+\.\d\d ms\t/
+            ) != nil)
+        #expect(
+            second.wholeMatch(
+                of:
+                    /REPORT RequestId: [0-9a-f-]{36}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 512 MB\tMax Memory Used: \d+ MB\t/
+            ) != nil)
         let initMs = try #require(Self.initDuration(first))
         #expect(initMs > 0 && initMs < 10_000)
         #expect(Self.initDuration(second) == nil)
@@ -67,7 +75,9 @@ import Testing
         #expect(try store.environments(run: run.id).count == 1)
     }
 
-    @Test("an invoke past the timeout is killed at the cap with Lambda's texts (Duration = the timeout), and the next invoke is cold")
+    @Test(
+        "an invoke past the timeout is killed at the cap with Lambda's texts (Duration = the timeout), and the next invoke is cold"
+    )
     func timeoutResetsTheEnvironment() async throws {
         let executor = try Self.executor(["sleep", "5"], timeout: 1)
         let start = Date()
@@ -76,13 +86,18 @@ import Testing
         #expect(outcome.status == .timeout)
         #expect(outcome.errorType == "Sandbox.Timedout")
         let text = try #require(outcome.logLines.first)
-        #expect(text.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [0-9a-f-]{36} Task timed out after 1\.00 seconds/) != nil, "\(text)")
+        #expect(
+            text.wholeMatch(
+                of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [0-9a-f-]{36} Task timed out after 1\.00 seconds/) != nil,
+            "\(text)")
         #expect(text.contains(" \(outcome.requestId) "))
         // As Lambda reports it today: Duration is the timeout, Billed Duration the timeout plus Init.
         let report = try #require(outcome.report)
         let initMs = try #require(outcome.initDurationMs)
         #expect(outcome.durationMs == 1000)
-        #expect(report.contains("\tDuration: 1000.00 ms\tBilled Duration: \(Int((1000 + initMs).rounded(.up))) ms\t"), "\(report)")
+        #expect(
+            report.contains("\tDuration: 1000.00 ms\tBilled Duration: \(Int((1000 + initMs).rounded(.up))) ms\t"),
+            "\(report)")
         #expect(report.hasSuffix("\tInit Duration: \(String(format: "%.2f", initMs)) ms\tStatus: timeout"), "\(report)")
         // Killed at the cap, long before the program's own end (how soon after the cap is a benchmark).
         #expect(elapsedMs - initMs < 4000, "\(elapsedMs) ms with \(initMs) ms of Init")
@@ -107,7 +122,11 @@ import Testing
         #expect(outcome.maxMemoryUsedMB == 128)
         let report = try #require(outcome.report)
         #expect(Self.maxMemory(report) == 128)
-        #expect(report.wholeMatch(of: /REPORT RequestId: [0-9a-f-]{36}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: 128 MB\tInit Duration: \d+\.\d\d ms\tStatus: error\tError Type: Runtime\.OutOfMemory/) != nil, "\(report)")
+        #expect(
+            report.wholeMatch(
+                of:
+                    /REPORT RequestId: [0-9a-f-]{36}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: 128 MB\tInit Duration: \d+\.\d\d ms\tStatus: error\tError Type: Runtime\.OutOfMemory/
+            ) != nil, "\(report)")
         // Killed at the first reading above the cap: ~1 MB per 2 ms at a 5 ms interval overshoots by a few MB.
         #expect(outcome.sampledPeakMB > 128 && outcome.sampledPeakMB < 128 * 1.05)
         #expect(outcome.durationMs < 5_000)
@@ -168,7 +187,9 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).count == 1)
     }
 
-    @Test("requests over 6 MB (synchronous) or 1 MB (asynchronous) are rejected with Lambda's RequestEntityTooLargeException texts")
+    @Test(
+        "requests over 6 MB (synchronous) or 1 MB (asynchronous) are rejected with Lambda's RequestEntityTooLargeException texts"
+    )
     func payloadLimits() async throws {
         let large = try Self.executor(["true"], payload: String(repeating: "x", count: 6 * 1_048_576))
         let sync = await large.invokeOnce()
@@ -178,7 +199,9 @@ import Testing
         let async = await medium.invokeOnce(type: .asynchronous)
         #expect(async.errorType == "RequestEntityTooLargeException")
         let bytes = FunctionExecutor.payloadBytes(of: await medium.event)
-        #expect(async.errorMessage == "\(bytes) byte payload is too large for the Event invocation type (limit 1048576 bytes)")
+        #expect(
+            async.errorMessage
+                == "\(bytes) byte payload is too large for the Event invocation type (limit 1048576 bytes)")
         let started = await large.environmentsStarted + medium.environmentsStarted
         #expect(started == 0)
     }
@@ -204,13 +227,15 @@ import Testing
         #expect(outcome.report?.hasSuffix("\tStatus: error\tError Type: Runtime.ExitError") == true)
     }
 
-    @Test("a response over 6,291,556 bytes is Function.ResponseSizeTooLarge with Lambda's text; one at the limit passes")
+    @Test(
+        "a response over 6,291,556 bytes is Function.ResponseSizeTooLarge with Lambda's text; one at the limit passes")
     func responseLimit() async throws {
         // The answer line is the response: {"event":"result","status":"success","pad":"xxx..."} padded to the length asked.
         func answer(_ length: Int) -> String {
             let head = #"{"event":"result","status":"success","pad":""#
             let tail = #""}"#
-            return "printf '%s' '\(head)'; head -c \(length - head.utf8.count - tail.utf8.count) /dev/zero | tr '\\0' x; "
+            return
+                "printf '%s' '\(head)'; head -c \(length - head.utf8.count - tail.utf8.count) /dev/zero | tr '\\0' x; "
                 + "printf '%s\\n' '\(tail)'"
         }
         let over = try Self.standIn(answer(6_291_557))
@@ -244,7 +269,9 @@ import Testing
         return stat[stat.index(after: close)...].split(separator: " ").first
     }
 
-    @Test("a function that returns while a background process runs succeeds at once; the process is frozen with the environment and killed when it is reaped")
+    @Test(
+        "a function that returns while a background process runs succeeds at once; the process is frozen with the environment and killed when it is reaped"
+    )
     func backgroundProcess() async throws {
         let seconds = "29.\(Int.random(in: 100_000...999_999))"  // a sleep no other process runs
         let executor = try Self.executor(["/bin/sh", "-c", "sleep \(seconds) & echo done"], timeout: 2)
@@ -264,12 +291,16 @@ import Testing
         #expect(next.status == .success && !next.cold)
         await executor.shutdown()
         for _ in 0..<200 {
-            if Fixture.processes(mentioning: seconds).allSatisfy({ Self.state(of: $0) == nil || Self.state(of: $0) == "Z" }) {
+            if Fixture.processes(mentioning: seconds).allSatisfy({
+                Self.state(of: $0) == nil || Self.state(of: $0) == "Z"
+            }) {
                 break
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        let left = Fixture.processes(mentioning: seconds).filter { Self.state(of: $0) != nil && Self.state(of: $0) != "Z" }
+        let left = Fixture.processes(mentioning: seconds).filter {
+            Self.state(of: $0) != nil && Self.state(of: $0) != "Z"
+        }
         #expect(left.isEmpty, "killed when the environment was reaped: \(left)")
     }
 
@@ -311,8 +342,11 @@ import Testing
         let outcome = await executor.invokeOnce()
         #expect(outcome.status == .crash)
         #expect(outcome.errorType == "Runtime.ExitError")
-        #expect(outcome.errorMessage == "RequestId: \(outcome.requestId) Error: Runtime exited with error: signal: killed")
-        #expect(outcome.report?.hasSuffix("\tStatus: error\tError Type: Runtime.ExitError") == true, "\(outcome.report ?? "")")
+        #expect(
+            outcome.errorMessage == "RequestId: \(outcome.requestId) Error: Runtime exited with error: signal: killed")
+        #expect(
+            outcome.report?.hasSuffix("\tStatus: error\tError Type: Runtime.ExitError") == true,
+            "\(outcome.report ?? "")")
         #expect(outcome.durationMs < 900)
         #expect(await executor.idleEnvironments == 0)
         await executor.shutdown()
@@ -362,12 +396,14 @@ import Testing
     @Test("Init beyond the init limit goes on under the timeout and is counted into the first Duration")
     func slowInit() async throws {
         // A stand-in worker: Init takes 0.4 s, then it answers every event.
-        let script = #"sleep 0.4; echo '{"event":"init"}'; while read l; do echo '{"event":"result","status":"success"}'; done"#
+        let script =
+            #"sleep 0.4; echo '{"event":"init"}'; while read l; do echo '{"event":"result","status":"success"}'; done"#
         let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: 3)
         var options = FunctionExecutor.Options(workerCommand: ["/bin/sh", "-c", script])
         options.initLimitSeconds = 0.1
         let executor = try FunctionExecutor(
-            settings: FunctionSettings(configuration: configuration), event: FunctionEvent(workload: "command"), options: options)
+            settings: FunctionSettings(configuration: configuration), event: FunctionEvent(workload: "command"),
+            options: options)
         let outcomes = await executor.invoke(count: 2)
         await executor.shutdown()
         #expect(outcomes.map(\.status) == [.success, .success])
@@ -382,7 +418,8 @@ import Testing
         let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: 3)
         let options = FunctionExecutor.Options(workerCommand: ["/nonexistent/capsize", "worker"])
         let executor = try FunctionExecutor(
-            settings: FunctionSettings(configuration: configuration), event: FunctionEvent(workload: "command"), options: options)
+            settings: FunctionSettings(configuration: configuration), event: FunctionEvent(workload: "command"),
+            options: options)
         let outcome = await executor.invokeOnce()
         #expect(outcome.status == .crash)
         #expect(outcome.errorMessage?.contains("Runtime exited with error") == true)
@@ -405,7 +442,9 @@ import Testing
         "import sys, time\nt = time.process_time()\nwhile time.process_time() - t < float(sys.argv[1]): pass", "0.1",
     ]
 
-    @Test("at 128 MB an invocation is held to 0.0724 of a CPU: 0.1 s of CPU takes over 1.2 s; --no-cpu-share does not hold it")
+    @Test(
+        "at 128 MB an invocation is held to 0.0724 of a CPU: 0.1 s of CPU takes over 1.2 s; --no-cpu-share does not hold it"
+    )
     func invocationHeldToShare() async throws {
         let governed = try Self.executor(Self.burner, memory: 128, timeout: 30)
         let held = await governed.invokeOnce()

@@ -7,9 +7,11 @@ import Testing
 
 /// Lambda's bill for one invocation, from numbers alone.
 @Suite struct InvocationBillTests {
-    @Test("Init plus Duration is billed rounded up to the next millisecond", arguments: [
-        (26.73, nil, 27), (26.73, 166.62, 194), (100.0, nil, 100), (0.2, nil, 1), (0.0, nil, 0), (999.5, 0.5, 1000),
-    ] as [(Double, Double?, Int)])
+    @Test(
+        "Init plus Duration is billed rounded up to the next millisecond",
+        arguments: [
+            (26.73, nil, 27), (26.73, 166.62, 194), (100.0, nil, 100), (0.2, nil, 1), (0.0, nil, 0), (999.5, 0.5, 1000),
+        ] as [(Double, Double?, Int)])
     func rounding(durationMs: Double, initMs: Double?, billed: Int) {
         let bill = InvocationBill(durationMs: durationMs, initMs: initMs, memoryMB: 128, prices: .embedded)
         #expect(bill.billedMilliseconds == billed)
@@ -36,8 +38,9 @@ import Testing
         #expect(policy.next(afterAttempt: 1, elapsed: 0) == .retry(afterSeconds: 60))
         #expect(policy.next(afterAttempt: 2, elapsed: 61) == .retry(afterSeconds: 120))
         #expect(policy.next(afterAttempt: 3, elapsed: 182) == .giveUp(condition: "RetriesExhausted"))
-        #expect(RetryPolicy(retries: 0, delays: [], maximumEventAgeSeconds: 60).next(afterAttempt: 1, elapsed: 0)
-            == .giveUp(condition: "RetriesExhausted"))
+        #expect(
+            RetryPolicy(retries: 0, delays: [], maximumEventAgeSeconds: 60).next(afterAttempt: 1, elapsed: 0)
+                == .giveUp(condition: "RetriesExhausted"))
     }
 
     @Test("a retry that would wait past the maximum event age gives the event up as EventAgeExceeded")
@@ -63,6 +66,8 @@ import Testing
         #expect(bigger.configuration.ephemeralStorageMB == 1_024 && bigger.configuration.reservedConcurrency == 5)
         #expect(!bigger.governsCPUShare && bigger.variables == ["A": "1"] && bigger.functionName == "f")
         #expect(try settings.with(memoryMB: 1_769, timeoutSeconds: 900).configuration.timeoutSeconds == 900)
-        #expect { try settings.with(memoryMB: 64) } throws: { ($0 as? InputError)?.allowed.hasPrefix("128...10240") == true }
+        #expect { try settings.with(memoryMB: 64) } throws: {
+            ($0 as? InputError)?.allowed.hasPrefix("128...10240") == true
+        }
     }
 }

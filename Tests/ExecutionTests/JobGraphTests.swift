@@ -85,7 +85,9 @@ struct JobGraphTests {
         var graph = JobGraph()
         let records = try Self.add(&graph, "p", arraySize: 3, sequential: true)
         #expect(records.map(\.id) == ["p", "p:0", "p:1", "p:2"])
-        #expect(records.dropFirst().map(\.arrayIndex) == [0, 1, 2] && records.dropFirst().allSatisfy { $0.arrayParentID == "p" })
+        #expect(
+            records.dropFirst().map(\.arrayIndex) == [0, 1, 2]
+                && records.dropFirst().allSatisfy { $0.arrayParentID == "p" })
         #expect(graph.admit(graph.order).runnable == ["p:0"])
         #expect(graph["p"]?.state == .pending && graph["p:1"]?.state == .pending)
         #expect(Self.end(&graph, "p:0", .succeeded).runnable == ["p:1"])

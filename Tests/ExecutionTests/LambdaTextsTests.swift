@@ -18,7 +18,8 @@ import Testing
             prices: .embedded)
     }
 
-    static func facts(_ end: InvocationFacts.End, measuredMs: Double = 26.73, megabytes: UInt64 = 75) -> InvocationFacts {
+    static func facts(_ end: InvocationFacts.End, measuredMs: Double = 26.73, megabytes: UInt64 = 75) -> InvocationFacts
+    {
         var facts = InvocationFacts(requestId: requestId, type: .synchronous, startedAt: started)
         facts.end = end
         facts.measuredMs = measuredMs
@@ -62,7 +63,8 @@ import Testing
 
     @Test("an answer that reports an error keeps its error type and message, and the REPORT line has no Status")
     func errorAnswer() throws {
-        let line = #"{"event":"result","status":"error","errorType":"Workload.InvalidParameter","errorMessage":"--batch must be positive"}"#
+        let line =
+            #"{"event":"result","status":"error","errorType":"Workload.InvalidParameter","errorMessage":"--batch must be positive"}"#
         let outcome = try Self.texts().outcome(Self.facts(Self.answer(line)))
         #expect(outcome.status == .error)
         #expect(outcome.errorType == "Workload.InvalidParameter")
@@ -135,7 +137,8 @@ import Testing
         #expect(outcome.errorMessage == line)
         #expect(outcome.logLines == [line, "Runtime.ExitError"])
         #expect(outcome.durationMs == 26.73)
-        #expect(outcome.report?.hasSuffix("\tMax Memory Used: 75 MB\tStatus: error\tError Type: Runtime.ExitError") == true)
+        #expect(
+            outcome.report?.hasSuffix("\tMax Memory Used: 75 MB\tStatus: error\tError Type: Runtime.ExitError") == true)
     }
 
     @Test("/tmp past the ephemeral storage is an error naming the limit, as a runtime exit")
@@ -145,7 +148,8 @@ import Testing
         #expect(outcome.errorType == "Runtime.ExitError")
         #expect(
             outcome.errorMessage
-                == "RequestId: \(Self.requestId) Error: Runtime exited with error: ephemeral storage (/tmp) exceeded 512 MB")
+                == "RequestId: \(Self.requestId) Error: Runtime exited with error: ephemeral storage (/tmp) exceeded 512 MB"
+        )
     }
 
     @Test("an environment's ending reads as Lambda's exit text: a signal by its name, else the exit status")
@@ -157,7 +161,9 @@ import Testing
         #expect(RuntimeEnding(.closed) == .exited(how: "the environment was shut down"))
         #expect(RuntimeEnding(.exited(code: nil, signal: SIGKILL, message: nil)) == .exited(how: "signal: killed"))
         #expect(RuntimeEnding(.exited(code: 3, signal: nil, message: nil)) == .exited(how: "exit status 3"))
-        #expect(RuntimeEnding(.exited(code: 1, signal: nil, message: "no such file")) == .exited(how: "exit status 1 (no such file)"))
+        #expect(
+            RuntimeEnding(.exited(code: 1, signal: nil, message: "no such file"))
+                == .exited(how: "exit status 1 (no such file)"))
         #expect(RuntimeEnding.signalName(SIGSEGV) == "segmentation fault")
         #expect(RuntimeEnding.signalName(40) == "signal 40")
     }
@@ -167,11 +173,17 @@ import Testing
         #expect(RuntimeEnding(initFailure: nil, message: "no such file") == .exited(how: "no such file"))
         #expect(RuntimeEnding(initFailure: .timeout, message: "x") == .timeout)
         #expect(RuntimeEnding(initFailure: .outOfMemory, message: "x") == .outOfMemory)
-        #expect(RuntimeEnding(initFailure: .exited(code: nil, signal: SIGABRT, message: nil), message: "x") == .exited(how: "signal: aborted"))
-        #expect(RuntimeEnding(initFailure: .exited(code: 2, signal: nil, message: nil), message: "exit status 2; usage") == .exited(how: "exit status 2; usage"))
+        #expect(
+            RuntimeEnding(initFailure: .exited(code: nil, signal: SIGABRT, message: nil), message: "x")
+                == .exited(how: "signal: aborted"))
+        #expect(
+            RuntimeEnding(initFailure: .exited(code: 2, signal: nil, message: nil), message: "exit status 2; usage")
+                == .exited(how: "exit status 2; usage"))
     }
 
-    @Test("the held CPU share is reported only when the function is held to it; a share past this machine's cores is a shortfall")
+    @Test(
+        "the held CPU share is reported only when the function is held to it; a share past this machine's cores is a shortfall"
+    )
     func cpuShare() throws {
         let facts = Self.facts(Self.answer(#"{"status":"success"}"#))
         let held = try Self.texts(memory: 10_240, cores: 2).outcome(facts)
@@ -201,7 +213,9 @@ import Testing
         #expect(sync.errorMessage == "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
         let event = texts.tooLarge(
             requestId: Self.requestId, type: .asynchronous, bytes: 1_048_700, limit: 1_048_576, at: Self.started)
-        #expect(event.errorMessage == "1048700 byte payload is too large for the Event invocation type (limit 1048576 bytes)")
+        #expect(
+            event.errorMessage
+                == "1048700 byte payload is too large for the Event invocation type (limit 1048576 bytes)")
         #expect(sync.attempts == 0 && event.attempts == 0 && sync.report == nil && sync.billedDurationMs == 0)
     }
 

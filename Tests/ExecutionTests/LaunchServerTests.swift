@@ -40,10 +40,13 @@ import Testing
         #expect(try server().pid != nil)
     }
 
-    @Test("a worker takes no other run until capsize has read the last one's report (it holds the report pipe till then)")
+    @Test(
+        "a worker takes no other run until capsize has read the last one's report (it holds the report pipe till then)")
     func workerWaitsForTheReader() throws {
         var pipes = LaunchPipes()
-        #expect(try pipes.send(to: server(), options: ["--report-fd", "3", "--", "/bin/true"], environment: [:], hasInput: false))
+        #expect(
+            try pipes.send(
+                to: server(), options: ["--report-fd", "3", "--", "/bin/true"], environment: [:], hasInput: false))
         defer { pipes.closeAll() }
         // Read the report up to "exited", as a supervisor does, but keep its end of the pipe open.
         var text = ""
@@ -60,7 +63,8 @@ import Testing
         // Until capsize closes its end, the worker keeps the run's report pipe on descriptor 3 (the next run's
         // program would otherwise be sampled, stopped or killed as this run's).
         func holdsReport() -> Bool {
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(worker)/fd/3"))?.hasPrefix("pipe:") == true
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(worker)/fd/3"))?.hasPrefix("pipe:")
+                == true
         }
         Thread.sleep(forTimeInterval: 0.3)
         #expect(holdsReport(), "the worker let go of the report before capsize had read it")
@@ -152,7 +156,8 @@ import Testing
         let grandchild = try #require(Int32(timeout.stdout.text.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(!Fixture.exists(grandchild))
         let memory = try await sandbox.run(
-            [Fixture.python, "-c", Fixture.steadyAllocator], limits: SandboxLimits(wallSeconds: 20, memoryBytes: 100 << 20))
+            [Fixture.python, "-c", Fixture.steadyAllocator],
+            limits: SandboxLimits(wallSeconds: 20, memoryBytes: 100 << 20))
         #expect(memory.reason == .outOfMemory)
         #expect(Double(memory.peakRSSBytes) <= Double(100 << 20) * 1.05)
     }

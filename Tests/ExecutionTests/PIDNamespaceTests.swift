@@ -9,7 +9,8 @@ import Testing
 /// show what is still caught); in a namespace the program cannot name its launcher, and every orphan goes to the
 /// namespace's init, below the launcher. The same runs as another user: `AnotherUserTests`. (Long sleeps here are
 /// `sleep 37`: `EscapeTests` looks for any `sleep 30` left on the machine, and suites run side by side.)
-@Suite(.serialized, .timeLimit(.minutes(1)), .enabled(if: PIDNamespace.available, "needs PID namespaces (root, unshare)"))
+@Suite(
+    .serialized, .timeLimit(.minutes(1)), .enabled(if: PIDNamespace.available, "needs PID namespaces (root, unshare)"))
 struct PIDNamespaceTests {
     /// A sandbox with the namespace; `server`: through the resident launcher (the Batch executor's way).
     static func sandbox(server: Bool = false) throws -> Sandbox {

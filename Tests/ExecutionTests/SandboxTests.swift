@@ -220,8 +220,10 @@ import Testing
             .appendingPathComponent("capsize").path
         try #require(FileManager.default.isExecutableFile(atPath: capsize), "capsize next to the tests: \(capsize)")
         let result = try await Fixture.sandbox().run(
-            [capsize, "bench", "render-frames", "--device", "opencl:0", "--frames", "24", "--repeat", "1",
-             "--warmup", "0"],
+            [
+                capsize, "bench", "render-frames", "--device", "opencl:0", "--frames", "24", "--repeat", "1",
+                "--warmup", "0",
+            ],
             limits: SandboxLimits(wallSeconds: 120, threads: 1))
         #expect(result.reason == .completed, "\(result.stderr.text)")
         let cpu = result.userSeconds + result.systemSeconds

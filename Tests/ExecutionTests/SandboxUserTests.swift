@@ -27,7 +27,8 @@ import Testing
     @Test("giving a retried job's folder to its new uid changes what is in it and nothing a link points to")
     func ownContents() throws {
         guard geteuid() == 0 else { return }
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-user-\(UUID().uuidString)").path
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-user-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: base) }
         let folder = base + "/output"
         let outside = base + "/outside.txt"

@@ -55,7 +55,9 @@ struct SlurmBackendTests {
         let task = try #require(SlurmBackend.parse(Self.line).first)
         #expect(backend.apply(task, to: &job, slurmID: "5_2", worker: false))
         #expect(job.state == .failed && job.exitCode == 137 && job.queue == "capsize" && job.environmentID == "vm")
-        #expect(job.statusReason == "Essential container in task exited (Slurm 5_2: FAILED (JobLaunchFailure), ExitCode 0:9)")
+        #expect(
+            job.statusReason
+                == "Essential container in task exited (Slurm 5_2: FAILED (JobLaunchFailure), ExitCode 0:9)")
         #expect(job.reason == "OutOfMemoryError: Container killed due to memory usage")
         let stamps = [job.submittedAt, job.runnableAt, job.startingAt, job.runningAt, job.stoppedAt].compactMap { $0 }
         #expect(stamps.count == 5 && stamps == stamps.sorted())
@@ -73,7 +75,9 @@ struct SlurmBackendTests {
         done.exitCode = "0:0"
         _ = backend.apply(done, to: &completed, slurmID: "9", worker: false)
         #expect(completed.state == .succeeded && completed.exitCode == 0)
-        #expect(completed.statusReason == "Essential container in task exited (Slurm 9: COMPLETED (JobLaunchFailure), ExitCode 0:0)")
+        #expect(
+            completed.statusReason
+                == "Essential container in task exited (Slurm 9: COMPLETED (JobLaunchFailure), ExitCode 0:0)")
         var oom = task
         oom.state = "OUT_OF_MEMORY"
         var killed = JobRecord(id: "o", runID: "r", name: "x", vcpus: 1, memoryMiB: 64)

@@ -22,7 +22,10 @@ import Workloads
         let event = FunctionEvent(workload: "train-mlp", arguments: ["--steps", "3"], device: "cpu", payload: "a/b")
         let request = WorkerRequest.invoke(requestId: "r-1", event: event)
         let text = String(decoding: request.encoded(), as: UTF8.self)
-        #expect(text == #"{"arguments":["--steps","3"],"device":"cpu","payload":"a/b","requestId":"r-1","version":1,"workload":"train-mlp"}"#)
+        #expect(
+            text
+                == #"{"arguments":["--steps","3"],"device":"cpu","payload":"a/b","requestId":"r-1","version":1,"workload":"train-mlp"}"#
+        )
         #expect(try WorkerRequest.decode(request.encoded()) == request)
         #expect(request.line == text + "\n")
         let bare = WorkerRequest.invoke(requestId: "r-2", event: FunctionEvent(workload: "command"))
@@ -32,7 +35,9 @@ import Workloads
     @Test("a request without a version, arguments or device is version 1 with no arguments on auto")
     func requestDefaults() throws {
         let request = try WorkerRequest.decode(Self.data(#"{"requestId":"c","workload":"train-mlp"}"#))
-        #expect(request == .invoke(requestId: "c", event: FunctionEvent(workload: "train-mlp", arguments: [], device: "auto")))
+        #expect(
+            request
+                == .invoke(requestId: "c", event: FunctionEvent(workload: "train-mlp", arguments: [], device: "auto")))
     }
 
     @Test("a reply reads back as written: ready with its devices, an answer with its result, NaN included")
@@ -131,7 +136,8 @@ import Workloads
     func workerJob() throws {
         let request = WorkerRequest.invoke(requestId: "{index}-{attempt}", event: FunctionEvent(workload: "train-mlp"))
         let job = JobDefinition.worker(
-            name: "j", request: request, usesOpenCL: false, resources: try ResourceRequirements(vcpus: 1, memoryMiB: 512),
+            name: "j", request: request, usesOpenCL: false,
+            resources: try ResourceRequirements(vcpus: 1, memoryMiB: 512),
             timeoutSeconds: nil, retryStrategy: try RetryStrategy(), environment: ["A": "1"])
         #expect(job.argv.last == WorkerProtocol.subcommand && job.workerReplies)
         #expect(job.stdin == request.line)

@@ -71,7 +71,10 @@ import Testing
         let profile = try WorkloadProfile(localSeconds: 600, localThreads: 4, peakMemoryMB: 2000)
         for (id, retry) in [
             ("fargate-1vcpu-2gb-x86_64", try RetryStrategy()),
-            ("batch-g6.xlarge", try RetryStrategy(attempts: 3, evaluateOnExit: [.init(action: .retry, onReason: "Host*")])),
+            (
+                "batch-g6.xlarge",
+                try RetryStrategy(attempts: 3, evaluateOnExit: [.init(action: .retry, onReason: "Host*")])
+            ),
         ] {
             let data = try Export.batchJobDefinition(
                 for: try option(id, profile: profile), name: "job", image: "public.ecr.aws/capsize/capsize:latest",
@@ -88,7 +91,8 @@ import Testing
         #expect(validateBatchJobDefinition(Data("{".utf8)) == ["the job definition is not a JSON object"])
         let command = validateBatchJobDefinition(
             try definition {
-                $0["containerProperties"] = ["image": "busybox", "command": "true", "resourceRequirements": []] as [String: Any]
+                $0["containerProperties"] =
+                    ["image": "busybox", "command": "true", "resourceRequirements": []] as [String: Any]
             })
         #expect(command == ["containerProperties.command has the wrong type or value"])
         let name = validateBatchJobDefinition(try definition { $0["jobDefinitionName"] = nil })
@@ -96,7 +100,8 @@ import Testing
         let value = validateBatchJobDefinition(
             try definition {
                 $0["containerProperties"] =
-                    ["image": "busybox", "resourceRequirements": [["type": "VCPU", "value": 1] as [String: Any]]] as [String: Any]
+                    ["image": "busybox", "resourceRequirements": [["type": "VCPU", "value": 1] as [String: Any]]]
+                    as [String: Any]
             })
         #expect(value == ["containerProperties.resourceRequirements[0].value has the wrong type or value"])
     }

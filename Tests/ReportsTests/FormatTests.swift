@@ -3,10 +3,12 @@ import Testing
 @testable import Reports
 
 @Suite struct FormatTests {
-    @Test("numbers keep three significant digits, in plain or exponent form by magnitude", arguments: [
-        (1234.5, "1234"), (0.5, "0.500"), (12.345, "12.3"), (0.000123, "1.23e-04"), (12_345_678, "1.23e+07"),
-        (0, "0"), (-2.5, "-2.50"), (.infinity, "inf"),
-    ])
+    @Test(
+        "numbers keep three significant digits, in plain or exponent form by magnitude",
+        arguments: [
+            (1234.5, "1234"), (0.5, "0.500"), (12.345, "12.3"), (0.000123, "1.23e-04"), (12_345_678, "1.23e+07"),
+            (0, "0"), (-2.5, "-2.50"), (.infinity, "inf"),
+        ])
     func numbers(value: Double, text: String) {
         #expect(fmt(value) == text)
     }

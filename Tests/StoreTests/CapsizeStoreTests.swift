@@ -98,7 +98,9 @@ import Testing
         #expect(try reopened.runs(limit: 1).map(\.id) == [created.id])
     }
 
-    @Test("recording a job again replaces its row: the state changes, every state keeps its timestamp, the container reason is kept")
+    @Test(
+        "recording a job again replaces its row: the state changes, every state keeps its timestamp, the container reason is kept"
+    )
     func jobUpsert() throws {
         let (store, directory) = try Fixture.store()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -274,7 +276,9 @@ import Testing
         try DatabaseQueue(path: store.path).write { db in
             try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')")
         }
-        #expect(throws: StoreError.newerSchema(path: store.path)) { try CapsizeStore(path: store.path, machine: "test machine") }
+        #expect(throws: StoreError.newerSchema(path: store.path)) {
+            try CapsizeStore(path: store.path, machine: "test machine")
+        }
     }
 
     @Test("the default path follows CAPSIZE_HOME, then XDG_DATA_HOME, like the calibrations")

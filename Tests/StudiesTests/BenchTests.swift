@@ -29,15 +29,15 @@ import Workloads
         var events: [String] = []
         let report = try await Bench.run(
             try Self.request(repeats: 3), store: store, resuming: nil, parameters: { _ in ["test": "bench"] },
-            devices: []
-        ) { event in
-            switch event {
-            case .prepared(let target, _, let initSeconds):
-                if case .host = target { events.append("prepared on the host \(initSeconds >= 0)") }
-            case .recorded(_, let earlier): events.append("recorded \(earlier)")
-            case .measured(let index, _): events.append("run \(index)")
-            }
-        }
+            devices: [],
+            onEvent: { event in
+                switch event {
+                case .prepared(let target, _, let initSeconds):
+                    if case .host = target { events.append("prepared on the host \(initSeconds >= 0)") }
+                case .recorded(_, let earlier): events.append("recorded \(earlier)")
+                case .measured(let index, _): events.append("run \(index)")
+                }
+            })
         #expect(events == ["prepared on the host true", "recorded 0", "run 1", "run 2", "run 3"])
         #expect(report.runs.count == 3 && report.workload == "train-mlp" && report.parameters["hidden"] == "16")
         #expect(Set(report.runs.map(\.checksum)).count == 1, "the same training three times gives the same weights")
@@ -52,27 +52,30 @@ import Workloads
         defer { try? FileManager.default.removeItem(atPath: home) }
         let first = try await Bench.run(
             try Self.request(repeats: 2), store: store, resuming: nil, parameters: { _ in ["test": "bench"] },
-            devices: [])
-        { _ in }
+            devices: [], onEvent: { _ in })
         // The same run, planned for 4: two were recorded, so two more run.
         let run = try store.run(id: first.run)
         var measured: [Int] = []
         var earlier = -1
         let resumed = try await Bench.run(
             try Self.request(repeats: 4), store: store, resuming: run, parameters: { _ in ["test": "bench"] },
-            devices: []
-        ) { event in
-            if case .measured(let index, _) = event { measured.append(index) }
-            if case .recorded(_, let count) = event { earlier = count }
-        }
+            devices: [],
+            onEvent: { event in
+                if case .measured(let index, _) = event { measured.append(index) }
+                if case .recorded(_, let count) = event { earlier = count }
+            })
         #expect(earlier == 2 && measured == [3, 4])
         #expect(resumed.runs.count == 4 && resumed.run == first.run)
         #expect(try store.measurements(run: first.run).count == 4)
     }
 
-    @Test("repeats and warm-ups out of range name their setting", arguments: [(0, 0, "repeat"), (10_001, 0, "repeat"), (1, -1, "warmup"), (1, 1_001, "warmup")])
+    @Test(
+        "repeats and warm-ups out of range name their setting",
+        arguments: [(0, 0, "repeat"), (10_001, 0, "repeat"), (1, -1, "warmup"), (1, 1_001, "warmup")])
     func ranges(repeats: Int, warmup: Int, setting: String) throws {
-        let error = try #require(throws: InputError.self) { try Self.request(repeats: repeats, warmup: warmup).validate() }
+        let error = try #require(throws: InputError.self) {
+            try Self.request(repeats: repeats, warmup: warmup).validate()
+        }
         #expect(error.field == setting && error.isSetting)
     }
 }

@@ -16,7 +16,8 @@ private let openCLDevices = (try? OpenCL.devices()) ?? []
         let biasesBefore = (0..<3).map { trainer.biases[$0].array }
         trainer.step()
         let analyticalWeights = (0..<3).map { l in zip(before[l], trainer.weights[l].array).map { Double($0 - $1) } }
-        let analyticalBiases = (0..<3).map { l in zip(biasesBefore[l], trainer.biases[l].array).map { Double($0 - $1) } }
+        let analyticalBiases = (0..<3).map { l in zip(biasesBefore[l], trainer.biases[l].array).map { Double($0 - $1) }
+        }
         trainer.reset()
         let epsilon: Float = 1e-3
         func numerical(_ pointer: UnsafeMutablePointer<Float>, _ index: Int) -> Double {
@@ -32,14 +33,16 @@ private let openCLDevices = (try? OpenCL.devices()) ?? []
         for layer in 0..<3 {
             for index in stride(from: 0, to: trainer.weights[layer].count, by: 3) {
                 let expected = numerical(trainer.weights[layer].pointer, index)
-                #expect(abs(analyticalWeights[layer][index] - expected) <= 1e-3 + 0.02 * abs(expected),
-                        "layer \(layer) weight \(index)")
+                #expect(
+                    abs(analyticalWeights[layer][index] - expected) <= 1e-3 + 0.02 * abs(expected),
+                    "layer \(layer) weight \(index)")
                 checked += 1
             }
             for index in 0..<trainer.biases[layer].count {
                 let expected = numerical(trainer.biases[layer].pointer, index)
-                #expect(abs(analyticalBiases[layer][index] - expected) <= 1e-3 + 0.02 * abs(expected),
-                        "layer \(layer) bias \(index)")
+                #expect(
+                    abs(analyticalBiases[layer][index] - expected) <= 1e-3 + 0.02 * abs(expected),
+                    "layer \(layer) bias \(index)")
             }
         }
         #expect(checked > 20)
@@ -66,8 +69,9 @@ private let openCLDevices = (try? OpenCL.devices()) ?? []
         #expect(first.checksum == second.checksum)
     }
 
-    @Test("CPU (OpenBLAS) and OpenCL (CLBlast) loss curves agree within 1e-3 after 10 steps",
-          .enabled(if: !openCLDevices.isEmpty))
+    @Test(
+        "CPU (OpenBLAS) and OpenCL (CLBlast) loss curves agree within 1e-3 after 10 steps",
+        .enabled(if: !openCLDevices.isEmpty))
     func openCLMatchesHost() throws {
         let model = TrainMLP(batch: 64, inputs: 48, hidden: 96, layers: 3, classes: 10, steps: 10)
         let host = try model.prepare(on: .host, options: RunOptions()).run()
@@ -104,22 +108,27 @@ private let openCLDevices = (try? OpenCL.devices()) ?? []
         #expect(error.description.contains("host memory"))
     }
 
-    @Test("a size that fits the host but not the OpenCL device's max allocation is refused",
-          .enabled(if: !openCLDevices.isEmpty))
+    @Test(
+        "a size that fits the host but not the OpenCL device's max allocation is refused",
+        .enabled(if: !openCLDevices.isEmpty))
     func refusesTooLargeForDevice() throws {
         let device = openCLDevices[0]
         let side = Int((Double(device.info.maxAllocationBytes) / 4).squareRoot()) + 64
         let model = TrainMLP(batch: 1, inputs: side, hidden: side, layers: 1, classes: 2)
-        let error = try #require(throws: InputError.self) { try model.prepare(on: .openCL(device), options: RunOptions()) }
+        let error = try #require(throws: InputError.self) {
+            try model.prepare(on: .openCL(device), options: RunOptions())
+        }
         #expect(error.description.contains("max allocation") || error.description.contains("memory"))
     }
 
-    @Test("parameters are validated with the field, the value and the allowed range", arguments: [
-        (["--batch", "0"], "batch"), (["--batch", "-3"], "batch"), (["--hidden", "abc"], "hidden"),
-        (["--layers", "65"], "layers"), (["--lr", "nan"], "lr"), (["--classes", "1"], "classes"),
-        (["--steps", "99999999999999999999999"], "steps"), (["--widht", "3"], "parameter"),
-        (["--batch"], "--batch"),
-    ])
+    @Test(
+        "parameters are validated with the field, the value and the allowed range",
+        arguments: [
+            (["--batch", "0"], "batch"), (["--batch", "-3"], "batch"), (["--hidden", "abc"], "hidden"),
+            (["--layers", "65"], "layers"), (["--lr", "nan"], "lr"), (["--classes", "1"], "classes"),
+            (["--steps", "99999999999999999999999"], "steps"), (["--widht", "3"], "parameter"),
+            (["--batch"], "--batch"),
+        ])
     func validation(arguments: [String], field: String) throws {
         let error = try #require(throws: InputError.self) {
             try ParameterValues(arguments: arguments, specs: TrainMLP.parameters)

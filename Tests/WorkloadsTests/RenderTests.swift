@@ -49,7 +49,10 @@ import Workloads
         }
         #expect(error.field == "math")
         #expect(error.allowed == "one of exact, fast")
-        #expect(try RenderFrames(parameters: ParameterValues(arguments: ["--math", "fast"], specs: RenderFrames.parameters)).fastMath)
+        #expect(
+            try RenderFrames(
+                parameters: ParameterValues(arguments: ["--math", "fast"], specs: RenderFrames.parameters)
+            ).fastMath)
     }
 
     // MARK: - The image itself

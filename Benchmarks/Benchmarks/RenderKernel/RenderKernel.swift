@@ -9,9 +9,11 @@ import Workloads
 
 /// Kernel time of the frame from the OpenCL profiling events (`RunResult.metrics["kernel_seconds"]`).
 /// Recorded and shown in whole microseconds.
-let kernelMicroseconds = BenchmarkMetric.custom("kernel µs (OpenCL events)", polarity: .prefersSmaller, useScalingFactor: false)
+let kernelMicroseconds = BenchmarkMetric.custom(
+    "kernel µs (OpenCL events)", polarity: .prefersSmaller, useScalingFactor: false)
 /// SDF evaluations the frame made (both renderers count them) per second of the run's wall time, shown in M.
-let evaluationsPerSecond = BenchmarkMetric.custom("SDF evaluations/s", polarity: .prefersLarger, useScalingFactor: false)
+let evaluationsPerSecond = BenchmarkMetric.custom(
+    "SDF evaluations/s", polarity: .prefersLarger, useScalingFactor: false)
 
 let frame = try! RenderFrames(width: 320, height: 180, frames: 1, spp: 1, detail: 8)
 

@@ -16,9 +16,11 @@ struct ExportCommand: ParsableCommand {
               capsize export rec.json --format batch-job-definition --option batch-g5.xlarge
             """)
 
-    @Argument(help: ArgumentHelp("A recommendation written by `capsize recommend --json`.", valueName: "FILE")) var file: String
+    @Argument(help: ArgumentHelp("A recommendation written by `capsize recommend --json`.", valueName: "FILE"))
+    var file: String
     @Option(help: "sam, batch-job-definition, cloudformation-batch or sbatch.") var format: String
-    @Option(name: .customLong("option"), help: ArgumentHelp("The option to export (default: the pick).", valueName: "ID"))
+    @Option(
+        name: .customLong("option"), help: ArgumentHelp("The option to export (default: the pick).", valueName: "ID"))
     var optionID: String?
     @Option(help: "The function, job definition or Slurm job name.") var name = "capsize-job"
     @Option(help: "The container image of a Batch job definition.") var image = "capsize:latest"
@@ -43,12 +45,14 @@ struct ExportCommand: ParsableCommand {
             guard let found = recommendation.options.first(where: { $0.id == optionID }) else {
                 throw InputError(
                     field: "--option", value: optionID,
-                    allowed: "an option id of the recommendation: " + recommendation.options.map(\.id).joined(separator: ", "))
+                    allowed: "an option id of the recommendation: "
+                        + recommendation.options.map(\.id).joined(separator: ", "))
             }
             option = found
         } else {
             guard let pick = recommendation.pick else {
-                throw InputError(field: "--option", value: "", allowed: "an option id (the recommendation has no feasible pick)")
+                throw InputError(
+                    field: "--option", value: "", allowed: "an option id (the recommendation has no feasible pick)")
             }
             option = pick
         }
@@ -58,15 +62,19 @@ struct ExportCommand: ParsableCommand {
             print(try Export.samTemplate(for: option, functionName: name), terminator: "")
         case "batch-job-definition":
             guard option.service != .lambda else {
-                throw InputError(field: "--format", value: format, allowed: "a Fargate or Batch option (this is \(option.summary))")
+                throw InputError(
+                    field: "--format", value: format, allowed: "a Fargate or Batch option (this is \(option.summary))")
             }
             let json = try Export.batchJobDefinition(for: option, name: name, image: image, command: command)
             print(String(decoding: json, as: UTF8.self))
         case "cloudformation-batch":
             guard option.service != .lambda else {
-                throw InputError(field: "--format", value: format, allowed: "a Fargate or Batch option (this is \(option.summary))")
+                throw InputError(
+                    field: "--format", value: format, allowed: "a Fargate or Batch option (this is \(option.summary))")
             }
-            print(try Export.batchJobDefinitionTemplate(for: option, name: name, image: image, command: command), terminator: "")
+            print(
+                try Export.batchJobDefinitionTemplate(for: option, name: name, image: image, command: command),
+                terminator: "")
         default:
             print(Export.sbatchHeader(for: option, jobName: name, runs: recommendation.runs), terminator: "")
         }

@@ -23,14 +23,22 @@ struct RecommendCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String
     @Option(help: "Independent runs to plan for (1...10000000).") var runs = 1
     @Option(help: "cost, speed or balanced.") var strategy = "balanced"
-    @Option(help: ArgumentHelp("Lambda memory sizes to consider, MB, comma-separated (default: the catalog's presets).", valueName: "LIST"))
+    @Option(
+        help: ArgumentHelp(
+            "Lambda memory sizes to consider, MB, comma-separated (default: the catalog's presets).", valueName: "LIST")
+    )
     var memory: String?
-    @Option(help: ArgumentHelp("Architectures for Lambda and Fargate: x86_64, arm64 or both, comma-separated.", valueName: "LIST"))
+    @Option(
+        help: ArgumentHelp(
+            "Architectures for Lambda and Fargate: x86_64, arm64 or both, comma-separated.", valueName: "LIST"))
     var architectures = "x86_64,arm64"
-    @Option(help: ArgumentHelp("A price catalog to use instead of the embedded one.", valueName: "FILE")) var prices: String?
+    @Option(help: ArgumentHelp("A price catalog to use instead of the embedded one.", valueName: "FILE")) var prices:
+        String?
     @Option(help: ArgumentHelp("Write deployment files for the pick (and --option) into DIR.", valueName: "DIR"))
     var export: String?
-    @Option(name: .customLong("option"), help: ArgumentHelp("Also export this option (its id from the table).", valueName: "ID"))
+    @Option(
+        name: .customLong("option"),
+        help: ArgumentHelp("Also export this option (its id from the table).", valueName: "ID"))
     var exportOption: String?
     @OptionGroup var environmentOptions: EnvironmentOptions
     @Flag(help: "Print JSON instead of tables.") var json = false

@@ -49,7 +49,8 @@ public struct DeviceCalibration: Codable, Sendable, Equatable {
         fmaPeakGFLOPS: Double, fmaVariants: [FMAVariantResult], globalMemoryGBps: Double,
         globalMemoryBufferBytes: Int, hostToDeviceGBps: Double, deviceToHostGBps: Double, transferBytes: Int,
         launchLatencyMicroseconds: Double, launchDeviceMicroseconds: Double, clblastSgemmGFLOPS: Double?,
-        clblastSgemmSize: Int?, clblastSgemmCurve: [GEMMPoint], clblastXgemmParameters: [String: Int]? = nil, notes: [String],
+        clblastSgemmSize: Int?, clblastSgemmCurve: [GEMMPoint], clblastXgemmParameters: [String: Int]? = nil,
+        notes: [String],
         measuredAt: Date
     ) {
         self.machineKey = machineKey

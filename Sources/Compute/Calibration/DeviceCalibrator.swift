@@ -40,7 +40,8 @@ struct DeviceCalibrator {
             hostToDeviceGBps: transfer.hostToDevice, deviceToHostGBps: transfer.deviceToHost,
             transferBytes: transfer.bytes, launchLatencyMicroseconds: launch.host,
             launchDeviceMicroseconds: launch.device, clblastSgemmGFLOPS: best?.gflops, clblastSgemmSize: best?.n,
-            clblastSgemmCurve: gemm, clblastXgemmParameters: tuned, notes: notes, measuredAt: CalibrationSupport.timestamp())
+            clblastSgemmCurve: gemm, clblastXgemmParameters: tuned, notes: notes,
+            measuredAt: CalibrationSupport.timestamp())
     }
 
     // MARK: FMA peak

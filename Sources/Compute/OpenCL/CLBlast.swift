@@ -77,8 +77,11 @@ extension CLBlast {
         [0, 1, 32, 2, 16, 16, 128, 16, 16, 128, 1, 1, 1, 1, 4, 4],  // 8×8 per thread, 32-deep
         [0, 1, 16, 2, 16, 16, 128, 16, 16, 128, 1, 1, 1, 1, 4, 4],  // 8×8 per thread, 16-deep
     ].map { values in
-        Dictionary(uniqueKeysWithValues: zip(
-            ["GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB", "NDIMC", "NWG", "SA", "SB", "STRM",
-             "STRN", "VWM", "VWN"], values))
+        Dictionary(
+            uniqueKeysWithValues: zip(
+                [
+                    "GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB", "NDIMC", "NWG", "SA", "SB", "STRM",
+                    "STRN", "VWM", "VWN",
+                ], values))
     }
 }

@@ -154,7 +154,8 @@ public enum BufferAccess: Sendable {
 }
 
 /// A device memory buffer, released when the last reference goes.
-public final class OpenCLBuffer: @unchecked Sendable {  // cl_mem is thread-safe; contents are synchronised by the queue.
+// @unchecked Sendable: cl_mem is thread-safe; its contents are synchronised by the queue.
+public final class OpenCLBuffer: @unchecked Sendable {
     let mem: cl_mem
     /// The buffer's size in bytes.
     public let bytes: Int

@@ -41,7 +41,7 @@ public enum OpenCL {
         var count: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &count)
         // Check the status before the count: a failed call leaves count at 0 too, and must throw.
-        if status == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ { return [] }
+        if status == -1001 { return [] }  // CL_PLATFORM_NOT_FOUND_KHR
         try check(status, "clGetPlatformIDs")
         if count == 0 { return [] }
         var platforms = [cl_platform_id?](repeating: nil, count: Int(count))
@@ -70,9 +70,11 @@ public enum OpenCL {
     ) throws(OpenCLError) -> DeviceInfo {
         let type: cl_device_type = try deviceValue(id, CL_DEVICE_TYPE)
         let kind: DeviceKind =
-            type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 ? .gpu
-            : type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? .cpu
-            : type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 ? .accelerator : .other
+            type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0
+            ? .gpu
+            : type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0
+                ? .cpu
+                : type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 ? .accelerator : .other
         let units: cl_uint = try deviceValue(id, CL_DEVICE_MAX_COMPUTE_UNITS)
         let clock: cl_uint = try deviceValue(id, CL_DEVICE_MAX_CLOCK_FREQUENCY)
         let global: cl_ulong = try deviceValue(id, CL_DEVICE_GLOBAL_MEM_SIZE)

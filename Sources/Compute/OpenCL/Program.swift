@@ -34,12 +34,14 @@ public final class OpenCLProgram: @unchecked Sendable {  // built cl_program obj
     public func buildLog() -> String {
         var size = 0
         let device = context.device.id
-        guard clGetProgramBuildInfo(program, device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
-            == CL_SUCCESS, size > 1
+        guard
+            clGetProgramBuildInfo(program, device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
+                == CL_SUCCESS, size > 1
         else { return "" }
         var bytes = [CChar](repeating: 0, count: size + 1)
-        guard clGetProgramBuildInfo(program, device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &bytes, nil)
-            == CL_SUCCESS
+        guard
+            clGetProgramBuildInfo(program, device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &bytes, nil)
+                == CL_SUCCESS
         else { return "" }
         return bytes.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
@@ -72,13 +74,16 @@ public final class OpenCLKernel {
     /// Sets argument `index` to a buffer. The C function is `clSetKernelArg`.
     public func set(_ index: Int, _ buffer: OpenCLBuffer) throws(OpenCLError) {
         var mem: cl_mem? = buffer.mem
-        try check(clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem>.size, &mem), "clSetKernelArg(\(name), \(index))")
+        try check(
+            clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem>.size, &mem), "clSetKernelArg(\(name), \(index))"
+        )
     }
 
     /// Sets argument `index` to a plain value (`Int32`, `UInt32`, `Float`, ...).
     public func set<T: BitwiseCopyable>(_ index: Int, _ value: T) throws(OpenCLError) {
         var copy = value
-        try check(clSetKernelArg(kernel, cl_uint(index), MemoryLayout<T>.size, &copy), "clSetKernelArg(\(name), \(index))")
+        try check(
+            clSetKernelArg(kernel, cl_uint(index), MemoryLayout<T>.size, &copy), "clSetKernelArg(\(name), \(index))")
     }
 
     /// Reserves `bytes` of local memory for argument `index`.

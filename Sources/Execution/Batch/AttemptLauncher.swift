@@ -3,7 +3,7 @@ import Foundation
 import Store
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Starts one attempt of a job on this machine: its folders (`JobLaunch.Layout`), its user, its command and

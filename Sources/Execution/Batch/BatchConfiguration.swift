@@ -195,7 +195,8 @@ public struct BatchConfiguration: Decodable, Sendable {
                 let decay = policy.shareDecaySeconds ?? 0
                 guard decay.isFinite, FairSharePolicy.decayRange.contains(decay) else {
                     throw InputError(
-                        field: "\(field).fairsharePolicy.shareDecaySeconds", value: "\(decay)", allowed: "0...604800 seconds")
+                        field: "\(field).fairsharePolicy.shareDecaySeconds", value: "\(decay)",
+                        allowed: "0...604800 seconds")
                 }
                 let shares = policy.shareDistribution ?? []
                 guard shares.count <= FairSharePolicy.maxShares else {

@@ -219,12 +219,19 @@ public actor BatchExecutor {
     }
 
     /// STARTING → RUNNING, and the attempt as a closure for a child task.
-    private func start(_ id: String, placement: ComputeCapacity.Placement) -> @Sendable () async -> AttemptLauncher.Outcome {
+    private func start(_ id: String, placement: ComputeCapacity.Placement)
+        -> @Sendable () async -> AttemptLauncher.Outcome
+    {
         let environment = placement.environment
         let gpus = placement.gpus
         let environmentName = capacity.environments[environment].name
         guard let plan = graph.plans[id], let definition = plan.definition,
-            let job = graph.update(id, { $0.environmentID = environmentName; $0.enter(.starting) })
+            let job = graph.update(
+                id,
+                {
+                    $0.environmentID = environmentName
+                    $0.enter(.starting)
+                })
         else {
             return { AttemptLauncher.Outcome(jobID: id, environment: environment, gpus: gpus, failure: "unknown job") }
         }

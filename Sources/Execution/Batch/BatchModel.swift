@@ -46,7 +46,9 @@ public struct JobDefinition: Sendable {
         JobDefinition(
             name: name, argv: WorkerProtocol.command(), stdin: request.line, resources: resources,
             timeoutSeconds: timeoutSeconds, retryStrategy: retryStrategy,
-            environment: environment.merging(WorkerProtocol.environment(usesOpenCL: usesOpenCL)) { _, switched in switched },
+            environment: environment.merging(WorkerProtocol.environment(usesOpenCL: usesOpenCL)) { _, switched in
+                switched
+            },
             workerReplies: true, shareIdentifier: shareIdentifier)
     }
 }
@@ -149,7 +151,8 @@ public struct JobQueue: Sendable {
         switch (fairShare, share) {
         case (.some, nil):
             throw InputError(
-                setting: "shareIdentifier", value: "", allowed: "a share identifier: queue \(name) has a fair-share policy")
+                setting: "shareIdentifier", value: "",
+                allowed: "a share identifier: queue \(name) has a fair-share policy")
         case (nil, .some(let share)):
             throw InputError(
                 setting: "shareIdentifier", value: share, allowed: "none: queue \(name) is first in, first out")
@@ -173,8 +176,10 @@ public struct JobQueue: Sendable {
                     + (gpus == 0 ? "no OpenCL GPU)" : "\(gpus))"))
         }
         if resources.vcpus > vcpus {
-            throw InputError(setting: "vcpus", value: "\(resources.vcpus)", allowed: "at most \(vcpus) (maxvCpus of queue \(name))")
+            throw InputError(
+                setting: "vcpus", value: "\(resources.vcpus)", allowed: "at most \(vcpus) (maxvCpus of queue \(name))")
         }
-        throw InputError(setting: "memory", value: "\(resources.memoryMiB)", allowed: "at most \(memory) MiB (queue \(name))")
+        throw InputError(
+            setting: "memory", value: "\(resources.memoryMiB)", allowed: "at most \(memory) MiB (queue \(name))")
     }
 }

@@ -127,7 +127,9 @@ struct BatchScheduler {
 
     /// Moves a finished attempt's vCPU-seconds into its share's decayed usage (nothing for a FIFO queue's job).
     mutating func charge(_ id: String, now: () -> Date) {
-        guard let attempt = fairShareRunning.removeValue(forKey: id), let policy = policies[attempt.queue] else { return }
+        guard let attempt = fairShareRunning.removeValue(forKey: id), let policy = policies[attempt.queue] else {
+            return
+        }
         let now = now()
         var past = shareUsage[attempt.queue][attempt.share] ?? (0, now)
         past.vcpuSeconds *= exp(-now.timeIntervalSince(past.at) / policy.decaySeconds)

@@ -76,9 +76,10 @@ struct ComputeCapacity {
         for index in queueEnvironments[queue] {
             let environment = environments[index]
             let use = usage[index]
-            guard use.vcpus + resources.vcpus <= environment.maxVCPUs + 1e-9
-                && use.memoryMiB + resources.memoryMiB <= environment.memoryMiB
-                && resources.gpus <= use.freeGPUs.count
+            guard
+                use.vcpus + resources.vcpus <= environment.maxVCPUs + 1e-9
+                    && use.memoryMiB + resources.memoryMiB <= environment.memoryMiB
+                    && resources.gpus <= use.freeGPUs.count
             else { continue }
             let provisioning = modelProvisioning(vcpus: resources.vcpus, environment: index)
             usage[index].vcpus += resources.vcpus

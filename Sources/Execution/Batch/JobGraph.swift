@@ -93,7 +93,8 @@ struct JobGraph {
         waits[id] = parentPlan.waitsFor
         for (childID, plan) in childPlans { waits[childID] = plan.waitsFor }
         if let cycle = dependencyCycle(waits) {
-            throw InputError(setting: "dependsOn", value: cycle.joined(separator: " → "), allowed: "dependencies without a cycle")
+            throw InputError(
+                setting: "dependsOn", value: cycle.joined(separator: " → "), allowed: "dependencies without a cycle")
         }
         plans[id] = parentPlan
         for (childID, plan) in childPlans { plans[childID] = plan }
@@ -195,7 +196,9 @@ struct JobGraph {
     var records: [JobRecord] { order.compactMap { jobs[$0] } }
 
     /// Job `id` enters `state`, a change noted in `changes`.
-    private mutating func enter(_ id: String, _ state: JobRecord.State, reason: String? = nil, in changes: inout Changes) {
+    private mutating func enter(
+        _ id: String, _ state: JobRecord.State, reason: String? = nil, in changes: inout Changes
+    ) {
         if let record = update(id, { $0.enter(state, reason: reason) }) { changes.changed.append(record) }
     }
 }

@@ -24,7 +24,8 @@ public actor LocalBatchBackend: BatchBackendMaker {
             context.queues ?? [
                 JobQueue(environments: [
                     ComputeEnvironment(
-                        name: "local", maxVCPUs: Double(host.logicalCores), memoryMiB: Int(host.memoryAvailableBytes >> 20))
+                        name: "local", maxVCPUs: Double(host.logicalCores),
+                        memoryMiB: Int(host.memoryAvailableBytes >> 20))
                 ])
             ]
         do {

@@ -81,11 +81,13 @@ public struct SlurmBackend: Sendable {
         }
         // Batch's variables, as shell words the node fills in.
         let batch = JobLaunch.batchVariables(
-            job: "\"$job\"", attempt: "1", queue: "\"$SLURM_JOB_PARTITION\"", computeEnvironment: "\"$SLURMD_NODENAME\"",
+            job: "\"$job\"", attempt: "1", queue: "\"$SLURM_JOB_PARTITION\"",
+            computeEnvironment: "\"$SLURMD_NODENAME\"",
             outputDirectory: "\"$directory/output\"")
         let array = JobLaunch.arrayVariables(
             index: arraySize == nil ? nil : "\"$index\"", size: arraySize.map(String.init))
-        for group in [batch, array, JobLaunch.gpuVariables(devices: nil, requested: resources.gpus)] where !group.isEmpty {
+        for group in [batch, array, JobLaunch.gpuVariables(devices: nil, requested: resources.gpus)]
+        where !group.isEmpty {
             lines.append("export " + group.map { "\($0.name)=\($0.value)" }.joined(separator: " "))
         }
         for (key, value) in definition.environment.sorted(by: { $0.key < $1.key }) {

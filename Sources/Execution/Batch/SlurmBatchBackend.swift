@@ -36,7 +36,8 @@ public actor SlurmBatchBackend: BatchBackendMaker {
                 let warnings = await withTaskGroup(of: [String].self) { group in
                     for (submission, backend) in submissions {
                         group.addTask {
-                            await backend.track(submission, runID: runID, store: store) { continuation.yield($0) }.warnings
+                            await backend.track(submission, runID: runID, store: store) { continuation.yield($0) }
+                                .warnings
                         }
                     }
                     return await group.reduce(into: []) { $0 += $1 }

@@ -106,8 +106,7 @@ extension SlurmBackend {
         let slurmText = "Slurm \(slurmID): \(task.state)" + (task.reason == "None" ? "" : " (\(task.reason))")
         if target == .pending && job.state == .submitted { job.enter(.pending, at: submitted) }
         if rank >= 2 && job.runnableAt == nil { job.enter(.runnable, at: task.eligibleTime ?? submitted) }
-        if rank >= 3, let start = task.startTime ?? (target == .starting ? Date() : nil), job.startingAt == nil
-        {
+        if rank >= 3, let start = task.startTime ?? (target == .starting ? Date() : nil), job.startingAt == nil {
             job.enter(.starting, at: start)
         }
         if rank >= 4, let start = task.startTime, job.runningAt == nil { job.enter(.running, at: start) }
@@ -125,7 +124,9 @@ extension SlurmBackend {
             } else if task.state == "OUT_OF_MEMORY" || (state == .failed && Self.memoryKilled(log)) {
                 job.reason = StatusReason.outOfMemory
                 job.exitCode = Int(StatusReason.outOfMemoryExitCode)
-            } else if state == .succeeded && worker && WorkerReply.lastAnswer(in: Self.stdout(of: log))?.status != .success {
+            } else if state == .succeeded && worker
+                && WorkerReply.lastAnswer(in: Self.stdout(of: log))?.status != .success
+            {
                 state = .failed
                 job.exitCode = 1
             } else if state == .failed && task.state != "FAILED" {

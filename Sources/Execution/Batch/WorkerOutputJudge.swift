@@ -21,7 +21,9 @@ extension BatchExecutor {
             return (true, 0, StatusReason.essentialContainerExited, nil)
         case .timeout: return (false, exitCode, StatusReason.timeout, nil)
         case .outOfMemory:
-            return (false, StatusReason.outOfMemoryExitCode, StatusReason.essentialContainerExited, StatusReason.outOfMemory)
+            return (
+                false, StatusReason.outOfMemoryExitCode, StatusReason.essentialContainerExited, StatusReason.outOfMemory
+            )
         case .error, .crash, .storageExceeded:
             return (false, exitCode, StatusReason.essentialContainerExited, nil)
         }

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One long-lived program (a `capsize worker`) under capsize-launch, spoken to in lines: the
@@ -191,7 +191,8 @@ final class EnvironmentProcess: @unchecked Sendable {
                 return nil
             }
             if let ended {
-                continuation.resume(returning: Reply(line: nil, ending: ended, seconds: 0, peakBytes: 0, stderrTail: ""))
+                continuation.resume(
+                    returning: Reply(line: nil, ending: ended, seconds: 0, peakBytes: 0, stderrTail: ""))
             } else {
                 poke()
             }
@@ -252,7 +253,9 @@ final class EnvironmentProcess: @unchecked Sendable {
         if let cpus = options.cpuList { arguments += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
         if let openFiles = options.openFiles { arguments += ["--rlimit", "nofile=\(openFiles)"] }
         if let processes = options.processes { arguments += ["--rlimit", "nproc=\(processes)"] }
-        if options.privateSharedMemory, let memory = options.memoryBytes { arguments += ["--private-shm", "\(memory)"] }
+        if options.privateSharedMemory, let memory = options.memoryBytes {
+            arguments += ["--private-shm", "\(memory)"]
+        }
         if let user = options.user { arguments += ["--user", user.launcherValue] }
         if options.pidNamespace { arguments.append("--pid-namespace") }
         arguments.append("--")

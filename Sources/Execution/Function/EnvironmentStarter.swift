@@ -59,7 +59,11 @@ struct EnvironmentStarter: Sendable {
         guard reply.ending == nil, readiness?.ready == true else {
             process.close()
             TemporaryDirectory.remove(temporary)
-            var text = reply.line.map { "the first line was not an init event: " + (readiness?.received ?? String(decoding: $0.prefix(300), as: UTF8.self)) }
+            var text =
+                reply.line.map {
+                    "the first line was not an init event: "
+                        + (readiness?.received ?? String(decoding: $0.prefix(300), as: UTF8.self))
+                }
                 ?? reply.stderrTail.trimmingCharacters(in: .whitespacesAndNewlines)
             if case .exited(let code, let signal, let message) = reply.ending {
                 let how = signal.map { "signal: \(RuntimeEnding.signalName($0))" } ?? "exit status \(code ?? -1)"
@@ -67,12 +71,15 @@ struct EnvironmentStarter: Sendable {
                     .joined(separator: "; ")
             }
             return .failure(
-                Failure(ending: reply.ending, message: text, seconds: reply.seconds, peakBytes: reply.peakBytes, spawned: true))
+                Failure(
+                    ending: reply.ending, message: text, seconds: reply.seconds, peakBytes: reply.peakBytes,
+                    spawned: true))
         }
         let initMs = reply.seconds * 1000
         let withinLimit = reply.seconds <= initLimit
         let started = FunctionEnvironment(process: process, initDurationMs: withinLimit ? initMs : nil, user: lease)
-        return .success(Started(environment: started, initMs: initMs, overLimitMs: withinLimit ? 0 : initMs - initLimit * 1000))
+        return .success(
+            Started(environment: started, initMs: initMs, overLimitMs: withinLimit ? 0 : initMs - initLimit * 1000))
     }
 
     /// The worker's environment: capsize's variables passed by name, Lambda's defined ones, the function's own

@@ -94,7 +94,8 @@ public actor FunctionExecutor {
         let payload = WorkerLines.request(event, requestId: requestId)
         let limit = type == .synchronous ? Self.synchronousPayloadLimit : Self.asynchronousPayloadLimit
         if payload.count > limit {
-            let outcome = texts.tooLarge(requestId: requestId, type: type, bytes: payload.count, limit: limit, at: Date())
+            let outcome = texts.tooLarge(
+                requestId: requestId, type: type, bytes: payload.count, limit: limit, at: Date())
             recorder.record(outcome, itemKey: "invocation=\(index)")
             return outcome
         }

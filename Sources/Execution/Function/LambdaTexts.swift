@@ -2,7 +2,7 @@ import CloudModel
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How an environment's runtime ended an invocation without answering it.
@@ -110,7 +110,8 @@ struct LambdaTexts: Sendable {
         let texts = texts(facts)
         let maxMemoryMB =
             texts.status == .outOfMemory ? memoryMB : Self.megabytes(facts.maxMemoryBytes, cap: memoryMB)
-        let bill = InvocationBill(durationMs: texts.durationMs, initMs: facts.initMs, memoryMB: memoryMB, prices: prices)
+        let bill = InvocationBill(
+            durationMs: texts.durationMs, initMs: facts.initMs, memoryMB: memoryMB, prices: prices)
         let report = LambdaLog.report(
             requestId: facts.requestId, durationMs: texts.durationMs, billedMs: bill.billedMilliseconds,
             memoryMB: memoryMB, maxMemoryUsedMB: maxMemoryMB, initDurationMs: facts.initMs, status: texts.reportStatus,
@@ -166,7 +167,9 @@ struct LambdaTexts: Sendable {
         case .outOfMemory:
             (status, how, errorType) = (.outOfMemory, "signal: killed", LambdaLog.outOfMemoryErrorType)
         case .storageExceeded:
-            (status, how) = (.error, "ephemeral storage (/tmp) exceeded \(settings.configuration.ephemeralStorageMB) MB")
+            (status, how) = (
+                .error, "ephemeral storage (/tmp) exceeded \(settings.configuration.ephemeralStorageMB) MB"
+            )
         case .exited(let text):
             (status, how) = (.crash, text)
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Holds a process tree to a share of the CPU: at most `share` CPU-seconds per second of wall time, the

@@ -2,7 +2,7 @@ internal import CLinux
 import Compute
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// capsize's ends of the pipes to one launcher (-1 once closed), and the spawn that connects them.

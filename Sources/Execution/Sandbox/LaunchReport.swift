@@ -42,7 +42,9 @@ struct LaunchReport: Decodable {
     /// string, a value that is not a plain number, a missing field — returns nil and goes to
     /// JSONDecoder, which decides.
     private static func decodeFlat(_ bytes: [UInt8]) -> LaunchReport? {
-        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), colon = UInt8(ascii: ":")
+        let quote = UInt8(ascii: "\"")
+        let comma = UInt8(ascii: ",")
+        let colon = UInt8(ascii: ":")
         var index = 0
         func skipSpaces() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 } }
         func plainString() -> String? {
@@ -60,8 +62,18 @@ struct LaunchReport: Decodable {
         skipSpaces()
         guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return nil }
         index += 1
-        var event: String?, pid: Int32?, launcher: Int32?, namespaceInit: Int32?, start: Double?, exit: Int32?
-        var signal: Int32?, error: String?, user: Double?, system: Double?, maxRSSKiB: UInt64?, wall: Double?
+        var event: String?
+        var pid: Int32?
+        var launcher: Int32?
+        var namespaceInit: Int32?
+        var start: Double?
+        var exit: Int32?
+        var signal: Int32?
+        var error: String?
+        var user: Double?
+        var system: Double?
+        var maxRSSKiB: UInt64?
+        var wall: Double?
         var closed = false
         while index < bytes.count {
             skipSpaces()
@@ -86,25 +98,46 @@ struct LaunchReport: Decodable {
                     bytes[index] != 0x20
                 {
                     // Digits, sign, point and exponent only: nan, true, null and the like go to JSONDecoder.
-                    guard (48...57).contains(bytes[index]) || bytes[index] == UInt8(ascii: "-")
-                        || bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: "e")
-                        || bytes[index] == UInt8(ascii: "E") || bytes[index] == UInt8(ascii: "+")
+                    guard
+                        (48...57).contains(bytes[index]) || bytes[index] == UInt8(ascii: "-")
+                            || bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: "e")
+                            || bytes[index] == UInt8(ascii: "E") || bytes[index] == UInt8(ascii: "+")
                     else { return nil }
                     index += 1
                 }
                 let token = String(decoding: bytes[first..<index], as: UTF8.self)
                 func integer<T: FixedWidthInteger>(_: T.Type) -> T? { T(token) }
                 switch key {
-                case "pid": guard let value = integer(Int32.self) else { return nil }; pid = value
-                case "launcher": guard let value = integer(Int32.self) else { return nil }; launcher = value
-                case "init": guard let value = integer(Int32.self) else { return nil }; namespaceInit = value
-                case "exit": guard let value = integer(Int32.self) else { return nil }; exit = value
-                case "signal": guard let value = integer(Int32.self) else { return nil }; signal = value
-                case "maxrss_kib": guard let value = integer(UInt64.self) else { return nil }; maxRSSKiB = value
-                case "start": guard let value = Double(token) else { return nil }; start = value
-                case "user": guard let value = Double(token) else { return nil }; user = value
-                case "system": guard let value = Double(token) else { return nil }; system = value
-                case "wall": guard let value = Double(token) else { return nil }; wall = value
+                case "pid":
+                    guard let value = integer(Int32.self) else { return nil }
+                    pid = value
+                case "launcher":
+                    guard let value = integer(Int32.self) else { return nil }
+                    launcher = value
+                case "init":
+                    guard let value = integer(Int32.self) else { return nil }
+                    namespaceInit = value
+                case "exit":
+                    guard let value = integer(Int32.self) else { return nil }
+                    exit = value
+                case "signal":
+                    guard let value = integer(Int32.self) else { return nil }
+                    signal = value
+                case "maxrss_kib":
+                    guard let value = integer(UInt64.self) else { return nil }
+                    maxRSSKiB = value
+                case "start":
+                    guard let value = Double(token) else { return nil }
+                    start = value
+                case "user":
+                    guard let value = Double(token) else { return nil }
+                    user = value
+                case "system":
+                    guard let value = Double(token) else { return nil }
+                    system = value
+                case "wall":
+                    guard let value = Double(token) else { return nil }
+                    wall = value
                 case "event", "error": return nil
                 default: guard Double(token) != nil else { return nil }
                 }

@@ -3,7 +3,7 @@ import Compute
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A resident `capsize-launch --server` (a fork server), shared by every sandbox of this process
@@ -65,7 +65,9 @@ final class LaunchServer: Sendable {
                     do throws(SandboxError) { connection = try start() } catch { return .failure(error) }
                 }
                 let live = connection!
-                guard let message = Self.encode(options: ["--parent", "\(live.pid)"] + options, environment: environment),
+                guard
+                    let message = Self.encode(
+                        options: ["--parent", "\(live.pid)"] + options, environment: environment),
                     message.count <= Self.largestRequest
                 else { return .success(false) }
                 let sent = message.withUnsafeBytes { bytes in

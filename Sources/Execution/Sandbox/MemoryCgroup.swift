@@ -2,7 +2,7 @@ internal import CLinux
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A cgroup v2 leaf with `memory.max`, made for one run inside a delegated subtree: the parent is

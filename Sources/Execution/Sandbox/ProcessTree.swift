@@ -1,7 +1,7 @@
 internal import CLinux
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The processes below a root process, their resident memory and the CPU time they used, read from /proc.

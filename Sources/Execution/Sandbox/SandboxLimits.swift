@@ -101,7 +101,8 @@ public struct SandboxLimits: Sendable, Hashable {
         if let threads, threads < 1 { throw reject("threads", "\(threads)", "1 or more") }
         if outputLimitBytes < 0 { throw reject("outputLimitBytes", "\(outputLimitBytes)", "0 or more") }
         if let cpuShare, !(cpuShare >= Self.cpuShareRange.lowerBound && cpuShare <= Self.cpuShareRange.upperBound) {
-            throw reject("cpuShare", "\(cpuShare)", "\(Self.cpuShareRange.lowerBound)...\(Self.cpuShareRange.upperBound) CPUs")
+            throw reject(
+                "cpuShare", "\(cpuShare)", "\(Self.cpuShareRange.lowerBound)...\(Self.cpuShareRange.upperBound) CPUs")
         }
         if openFiles == 0 { throw reject("openFiles", "0", "1 or more") }
         if processes == 0 { throw reject("processes", "0", "1 or more") }

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The unprivileged user a job or a function runs as when capsize runs as root, as Lambda runs functions as a
@@ -124,7 +124,9 @@ public struct SandboxUser: Sendable, Hashable {
             if machineAccounts.contains(uid) { continue }  // an account of this machine: not ours
             let fd = open("\(directory)/\(uid).lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
             if fd < 0 { continue }
-            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return Lease(user: SandboxUser(uid: uid, gid: gid_t(uid)), descriptor: fd) }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                return Lease(user: SandboxUser(uid: uid, gid: gid_t(uid)), descriptor: fd)
+            }
             close(fd)
         }
         throw SandboxError("Every uid of \(uids) is in use by a running job; wait for some to end.")

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One run of capsize-launch, supervised from a dedicated thread: it spawns the launcher, reads the
@@ -131,7 +131,9 @@ final class Supervisor: @unchecked Sendable {
                     // The server dropped the request (it went away; nothing ran): start a launcher directly.
                     LaunchServer.shared(launcherPath: sandbox.launcherPath).forgetIfEnded()
                     pipes.closeAll()
-                    (stdout, stderr) = (Capture(limit: limits.outputLimitBytes), Capture(limit: limits.outputLimitBytes))
+                    (stdout, stderr) = (
+                        Capture(limit: limits.outputLimitBytes), Capture(limit: limits.outputLimitBytes)
+                    )
                     (reportBuffer, inputOffset, exited) = ([], 0, nil)
                     handedToServer = false
                 }
@@ -198,7 +200,8 @@ final class Supervisor: @unchecked Sendable {
                 }
                 // A deadline that has fired is no reason to wake: waking at it again would spin.
                 let pendingDeadline = cause == nil ? deadline : nil
-                wake = [nextSample, pendingDeadline ?? .infinity, killAt ?? .infinity, governor?.resumeAt ?? .infinity].min()
+                wake = [nextSample, pendingDeadline ?? .infinity, killAt ?? .infinity, governor?.resumeAt ?? .infinity]
+                    .min()
             } else if exited == nil {
                 wake = now + sandbox.sampleInterval  // not started yet: look again soon (cancellation)
             }

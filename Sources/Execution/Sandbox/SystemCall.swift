@@ -1,8 +1,9 @@
 internal import CLinux
 import Compute
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A system call that failed: which call and its `errno`.

@@ -163,7 +163,8 @@ public enum WorkerRequest: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try WorkerProtocol.checkVersion(c, key: .version)
-        self = .invoke(requestId: try c.decode(String.self, forKey: .requestId), event: try FunctionEvent(from: decoder))
+        self = .invoke(
+            requestId: try c.decode(String.self, forKey: .requestId), event: try FunctionEvent(from: decoder))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -285,7 +286,10 @@ public enum WorkerReply: Codable, Sendable {
     static let skipsResult = CodingUserInfoKey(rawValue: "capsize.worker.skipsResult")!
 
     private enum CodingKeys: String, CodingKey { case version, event }
-    private enum Event: String, Codable { case ready = "init", answer = "result" }
+    private enum Event: String, Codable {
+        case ready = "init"
+        case answer = "result"
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)

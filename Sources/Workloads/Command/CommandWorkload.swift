@@ -1,6 +1,6 @@
 public import CapsizeCore
-import Foundation
 public import Compute
+import Foundation
 
 /// `command`: any user program as a workload. The argv follows `--`; `{size}` and `{index}` in any
 /// word are replaced by the `--size` and `--index` values. No shell is involved unless `--shell`,
@@ -128,7 +128,8 @@ final class CommandRunner: PreparedWorkload {
     /// capsize's but stdin, stdout and stderr.
     private func spawn() throws -> pid_t {
         // What capsize has open and would hand down (descriptors without close-on-exec), as Process closed them.
-        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+        let open =
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
         let inherited = open.filter { fd in
             let flags = fcntl(fd, F_GETFD)
             return fd > STDERR_FILENO && flags >= 0 && flags & FD_CLOEXEC == 0
@@ -136,7 +137,9 @@ final class CommandRunner: PreparedWorkload {
         let (pid, failure) = spawnWithDefaultSignals(
             [executable] + argv.dropFirst(), environment: nil,
             fileActions: [.duplicate(STDERR_FILENO, onto: STDOUT_FILENO)] + inherited.map { .close($0) })
-        guard failure == 0 else { throw CommandError("cannot start \(executable): \(String(cString: strerror(failure)))") }
+        guard failure == 0 else {
+            throw CommandError("cannot start \(executable): \(String(cString: strerror(failure)))")
+        }
         return pid
     }
 

@@ -1,5 +1,5 @@
-import Foundation
 import Compute
+import Foundation
 
 /// A 64-byte aligned float array that is freed with its owner.
 final class AlignedFloats {

@@ -1,5 +1,5 @@
-import Foundation
 public import Compute
+import Foundation
 
 /// `train-mlp` on an OpenCL device: CLBlast for every GEMM, `kernels/mlp.cl` for the rest.
 /// The same algorithm and operation order as `HostMLPTrainer`, so the loss curves agree.
@@ -53,7 +53,9 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         self.biases = biases
         self.activations = activations
         let widest = widths.dropFirst().max()!
-        gradients = (try context.buffer(bytes: model.batch * widest * 4), try context.buffer(bytes: model.batch * widest * 4))
+        gradients = (
+            try context.buffer(bytes: model.batch * widest * 4), try context.buffer(bytes: model.batch * widest * 4)
+        )
         rowLoss = try context.buffer(bytes: model.batch * 4)
         ones = try context.buffer([Float](repeating: 1, count: model.batch), access: .readOnly)
         deviceBytes = UInt64(model.memoryFloats.total * 4)
@@ -63,7 +65,9 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
     public func reset() throws {
         for (layer, weight) in weights.enumerated() {
             _ = try model.initialWeights(layer: layer).withUnsafeBytes { try context.write(weight, from: $0) }
-            _ = try [Float](repeating: 0, count: widths[layer + 1]).withUnsafeBytes { try context.write(biases[layer], from: $0) }
+            _ = try [Float](repeating: 0, count: widths[layer + 1]).withUnsafeBytes {
+                try context.write(biases[layer], from: $0)
+            }
         }
         try context.finish()
     }
@@ -91,8 +95,9 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
     public func loss() throws -> Double {
         try forward()
         let classes = widths.last!
-        try softmax.set(.buffer(activations.last!), .buffer(labels), .buffer(gradients.0), .buffer(rowLoss),
-                        .uint(UInt32(classes)), .uint(UInt32(model.batch)))
+        try softmax.set(
+            .buffer(activations.last!), .buffer(labels), .buffer(gradients.0), .buffer(rowLoss),
+            .uint(UInt32(classes)), .uint(UInt32(model.batch)))
         try context.enqueue(softmax, global: [model.batch])
         return try readLoss()
     }
@@ -111,8 +116,9 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         let lr = model.learningRate
         var dZ = gradients.0
         var spare = gradients.1
-        try softmax.set(.buffer(activations[top]), .buffer(labels), .buffer(dZ), .buffer(rowLoss),
-                        .uint(UInt32(widths[top + 1])), .uint(UInt32(batch)))
+        try softmax.set(
+            .buffer(activations[top]), .buffer(labels), .buffer(dZ), .buffer(rowLoss),
+            .uint(UInt32(widths[top + 1])), .uint(UInt32(batch)))
         try context.enqueue(softmax, global: [batch])
         for layer in stride(from: top, through: 0, by: -1) {
             let (k, n) = (widths[layer], widths[layer + 1])

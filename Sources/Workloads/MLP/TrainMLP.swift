@@ -1,6 +1,6 @@
 public import CapsizeCore
-import Foundation
 public import Compute
+import Foundation
 
 /// `train-mlp`: steps of full-batch SGD on a multilayer perceptron with ReLU hidden layers and a
 /// softmax cross-entropy head, on a synthetic, learnable data set generated from the seed.
@@ -9,7 +9,8 @@ public import Compute
 /// `d(l-1) × d(l)` and a bias of `d(l)`; d(0) = inputs, d(1...layers) = hidden, d(layers+1) = classes.
 public struct TrainMLP: Workload {
     public static let name = "train-mlp"
-    public static let summary = "MLP training steps: GEMM + bias + ReLU forward, softmax cross-entropy, backward GEMMs, SGD"
+    public static let summary =
+        "MLP training steps: GEMM + bias + ReLU forward, softmax cross-entropy, backward GEMMs, SGD"
     public static let sizeParameter = "hidden"
     public static let peak = PeakKind.gemm
 
@@ -28,7 +29,8 @@ public struct TrainMLP: Workload {
         ParameterSpec("layers", .integer(1...64), default: "2", help: "number of hidden layers"),
         ParameterSpec("classes", .integer(2...1_048_576), default: "10", help: "output classes"),
         ParameterSpec("steps", .integer(1...10_000_000), default: "10", help: "SGD steps per run"),
-        ParameterSpec("seed", .integer(0...Int(Int32.max)), default: "42", help: "seed of the data set and the weights"),
+        ParameterSpec(
+            "seed", .integer(0...Int(Int32.max)), default: "42", help: "seed of the data set and the weights"),
         ParameterSpec("lr", .real(1e-6...10), default: "0.05", help: "learning rate"),
     ]
 
@@ -142,7 +144,8 @@ public struct TrainMLP: Workload {
         switch target {
         case .host: return HostMLPTrainer(self)
         case .openCL(let device):
-            return try OpenCLMLPTrainer(self, device: device, source: Kernels.require("mlp.cl", overrideDirectory: options.kernelsDirectory))
+            return try OpenCLMLPTrainer(
+                self, device: device, source: Kernels.require("mlp.cl", overrideDirectory: options.kernelsDirectory))
         }
     }
 
@@ -198,4 +201,3 @@ public struct TrainMLP: Workload {
         return (0..<(k * n)).map { _ in bound * generator.nextSignedUnit() }
     }
 }
-

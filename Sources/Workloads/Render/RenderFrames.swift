@@ -56,7 +56,9 @@ public struct RenderFrames: Workload {
     public init(
         width: Int = 320, height: Int = 180, frames: Int = 8, spp: Int = 1, detail: Int = 8, fastMath: Bool = false
     ) throws(InputError) {
-        var given = ["width": width, "height": height, "frames": frames, "spp": spp, "detail": detail].mapValues { String($0) }
+        var given = ["width": width, "height": height, "frames": frames, "spp": spp, "detail": detail].mapValues {
+            String($0)
+        }
         given["math"] = fastMath ? "fast" : "exact"
         try self.init(parameters: ParameterValues(given, specs: Self.parameters))
     }
