@@ -122,10 +122,11 @@ struct InvokeCommand: AsyncParsableCommand {
             event: FunctionEvent(workload: type.name, arguments: parameters, device: device, payload: payloadText),
             options: options, count: count, concurrency: concurrency, type: asynchronous ? .asynchronous : .synchronous)
         request.payloadSource = payload
-        try request.validate()
+        var shortID = ""
         let report = try await Invoke.run(
             request, store: store, resuming: resuming, parameters: InvokeRunParameters(command: self)
         ) { run, earlier in
+            shortID = run.shortID
             guard !json else { return }
             say(InvokeText.header(request))
             if resuming != nil {
@@ -137,7 +138,7 @@ struct InvokeCommand: AsyncParsableCommand {
             for line in InvokeText.log(outcome) { say(line) }
         }
         say(InvokeText.summary(report, governed: cpuShare.governs))
-        say("recorded as run \(String(report.run.prefix(8))) in \(store.path)")
+        say("recorded as run \(shortID) in \(store.path)")
     }
 }
 
@@ -152,7 +153,6 @@ struct CPUShareOption: ParsableArguments {
 
     /// Whether functions and jobs are held to their share.
     var governs: Bool { !noCPUShare }
-
 }
 
 /// What `capsize invoke` stores with its run.

@@ -195,7 +195,7 @@ struct SubmitCommand: AsyncParsableCommand {
         let resources = try ResourceRequirements(vcpus: vcpus, memoryMiB: memory, gpus: gpus)
         let retry = try RetryStrategy(attempts: attempts, evaluateOnExit: rules)
         let variables = try environmentOptions.batchVariables()
-        if let type = try? WorkloadCatalog.named(first), type != CommandWorkload.self {
+        if let type = try? WorkloadCatalog.named(first), !type.takesProgram {
             // Validate the parameters now (with {index} standing in as 0), so a typo fails at submit.
             let arguments = Array(command.dropFirst())
             _ = try type.init(

@@ -2,6 +2,7 @@ public import CloudModel
 public import Execution
 public import Foundation
 public import Store
+import Workloads
 
 /// A job of an earlier submission that a new one depends on: its records (an array parent first, then its
 /// children), registered with the executor in their final state, and the dependency's type.
@@ -122,9 +123,7 @@ public enum Submit {
         let clock = ContinuousClock()
         let start = clock.now
         let records = await executor.runUntilDone()
-        let seconds =
-            Double((clock.now - start).components.seconds)
-            + Double((clock.now - start).components.attoseconds) * 1e-18
+        let seconds = (clock.now - start).seconds
         _ = try store.finish(run: run.id)
         return SubmitReport(
             run: run.id, job: id, seconds: seconds, warnings: await executor.warnings,
