@@ -5,8 +5,9 @@
 //                  -- PROGRAM [ARGUMENT]...
 //
 // It forks (so that the child's ru_maxrss starts from this process's few pages, not from
-// capsize's), puts the child in a process group of its own, applies the limits, runs PROGRAM
-// with execvp, waits for it with wait4 and writes two lines of JSON on the report fd:
+// capsize's), puts the child in a session (and process group) of its own, without a terminal,
+// applies the limits, runs PROGRAM with execvp, waits for it with wait4 and writes two lines of
+// JSON on the report fd ("started" once PROGRAM's session exists):
 //
 //   {"event":"started","pid":123,"start":4567.000123}
 //   {"event":"exited","pid":123,"exit":0,"user":0.01,"system":0.00,"maxrss_kib":1234,"wall":0.0123}
@@ -391,13 +392,15 @@ struct init_report {
     long maxrss_kib;
 };
 
-/// In PROGRAM's process, from the fork to the exec: a process group of its own (then, in a PID namespace, the
-/// launcher's hello on `channel`, with `start`), the signals back to their defaults, the limits, the cgroup, the
-/// working directory, the user; a failure goes to `report` (child_failed). Never returns.
+/// In PROGRAM's process, from the fork to the exec: a session and process group of its own (then, in a PID
+/// namespace, the launcher's hello on `channel`, with `start`), the signals back to their defaults, the limits, the
+/// cgroup, the working directory, the user; a failure goes to `report` (child_failed). Never returns.
 static void become_program(const struct launch *l, int report, int channel, double start, int shm) {
-    setpgid(0, 0);
+    // A session of its own, so also a group: no controlling terminal, so that reading /dev/tty fails at once
+    // (ENXIO) instead of stopping PROGRAM with SIGTTIN, and writing to it cannot bypass the log.
+    setsid();
     if (channel >= 0) {
-        // After setpgid: the group exists before capsize hears of PROGRAM. The kernel adds our credentials.
+        // After setsid: the group exists before capsize hears of PROGRAM. The kernel adds our credentials.
         struct hello hello = {HELLO, start};
         send(channel, &hello, sizeof hello, MSG_NOSIGNAL);
     }
@@ -778,20 +781,21 @@ static int run_launcher(int argc, char **argv) {
     pid = fork();
     if (pid < 0) fail("fork: %s", strerror(errno));
     if (pid == 0) become_program(&l, failure_pipe[1], -1, start, 1);
-    setpgid(pid, pid);  // also here, so the group exists before capsize hears of it
     child_pid = pid;
     sigprocmask(SIG_SETMASK, &none, NULL);
     close(failure_pipe[1]);
 
-    length = snprintf(line, sizeof line, "{\"event\":\"started\",\"pid\":%d,\"launcher\":%d,\"start\":%.6f}\n",
-                      (int)pid, (int)getpid(), start);
-    write_all(report_fd, line, (size_t)length);
-
+    // Not setpgid(pid, pid) here: PROGRAM could not then call setsid. Its session (and group) exists once the
+    // failure pipe has closed (at the exec) or said why it failed, so capsize hears of PROGRAM only then.
     struct child_failure failure;
     ssize_t failure_bytes;
     do failure_bytes = read(failure_pipe[0], &failure, sizeof failure);
     while (failure_bytes < 0 && errno == EINTR);
     close(failure_pipe[0]);
+
+    length = snprintf(line, sizeof line, "{\"event\":\"started\",\"pid\":%d,\"launcher\":%d,\"start\":%.6f}\n",
+                      (int)pid, (int)getpid(), start);
+    write_all(report_fd, line, (size_t)length);
 
     int status = 0;
     struct rusage usage;

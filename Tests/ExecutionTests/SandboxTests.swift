@@ -35,6 +35,18 @@ import Testing
         #expect(!Fixture.exists(escaped))
     }
 
+    @Test("a program leads a session of its own, with no controlling terminal, and reads /dev/null as stdin")
+    func sessionWithoutTerminal() async throws {
+        // /proc/PID/stat: pid (comm) state ppid pgrp session tty_nr ...
+        let result = try await Fixture.sandbox().run([
+            "sh", "-c", "read -r pid comm state ppid pgrp sid tty rest </proc/$$/stat; echo $pid $pgrp $sid $tty; cat",
+        ])
+        let fields = result.stdout.text.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(fields.count == 4, "\(result.stdout.text)")
+        #expect(Set(fields.prefix(3)).count == 1, "pid, group and session: \(fields)")
+        #expect(fields.last == "0", "tty_nr: \(fields)")
+    }
+
     @Test("terminate-then-kill: a program that ignores SIGTERM gets SIGKILL after the grace period")
     func terminateThenKill() async throws {
         let limits = SandboxLimits(wallSeconds: 0.3, timeoutMode: .terminateThenKill(grace: 0.4))
