@@ -34,6 +34,7 @@ public enum CapsizeMain {
             } else {
                 try command.run()
             }
+            warnOfUnreadableRows()
         } catch let error as InputError {
             fail("capsize: \(error.namingFlags)", code: 2)
         } catch let error as CommandFailure {
@@ -57,9 +58,16 @@ public enum CapsizeMain {
     }
 
     static func fail(_ message: String, code: Int32) -> Never {
+        warnOfUnreadableRows()
         FileHandle.standardError.write(Data((message + "\n").utf8))
         exit(code)
     }
+}
+
+/// Store rows a listing skipped because they cannot be read, one warning each, so that one bad row neither hides the
+/// others nor goes unnoticed.
+func warnOfUnreadableRows() {
+    for row in UnreadableRows.take() { FileHandle.standardError.write(Data("warning: \(row)\n".utf8)) }
 }
 
 extension InputError {

@@ -1,9 +1,6 @@
+import CapsizeCore
 public import Foundation
 import GRDB
-
-#if canImport(Glibc)
-    import Glibc  // getpid, kill
-#endif
 
 /// The runs: created, finished, interrupted, found stale and resumed; one transaction each.
 extension CapsizeStore {
@@ -18,17 +15,18 @@ extension CapsizeStore {
         kind: RunRecord.Kind, commandLine: [String] = CommandLine.arguments, parameters: some Encodable,
         planned: Int? = nil, machine: String? = nil, createdAt: Date = Date()
     ) throws -> RunRecord {
+        let owner = ProcessIdentity.current
         let run = RunRecord(
             kind: kind, commandLine: commandLine, parameters: try StoredJSON.encode(parameters),
-            machine: machine ?? self.machine, pid: getpid(), createdAt: Self.storable(createdAt),
-            planned: planned)
+            machine: machine ?? self.machine, pid: owner.pid, processStart: owner.startTicks,
+            createdAt: Self.storable(createdAt), planned: planned)
         try insert(run)
         return run
     }
 
     /// Stores a new run as given (tests use it to make runs of other processes and machines).
     func insert(_ run: RunRecord) throws {
-        try pool.write { try run.insert($0) }
+        try writing { try run.insert($0) }
     }
 
     /// Marks a run finished: every planned item ended and was recorded.
@@ -60,11 +58,12 @@ extension CapsizeStore {
     @discardableResult
     public func markStaleRunsInterrupted(machine: String? = nil) throws -> [String] {
         let machine = machine ?? self.machine
-        return try pool.write { db in
+        if isReadOnly { return [] }  // nothing can be marked; the listing shows what the store holds
+        return try writing { db in
             let running = try RunRecord.filter(Column("status") == RunRecord.Status.running)
-                .filter(Column("machine") == machine).fetchAll(db)
+                .filter(Column("machine") == machine).fetchReadable(db)
             var marked: [String] = []
-            for var run in running where !Self.processIsAlive(run.pid) {
+            for var run in running where !run.owner.isAlive {
                 run.status = .interrupted
                 run.statusReason = "its process (pid \(run.pid)) ended before the run did"
                 try run.update(db)
@@ -81,7 +80,7 @@ extension CapsizeStore {
     @discardableResult
     public func resume(run id: String, machine: String? = nil) throws -> RunRecord {
         let machine = machine ?? self.machine
-        return try pool.write { db in
+        return try writing { db in
             guard var run = try RunRecord.fetchOne(db, key: id) else { throw StoreError.runNotFound(id) }
             switch run.status {
             case .finished:
@@ -89,14 +88,16 @@ extension CapsizeStore {
             case .running where run.machine != machine:
                 throw StoreError.notResumable(
                     id: id, reason: "it is marked running on another machine (\(run.machine))")
-            case .running where Self.processIsAlive(run.pid) && run.pid != getpid():
+            case .running where run.owner.isAlive && run.owner != .current:
                 throw StoreError.notResumable(id: id, reason: "it is still running (pid \(run.pid))")
             case .running, .interrupted:
                 break
             }
             run.status = .running
             run.statusReason = nil
-            run.pid = getpid()
+            let owner = ProcessIdentity.current
+            run.pid = owner.pid
+            run.processStart = owner.startTicks
             run.machine = machine
             run.resumes += 1
             try run.update(db)
@@ -109,7 +110,7 @@ extension CapsizeStore {
     public func runs(limit: Int? = nil) throws -> [RunRecord] {
         try pool.read { db in
             let request = RunRecord.order(Column("createdAt").desc)
-            return try (limit.map { request.limit($0) } ?? request).fetchAll(db)
+            return try (limit.map { request.limit($0) } ?? request).fetchReadable(db)
         }
     }
 
@@ -125,7 +126,7 @@ extension CapsizeStore {
         let matches = try pool.read { db in
             if let exact = try RunRecord.fetchOne(db, key: prefix) { return [exact] }
             return try RunRecord.filter(Column("id").like(prefix + "%")).order(Column("createdAt").desc, Column("id"))
-                .limit(Self.ambiguityListLimit + 1).fetchAll(db)
+                .limit(Self.ambiguityListLimit + 1).fetchReadable(db)
         }
         switch matches.count {
         case 0: throw StoreError.runNotFound(prefix)
@@ -138,16 +139,11 @@ extension CapsizeStore {
     static let ambiguityListLimit = 5
 
     func updateRun(_ id: String, _ change: @Sendable (inout RunRecord) -> Void) throws -> RunRecord {
-        try pool.write { db in
+        try writing { db in
             guard var run = try RunRecord.fetchOne(db, key: id) else { throw StoreError.runNotFound(id) }
             change(&run)
             try run.update(db)
             return run
         }
-    }
-
-    /// Whether process `pid` exists on this machine (signal 0 checks without sending anything).
-    static func processIsAlive(_ pid: Int32) -> Bool {
-        pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
     }
 }

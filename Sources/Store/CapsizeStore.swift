@@ -20,9 +20,14 @@ public struct CapsizeStore: Sendable {
     /// This machine's key (`CalibrationKey.machine` in Compute): runs record it, and only runs of this machine
     /// can be found stale or resumed here.
     public let machine: String
-    let pool: DatabasePool
+    /// A pool of connections; a read-only queue where the store cannot be written (see `isReadOnly`).
+    let pool: any DatabaseWriter
+    /// Whether this process may only read the store: its file or folder is not writable by this user (another
+    /// user's store, a read-only mount, an archive). Listings work; a write fails with `StoreError.readOnly`.
+    public let isReadOnly: Bool
 
-    /// Opens (creating it if needed) the store at `path` and brings its schema up to date.
+    /// Opens (creating it if needed) the store at `path` and brings its schema up to date; a store this user
+    /// cannot write is opened read-only, as it is.
     /// - Parameters:
     ///   - path: the database file; nil for `capsize.sqlite` in the default directory.
     ///   - machine: the key of the machine this process runs on.
@@ -35,8 +40,13 @@ public struct CapsizeStore: Sendable {
         configuration.label = "capsize"
         // Another capsize process may be writing: wait for it rather than fail with SQLITE_BUSY.
         configuration.busyMode = .timeout(30)
-        Self.createPrivately(path)
+        isReadOnly = Self.cannotWrite(path)
         do {
+            if isReadOnly {
+                pool = try Self.openReadOnly(path, configuration)
+                return
+            }
+            Self.createPrivately(path)
             // Two processes opening a new file at once would both try to create the schema: serialise
             // opening and migrating (writes later rely on SQLite's own locks).
             pool = try FileLock.withExclusiveLock(beside: path) {
@@ -53,6 +63,25 @@ public struct CapsizeStore: Sendable {
         } catch {
             throw StoreError.unopenable(path: path, reason: "\(error)")
         }
+    }
+
+    /// Whether the store exists but this user cannot write it, or its folder (SQLite writes its `-wal` and `-shm`
+    /// files, and capsize its lock, beside it).
+    static func cannotWrite(_ path: String) -> Bool {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return access(path, F_OK) == 0 && (access(path, W_OK) != 0 || access(directory, W_OK) != 0)
+    }
+
+    /// The store as it is on disk, read-only: its schema is not migrated, and a store whose last writer ended
+    /// cleanly (no `-wal` file) is read as immutable, since SQLite could not create the `-shm` it reads a WAL
+    /// database through in a folder it cannot write.
+    private static func openReadOnly(_ path: String, _ base: Configuration) throws -> DatabaseQueue {
+        var configuration = base
+        configuration.readonly = true
+        let hasLog = access(path + "-wal", F_OK) == 0 && access(path + "-shm", R_OK) == 0
+        let queue = try DatabaseQueue(path: hasLog ? path : "file:\(path)?immutable=1", configuration: configuration)
+        if try queue.read(Schema.migrator.hasBeenSuperseded) { throw StoreError.newerSchema(path: path) }
+        return queue
     }
 
     /// Makes the store's file readable and writable by its owner only (0600; SQLite gives its `-wal` and `-shm`
@@ -98,7 +127,7 @@ public struct CapsizeStore: Sendable {
     /// - Throws: `StoreError.runNotFound` when a job's run does not exist; then none is stored.
     public func record(_ jobs: some Collection<JobRecord>) throws {
         do {
-            try pool.write { db in try Self.upsert(jobs, db) }
+            try writing { db in try Self.upsert(jobs, db) }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
             let missing = try pool.read { db in
                 try Set(jobs.map(\.runID)).sorted().first { try !RunRecord.exists(db, key: $0) }
@@ -143,12 +172,16 @@ public struct CapsizeStore: Sendable {
             for row in try Row.fetchAll(
                 db, sql: "SELECT status, COUNT(*) FROM invocations WHERE runID = ? GROUP BY status", arguments: [id])
             {
-                if let status = InvocationRecord.Status(rawValue: row[0]) { summary.invocations[status] = row[1] }
+                if let raw = String.fromDatabaseValue(row[0]), let status = InvocationRecord.Status(rawValue: raw) {
+                    summary.invocations[status] = row[1]
+                }
             }
             for row in try Row.fetchAll(
                 db, sql: "SELECT state, COUNT(*) FROM jobs WHERE runID = ? GROUP BY state", arguments: [id])
             {
-                if let state = JobRecord.State(rawValue: row[0]) { summary.jobs[state] = row[1] }
+                if let raw = String.fromDatabaseValue(row[0]), let state = JobRecord.State(rawValue: raw) {
+                    summary.jobs[state] = row[1]
+                }
             }
             return summary
         }
@@ -156,25 +189,31 @@ public struct CapsizeStore: Sendable {
 
     /// The measurements of `run`, in the order they started.
     public func measurements(run id: String) throws -> [MeasurementRecord] {
-        try pool.read { try MeasurementRecord.filter(Column("runID") == id).order(Column("startedAt")).fetchAll($0) }
+        try pool.read {
+            try MeasurementRecord.filter(Column("runID") == id).order(Column("startedAt")).fetchReadable($0)
+        }
     }
 
     /// The invocations of `run`, in the order they started.
     public func invocations(run id: String) throws -> [InvocationRecord] {
-        try pool.read { try InvocationRecord.filter(Column("runID") == id).order(Column("startedAt")).fetchAll($0) }
+        try pool.read {
+            try InvocationRecord.filter(Column("runID") == id).order(Column("startedAt")).fetchReadable($0)
+        }
     }
 
     /// The jobs of `run`, in the order they were submitted (array children by index).
     public func jobs(run id: String) throws -> [JobRecord] {
         try pool.read { db in
             try JobRecord.filter(Column("runID") == id).order(Column("submittedAt"), Column("arrayIndex"))
-                .fetchAll(db)
+                .fetchReadable(db)
         }
     }
 
     /// The environments of `run`, in the order they were created.
     public func environments(run id: String) throws -> [EnvironmentRecord] {
-        try pool.read { try EnvironmentRecord.filter(Column("runID") == id).order(Column("createdAt")).fetchAll($0) }
+        try pool.read {
+            try EnvironmentRecord.filter(Column("runID") == id).order(Column("createdAt")).fetchReadable($0)
+        }
     }
 
     // MARK: Helpers
@@ -244,9 +283,15 @@ public struct CapsizeStore: Sendable {
         ]
     }
 
+    /// One write transaction, refused at once in a store opened read-only.
+    func writing<T>(_ updates: (Database) throws -> T) throws -> T {
+        if isReadOnly { throw StoreError.readOnly(path: path) }
+        return try pool.write(updates)
+    }
+
     private func write(run id: String, _ updates: (Database) throws -> Void) throws {
         do {
-            try pool.write(updates)
+            try writing(updates)
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
             throw StoreError.runNotFound(id)
         }

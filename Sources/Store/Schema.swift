@@ -17,6 +17,9 @@ enum Schema {
         migrator.registerMigration("v4: jobs' container reason") { db in
             try db.alter(table: "jobs") { t in t.add(column: "reason", .text) }
         }
+        migrator.registerMigration("v5: a run's owner is its process id and start time") { db in
+            try db.alter(table: "runs") { t in t.add(column: "processStart", .integer) }
+        }
         return migrator
     }
 

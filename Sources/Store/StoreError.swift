@@ -2,6 +2,8 @@
 public enum StoreError: Error, CustomStringConvertible, Equatable {
     /// The database cannot be opened or created.
     case unopenable(path: String, reason: String)
+    /// The store is read-only for this user: it can be listed, not written.
+    case readOnly(path: String)
     /// The database was written by a newer capsize, with migrations this one does not know.
     case newerSchema(path: String)
     /// No run has this id or id prefix.
@@ -18,6 +20,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .unopenable(let path, let reason):
             "The store \(path) cannot be opened (\(reason)); check the directory's permissions or set CAPSIZE_HOME "
                 + "to a writable directory."
+        case .readOnly(let path):
+            "The store \(path) is read-only for this user: it can be listed, not written; set CAPSIZE_HOME to a "
+                + "writable directory to record new runs."
         case .newerSchema(let path):
             "The store \(path) was written by a newer capsize; use that version, or set CAPSIZE_HOME elsewhere."
         case .runNotFound(let id):

@@ -65,6 +65,25 @@ struct AnotherUserTests {
         let left = try await Self.left(marker)
         #expect(left.isEmpty, "escaped: \(left)")
     }
+
+    @Test("as another user, a store that user cannot write is listed as it is, and a new run into it is refused")
+    func readOnlyStore() throws {
+        let home = try AnotherUser.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let first = try AnotherUser.run(["submit", "--", "true"], home: home)
+        #expect(first.status == 0, "\(first.stderr)")
+        for file in (try FileManager.default.contentsOfDirectory(atPath: home)) { chmod(home + "/" + file, 0o444) }
+        chmod(home, 0o555)
+        defer { chmod(home, 0o755) }
+
+        let listed = try AnotherUser.run(["runs", "list"], home: home)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout.contains("submit") && listed.stdout.contains("finished"), "\(listed.stdout)")
+        let refused = try AnotherUser.run(["submit", "--", "true"], home: home)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("is read-only for this user"), "\(refused.stderr)")
+        #expect(try AnotherUser.run(["runs", "list"], home: home).stdout.split(separator: "\n").count == 2)
+    }
 }
 
 enum AnotherUser {

@@ -34,7 +34,7 @@ import Testing
                 let indexed = try db.indexes(on: table).contains { $0.columns.first == "runID" }
                 #expect(indexed, "\(table) has no index starting with runID")
             }
-            #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").count == 4)
+            #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").count == 5)
         }
     }
 

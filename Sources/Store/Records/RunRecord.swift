@@ -1,3 +1,4 @@
+public import CapsizeCore
 public import Foundation
 
 /// One capsize command that produces records (a bench, an invoke, a submit or a sweep), with how it ended.
@@ -31,6 +32,9 @@ public struct RunRecord: Codable, Sendable, Equatable, Identifiable {
     public var machine: String
     /// The process that runs it now (the last one to resume it).
     public var pid: Int32
+    /// When that process started (clock ticks since boot): with `pid`, the run's owner; a later process given the
+    /// same id is not. Nil in runs stored before capsize recorded it.
+    public var processStart: Int64?
     public var createdAt: Date
     public var finishedAt: Date?
     public var status: Status
@@ -43,7 +47,8 @@ public struct RunRecord: Codable, Sendable, Equatable, Identifiable {
 
     public init(
         id: String = RunRecord.newID(), kind: Kind, commandLine: [String], parameters: String, machine: String,
-        pid: Int32, createdAt: Date = Date(), finishedAt: Date? = nil, status: Status = .running,
+        pid: Int32, processStart: Int64? = nil, createdAt: Date = Date(), finishedAt: Date? = nil,
+        status: Status = .running,
         statusReason: String? = nil, planned: Int? = nil, resumes: Int = 0
     ) {
         self.id = id
@@ -52,6 +57,7 @@ public struct RunRecord: Codable, Sendable, Equatable, Identifiable {
         self.parameters = parameters
         self.machine = machine
         self.pid = pid
+        self.processStart = processStart
         self.createdAt = createdAt
         self.finishedAt = finishedAt
         self.status = status
@@ -65,6 +71,9 @@ public struct RunRecord: Codable, Sendable, Equatable, Identifiable {
 
     /// The first 8 characters of the id, as `runs list` shows it.
     public var shortID: String { String(id.prefix(8)) }
+
+    /// The process that owns the run: its id and start time.
+    public var owner: ProcessIdentity { ProcessIdentity(pid: pid, startTicks: processStart) }
 }
 
 /// How far a run got: the counts `capsize runs show` prints.
