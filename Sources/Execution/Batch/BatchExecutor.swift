@@ -162,18 +162,34 @@ public actor BatchExecutor {
         apply(graph.admit(graph.order))
         // Array parents whose children all ended before a resume end now.
         for child in graph.lastEndedChildren() { apply(graph.settle(child)) }
-        await withTaskGroup(of: AttemptLauncher.Outcome.self) { group in
+        await withTaskGroup(of: AttemptLauncher.Outcome?.self) { group in
             var running = 0
+            var ticking = false
             while true {
                 while let (id, placement) = nextPlacement() {
                     running += 1
                     let attempt = start(id, placement: placement)
                     group.addTask { await attempt() }
                 }
-                guard running > 0, let outcome = await group.next() else { break }
+                // Intermediate states wait for a batch; a tick writes them within `JobRecorder.latency`, so that
+                // `capsize jobs` in another shell sees a long job RUNNING while it runs.
+                if running > 0 && !ticking && recorder.hasUnwritten {
+                    ticking = true
+                    group.addTask {
+                        try? await Task.sleep(for: JobRecorder.latency)
+                        return nil
+                    }
+                }
+                guard running > 0, let next = await group.next() else { break }
+                guard let outcome = next else {
+                    ticking = false
+                    recorder.flush()
+                    continue
+                }
                 running -= 1
                 finish(outcome)
             }
+            group.cancelAll()  // a tick still sleeping
         }
         // Whatever could never start (its dependencies failed earlier) has been failed by `finish`.
         capacity.endEpisodes()

@@ -3,8 +3,9 @@ import Store
 
 /// Hands a run's job state changes to observers and the store, and keeps the warnings the run reports (the store's
 /// refusals among them). A final state (SUCCEEDED, FAILED) is committed at once, together with every intermediate
-/// state waiting; intermediate states alone are written in batches of 256, so a kill -9 can lose a RUNNABLE or
-/// RUNNING stamp but never a finished job.
+/// state waiting; intermediate states alone are written in batches of 256, or when the executor's tick comes
+/// (`latency`) — so other readers see them within half a second, and a kill -9 can lose a RUNNABLE or RUNNING stamp
+/// but never a finished job.
 struct JobRecorder {
     let store: CapsizeStore?
     /// Empty for a dry run: compute environment episodes are not stored then.
@@ -19,6 +20,12 @@ struct JobRecorder {
         self.store = store
         self.runID = runID
     }
+
+    /// How long an intermediate state may wait to be written.
+    static let latency = Duration.milliseconds(500)
+
+    /// Whether some state change waits to be written.
+    var hasUnwritten: Bool { !unwritten.isEmpty }
 
     /// Calls `observer` with every state change, in order.
     mutating func observe(_ observer: @escaping @Sendable (JobRecord) -> Void) { observers.append(observer) }
