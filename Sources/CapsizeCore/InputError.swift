@@ -25,7 +25,17 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
         isSetting = true
     }
 
-    public var description: String { "invalid \(field) '\(value)': allowed \(allowed)" }
+    /// One line: control characters in the field or value (a newline in a name given) are written as escapes.
+    public var description: String { "invalid \(Self.oneLine(field)) '\(Self.oneLine(value))': allowed \(allowed)" }
+
+    /// `text` with its control characters and line separators escaped (`\n`, `\u{1B}`).
+    static func oneLine(_ text: String) -> String {
+        let named: [Unicode.Scalar: String] = ["\n": "\\n", "\r": "\\r", "\t": "\\t"]
+        return text.unicodeScalars.map { scalar in
+            guard Shell.isLineBreakingOrControl(scalar) else { return String(scalar) }
+            return named[scalar] ?? "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+        }.joined()
+    }
 
     /// The same error with a setting named by `name` (e.g. as a flag); other fields are kept.
     public func namingSetting(_ name: (String) -> String) -> InputError {

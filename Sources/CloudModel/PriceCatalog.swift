@@ -171,9 +171,36 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
         return catalog
     }
 
+    /// What an instance name may be: it becomes an option's id (`batch-NAME`), part of exported file names and a
+    /// word of generated scripts.
+    public static let instanceNameRule =
+        "1 to 64 of A-Z a-z 0-9 . _ -, starting with a letter or digit (an EC2 instance type such as g5.xlarge)"
+
+    /// Instance names are `instanceNameRule` and each used once; a GPU's model (shown in summaries and comments)
+    /// has no control characters. The error names the file, the item (`ec2.instances[3].name`) and the value.
+    func validateNames(source: String) throws(InputError) {
+        var seen: Set<String> = []
+        for (index, instance) in ec2.instances.enumerated() {
+            let item = "\(source): ec2.instances[\(index)]"
+            guard instance.name.unicodeScalars.count <= 64, ContainedPath.isSafeName(instance.name) else {
+                throw InputError(field: "\(item).name", value: instance.name, allowed: Self.instanceNameRule)
+            }
+            guard seen.insert(instance.name).inserted else {
+                throw InputError(field: "\(item).name", value: instance.name, allowed: "a name not used before")
+            }
+            if let model = instance.gpu?.model,
+                model.isEmpty || model.unicodeScalars.contains(where: Shell.isLineBreakingOrControl)
+            {
+                throw InputError(
+                    field: "\(item).gpu.model", value: model, allowed: "a model name without control characters")
+            }
+        }
+    }
+
     /// Every price and size must be finite and non-negative, every count and size positive, and every span
     /// ordered; the error names the first item that is not.
     func validate(source: String) throws(InputError) {
+        try validateNames(source: source)
         var nonNegative: [(String, Double)] = [
             ("lambda.gbSecond.x86_64", lambda.gbSecond.x86_64), ("lambda.gbSecond.arm64", lambda.gbSecond.arm64),
             ("lambda.perRequest", lambda.perRequest), ("fargate.vcpuHour.x86_64", fargate.vcpuHour.x86_64),

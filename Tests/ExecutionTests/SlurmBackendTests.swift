@@ -91,7 +91,8 @@ struct SlurmBackendTests {
             name: "it's", argv: ["/bin/echo", "a b", "it's {index}"], stdin: "{\"device\":\"opencl:{gpu}\"}\n",
             resources: try ResourceRequirements(vcpus: 1.5, memoryMiB: 100, gpus: 1), timeoutSeconds: 61,
             retryStrategy: try RetryStrategy())
-        let text = SlurmBackend(outputRoot: "/jobs/", partition: "gpu").script(for: definition, id: "ID", arraySize: 3)
+        let text = try SlurmBackend(outputRoot: "/jobs/", partition: "gpu").script(
+            for: definition, id: "ID", arraySize: 3)
         #expect(text.hasPrefix("#!/bin/bash\n#SBATCH --job-name=it_s\n"))
         for line in [
             "--cpus-per-task=2", "--mem=100M", "--time=0-00:02:00", "--gres=gpu:1", "--array=0-2",

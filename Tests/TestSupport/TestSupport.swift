@@ -1,7 +1,7 @@
 // What several test targets need: running a process to its end, fresh directories, and the tools the tests call.
 public import Foundation
 import TestSupport
-import Testing
+public import Testing
 
 /// A finished process: its exit status and what it wrote.
 public struct ProcessOutput: Sendable {
@@ -68,4 +68,63 @@ public func cfnLint() throws -> String {
 /// Runs cfn-lint on the template at `path`: status 0 means it passed; the output says what it found.
 public func lint(_ path: String) throws -> ProcessOutput {
     try run(try cfnLint(), [path], mergingStderr: true)
+}
+
+/// What an attacker puts into a value that ends up in a generated script or a file name: each of the first six
+/// creates `marker` when a shell reads it unquoted (a newline or a carriage return and a command, `$(…)`, backticks,
+/// quotes); the rest (spaces, a tab and a line separator, unicode, `../`, `%` and `#`, a backslash) must arrive as
+/// they are or be refused.
+public func hostileValues(marker: String) -> [String] {
+    [
+        "x\ntouch \(marker)\n#", "x\r\ntouch \(marker)", "$(touch \(marker))", "`touch \(marker)`",
+        "'; touch \(marker); '", "\"; touch \(marker); \"", "a b  c", "tab\tline\u{2028}separator",
+        "ünïcødé ✓ \u{202E}x", "../../x/../y", "# 50%a %j $HOME ${PATH}", "back\\slash \\n",
+    ]
+}
+
+/// A fresh folder for a test that gives capsize hostile values, and the file an injected command would create there
+/// (`marker`); removed with everything in it when the test is done with it.
+public final class Scratch: Sendable {
+    public let path: String
+    public var marker: String { path + "/pwned" }
+
+    public init(_ prefix: String) throws { path = try temporaryDirectory(prefix) }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A script as a shell reads it: `bash -n` must accept it, then `bash` runs it with `arguments` in `directory`;
+/// records an issue when `bash -n` refuses it or when `marker` exists afterwards (an injected command ran).
+/// - Returns: what the script printed and its status.
+@discardableResult
+public func runScript(
+    _ text: String, in directory: String, marker: String, arguments: [String] = [],
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws -> ProcessOutput {
+    let path = directory + "/script-\(UUID().uuidString).sh"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let syntax = try run("/bin/bash", ["-n", path])
+    #expect(syntax.status == 0, "bash -n: \(syntax.stderr)\n\(text)", sourceLocation: sourceLocation)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = [path] + arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    let result = try runToEnd(process)
+    #expect(
+        !FileManager.default.fileExists(atPath: marker), "an injected command ran:\n\(text)",
+        sourceLocation: sourceLocation)
+    return result
+}
+
+/// `text` as PyYAML reads it (a YAML document, as JSON objects); nil when there is no python3 with PyYAML here.
+public func readYAML(_ text: String, in directory: String) throws -> [String: Any]? {
+    let path = directory + "/document-\(UUID().uuidString).yaml"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let read = try run(
+        "/usr/bin/env",
+        ["python3", "-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", path])
+    guard read.status == 0 else { return nil }
+    return try JSONSerialization.jsonObject(with: Data(read.stdout.utf8)) as? [String: Any]
 }

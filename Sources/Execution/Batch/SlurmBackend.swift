@@ -1,4 +1,4 @@
-import CapsizeCore
+public import CapsizeCore
 import CloudModel
 import Foundation
 import Store
@@ -55,10 +55,32 @@ public struct SlurmBackend: Sendable {
     /// job definition's, and runs the program. `{index}` becomes `$SLURM_ARRAY_TASK_ID` (also exported as
     /// `AWS_BATCH_JOB_ARRAY_INDEX`), `{attempt}` 1, and a workload's `opencl:{gpu}` becomes `gpu`: the job sees only
     /// the GPUs Slurm gave it (`CUDA_VISIBLE_DEVICES`).
-    public func script(for definition: JobDefinition, id: String, arraySize: Int?) -> String {
-        let layout = JobLaunch.Layout(root: outputRoot, id: id + (arraySize == nil ? "" : ":%a"))
-        var extra = ["--output=\(layout.log(attempt: 1))", "--error=\(layout.stderrFile(attempt: 1))"]
-        if let partition { extra.append("--partition=\(partition)") }
+    ///
+    /// Every value is quoted for where it goes (`Shell.quoted` in the body, `Sbatch.directiveValue` on `#SBATCH`
+    /// lines); what an `#SBATCH` line cannot hold is refused.
+    /// - Throws: `InputError` for a partition `Sbatch.isPartitionName` refuses (setting `queue`), a jobs folder with
+    ///   a control character or a backslash, or a variable that is not a shell name (setting `env`).
+    public func script(for definition: JobDefinition, id: String, arraySize: Int?) throws(InputError) -> String {
+        let folderError = InputError(
+            field: "jobs folder", value: outputRoot,
+            allowed: Sbatch.pathRule + "; capsize's home (CAPSIZE_HOME) holds it")
+        guard let root = Sbatch.filenamePattern(literal: outputRoot) else { throw folderError }
+        let layout = JobLaunch.Layout(root: root, id: id + (arraySize == nil ? "" : ":%a"))
+        var extra: [String] = []
+        for (option, path) in [("--output", layout.log(attempt: 1)), ("--error", layout.stderrFile(attempt: 1))] {
+            guard let value = Sbatch.directiveValue(path) else { throw folderError }
+            extra.append("\(option)=\(value)")
+        }
+        if let partition {
+            guard Sbatch.isPartitionName(partition) else {
+                throw InputError(setting: "queue", value: partition, allowed: Sbatch.partitionRule)
+            }
+            extra.append("--partition=\(partition)")
+        }
+        if let name = definition.environment.keys.sorted().first(where: { !Shell.isVariableName($0) }) {
+            throw InputError(
+                setting: "env", value: name, allowed: Shell.variableNameRule + " (the job's script exports it)")
+        }
         let resources = definition.resources
         var lines = [
             Sbatch.header(
@@ -66,18 +88,18 @@ public struct SlurmBackend: Sendable {
                 timeSeconds: definition.timeoutSeconds, arraySize: arraySize, extra: extra,
                 comments: ["capsize submit --backend slurm: job \(id)"]),
             "index=${SLURM_ARRAY_TASK_ID:-0}",
-            "job=\(Self.quoted(id))" + (arraySize == nil ? "" : ":$index"),
-            "directory=\(Self.quoted(outputRoot))/\"$job\"",
+            "job=\(Shell.quoted(id))" + (arraySize == nil ? "" : ":$index"),
+            "directory=\(Shell.quoted(outputRoot))/\"$job\"",
             "mkdir -p \"$directory/output\" && cd \"$directory/output\" || exit 1",
             // Nothing of the environment sbatch was run with reaches the job but Slurm's own variables and the
             // GPUs Slurm gave it (sbatch runs with a minimal environment too, see `submit`).
             "for name in $(compgen -e); do case $name in SLURM_*|SLURMD_NODENAME|CUDA_VISIBLE_DEVICES) ;; "
                 + "*) unset \"$name\" 2>/dev/null ;; esac; done",
-            "export PATH=\(Self.quoted(WorkloadEnvironment.systemPath)) LANG=C.UTF-8 HOME=\"$directory/output\"",
+            "export PATH=\(Shell.quoted(WorkloadEnvironment.systemPath)) LANG=C.UTF-8 HOME=\"$directory/output\"",
         ]
         for (key, value) in WorkloadEnvironment.passed().sorted(by: { $0.key < $1.key })
         where key != "CUDA_VISIBLE_DEVICES" {
-            lines.append("export \(key)=\(Self.quoted(value))")
+            lines.append("export \(key)=\(Shell.quoted(value))")
         }
         // Batch's variables, as shell words the node fills in.
         let batch = JobLaunch.batchVariables(
@@ -110,12 +132,7 @@ public struct SlurmBackend: Sendable {
     /// `text` as one shell word: single-quoted, with `{index}` as `"$index"` and the other placeholders filled.
     static func expanded(_ text: String) -> String {
         let filled = placeholders.fill(text)
-        return filled.components(separatedBy: "{index}").map(quoted).joined(separator: "\"$index\"")
-    }
-
-    /// `text` single-quoted for the shell.
-    static func quoted(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return filled.components(separatedBy: "{index}").map(Shell.quoted).joined(separator: "\"$index\"")
     }
 
     // MARK: Submitting
@@ -142,7 +159,7 @@ public struct SlurmBackend: Sendable {
         let id = UUID().uuidString.lowercased()
         let layout = JobLaunch.Layout(root: outputRoot, id: id)
         let folder = layout.directory
-        let text = script(for: definition, id: id, arraySize: arraySize)
+        let text = try script(for: definition, id: id, arraySize: arraySize)
         let path = layout.script
         // Slurm opens --output before the script runs, so every child's folder must exist first.
         let children = (0..<(arraySize ?? 0)).map { JobLaunch.Layout(root: outputRoot, id: "\(id):\($0)").directory }

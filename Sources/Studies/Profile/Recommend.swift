@@ -127,7 +127,8 @@ public enum Recommend {
     }
 
     /// Writes the deployment files of the pick (and of `option`) into `directory`; returns their paths.
-    /// - Throws: `InputError` naming the setting `option` (not an option's id) or `export` (a file there already).
+    /// - Throws: `InputError` naming the setting `option` (not an option's id) or `export` (a file there already, or
+    ///   a file name that would not be one plain name inside `directory`, see `ContainedPath`).
     public static func exportFiles(
         _ recommendation: Recommendation, to directory: String, option exportOption: String?, name: String
     ) throws -> [String] {
@@ -141,36 +142,39 @@ public enum Recommend {
             if !chosen.contains(option) { chosen.append(option) }
         }
         guard !chosen.isEmpty else { return [] }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var written: [String] = []
-        func write(_ text: String, _ file: String) throws {
-            let path = URL(fileURLWithPath: directory).appendingPathComponent(file).path
-            guard !FileManager.default.fileExists(atPath: path) else {
-                throw InputError(
-                    setting: "export", value: path, allowed: "a path that does not exist yet (never overwritten)")
-            }
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-            written.append(path)
-        }
+        var files: [(name: String, text: String)] = []
         let command = ["capsize", "worker"]
         for option in chosen {
             let suffix = chosen.count > 1 ? "-\(option.id)" : ""
             switch option.service {
             case .lambda:
-                try write(
-                    try Export.samTemplate(for: option, functionName: "capsize-\(name)"), "template\(suffix).yaml")
+                files.append(
+                    ("template\(suffix).yaml", try Export.samTemplate(for: option, functionName: "capsize-\(name)")))
             case .fargate, .batchEC2:
                 let definition = try Export.batchJobDefinition(
                     for: option, name: "capsize-\(name)", image: "capsize:latest", command: command)
-                try write(String(decoding: definition, as: UTF8.self) + "\n", "batch-job-definition\(suffix).json")
-                try write(
-                    try Export.batchJobDefinitionTemplate(
-                        for: option, name: "capsize-\(name)", image: "capsize:latest", command: command),
-                    "batch-job-definition\(suffix).yaml")
-                try write(
-                    Export.sbatchHeader(for: option, jobName: "capsize-\(name)", runs: recommendation.runs),
-                    "job\(suffix).sbatch")
+                files.append(("batch-job-definition\(suffix).json", String(decoding: definition, as: UTF8.self) + "\n"))
+                files.append(
+                    (
+                        "batch-job-definition\(suffix).yaml",
+                        try Export.batchJobDefinitionTemplate(
+                            for: option, name: "capsize-\(name)", image: "capsize:latest", command: command)
+                    ))
+                files.append(
+                    (
+                        "job\(suffix).sbatch",
+                        Export.sbatchHeader(for: option, jobName: "capsize-\(name)", runs: recommendation.runs)
+                    ))
             }
+        }
+        // An option's id is part of a name: every name is checked to be one plain name inside the folder before
+        // anything is written, and each file is created new there (`ContainedPath`).
+        for file in files { _ = try ContainedPath.path(of: file.name, in: directory, setting: "export") }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var written: [String] = []
+        for file in files {
+            written.append(
+                try ContainedPath.writeNew(Data(file.text.utf8), named: file.name, in: directory, setting: "export"))
         }
         return written
     }
