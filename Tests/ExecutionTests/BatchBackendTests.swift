@@ -55,7 +55,9 @@ import Testing
             SlurmBackend.placeholders.fill("seed {index}-{attempt} on opencl:{gpu} {gpu}") == "seed {index}-1 on gpu 0")
         let layout = JobLaunch.Layout(root: "/jobs", id: "j:1")
         #expect(layout.output == "/jobs/j:1/output" && layout.log(attempt: 2) == "/jobs/j:1/attempt-2.log")
-        let log = JobLaunch.Layout.joined(stdout: Data("out".utf8), stderr: Data("err".utf8))
+        let log = JobLaunch.Layout.joined(
+            stdout: SandboxResult.Output(data: Data("out".utf8), totalBytes: 3),
+            stderr: SandboxResult.Output(data: Data("err".utf8), totalBytes: 3))
         #expect(JobLaunch.Layout.stdout(ofLog: String(decoding: log, as: UTF8.self)) == "out")
     }
 }

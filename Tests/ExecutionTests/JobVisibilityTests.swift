@@ -1,3 +1,4 @@
+import CloudModel
 import Foundation
 import Store
 import TestSupport
@@ -27,5 +28,27 @@ import Testing
         }
         #expect(seen == .running, "the reader saw \(seen.map(\.rawValue) ?? "nothing") first")
         #expect(await done.value.first?.state == .succeeded)
+    }
+
+    @Test("a log cut at the log limit says where and how much was written; an uncut log has no such line")
+    func truncatedLogSaysSo() async throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("batch-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let executor = BatchExecutor(
+            queue: JobQueue(environments: [ComputeEnvironment(name: "local", maxVCPUs: 2, memoryMiB: 4096)]),
+            runID: "test-run", sandbox: try Sandbox(), store: nil, outputRoot: output, logLimitBytes: 1000)
+        let cut = try await executor.submit(
+            try BatchExecutorTests.shell("head -c 5000 /dev/zero | tr '\\0' x; echo oops >&2"))
+        let whole = try await executor.submit(try BatchExecutorTests.shell("echo short"))
+        let records = await executor.runUntilDone()
+        func log(_ id: String) throws -> String {
+            let folder = try #require(records.first { $0.id == id }?.logPath)
+            return try String(contentsOfFile: folder + "/attempt-1.log", encoding: .utf8)
+        }
+        let text = try log(cut)
+        #expect(text.hasPrefix(String(repeating: "x", count: 1000) + "\n[capsize: stdout cut at the log limit"))
+        #expect(text.contains("1000 of 5000 bytes kept]"))
+        #expect(text.hasSuffix("--- stderr ---\noops\n"), "\(text.suffix(80))")
+        #expect(try log(whole) == "short\n")
     }
 }

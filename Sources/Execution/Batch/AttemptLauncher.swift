@@ -37,6 +37,8 @@ struct AttemptLauncher: Sendable {
     let baseEnvironment: [String: String]
     let terminateGrace: Double
     let governsCPUShare: Bool
+    /// How much of each of stdout and stderr a log keeps.
+    let logLimitBytes: Int
 
     /// Makes the attempt's folders and leases its user.
     /// - Returns: the attempt's run, for a child task (`environment` and `gpus` are handed back in its outcome), or
@@ -87,6 +89,7 @@ struct AttemptLauncher: Sendable {
             threads: max(1, Int(definition.resources.vcpus.rounded(.up))),
             cpuShare: governsCPUShare ? definition.resources.vcpus : nil)
         limits.privateSharedMemory = true  // a container's /dev/shm is its own and counts as its memory
+        limits.outputLimitBytes = logLimitBytes
         let argv = definition.argv.map(placeholders.fill)
         let stdin = definition.stdin.map { Data(placeholders.fill($0).utf8) }
         let sandbox = self.sandbox
@@ -102,7 +105,7 @@ struct AttemptLauncher: Sendable {
                 let result = try await sandbox.run(
                     argv, environment: jobVariables, limits: jobLimits, stdin: stdin, workingDirectory: output,
                     user: lease?.user)
-                let text = JobLaunch.Layout.joined(stdout: result.stdout.data, stderr: result.stderr.data)
+                let text = JobLaunch.Layout.joined(stdout: result.stdout, stderr: result.stderr)
                 try? text.write(to: URL(fileURLWithPath: log, isDirectory: false))
                 return Outcome(jobID: id, environment: environment, gpus: gpus, result: result)
             } catch {

@@ -39,11 +39,11 @@ public actor BatchExecutor {
     /// One queue over its compute environments.
     public init(
         queue: JobQueue, runID: String, sandbox: Sandbox, store: CapsizeStore?, outputRoot: String,
-        terminateGrace: Double = 30, governsCPUShare: Bool = true
+        terminateGrace: Double = 30, governsCPUShare: Bool = true, logLimitBytes: Int = JobLaunch.defaultLogLimit
     ) {
         self.init(
             queues: [queue], runID: runID, sandbox: sandbox, store: store, outputRoot: outputRoot,
-            terminateGrace: terminateGrace, governsCPUShare: governsCPUShare)
+            terminateGrace: terminateGrace, governsCPUShare: governsCPUShare, logLimitBytes: logLimitBytes)
     }
 
     /// Several queues over shared compute environments.
@@ -55,9 +55,11 @@ public actor BatchExecutor {
     ///   - terminateGrace: seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).
     ///   - governsCPUShare: hold each job's process tree to its vCPUs (0.25 is a quarter of a CPU, as on
     ///     Fargate); false lets jobs use every core they are given threads for.
+    ///   - logLimitBytes: how much of each of a job's stdout and stderr its log keeps; the log says where it was
+    ///     cut and how much was written.
     public init(
         queues: [JobQueue], runID: String, sandbox: Sandbox, store: CapsizeStore?, outputRoot: String,
-        terminateGrace: Double = 30, governsCPUShare: Bool = true
+        terminateGrace: Double = 30, governsCPUShare: Bool = true, logLimitBytes: Int = JobLaunch.defaultLogLimit
     ) {
         precondition(!queues.isEmpty, "a BatchExecutor needs a job queue")
         // Stable: equal priorities keep the order given.
@@ -71,7 +73,7 @@ public actor BatchExecutor {
         launcher = AttemptLauncher(
             sandbox: sandbox.withLaunchServer(),  // one resident launcher forks every job
             outputRoot: JobLaunch.Layout.absoluteRoot(outputRoot), baseEnvironment: WorkloadEnvironment.batchBase(),
-            terminateGrace: terminateGrace, governsCPUShare: governsCPUShare)
+            terminateGrace: terminateGrace, governsCPUShare: governsCPUShare, logLimitBytes: logLimitBytes)
         recorder = JobRecorder(store: store, runID: runID)
     }
 

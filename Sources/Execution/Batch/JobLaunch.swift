@@ -4,6 +4,9 @@ public import Foundation
 /// placeholders of a job definition stand for, and Batch's variables. The local backend fills it with the values
 /// it knows when the attempt starts; the Slurm backend with shell expressions its script evaluates on the node.
 public enum JobLaunch {
+    /// How much of each of a job's stdout and stderr its log keeps unless told otherwise: 1 MiB.
+    public static let defaultLogLimit = 1 << 20
+
     /// Where a job's files are: `root/<job id>/` holds `attempt-N.log` (stdout, then a `--- stderr ---` line and
     /// stderr) and the `output/` folder the job runs in (`AWS_BATCH_JOB_OUTPUT_DIR`, the stand-in for S3); a Slurm
     /// job's script is `job.sbatch` there. The folder is the job record's `logPath`.
@@ -33,9 +36,21 @@ public enum JobLaunch {
         /// The batch script a Slurm job was submitted with.
         public var script: String { directory + "/job.sbatch" }
 
-        /// A log's text: stdout, then (when there is any) the separator and stderr.
-        public static func joined(stdout: Data, stderr: Data) -> Data {
-            stderr.isEmpty ? stdout : stdout + Data(stderrSeparator.utf8) + stderr
+        /// A log's text: stdout, then (when there is any) the separator and stderr; each cut at the log limit is
+        /// followed by a line that says so (`truncationNote`).
+        public static func joined(stdout: SandboxResult.Output, stderr: SandboxResult.Output) -> Data {
+            func kept(_ output: SandboxResult.Output, _ name: String) -> Data {
+                guard output.truncated else { return output.data }
+                return output.data
+                    + Data(truncationNote(name, kept: output.data.count, written: output.totalBytes).utf8)
+            }
+            let out = kept(stdout, "stdout")
+            return stderr.totalBytes == 0 ? out : out + Data(stderrSeparator.utf8) + kept(stderr, "stderr")
+        }
+
+        /// The line after a cut stream: `[capsize: stdout cut at the log limit: 1048576 of 5000000 bytes kept]`.
+        public static func truncationNote(_ stream: String, kept: Int, written: Int) -> String {
+            "\n[capsize: \(stream) cut at the log limit: \(kept) of \(written) bytes kept]\n"
         }
 
         /// The stdout part of a log.
