@@ -1014,6 +1014,9 @@ static int serve(int socket_fd) {
 }
 
 int main(int argc, char **argv) {
+    // A process group of its own: a terminal's Ctrl-C (or a hangup) is for capsize, which decides what its runs do
+    // (stop them as interrupted, or nothing where it ignores SIGINT); reaching the launcher, it would kill a job.
+    setpgid(0, 0);
     if (argc == 3 && strcmp(argv[1], "--server") == 0) {
         int fd = (int)parse_number(argv[2], "--server");
         return serve(fd);
