@@ -47,6 +47,19 @@ public func temporaryDirectory(_ prefix: String) throws -> String {
     return path
 }
 
+/// A folder of one test's own: a new empty directory under the system's temporary directory, named `prefix-UUID`,
+/// removed with its last reference. A suite keeps one as a stored property, so that it lasts as long as the test.
+public final class TestFolder: Sendable {
+    public let path: String
+
+    public init(_ prefix: String) {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
 /// The package's root folder (where Package.swift is).
 public let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
