@@ -53,14 +53,17 @@ struct SlurmTests {
             ["submit", "--backend", "slurm"] + arguments, environment: ["CAPSIZE_HOME": home, "SLURM_CONF": slurmConf])
     }
 
+    /// Submits `/bin/sh -c script` (with `arguments` after it) at 64 MB with `options` and expects it to succeed: the
+    /// report.
+    func submitScript(_ options: [String], _ script: String, arguments: [String] = []) throws -> [String: Any] {
+        let result = try submit(options + ["--memory", "64", "--json", "--", "/bin/sh", "-c", script] + arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        return try json(result.stdout)
+    }
+
     @Test("an array of 4 ends with 5 SUCCEEDED records in Slurm's time order, each child's log holding its index")
     func array() throws {
-        let result = try submit([
-            "--array", "4", "--memory", "64", "--json", "--", "/bin/sh", "-c",
-            "echo index {index} $AWS_BATCH_JOB_ARRAY_INDEX",
-        ])
-        #expect(result.status == 0, "\(result.stderr)")
-        let report = try json(result.stdout)
+        let report = try submitScript(["--array", "4"], "echo index {index} $AWS_BATCH_JOB_ARRAY_INDEX")
         let jobs = try #require(report["jobs"] as? [[String: Any]])
         #expect(jobs.count == 5 && jobs.allSatisfy { $0["state"] as? String == "SUCCEEDED" }, "\(jobs)")
         let children = jobs.filter { $0["arrayParentID"] is String }
@@ -101,12 +104,8 @@ struct SlurmTests {
 
     @Test("a --gpus 1 job gets CUDA_VISIBLE_DEVICES from Slurm; --gpus 3 and --vcpus 64 are refused with exit 2")
     func gpus() throws {
-        let result = try submit([
-            "--gpus", "1", "--memory", "64", "--json", "--", "/bin/sh", "-c",
-            "echo gpus=$CUDA_VISIBLE_DEVICES",
-        ])
-        #expect(result.status == 0, "\(result.stderr)")
-        let job = try #require((try json(result.stdout)["jobs"] as? [[String: Any]])?.first)
+        let report = try submitScript(["--gpus", "1"], "echo gpus=$CUDA_VISIBLE_DEVICES")
+        let job = try #require((report["jobs"] as? [[String: Any]])?.first)
         #expect(job["gpus"] as? Int == 1)
         let log = try String(
             contentsOfFile: try #require(job["logPath"] as? String) + "/attempt-1.log", encoding: .utf8)
@@ -154,11 +153,8 @@ struct SlurmTests {
         let store = home + "/capsize.sqlite"
         let script =
             "id -u; (echo x >> \"$0\") 2>/dev/null && echo wrote; rm -f \"$0\" 2>/dev/null; test -e \"$0\" && echo kept"
-        let result = try capsize(
-            ["submit", "--backend", "slurm", "--memory", "64", "--json", "--", "/bin/sh", "-c", script, store],
-            environment: ["CAPSIZE_HOME": home, "SLURM_CONF": slurmConf])
-        #expect(result.status == 0, "\(result.stderr)")
-        let job = try #require((try json(result.stdout)["jobs"] as? [[String: Any]])?.first)
+        let report = try submitScript([], script, arguments: [store])
+        let job = try #require((report["jobs"] as? [[String: Any]])?.first)
         let log = try String(
             contentsOfFile: try #require(job["logPath"] as? String) + "/attempt-1.log", encoding: .utf8)
         let lines = log.split(separator: "\n").map(String.init)
