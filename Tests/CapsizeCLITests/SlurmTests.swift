@@ -11,14 +11,8 @@ let slurmConf: String = {
 }()
 
 /// Runs a program (found in PATH) with `SLURM_CONF` set to the tests' cluster.
-func slurmClient(_ arguments: [String]) -> ProcessOutput {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
-    environment["SLURM_CONF"] = slurmConf
-    process.environment = environment
-    do { return try runToEnd(process) } catch { return ProcessOutput(status: 127, stdout: "", stderr: "\(error)") }
+func slurmClient(_ arguments: [String]) throws -> ProcessOutput {
+    try run("/usr/bin/env", ["SLURM_CONF=\(slurmConf)"] + arguments)
 }
 
 /// Why no Slurm node answers (nil when one is idle, mixed or allocated).
@@ -26,7 +20,10 @@ let slurmProblem: String? = {
     guard FileManager.default.fileExists(atPath: slurmConf) else {
         return "no \(slurmConf) (start a test cluster: sudo scripts/slurm.sh up, or make test as root)"
     }
-    let sinfo = slurmClient(["sinfo", "-h", "-N", "-o", "%T"])
+    let sinfo: ProcessOutput
+    do { sinfo = try slurmClient(["sinfo", "-h", "-N", "-o", "%T"]) } catch {
+        return "env cannot start sinfo: \(error)"
+    }
     let state = sinfo.stdout.split(separator: "\n").first.map(String.init) ?? ""
     if sinfo.status == 0 && ["idle", "mixed", "allocated"].contains(state) { return nil }
     return "the Slurm node of \(slurmConf) is '\(state)' (sinfo exit \(sinfo.status): \(sinfo.stderr))"
@@ -98,7 +95,7 @@ struct SlurmTests {
             table.status == 0 && table.stdout.components(separatedBy: "SUCCEEDED").count - 1 == 5, "\(table.stdout)")
         // The script submitted (Sbatch.header with the output paths) passes sbatch --test-only again.
         let script = try #require(parent["logPath"] as? String) + "/job.sbatch"
-        let test = slurmClient(["sbatch", "--test-only", script])
+        let test = try slurmClient(["sbatch", "--test-only", script])
         #expect(test.status == 0 && test.stderr.contains("to start at"), "\(test.stderr)")
     }
 
@@ -197,7 +194,7 @@ struct SlurmTests {
         #expect(export.stdout.contains("#SBATCH --array=0-9") && export.stdout.contains("#SBATCH --time="))
         let script = home + "/job.sbatch"
         try (export.stdout + "/bin/true\n").write(toFile: script, atomically: true, encoding: .utf8)
-        let test = slurmClient(["sbatch", "--test-only", script])
+        let test = try slurmClient(["sbatch", "--test-only", script])
         #expect(test.status == 0 && test.stderr.contains("to start at"), "\(export.stdout)\n\(test.stderr)")
     }
 

@@ -8,12 +8,6 @@ public struct ProcessOutput: Sendable {
     public var status: Int32
     public var stdout: String
     public var stderr: String
-
-    public init(status: Int32, stdout: String, stderr: String) {
-        self.status = status
-        self.stdout = stdout
-        self.stderr = stderr
-    }
 }
 
 /// Runs `process` (not yet started) to its end: both pipes are read before waiting, so a large output cannot block it.
