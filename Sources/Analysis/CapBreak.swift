@@ -37,11 +37,6 @@ public struct ObservedBreak: Sendable, Codable, Equatable {
     public var size: Double
     /// The cap that stopped most of the size's stopped repetitions (time on a tie).
     public var cap: Cap
-
-    public init(size: Double, cap: Cap) {
-        self.size = size
-        self.cap = cap
-    }
 }
 
 /// Where a fitted law crosses a cap.
@@ -53,13 +48,6 @@ public struct PredictedBreak: Sendable, Codable, Equatable {
     public var interval: ClosedRange<Double>?
     /// Whether the size lies beyond the largest size fitted.
     public var extrapolated: Bool
-
-    public init(cap: Cap, size: Double, interval: ClosedRange<Double>?, extrapolated: Bool) {
-        self.cap = cap
-        self.size = size
-        self.interval = interval
-        self.extrapolated = extrapolated
-    }
 }
 
 /// Where the caps of one executor configuration (a timeout and a memory size) break for a workload: observed in a

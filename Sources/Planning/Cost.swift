@@ -9,17 +9,9 @@ public struct Cost: Codable, Sendable, Equatable {
     /// How many units were billed (invocations, tasks or instances).
     public var units: Int
     /// Always `.projectedFromPrices`: capsize never sees a bill.
-    public var provenance: Provenance
+    public var provenance: Provenance = .projectedFromPrices
     /// The arithmetic in words, e.g. "1000 × 101 ms × 1 GB × $0.0000166667/GB-s + 1000 × $0.0000002".
     public var breakdown: String
-
-    public init(dollars: Double, billedSeconds: Double, units: Int, breakdown: String) {
-        self.dollars = dollars
-        self.billedSeconds = billedSeconds
-        self.units = units
-        self.provenance = .projectedFromPrices
-        self.breakdown = breakdown
-    }
 }
 
 /// How N runs of one job share Batch instances.

@@ -20,10 +20,4 @@ public struct ProjectedSeconds: Codable, Sendable, Equatable {
     public var provenance: Provenance
     /// How the figure was obtained, in a sentence a report can print (e.g. "FP32 ratio 67/8.1 against …").
     public var basis: String
-
-    public init(seconds: Double, provenance: Provenance, basis: String) {
-        self.seconds = seconds
-        self.provenance = provenance
-        self.basis = basis
-    }
 }

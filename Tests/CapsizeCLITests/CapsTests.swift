@@ -1,14 +1,15 @@
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// `capsize sweep` and `capsize caps` on synthetic `command` workloads whose laws are known.
 @Suite struct CapsTests {
-    static func home() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("capsize-caps-\(UUID().uuidString)").path
-    }
+    /// This test's CAPSIZE_HOME, removed after it.
+    let testFolder = TestFolder("capsize-caps")
+    var home: String { testFolder.path }
 
     /// A Python one-liner that takes `size` and sleeps `time` seconds after touching `megabytes` MB.
     static func program(time: String, megabytes: String) -> [String] {
@@ -19,26 +20,37 @@ import Testing
         ]
     }
 
-    static func analyses(_ report: [String: Any]) throws -> [[String: Any]] {
-        try #require(report["analyses"] as? [[String: Any]])
+    /// The observed break of `analysis`, expected at `cap`.
+    static func observedBreak(_ analysis: [String: Any], at cap: String) throws -> [String: Any] {
+        let observed = try #require(analysis["observed"] as? [String: Any])
+        #expect(observed["cap"] as? String == cap)
+        return observed
+    }
+
+    /// `capsize caps command --only-listed OPTIONS --json -- PROGRAM` in this test's home, expected to succeed: the
+    /// analysis of each memory size.
+    func capsAnalyses(_ options: [String], program: [String]) throws -> [[String: Any]] {
+        let result = try capsize(
+            ["caps", "command", "--only-listed"] + options + ["--json", "--"] + program,
+            environment: ["CAPSIZE_HOME": home])
+        #expect(result.status == 0, "\(result.stderr)")
+        return try #require(try json(result.stdout)["analyses"] as? [[String: Any]])
+    }
+
+    /// `capsAnalyses` at one memory size, whose observed break is expected at `cap`: the analysis and that break.
+    func capsBreak(at cap: String, _ options: [String], program: [String]) throws
+        -> (analysis: [String: Any], observed: [String: Any])
+    {
+        let analysis = try #require(try capsAnalyses(options, program: program).first)
+        return (analysis, try Self.observedBreak(analysis, at: cap))
     }
 
     @Test("time ∝ size²: the observed time break and the predicted one agree within 10 % of the true break")
     func timeLaw() throws {
-        let home = Self.home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
         // time = 0.03·size² s (plus start-up) against a 3 s timeout: the true break is at size √100 = 10.
-        let result = try capsize(
-            [
-                "caps", "command", "--only-listed", "--memory", "512", "--timeout", "3", "--param", "size=1..64*2",
-                "--json",
-                "--",
-            ] + Self.program(time: "0.03*s*s", megabytes: "1"),
-            environment: ["CAPSIZE_HOME": home])
-        #expect(result.status == 0, "\(result.stderr)")
-        let analysis = try #require(try Self.analyses(json(result.stdout)).first)
-        let observed = try #require(analysis["observed"] as? [String: Any])
-        #expect(observed["cap"] as? String == "time")
+        let (analysis, observed) = try capsBreak(
+            at: "time", ["--memory", "512", "--timeout", "3", "--param", "size=1..64*2"],
+            program: Self.program(time: "0.03*s*s", megabytes: "1"))
         let observedSize = try #require(observed["size"] as? Double)
         #expect(abs(observedSize - 10) / 10 <= 0.1, "observed break \(observedSize)")
         let predicted = try #require(analysis["predictedTime"] as? [String: Any])
@@ -60,8 +72,6 @@ import Testing
 
     @Test("a CPU-bound law breaks the timeout at half the size at 128 MB that it does at 256 MB, each break predicted")
     func cpuBoundBreaksFollowTheShare() throws {
-        let home = Self.home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
         // 4 ms of CPU per unit of size (plus python's start-up), held to 0.0724 and 0.145 of a CPU, against 2 s:
         // shares a busy 2-core machine still gives in full.
         let burn = [
@@ -69,17 +79,10 @@ import Testing
             "import sys,time\ns=int(sys.argv[1])\nt=time.process_time()\nwhile time.process_time()-t<0.004*s: pass",
             "{size}",
         ]
-        let result = try capsize(
-            [
-                "caps", "command", "--only-listed", "--memory", "128,256", "--timeout", "2", "--param", "size=4..256*2",
-                "--refine", "0.1", "--json", "--",
-            ] + burn,
-            environment: ["CAPSIZE_HOME": home])
-        #expect(result.status == 0, "\(result.stderr)")
-        let analyses = try Self.analyses(json(result.stdout))
+        let analyses = try capsAnalyses(
+            ["--memory", "128,256", "--timeout", "2", "--param", "size=4..256*2", "--refine", "0.1"], program: burn)
         let breaks = try analyses.map { analysis -> (memory: Int, observed: Double, predicted: Double) in
-            let observed = try #require(analysis["observed"] as? [String: Any])
-            #expect(observed["cap"] as? String == "time")
+            let observed = try Self.observedBreak(analysis, at: "time")
             let predicted = try #require(analysis["predictedTime"] as? [String: Any])
             let (size, predictedSize) = (
                 try #require(observed["size"] as? Double), try #require(predicted["size"] as? Double)
@@ -101,19 +104,11 @@ import Testing
 
     @Test("memory ∝ size breaks before time: observed and predicted memory breaks agree, and the slope is the law's")
     func memoryLaw() throws {
-        let home = Self.home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
         // memory = base + 3 MB·size against 384 MB; time stays far under the 10 s timeout.
-        let result = try capsize(
-            [
-                "caps", "command", "--only-listed", "--memory", "384", "--timeout", "10", "--param", "size=8..1024*2",
-                "--json", "--",
-            ] + Self.program(time: "0.1", megabytes: "3*s"),
-            environment: ["CAPSIZE_HOME": home])
-        #expect(result.status == 0, "\(result.stderr)")
-        let analysis = try #require(try Self.analyses(json(result.stdout)).first)
-        let observed = try #require(analysis["observed"] as? [String: Any])
-        #expect(observed["cap"] as? String == "memory")
+        let analysis = try capsBreak(
+            at: "memory", ["--memory", "384", "--timeout", "10", "--param", "size=8..1024*2"],
+            program: Self.program(time: "0.1", megabytes: "3*s")
+        ).analysis
         #expect(analysis["firstCap"] as? String == "memory")
         #expect(analysis["predictedFirst"] as? String == "memory")
         #expect(analysis["predictionAgrees"] as? Bool == true, "\(analysis)")
@@ -132,8 +127,6 @@ import Testing
 
     @Test("a batch sweep stops one size after the first break and records the jobs' measured memory")
     func batchSweep() throws {
-        let home = Self.home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
         let result = try capsize(
             [
                 "sweep", "command", "--executor", "batch", "--memory", "200", "--timeout", "5", "--param",
@@ -174,8 +167,6 @@ import Testing
             (["caps", "train-mlp", "--only-listed"], "--only-listed"),
         ])
     func badInput(arguments: [String], mentions: String) throws {
-        let home = Self.home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
         try expectBadInput(arguments, mentions: mentions, home: home)
         // A refused sweep stores no run.
         let store = try CapsizeStore(path: home + "/capsize.sqlite", machine: CalibrationKey.machine())

@@ -4,16 +4,14 @@ import Testing
 
 /// `capsize recommend` and `capsize export`: a measured profile, every option, a pick, and files cfn-lint accepts.
 @Suite struct RecommendTests {
-    static func home() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("capsize-recommend-\(UUID().uuidString)").path
-    }
+    /// This test's CAPSIZE_HOME, removed after it.
+    let testFolder = TestFolder("capsize-recommend")
+    var home: String { testFolder.path }
 
     @Test(
         "render-frames at 10,000 frames: no Lambda can hold it at small memory, a GPU Batch option is listed with costs, exports pass cfn-lint"
     )
     func renderFrames() throws {
-        let home = Self.home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
         let out = home + "/export"
         let result = try capsize(
             [
@@ -74,8 +72,6 @@ import Testing
 
     @Test("a short light command is picked for Lambda on cost")
     func shortCommand() throws {
-        let home = Self.home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
         let result = try capsize(
             ["recommend", "command", "--runs", "1000", "--strategy", "cost", "--json", "--", "/bin/sleep", "0.05"],
             environment: ["CAPSIZE_HOME": home])
@@ -97,16 +93,11 @@ import Testing
             (["recommend", "train-mlp", "--prices", "/no/such/file.json"], "--prices"),
         ])
     func badInput(arguments: [String], mentions: String) throws {
-        let home = Self.home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
         try expectBadInput(arguments, mentions: mentions, home: home)
     }
 
     @Test("a price file with a negative price is refused, naming the item")
     func negativePrice() throws {
-        let home = Self.home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         let catalog = try String(contentsOfFile: Self.packageRoot() + "/data/prices.json", encoding: .utf8)
             .replacingOccurrences(of: "\"perRequest\": 0.0000002", with: "\"perRequest\": -0.0000002")
         try catalog.write(toFile: home + "/prices.json", atomically: true, encoding: .utf8)

@@ -1,16 +1,19 @@
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// `capsize runs` and `capsize bench --resume` against stores made for each test.
 @Suite struct RunsCommandTests {
-    /// A fresh CAPSIZE_HOME with its store.
-    static func home() throws -> (path: String, store: CapsizeStore) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-runs-\(UUID().uuidString)")
-            .path
-        return (path, try CapsizeStore(path: path + "/capsize.sqlite", machine: CalibrationKey.machine()))
+    /// This test's CAPSIZE_HOME, removed after it, and its store.
+    let testFolder = TestFolder("capsize-runs")
+    let store: CapsizeStore
+    var home: String { testFolder.path }
+
+    init() throws {
+        store = try CapsizeStore(path: testFolder.path + "/capsize.sqlite", machine: CalibrationKey.machine())
     }
 
     /// The pid of a process that has exited.
@@ -24,8 +27,6 @@ import Testing
 
     @Test("bench records its run; runs list shows it newest first, and a killed run as interrupted")
     func list() throws {
-        let (home, store) = try Self.home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
         let bench = try capsize(
             ["bench", "command", "--repeat", "2", "--warmup", "0", "--json", "--", "/bin/true"],
             environment: ["CAPSIZE_HOME": home])
@@ -55,8 +56,6 @@ import Testing
 
     @Test("runs show prints a run's parameters, counts and records by id prefix; JSON has every record")
     func show() throws {
-        let (home, store) = try Self.home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
         let bench = try capsize(
             ["bench", "command", "--repeat", "3", "--warmup", "0", "--json", "--", "/bin/true"],
             environment: ["CAPSIZE_HOME": home])
@@ -92,8 +91,6 @@ import Testing
             (["bench"], "WORKLOAD"),
         ])
     func badRunIDs(arguments: [String], mentions: String) throws {
-        let (home, store) = try Self.home()
-        defer { try? FileManager.default.removeItem(atPath: home) }
         let machine = try store.createRun(kind: .sweep, parameters: [String: String]()).machine
         for (suffix, kind, status, pid) in [
             ("1", RunRecord.Kind.invoke, RunRecord.Status.interrupted, getpid()),

@@ -11,14 +11,8 @@ let slurmConf: String = {
 }()
 
 /// Runs a program (found in PATH) with `SLURM_CONF` set to the tests' cluster.
-func slurmClient(_ arguments: [String]) -> ProcessOutput {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
-    environment["SLURM_CONF"] = slurmConf
-    process.environment = environment
-    do { return try runToEnd(process) } catch { return ProcessOutput(status: 127, stdout: "", stderr: "\(error)") }
+func slurmClient(_ arguments: [String]) throws -> ProcessOutput {
+    try run("/usr/bin/env", ["SLURM_CONF=\(slurmConf)"] + arguments)
 }
 
 /// Why no Slurm node answers (nil when one is idle, mixed or allocated).
@@ -26,7 +20,10 @@ let slurmProblem: String? = {
     guard FileManager.default.fileExists(atPath: slurmConf) else {
         return "no \(slurmConf) (start a test cluster: sudo scripts/slurm.sh up, or make test as root)"
     }
-    let sinfo = slurmClient(["sinfo", "-h", "-N", "-o", "%T"])
+    let sinfo: ProcessOutput
+    do { sinfo = try slurmClient(["sinfo", "-h", "-N", "-o", "%T"]) } catch {
+        return "env cannot start sinfo: \(error)"
+    }
     let state = sinfo.stdout.split(separator: "\n").first.map(String.init) ?? ""
     if sinfo.status == 0 && ["idle", "mixed", "allocated"].contains(state) { return nil }
     return "the Slurm node of \(slurmConf) is '\(state)' (sinfo exit \(sinfo.status): \(sinfo.stderr))"
@@ -53,14 +50,17 @@ struct SlurmTests {
             ["submit", "--backend", "slurm"] + arguments, environment: ["CAPSIZE_HOME": home, "SLURM_CONF": slurmConf])
     }
 
+    /// Submits `/bin/sh -c script` (with `arguments` after it) at 64 MB with `options` and expects it to succeed: the
+    /// report.
+    func submitScript(_ options: [String], _ script: String, arguments: [String] = []) throws -> [String: Any] {
+        let result = try submit(options + ["--memory", "64", "--json", "--", "/bin/sh", "-c", script] + arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        return try json(result.stdout)
+    }
+
     @Test("an array of 4 ends with 5 SUCCEEDED records in Slurm's time order, each child's log holding its index")
     func array() throws {
-        let result = try submit([
-            "--array", "4", "--memory", "64", "--json", "--", "/bin/sh", "-c",
-            "echo index {index} $AWS_BATCH_JOB_ARRAY_INDEX",
-        ])
-        #expect(result.status == 0, "\(result.stderr)")
-        let report = try json(result.stdout)
+        let report = try submitScript(["--array", "4"], "echo index {index} $AWS_BATCH_JOB_ARRAY_INDEX")
         let jobs = try #require(report["jobs"] as? [[String: Any]])
         #expect(jobs.count == 5 && jobs.allSatisfy { $0["state"] as? String == "SUCCEEDED" }, "\(jobs)")
         let children = jobs.filter { $0["arrayParentID"] is String }
@@ -95,18 +95,14 @@ struct SlurmTests {
             table.status == 0 && table.stdout.components(separatedBy: "SUCCEEDED").count - 1 == 5, "\(table.stdout)")
         // The script submitted (Sbatch.header with the output paths) passes sbatch --test-only again.
         let script = try #require(parent["logPath"] as? String) + "/job.sbatch"
-        let test = slurmClient(["sbatch", "--test-only", script])
+        let test = try slurmClient(["sbatch", "--test-only", script])
         #expect(test.status == 0 && test.stderr.contains("to start at"), "\(test.stderr)")
     }
 
     @Test("a --gpus 1 job gets CUDA_VISIBLE_DEVICES from Slurm; --gpus 3 and --vcpus 64 are refused with exit 2")
     func gpus() throws {
-        let result = try submit([
-            "--gpus", "1", "--memory", "64", "--json", "--", "/bin/sh", "-c",
-            "echo gpus=$CUDA_VISIBLE_DEVICES",
-        ])
-        #expect(result.status == 0, "\(result.stderr)")
-        let job = try #require((try json(result.stdout)["jobs"] as? [[String: Any]])?.first)
+        let report = try submitScript(["--gpus", "1"], "echo gpus=$CUDA_VISIBLE_DEVICES")
+        let job = try #require((report["jobs"] as? [[String: Any]])?.first)
         #expect(job["gpus"] as? Int == 1)
         let log = try String(
             contentsOfFile: try #require(job["logPath"] as? String) + "/attempt-1.log", encoding: .utf8)
@@ -154,11 +150,8 @@ struct SlurmTests {
         let store = home + "/capsize.sqlite"
         let script =
             "id -u; (echo x >> \"$0\") 2>/dev/null && echo wrote; rm -f \"$0\" 2>/dev/null; test -e \"$0\" && echo kept"
-        let result = try capsize(
-            ["submit", "--backend", "slurm", "--memory", "64", "--json", "--", "/bin/sh", "-c", script, store],
-            environment: ["CAPSIZE_HOME": home, "SLURM_CONF": slurmConf])
-        #expect(result.status == 0, "\(result.stderr)")
-        let job = try #require((try json(result.stdout)["jobs"] as? [[String: Any]])?.first)
+        let report = try submitScript([], script, arguments: [store])
+        let job = try #require((report["jobs"] as? [[String: Any]])?.first)
         let log = try String(
             contentsOfFile: try #require(job["logPath"] as? String) + "/attempt-1.log", encoding: .utf8)
         let lines = log.split(separator: "\n").map(String.init)
@@ -201,7 +194,7 @@ struct SlurmTests {
         #expect(export.stdout.contains("#SBATCH --array=0-9") && export.stdout.contains("#SBATCH --time="))
         let script = home + "/job.sbatch"
         try (export.stdout + "/bin/true\n").write(toFile: script, atomically: true, encoding: .utf8)
-        let test = slurmClient(["sbatch", "--test-only", script])
+        let test = try slurmClient(["sbatch", "--test-only", script])
         #expect(test.status == 0 && test.stderr.contains("to start at"), "\(export.stdout)\n\(test.stderr)")
     }
 

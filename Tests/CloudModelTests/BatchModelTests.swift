@@ -45,19 +45,14 @@ import Testing
         "a memory kill as Batch reports it (exit code 137, container reason OutOfMemoryError) matches rules written for AWS"
     )
     func memoryKillRules() throws {
-        let byReason = try RetryStrategy(
-            attempts: 2,
-            evaluateOnExit: [
-                EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"),
-                EvaluateOnExit(action: .exit, onReason: "*"),
-            ])
-        let byCode = try RetryStrategy(
-            attempts: 2,
-            evaluateOnExit: [
-                EvaluateOnExit(action: .retry, onExitCode: "137"), EvaluateOnExit(action: .exit, onReason: "*"),
-            ])
         let killed = (exitCode: StatusReason.outOfMemoryExitCode, reason: StatusReason.outOfMemory)
-        for strategy in [byReason, byCode] {
+        // AWS's two ways to retry a memory kill (by container reason, by exit code), then its catch-all exit.
+        for retry in [
+            try EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"),
+            try EvaluateOnExit(action: .retry, onExitCode: "137"),
+        ] {
+            let strategy = try RetryStrategy(
+                attempts: 2, evaluateOnExit: [retry, try EvaluateOnExit(action: .exit, onReason: "*")])
             #expect(
                 strategy.shouldRetry(
                     attempt: 1, exitCode: killed.exitCode, reason: killed.reason,

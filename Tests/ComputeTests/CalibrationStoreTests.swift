@@ -6,10 +6,15 @@ import Testing
 @testable import Compute
 
 @Suite struct CalibrationStoreTests {
+    /// Each test's own calibrations folder, removed after it, and a store on it.
+    let folder = TestFolder("capsize-tests")
+    let store: CalibrationStore
+    var directory: String { folder.path }
+
+    init() { store = CalibrationStore(directory: folder.path) }
+
     @Test("saved host and device calibrations read back equal from a new store on the same directory")
     func roundTrip() throws {
-        let directory = try temporaryDirectory("capsize-tests")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let host = Fixture.hostCalibration()
         let device = Fixture.deviceCalibration(device: "NVIDIA CUDA | NVIDIA H100 80GB HBM3 | 550.54", gflops: 65_000)
         try CalibrationStore(directory: directory).save(host)
@@ -24,9 +29,6 @@ import Testing
 
     @Test("two devices are kept apart by key, and re-saving one replaces only that one")
     func devicesKeptApart() throws {
-        let directory = try temporaryDirectory("capsize-tests")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = CalibrationStore(directory: directory)
         let gpu = Fixture.deviceCalibration(device: "NVIDIA CUDA | NVIDIA H100 80GB HBM3 | 550.54", gflops: 65_000)
         let cpu = Fixture.deviceCalibration(device: "Portable Computing Language | pthread-skylake | 3.1", gflops: 350)
         try store.save(gpu)
@@ -44,9 +46,6 @@ import Testing
 
     @Test("host calibrations of different BLAS configurations are kept apart; host() finds the current one")
     func hostKeyedByBLASConfiguration() throws {
-        let directory = try temporaryDirectory("capsize-tests")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = CalibrationStore(directory: directory)
         #expect(try store.host() == nil)
         let current = Fixture.hostCalibration(
             machine: CalibrationKey.machine(), blas: CalibrationKey.blas(), gflops: 250)
@@ -60,9 +59,6 @@ import Testing
 
     @Test("a quick calibration does not replace a stored full one, but a full one replaces a quick one")
     func quickNeverReplacesFull() throws {
-        let directory = try temporaryDirectory("capsize-tests")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = CalibrationStore(directory: directory)
         let full = Fixture.deviceCalibration(device: "Platform | GPU | 1.0", gflops: 1_000)
         var quick = full
         quick.quick = true
@@ -82,9 +78,6 @@ import Testing
 
     @Test("a corrupt file is reported by path and left untouched, by both reads and saves")
     func corruptFileIsNotOverwritten() throws {
-        let directory = try temporaryDirectory("capsize-tests")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = CalibrationStore(directory: directory)
         let garbage = #"{"version": 1, "machines": {"m": {"host": {"b": {"blasSgemmGFLOPS": "fast"}}"#
         try garbage.write(toFile: store.path, atomically: true, encoding: .utf8)
 
@@ -102,9 +95,6 @@ import Testing
 
     @Test("a file from a newer capsize is reported rather than rewritten")
     func newerVersionIsNotOverwritten() throws {
-        let directory = try temporaryDirectory("capsize-tests")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = CalibrationStore(directory: directory)
         let future = #"{"version": 99, "machines": {}}"#
         try future.write(toFile: store.path, atomically: true, encoding: .utf8)
         let error = try #require(throws: CalibrationStoreError.self) { try store.save(Fixture.hostCalibration()) }
@@ -114,9 +104,7 @@ import Testing
 
     @Test("saving creates the directory when it does not exist yet")
     func createsDirectory() throws {
-        let parent = try temporaryDirectory("capsize-tests")
-        defer { try? FileManager.default.removeItem(atPath: parent) }
-        let store = CalibrationStore(directory: parent + "/nested/capsize")
+        let store = CalibrationStore(directory: directory + "/nested/capsize")
         try store.save(Fixture.hostCalibration())
         #expect(FileManager.default.fileExists(atPath: store.path))
     }

@@ -2,11 +2,15 @@ import CapsizeCore
 import CloudModel
 import Foundation
 import Store
+import TestSupport
 import Testing
 
 @testable import Execution
 
 @Suite(.serialized, .timeLimit(.minutes(1))) struct BatchExecutorTests {
+    /// Each test's own folder, removed after it.
+    let folder = TestFolder("capsize-batch")
+
     static func executor(
         vcpus: Double = 2, memoryMiB: Int = 4096, gpus: [Int] = [], store: CapsizeStore? = nil,
         runID: String = "test-run"
@@ -30,14 +34,14 @@ import Testing
             retryStrategy: try retry ?? RetryStrategy())
     }
 
+    /// Two attempts: the second when `rule` matches the first's end, none otherwise (AWS's catch-all exit rule).
+    static func retryOnce(when rule: EvaluateOnExit) throws -> RetryStrategy {
+        try RetryStrategy(attempts: 2, evaluateOnExit: [rule, try EvaluateOnExit(action: .exit, onReason: "*")])
+    }
+
     @Test("a 100-child SEQUENTIAL array runs to SUCCEEDED in index order, every state stamped and stored")
     func sequentialArray() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try CapsizeStore(
-            path: directory.appendingPathComponent("capsize.sqlite").path, machine: "test machine")
-        let run = try store.createRun(
-            kind: .submit, commandLine: ["test"], parameters: [String: String](), planned: 101)
+        let (store, run) = try Fixture.store(in: folder, run: .submit, planned: 101)
         let executor = try Self.executor(store: store, runID: run.id)
         let parent = try await executor.submit(
             try Self.shell(
@@ -121,30 +125,15 @@ import Testing
         let byReason = try await executor.submit(
             try Self.shell(
                 Self.allocator, memoryMiB: 64,
-                retry: try RetryStrategy(
-                    attempts: 2,
-                    evaluateOnExit: [
-                        try EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"),
-                        try EvaluateOnExit(action: .exit, onReason: "*"),
-                    ])))
+                retry: try Self.retryOnce(when: EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"))))
         let byCode = try await executor.submit(
             try Self.shell(
                 Self.allocator, memoryMiB: 64,
-                retry: try RetryStrategy(
-                    attempts: 2,
-                    evaluateOnExit: [
-                        try EvaluateOnExit(action: .retry, onExitCode: "137"),
-                        try EvaluateOnExit(action: .exit, onReason: "*"),
-                    ])))
+                retry: try Self.retryOnce(when: EvaluateOnExit(action: .retry, onExitCode: "137"))))
         let plainFailure = try await executor.submit(
             try Self.shell(
                 "exit 3",
-                retry: try RetryStrategy(
-                    attempts: 2,
-                    evaluateOnExit: [
-                        try EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"),
-                        try EvaluateOnExit(action: .exit, onReason: "*"),
-                    ])))
+                retry: try Self.retryOnce(when: EvaluateOnExit(action: .retry, onReason: "OutOfMemoryError*"))))
         let records = Dictionary(uniqueKeysWithValues: await executor.runUntilDone().map { ($0.id, $0) })
         for id in [byReason, byCode] {
             let record = try #require(records[id])

@@ -2,11 +2,15 @@ import CapsizeCore
 import CloudModel
 import Foundation
 import Store
+import TestSupport
 import Testing
 
 @testable import Execution
 
 @Suite(.serialized, .timeLimit(.minutes(1))) struct BatchQueueTests {
+    /// Each test's own folder, removed after it.
+    let folder = TestFolder("capsize-queue")
+
     static func executor(_ queues: [JobQueue], store: CapsizeStore? = nil, runID: String = "test-run") throws
         -> BatchExecutor
     {
@@ -91,11 +95,7 @@ import Testing
 
     @Test("provisioning is modeled for the first job and after an idle teardown, never slept or measured")
     func modeledProvisioning() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try CapsizeStore(
-            path: directory.appendingPathComponent("capsize.sqlite").path, machine: "test machine")
-        let run = try store.createRun(kind: .submit, commandLine: ["test"], parameters: [String: String](), planned: 4)
+        let (store, run) = try Fixture.store(in: folder, run: .submit, planned: 4)
         let modeled = Self.environment("modeled", provisioning: 5, idle: 0.2)
         let executor = try Self.executor(
             [

@@ -10,9 +10,15 @@ import Testing
 /// The launcher-killing tests run without a PID namespace (`Sandbox.usesPIDNamespace`, capsize's way where one
 /// cannot be made), where the program can kill its launcher; in a namespace it cannot (`PIDNamespaceTests`).
 @Suite(.serialized, .timeLimit(.minutes(1))) struct EscapeTests {
-    /// Reads a pid the program printed on its first line.
-    static func firstPid(_ text: String) throws -> Int32 {
-        try #require(Int32(text.split(separator: "\n").first.map(String.init) ?? ""))
+    /// Runs `sh -c script` (with `arguments` after it) where it can kill its launcher, under `limits`: the result,
+    /// and the pid of the daemon the script started and printed on its first line.
+    static func runStartingDaemon(_ script: String, _ arguments: [String] = [], limits: SandboxLimits) async throws
+        -> (result: SandboxResult, daemon: Int32)
+    {
+        let result = try await Fixture.sandbox(pidNamespace: false).run(
+            ["sh", "-c", script] + arguments, limits: limits)
+        let daemon = try #require(Int32(result.stdout.text.split(separator: "\n").first.map(String.init) ?? ""))
+        return (result, daemon)
     }
 
     /// Waits up to a second for a killed process to be gone (a zombie adopted by capsize is reaped by the run).
@@ -27,9 +33,7 @@ import Testing
     @Test("a program that kills its launcher still ends at its timeout, and its setsid grandchild goes with it")
     func killedLauncherKeepsTimeout() async throws {
         let script = "setsid sleep 30 & echo $!; sleep 0.2; kill -9 $PPID; sleep 30"
-        let result = try await Fixture.sandbox(pidNamespace: false).run(
-            ["sh", "-c", script], limits: SandboxLimits(wallSeconds: 1.5))
-        let daemon = try Self.firstPid(result.stdout.text)
+        let (result, daemon) = try await Self.runStartingDaemon(script, limits: SandboxLimits(wallSeconds: 1.5))
         #expect(result.reason == .timeout)
         #expect(result.wallSeconds < 5, "\(result.wallSeconds) s")
         #expect(Self.gone(daemon), "the setsid sleep \(daemon) outlived the run")
@@ -40,9 +44,8 @@ import Testing
         let grow = "import time\nb = bytearray(b'\\x01') * (150 << 20)\ntime.sleep(30)"
         let script =
             "setsid sh -c 'sleep 0.4; exec \(Fixture.python) -c \"$0\"' \"$1\" & echo $!; sleep 0.2; kill -9 $PPID; sleep 30"
-        let result = try await Fixture.sandbox(pidNamespace: false).run(
-            ["sh", "-c", script, "sh", grow], limits: SandboxLimits(wallSeconds: 20, memoryBytes: 100 << 20))
-        let daemon = try Self.firstPid(result.stdout.text)
+        let (result, daemon) = try await Self.runStartingDaemon(
+            script, ["sh", grow], limits: SandboxLimits(wallSeconds: 20, memoryBytes: 100 << 20))
         #expect(result.reason == .outOfMemory)
         #expect(result.sampledPeakRSSBytes > 100 << 20)
         #expect(Self.gone(daemon))
@@ -52,9 +55,7 @@ import Testing
     func killedLauncherDaemonIsSwept() async throws {
         // The shell's last word is the kill: it may end by itself or by its parent-death signal first.
         let script = "setsid sleep 30 </dev/null >/dev/null 2>&1 & echo $!; sleep 0.2; kill -9 $PPID"
-        let result = try await Fixture.sandbox(pidNamespace: false).run(
-            ["sh", "-c", script], limits: SandboxLimits(wallSeconds: 20))
-        let daemon = try Self.firstPid(result.stdout.text)
+        let (result, daemon) = try await Self.runStartingDaemon(script, limits: SandboxLimits(wallSeconds: 20))
         #expect(result.reason == .crash || result.reason == .completed)
         #expect(result.message?.contains("capsize-launch") == true)
         #expect(result.wallSeconds < 5)

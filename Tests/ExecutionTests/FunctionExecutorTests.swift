@@ -2,12 +2,16 @@ import CapsizeCore
 import CloudModel
 import Foundation
 import Store
+import TestSupport
 import Testing
 
 @testable import Execution
 
 /// The Lambda model with real `capsize worker` environments (the `capsize` built next to the test bundle).
 @Suite(.serialized, .timeLimit(.minutes(1))) struct FunctionExecutorTests {
+    /// Each test's own folder, removed after it.
+    let folder = TestFolder("capsize-fn")
+
     static let capsize = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         .appendingPathComponent("capsize").path
 
@@ -37,11 +41,7 @@ import Testing
 
     @Test("a cold then a warm invoke print Lambda's REPORT line, with Init Duration only on the first")
     func coldThenWarm() async throws {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-fn-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let store = try CapsizeStore(path: home + "/capsize.sqlite", machine: "test machine")
-        let run = try store.createRun(kind: .invoke, parameters: ["test": "coldThenWarm"], planned: 2)
+        let (store, run) = try Fixture.store(in: folder, run: .invoke, planned: 2)
         let executor = try Self.executor(["true"]) {
             $0.store = store
             $0.runID = run.id
@@ -261,14 +261,6 @@ import Testing
         #expect(outcome.errorMessage?.contains("protocol version 2; this capsize speaks version 1") == true)
     }
 
-    /// The state letter of a process (`S`, `T`, `Z`...), from /proc; nil when it is gone.
-    static func state(of pid: Int32) -> Substring? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return nil }
-        return stat[stat.index(after: close)...].split(separator: " ").first
-    }
-
     @Test(
         "a function that returns while a background process runs succeeds at once; the process is frozen with the environment and killed when it is reaped"
     )
@@ -280,26 +272,20 @@ import Testing
         #expect(outcome.durationMs < 1_000, "answered without waiting for the background process")
         // The background process, or the shell's fork of it if the environment was frozen before its exec.
         let pid = try #require(Fixture.processes(mentioning: seconds).first, "the background process runs on")
-        var state: Substring?
-        for _ in 0..<100 {
-            state = Self.state(of: pid)
-            if state == "T" { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect(state == "T", "frozen (SIGSTOP) with its environment")
+        #expect(try await Fixture.state(of: pid, awaiting: "T") == "T", "frozen (SIGSTOP) with its environment")
         let next = await executor.invokeOnce()
         #expect(next.status == .success && !next.cold)
         await executor.shutdown()
         for _ in 0..<200 {
             if Fixture.processes(mentioning: seconds).allSatisfy({
-                Self.state(of: $0) == nil || Self.state(of: $0) == "Z"
+                Fixture.state(of: $0) == nil || Fixture.state(of: $0) == "Z"
             }) {
                 break
             }
             try await Task.sleep(for: .milliseconds(10))
         }
         let left = Fixture.processes(mentioning: seconds).filter {
-            Self.state(of: $0) != nil && Self.state(of: $0) != "Z"
+            Fixture.state(of: $0) != nil && Fixture.state(of: $0) != "Z"
         }
         #expect(left.isEmpty, "killed when the environment was reaped: \(left)")
     }
@@ -352,33 +338,32 @@ import Testing
         await executor.shutdown()
     }
 
-    @Test("an environment whose /tmp grows past the ephemeral storage is killed and reset")
-    func ephemeralStorage() async throws {
-        let executor = try Self.executor(["/bin/sh", "-c", "fallocate -l 600M \"$TMPDIR/big\" && sleep 2"])
+    /// One invocation of a command that puts 600 MB in /tmp and then runs `then`, expected to fail for the 512 MB of
+    /// ephemeral storage: its outcome, and the executor, shut down.
+    static func overfillTmp(then: String) async throws -> (outcome: InvocationOutcome, executor: FunctionExecutor) {
+        let executor = try Self.executor(["/bin/sh", "-c", "fallocate -l 600M \"$TMPDIR/big\"" + then])
         let outcome = await executor.invokeOnce()
         await executor.shutdown()
         #expect(outcome.status == .error)
         #expect(outcome.errorMessage?.contains("ephemeral storage (/tmp) exceeded 512 MB") == true)
+        return (outcome, executor)
+    }
+
+    @Test("an environment whose /tmp grows past the ephemeral storage is killed and reset")
+    func ephemeralStorage() async throws {
+        let (outcome, _) = try await Self.overfillTmp(then: " && sleep 2")
         #expect(outcome.durationMs < 1_500)
     }
 
     @Test("a short invoke that leaves /tmp over the ephemeral storage is caught when it answers")
     func ephemeralStorageShortInvoke() async throws {
-        let shell = try Self.executor(["/bin/sh", "-c", "fallocate -l 600M \"$TMPDIR/big\""])
-        let outcome = await shell.invokeOnce()
-        await shell.shutdown()
-        #expect(outcome.status == .error)
-        #expect(outcome.errorMessage?.contains("ephemeral storage (/tmp) exceeded 512 MB") == true)
-        #expect(await shell.idleEnvironments == 0)
+        let (_, executor) = try await Self.overfillTmp(then: "")
+        #expect(await executor.idleEnvironments == 0)
     }
 
     @Test("every attempt of an asynchronous event is recorded in the store")
     func asyncAttemptsRecorded() async throws {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-fn-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let store = try CapsizeStore(path: home + "/capsize.sqlite", machine: "test machine")
-        let run = try store.createRun(kind: .invoke, parameters: ["test": "async"], planned: 1)
+        let (store, run) = try Fixture.store(in: folder, run: .invoke, planned: 1)
         let executor = try Self.executor(["false"]) {
             $0.retries = 1
             $0.retryDelays = [0.01]

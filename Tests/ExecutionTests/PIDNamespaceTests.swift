@@ -199,16 +199,10 @@ struct PIDNamespaceTests {
         }
         let pid = try #require(sleeper)
         process.freeze()
-        var state: Substring?
-        for _ in 0..<100 {
-            state = FunctionExecutorTests.state(of: pid)
-            if state == "T" { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect(state == "T", "frozen (SIGSTOP) with its environment")
+        #expect(try await Fixture.state(of: pid, awaiting: "T") == "T", "frozen (SIGSTOP) with its environment")
         let again = await process.request(Data("go".utf8), deadline: 5)
         #expect(again.line == Data("done".utf8))
-        #expect(FunctionExecutorTests.state(of: pid) != "T", "thawed with its environment")
+        #expect(Fixture.state(of: pid) != "T", "thawed with its environment")
         process.close()
         let left = try await Self.noneLeft(marker)
         #expect(left.isEmpty, "left running: \(left)")

@@ -20,16 +20,22 @@ struct SandboxBenchmarks {
             sorted[Int(Double(sorted.count - 1) * 0.9)] * 1000, sorted.last! * 1000, sorted.count)
     }
 
+    /// What `body` returns, and the wall seconds it took.
+    func timed<Value>(_ body: () async throws -> Value) async rethrows -> (value: Value, seconds: Double) {
+        let start = ContinuousClock.now
+        let value = try await body()
+        return (value, (ContinuousClock.now - start) / .seconds(1))
+    }
+
     @Test("timeout kill latency after the cap: median ≤ 20 ms over 20 runs")
     func killLatency() async throws {
         let sandbox = try Fixture.sandbox()
-        let clock = ContinuousClock()
         var latencies: [Double] = []
         var returned: [Double] = []
         for _ in 0..<20 {
-            let start = clock.now
-            let result = try await sandbox.run(["sleep", "10"], limits: SandboxLimits(wallSeconds: 0.2))
-            let elapsed = (clock.now - start) / .seconds(1)
+            let (result, elapsed) = try await timed {
+                try await sandbox.run(["sleep", "10"], limits: SandboxLimits(wallSeconds: 0.2))
+            }
             try #require(result.reason == .timeout)
             latencies.append(result.wallSeconds - 0.2)
             returned.append(elapsed - 0.2)
@@ -59,25 +65,24 @@ struct SandboxBenchmarks {
     @Test("sandbox overhead for /bin/true: median wall of 50 runs, beside Foundation's Process")
     func overhead() async throws {
         let sandbox = try Fixture.sandbox()
-        let clock = ContinuousClock()
         var sandboxed: [Double] = []
         var childWall: [Double] = []
         var supervisorCPU: [Double] = []
         for _ in 0..<50 {
-            let start = clock.now
-            let result = try await sandbox.run(["/bin/true"])
-            sandboxed.append((clock.now - start) / .seconds(1))
+            let (result, seconds) = try await timed { try await sandbox.run(["/bin/true"]) }
+            sandboxed.append(seconds)
             childWall.append(result.wallSeconds)
             supervisorCPU.append(result.supervisorCPUSeconds)
         }
         var plain: [Double] = []
         for _ in 0..<50 {
-            let start = clock.now
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/true")
-            try process.run()
-            process.waitUntilExit()
-            plain.append((clock.now - start) / .seconds(1))
+            plain.append(
+                try await timed {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: "/bin/true")
+                    try process.run()
+                    process.waitUntilExit()
+                }.seconds)
         }
         print("sandbox benchmark: /bin/true through the sandbox: \(milliseconds(sandboxed))")
         print("sandbox benchmark: /bin/true fork-to-reap inside the launcher: \(milliseconds(childWall))")
@@ -94,7 +99,6 @@ struct SandboxBenchmarks {
             return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
                 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
         }
-        let clock = ContinuousClock()
         for server in [false, true] {
             var sandboxes = [try Fixture.sandbox(pidNamespace: false), try Fixture.sandbox(pidNamespace: true)]
             for index in sandboxes.indices { sandboxes[index].usesLaunchServer = server }
@@ -104,9 +108,9 @@ struct SandboxBenchmarks {
             var cpu: [[Double]] = [[], []]
             for round in 0..<200 {
                 for index in round % 2 == 0 ? [0, 1] : [1, 0] {
-                    let (start, before) = (clock.now, childCPU())
-                    let result = try await sandboxes[index].run(["/bin/true"])
-                    returned[index].append((clock.now - start) / .seconds(1))
+                    let before = childCPU()
+                    let (result, seconds) = try await timed { try await sandboxes[index].run(["/bin/true"]) }
+                    returned[index].append(seconds)
                     cpu[index].append(childCPU() - before)
                     launched[index].append(result.wallSeconds)
                     try #require(result.reason == .completed)

@@ -1,4 +1,6 @@
 import Foundation
+import Store
+import TestSupport
 import Testing
 
 @testable import Execution
@@ -13,6 +15,16 @@ enum Fixture {
         sandbox.usesLaunchServer = ProcessInfo.processInfo.environment["CAPSIZE_TEST_LAUNCH_SERVER"] == "1"
         if let pidNamespace { sandbox.usesPIDNamespace = pidNamespace }
         return sandbox
+    }
+
+    /// A store in `folder`, with one run of `kind` that plans `planned` items.
+    static func store(in folder: TestFolder, run kind: RunRecord.Kind, planned: Int) throws
+        -> (store: CapsizeStore, run: RunRecord)
+    {
+        let store = try CapsizeStore(path: folder.path + "/capsize.sqlite", machine: "test machine")
+        let run = try store.createRun(
+            kind: kind, commandLine: ["test"], parameters: [String: String](), planned: planned)
+        return (store, run)
     }
 
     /// Debian's python3 (a pyenv shim, if that is all there is, adds a shell to every start).
@@ -35,6 +47,24 @@ enum Fixture {
         print('held', flush=True)
         time.sleep(100)
         """
+
+    /// The state letter of a process (`S`, `T`, `Z`...), from /proc; nil when it is gone.
+    static func state(of pid: Int32) -> Substring? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ").first
+    }
+
+    /// The state of a process once it is `wanted`, or as it is after a second of waiting for that.
+    static func state(of pid: Int32, awaiting wanted: Substring) async throws -> Substring? {
+        var state = Self.state(of: pid)
+        for _ in 0..<100 where state != wanted {
+            try await Task.sleep(for: .milliseconds(10))
+            state = Self.state(of: pid)
+        }
+        return state
+    }
 
     /// Whether a process with this id exists (a zombie counts).
     static func exists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }

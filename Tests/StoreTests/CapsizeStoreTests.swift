@@ -6,10 +6,21 @@ import Testing
 @testable import Store
 
 @Suite struct CapsizeStoreTests {
+    /// Each test's own store, in a folder removed after it.
+    let folder = TestFolder("capsize-store")
+    let store: CapsizeStore
+
+    init() throws { store = try CapsizeStore(path: folder.path + "/capsize.sqlite", machine: "test machine") }
+
+    /// A run inserted in the store, for the records of a test.
+    func insertedRun() throws -> RunRecord {
+        let run = Fixture.run()
+        try store.insert(run)
+        return run
+    }
+
     @Test("opening a new file creates the five tables, their columns and an index on each run id")
     func schema() throws {
-        let (store, directory) = try Fixture.store()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let db = try DatabaseQueue(path: store.path)
         try db.read { db in
             for table in ["runs", "invocations", "jobs", "environments", "measurements"] {
@@ -54,8 +65,6 @@ import Testing
 
     @Test("the database is in WAL mode, on disk and for every new connection")
     func walMode() throws {
-        let (store, directory) = try Fixture.store()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         try store.createRun(kind: .bench, parameters: ["size": 1])
         let mode = try DatabaseQueue(path: store.path).read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
@@ -66,10 +75,7 @@ import Testing
 
     @Test("runs, invocations, jobs, environments and measurements read back equal, from a reopened store")
     func roundTrip() throws {
-        let (store, directory) = try Fixture.store()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let run = Fixture.run()
-        try store.insert(run)
+        let run = try insertedRun()
         let created = try store.createRun(
             kind: .bench, commandLine: ["capsize", "bench", "command"], parameters: ["repeat": 5], planned: 5)
         let invocation = Fixture.invocation(run: run.id)
@@ -102,10 +108,7 @@ import Testing
         "recording a job again replaces its row: the state changes, every state keeps its timestamp, the container reason is kept"
     )
     func jobUpsert() throws {
-        let (store, directory) = try Fixture.store()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let run = Fixture.run()
-        try store.insert(run)
+        let run = try insertedRun()
         var job = Fixture.job(run: run.id)
         try store.record(job)
         let states: [JobRecord.State] = [.pending, .runnable, .starting, .running, .failed]
@@ -134,10 +137,7 @@ import Testing
 
     @Test("many jobs recorded together are stored in one transaction, or none when one names an unknown run")
     func jobBatch() throws {
-        let (store, directory) = try Fixture.store()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let run = Fixture.run()
-        try store.insert(run)
+        let run = try insertedRun()
         var children = (0..<100).map { Fixture.job(run: run.id, id: "array-1:\($0)") }
         try store.record(children)
         for index in children.indices { children[index].enter(.runnable, at: Fixture.date(2)) }
@@ -152,8 +152,6 @@ import Testing
 
     @Test("a run is found by its id or a unique prefix; an unknown or ambiguous prefix is an error naming it")
     func prefixLookup() throws {
-        let (store, directory) = try Fixture.store()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let first = Fixture.run(id: "abc12345-0000-4000-8000-000000000001")
         let second = Fixture.run(id: "abd12345-0000-4000-8000-000000000002")
         try store.insert(first)
@@ -171,10 +169,7 @@ import Testing
 
     @Test("completed item keys: every measurement, invocations with a key, and only final jobs")
     func completedItems() throws {
-        let (store, directory) = try Fixture.store()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let run = Fixture.run()
-        try store.insert(run)
+        let run = try insertedRun()
         try store.record(Fixture.measurement(run: run.id, item: "rep=1"))
         try store.record(Fixture.invocation(run: run.id, item: "rep=2", status: .timeout))
         try store.record(Fixture.invocation(run: run.id))
@@ -197,10 +192,7 @@ import Testing
 
     @Test("recording an item twice, or a record of an unknown run, is refused and changes nothing")
     func refusals() throws {
-        let (store, directory) = try Fixture.store()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let run = Fixture.run()
-        try store.insert(run)
+        let run = try insertedRun()
         try store.record(Fixture.measurement(run: run.id, item: "rep=1", seconds: 1))
         #expect(throws: StoreError.duplicateItem(run: run.id, key: "rep=1")) {
             try store.record(Fixture.measurement(run: run.id, item: "rep=1", seconds: 2))
@@ -213,10 +205,7 @@ import Testing
 
     @Test("many tasks recording at once lose nothing")
     func concurrentRecords() async throws {
-        let (store, directory) = try Fixture.store()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let run = Fixture.run()
-        try store.insert(run)
+        let run = try insertedRun()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<4 {
                 group.addTask {
@@ -234,8 +223,6 @@ import Testing
 
     @Test("a running run whose process is gone is marked interrupted; resume takes it over, once")
     func staleRunsAndResume() throws {
-        let (store, directory) = try Fixture.store()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let finishedChild = Process()
         finishedChild.executableURL = URL(fileURLWithPath: "/bin/true")
         try finishedChild.run()
@@ -264,8 +251,6 @@ import Testing
 
     @Test("a store that cannot be created, or that a newer capsize wrote, is reported by path and left alone")
     func unopenable() throws {
-        let (store, directory) = try Fixture.store()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let underFile = store.path + "/inside/capsize.sqlite"
         #expect {
             try CapsizeStore(path: underFile, machine: "test machine")

@@ -8,12 +8,6 @@ public struct ProcessOutput: Sendable {
     public var status: Int32
     public var stdout: String
     public var stderr: String
-
-    public init(status: Int32, stdout: String, stderr: String) {
-        self.status = status
-        self.stdout = stdout
-        self.stderr = stderr
-    }
 }
 
 /// Runs `process` (not yet started) to its end: both pipes are read before waiting, so a large output cannot block it.
@@ -45,6 +39,19 @@ public func temporaryDirectory(_ prefix: String) throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
+}
+
+/// A folder of one test's own: a new empty directory under the system's temporary directory, named `prefix-UUID`,
+/// removed with its last reference. A suite keeps one as a stored property, so that it lasts as long as the test.
+public final class TestFolder: Sendable {
+    public let path: String
+
+    public init(_ prefix: String) {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// The package's root folder (where Package.swift is).

@@ -25,26 +25,23 @@ public struct CalibrationStore: Sendable {
     /// - Throws: `CalibrationStoreError` when the file is corrupt or cannot be written.
     @discardableResult
     public func save(_ host: HostCalibration) throws -> Bool {
-        try update { file in
-            let stored = file[machine: host.machineKey].host[host.blasKey]
-            if host.quick && stored?.quick == false { return false }
-            file[machine: host.machineKey].host[host.blasKey] = host
-            return true
-        }
+        try update { file in Self.replace(&file[machine: host.machineKey].host[host.blasKey], with: host) }
     }
 
-    /// Stores `device` under its machine and device keys, replacing an older entry with the same keys,
-    /// except that a quick calibration never replaces a full one (a full one is the better peak).
-    /// - Returns: false when a stored full calibration was kept instead.
-    /// - Throws: `CalibrationStoreError` when the file is corrupt or cannot be written.
+    /// Stores `device` under its machine and device keys, as `save(_:)` stores a host calibration.
     @discardableResult
     public func save(_ device: DeviceCalibration) throws -> Bool {
-        try update { file in
-            let stored = file[machine: device.machineKey].devices[device.deviceKey]
-            if device.quick && stored?.quick == false { return false }
-            file[machine: device.machineKey].devices[device.deviceKey] = device
-            return true
-        }
+        try update { file in Self.replace(&file[machine: device.machineKey].devices[device.deviceKey], with: device) }
+    }
+
+    /// Puts `calibration` in `entry` unless it is quick and `entry` holds a full one (the better peak).
+    /// - Returns: whether `entry` changed.
+    private static func replace<Calibration: QuickOrFull>(_ entry: inout Calibration?, with calibration: Calibration)
+        -> Bool
+    {
+        if calibration.quick && entry?.quick == false { return false }
+        entry = calibration
+        return true
     }
 
     // MARK: Reading
@@ -160,6 +157,12 @@ public struct StoredCalibrations: Codable, Sendable, Equatable {
     /// Device calibrations by device key (`CalibrationKey.device`).
     public var devices: [String: DeviceCalibration] = [:]
 }
+
+/// A calibration measured at quick or at full sizes.
+private protocol QuickOrFull { var quick: Bool { get } }
+
+extension HostCalibration: QuickOrFull {}
+extension DeviceCalibration: QuickOrFull {}
 
 /// The file's layout: `{"version": 1, "machines": {machine key: {"host": {...}, "devices": {...}}}}`.
 private struct CalibrationFile: Codable {

@@ -25,22 +25,12 @@ public struct CalibrationOptions: Sendable {
 public struct GEMMPoint: Codable, Sendable, Equatable {
     public var n: Int
     public var gflops: Double
-
-    public init(n: Int, gflops: Double) {
-        self.n = n
-        self.gflops = gflops
-    }
 }
 
 /// The rate one variant of the FMA-peak kernel reached (e.g. `float16`).
 public struct FMAVariantResult: Codable, Sendable, Equatable {
     public var variant: String
     public var gflops: Double
-
-    public init(variant: String, gflops: Double) {
-        self.variant = variant
-        self.gflops = gflops
-    }
 }
 
 /// Measures the peaks that reports divide by: host BLAS and memory, and each OpenCL device.

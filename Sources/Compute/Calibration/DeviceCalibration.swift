@@ -43,36 +43,4 @@ public struct DeviceCalibration: Codable, Sendable, Equatable {
     /// failed its check, other processes using the CPUs).
     public var notes: [String]
     public var measuredAt: Date
-
-    public init(
-        machineKey: String, deviceKey: String, deviceName: String, platform: String, kind: DeviceKind, quick: Bool,
-        fmaPeakGFLOPS: Double, fmaVariants: [FMAVariantResult], globalMemoryGBps: Double,
-        globalMemoryBufferBytes: Int, hostToDeviceGBps: Double, deviceToHostGBps: Double, transferBytes: Int,
-        launchLatencyMicroseconds: Double, launchDeviceMicroseconds: Double, clblastSgemmGFLOPS: Double?,
-        clblastSgemmSize: Int?, clblastSgemmCurve: [GEMMPoint], clblastXgemmParameters: [String: Int]? = nil,
-        notes: [String],
-        measuredAt: Date
-    ) {
-        self.machineKey = machineKey
-        self.deviceKey = deviceKey
-        self.deviceName = deviceName
-        self.platform = platform
-        self.kind = kind
-        self.quick = quick
-        self.fmaPeakGFLOPS = fmaPeakGFLOPS
-        self.fmaVariants = fmaVariants
-        self.globalMemoryGBps = globalMemoryGBps
-        self.globalMemoryBufferBytes = globalMemoryBufferBytes
-        self.hostToDeviceGBps = hostToDeviceGBps
-        self.deviceToHostGBps = deviceToHostGBps
-        self.transferBytes = transferBytes
-        self.launchLatencyMicroseconds = launchLatencyMicroseconds
-        self.launchDeviceMicroseconds = launchDeviceMicroseconds
-        self.clblastSgemmGFLOPS = clblastSgemmGFLOPS
-        self.clblastSgemmSize = clblastSgemmSize
-        self.clblastSgemmCurve = clblastSgemmCurve
-        self.clblastXgemmParameters = clblastXgemmParameters
-        self.notes = notes
-        self.measuredAt = measuredAt
-    }
 }

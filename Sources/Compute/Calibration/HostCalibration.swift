@@ -27,28 +27,6 @@ public struct HostCalibration: Codable, Sendable, Equatable {
     /// The threads the triad ran on.
     public var memoryTriadThreads: Int
     /// What may have spoiled the numbers, one sentence each (e.g. other processes using the CPUs).
-    public var notes: [String]
+    public var notes: [String] = []
     public var measuredAt: Date
-
-    public init(
-        machineKey: String, blasKey: String, quick: Bool, blasSgemmGFLOPS: Double, blasSgemmSize: Int,
-        blasSgemmCurve: [GEMMPoint], blasThreads: Int, blasCoreType: String, blasConfiguration: String,
-        memoryTriadGBps: Double, memoryTriadArrayBytes: Int, memoryTriadThreads: Int, notes: [String] = [],
-        measuredAt: Date
-    ) {
-        self.machineKey = machineKey
-        self.blasKey = blasKey
-        self.quick = quick
-        self.blasSgemmGFLOPS = blasSgemmGFLOPS
-        self.blasSgemmSize = blasSgemmSize
-        self.blasSgemmCurve = blasSgemmCurve
-        self.blasThreads = blasThreads
-        self.blasCoreType = blasCoreType
-        self.blasConfiguration = blasConfiguration
-        self.memoryTriadGBps = memoryTriadGBps
-        self.memoryTriadArrayBytes = memoryTriadArrayBytes
-        self.memoryTriadThreads = memoryTriadThreads
-        self.notes = notes
-        self.measuredAt = measuredAt
-    }
 }

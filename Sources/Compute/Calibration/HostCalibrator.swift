@@ -40,34 +40,27 @@ struct HostCalibrator {
 
     /// The best SGEMM rate at size n over repeats that together take at least a set time.
     func sgemmRate(n: Int) -> Double {
-        let count = n * n
-        let a = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
-        let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
-        let c = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
-        defer {
-            a.deallocate()
-            b.deallocate()
-            c.deallocate()
+        withThreeArrays(count: n * n) { a, b, c in
+            CalibrationSupport.fillRandom(a, seed: 1)
+            CalibrationSupport.fillRandom(b, seed: 2)
+            c.initialize(repeating: 0)
+            let gemm = {
+                BLAS.sgemm(
+                    m: n, n: n, k: n, a: a.baseAddress!, lda: n, b: b.baseAddress!, ldb: n, c: c.baseAddress!, ldc: n)
+            }
+            gemm()  // warm-up: thread start, page faults, packing buffers
+            let (minimumRepeats, minimumSeconds) = options.quick ? (2, 0.02) : (3, 1.0)
+            var best = Double.infinity
+            var total = 0.0
+            var repeats = 0
+            while repeats < minimumRepeats || (total < minimumSeconds && repeats < 50) {
+                let seconds = CalibrationSupport.seconds(gemm)
+                best = min(best, seconds)
+                total += seconds
+                repeats += 1
+            }
+            return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
         }
-        CalibrationSupport.fillRandom(a, seed: 1)
-        CalibrationSupport.fillRandom(b, seed: 2)
-        c.initialize(repeating: 0)
-        let gemm = {
-            BLAS.sgemm(
-                m: n, n: n, k: n, a: a.baseAddress!, lda: n, b: b.baseAddress!, ldb: n, c: c.baseAddress!, ldc: n)
-        }
-        gemm()  // warm-up: thread start, page faults, packing buffers
-        let (minimumRepeats, minimumSeconds) = options.quick ? (2, 0.02) : (3, 1.0)
-        var best = Double.infinity
-        var total = 0.0
-        var repeats = 0
-        while repeats < minimumRepeats || (total < minimumSeconds && repeats < 50) {
-            let seconds = CalibrationSupport.seconds(gemm)
-            best = min(best, seconds)
-            total += seconds
-            repeats += 1
-        }
-        return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
     }
 
     // MARK: Memory triad
@@ -80,30 +73,34 @@ struct HostCalibrator {
         let limit = Int(HostInfo.availableMemoryBytes() / 12)
         let chunk = 64  // elements per cache-line-aligned unit handed to a thread
         let count = max(chunk * threads, min(wanted, max(limit, 1 << 20)) / 4 / (chunk * threads) * (chunk * threads))
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        let b = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        let c = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        defer {
-            a.deallocate()
-            b.deallocate()
-            c.deallocate()
-        }
-        let arrays = TriadArrays(a: a, b: b, c: c, count: count, threads: threads)
-        options.report("memory triad, 3 × \((count * 4) >> 20) MiB, \(threads) threads")
-        // First touch on the threads that will use each part, so pages land near them.
-        DispatchQueue.concurrentPerform(iterations: threads) { arrays.initialize(part: $0) }
-        let passes = options.quick ? 3 : 6
-        var best = Double.infinity
-        for pass in 0..<passes {
-            let scalar = Float(3 + pass % 2)
-            let seconds = CalibrationSupport.seconds {
-                DispatchQueue.concurrentPerform(iterations: threads) { arrays.triad(part: $0, scalar: scalar) }
+        return withThreeArrays(count: count) { a, b, c in
+            let arrays = TriadArrays(
+                a: a.baseAddress!, b: b.baseAddress!, c: c.baseAddress!, count: count, threads: threads)
+            options.report("memory triad, 3 × \((count * 4) >> 20) MiB, \(threads) threads")
+            // First touch on the threads that will use each part, so pages land near them.
+            DispatchQueue.concurrentPerform(iterations: threads) { arrays.initialize(part: $0) }
+            let passes = options.quick ? 3 : 6
+            var best = Double.infinity
+            for pass in 0..<passes {
+                let scalar = Float(3 + pass % 2)
+                let seconds = CalibrationSupport.seconds {
+                    DispatchQueue.concurrentPerform(iterations: threads) { arrays.triad(part: $0, scalar: scalar) }
+                }
+                best = min(best, seconds)
             }
-            best = min(best, seconds)
+            return (3 * 4 * Double(count) / best / 1e9, count * 4, threads)
         }
-        return (3 * 4 * Double(count) / best / 1e9, count * 4, threads)
+    }
+
+    /// Three arrays of `count` floats, not initialized, freed when `body` returns.
+    private func withThreeArrays<Value>(count: Int, _ body: (Floats, Floats, Floats) -> Value) -> Value {
+        let arrays = (0..<3).map { _ in Floats.allocate(capacity: count) }
+        defer { for array in arrays { array.deallocate() } }
+        return body(arrays[0], arrays[1], arrays[2])
     }
 }
+
+private typealias Floats = UnsafeMutableBufferPointer<Float>
 
 /// The triad's three arrays and their split into one contiguous part per thread.
 private struct TriadArrays: @unchecked Sendable {  // each thread writes only its own part of `a`.

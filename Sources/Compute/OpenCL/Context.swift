@@ -55,11 +55,9 @@ public final class OpenCLContext: @unchecked Sendable {  // cl_context / cl_comm
     /// Allocates a buffer sized for `count` floats and copies `values` into it.
     public func buffer(_ values: [Float], access: BufferAccess = .readWrite) throws(OpenCLError) -> OpenCLBuffer {
         let buffer = try OpenCLBuffer(context: self, bytes: max(1, values.count) * 4, access: access)
-        var failure: OpenCLError?
-        values.withUnsafeBytes { raw in
-            do throws(OpenCLError) { try write(buffer, from: raw) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        // `withUnsafeBytes` rethrows untyped errors: the typed one comes out in a Result.
+        let copy = values.withUnsafeBytes { raw in Result { () throws(OpenCLError) in try write(buffer, from: raw) } }
+        _ = try copy.get()
         return buffer
     }
 
@@ -69,12 +67,10 @@ public final class OpenCLContext: @unchecked Sendable {  // cl_context / cl_comm
     public func write(_ buffer: OpenCLBuffer, from bytes: UnsafeRawBufferPointer, offset: Int = 0)
         throws(OpenCLError) -> OpenCLEvent
     {
-        var event: cl_event?
-        try check(
+        try OpenCLEvent(of: "clEnqueueWriteBuffer") {
             clEnqueueWriteBuffer(
-                queue, buffer.mem, cl_bool(CL_TRUE), offset, bytes.count, bytes.baseAddress, 0, nil, &event),
-            "clEnqueueWriteBuffer")
-        return OpenCLEvent(event!)
+                queue, buffer.mem, cl_bool(CL_TRUE), offset, bytes.count, bytes.baseAddress, 0, nil, &$0)
+        }
     }
 
     /// Copies `bytes.count` bytes of `buffer` from `offset` into host memory, blocking until done.
@@ -83,22 +79,19 @@ public final class OpenCLContext: @unchecked Sendable {  // cl_context / cl_comm
     public func read(_ buffer: OpenCLBuffer, into bytes: UnsafeMutableRawBufferPointer, offset: Int = 0)
         throws(OpenCLError) -> OpenCLEvent
     {
-        var event: cl_event?
-        try check(
+        try OpenCLEvent(of: "clEnqueueReadBuffer") {
             clEnqueueReadBuffer(
-                queue, buffer.mem, cl_bool(CL_TRUE), offset, bytes.count, bytes.baseAddress, 0, nil, &event),
-            "clEnqueueReadBuffer")
-        return OpenCLEvent(event!)
+                queue, buffer.mem, cl_bool(CL_TRUE), offset, bytes.count, bytes.baseAddress, 0, nil, &$0)
+        }
     }
 
     /// Reads `count` floats from the start of `buffer`.
     public func readFloats(_ buffer: OpenCLBuffer, count: Int) throws(OpenCLError) -> [Float] {
         var values = [Float](repeating: 0, count: count)
-        var failure: OpenCLError?
-        values.withUnsafeMutableBytes { raw in
-            do throws(OpenCLError) { try read(buffer, into: raw) } catch { failure = error }
+        let copy = values.withUnsafeMutableBytes { raw in
+            Result { () throws(OpenCLError) in try read(buffer, into: raw) }
         }
-        if let failure { throw failure }
+        _ = try copy.get()
         return values
     }
 
@@ -107,11 +100,9 @@ public final class OpenCLContext: @unchecked Sendable {  // cl_context / cl_comm
     public func copy(_ source: OpenCLBuffer, to destination: OpenCLBuffer, bytes: Int) throws(OpenCLError)
         -> OpenCLEvent
     {
-        var event: cl_event?
-        try check(
-            clEnqueueCopyBuffer(queue, source.mem, destination.mem, 0, 0, bytes, 0, nil, &event),
-            "clEnqueueCopyBuffer")
-        return OpenCLEvent(event!)
+        try OpenCLEvent(of: "clEnqueueCopyBuffer") {
+            clEnqueueCopyBuffer(queue, source.mem, destination.mem, 0, 0, bytes, 0, nil, &$0)
+        }
     }
 
     /// Enqueues `kernel` over an N-dimensional range (1 to 3 dimensions).
@@ -123,20 +114,19 @@ public final class OpenCLContext: @unchecked Sendable {  // cl_context / cl_comm
     public func enqueue(_ kernel: OpenCLKernel, global: [Int], local: [Int]? = nil) throws(OpenCLError)
         -> OpenCLEvent
     {
-        var event: cl_event?
-        let status = global.withUnsafeBufferPointer { globalSizes in
-            if let local {
-                return local.withUnsafeBufferPointer { localSizes in
-                    clEnqueueNDRangeKernel(
-                        queue, kernel.kernel, cl_uint(global.count), nil, globalSizes.baseAddress,
-                        localSizes.baseAddress, 0, nil, &event)
+        try OpenCLEvent(of: "clEnqueueNDRangeKernel(\(kernel.name))") { event in
+            global.withUnsafeBufferPointer { globalSizes in
+                if let local {
+                    return local.withUnsafeBufferPointer { localSizes in
+                        clEnqueueNDRangeKernel(
+                            queue, kernel.kernel, cl_uint(global.count), nil, globalSizes.baseAddress,
+                            localSizes.baseAddress, 0, nil, &event)
+                    }
                 }
+                return clEnqueueNDRangeKernel(
+                    queue, kernel.kernel, cl_uint(global.count), nil, globalSizes.baseAddress, nil, 0, nil, &event)
             }
-            return clEnqueueNDRangeKernel(
-                queue, kernel.kernel, cl_uint(global.count), nil, globalSizes.baseAddress, nil, 0, nil, &event)
         }
-        try check(status, "clEnqueueNDRangeKernel(\(kernel.name))")
-        return OpenCLEvent(event!)
     }
 }
 
@@ -179,6 +169,14 @@ public final class OpenCLEvent: @unchecked Sendable {  // cl_event queries are t
     let event: cl_event
 
     init(_ event: cl_event) { self.event = event }
+
+    /// The event of a command that `enqueue` (an OpenCL call named `call`) puts in the queue.
+    convenience init(of call: @autoclosure () -> String, _ enqueue: (inout cl_event?) -> cl_int) throws(OpenCLError) {
+        var event: cl_event?
+        try check(enqueue(&event), call())
+        self.init(event!)
+    }
+
     deinit { clReleaseEvent(event) }
 
     /// Blocks until the command has finished. The C function is `clWaitForEvents`.

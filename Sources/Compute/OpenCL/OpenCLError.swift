@@ -3,17 +3,11 @@ internal import COpenCL
 /// A failed OpenCL (or CLBlast) call: which call, its status code and the code's name.
 public struct OpenCLError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The C function that failed, e.g. `clBuildProgram`.
-    public let call: String
+    public var call: String
     /// The raw status code the call returned.
-    public let code: Int32
+    public var code: Int32
     /// The compiler's log when `call` is a program build; otherwise nil.
-    public let buildLog: String?
-
-    public init(call: String, code: Int32, buildLog: String? = nil) {
-        self.call = call
-        self.code = code
-        self.buildLog = buildLog
-    }
+    public var buildLog: String?
 
     /// The symbolic name of `code`, e.g. `CL_BUILD_PROGRAM_FAILURE`.
     public var name: String { Self.name(of: code, call: call) }

@@ -94,18 +94,7 @@ public final class HostMLPTrainer: PreparedWorkload {
 
     public func run() throws -> RunResult {
         reset()
-        var losses: [Double] = []
-        var stepSeconds: [Double] = []
-        let clock = ContinuousClock()
-        let start = clock.now
-        for _ in 0..<model.steps {
-            let stepStart = clock.now
-            losses.append(step())
-            stepSeconds.append((clock.now - stepStart).seconds)
-        }
-        let seconds = (clock.now - start).seconds
-        return model.result(
-            losses: losses, stepSeconds: stepSeconds, seconds: seconds, finalWeights: weights.map(\.array))
+        return model.train(step: step, finalWeights: { weights.map(\.array) })
     }
 
     /// Mean cross-entropy of the current weights on the data set, without training.

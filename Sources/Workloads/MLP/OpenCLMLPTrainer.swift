@@ -74,20 +74,9 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
 
     public func run() throws -> RunResult {
         try reset()
-        var losses: [Double] = []
-        var stepSeconds: [Double] = []
-        let clock = ContinuousClock()
-        let start = clock.now
-        for _ in 0..<model.steps {
-            let stepStart = clock.now
-            // Reading the loss waits for the step, so wall time per step is device time plus launches.
-            losses.append(try step())
-            stepSeconds.append((clock.now - stepStart).seconds)
-        }
-        let seconds = (clock.now - start).seconds
-        return model.result(
-            losses: losses, stepSeconds: stepSeconds, seconds: seconds,
-            finalWeights: try weights.indices.map { try weights(layer: $0) }, deviceBytes: deviceBytes,
+        // Reading the loss waits for the step, so wall time per step is device time plus launches.
+        return try model.train(
+            step: step, finalWeights: { try weights.indices.map { try weights(layer: $0) } }, deviceBytes: deviceBytes,
             notes: tunedGEMM ? ["CLBlast Xgemm parameters tuned by devices --calibrate"] : [])
     }
 

@@ -149,18 +149,26 @@ public struct TrainMLP: Workload {
         }
     }
 
-    /// The measured result of one run of `steps` SGD steps, shared by the host and OpenCL trainers.
+    /// Runs and times `steps` SGD steps, and measures the run: shared by the host and OpenCL trainers.
     /// - Parameters:
-    ///   - losses: the loss before each step.
-    ///   - stepSeconds: the wall time of each step.
-    ///   - seconds: the wall time of all steps.
+    ///   - step: one step, returning the loss before its update.
     ///   - finalWeights: the weights after the last step, for the checksum.
-    func result(
-        losses: [Double], stepSeconds: [Double], seconds: Double, finalWeights: [[Float]], deviceBytes: UInt64 = 0,
+    func train(
+        step: () throws -> Double, finalWeights: () throws -> [[Float]], deviceBytes: UInt64 = 0,
         notes: [String] = []
-    ) -> RunResult {
+    ) rethrows -> RunResult {
+        var losses: [Double] = []
+        var stepSeconds: [Double] = []
+        let clock = ContinuousClock()
+        let start = clock.now
+        for _ in 0..<steps {
+            let stepStart = clock.now
+            losses.append(try step())
+            stepSeconds.append((clock.now - stepStart).seconds)
+        }
+        let seconds = (clock.now - start).seconds
         var digest = FNV1a()
-        for weights in finalWeights { weights.withUnsafeBytes { digest.add($0) } }
+        for weights in try finalWeights() { weights.withUnsafeBytes { digest.add($0) } }
         let metrics: [String: Double] = [
             "step_seconds": stepSeconds.sorted()[stepSeconds.count / 2],
             "loss_first": losses.first!, "loss_last": losses.last!,
