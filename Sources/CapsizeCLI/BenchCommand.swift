@@ -79,7 +79,8 @@ struct BenchCommand: AsyncParsableCommand {
         let request = BenchRequest(
             workload: try type.init(parameters: values), values: values, device: try DeviceSelector(parsing: device),
             repeats: repeats, warmup: warmup,
-            options: RunOptions(kernelsDirectory: kernels, saveFramesDirectory: saveFrames))
+            options: RunOptions(
+                kernelsDirectory: kernels, saveFramesDirectory: saveFrames, calibration: calibrationInNotes))
         try request.validate()
         let (devices, openCLNotice) = discoverDevices()
         if let openCLNotice, request.device != .native { notice(openCLNotice) }
@@ -93,7 +94,7 @@ struct BenchCommand: AsyncParsableCommand {
                 }
             })
         if json { return try printJSON(report) }
-        say(BenchText.summary(report))
+        say(BenchText.summary(report, hints: .commandLine))
     }
 }
 

@@ -124,7 +124,7 @@ struct CapsCommand: AsyncParsableCommand {
             progress.show(event)
         }
         if json { return try printJSON(report) }
-        say(SweepText.caps(report, fullSpeedOption: "--no-cpu-share"))
+        say(SweepText.caps(report, hints: .commandLine))
         say("recorded as run \(try store.run(id: report.run).shortID) in \(store.path)")
     }
 }

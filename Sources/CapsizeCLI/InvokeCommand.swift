@@ -128,16 +128,16 @@ struct InvokeCommand: AsyncParsableCommand {
         ) { run, earlier in
             shortID = run.shortID
             guard !json else { return }
-            say(InvokeText.header(request))
+            say(InvokeText.header(request, hints: .commandLine))
             if resuming != nil {
                 say("resumed run \(run.shortID): \(earlier) of \(count) invocation(s) recorded before")
             }
         }
         if json { return try printJSON(report) }
         for outcome in report.invocations {
-            for line in InvokeText.log(outcome) { say(line) }
+            for line in InvokeText.log(outcome, hints: .commandLine) { say(line) }
         }
-        say(InvokeText.summary(report, governed: cpuShare.governs))
+        say(InvokeText.summary(report, governed: cpuShare.governs, hints: .commandLine))
         say("recorded as run \(shortID) in \(store.path)")
     }
 }

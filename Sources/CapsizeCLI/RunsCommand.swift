@@ -50,7 +50,7 @@ struct RunsCommand: ParsableCommand {
             try store.markStaleRunsInterrupted()
             let detail = try store.detail(of: try findRun(id, in: store, field: "RUN"))
             if json { return try printJSON(detail) }
-            say(RunsText.detail(detail))
+            say(RunsText.detail(detail, hints: .commandLine))
         }
     }
 }
