@@ -36,9 +36,4 @@ final class SweepProgress {
     }
 }
 
-/// What a sweep or caps run stores: its own arguments, to parse again on `--resume`.
-struct SweepRunParameters: Codable {
-    var arguments: [String]
-}
-
 extension SweepExecutor: ExpressibleByArgument {}
