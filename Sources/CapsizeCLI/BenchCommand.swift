@@ -1,6 +1,4 @@
-import Analysis
 import ArgumentParser
-import CapsizeCore
 import Compute
 import Foundation
 import Reports
@@ -10,7 +8,7 @@ import Workloads
 
 /// `capsize bench WORKLOAD [params] [--device ...] [--repeat N] [--warmup K] [--json]` and
 /// `capsize bench --resume RUN`.
-struct BenchCommand: AsyncParsableCommand {
+struct BenchCommand: ResumableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a workload repeatedly on one device and summarise the measurements.",
@@ -22,6 +20,7 @@ struct BenchCommand: AsyncParsableCommand {
             Each measured run is recorded in the store as it ends (see `capsize runs`); a bench that was
             interrupted continues with `capsize bench --resume RUN`.
             """)
+    static let runKind = RunRecord.Kind.bench
 
     @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String?
     @Option(help: "auto, cpu, native, gpu or opencl:N (see `capsize devices`).") var device = "auto"
@@ -43,49 +42,30 @@ struct BenchCommand: AsyncParsableCommand {
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
     var parameters: [String] = []
 
-    func run() async throws {
-        let store = try openStore()
-        guard let resume else { return try await measure(store: store, resuming: nil) }
-        let defaults = try BenchCommand.parse([])
-        guard
-            workload == nil && parameters.isEmpty && device == defaults.device && repeats == defaults.repeats
-                && warmup == defaults.warmup && kernels == nil && saveFrames == nil
-        else {
-            throw InputError(
-                field: "--resume", value: resume,
-                allowed: "only --json beside it (the run's own workload and options are used)")
-        }
-        let run = try takeOverRun(resume, kind: .bench, in: store)
-        let stored = try StoredJSON.decode(BenchRunParameters.self, from: run.parameters)
-        var original = try BenchCommand.parse(stored.arguments)
-        original.json = json
-        try await original.measure(store: store, resuming: run)
+    var besideResume: String? {
+        let defaults = try? BenchCommand.parse([])
+        let alone =
+            workload == nil && parameters.isEmpty && device == defaults?.device && repeats == defaults?.repeats
+            && warmup == defaults?.warmup && kernels == nil && saveFrames == nil
+        return alone ? nil : "only --json beside it (the run's own workload and options are used)"
     }
 
-    /// Measures the workload and records each run in `store`: in a new run, or in `resuming` (already
-    /// taken over), skipping the runs it recorded before.
-    private func measure(store: CapsizeStore, resuming: RunRecord?) async throws {
-        let (type, values) = try WorkloadCatalog.parse(workload ?? "", arguments: parameters)
-        if let saveFrames, type != RenderFrames.self {
-            throw InputError(field: "--save-frames", value: saveFrames, allowed: "only with render-frames")
-        }
-        if let kernels {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: kernels, isDirectory: &isDirectory), isDirectory.boolValue
-            else {
-                throw InputError(field: "--kernels", value: kernels, allowed: "an existing directory of .cl files")
-            }
-        }
-        let request = BenchRequest(
-            workload: try type.init(parameters: values), values: values, device: try DeviceSelector(parsing: device),
-            repeats: repeats, warmup: warmup,
-            options: RunOptions(kernelsDirectory: kernels, saveFramesDirectory: saveFrames))
-        try request.validate()
+    /// Measures the workload and records each run in the store: in a new run, or in `resuming` (already taken
+    /// over), skipping the runs it recorded before.
+    func start(resuming: RunRecord?) async throws {
+        let request = try BenchRequest(
+            workload: workload ?? "", parameters: parameters, device: device, repeats: repeats,
+            warmup: warmup,
+            options: RunOptions(
+                kernelsDirectory: kernels, saveFramesDirectory: saveFrames, calibration: calibrationInNotes))
+        let store = try openStore()
         let (devices, openCLNotice) = discoverDevices()
         if let openCLNotice, request.device != .native { notice(openCLNotice) }
         let report = try await Bench.run(
             request, store: store, resuming: resuming,
-            parameters: { target in BenchRunParameters(command: self, device: target.description, values: values) },
+            parameters: { target in
+                BenchRunParameters(command: self, device: target.description, values: request.values)
+            },
             devices: devices,
             onEvent: { event in
                 if !json {
@@ -93,7 +73,7 @@ struct BenchCommand: AsyncParsableCommand {
                 }
             })
         if json { return try printJSON(report) }
-        say(BenchText.summary(report))
+        say(BenchText.summary(report, hints: .commandLine))
     }
 }
 

@@ -1,7 +1,5 @@
 import ArgumentParser
 import CapsizeCore
-import CloudModel
-import Foundation
 import Reports
 import Store
 import Studies
@@ -24,7 +22,7 @@ struct CapsCommand: AsyncParsableCommand {
               capsize caps command --param size=1..64*2 --memory 256 -- python3 job.py {size}
             """)
 
-    @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String?
+    @OptionGroup var workload: WorkloadArguments
     @Option(
         help: ArgumentHelp(
             "The size parameter and its sizes (default: from an eighth of its default, doubling).",
@@ -54,15 +52,13 @@ struct CapsCommand: AsyncParsableCommand {
         help: ArgumentHelp(
             "Print the analysis of a finished caps run again from its records; nothing runs.", valueName: "RUN"))
     var analyse: String?
-    @OptionGroup var environmentOptions: EnvironmentOptions
+    @OptionGroup var environment: EnvironmentOptions
     @Flag(help: "Print JSON instead of tables.") var json = false
     @OptionGroup var cpuShare: CPUShareOption
-    @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
-    var parameters: [String] = []
 
     func run() async throws {
         if let analyse {
-            guard workload == nil && parameters.isEmpty && resume == nil else {
+            guard !workload.given && resume == nil else {
                 throw InputError(field: "--analyse", value: analyse, allowed: "no workload or --resume beside it")
             }
             let run = try findRun(analyse, in: try openStore(), field: "--analyse")
@@ -70,9 +66,7 @@ struct CapsCommand: AsyncParsableCommand {
             return try await original(of: run, otherwise: notCaps).caps(resuming: run, replay: true)
         }
         guard let resume else { return try await caps(resuming: nil) }
-        guard workload == nil && parameters.isEmpty else {
-            throw InputError(field: "--resume", value: resume, allowed: "no workload beside it (the run's own is used)")
-        }
+        if let allowed = workload.besideResume { throw InputError(field: "--resume", value: resume, allowed: allowed) }
         let run = try takeOverRun(resume, kind: .sweep, in: try openStore())
         let notCaps = InputError(
             field: "--resume", value: resume, allowed: "a caps run (this one is a sweep: use capsize sweep --resume)")
@@ -81,7 +75,7 @@ struct CapsCommand: AsyncParsableCommand {
 
     /// The command `run` was started with (its stored arguments), printing as this one asks.
     private func original(of run: RunRecord, otherwise notCaps: InputError) throws -> CapsCommand {
-        let stored = try StoredJSON.decode(SweepRunParameters.self, from: run.parameters)
+        let stored = try StoredJSON.decode(StoredArguments.self, from: run.parameters)
         guard run.kind == .sweep, stored.arguments.first == "caps" else { throw notCaps }
         var original = try CapsCommand.parse(Array(stored.arguments.dropFirst()))
         original.json = json
@@ -89,42 +83,22 @@ struct CapsCommand: AsyncParsableCommand {
     }
 
     func caps(resuming: RunRecord?, replay: Bool = false) async throws {
-        guard timeCapScale > 0 && timeCapScale <= 1 else {
-            throw InputError(
-                setting: "timeCapScale", value: fmt(timeCapScale), allowed: "a factor in (0, 1], e.g. 0.01")
-        }
-        guard refine == 0 || (0.01...1).contains(refine) else {
-            throw InputError(setting: "refine", value: fmt(refine), allowed: "0 (no refinement) or 0.01...1")
-        }
-        _ = try FunctionConfiguration(memoryMB: 128, timeoutSeconds: timeout)
-        if onlyListed && memory == nil {
-            throw InputError(setting: "onlyListed", value: "", allowed: "with --memory LIST")
-        }
-        guard let workload else {
-            throw InputError(
-                field: "WORKLOAD", value: "", allowed: "train-mlp, render-frames or command, or --resume RUN")
-        }
         let study = CapsRequest(
-            workload: workload, parameters: parameters, sizes: param, memoryList: memory, onlyListed: onlyListed,
-            timeout: timeout, timeCapScale: timeCapScale, repeats: repeats, refine: refine, architecture: architecture,
-            governsCPUShare: cpuShare.governs)
-        var request = try study.sweep()
-        request.variables = try environmentOptions.functionVariables()
+            workload: try workload.name(), parameters: workload.parameters, sizes: param, memoryList: memory,
+            onlyListed: onlyListed, timeout: timeout, timeCapScale: timeCapScale, repeats: repeats, refine: refine,
+            architecture: architecture, governsCPUShare: cpuShare.governs)
+        let request = try study.sweep(variables: environment.variables)
         let store = try openStore()
         let progress = SweepProgress(request, quiet: json || replay)
         let report = try await Caps.run(
             request, store: store, resuming: resuming, replay: replay,
-            parameters: SweepRunParameters(arguments: ["caps"] + ownArguments(after: "caps"))
+            parameters: StoredArguments(arguments: ["caps"] + ownArguments(after: "caps"))
         ) { event in
-            if case .started = event, !json, study.scaledTimeout != timeout {
-                say(
-                    "time cap scaled by \(fmt(timeCapScale)): the \(timeout) s timeout runs as \(study.scaledTimeout) s "
-                        + "here, so a measured \(study.scaledTimeout) s stands for \(timeout) s")
-            }
+            if case .started = event, !json, let scaled = SweepText.scaledTimeCap(study) { say(scaled) }
             progress.show(event)
         }
         if json { return try printJSON(report) }
-        say(SweepText.caps(report, fullSpeedOption: "--no-cpu-share"))
+        say(SweepText.caps(report, hints: .commandLine))
         say("recorded as run \(try store.run(id: report.run).shortID) in \(store.path)")
     }
 }

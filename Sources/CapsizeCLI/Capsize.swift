@@ -2,6 +2,7 @@ import ArgumentParser
 import CapsizeCore
 import Compute
 import Foundation
+import Reports
 import Store
 import Studies
 import Workloads
@@ -43,6 +44,8 @@ public enum CapsizeMain {
             fail("capsize: \(error.inWords)", code: 1)
         } catch let error as StoreError {
             fail("capsize: \(error)", code: 1)
+        } catch let error as CalibrationStoreError {
+            fail("capsize: \(error.description(recalibrate: "run `\(CommandLineHints().calibrate)`"))", code: 1)
         } catch {
             let code = Capsize.exitCode(for: error)
             if code == .success {
@@ -99,6 +102,21 @@ extension StudyFailure {
         }
     }
 }
+
+/// What capsize's texts point to, as the command line says it.
+struct CommandLineHints: Hints {
+    let calibrate = "capsize devices --calibrate"
+    let fullSpeed = "--no-cpu-share"
+    let resumeBench = "capsize bench --resume"
+    let allRecords = "--json"
+}
+
+extension Hints where Self == CommandLineHints {
+    static var commandLine: Self { Self() }
+}
+
+/// How a run's notes name the calibration that tuned its kernels.
+let calibrationInNotes = "devices --calibrate"
 
 /// A failure that is not bad input, with its exit code.
 struct CommandFailure: Error {

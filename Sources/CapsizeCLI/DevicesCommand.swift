@@ -31,7 +31,7 @@ struct DevicesCommand: ParsableCommand {
         let report = try DeviceSurvey.run(
             calibrate: calibrate, quick: quick, store: store, progress: json ? nil : showProgress)
         if json { return try printJSON(report) }
-        say(DevicesText.text(report))
+        say(DevicesText.text(report, hints: .commandLine))
     }
 }
 

@@ -29,19 +29,7 @@ struct JobsCommand: ParsableCommand {
             let jobs = try store.jobs(run: record.id)
             if json { return try printJSON(jobs) }
             say("run \(record.shortID) (\(record.status.rawValue))")
-            if all {
-                say(
-                    table(
-                        ["JOB", "NAME", "STATE", "ATTEMPT", "EXIT", "REASON"],
-                        jobs.map {
-                            [
-                                $0.shortID, $0.name, $0.state.rawValue, "\($0.attempt)",
-                                $0.exitCode.map(String.init) ?? "-", $0.reasons ?? "",
-                            ]
-                        }))
-            } else {
-                say(JobsText.table(jobs))
-            }
+            say(all ? JobsText.eachJob(jobs) : JobsText.table(jobs))
             for line in JobsText.modeledEnvironments(try store.environments(run: record.id)) { say(line) }
             if !watch || jobs.allSatisfy(\.state.isFinal) { return }
             Thread.sleep(forTimeInterval: 1)

@@ -1,10 +1,8 @@
 import ArgumentParser
 import CapsizeCore
-import Compute
 import Foundation
 import Reports
 import Store
-import Workloads
 
 /// `capsize runs list [--json] [--limit N]` and `capsize runs show RUN [--json]`.
 struct RunsCommand: ParsableCommand {
@@ -50,55 +48,7 @@ struct RunsCommand: ParsableCommand {
             try store.markStaleRunsInterrupted()
             let detail = try store.detail(of: try findRun(id, in: store, field: "RUN"))
             if json { return try printJSON(detail) }
-            say(RunsText.detail(detail))
+            say(RunsText.detail(detail, hints: .commandLine))
         }
-    }
-}
-
-/// Opens the store at its default path, turning a failure into a message that names the file.
-func openStore() throws -> CapsizeStore {
-    do {
-        return try CapsizeStore(machine: CalibrationKey.machine())
-    } catch let error as StoreError {
-        throw CommandFailure(message: error.description)
-    }
-}
-
-/// This process's arguments after `subcommand`, stored with a run to parse again on `--resume`.
-func ownArguments(after subcommand: String) -> [String] {
-    Array(CommandLine.arguments.drop { $0 != subcommand }.dropFirst())
-}
-
-/// Takes over the interrupted run `id` (an id or a unique prefix) of `kind` for `--resume`.
-/// - Throws: `InputError` naming `--resume` when it is unknown, of another kind, finished, or still running.
-func takeOverRun(_ id: String, kind: RunRecord.Kind, in store: CapsizeStore) throws -> RunRecord {
-    try store.markStaleRunsInterrupted()
-    let run = try findRun(id, in: store, field: "--resume")
-    guard run.kind == kind else {
-        throw InputError(
-            field: "--resume", value: id, allowed: "a \(kind) run (\(run.shortID) is a \(run.kind) run)")
-    }
-    do {
-        return try store.resume(run: run.id)
-    } catch StoreError.notResumable(_, let reason) {
-        throw InputError(
-            field: "--resume", value: id, allowed: "an unfinished run that no process is running (\(reason))")
-    }
-}
-
-/// The run whose id is `id` or starts with it.
-/// - Throws: `InputError` naming `field` when no run or several runs match.
-func findRun(_ id: String, in store: CapsizeStore, field: String) throws -> RunRecord {
-    do {
-        return try store.run(id: id)
-    } catch StoreError.runNotFound {
-        throw InputError(
-            field: field, value: id,
-            allowed: "the id of a stored run or a unique prefix of it (see `capsize runs list`)")
-    } catch StoreError.ambiguousRun(_, let matches) {
-        let shown = matches.map { String($0.prefix(8)) }.joined(separator: ", ")
-        throw InputError(
-            field: field, value: id,
-            allowed: "a prefix of one run only; it starts \(shown)\(matches.count >= 5 ? ", …" : "")")
     }
 }

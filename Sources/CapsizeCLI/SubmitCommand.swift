@@ -1,17 +1,13 @@
-import ArgumentParser
+public import ArgumentParser
 import CapsizeCore
-import CloudModel
-import Compute
-import Execution
-import Foundation
+public import Execution
 import Reports
 import Store
 import Studies
-import Workloads
 
 /// `capsize submit [options] -- WORKLOAD [params] | PROGRAM [args]`: a Batch-model job (or array)
 /// on the local backend, run to the end in this process with every state change recorded.
-struct SubmitCommand: AsyncParsableCommand {
+struct SubmitCommand: ResumableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
         abstract: "Submit a Batch-model job or array job to the local queue (or to Slurm) and run it to the end.",
@@ -35,6 +31,7 @@ struct SubmitCommand: AsyncParsableCommand {
             `--timeout` becomes `--time` in whole minutes. A local test cluster: sudo scripts/slurm.sh up.
             Job states, logs and output folders: `capsize jobs`, `capsize logs JOB`.
             """)
+    static let runKind = RunRecord.Kind.submit
 
     @Option(help: "Job name (default: the workload or program).") var name: String?
     @Option(help: "Array job size (2...10000).") var array: Int?
@@ -75,175 +72,91 @@ struct SubmitCommand: AsyncParsableCommand {
             "Continue an interrupted submission (its run id or a unique prefix): finished jobs are kept, the rest run.",
             valueName: "RUN"))
     var resume: String?
-    @OptionGroup var environmentOptions: EnvironmentOptions
+    @OptionGroup var environment: EnvironmentOptions
     @Flag(help: "Print every state change as it happens.") var watch = false
     @Flag(help: "Print JSON instead of tables.") var json = false
     @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .postTerminator, help: "WORKLOAD [params] or PROGRAM [args], after --.") var command: [String] =
         []
 
-    func run() async throws {
-        guard let resume else { return try await execute(resuming: nil) }
-        guard command.isEmpty else {
-            throw InputError(field: "--resume", value: resume, allowed: "no command after -- (the run's own is used)")
-        }
-        let store = try openStore()
-        let run = try takeOverRun(resume, kind: .submit, in: store)
-        let stored = try StoredJSON.decode(SubmitRunParameters.self, from: run.parameters)
-        var original = try SubmitCommand.parse(stored.arguments)
-        original.json = json
-        original.watch = watch
-        try await original.execute(resuming: run)
+    var besideResume: String? { command.isEmpty ? nil : "no command after -- (the run's own is used)" }
+
+    mutating func takePrinting(from other: SubmitCommand) {
+        json = other.json
+        watch = other.watch
     }
 
     /// Submits and runs the job: in a new run, or in `resuming` (taken over), keeping its finished jobs.
-    func execute(resuming: RunRecord?) async throws {
-        guard backend == .local else { return try await executeOnBackend(resuming: resuming) }
-        let definition = try makeDefinition()
-        let host = HostInfo.current()
-        let configuration = try queues.map { path throws(InputError) in try BatchConfiguration.load(path: path) }
-        if configuration != nil, maxVcpus != nil || provisioningSeconds != 0 {
-            throw InputError(
-                field: maxVcpus != nil ? "--max-vcpus" : "--provisioning-seconds", value: "with --queues",
-                allowed: "only without --queues (set maxvCpus and provisioningSeconds in the file)")
-        }
-        // OpenCL discovery loads every driver (PoCL alone adds ~70 MB): only when GPUs are asked for.
-        let wantsGPUs = gpus > 0 || (configuration?.computeEnvironments ?? []).contains { ($0.gpus ?? 0) > 0 }
-        let gpuDevices =
-            gpuSlots.map { Array(0..<$0) }
-            ?? (!wantsGPUs ? [] : discoverDevices().devices.filter { $0.info.kind == .gpu }.map(\.info.index))
-        if let gpuSlots, !(0...64).contains(gpuSlots) {
-            throw InputError(field: "--gpu-slots", value: "\(gpuSlots)", allowed: "0...64")
-        }
-        var jobQueues = [
-            JobQueue(environments: [
-                ComputeEnvironment(
-                    name: "local", maxVCPUs: maxVcpus ?? Double(host.logicalCores),
-                    memoryMiB: Int(host.memoryAvailableBytes >> 20), gpuDevices: gpuDevices,
-                    provisioningSeconds: provisioningSeconds)
-            ])
-        ]
-        var configurationWarnings: [String] = []
-        if let configuration {
-            (jobQueues, configurationWarnings) = try configuration.resolve(
-                cores: host.logicalCores, memoryMiB: Int(host.memoryAvailableBytes >> 20), gpuDevices: gpuDevices)
-        }
-        let store = try openStore()
-        let request = SubmitRequest(
-            definition: definition, queues: jobQueues, queue: queue, arraySize: array, sequential: sequential,
-            dependencies: try adoptedDependencies(store: store),
-            outputRoot: URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("jobs")
-                .path,
-            terminateGrace: terminateGrace, governsCPUShare: cpuShare.governs)
-        let printsChanges = watch && !json
-        let observe: (@Sendable (JobRecord) -> Void)? =
-            printsChanges ? { @Sendable job in say(JobsText.stateChange(job)) } : nil
-        let report = try await Submit.run(
-            request, sandbox: try makeSandbox(), store: store, resuming: resuming,
-            parameters: SubmitRunParameters(arguments: ownArguments(after: "submit")), observe: observe
-        ) { accepted in
-            guard !json else { return }
-            let environments = accepted.queue.environments.map { environment in
-                "\(environment.name) (\(fmt(environment.maxVCPUs)) vCPUs, \(environment.memoryMiB) MiB, "
-                    + (gpuSlots != nil
-                        ? "\(environment.gpuDevices.count) configured GPU slot(s), not real GPUs"
-                        : gpus == 0 ? "no GPU needed" : "\(environment.gpuDevices.count) OpenCL GPU(s)") + ")"
-            }
-            say(
-                (resuming == nil ? "submitted" : "resumed (\(accepted.kept) job(s) already ended)")
-                    + " \(accepted.job) as run \(accepted.run.shortID) to queue \(accepted.queue.name); compute environments "
-                    + environments.joined(separator: ", "))
-        }
-        var withWarnings = report
-        withWarnings.warnings = configurationWarnings + report.warnings
-        if json {
-            try printJSON(withWarnings)
-        } else {
-            for warning in withWarnings.warnings { notice(warning) }
-            say(JobsText.table(report.jobs))
-            say(JobsText.measured(report))
-        }
-        if report.jobs.first(where: { $0.id == report.job })?.state != .succeeded {
-            throw CommandFailure(
-                message: "job \(report.job) ended \(report.jobs.first { $0.id == report.job }?.state.rawValue ?? "?")",
-                code: 1)
-        }
-    }
-
-    /// The job definition from the options and the words after `--`.
-    func makeDefinition() throws -> JobDefinition {
-        guard let first = command.first else {
+    func start(resuming: RunRecord?) async throws {
+        if backend != .local { try checkBackendOptions(resuming: resuming) }
+        guard !command.isEmpty else {
             throw InputError(
                 field: "--", value: "", allowed: "a workload or a program after --, e.g. -- train-mlp --steps 5")
         }
-        var rules: [EvaluateOnExit] = []
-        for text in evaluateOnExit {
-            let parts = text.split(separator: ":", maxSplits: 2).map(String.init)
-            guard parts.count == 3, let action = EvaluateOnExit.Action(rawValue: parts[0].uppercased()),
-                ["exitCode", "reason", "statusReason"].contains(parts[1])
-            else {
-                throw InputError(
-                    field: "--evaluate-on-exit", value: text,
-                    allowed: "ACTION:FIELD:GLOB with ACTION RETRY or EXIT and FIELD exitCode, reason or statusReason")
+        let definition = try JobDefinition(
+            words: command, name: name, vcpus: vcpus, memoryMiB: memory, gpus: gpus, timeoutSeconds: timeout,
+            attempts: attempts, evaluateOnExit: evaluateOnExit, variables: environment.variables,
+            shareIdentifier: shareIdentifier)
+        let parameters = StoredArguments(arguments: ownArguments(after: "submit"))
+        let watching = watch && !json
+        let report: SubmitReport
+        var submission: BatchSubmission?
+        if backend == .local {
+            var request = try SubmitRequest(
+                definition: definition, queuesFile: queues, maxVCPUs: maxVcpus,
+                provisioningSeconds: provisioningSeconds, gpuSlots: gpuSlots, queue: queue, arraySize: array,
+                sequential: sequential, terminateGrace: terminateGrace,
+                governsCPUShare: cpuShare.governs)
+            let store = try openStore()
+            request.dependencies = try dependsOn.map { text in
+                try AdoptedDependency(parsing: text) { try findJobs($0, in: store) }
             }
-            rules.append(
-                try EvaluateOnExit(
-                    action: action, onExitCode: parts[1] == "exitCode" ? parts[2] : nil,
-                    onReason: parts[1] == "reason" ? parts[2] : nil,
-                    onStatusReason: parts[1] == "statusReason" ? parts[2] : nil))
+            report = try await Submit.run(
+                request, store: store, resuming: resuming, parameters: parameters,
+                observe: watching ? { @Sendable job in say(JobsText.stateChange(job)) } : nil
+            ) { accepted in
+                if !json { say(JobsText.accepted(accepted, request: request, resumed: resuming != nil)) }
+            }
+        } else {
+            let submitted = try await Submit.run(
+                BatchJob(definition: definition, arraySize: array, queue: queue), on: backend,
+                store: try openStore(), parameters: parameters,
+                onSubmitted: { submission, run in if !json { say(JobsText.submitted(submission, run: run)) } },
+                observe: { job in if watching { say(JobsText.stateChange(job)) } })
+            report = submitted.report
+            submission = submitted.submission
         }
-        let resources = try ResourceRequirements(vcpus: vcpus, memoryMiB: memory, gpus: gpus)
-        let retry = try RetryStrategy(attempts: attempts, evaluateOnExit: rules)
-        let variables = try environmentOptions.batchVariables()
-        if let type = try? WorkloadCatalog.named(first), !type.takesProgram {
-            // Validate the parameters now (with {index} standing in as 0), so a typo fails at submit.
-            let arguments = Array(command.dropFirst())
-            _ = try type.init(
-                parameters: try ParameterValues(
-                    arguments: arguments.map { $0.replacingOccurrences(of: "{index}", with: "0") },
-                    specs: type.parameters))
-            let event = FunctionEvent(workload: first, arguments: arguments, device: gpus > 0 ? "opencl:{gpu}" : "cpu")
-            return .worker(
-                name: name ?? first, request: .invoke(requestId: "{index}-{attempt}", event: event),
-                usesOpenCL: type.usesOpenCL(gpus > 0 ? .gpu : .cpu, gpus: gpus > 0), resources: resources,
-                timeoutSeconds: timeout, retryStrategy: retry, environment: variables, shareIdentifier: shareIdentifier)
+        if json {
+            try printJSON(report)
+        } else {
+            for warning in report.warnings { notice(warning) }
+            say(JobsText.table(report.jobs))
+            say(JobsText.measured(report) + (submission?.clock.map { " (\($0))" } ?? ""))
         }
-        var argv = command
-        if first == CommandWorkload.name { argv.removeFirst() }
-        guard let program = argv.first, CommandWorkload.locate(program) != nil else {
+        if report.state != .succeeded {
+            throw CommandFailure(
+                message: "job \(report.job)" + (submission?.reference.map { " (\($0))" } ?? "")
+                    + " ended \(report.state?.rawValue ?? "?")")
+        }
+    }
+
+    /// Refuses the local backend's options that other backends do not carry over, naming each.
+    func checkBackendOptions(resuming: RunRecord?) throws {
+        let localOnly: [(String, Bool)] = [
+            ("--resume", resuming != nil), ("--share-identifier", shareIdentifier != nil), ("--sequential", sequential),
+            ("--attempts", attempts != 1),
+            ("--evaluate-on-exit", !evaluateOnExit.isEmpty), ("--depends-on", !dependsOn.isEmpty),
+            ("--queues", queues != nil), ("--max-vcpus", maxVcpus != nil), ("--gpu-slots", gpuSlots != nil),
+            ("--provisioning-seconds", provisioningSeconds != 0),
+        ]
+        if let (field, _) = localOnly.first(where: \.1) {
+            let name = backend.rawValue.prefix(1).uppercased() + backend.rawValue.dropFirst()
             throw InputError(
-                field: "command", value: argv.first ?? "", allowed: "an executable file, or a program found in PATH")
-        }
-        return JobDefinition(
-            name: name ?? URL(fileURLWithPath: program).lastPathComponent, argv: argv, resources: resources,
-            timeoutSeconds: timeout, retryStrategy: retry, environment: variables, shareIdentifier: shareIdentifier)
-    }
-
-    /// Dependencies on jobs of earlier submissions, found in the store.
-    func adoptedDependencies(store: CapsizeStore) throws -> [AdoptedDependency] {
-        try dependsOn.map { text in
-            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-            let type = parts.count == 2 ? DependencyType(rawValue: parts[1]) : nil
-            if parts.count == 2 && type != .nToN {
-                throw InputError(
-                    field: "--depends-on", value: text,
-                    allowed: "JOB or JOB:N_TO_N (a SEQUENTIAL dependency names no job: --sequential chains an "
-                        + "array's children)")
-            }
-            return AdoptedDependency(jobs: try findJobs(parts[0], in: store), type: type)
-        }
-    }
-
-    func makeSandbox() throws -> Sandbox {
-        do {
-            return try Sandbox()
-        } catch {
-            throw CommandFailure(message: "\(error)")
+                field: field, value: "with --backend \(backend.rawValue)",
+                allowed: "only with --backend local (on \(name): --array, --vcpus, --memory, --gpus, --timeout, "
+                    + "--queue as the partition, --name)")
         }
     }
 }
 
-/// What a submit run stores: its own arguments.
-struct SubmitRunParameters: Codable {
-    var arguments: [String]
-}
+extension BatchBackendKind: ExpressibleByArgument {}

@@ -1,12 +1,11 @@
 import ArgumentParser
 import CapsizeCore
-import Foundation
 import Reports
 import Store
 import Studies
 
 /// `capsize sweep WORKLOAD --param NAME=a,b,c|a..b*2 --executor function|batch [--memory LIST] [--timeout S] [--repeat N]`
-struct SweepCommand: AsyncParsableCommand {
+struct SweepCommand: ResumableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Step a workload's size up under an executor until a cap breaks; fit time and memory against size.",
@@ -17,8 +16,9 @@ struct SweepCommand: AsyncParsableCommand {
               capsize sweep train-mlp --param hidden=256..8192*2 --executor function --memory 512,3008 --timeout 10
               capsize sweep command --param size=1,2,4,8 --executor batch --memory 256 --timeout 5 -- sh -c 'sleep {size}'
             """)
+    static let runKind = RunRecord.Kind.sweep
 
-    @Argument(help: "train-mlp, render-frames or command.") var workload: String?
+    @OptionGroup var workload: WorkloadArguments
     @Option(
         help: ArgumentHelp(
             "The size parameter and its sizes: NAME=a,b,c (listed), NAME=a..b*F (geometric) or NAME=a..b+S.",
@@ -38,48 +38,23 @@ struct SweepCommand: AsyncParsableCommand {
         help: ArgumentHelp(
             "Continue an interrupted sweep run: recorded samples are kept, the rest run.", valueName: "RUN"))
     var resume: String?
-    @OptionGroup var environmentOptions: EnvironmentOptions
+    @OptionGroup var environment: EnvironmentOptions
     @Flag(help: "Print JSON instead of tables.") var json = false
     @OptionGroup var cpuShare: CPUShareOption
-    @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
-    var parameters: [String] = []
 
-    func run() async throws {
-        guard let resume else { return try await sweep(resuming: nil) }
-        guard workload == nil && parameters.isEmpty else {
-            throw InputError(field: "--resume", value: resume, allowed: "no workload beside it (the run's own is used)")
-        }
-        let store = try openStore()
-        let run = try takeOverRun(resume, kind: .sweep, in: store)
-        let stored = try StoredJSON.decode(SweepRunParameters.self, from: run.parameters)
-        var original = try SweepCommand.parse(stored.arguments)
-        original.json = json
-        try await original.sweep(resuming: run)
-    }
+    var besideResume: String? { workload.besideResume }
 
-    func sweep(resuming: RunRecord?) async throws {
-        guard let workload else {
-            throw InputError(
-                field: "WORKLOAD", value: "", allowed: "train-mlp, render-frames or command, or --resume RUN")
-        }
-        let plan = try SweepPlan(
-            workload: workload, parameters: parameters, sizes: param, memoryList: memory, defaultMemories: [],
-            repeats: repeats, executor: executor, timeout: timeout, architecture: architecture,
-            governsCPUShare: cpuShare.governs)
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        guard executor == .function || (vcpus > 0 && vcpus <= Double(cores)) else {
-            throw InputError(
-                setting: "vcpus", value: fmt(vcpus), allowed: "more than 0 and at most this machine's \(cores) cores")
-        }
+    func start(resuming: RunRecord?) async throws {
+        let request = try SweepRequest(
+            workload: try workload.name(), parameters: workload.parameters, sizes: param, memoryList: memory,
+            repeats: repeats,
+            executor: executor, timeout: timeout, vcpus: vcpus, architecture: architecture,
+            governsCPUShare: cpuShare.governs, variables: environment.variables)
         let store = try openStore()
-        let variables =
-            try executor == .function
-            ? environmentOptions.functionVariables() : environmentOptions.batchVariables()
-        let request = SweepRequest(plan: plan, timeoutSeconds: timeout, vcpus: vcpus, variables: variables)
         let progress = SweepProgress(request, quiet: json)
         let report = try await Sweep.run(
             request, store: store, resuming: resuming,
-            parameters: SweepRunParameters(arguments: ownArguments(after: "sweep")), onEvent: progress.show)
+            parameters: StoredArguments(arguments: ownArguments(after: "sweep")), onEvent: progress.show)
         if json { return try printJSON(report) }
         say(SweepText.sweep(report))
         say("recorded as run \(try store.run(id: report.run).shortID) in \(store.path)")

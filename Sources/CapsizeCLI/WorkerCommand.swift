@@ -23,7 +23,9 @@ struct WorkerCommand: ParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         let initStep = WorkerInit.perform()
-        var worker = Worker(devices: initStep.devices, kernels: kernels) { $0.namingFlags.description }
+        var worker = Worker(
+            devices: initStep.devices, options: RunOptions(kernelsDirectory: kernels, calibration: calibrationInNotes)
+        ) { $0.namingFlags.description }
         emit(
             .ready(
                 .init(

@@ -3,11 +3,15 @@
 /// A library names the field in its own words. A *setting* of a call (`memory`, `dependsOn`, a workload
 /// parameter such as `hidden`) is a key that each front end shows its own way: the command line as its flag
 /// (`--memory`, `--depends-on`, `--hidden`). Any other field (a place in a file, such as
-/// `jobQueues[0].priority`) is shown as it is.
+/// `jobQueues[0].priority`) is shown as it is. Another setting named in what is allowed is marked with
+/// `InputError.mention`, so that a front end names it the same way.
 public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
     public var field: String
     public var value: String
-    public var allowed: String
+    /// What is allowed, a mentioned setting by its key.
+    public var allowed: String { Self.naming(mentionsIn: allowedText) { $0 } }
+    /// `allowed` with its mentions marked.
+    private var allowedText: String
     /// Whether `field` is the key of a setting (see above) rather than a place shown as it is.
     public var isSetting: Bool
 
@@ -15,7 +19,7 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
     public init(field: String, value: String, allowed: String) {
         self.field = field
         self.value = value
-        self.allowed = allowed
+        allowedText = allowed
         isSetting = false
     }
 
@@ -37,9 +41,26 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
         }.joined()
     }
 
-    /// The same error with a setting named by `name` (e.g. as a flag); other fields are kept.
+    /// The same error with its setting, and the settings mentioned in `allowed`, named by `name` (e.g. as flags);
+    /// other fields are kept.
     public func namingSetting(_ name: (String) -> String) -> InputError {
-        guard isSetting else { return self }
-        return InputError(field: name(field), value: value, allowed: allowed)
+        InputError(
+            field: isSetting ? name(field) : field, value: value,
+            allowed: Self.naming(mentionsIn: allowedText, by: name))
+    }
+
+    /// `key`, a setting other than the field, as `allowed` mentions it: `"with \(InputError.mention("memory")) LIST"`
+    /// reads `with memory LIST`, and `with --memory LIST` once the command line names its settings.
+    public static func mention(_ key: String) -> String { "\u{2}\(key)\u{3}" }
+
+    private static func naming(mentionsIn text: String, by name: (String) -> String) -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let start = rest.firstIndex(of: "\u{2}"), let end = rest[start...].firstIndex(of: "\u{3}") {
+            result += rest[..<start]
+            result += name(String(rest[rest.index(after: start)..<end]))
+            rest = rest[rest.index(after: end)...]
+        }
+        return result + rest
     }
 }

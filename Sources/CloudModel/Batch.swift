@@ -188,7 +188,8 @@ public enum BatchLimits {
         if let sequential = dependencies.first(where: { $0.type == .sequential }) {
             throw InputError(
                 setting: "dependsOn", value: "\(sequential.jobId):SEQUENTIAL",
-                allowed: "JOB or JOB:N_TO_N (SEQUENTIAL names no job: --sequential chains an array's own children)")
+                allowed: "JOB or JOB:N_TO_N (SEQUENTIAL names no job: \(InputError.mention("sequential")) chains an "
+                    + "array's own children)")
         }
         for dependency in dependencies where !known.contains(dependency.jobId) {
             throw InputError(setting: "dependsOn", value: dependency.jobId, allowed: "the id of a submitted job")

@@ -29,19 +29,18 @@ public enum LambdaEnvironment {
     }
 
     /// Checks a function's configured variables as Lambda does when the configuration is saved.
-    /// - Parameter field: the option the variables came from, for the message (`--env`).
-    /// - Throws: `InputError` naming the variable (a reserved name, a name that is not letters, digits and
-    ///   underscores starting with a letter) or the 4 KB limit with the size.
-    public static func validate(_ variables: [String: String], field: String = "--env") throws(InputError) {
+    /// - Throws: `InputError` naming the setting `env` and the variable (a reserved name, a name that is not letters,
+    ///   digits and underscores starting with a letter) or the 4 KB limit with the size.
+    public static func validate(_ variables: [String: String]) throws(InputError) {
         for name in variables.keys.sorted() {
             if reserved.contains(name) {
                 throw InputError(
-                    field: field, value: name,
+                    setting: "env", value: name,
                     allowed: "a name Lambda does not reserve (reserved: \(reserved.sorted().joined(separator: ", ")))")
             }
             if !isValidName(name) {
                 throw InputError(
-                    field: field, value: name,
+                    setting: "env", value: name,
                     allowed: "a name of letters, digits and underscores starting with a letter")
             }
         }
@@ -51,7 +50,7 @@ public enum LambdaEnvironment {
                 $0.key.utf8.count + $0.value.utf8.count < $1.key.utf8.count + $1.value.utf8.count
             }
             throw InputError(
-                field: field, value: "\(variables.count) variable(s), \(size) bytes (largest \(largest?.key ?? ""))",
+                setting: "env", value: "\(variables.count) variable(s), \(size) bytes (largest \(largest?.key ?? ""))",
                 allowed:
                     "at most \(limitBytes) bytes together (Lambda's 4 KB limit on a function's environment variables)")
         }

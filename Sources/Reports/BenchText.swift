@@ -1,6 +1,6 @@
 import Foundation
 public import Studies
-public import Workloads
+import Workloads
 
 /// A bench as terminal text: a line per event while it runs, then the summary.
 public enum BenchText {
@@ -44,7 +44,7 @@ public enum BenchText {
     }
 
     /// The summary after the runs: statistics, throughput against the peak, the median run's details.
-    public static func summary(_ report: BenchReport) -> String {
+    public static func summary(_ report: BenchReport, hints: some Hints) -> String {
         var lines: [String] = []
         func say(_ line: String) { lines.append(line) }
         let s = report.summary
@@ -64,7 +64,7 @@ public enum BenchText {
                     " = \(fmt(fraction * 100))% of the calibrated \(peak.name) (\(fmt(peak.gflops)) GFLOP/s, "
                     + "measured \(peak.measuredAt.formatted(.iso8601))\(peak.quick ? ", quick" : ""))"
             } else if report.peak == nil {
-                line += "; no calibrated peak stored for this device: run `capsize devices --calibrate`"
+                line += "; no calibrated peak stored for this device: run `\(hints.calibrate)`"
             }
             say(line)
         }

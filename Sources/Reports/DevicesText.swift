@@ -5,7 +5,7 @@ import Workloads
 /// `capsize devices` as terminal text.
 public enum DevicesText {
     /// The host, its BLAS, the OpenCL devices and the calibrated peaks, as `capsize devices` prints them.
-    public static func text(_ report: DevicesReport) -> String {
+    public static func text(_ report: DevicesReport, hints: some Hints) -> String {
         var lines: [String] = []
         func say(_ line: String) { lines.append(line) }
         let host = report.host
@@ -43,7 +43,7 @@ public enum DevicesText {
                     + (h.quick ? " [quick]" : "") + "; \(h.measuredAt.formatted(.iso8601))")
             for note in h.notes { say("    note: \(note)") }
         } else {
-            say("  host: not calibrated yet; run `capsize devices --calibrate`")
+            say("  host: not calibrated yet; run `\(hints.calibrate)`")
         }
         for d in report.deviceCalibrations {
             let gemm =

@@ -5,16 +5,12 @@ public import Studies
 
 /// How a function's CPU share is said, wherever functions or jobs run.
 public enum ShareText {
-    /// What every line measured without the governor says.
-    public static let ungovernedNote =
-        "at this machine's full speed (--no-cpu-share), not held to the vCPU share: faster than the service"
-
     /// `vCPU share 3.00 (3 thread(s)), held to it`, and how far this machine's cores fall short of the share.
-    public static func share(memoryMB: Int, governed: Bool) -> String {
+    public static func share(memoryMB: Int, governed: Bool, hints: some Hints) -> String {
         let share = FunctionConfiguration.vcpuShare(memoryMB: memoryMB)
         let cores = ProcessInfo.processInfo.activeProcessorCount
         var text = "vCPU share \(fmt(share)) (\(FunctionConfiguration.threads(memoryMB: memoryMB)) thread(s))"
-        text += governed ? ", held to it as Lambda holds it" : ", run " + ungovernedNote
+        text += governed ? ", held to it as Lambda holds it" : ", run " + hints.ungoverned
         if share > Double(cores) {
             text += "; this machine has \(cores) cores, \(fmt(share - Double(cores))) vCPUs short of the share"
         }
@@ -25,15 +21,16 @@ public enum ShareText {
 /// An invoke as terminal text: the header, the log lines Lambda would write per invocation, the summary.
 public enum InvokeText {
     /// `train-mlp as a function: 128 MB, timeout 3 s, x86_64, vCPU share …, no GPU`.
-    public static func header(_ request: InvokeRequest) -> String {
+    public static func header(_ request: InvokeRequest, hints: some Hints) -> String {
         let configuration = request.settings.configuration
+        let share = ShareText.share(
+            memoryMB: configuration.memoryMB, governed: request.settings.governsCPUShare, hints: hints)
         return "\(request.event.workload) as a function: \(configuration.memoryMB) MB, timeout "
-            + "\(configuration.timeoutSeconds) s, \(configuration.architecture.rawValue), "
-            + "\(ShareText.share(memoryMB: configuration.memoryMB, governed: request.settings.governsCPUShare)), no GPU"
+            + "\(configuration.timeoutSeconds) s, \(configuration.architecture.rawValue), \(share), no GPU"
     }
 
     /// What Lambda's log shows for one invocation (its REPORT line included), or why it did not run.
-    public static func log(_ outcome: InvocationOutcome) -> [String] {
+    public static func log(_ outcome: InvocationOutcome, hints: some Hints) -> [String] {
         var lines: [String] = []
         switch outcome.status {
         case .throttled:
@@ -59,7 +56,7 @@ public enum InvokeText {
         }
         if let report = outcome.report {
             lines.append(report)
-            if outcome.heldToCPUShare == nil { lines.append("  (Duration above: \(ShareText.ungovernedNote))") }
+            if outcome.heldToCPUShare == nil { lines.append("  (Duration above: \(hints.ungoverned))") }
         }
         if let letter = outcome.deadLetterPath {
             lines.append(
@@ -69,7 +66,9 @@ public enum InvokeText {
     }
 
     /// Counts, measured percentiles and projected costs over the invocations.
-    public static func summary(_ report: InvokeReport, governed: Bool, prices: PriceCatalog = .embedded) -> String {
+    public static func summary(
+        _ report: InvokeReport, governed: Bool, hints: some Hints, prices: PriceCatalog = .embedded
+    ) -> String {
         let summary = report.summary
         let statuses = summary.statuses.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
             separator: ", ")
@@ -77,7 +76,7 @@ public enum InvokeText {
             "summary: \(report.invocations.count) invocation(s), \(summary.cold) cold, \(summary.warm) warm; \(statuses)"
         ]
         if let p50 = summary.durationP50Ms, let p90 = summary.durationP90Ms {
-            let held = governed ? "held to the vCPU share" : ShareText.ungovernedNote
+            let held = governed ? "held to the vCPU share" : hints.ungoverned
             lines.append(
                 "  Duration (measured here, \(held)): p50 \(String(format: "%.2f", p50)) ms, p90 "
                     + "\(String(format: "%.2f", p90)) ms")

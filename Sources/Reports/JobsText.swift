@@ -1,3 +1,4 @@
+public import Execution
 import Foundation
 public import Store
 public import Studies
@@ -28,10 +29,46 @@ public enum JobsText {
             rows)
     }
 
-    /// `2026-12-06T07:00:00Z 1a2b3c4d:7 RUNNING (reason)`: one state change, as `--watch` prints it.
+    /// A table of jobs, array children one by one.
+    public static func eachJob(_ records: [JobRecord]) -> String {
+        Reports.table(
+            ["JOB", "NAME", "STATE", "ATTEMPT", "EXIT", "REASON"],
+            records.map {
+                [
+                    $0.shortID, $0.name, $0.state.rawValue, "\($0.attempt)", $0.exitCode.map(String.init) ?? "-",
+                    $0.reasons ?? "",
+                ]
+            })
+    }
+
+    /// `2026-12-06T07:00:00Z 1a2b3c4d:7 RUNNING (reason)`: one state change, at the time the job reached it.
     public static func stateChange(_ job: JobRecord) -> String {
-        let time = (job.stoppedAt ?? job.runningAt ?? Date()).formatted(.iso8601)
-        return "\(time) \(job.shortID) \(job.state.rawValue)" + (job.reasons.map { " (\($0))" } ?? "")
+        let time =
+            job.stoppedAt ?? job.runningAt ?? job.startingAt ?? job.runnableAt ?? job.pendingAt ?? job.submittedAt
+        return "\(time.formatted(.iso8601)) \(job.shortID) \(job.state.rawValue)"
+            + (job.reasons.map { " (\($0))" } ?? "")
+    }
+
+    /// What a submission to the local backend says once its job is in a queue: the job, its run, the queue and
+    /// its compute environments (a resumed run: how many of its jobs had ended).
+    public static func accepted(_ accepted: Submit.Accepted, request: SubmitRequest, resumed: Bool) -> String {
+        let environments = accepted.queue.environments.map { environment in
+            "\(environment.name) (\(fmt(environment.maxVCPUs)) vCPUs, \(environment.memoryMiB) MiB, "
+                + (request.gpuSlots
+                    ? "\(environment.gpuDevices.count) configured GPU slot(s), not real GPUs"
+                    : request.definition.resources.gpus == 0
+                        ? "no GPU needed" : "\(environment.gpuDevices.count) OpenCL GPU(s)") + ")"
+        }
+        return (resumed ? "resumed (\(accepted.kept) job(s) already ended)" : "submitted")
+            + " \(accepted.job) as run \(accepted.run.shortID) to queue \(accepted.queue.name); compute environments "
+            + environments.joined(separator: ", ")
+    }
+
+    /// What a submission to another backend says once the backend took it: its id, the backend's name for it, its
+    /// run and where it went.
+    public static func submitted(_ submission: BatchSubmission, run: RunRecord) -> String {
+        "submitted \(submission.id)" + (submission.announcement.isEmpty ? "" : " \(submission.announcement)")
+            + " (run \(run.shortID)) \(submission.destination)"
     }
 
     /// What a submission measured (its wall time) and modeled (provisioning and teardown, never slept).

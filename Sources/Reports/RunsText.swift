@@ -18,9 +18,11 @@ public enum RunsText {
     }
 
     /// The run's overview, then a table per kind of record it holds.
-    public static func detail(_ detail: RunDetail) -> String {
-        var text = overview(detail.entry)
-        text += rows("measurements", detail.measurements, ["ITEM", "SECONDS", "GFLOP/S", "CHECKSUM", "ENDED"]) {
+    public static func detail(_ detail: RunDetail, hints: some Hints) -> String {
+        var text = overview(detail.entry, hints: hints)
+        text += rows(
+            "measurements", detail.measurements, hints: hints, ["ITEM", "SECONDS", "GFLOP/S", "CHECKSUM", "ENDED"]
+        ) {
             [
                 $0.itemKey, fmtSeconds($0.seconds),
                 $0.flops > 0 && $0.seconds > 0 ? fmt($0.flops / $0.seconds / 1e9) : "-",
@@ -28,7 +30,7 @@ public enum RunsText {
             ]
         }
         text += rows(
-            "invocations", detail.invocations,
+            "invocations", detail.invocations, hints: hints,
             ["REQUEST", "STATUS", "COLD", "MEMORY", "DURATION", "BILLED", "MAX USED", "COST (projected)"]
         ) {
             [
@@ -37,7 +39,10 @@ public enum RunsText {
                 "$" + fmt($0.costUSD),
             ]
         }
-        text += rows("jobs", detail.jobs, ["JOB", "NAME", "QUEUE", "STATE", "ATTEMPT", "EXIT", "MODELED", "REASON"]) {
+        text += rows(
+            "jobs", detail.jobs, hints: hints,
+            ["JOB", "NAME", "QUEUE", "STATE", "ATTEMPT", "EXIT", "MODELED", "REASON"]
+        ) {
             [
                 $0.id, $0.name + ($0.arrayIndex.map { "[\($0)]" } ?? ""), $0.queue ?? "-", $0.state.rawValue,
                 "\($0.attempt)", $0.exitCode.map(String.init) ?? "-",
@@ -45,7 +50,7 @@ public enum RunsText {
             ]
         }
         text += rows(
-            "environments", detail.environments,
+            "environments", detail.environments, hints: hints,
             ["ENVIRONMENT", "KIND", "CREATED", "REAPED", "SERVED", "MODELED PROVISIONING", "MODELED TEARDOWN"]
         ) {
             [
@@ -58,7 +63,7 @@ public enum RunsText {
         return text
     }
 
-    static func overview(_ entry: RunEntry) -> String {
+    static func overview(_ entry: RunEntry, hints: some Hints) -> String {
         let run = entry.run
         var lines = [
             "run \(run.id) (\(run.kind.rawValue), \(run.status.rawValue)\(run.statusReason.map { ": \($0)" } ?? ""))",
@@ -87,16 +92,19 @@ public enum RunsText {
         if s.environments > 0 { counts.append("environments: \(s.environments)") }
         lines.append("  " + counts.joined(separator: "; "))
         if run.kind == .bench && run.status != .finished {
-            lines.append("  continue it with: capsize bench --resume \(run.shortID)")
+            lines.append("  continue it with: \(hints.resumeBench) \(run.shortID)")
         }
         return lines.joined(separator: "\n")
     }
 
     /// A blank line, the title and a table of at most `shownRows` rows; nothing for no rows.
-    static func rows<Row>(_ title: String, _ rows: [Row], _ header: [String], _ cells: (Row) -> [String]) -> String {
+    static func rows<Row>(
+        _ title: String, _ rows: [Row], hints: some Hints, _ header: [String], _ cells: (Row) -> [String]
+    ) -> String {
         guard !rows.isEmpty else { return "" }
         let heading =
-            rows.count > shownRows ? "\(title) (first \(shownRows) of \(rows.count); --json has all):" : "\(title):"
+            rows.count > shownRows
+            ? "\(title) (first \(shownRows) of \(rows.count); \(hints.allRecords) has all):" : "\(title):"
         return "\n\n" + heading + "\n" + table(header, rows.prefix(shownRows).map(cells))
     }
 }

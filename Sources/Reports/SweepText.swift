@@ -1,4 +1,4 @@
-public import Analysis
+import Analysis
 import CloudModel
 import Foundation
 public import Studies
@@ -10,6 +10,35 @@ public enum SweepText {
         "\(plan.workload) swept over \(plan.sizes.parameter) (\(plan.sizes.sizes.map(plan.sizes.text).joined(separator: ", "))) "
             + "as a \(plan.executor == .function ? "Lambda-model function" : "Batch-model job"), timeout \(timeoutSeconds) s, "
             + "\(plan.repeats) repetition(s) per point; run \(run)"
+    }
+
+    /// What a sweep's event prints, if anything: the header once it started, a line per memory setting, a line per
+    /// sample.
+    public static func line(_ event: SweepEvent, request: SweepRequest, hints: some Hints) -> String? {
+        let plan = request.plan
+        switch event {
+        case .started(let run):
+            return header(plan, timeoutSeconds: request.timeoutSeconds, run: run.shortID)
+        case .series(let memory):
+            guard plan.executor == .function else {
+                return "memory \(memory) MiB" + (plan.governsCPUShare ? "" : ": " + hints.ungoverned)
+            }
+            return "memory \(memory) MB: "
+                + ShareText.share(memoryMB: memory, governed: plan.governsCPUShare, hints: hints)
+        case .starting:
+            return nil
+        case .sample(let sample, let reused):
+            return Self.sample(
+                sample, sizes: plan.sizes, reused: reused,
+                fullSpeed: plan.governsCPUShare ? nil : "full speed, \(hints.fullSpeed)")
+        }
+    }
+
+    /// What a caps study with a scaled time cap says before it starts; nil when the cap is not scaled.
+    public static func scaledTimeCap(_ study: CapsRequest) -> String? {
+        guard study.scaledTimeout != study.timeout else { return nil }
+        return "time cap scaled by \(fmt(study.timeCapScale)): the \(study.timeout) s timeout runs as "
+            + "\(study.scaledTimeout) s here, so a measured \(study.scaledTimeout) s stands for \(study.timeout) s"
     }
 
     /// The line of a finished (or reused) sample; `fullSpeed` is what a sample measured without the CPU share says.
@@ -89,7 +118,7 @@ public enum SweepText {
     }
 
     /// What `caps` prints at its end: per memory size, the largest passing size, the observed and predicted breaks.
-    public static func caps(_ report: SweepReport, fullSpeedOption: String) -> String {
+    public static func caps(_ report: SweepReport, hints: some Hints) -> String {
         var lines: [String] = []
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let rows = zip(report.series, report.analyses).map { series, analysis -> [String] in
@@ -161,7 +190,7 @@ public enum SweepText {
             \.memoryMB)
         if !report.plan.governsCPUShare && !below.isEmpty {
             lines.append(
-                "\nCPU: Lambda gives memory / 1,769 MB of a vCPU; with \(fullSpeedOption) each function ran its threads on whole "
+                "\nCPU: Lambda gives memory / 1,769 MB of a vCPU; with \(hints.fullSpeed) each function ran its threads on whole "
                     + "cores of this \(cores)-core machine, so at \(below.map(String.init).joined(separator: ", ")) MB Lambda "
                     + "itself would run slower than measured.")
         } else if report.plan.governsCPUShare {

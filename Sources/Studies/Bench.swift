@@ -1,4 +1,4 @@
-public import CapsizeCore
+import CapsizeCore
 public import Compute
 public import Foundation
 public import Store
@@ -16,26 +16,40 @@ public struct BenchRequest: Sendable {
     public var warmup: Int
     public var options: RunOptions
 
-    public init(
-        workload: any Workload, values: ParameterValues, device: DeviceSelector, repeats: Int, warmup: Int,
-        options: RunOptions
-    ) {
-        self.workload = workload
-        self.values = values
-        self.device = device
-        self.repeats = repeats
-        self.warmup = warmup
-        self.options = options
-    }
-
     /// - Throws: `InputError` naming the setting `repeat` or `warmup` when out of range.
-    public func validate() throws(InputError) {
+    func validate() throws(InputError) {
         guard (1...10_000).contains(repeats) else {
             throw InputError(setting: "repeat", value: "\(repeats)", allowed: "an integer in 1...10000")
         }
         guard (0...1_000).contains(warmup) else {
             throw InputError(setting: "warmup", value: "\(warmup)", allowed: "an integer in 0...1000")
         }
+    }
+}
+
+extension BenchRequest {
+    /// A bench as a command line asks for it: the workload's name and parameter words, a device's name, and the
+    /// folders of `RunOptions`.
+    /// - Throws: `InputError` naming the setting: the workload's parameters, `saveFrames` (only for render-frames),
+    ///   `kernels` (an existing directory), `device`, `repeat`, `warmup`.
+    public init(
+        workload name: String, parameters: [String], device: String, repeats: Int, warmup: Int, options: RunOptions
+    ) throws {
+        let (type, values) = try WorkloadCatalog.parse(name, arguments: parameters)
+        if let saveFrames = options.saveFramesDirectory, type != RenderFrames.self {
+            throw InputError(setting: "saveFrames", value: saveFrames, allowed: "only with render-frames")
+        }
+        if let kernels = options.kernelsDirectory {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: kernels, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
+                throw InputError(setting: "kernels", value: kernels, allowed: "an existing directory of .cl files")
+            }
+        }
+        self.init(
+            workload: try type.init(parameters: values), values: values, device: try DeviceSelector(parsing: device),
+            repeats: repeats, warmup: warmup, options: options)
+        try validate()
     }
 }
 

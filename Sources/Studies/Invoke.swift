@@ -1,9 +1,10 @@
-public import Analysis
-public import CapsizeCore
+import Analysis
+import CapsizeCore
 public import CloudModel
 public import Execution
-public import Foundation
+import Foundation
 public import Store
+import Workloads
 
 /// What `invoke` runs: one function (settings and event) invoked `count` times.
 public struct InvokeRequest: Sendable {
@@ -17,22 +18,10 @@ public struct InvokeRequest: Sendable {
     public var concurrency: Int
     public var type: InvocationType
     /// Where the event's payload came from, for a message (a file's path); nil for "the event".
-    public var payloadSource: String?
-
-    public init(
-        settings: FunctionSettings, event: FunctionEvent, options: FunctionExecutor.Options, count: Int,
-        concurrency: Int, type: InvocationType
-    ) {
-        self.settings = settings
-        self.event = event
-        self.options = options
-        self.count = count
-        self.concurrency = concurrency
-        self.type = type
-    }
+    public var payloadSource: String? = nil
 
     /// - Throws: `InputError` naming the setting (`count`, `concurrency`, `payload`) or an executor option.
-    public func validate() throws(InputError) {
+    func validate() throws(InputError) {
         guard (1...10_000).contains(count) else {
             throw InputError(setting: "count", value: "\(count)", allowed: "an integer in 1...10000")
         }
@@ -49,6 +38,95 @@ public struct InvokeRequest: Sendable {
                 allowed: "at most \(limit) bytes for an \(asynchronous ? "asynchronous" : "synchronous") invoke "
                     + "(Lambda answers RequestEntityTooLargeException)")
         }
+    }
+}
+
+extension InvokeRequest {
+    /// An invoke as a command line asks for it: the workload's name and parameter words, the function's
+    /// configuration, the event's device and payload file, and how the invocations go.
+    /// - Parameters:
+    ///   - deadLetterDirectory: where failed asynchronous events go; nil for `dead-letter` beside the store.
+    ///   - retryDelays: seconds before the first and the second asynchronous retry, comma-separated (`60,120`).
+    /// - Throws: `InputError` naming the setting: `reservedConcurrency`, `architecture`, the configuration's
+    ///   (`memory`, `timeout`, `ephemeralStorage`), the workload's parameters, `device`, `payload`, the variables'.
+    public init(
+        workload name: String, parameters: [String], memory: Int, timeout: Int, ephemeralStorage: Int,
+        architecture: String, reservedConcurrency: Int?, device: String, payload: String?, count: Int,
+        concurrency: Int, asynchronous: Bool, retries: Int, maximumEventAge: Int, retryDelays: String,
+        idleTimeout: Double, deadLetterDirectory: String?, variables: UserVariables, governsCPUShare: Bool
+    ) throws {
+        if let reservedConcurrency, !(0...1_000).contains(reservedConcurrency) {
+            throw InputError(
+                setting: "reservedConcurrency", value: "\(reservedConcurrency)",
+                allowed: "0...1000 (Lambda's default per-Region limit)")
+        }
+        guard let architecture = Architecture(rawValue: architecture) else {
+            throw InputError(setting: "architecture", value: architecture, allowed: "x86_64 or arm64")
+        }
+        let configuration = try FunctionConfiguration(
+            memoryMB: memory, timeoutSeconds: timeout, ephemeralStorageMB: ephemeralStorage,
+            architecture: architecture, reservedConcurrency: reservedConcurrency)
+        let (type, values) = try WorkloadCatalog.parse(name, arguments: parameters)
+        _ = try type.init(parameters: values)
+        guard ["auto", "cpu", "native"].contains(device) else {
+            throw InputError(setting: "device", value: device, allowed: "auto, cpu or native (a function has no GPU)")
+        }
+        var payloadText: String?
+        if let payload {
+            guard let data = FileManager.default.contents(atPath: payload) else {
+                throw InputError(setting: "payload", value: payload, allowed: "a readable file")
+            }
+            payloadText = String(decoding: data, as: UTF8.self)
+        }
+        let settings = FunctionSettings(
+            configuration: configuration, governsCPUShare: governsCPUShare, variables: try variables.forFunction(),
+            functionName: type.name)
+        let delays = retryDelays.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        var options = FunctionExecutor.Options()
+        options.retries = retries
+        options.maximumEventAgeSeconds = Double(maximumEventAge)
+        options.retryDelays = delays.isEmpty ? [60, 120] : delays
+        options.idleTimeoutSeconds = idleTimeout
+        options.workerUsesOpenCL = type.usesOpenCL(try DeviceSelector(parsing: device), gpus: false)
+        options.deadLetterDirectory = deadLetterDirectory
+        self.init(
+            settings: settings,
+            event: FunctionEvent(workload: type.name, arguments: parameters, device: device, payload: payloadText),
+            options: options, count: count, concurrency: concurrency, type: asynchronous ? .asynchronous : .synchronous,
+            payloadSource: payload)
+    }
+}
+
+/// What an invoke run stores as its parameters: the caller's own words, to start it again on resume, and what they
+/// asked for.
+public struct InvokeRunParameters: Encodable {
+    public var arguments: [String]
+    /// The workload, its parameter words and the device it asked for.
+    var workload: String
+    var parameters: [String]
+    var device: String
+    /// The function's memory, MB, and timeout, seconds.
+    var memory: Int
+    var timeout: Int
+    /// The invocations, at most `concurrency` in flight, synchronous or not.
+    var count: Int
+    var concurrency: Int
+    var asynchronous: Bool
+    /// How many vCPUs this machine lacks for the function's share, when it does.
+    var cpuShortfallVCPUs: Double?
+}
+
+extension InvokeRunParameters {
+    public init(_ request: InvokeRequest, arguments: [String]) {
+        let configuration = request.settings.configuration
+        let shortfall =
+            FunctionConfiguration.vcpuShare(memoryMB: configuration.memoryMB)
+            - Double(ProcessInfo.processInfo.activeProcessorCount)
+        self.init(
+            arguments: arguments, workload: request.event.workload, parameters: request.event.arguments,
+            device: request.event.device, memory: configuration.memoryMB, timeout: configuration.timeoutSeconds,
+            count: request.count, concurrency: request.concurrency, asynchronous: request.type == .asynchronous,
+            cpuShortfallVCPUs: shortfall > 0 ? shortfall : nil)
     }
 }
 
@@ -75,6 +153,7 @@ public enum Invoke {
         try request.validate()
         var options = request.options
         options.store = store
+        options.deadLetterDirectory = options.deadLetterDirectory ?? store.sibling("dead-letter")
         let run = try resuming ?? store.createRun(kind: .invoke, parameters: parameters, planned: request.count)
         let done =
             resuming == nil

@@ -2,7 +2,7 @@ public import CapsizeCore
 public import Compute
 public import Execution
 import Foundation
-import Workloads
+public import Workloads
 
 /// What Init does before the first invocation: the costs a cold start pays once.
 public enum WorkerInit {
@@ -27,18 +27,22 @@ public enum WorkerInit {
 /// The worker's state: prepared workloads kept warm, keyed by workload, parameters and device.
 public struct Worker {
     let devices: [OpenCLDevice]
-    let kernels: String?
+    let options: RunOptions
     /// How a bad parameter is said in the answer (the CLI names settings by their flags).
     let describe: (InputError) -> String
     private var prepared: [String: (any PreparedWorkload, ExecutionTarget)] = [:]
 
     /// - Parameters:
     ///   - devices: the OpenCL devices Init found.
-    ///   - kernels: a directory of OpenCL kernels to use instead of the embedded ones.
+    ///   - options: what every run is prepared with (a directory of OpenCL kernels to use instead of the embedded
+    ///     ones, how the calibration is named).
     ///   - describe: the text of a bad-parameter answer.
-    public init(devices: [OpenCLDevice], kernels: String?, describe: @escaping (InputError) -> String = \.description) {
+    public init(
+        devices: [OpenCLDevice], options: RunOptions = RunOptions(),
+        describe: @escaping (InputError) -> String = \.description
+    ) {
         self.devices = devices
-        self.kernels = kernels
+        self.options = options
         self.describe = describe
     }
 
@@ -66,7 +70,7 @@ public struct Worker {
                 let workload = try type.init(parameters: values)
                 let target = try workload.resolve(try DeviceSelector(parsing: event.device), devices: devices)
                 prepared[key] = (
-                    try workload.prepare(on: target, options: RunOptions(kernelsDirectory: kernels)), target
+                    try workload.prepare(on: target, options: options), target
                 )
             }
             let prepareSeconds = (clock.now - start).seconds

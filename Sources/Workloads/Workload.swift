@@ -90,10 +90,15 @@ public struct RunOptions: Sendable {
     public var kernelsDirectory: String?
     /// Where `render-frames` writes PNG files, if anywhere.
     public var saveFramesDirectory: String?
+    /// How the caller names the calibration that tunes kernels, in a run's notes (the CLI: its command).
+    public var calibration: String
 
-    public init(kernelsDirectory: String? = nil, saveFramesDirectory: String? = nil) {
+    public init(
+        kernelsDirectory: String? = nil, saveFramesDirectory: String? = nil, calibration: String = "calibration"
+    ) {
         self.kernelsDirectory = kernelsDirectory
         self.saveFramesDirectory = saveFramesDirectory
+        self.calibration = calibration
     }
 }
 

@@ -1,9 +1,9 @@
 import Foundation
-import Studies
 import Testing
 import Workloads
 
 @testable import Reports
+@testable import Studies
 
 /// The text of a sweep: sample lines, the per-memory tables and where each series stopped.
 @Suite struct SweepTextTests {
@@ -50,7 +50,13 @@ import Workloads
     func capsText() throws {
         var report = try Self.report(executor: .function)
         report.plan.governsCPUShare = false
-        let text = SweepText.caps(report, fullSpeedOption: "--no-share")
+        struct ShortHints: Hints {
+            let calibrate = "calibrate"
+            let fullSpeed = "--no-share"
+            let resumeBench = "resume"
+            let allRecords = "all"
+        }
+        let text = SweepText.caps(report, hints: ShortHints())
         #expect(text.contains("with --no-share each function ran its threads on whole cores"))
         #expect(text.contains("where the caps break for command (size parameter size); timeout 1.00 s here:"))
     }

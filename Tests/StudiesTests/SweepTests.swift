@@ -78,8 +78,8 @@ import Testing
         only.onlyListed = true
         #expect(try only.sweep().plan.memories == [640])
         only.memoryList = nil
-        #expect(throws: InputError(setting: "onlyListed", value: "", allowed: "with a memory list")) {
-            try only.sweep()
-        }
+        let error = try #require(throws: InputError.self) { try only.sweep() }
+        #expect(error.field == "onlyListed" && error.allowed == "with memory LIST")
+        #expect(error.namingSetting { "--" + $0 }.description == "invalid --onlyListed '': allowed with --memory LIST")
     }
 }

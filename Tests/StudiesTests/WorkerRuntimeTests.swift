@@ -13,7 +13,7 @@ import Testing
 
     @Test("the first request prepares the workload, the same one again runs warm, and both succeed")
     func warmSecondTime() {
-        var worker = Worker(devices: [], kernels: nil)
+        var worker = Worker(devices: [])
         let event = FunctionEvent(workload: "command", arguments: ["--", "/bin/true"], device: "cpu")
         let first = worker.handle(Self.line(event, id: "a"))
         let second = worker.handle(Self.line(event, id: "b"))
@@ -23,7 +23,7 @@ import Testing
 
     @Test("a program's non-zero exit is Runtime.ExitError; a bad parameter is said as the caller words it")
     func failures() {
-        var worker = Worker(devices: [], kernels: nil) { "bad " + $0.field }
+        var worker = Worker(devices: []) { "bad " + $0.field }
         let exit = worker.handle(Self.line(FunctionEvent(workload: "command", arguments: ["--", "/bin/false"])))
         #expect(exit.status == .error && exit.errorType == "Runtime.ExitError")
         let bad = worker.handle(Self.line(FunctionEvent(workload: "train-mlp", arguments: ["--hidden", "0"])))
@@ -33,7 +33,7 @@ import Testing
 
     @Test("a line of another protocol version is Runtime.InvalidEvent, saying what was received")
     func otherVersion() {
-        var worker = Worker(devices: [], kernels: nil)
+        var worker = Worker(devices: [])
         let answer = worker.handle(#"{"version":2,"requestId":"x","workload":"command","arguments":[]}"#)
         #expect(answer.status == .error && answer.errorType == "Runtime.InvalidEvent")
         #expect(answer.errorMessage?.contains("version 2") == true, "\(answer.errorMessage ?? "")")

@@ -2,6 +2,7 @@ import ArgumentParser
 import CapsizeCore
 import Foundation
 import Planning
+import Studies
 
 /// `capsize export RECOMMENDATION.json --format sam|batch-job-definition|cloudformation-batch|sbatch [--option ID]`
 struct ExportCommand: ParsableCommand {
@@ -26,10 +27,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "The container image of a Batch job definition.") var image = "capsize:latest"
 
     func run() throws {
-        let formats = ["sam", "batch-job-definition", "cloudformation-batch", "sbatch"]
-        guard formats.contains(format) else {
-            throw InputError(field: "--format", value: format, allowed: formats.joined(separator: ", "))
-        }
+        let format = try DeploymentFormat(parsing: format)
         guard let data = FileManager.default.contents(atPath: file) else {
             throw InputError(field: "FILE", value: file, allowed: "a readable file written by capsize recommend --json")
         }
@@ -40,43 +38,7 @@ struct ExportCommand: ParsableCommand {
         } catch {
             throw InputError(field: "FILE", value: file, allowed: "the JSON of capsize recommend --json (\(error))")
         }
-        let option: PlanOption
-        if let optionID {
-            guard let found = recommendation.options.first(where: { $0.id == optionID }) else {
-                throw InputError(
-                    field: "--option", value: optionID,
-                    allowed: "an option id of the recommendation: "
-                        + recommendation.options.map(\.id).joined(separator: ", "))
-            }
-            option = found
-        } else {
-            guard let pick = recommendation.pick else {
-                throw InputError(
-                    field: "--option", value: "", allowed: "an option id (the recommendation has no feasible pick)")
-            }
-            option = pick
-        }
-        let command = ["capsize", "worker"]
-        switch format {
-        case "sam":
-            print(try Export.samTemplate(for: option, functionName: name), terminator: "")
-        case "batch-job-definition":
-            guard option.service != .lambda else {
-                throw InputError(
-                    field: "--format", value: format, allowed: "a Fargate or Batch option (this is \(option.summary))")
-            }
-            let json = try Export.batchJobDefinition(for: option, name: name, image: image, command: command)
-            print(String(decoding: json, as: UTF8.self))
-        case "cloudformation-batch":
-            guard option.service != .lambda else {
-                throw InputError(
-                    field: "--format", value: format, allowed: "a Fargate or Batch option (this is \(option.summary))")
-            }
-            print(
-                try Export.batchJobDefinitionTemplate(for: option, name: name, image: image, command: command),
-                terminator: "")
-        default:
-            print(Export.sbatchHeader(for: option, jobName: name, runs: recommendation.runs), terminator: "")
-        }
+        let option = try recommendation.option(optionID)
+        print(try format.text(for: option, name: name, image: image, runs: recommendation.runs), terminator: "")
     }
 }

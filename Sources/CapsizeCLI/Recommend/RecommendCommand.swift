@@ -1,6 +1,4 @@
 import ArgumentParser
-import CapsizeCore
-import Foundation
 import Reports
 import Store
 import Studies
@@ -40,22 +38,21 @@ struct RecommendCommand: AsyncParsableCommand {
         name: .customLong("option"),
         help: ArgumentHelp("Also export this option (its id from the table).", valueName: "ID"))
     var exportOption: String?
-    @OptionGroup var environmentOptions: EnvironmentOptions
+    @OptionGroup var environment: EnvironmentOptions
     @Flag(help: "Print JSON instead of tables.") var json = false
     @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
     var parameters: [String] = []
 
     func run() async throws {
-        var request = try RecommendRequest(
+        let request = try RecommendRequest(
             workload: workload, parameters: parameters, runs: runs, strategy: strategy, memoryList: memory,
             architectures: architectures, prices: prices, export: export, exportOption: exportOption,
-            governsCPUShare: cpuShare.governs)
-        request.variables = try environmentOptions.functionVariables()
+            governsCPUShare: cpuShare.governs, variables: environment.variables)
         let store = try openStore()
         let report = try await Recommend.run(
             request, store: store,
-            parameters: SweepRunParameters(arguments: ["recommend"] + ownArguments(after: "recommend"))
+            parameters: StoredArguments(arguments: ["recommend"] + ownArguments(after: "recommend"))
         ) { event in
             guard !json else { return }
             switch event {

@@ -1,5 +1,4 @@
 public import ArgumentParser
-import CloudModel
 import Foundation
 import Reports
 public import Studies
@@ -7,31 +6,18 @@ public import Studies
 /// A sweep's progress on the terminal: a bar on standard error while a point runs (when it is a terminal), and its
 /// lines on standard output (unless the output is JSON): the header, each memory setting, each finished sample.
 final class SweepProgress {
-    let plan: SweepPlan
-    let timeoutSeconds: Int
+    let request: SweepRequest
     let quiet: Bool
     private var done = 0
     private let terminal = isatty(2) == 1
 
     init(_ request: SweepRequest, quiet: Bool) {
-        plan = request.plan
-        timeoutSeconds = request.timeoutSeconds
+        self.request = request
         self.quiet = quiet
     }
 
     func show(_ event: SweepEvent) {
         switch event {
-        case .started(let run):
-            if !quiet { say(SweepText.header(plan, timeoutSeconds: timeoutSeconds, run: run.shortID)) }
-        case .series(let memory):
-            guard !quiet else { return }
-            var line = "memory \(memory) \(plan.executor == .function ? "MB" : "MiB")"
-            if plan.executor == .function {
-                line += ": " + ShareText.share(memoryMB: memory, governed: plan.governsCPUShare)
-            } else if !plan.governsCPUShare {
-                line += ": " + ShareText.ungovernedNote
-            }
-            say(line)
         case .starting(let memoryMB, let size, let repetition, let repeats):
             guard terminal else { return }
             let filled = min(20, done % 21)
@@ -40,21 +26,14 @@ final class SweepProgress {
                 Data(
                     "\r[\(bar)] \(done) sample(s) · \(memoryMB) MB · size \(size) · rep \(repetition + 1)/\(repeats) running\u{1B}[K"
                         .utf8))
-        case .sample(let sample, let reused):
+        case .sample:
             done += 1
             if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-            guard !quiet else { return }
-            say(
-                SweepText.sample(
-                    sample, sizes: plan.sizes, reused: reused,
-                    fullSpeed: plan.governsCPUShare ? nil : "full speed, --no-cpu-share"))
+        case .started, .series:
+            break
         }
+        if !quiet, let line = SweepText.line(event, request: request, hints: .commandLine) { say(line) }
     }
-}
-
-/// What a sweep or caps run stores: its own arguments, to parse again on `--resume`.
-struct SweepRunParameters: Codable {
-    var arguments: [String]
 }
 
 extension SweepExecutor: ExpressibleByArgument {}

@@ -192,11 +192,14 @@ public enum CalibrationStoreError: Error, CustomStringConvertible, Equatable {
         }
     }
 
-    public var description: String {
+    public var description: String { description(recalibrate: "calibrate") }
+
+    /// The error in words, `recalibrate` saying how to calibrate again (the CLI: its command).
+    public func description(recalibrate: String) -> String {
         switch self {
         case .corrupt(let path, let reason):
             "The calibration file \(path) is not valid (\(reason)); it was left as it is: fix or move it away, "
-                + "then run `capsize devices --calibrate` again."
+                + "then \(recalibrate) again."
         case .unreadable(let path, let reason):
             "The calibration file \(path) cannot be read (\(reason)); check its permissions."
         case .unwritable(let path, let reason):

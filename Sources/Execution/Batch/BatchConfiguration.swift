@@ -126,7 +126,9 @@ public struct BatchConfiguration: Decodable, Sendable {
             guard (0...gpuDevices.count).contains(gpus) else {
                 throw InputError(
                     field: "\(field).gpus", value: "\(gpus)",
-                    allowed: "0...\(gpuDevices.count) (the OpenCL GPUs or --gpu-slots of this machine)")
+                    allowed:
+                        "0...\(gpuDevices.count) (the OpenCL GPUs or \(InputError.mention("gpuSlots")) of this machine)"
+                )
             }
             let provisioning = entry.provisioningSeconds ?? 0
             guard provisioning.isFinite, provisioning >= 0, provisioning <= 86_400 else {

@@ -1,6 +1,6 @@
 public import CapsizeCore
 public import CloudModel
-public import Execution
+import Execution
 import Foundation
 public import Planning
 public import Store
@@ -26,20 +26,23 @@ public struct RecommendRequest {
     public var exportOption: String?
     public var governsCPUShare: Bool
     /// The variables of every function the profile invokes.
-    public var variables: [String: String] = [:]
+    public var variables: [String: String]
 
     /// - Throws: `InputError` naming the setting: the workload's parameters, `strategy`, `runs`, `prices`, `memory`,
-    ///   `architectures`, `export`.
+    ///   `architectures`, `export`, the variables'.
     public init(
         workload: String, parameters: [String], runs: Int, strategy: String, memoryList: String?, architectures: String,
-        prices: String?, export: String?, exportOption: String?, governsCPUShare: Bool
+        prices: String?, export: String?, exportOption: String?, governsCPUShare: Bool, variables: UserVariables
     ) throws(InputError) {
         let (type, values) = try WorkloadCatalog.parse(workload, arguments: parameters)
         _ = try type.init(parameters: values)
+        self.type = type
+        self.parameters = parameters
         self.strategy = try Strategy(parsing: strategy)
         guard (1...10_000_000).contains(runs) else {
             throw InputError(setting: "runs", value: "\(runs)", allowed: "an integer in 1...10000000")
         }
+        self.runs = runs
         catalog = try prices.map { path throws(InputError) in try PriceCatalog.load(path: path) } ?? .embedded
         if let memoryList {
             memories = try memoryList.split(separator: ",").map { word throws(InputError) -> Int in
@@ -68,16 +71,13 @@ public struct RecommendRequest {
                     allowed: "a new or empty directory (files there are never overwritten)")
             }
         }
-        let sizeSpec = type.parameters.first { $0.name == type.sizeParameter }
-        let sizeText = values.values[type.sizeParameter] ?? sizeSpec?.defaultValue ?? "1"
-        sizes = try SizeList(parsing: "\(type.sizeParameter)=\(sizeText)", workload: type)
-        self.sizeText = sizeText
-        self.type = type
-        self.parameters = parameters
-        self.runs = runs
         self.export = export
         self.exportOption = exportOption
+        let sizeSpec = type.parameters.first { $0.name == type.sizeParameter }
+        sizeText = values.values[type.sizeParameter] ?? sizeSpec?.defaultValue ?? "1"
+        sizes = try SizeList(parsing: "\(type.sizeParameter)=\(sizeText)", workload: type)
         self.governsCPUShare = governsCPUShare
+        self.variables = try variables.forFunction()
     }
 }
 
@@ -108,8 +108,10 @@ public enum Recommend {
         let run = try store.createRun(kind: .sweep, parameters: parameters(), planned: nil)
         onEvent(.started(run: run))
         let profiler = WorkloadProfiler(
-            workload: request.type, arguments: request.parameters, sizes: request.sizes, target: request.sizes.sizes[0],
-            store: store, runID: run.id,
+            points: WorkloadPoints(
+                workload: request.type, arguments: request.parameters, sizes: request.sizes, store: store, runID: run.id
+            ),
+            target: request.sizes.sizes[0],
             settings: FunctionSettings(
                 configuration: try FunctionConfiguration(memoryMB: 1_769, timeoutSeconds: 900),
                 governsCPUShare: request.governsCPUShare, variables: request.variables, functionName: request.type.name)
@@ -143,28 +145,17 @@ public enum Recommend {
         }
         guard !chosen.isEmpty else { return [] }
         var files: [(name: String, text: String)] = []
-        let command = ["capsize", "worker"]
         for option in chosen {
             let suffix = chosen.count > 1 ? "-\(option.id)" : ""
-            switch option.service {
-            case .lambda:
-                files.append(
-                    ("template\(suffix).yaml", try Export.samTemplate(for: option, functionName: "capsize-\(name)")))
-            case .fargate, .batchEC2:
-                let definition = try Export.batchJobDefinition(
-                    for: option, name: "capsize-\(name)", image: "capsize:latest", command: command)
-                files.append(("batch-job-definition\(suffix).json", String(decoding: definition, as: UTF8.self) + "\n"))
-                files.append(
-                    (
-                        "batch-job-definition\(suffix).yaml",
-                        try Export.batchJobDefinitionTemplate(
-                            for: option, name: "capsize-\(name)", image: "capsize:latest", command: command)
-                    ))
-                files.append(
-                    (
-                        "job\(suffix).sbatch",
-                        Export.sbatchHeader(for: option, jobName: "capsize-\(name)", runs: recommendation.runs)
-                    ))
+            let formats: [(DeploymentFormat, String)] =
+                option.service == .lambda
+                ? [(.sam, "template\(suffix).yaml")]
+                : [
+                    (.batchJobDefinition, "batch-job-definition\(suffix).json"),
+                    (.cloudFormationBatch, "batch-job-definition\(suffix).yaml"), (.sbatch, "job\(suffix).sbatch"),
+                ]
+            for (format, file) in formats {
+                files.append((file, try format.text(for: option, name: "capsize-\(name)", runs: recommendation.runs)))
             }
         }
         // An option's id is part of a name: every name is checked to be one plain name inside the folder before

@@ -2,10 +2,10 @@ public import Analysis
 import CapsizeCore
 import CloudModel
 import Compute
-public import Execution
+import Execution
 import Foundation
 public import Planning
-public import Store
+import Store
 public import Workloads
 
 /// Measures a workload here to profile it for `recommend`: a ladder of sizes up to the one asked for, each a cold
@@ -20,14 +20,6 @@ public struct WorkloadProfiler {
         public var seconds: Double
         public var peakMB: Double
         public var initMs: Double?
-
-        public init(size: Double, threads: Int, seconds: Double, peakMB: Double, initMs: Double? = nil) {
-            self.size = size
-            self.threads = threads
-            self.seconds = seconds
-            self.peakMB = peakMB
-            self.initMs = initMs
-        }
     }
 
     /// The sizes of the single-thread ladder: from the target / 65,536 (at least the parameter's lowest), doubling up
@@ -73,36 +65,21 @@ public struct WorkloadProfiler {
         public var gpuBasis: String?
     }
 
-    public var workload: any Workload.Type
-    public var arguments: [String]
-    public var sizes: SizeList
-    public var target: Double
+    /// The workload, its arguments and its size parameter, each rung recorded in the profile's run.
+    var points: WorkloadPoints
+    var target: Double
     /// Stop climbing once a rung runs at least this long.
-    public var rungSeconds = 1.0
-    public var store: CapsizeStore
-    public var runID: String
+    var rungSeconds = 1.0
     /// The function's CPU share (on or off) and variables; each rung runs at its own memory, 1,769 MB per thread
     /// (a whole CPU per thread when it is held to its share), under the 900 s timeout.
-    public var settings: FunctionSettings
-
-    public init(
-        workload: any Workload.Type, arguments: [String], sizes: SizeList, target: Double, store: CapsizeStore,
-        runID: String, settings: FunctionSettings
-    ) {
-        self.workload = workload
-        self.arguments = arguments
-        self.sizes = sizes
-        self.target = target
-        self.store = store
-        self.runID = runID
-        self.settings = settings
-    }
+    var settings: FunctionSettings
 
     /// Measures the ladder, then the top rung on every core (up to 6), and derives the profile.
     /// - Parameter onRung: called as each rung is measured.
-    public func profile(onRung: (Rung) -> Void = { _ in }) async throws -> Result {
+    func profile(onRung: (Rung) -> Void = { _ in }) async throws -> Result {
         let cores = max(1, min(6, ProcessInfo.processInfo.activeProcessorCount))
-        let ladder = Ladder(workload: workload, sizes: sizes, target: target, rungSeconds: rungSeconds)
+        let sizes = points.sizes
+        let ladder = Ladder(workload: points.workload, sizes: sizes, target: target, rungSeconds: rungSeconds)
         var rungs: [Rung] = []
         while let size = ladder.next(after: rungs) {
             let rung = try await measure(size: size, threads: 1)
@@ -138,7 +115,7 @@ public struct WorkloadProfiler {
                 + "(\(timeFit.formula), R² \(NumberText.significant(timeFit.rSquared)))"
             memoryBasis = "projected from a fit of the same sizes (\(memoryFit.formula))"
         }
-        let flops = sizes.flops(workload, arguments: arguments, size: target)
+        let flops = sizes.flops(points.workload, arguments: points.arguments, size: target)
         let (gpu, gpuBasis) = try measuredGPU(flops: flops)
         let profile = try WorkloadProfile(
             localSeconds: max(seconds, 1e-6), localThreads: 1, serialFraction: amdahl?.serialFraction,
@@ -153,13 +130,13 @@ public struct WorkloadProfiler {
     private func measure(size: Double, threads: Int) async throws -> Rung {
         let memory = min(
             FunctionConfiguration.memoryRange.upperBound, Int(FunctionConfiguration.megabytesPerVCPU) * threads)
-        let outcome = try await invokeCold(
-            workload, arguments: arguments, sizes: sizes, size: size,
-            settings: try settings.with(memoryMB: memory, timeoutSeconds: 900), store: store,
-            runID: runID, itemKey: "profile/size=\(sizes.text(size))/threads=\(threads)")
+        let sizes = points.sizes
+        let outcome = try await points.invokeCold(
+            size: size, settings: try settings.with(memoryMB: memory, timeoutSeconds: 900),
+            itemKey: "profile/size=\(sizes.text(size))/threads=\(threads)")
         guard outcome.status == .success else {
             throw StudyFailure.failed(
-                "profiling \(workload.name) at \(sizes.parameter)=\(sizes.text(size)) on \(threads) thread(s) "
+                "profiling \(points.workload.name) at \(sizes.parameter)=\(sizes.text(size)) on \(threads) thread(s) "
                     + "ended \(outcome.status.rawValue): \(outcome.errorMessage ?? outcome.errorType ?? "")")
         }
         // The workload's own measured seconds (the worker's reply), not the invocation's: preparation is start-up.
@@ -177,7 +154,7 @@ public struct WorkloadProfiler {
     /// device's FMA peak for kernels (per compute unit); nil when this machine was never calibrated.
     private func localPeakPerThread() throws -> Double? {
         let calibrations = CalibrationStore()
-        switch workload.peak {
+        switch points.workload.peak {
         case .gemm:
             guard let host = try? calibrations.host() else { return nil }
             return host.blasSgemmGFLOPS / Double(max(1, host.blasThreads)) / 1000
@@ -195,11 +172,11 @@ public struct WorkloadProfiler {
 
     /// A bench of the same workload on a GPU recorded in the store, scaled to the asked size by the FLOP count.
     private func measuredGPU(flops: Double?) throws -> (MeasuredGPU?, String?) {
-        for run in try store.runs(limit: 500) where run.kind == .bench && run.status == .finished {
+        for run in try points.store.runs(limit: 500) where run.kind == .bench && run.status == .finished {
             guard let parameters = try? StoredJSON.decode(StoredBench.self, from: run.parameters),
-                parameters.arguments.first == workload.name, parameters.device.hasSuffix("[gpu]")
+                parameters.arguments.first == points.workload.name, parameters.device.hasSuffix("[gpu]")
             else { continue }
-            let measurements = try store.measurements(run: run.id).filter { $0.seconds > 0 }
+            let measurements = try points.store.measurements(run: run.id).filter { $0.seconds > 0 }
             guard !measurements.isEmpty else { continue }
             let median = Summary.quantile(measurements.map(\.seconds).sorted(), 0.5)
             let recordedFlops = measurements[0].flops

@@ -48,18 +48,29 @@ public struct CapsRequest {
     public var scaledTimeout: Int { max(1, Int((Double(timeout) * timeCapScale).rounded())) }
 
     /// The sweep that answers the study: function invocations at every memory size, the breaks bisected.
-    /// - Throws: `InputError` naming the setting: `timeout`, `onlyListed`, and those of `SweepPlan`.
-    public func sweep(variables: [String: String] = [:]) throws(InputError) -> SweepRequest {
+    /// - Throws: `InputError` naming the setting: `timeCapScale`, `refine`, `timeout`, `onlyListed`, and those of
+    ///   `SweepPlan` and of the variables.
+    public func sweep(variables: UserVariables = UserVariables()) throws(InputError) -> SweepRequest {
+        guard timeCapScale > 0 && timeCapScale <= 1 else {
+            throw InputError(
+                setting: "timeCapScale", value: NumberText.significant(timeCapScale),
+                allowed: "a factor in (0, 1], e.g. 0.01")
+        }
+        guard refine == 0 || (0.01...1).contains(refine) else {
+            throw InputError(
+                setting: "refine", value: NumberText.significant(refine), allowed: "0 (no refinement) or 0.01...1")
+        }
         _ = try FunctionConfiguration(memoryMB: 128, timeoutSeconds: timeout)
         if onlyListed && memoryList == nil {
-            throw InputError(setting: "onlyListed", value: "", allowed: "with a memory list")
+            throw InputError(setting: "onlyListed", value: "", allowed: "with \(InputError.mention("memory")) LIST")
         }
         let plan = try SweepPlan(
             workload: workload, parameters: parameters, sizes: sizes, memoryList: memoryList,
             defaultMemories: onlyListed ? [] : Self.defaultMemories, repeats: repeats, executor: .function,
             timeout: scaledTimeout, architecture: architecture, governsCPUShare: governsCPUShare)
         return SweepRequest(
-            plan: plan, timeoutSeconds: scaledTimeout, refine: refine > 0 ? refine : nil, variables: variables,
+            plan: plan, timeoutSeconds: scaledTimeout, refine: refine > 0 ? refine : nil,
+            variables: try variables.forFunction(),
             timeScale: Double(scaledTimeout) / Double(timeout))
     }
 }

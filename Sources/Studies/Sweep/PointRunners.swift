@@ -1,47 +1,55 @@
 import CapsizeCore
 import CloudModel
 import Compute
-public import Execution
+import Execution
 import Foundation
-public import Store
-public import Workloads
+import Store
+import Workloads
 
-/// One invocation of `workload` at `size` on the CPU in a new execution environment (a cold start) of a function set
-/// up as `settings`, recorded in `runID` under `itemKey`; its environment runs `workerCommand` (nil: this program's
-/// `capsize worker`). The worker loads OpenCL at Init only when the workload may
-/// use it.
-public func invokeCold(
-    _ workload: any Workload.Type, arguments: [String], sizes: SizeList, size: Double, settings: FunctionSettings,
-    store: CapsizeStore, runID: String, itemKey: String, workerCommand: [String]? = nil
-) async throws -> InvocationOutcome {
-    var options = FunctionExecutor.Options(workerCommand: workerCommand)
-    options.store = store
-    options.runID = runID
-    options.itemKeyPrefix = itemKey + "/"
-    options.workerUsesOpenCL = workload.usesOpenCL(.cpu, gpus: false)
-    let event = FunctionEvent(workload: workload.name, arguments: sizes.arguments(arguments, size: size), device: "cpu")
-    let executor = try FunctionExecutor(settings: settings, event: event, options: options)
-    let outcome = await executor.invokeOnce()
-    await executor.shutdown()
-    return outcome
+/// A workload run at sizes: its base arguments with the size parameter set per point, on the CPU, every run
+/// recorded in run `runID` of `store`.
+struct WorkloadPoints: Sendable {
+    var workload: any Workload.Type
+    var arguments: [String]
+    var sizes: SizeList
+    var store: CapsizeStore
+    var runID: String
+
+    /// The event that runs the workload at `size`.
+    func event(size: Double) -> FunctionEvent {
+        FunctionEvent(workload: workload.name, arguments: sizes.arguments(arguments, size: size), device: "cpu")
+    }
+
+    /// One invocation at `size` in a new execution environment (a cold start) of a function set up as `settings`,
+    /// recorded under `itemKey`; its environment runs `workerCommand` (nil: this program's `capsize worker`), which
+    /// loads OpenCL at Init only when the workload may use it.
+    func invokeCold(size: Double, settings: FunctionSettings, itemKey: String, workerCommand: [String]? = nil)
+        async throws -> InvocationOutcome
+    {
+        var options = FunctionExecutor.Options(workerCommand: workerCommand)
+        options.store = store
+        options.runID = runID
+        options.itemKeyPrefix = itemKey + "/"
+        options.workerUsesOpenCL = workload.usesOpenCL(.cpu, gpus: false)
+        let executor = try FunctionExecutor(settings: settings, event: event(size: size), options: options)
+        let outcome = await executor.invokeOnce()
+        await executor.shutdown()
+        return outcome
+    }
 }
 
 /// Runs points as Lambda-model invocations: each repetition in a new execution environment (a cold
 /// start, as a one-off job would see), capped at the memory setting and the timeout.
 struct FunctionPointRunner: SweepPointRunner {
-    var workload: any Workload.Type
-    var arguments: [String]
-    var sizes: SizeList
+    var points: WorkloadPoints
     /// The function's timeout, architecture, CPU share and variables; each point runs at its own memory.
     var settings: FunctionSettings
-    var store: CapsizeStore
-    var runID: String
     var workerCommand: [String]?
 
     func run(memoryMB: Int, size: Double, itemKey: String) async throws -> SweepSample {
-        let outcome = try await invokeCold(
-            workload, arguments: arguments, sizes: sizes, size: size, settings: try settings.with(memoryMB: memoryMB),
-            store: store, runID: runID, itemKey: itemKey, workerCommand: workerCommand)
+        let outcome = try await points.invokeCold(
+            size: size, settings: try settings.with(memoryMB: memoryMB), itemKey: itemKey,
+            workerCommand: workerCommand)
         let status: SweepSample.Status =
             switch outcome.status {
             case .success: .completed
@@ -62,44 +70,37 @@ struct FunctionPointRunner: SweepPointRunner {
 /// Runs points as Batch-model jobs on the local compute environment: the memory setting is the job's
 /// hard memory limit (MiB), the timeout its attempt duration; one attempt, no retries.
 struct BatchPointRunner: SweepPointRunner {
-    var workload: any Workload.Type
-    var arguments: [String]
-    var sizes: SizeList
+    var points: WorkloadPoints
     var timeoutSeconds: Int
     var vcpus: Double
-    var store: CapsizeStore
-    var runID: String
     var governsCPUShare: Bool
     /// The job's variables.
     var variables: [String: String] = [:]
 
     func run(memoryMB: Int, size: Double, itemKey: String) async throws -> SweepSample {
+        let (workload, sizes, store) = (points.workload, points.sizes, points.store)
         let host = HostInfo.current()
         let environment = ComputeEnvironment(
             name: "local", maxVCPUs: Double(host.logicalCores), memoryMiB: Int(host.memoryAvailableBytes >> 20))
         let resources = try ResourceRequirements(vcpus: vcpus, memoryMiB: memoryMB, gpus: 0)
         let name = "\(workload.name)-\(sizes.parameter)-\(sizes.text(size))"
         let definition: JobDefinition
-        if let command = try sizes.workload(workload, arguments: arguments, size: size) as? CommandWorkload {
+        if let command = try sizes.workload(workload, arguments: points.arguments, size: size) as? CommandWorkload {
             // A command job runs the program itself, as `capsize submit -- program` does: no worker around it.
             definition = JobDefinition(
                 name: name, argv: command.argv, resources: resources,
                 timeoutSeconds: Double(timeoutSeconds), retryStrategy: try RetryStrategy(attempts: 1),
                 environment: variables)
         } else {
-            let event = FunctionEvent(
-                workload: workload.name, arguments: sizes.arguments(arguments, size: size), device: "cpu")
             definition = .worker(
-                name: name, request: .invoke(requestId: itemKey, event: event),
+                name: name, request: .invoke(requestId: itemKey, event: points.event(size: size)),
                 usesOpenCL: workload.usesOpenCL(.cpu, gpus: false), resources: resources,
                 timeoutSeconds: Double(timeoutSeconds), retryStrategy: try RetryStrategy(attempts: 1),
                 environment: variables)
         }
-        let sandbox = try Sandbox()
-        let output = URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("jobs").path
         let executor = BatchExecutor(
-            queue: JobQueue(environments: [environment]), runID: runID, sandbox: sandbox, store: store,
-            outputRoot: output, terminateGrace: 2, governsCPUShare: governsCPUShare)
+            queue: JobQueue(environments: [environment]), runID: points.runID, sandbox: try Sandbox(), store: store,
+            outputRoot: store.sibling("jobs"), terminateGrace: 2, governsCPUShare: governsCPUShare)
         let started = Date()
         let id = try await executor.submit(definition)
         let records = await executor.runUntilDone()

@@ -1,5 +1,6 @@
-public import CloudModel
-public import Execution
+public import CapsizeCore
+import CloudModel
+import Execution
 import Foundation
 public import Store
 
@@ -23,27 +24,39 @@ public struct SweepRequest {
     /// Narrow each break down until the bracket is at most this wide, relatively; nil to stop at the confirmation.
     public var refine: Double?
     /// vCPUs of each Batch-model job (at most this machine's cores).
-    public var vcpus: Double
+    public var vcpus: Double = 1
     /// The variables of every function or job.
-    public var variables: [String: String]
+    public var variables: [String: String] = [:]
     /// The factor the examined timeout was scaled by to give `timeoutSeconds` (1 but for a caps study).
-    public var timeScale: Double
+    public var timeScale: Double = 1
     /// The program of each function's environment; nil for this executable's `capsize worker`.
     public var workerCommand: [String]?
+}
 
+extension SweepRequest {
+    /// A sweep of `SweepPlan`'s sizes and memory settings, each point under `timeout` (a Batch-model job with
+    /// `vcpus`), its functions or jobs given `variables`.
+    /// - Throws: `InputError` naming the setting: those of `SweepPlan`, `vcpus` (a batch job's: at most this
+    ///   machine's cores), the variables'.
     public init(
-        plan: SweepPlan, timeoutSeconds: Int, refine: Double? = nil, vcpus: Double = 1,
-        variables: [String: String] = [:],
-        timeScale: Double = 1
-    ) {
-        self.plan = plan
-        self.timeoutSeconds = timeoutSeconds
-        self.refine = refine
-        self.vcpus = vcpus
-        self.variables = variables
-        self.timeScale = timeScale
+        workload: String, parameters: [String], sizes: String?, memoryList: String, repeats: Int,
+        executor: SweepExecutor, timeout: Int, vcpus: Double, architecture: String, governsCPUShare: Bool,
+        variables: UserVariables
+    ) throws(InputError) {
+        let plan = try SweepPlan(
+            workload: workload, parameters: parameters, sizes: sizes, memoryList: memoryList, defaultMemories: [],
+            repeats: repeats, executor: executor, timeout: timeout, architecture: architecture,
+            governsCPUShare: governsCPUShare)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        guard executor == .function || (vcpus > 0 && vcpus <= Double(cores)) else {
+            throw InputError(
+                setting: "vcpus", value: NumberText.significant(vcpus),
+                allowed: "more than 0 and at most this machine's \(cores) cores")
+        }
+        self.init(
+            plan: plan, timeoutSeconds: timeout, vcpus: vcpus,
+            variables: try executor == .function ? variables.forFunction() : variables.forJob())
     }
-
 }
 
 /// Runs sweeps: per memory setting, the sizes in order (each repetition a fresh cold environment or job) until one
@@ -80,21 +93,19 @@ public enum Sweep {
     /// The runner of a plan's points: cold functions or one-attempt jobs, recorded in `run`.
     static func runner(_ request: SweepRequest, store: CapsizeStore, run: String) throws -> any SweepPointRunner {
         let plan = request.plan
+        let points = WorkloadPoints(
+            workload: plan.type, arguments: plan.arguments, sizes: plan.sizes, store: store, runID: run)
         switch plan.executor {
         case .function:
             let settings = FunctionSettings(
                 configuration: try FunctionConfiguration(
                     memoryMB: plan.memories[0], timeoutSeconds: request.timeoutSeconds, architecture: plan.architecture),
                 governsCPUShare: plan.governsCPUShare, variables: request.variables, functionName: plan.type.name)
-            return FunctionPointRunner(
-                workload: plan.type, arguments: plan.arguments, sizes: plan.sizes, settings: settings, store: store,
-                runID: run, workerCommand: request.workerCommand)
+            return FunctionPointRunner(points: points, settings: settings, workerCommand: request.workerCommand)
         case .batch:
             return BatchPointRunner(
-                workload: plan.type, arguments: plan.arguments, sizes: plan.sizes,
-                timeoutSeconds: request.timeoutSeconds,
-                vcpus: request.vcpus, store: store, runID: run, governsCPUShare: plan.governsCPUShare,
-                variables: request.variables)
+                points: points, timeoutSeconds: request.timeoutSeconds, vcpus: request.vcpus,
+                governsCPUShare: plan.governsCPUShare, variables: request.variables)
         }
     }
 }

@@ -71,19 +71,6 @@ public struct SweepSeries: Codable, Sendable {
     public var confirmed: Bool?
     /// Why the series stopped: `cap`, `sizes` (the list ran out), or `error: …` (a failure that is not a cap).
     public var stoppedBy: String
-
-    public init(
-        memoryMB: Int, timeoutSeconds: Double, samples: [SweepSample], largestPassing: Double? = nil,
-        firstBreak: Double? = nil, confirmed: Bool? = nil, stoppedBy: String
-    ) {
-        self.memoryMB = memoryMB
-        self.timeoutSeconds = timeoutSeconds
-        self.samples = samples
-        self.largestPassing = largestPassing
-        self.firstBreak = firstBreak
-        self.confirmed = confirmed
-        self.stoppedBy = stoppedBy
-    }
 }
 
 /// Steps a workload through sizes under one executor configuration per memory setting, recording every

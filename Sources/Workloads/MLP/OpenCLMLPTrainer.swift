@@ -19,16 +19,18 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
     let rowLoss: OpenCLBuffer
     /// `batch` ones: the bias gradient is dZᵀ·1, one GEMV fused with the SGD update.
     let ones: OpenCLBuffer
-    /// Whether CLBlast runs with Xgemm parameters tuned by `devices --calibrate`.
-    let tunedGEMM: Bool
+    /// The note of a run whose CLBlast Xgemm parameters were tuned by the calibration; nil when they were not.
+    let tuningNote: String?
     /// Device bytes held by this trainer.
     let deviceBytes: UInt64
 
     /// Creates the context, builds `mlp.cl`, and uploads the data set.
-    public init(_ model: TrainMLP, device: OpenCLDevice, source: String) throws {
+    /// - Parameter calibration: how the caller names the calibration, for the note of tuned parameters.
+    public init(_ model: TrainMLP, device: OpenCLDevice, source: String, calibration: String = "calibration") throws {
         self.model = model
         widths = model.widths
-        tunedGEMM = CalibrationStore().applyCLBlastTuning(device)
+        let tuned = CalibrationStore().applyCLBlastTuning(device)
+        tuningNote = tuned ? "CLBlast Xgemm parameters tuned by \(calibration)" : nil
         let context = try OpenCLContext(device: device)
         self.context = context
         let program = try context.program(source: source)
@@ -77,7 +79,7 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         // Reading the loss waits for the step, so wall time per step is device time plus launches.
         return try model.train(
             step: step, finalWeights: { try weights.indices.map { try weights(layer: $0) } }, deviceBytes: deviceBytes,
-            notes: tunedGEMM ? ["CLBlast Xgemm parameters tuned by devices --calibrate"] : [])
+            notes: tuningNote.map { [$0] } ?? [])
     }
 
     /// Mean cross-entropy of the current weights, without training.

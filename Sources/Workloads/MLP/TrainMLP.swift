@@ -145,7 +145,8 @@ public struct TrainMLP: Workload {
         case .host: return HostMLPTrainer(self)
         case .openCL(let device):
             return try OpenCLMLPTrainer(
-                self, device: device, source: Kernels.require("mlp.cl", overrideDirectory: options.kernelsDirectory))
+                self, device: device, source: Kernels.require("mlp.cl", overrideDirectory: options.kernelsDirectory),
+                calibration: options.calibration)
         }
     }
 
