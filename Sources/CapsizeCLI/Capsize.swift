@@ -30,12 +30,17 @@ public enum CapsizeMain {
         _ = OpenBLASCoreType.selection
         do {
             var command = try Capsize.parseAsRoot(arguments)
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
+            if let asynchronous = command as? any AsyncParsableCommand {
+                nonisolated(unsafe) var command = asynchronous  // moved into the task; nothing else touches it
+                try await Interruption.run { try await command.run() }
             } else {
                 try command.run()
             }
             warnOfUnreadableRows()
+        } catch let error where Interruption.signal != nil && !(error is InputError) {
+            let signal = Interruption.name(Interruption.signal!)
+            let resume = (error as? StudyFailure)?.resumeHint.map { "; " + $0 } ?? ""
+            fail("capsize: interrupted by \(signal)\(resume)", code: Interruption.exitCode)
         } catch let error as InputError {
             fail("capsize: \(error.namingFlags)", code: 2)
         } catch let error as CommandFailure {
@@ -93,9 +98,17 @@ extension InputError {
 }
 
 extension StudyFailure {
+    /// How to continue an interrupted run, as a command line.
+    var resumeHint: String? {
+        guard case .interrupted(let run, let kind) = self else { return nil }
+        return
+            "finished work is kept in run \(run.prefix(8)); continue it with `capsize \(kind) --resume \(run.prefix(8))`"
+    }
+
     /// The failure as the command line says it.
     var inWords: String {
         switch self {
+        case .interrupted: "interrupted; " + (resumeHint ?? "")
         case .unrecorded(let run, let item):
             "run \(run) has no record of \(item): it did not finish; continue it with --resume"
         case .failed(let message): message

@@ -3,6 +3,9 @@ public import CapsizeCore
 /// Batch's status reasons and container reasons, in Batch's words (sources: docs/aws-reference.md).
 public enum StatusReason {
     public static let timeout = "Job attempt duration exceeded timeout"
+    /// capsize's own (Batch has none): an attempt stopped because capsize was interrupted; the job is RUNNABLE again
+    /// and runs when its run is resumed.
+    public static let interrupted = "Attempt stopped: capsize was interrupted; it runs again when the run is resumed"
     /// The status reason of a job whose container exited, SUCCEEDED (exit 0) or FAILED (any other code, a
     /// memory kill too).
     public static let essentialContainerExited = "Essential container in task exited"

@@ -45,4 +45,40 @@ import Testing
             (try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])?.first)
         #expect(job["state"] as? String == "SUCCEEDED", "\(job)")
     }
+
+    @Test(
+        "a signal during a local array stops it: exit 130, nothing FAILED, no sandbox folder left, and --resume ends it",
+        arguments: [SIGINT, SIGTERM, SIGHUP])
+    func interruptedArrayResumes(signal: Int32) throws {
+        let home = try temporaryDirectory("capsize-interrupt")
+        let scratch = home + "/tmp"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let process = capsizeProcess(
+            ["submit", "--array", "4", "--", "sh", "-c", "sleep 3; echo done {index}"],
+            environment: ["CAPSIZE_HOME": home, "TMPDIR": scratch])
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        try waitForRunningJob(home: home)
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 130, "\(said)")
+        #expect(said.contains("continue it with `capsize submit --resume"), "\(said)")
+
+        let store = try CapsizeStore(path: home + "/capsize.sqlite", machine: CalibrationKey.machine())
+        let run = try #require(try store.runs().first)
+        #expect(run.status == .interrupted)
+        #expect(try store.jobs(run: run.id).allSatisfy { $0.state != .failed })
+        let left = try FileManager.default.contentsOfDirectory(atPath: scratch).filter {
+            $0.hasPrefix("capsize-sandbox")
+        }
+        #expect(left.isEmpty, "\(left)")
+
+        let resumed = try capsize(["submit", "--resume", run.shortID, "--json"], environment: ["CAPSIZE_HOME": home])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try store.run(id: run.id).status == .finished)
+        #expect(try store.jobs(run: run.id).allSatisfy { $0.state == .succeeded })
+    }
 }

@@ -27,6 +27,8 @@ struct AttemptLauncher: Sendable {
         var gpus: [Int]
         var result: SandboxResult?
         var failure: String?
+        /// The attempt was stopped because the executor's task was cancelled (capsize was interrupted).
+        var interrupted = false
     }
 
     let sandbox: Sandbox
@@ -108,6 +110,8 @@ struct AttemptLauncher: Sendable {
                 let text = JobLaunch.Layout.joined(stdout: result.stdout, stderr: result.stderr)
                 try? text.write(to: URL(fileURLWithPath: log, isDirectory: false))
                 return Outcome(jobID: id, environment: environment, gpus: gpus, result: result)
+            } catch is CancellationError {
+                return Outcome(jobID: id, environment: environment, gpus: gpus, interrupted: true)
             } catch {
                 return Outcome(jobID: id, environment: environment, gpus: gpus, failure: "\(error)")
             }

@@ -168,14 +168,16 @@ public actor BatchExecutor {
             var running = 0
             var ticking = false
             while true {
-                while let (id, placement) = nextPlacement() {
+                // Cancelled (capsize was interrupted): nothing new starts; the attempts in flight are stopped by
+                // the cancellation and come back interrupted.
+                while !Task.isCancelled, let (id, placement) = nextPlacement() {
                     running += 1
                     let attempt = start(id, placement: placement)
                     group.addTask { await attempt() }
                 }
                 // Intermediate states wait for a batch; a tick writes them within `JobRecorder.latency`, so that
                 // `capsize jobs` in another shell sees a long job RUNNING while it runs.
-                if running > 0 && !ticking && recorder.hasUnwritten {
+                if running > 0 && !ticking && recorder.hasUnwritten && !Task.isCancelled {
                     ticking = true
                     group.addTask {
                         try? await Task.sleep(for: JobRecorder.latency)
@@ -275,6 +277,12 @@ public actor BatchExecutor {
         guard let definition = graph.plans[id]?.definition, let attempt = graph[id]?.attempt else { return }
         capacity.release(definition.resources, environment: outcome.environment, gpus: outcome.gpus)
         scheduler.charge(id, now: Date.init)
+        if outcome.interrupted {
+            // Not an end: RUNNABLE again, so that a resumed run runs the attempt again (only final jobs are kept).
+            let record = graph.update(id) { $0.enter(.runnable, reason: StatusReason.interrupted) }
+            if let record { recorder.record([record]) }
+            return
+        }
 
         let (succeeded, exitCode, statusReason, reason) = Self.judge(outcome, definition: definition)
         let retry =

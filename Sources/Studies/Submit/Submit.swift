@@ -94,6 +94,7 @@ public enum Submit {
         let start = clock.now
         let records = await executor.runUntilDone()
         let seconds = (clock.now - start).seconds
+        if Task.isCancelled { throw interrupted(run.id, in: store) }
         _ = try store.finish(run: run.id)
         return SubmitReport(
             run: run.id, job: id, seconds: seconds, warnings: request.warnings + (await executor.warnings),
