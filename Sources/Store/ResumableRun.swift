@@ -52,7 +52,8 @@ public enum ResumableRun {
                 try store.record(measurement)
                 progress.executed += 1
             } catch {
-                _ = try? store.markInterrupted(run: run, reason: "item \(key) failed: \(error)")
+                let reason = Task.isCancelled ? "interrupted: stopped by a signal" : "item \(key) failed: \(error)"
+                _ = try? store.markInterrupted(run: run, reason: reason)
                 throw error
             }
         }

@@ -94,12 +94,16 @@ public enum Bench {
         var results = try recordedResults(store.measurements(run: run.id))
         onEvent(.recorded(run: run, earlier: results.count))
         let numbers = Dictionary(uniqueKeysWithValues: plan.keys.enumerated().map { ($1, $0 + 1) })
-        try await ResumableRun.execute(store: store, run: run.id, items: plan) { key in
-            let startedAt = Date()
-            let result = try prepared.run()
-            results[key] = result
-            onEvent(.measured(index: numbers[key] ?? 0, result))
-            return try MeasurementRecord(result, startedAt: startedAt, endedAt: Date())
+        do {
+            try await ResumableRun.execute(store: store, run: run.id, items: plan) { key in
+                let startedAt = Date()
+                let result = try prepared.run()
+                results[key] = result
+                onEvent(.measured(index: numbers[key] ?? 0, result))
+                return try MeasurementRecord(result, startedAt: startedAt, endedAt: Date())
+            }
+        } catch  where Task.isCancelled {
+            throw interrupted(run.id, in: store, kind: .bench)
         }
         return BenchReport(
             run: run.id, workload: type.name, parameters: request.values.values, argv: request.values.trailing,

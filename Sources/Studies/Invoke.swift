@@ -166,6 +166,7 @@ public enum Invoke {
         let outcomes = await executor.invoke(
             count: request.count, concurrency: request.concurrency, type: request.type, skipping: done)
         await executor.shutdown()
+        if Task.isCancelled { throw interrupted(run.id, in: store, kind: .invoke) }
         try store.finish(run: run.id)
         return InvokeReport(
             run: run.id, configuration: request.settings.configuration, event: request.event, invocations: outcomes,

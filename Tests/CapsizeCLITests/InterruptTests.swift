@@ -81,4 +81,47 @@ import Testing
         #expect(try store.run(id: run.id).status == .finished)
         #expect(try store.jobs(run: run.id).allSatisfy { $0.state == .succeeded })
     }
+
+    @Test(
+        "a signal during an invoke or a bench stops it between items: exit 130, the run interrupted, --resume ends it",
+        arguments: [
+            ["invoke", "command", "--count", "5", "--timeout", "30", "--", "sh", "-c", "sleep 1"],
+            ["bench", "command", "--repeat", "5", "--warmup", "0", "--", "sh", "-c", "sleep 1"],
+        ])
+    func interruptedItemsResume(arguments: [String]) throws {
+        let home = try temporaryDirectory("capsize-interrupt")
+        let process = capsizeProcess(arguments, environment: ["CAPSIZE_HOME": home])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let store = try waitForRecordedItem(home: home)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let run = try #require(try store.runs().first)
+        #expect(run.status == .interrupted)
+        let kept = try store.summary(run: run.id).completed
+        #expect(kept >= 1 && kept < 5, "\(kept) items kept")
+
+        let resumed = try capsize([arguments[0], "--resume", run.shortID], environment: ["CAPSIZE_HOME": home])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try store.summary(run: run.id).completed == 5)
+        #expect(try store.run(id: run.id).status == .finished)
+    }
+
+    /// Waits (at most 20 s) until the newest run in `home` has recorded an item; returns the store.
+    private func waitForRecordedItem(home: String) throws -> CapsizeStore {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let store = try? CapsizeStore(path: home + "/capsize.sqlite", machine: CalibrationKey.machine()),
+                let run = try store.runs().first?.id, try store.summary(run: run).completed > 0
+            {
+                return store
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw StudyTimeout()
+    }
+
+    private struct StudyTimeout: Error {}
 }

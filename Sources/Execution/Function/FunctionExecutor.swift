@@ -75,7 +75,8 @@ public actor FunctionExecutor {
             for lane in 0..<lanes {
                 group.addTask {
                     var outcomes: [(Int, InvocationOutcome)] = []
-                    for position in stride(from: lane, to: indices.count, by: lanes) {
+                    // Cancelled (capsize was interrupted): no new invocation starts; one in flight ends as it would.
+                    for position in stride(from: lane, to: indices.count, by: lanes) where !Task.isCancelled {
                         let index = indices[position]
                         outcomes.append((index, await self.invokeOnce(index: index, type: type)))
                     }
@@ -116,6 +117,7 @@ public actor FunctionExecutor {
             switch policy.next(afterAttempt: attempts, elapsed: Date().timeIntervalSince(accepted)) {
             case .retry(let delay):
                 try? await Task.sleep(for: .seconds(delay))
+                if Task.isCancelled { return outcome }  // interrupted: the event is not retried now
             case .giveUp(let condition):
                 outcome.deadLetterPath = options.deadLetterDirectory.flatMap {
                     DeadLetters(directory: $0).write(outcome, event: event, condition: condition, accepted: accepted)
