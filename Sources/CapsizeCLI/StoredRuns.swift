@@ -1,6 +1,7 @@
 import ArgumentParser
 import CapsizeCore
 import Compute
+import Execution
 import Store
 
 /// A command whose interrupted run continues with `--resume RUN`: the run stores the command's own arguments, which
@@ -60,7 +61,10 @@ func takeOverRun(_ id: String, kind: RunRecord.Kind, in store: CapsizeStore) thr
             field: "--resume", value: id, allowed: "a \(kind) run (\(run.shortID) is a \(run.kind) run)")
     }
     do {
-        return try store.resume(run: run.id)
+        let resumed = try store.resume(run: run.id)
+        let left = Sandbox.removeLeftoverDirectories()
+        if !left.isEmpty { notice("removed \(left.count) temporary folder(s) that killed capsize processes left") }
+        return resumed
     } catch StoreError.notResumable(_, let reason) {
         throw InputError(
             field: "--resume", value: id, allowed: "an unfinished run that no process is running (\(reason))")

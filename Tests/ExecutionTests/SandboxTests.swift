@@ -1,5 +1,7 @@
+import CapsizeCore
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Execution
@@ -349,5 +351,40 @@ import Testing
             // The user's value (or none): the start-up environment's, unchanged.
             #expect(environment[OpenBLASCoreType.variable] == selection.requested)
         }
+    }
+}
+
+@Suite struct LeftoverDirectoryTests {
+    @Test("temporary folders of capsize processes that are gone are removed; a running one's and others are kept")
+    func leftoversOfEndedProcesses() throws {
+        let base = try temporaryDirectory("capsize-leftovers")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let me = ProcessIdentity.current
+        let names = [
+            "capsize-sandbox-\(ended.processIdentifier)-12345-abcdef",  // its process is gone
+            "capsize-sandbox-\(me.pid)-\((me.startTicks ?? 0) + 1)-ghijkl",  // this pid, but a process before it
+            "capsize-sandbox-\(me.pid)-\(me.startTicks ?? 0)-mnopqr",  // this process's own
+            "capsize-sandbox-XYZ123",  // not capsize's form
+        ]
+        for name in names {
+            try FileManager.default.createDirectory(
+                atPath: base + "/" + name + "/inner", withIntermediateDirectories: true)
+        }
+        let removed = Sandbox.removeLeftoverDirectories(under: base)
+        #expect(Set(removed) == Set(names.prefix(2).map { base + "/" + $0 }))
+        #expect(try Set(FileManager.default.contentsOfDirectory(atPath: base)) == Set(names.suffix(2)))
+    }
+
+    @Test("a new temporary folder is named after this process and its start time")
+    func folderNamesItsOwner() throws {
+        let path = try Fixture.sandbox().makeTemporaryDirectory()
+        defer { Sandbox.removeTemporaryDirectory(path) }
+        let me = ProcessIdentity.current
+        #expect(
+            URL(fileURLWithPath: path).lastPathComponent.hasPrefix("capsize-sandbox-\(me.pid)-\(me.startTicks ?? 0)-"))
     }
 }

@@ -117,6 +117,13 @@ public struct Sandbox: Sendable {
         try TemporaryDirectory.create(under: temporaryBase)
     }
 
+    /// Removes the private temporary directories under this sandbox's base that a capsize process left when it was
+    /// killed (an interrupted run's, say); returns their paths.
+    /// - Parameter base: the parent of the directories; nil for the system's temporary directory (`TMPDIR`).
+    public static func removeLeftoverDirectories(under base: String? = nil) -> [String] {
+        TemporaryDirectory.removeLeftovers(under: base ?? FileManager.default.temporaryDirectory.path)
+    }
+
     /// Removes a directory made by `makeTemporaryDirectory` and everything in it.
     public static func removeTemporaryDirectory(_ path: String) { TemporaryDirectory.remove(path) }
 

@@ -1,3 +1,4 @@
+import CapsizeCore
 import Foundation
 
 #if canImport(Glibc)
@@ -6,10 +7,15 @@ import Foundation
 
 /// A private temporary directory (`TMPDIR`) for one run or one execution environment.
 enum TemporaryDirectory {
-    /// Creates `capsize-sandbox-XXXXXX` under `base`, readable only by this user.
+    /// The names' start: `capsize-sandbox-PID-TICKS-XXXXXX`, PID and TICKS (its start time) naming the capsize process
+    /// that made it, so that one left behind by a process that is gone (killed with `kill -9`) can be told apart.
+    static let prefix = "capsize-sandbox-"
+
+    /// Creates `capsize-sandbox-PID-TICKS-XXXXXX` under `base`, readable only by this user.
     /// - Throws: `SandboxError` when the directory cannot be created.
     static func create(under base: String) throws(SandboxError) -> String {
-        var template = Array("\(base)/capsize-sandbox-XXXXXX".utf8CString)
+        let owner = ProcessIdentity.current
+        var template = Array("\(base)/\(prefix)\(owner.pid)-\(owner.startTicks ?? 0)-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard made != nil else {
             let error = SystemCallError(call: "mkdtemp", code: errno)
@@ -17,6 +23,22 @@ enum TemporaryDirectory {
                 "Cannot create a temporary directory under \(base) (\(error)); set TMPDIR to a writable directory.")
         }
         return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// Removes the directories under `base` whose capsize process has ended (it was killed before it could);
+    /// returns their paths. Those of running processes, and names of another form, are left alone.
+    static func removeLeftovers(under base: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) {
+            let parts = name.dropFirst(prefix.count).split(separator: "-")
+            guard parts.count == 3, let pid = Int32(parts[0]), let ticks = Int64(parts[1]) else { continue }
+            let owner = ProcessIdentity(pid: pid, startTicks: ticks == 0 ? nil : ticks)
+            if owner.isAlive { continue }
+            remove("\(base)/\(name)")
+            removed.append("\(base)/\(name)")
+        }
+        return removed
     }
 
     /// Bytes stored under `path`: allocated blocks, like `du`, so sparse files count what they use.
