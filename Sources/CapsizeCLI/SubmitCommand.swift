@@ -88,7 +88,7 @@ struct SubmitCommand: ResumableCommand {
 
     /// Submits and runs the job: in a new run, or in `resuming` (taken over), keeping its finished jobs.
     func start(resuming: RunRecord?) async throws {
-        if backend != .local { try checkBackendOptions(resuming: resuming) }
+        if backend != .local { try checkBackendOptions() }
         guard !command.isEmpty else {
             throw InputError(
                 field: "--", value: "", allowed: "a workload or a program after --, e.g. -- train-mlp --steps 5")
@@ -120,7 +120,7 @@ struct SubmitCommand: ResumableCommand {
         } else {
             let submitted = try await Submit.run(
                 BatchJob(definition: definition, arraySize: array, queue: queue), on: backend,
-                store: try openStore(), parameters: parameters,
+                store: try openStore(), resuming: resuming, parameters: parameters,
                 onSubmitted: { submission, run in if !json { say(JobsText.submitted(submission, run: run)) } },
                 observe: { job in if watching { say(JobsText.stateChange(job)) } })
             report = submitted.report
@@ -141,9 +141,9 @@ struct SubmitCommand: ResumableCommand {
     }
 
     /// Refuses the local backend's options that other backends do not carry over, naming each.
-    func checkBackendOptions(resuming: RunRecord?) throws {
+    func checkBackendOptions() throws {
         let localOnly: [(String, Bool)] = [
-            ("--resume", resuming != nil), ("--share-identifier", shareIdentifier != nil), ("--sequential", sequential),
+            ("--share-identifier", shareIdentifier != nil), ("--sequential", sequential),
             ("--attempts", attempts != 1),
             ("--evaluate-on-exit", !evaluateOnExit.isEmpty), ("--depends-on", !dependsOn.isEmpty),
             ("--queues", queues != nil), ("--max-vcpus", maxVcpus != nil), ("--gpu-slots", gpuSlots != nil),
@@ -154,7 +154,7 @@ struct SubmitCommand: ResumableCommand {
             throw InputError(
                 field: field, value: "with --backend \(backend.rawValue)",
                 allowed: "only with --backend local (on \(name): --array, --vcpus, --memory, --gpus, --timeout, "
-                    + "--queue as the partition, --name)")
+                    + "--resume, --queue as the partition, --name)")
         }
     }
 }

@@ -10,13 +10,14 @@ public enum Sbatch {
     ///   - vcpus: rounded up to whole CPUs (`--cpus-per-task`, at least 1).
     ///   - timeSeconds: rounded up to whole minutes (Slurm's unit), at least one; nil: no `--time`.
     ///   - arraySize: `--array=0-(N-1)`; nil: a single job.
+    ///   - arrayIndices: only these children (`--array=1,4,7`: a resumed array's unfinished ones); nil: all.
     ///   - extra: further `#SBATCH` options, e.g. `--output=PATH`, written as given: make their values with
     ///     `directiveValue`, `filenamePattern` and `isPartitionName`.
     ///   - comments: `# ` lines after the options; control characters and line breaks become spaces
     ///     (`Shell.commentText`), so no text can end a comment and start a command.
     public static func header(
         jobName: String, vcpus: Double, memoryMiB: Int, gpus: Int, timeSeconds: Double?, arraySize: Int? = nil,
-        extra: [String] = [], comments: [String] = []
+        arrayIndices: [Int]? = nil, extra: [String] = [], comments: [String] = []
     ) -> String {
         let safeName = String(jobName.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
         var lines = [
@@ -28,7 +29,11 @@ public enum Sbatch {
         ]
         if let timeSeconds { lines.append("#SBATCH --time=\(time(seconds: timeSeconds))") }
         if gpus > 0 { lines.append("#SBATCH --gres=gpu:\(gpus)") }
-        if let arraySize { lines.append("#SBATCH --array=0-\(arraySize - 1)") }
+        if let arrayIndices {
+            lines.append("#SBATCH --array=" + arrayIndices.map(String.init).joined(separator: ","))
+        } else if let arraySize {
+            lines.append("#SBATCH --array=0-\(arraySize - 1)")
+        }
         lines += extra.map { "#SBATCH \($0)" }
         lines += comments.map { "# \(Shell.commentText($0))" }
         return lines.joined(separator: "\n") + "\n"

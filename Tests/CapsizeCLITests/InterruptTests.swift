@@ -124,4 +124,59 @@ import Testing
     }
 
     private struct StudyTimeout: Error {}
+
+    @Test(
+        "a SIGINT during a Slurm array cancels it in Slurm; --resume submits only the unfinished children again",
+        .enabled(if: slurmRuns, "needs a running Slurm (scripts/slurm.sh up) or root"))
+    func interruptedSlurmArrayResumes() throws {
+        try #require(slurmProblem == nil, "\(slurmProblem ?? "")")
+        let home = try temporaryDirectory("capsize-interrupt-slurm")
+        let marker = "/tmp/capsize-interrupt-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let environment = ["CAPSIZE_HOME": home, "SLURM_CONF": slurmConf]
+        let process = capsizeProcess(
+            [
+                "submit", "--backend", "slurm", "--array", "3", "--",
+                "sh", "-c", "[ {index} = 0 ] || [ -e \(marker) ] || sleep 60; echo child {index}",
+            ], environment: environment)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let store = try waitUntil(home: home) { jobs in jobs.contains { $0.arrayIndex == 0 && $0.state == .succeeded } }
+        let started = try #require(try store.runs().first)
+        let first = try #require(try store.jobs(run: started.id).first { $0.arrayIndex == 0 })
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let run = try #require(try store.runs().first)
+        #expect(run.status == .interrupted)
+        let stopped = try store.jobs(run: run.id).filter { $0.arrayIndex != nil && $0.arrayIndex != 0 }
+        #expect(stopped.count == 2 && stopped.allSatisfy { $0.state == .runnable }, "\(stopped.map(\.state))")
+        let queued = try slurmClient(["squeue", "-h", "-n", "sh", "-o", "%i %T"])
+        #expect(!queued.stdout.contains("RUNNING"), "\(queued.stdout)")
+
+        FileManager.default.createFile(atPath: marker, contents: Data())
+        let resumed = try capsize(["submit", "--resume", run.shortID], environment: environment)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let jobs = try store.jobs(run: run.id)
+        #expect(jobs.count == 4 && jobs.allSatisfy { $0.state == .succeeded }, "\(jobs.map(\.state))")
+        #expect(jobs.first { $0.arrayIndex == 0 }?.stoppedAt == first.stoppedAt, "child 0 did not run again")
+        let folder = try #require(jobs.first { $0.arrayIndex == nil }?.logPath)
+        let script = try String(contentsOfFile: folder + "/job.sbatch", encoding: .utf8)
+        #expect(script.contains("#SBATCH --array=1,2"), "\(script)")
+    }
+
+    /// Waits (at most 30 s) until the newest run in `home` has jobs for which `ready` holds; returns the store.
+    private func waitUntil(home: String, _ ready: ([JobRecord]) -> Bool) throws -> CapsizeStore {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let store = try? CapsizeStore(path: home + "/capsize.sqlite", machine: CalibrationKey.machine()),
+                let run = try store.runs().first?.id, ready(try store.jobs(run: run))
+            {
+                return store
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw StudyTimeout()
+    }
 }

@@ -19,6 +19,11 @@ public protocol BatchBackend: Sendable {
     /// backend cannot be reached.
     func cancel(_ id: String) async throws
 
+    /// Stops following the jobs because capsize was interrupted: every job still running or waiting is ended
+    /// (cancelled where the backend runs it elsewhere) and stored RUNNABLE again, to run when the run is resumed;
+    /// then `events` finishes.
+    func interrupt() async
+
     /// What the backend noticed besides the records (the store's refusals, a warning about a request), in order.
     var warnings: [String] { get async }
 }
@@ -30,11 +35,15 @@ public struct BatchJob: Sendable {
     public var arraySize: Int?
     /// The job queue (Slurm: the partition); nil: the backend's default.
     public var queue: String?
+    /// The stored records of an interrupted run of this job, parent first: it is submitted again under the same id,
+    /// the jobs that ended kept as they are. Empty for a new job.
+    public var previous: [JobRecord]
 
-    public init(definition: JobDefinition, arraySize: Int? = nil, queue: String? = nil) {
+    public init(definition: JobDefinition, arraySize: Int? = nil, queue: String? = nil, previous: [JobRecord] = []) {
         self.definition = definition
         self.arraySize = arraySize
         self.queue = queue
+        self.previous = previous
     }
 }
 

@@ -49,8 +49,18 @@ public actor LocalBatchBackend: BatchBackendMaker {
     public func events(run runID: String) async -> AsyncStream<JobRecord> {
         AsyncStream { continuation in
             let task = Task { await self.run(runID, continuation: continuation) }
+            self.follow(task)
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+
+    /// The tasks running the jobs (`events`), which `interrupt` cancels.
+    private var running: [Task<Void, Never>] = []
+    private func follow(_ task: Task<Void, Never>) { running.append(task) }
+
+    /// Cancels the executor's task: nothing new starts, attempts in flight are stopped and stored RUNNABLE again.
+    public func interrupt() async {
+        for task in running { task.cancel() }
     }
 
     /// Runs every submitted job in an executor made for `runID`, yielding each state change.

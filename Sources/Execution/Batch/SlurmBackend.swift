@@ -1,7 +1,7 @@
 public import CapsizeCore
 import CloudModel
 import Foundation
-import Store
+public import Store
 
 /// The `slurm` backend of the Batch model: a job (or array) submitted with `sbatch` to a real Slurm cluster,
 /// polled with `scontrol show job -o` until every task ended, its states mapped to Batch's and recorded as
@@ -18,6 +18,8 @@ public struct SlurmBackend: Sendable {
         public var script: String
         public var arraySize: Int?
         public var definition: JobDefinition
+        /// The records of an interrupted run of this job (parent first): the ended ones are kept as they are.
+        public var previous: [JobRecord] = []
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -60,7 +62,9 @@ public struct SlurmBackend: Sendable {
     /// lines); what an `#SBATCH` line cannot hold is refused.
     /// - Throws: `InputError` for a partition `Sbatch.isPartitionName` refuses (setting `queue`), a jobs folder with
     ///   a control character or a backslash, or a variable that is not a shell name (setting `env`).
-    public func script(for definition: JobDefinition, id: String, arraySize: Int?) throws(InputError) -> String {
+    public func script(
+        for definition: JobDefinition, id: String, arraySize: Int?, arrayIndices: [Int]? = nil
+    ) throws(InputError) -> String {
         let folderError = InputError(
             field: "jobs folder", value: outputRoot,
             allowed: Sbatch.pathRule + "; capsize's home (CAPSIZE_HOME) holds it")
@@ -85,7 +89,7 @@ public struct SlurmBackend: Sendable {
         var lines = [
             Sbatch.header(
                 jobName: definition.name, vcpus: resources.vcpus, memoryMiB: resources.memoryMiB, gpus: resources.gpus,
-                timeSeconds: definition.timeoutSeconds, arraySize: arraySize, extra: extra,
+                timeSeconds: definition.timeoutSeconds, arraySize: arraySize, arrayIndices: arrayIndices, extra: extra,
                 comments: ["capsize submit --backend slurm: job \(id)"]),
             "index=${SLURM_ARRAY_TASK_ID:-0}",
             "job=\(Shell.quoted(id))" + (arraySize == nil ? "" : ":$index"),
@@ -148,18 +152,23 @@ public struct SlurmBackend: Sendable {
     /// Writes the script and submits it with `sbatch --parsable`.
     /// - Throws: `InputError` naming the option (`--vcpus`, `--memory`, `--gpus`, `--queue`) when Slurm refuses
     ///   a request the partition can never satisfy; `Failure.unavailable` when sbatch is missing or fails else.
-    public func submit(_ definition: JobDefinition, arraySize: Int?) throws -> Submission {
+    /// - Parameter previous: the records of an interrupted run of this job (parent first): it is submitted again
+    ///   under the same id, only its children that had not ended (`--array=1,4,7`).
+    public func submit(_ definition: JobDefinition, arraySize: Int?, previous: [JobRecord] = []) throws -> Submission {
         if let arraySize { try BatchLimits.checkArraySize(arraySize) }
+        let unfinished = previous.dropFirst().filter { !$0.state.isFinal }.compactMap(\.arrayIndex)
         guard Self.which("sbatch") != nil, Self.which("scontrol") != nil else {
             throw InputError(
                 setting: "backend", value: "slurm",
                 allowed: "a machine with Slurm's clients (sbatch and scontrol are not in PATH; a local test cluster: "
                     + "\(Self.setupCommand))")
         }
-        let id = UUID().uuidString.lowercased()
+        let id = previous.first?.id ?? UUID().uuidString.lowercased()
         let layout = JobLaunch.Layout(root: outputRoot, id: id)
         let folder = layout.directory
-        let text = try script(for: definition, id: id, arraySize: arraySize)
+        let text = try script(
+            for: definition, id: id, arraySize: arraySize,
+            arrayIndices: previous.isEmpty || arraySize == nil ? nil : unfinished)
         let path = layout.script
         // Slurm opens --output before the script runs, so every child's folder must exist first.
         let children = (0..<(arraySize ?? 0)).map { JobLaunch.Layout(root: outputRoot, id: "\(id):\($0)").directory }
@@ -193,7 +202,8 @@ public struct SlurmBackend: Sendable {
         // --parsable prints `ID` or `ID;CLUSTER`.
         let slurmID = String(result.stdout.split(separator: "\n").first?.split(separator: ";").first ?? "")
         guard !slurmID.isEmpty else { throw Failure.unavailable("sbatch printed no job id: \(result.stdout)") }
-        return Submission(id: id, slurmJobID: slurmID, script: path, arraySize: arraySize, definition: definition)
+        return Submission(
+            id: id, slurmJobID: slurmID, script: path, arraySize: arraySize, definition: definition, previous: previous)
     }
 
     /// Why sbatch refused: the option that exceeds the partition's largest node, or Slurm's own words.

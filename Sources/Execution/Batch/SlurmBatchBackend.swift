@@ -19,7 +19,7 @@ public actor SlurmBatchBackend: BatchBackendMaker {
     ///   missing or fails otherwise.
     public func submit(_ job: BatchJob) async throws -> BatchSubmission {
         let backend = SlurmBackend(outputRoot: context.outputRoot, partition: job.queue)
-        let submission = try backend.submit(job.definition, arraySize: job.arraySize)
+        let submission = try backend.submit(job.definition, arraySize: job.arraySize, previous: job.previous)
         submissions.append((submission, backend))
         return BatchSubmission(
             id: submission.id, reference: "Slurm \(submission.slurmJobID)",
@@ -45,8 +45,19 @@ public actor SlurmBatchBackend: BatchBackendMaker {
                 self.notice(warnings)
                 continuation.finish()
             }
+            self.follow(task)
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+
+    /// The task following the jobs (`events`), which `interrupt` cancels.
+    private var following: [Task<Void, Never>] = []
+    private func follow(_ task: Task<Void, Never>) { following.append(task) }
+
+    /// Cancels the following task: each `SlurmBackend.track` then cancels its Slurm job with `scancel` and stores
+    /// the jobs that had not ended RUNNABLE again.
+    public func interrupt() async {
+        for task in following { task.cancel() }
     }
 
     private func notice(_ warnings: [String]) { noticed += warnings }

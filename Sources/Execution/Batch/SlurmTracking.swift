@@ -22,8 +22,13 @@ extension SlurmBackend {
             record.statusReason = "Slurm \(submission.slurmJobID): submitted"
             return record
         }
+        // A resumed job keeps its children that ended; the others start again from SUBMITTED.
+        let ended = Dictionary(
+            submission.previous.filter(\.state.isFinal).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var parent = newRecord(submission.id, index: nil)
-        var children = (0..<(submission.arraySize ?? 0)).map { newRecord("\(submission.id):\($0)", index: $0) }
+        var children = (0..<(submission.arraySize ?? 0)).map {
+            ended["\(submission.id):\($0)"] ?? newRecord("\(submission.id):\($0)", index: $0)
+        }
         var warnings: [String] = []
         func record(_ changed: [JobRecord]) {
             guard !changed.isEmpty else { return }
@@ -35,9 +40,21 @@ extension SlurmBackend {
             }
         }
         if submission.arraySize != nil { parent.enter(.pending, at: parent.submittedAt) }
-        record([parent] + children)
+        record([parent] + children.filter { ended[$0.id] == nil })
         var failures = 0
         while true {
+            if Task.isCancelled {
+                // Interrupted: the job is cancelled where it runs, and what had not ended is RUNNABLE again.
+                _ = Self.execute(["scancel", submission.slurmJobID])
+                var stopped: [JobRecord] = []
+                for index in [parent] + children where !index.state.isFinal {
+                    var job = index
+                    job.enter(.runnable, reason: StatusReason.interrupted)
+                    stopped.append(job)
+                }
+                record(stopped)
+                return (stopped, warnings)
+            }
             let result = Self.execute(["scontrol", "show", "job", "-o", submission.slurmJobID])
             let tasks = result.status == 0 ? Self.parse(result.stdout) : []
             if tasks.isEmpty {
@@ -59,7 +76,8 @@ extension SlurmBackend {
                     }
                     continue
                 }
-                for index in task.indices ?? [] where children.indices.contains(index) {
+                for index in task.indices ?? [] where children.indices.contains(index) && !children[index].state.isFinal
+                {
                     let slurmID = "\(submission.slurmJobID)_\(index)"
                     if apply(task, to: &children[index], slurmID: slurmID, worker: definition.workerReplies) {
                         changed.append(children[index])

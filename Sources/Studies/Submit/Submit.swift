@@ -132,15 +132,22 @@ extension Submit {
     /// the partition as the queue, the backend's times). The run is stored once the backend took the job: a request
     /// it refuses leaves no run behind.
     /// - Parameters:
+    ///   - resuming: an interrupted run of this job, taken over: its jobs that ended are kept, the others are
+    ///     submitted again under their ids; nil for a new run.
     ///   - parameters: what the run stores.
     ///   - onSubmitted: called once the backend took the job, with the run it is recorded in.
     ///   - observe: called with every state change as it happens.
     /// - Returns: the report, and what the backend said of the job (its own name for it, how it measured times).
     public static func run(
-        _ job: BatchJob, on kind: BatchBackendKind, store: CapsizeStore, parameters: some Encodable,
-        onSubmitted: (BatchSubmission, RunRecord) -> Void = { _, _ in }, observe: (JobRecord) -> Void = { _ in }
+        _ job: BatchJob, on kind: BatchBackendKind, store: CapsizeStore, resuming: RunRecord? = nil,
+        parameters: some Encodable, onSubmitted: (BatchSubmission, RunRecord) -> Void = { _, _ in },
+        observe: @escaping @Sendable (JobRecord) -> Void = { _ in }
     ) async throws -> (report: SubmitReport, submission: BatchSubmission) {
         let backend = try kind.make(BatchBackendContext(outputRoot: store.sibling("jobs"), store: store))
+        var job = job
+        if let resuming {
+            job.previous = try store.jobs(run: resuming.id).sorted { ($0.arrayIndex ?? -1) < ($1.arrayIndex ?? -1) }
+        }
         let submission: BatchSubmission
         do {
             submission = try await backend.submit(job)
@@ -149,21 +156,35 @@ extension Submit {
         } catch {
             throw StudyFailure.failed("\(error)")
         }
-        let run = try store.createRun(kind: .submit, parameters: parameters, planned: job.arraySize.map { $0 + 1 } ?? 1)
+        let run =
+            try resuming
+            ?? store.createRun(kind: .submit, parameters: parameters, planned: job.arraySize.map { $0 + 1 } ?? 1)
         onSubmitted(submission, run)
         let clock = ContinuousClock()
         let start = clock.now
-        var latest: [String: JobRecord] = [:]
-        var order: [String] = []
-        for await record in await backend.events(run: run.id) {
-            if latest.updateValue(record, forKey: record.id) == nil { order.append(record.id) }
-            observe(record)
+        // Followed in a task of its own, which an interrupt does not cancel: the backend is told instead, ends its
+        // jobs, stores them RUNNABLE again and finishes the stream, all of which is taken in before the run ends.
+        let events = await backend.events(run: run.id)
+        let following = Task {
+            var latest: [String: JobRecord] = [:]
+            var order: [String] = []
+            for await record in events {
+                if latest.updateValue(record, forKey: record.id) == nil { order.append(record.id) }
+                observe(record)
+            }
+            return order.compactMap { latest[$0] }
+        }
+        let jobs = await withTaskCancellationHandler {
+            await following.value
+        } onCancel: {
+            Task { await backend.interrupt() }
         }
         let seconds = (clock.now - start).seconds
+        if Task.isCancelled { throw interrupted(run.id, in: store) }
         _ = try store.finish(run: run.id)
         let report = SubmitReport(
             run: run.id, job: submission.id, seconds: seconds, warnings: await backend.warnings,
-            jobs: order.compactMap { latest[$0] })
+            jobs: jobs)
         return (report, submission)
     }
 }
