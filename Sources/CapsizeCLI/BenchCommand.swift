@@ -72,8 +72,11 @@ struct BenchCommand: ResumableCommand {
                     say(BenchText.line(event, request: request, storePath: store.path, resumed: resuming != nil))
                 }
             })
-        if json { return try printJSON(report) }
-        say(BenchText.summary(report, hints: .commandLine))
+        if json { try printJSON(report) } else { say(BenchText.summary(report, hints: .commandLine)) }
+        if report.failedRuns > 0 {
+            throw CommandFailure(
+                message: "\(report.failedRuns) of \(report.runs.count) measured run(s) failed (exit code or signal)")
+        }
     }
 }
 

@@ -80,11 +80,20 @@ struct InvokeCommand: ResumableCommand {
                 say("resumed run \(run.shortID): \(earlier) of \(count) invocation(s) recorded before")
             }
         }
-        if json { return try printJSON(report) }
-        for outcome in report.invocations {
-            for line in InvokeText.log(outcome, hints: .commandLine) { say(line) }
+        if json {
+            try printJSON(report)
+        } else {
+            for outcome in report.invocations {
+                for line in InvokeText.log(outcome, hints: .commandLine) { say(line) }
+            }
+            say(InvokeText.summary(report, governed: cpuShare.governs, hints: .commandLine))
+            say("recorded as run \(shortID) in \(store.path)")
         }
-        say(InvokeText.summary(report, governed: cpuShare.governs, hints: .commandLine))
-        say("recorded as run \(shortID) in \(store.path)")
+        let failed = report.invocations.filter { $0.status != .success }
+        if !failed.isEmpty {
+            let kinds = Set(failed.map { $0.status.rawValue }).sorted().joined(separator: ", ")
+            throw CommandFailure(
+                message: "\(failed.count) of \(report.invocations.count) invocation(s) did not succeed (\(kinds))")
+        }
     }
 }

@@ -92,8 +92,6 @@ public enum BenchText {
         say(
             "  peak host memory (measured, this process): \(formatBytes(medianRun.peakHostBytes))"
                 + (medianRun.deviceBytes > 0 ? "; device memory held: \(formatBytes(medianRun.deviceBytes))" : ""))
-        let failures = report.runs.filter { ($0.metrics["exit_code"] ?? 0) != 0 }.count
-        if failures > 0 { say("warning: \(failures) run(s) failed (exit code or signal); see the run lines above") }
         return lines.joined(separator: "\n")
     }
 }

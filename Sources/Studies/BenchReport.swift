@@ -25,6 +25,8 @@ public struct BenchReport: Encodable, Sendable {
     public var peak: Peak?
 
     public var summary: Summary { Summary(runs.map(\.seconds)) }
+    /// Measured runs whose program failed (a nonzero exit code or a signal).
+    public var failedRuns: Int { runs.filter { ($0.metrics["exit_code"] ?? 0) != 0 }.count }
     public var gflops: Summary? { runs[0].flops > 0 ? Summary(runs.map(\.gflops)) : nil }
     public var fractionOfPeak: Double? { peak.flatMap { p in gflops.map { $0.median / p.gflops } } }
     public var throughputMedians: [String: Double] {

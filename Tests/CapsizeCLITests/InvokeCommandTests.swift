@@ -68,7 +68,7 @@ import Testing
             "invoke", "train-mlp", "--batch", "64", "--inputs", "64", "--hidden", "64", "--layers", "2",
             "--steps", "10000000", "--device", "cpu", "--memory", "512", "--timeout", "1", "--json",
         ])
-        #expect(result.status == 0)
+        #expect(result.status == 1, "a timed-out invocation is a failed run")
         let object = try json(result.stdout)
         let invocation = try #require((object["invocations"] as? [[String: Any]])?.first)
         #expect(invocation["status"] as? String == "timeout")
@@ -87,7 +87,7 @@ import Testing
             // At 128 MB's 0.0724 of a CPU the weights take longer to fill than the timeout: this is about memory.
             "--no-cpu-share",
         ])
-        #expect(result.status == 0)
+        #expect(result.status == 1, "a killed invocation is a failed run")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         let report = try #require(lines.first { $0.hasPrefix("REPORT ") })
         let requestId = try #require(report.firstMatch(of: /RequestId: ([0-9a-f-]+)/)).1
