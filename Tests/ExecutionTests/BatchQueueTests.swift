@@ -96,7 +96,8 @@ import Testing
     @Test("provisioning is modeled for the first job and after an idle teardown, never slept or measured")
     func modeledProvisioning() async throws {
         let (store, run) = try Fixture.store(in: folder, run: .submit, planned: 4)
-        let modeled = Self.environment("modeled", provisioning: 5, idle: 0.2)
+        // 60 s modeled: slept even once, the run would take a minute; run, it takes about 2 s (20 s on a busy machine).
+        let modeled = Self.environment("modeled", provisioning: 60, idle: 0.2)
         let executor = try Self.executor(
             [
                 JobQueue(name: "a", priority: 2, environments: [modeled]),
@@ -112,25 +113,25 @@ import Testing
         let clock = ContinuousClock()
         let start = clock.now
         let records = Dictionary(uniqueKeysWithValues: await executor.runUntilDone().map { ($0.id, $0) })
-        #expect((clock.now - start) < .seconds(5), "a modeled delay was slept")
+        #expect((clock.now - start) < .seconds(30), "a modeled delay was slept")
         #expect(records.values.allSatisfy { $0.state == .succeeded })
-        #expect(records[first]?.modeledProvisioningSeconds == 5)
+        #expect(records[first]?.modeledProvisioningSeconds == 60)
         #expect(records[follows]?.modeledProvisioningSeconds == nil, "a job that follows at once found it provisioned")
         #expect(records[gap]?.modeledProvisioningSeconds == nil, "an environment with no provisioning time")
-        #expect(records[afterIdle]?.modeledProvisioningSeconds == 5)
+        #expect(records[afterIdle]?.modeledProvisioningSeconds == 60)
         let ran = records[first]!.stoppedAt!.timeIntervalSince(records[first]!.runningAt!)
         #expect(ran < 2, "measured run time \(ran) s includes the modeled delay")
-        #expect(await executor.modeledProvisioning["modeled"] == 10)
+        #expect(await executor.modeledProvisioning["modeled"] == 120)
         let teardowns = await executor.modeledTeardowns.filter { $0.environment == "modeled" }
         #expect(teardowns.count == 2)
         let expected = records[follows]!.stoppedAt!.addingTimeInterval(0.2)
         #expect(abs(teardowns[0].at.timeIntervalSince(expected)) < 0.05)
         let stored = Dictionary(uniqueKeysWithValues: try store.jobs(run: run.id).map { ($0.id, $0) })
-        #expect(stored[afterIdle]?.modeledProvisioningSeconds == 5)
+        #expect(stored[afterIdle]?.modeledProvisioningSeconds == 60)
         #expect(stored[follows]?.modeledProvisioningSeconds == nil)
         let environments = try store.environments(run: run.id).filter { $0.name == "modeled" }
         #expect(environments.count == 2)
-        #expect(environments.allSatisfy { $0.modeledProvisioningSeconds == 5 && $0.modeledTeardownAt != nil })
+        #expect(environments.allSatisfy { $0.modeledProvisioningSeconds == 60 && $0.modeledTeardownAt != nil })
         #expect(environments.allSatisfy { $0.kind == .compute && $0.reapedAt == nil })
     }
 
