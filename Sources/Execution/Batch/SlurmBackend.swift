@@ -90,7 +90,7 @@ public struct SlurmBackend: Sendable {
             Sbatch.header(
                 jobName: definition.name, vcpus: resources.vcpus, memoryMiB: resources.memoryMiB, gpus: resources.gpus,
                 timeSeconds: definition.timeoutSeconds, arraySize: arraySize, arrayIndices: arrayIndices, extra: extra,
-                comments: ["capsize submit --backend slurm: job \(id)"]),
+                comments: ["capsize, Slurm backend: job \(id)"]),
             "index=${SLURM_ARRAY_TASK_ID:-0}",
             "job=\(Shell.quoted(id))" + (arraySize == nil ? "" : ":$index"),
             "directory=\(Shell.quoted(outputRoot))/\"$job\"",
@@ -215,7 +215,7 @@ public struct SlurmBackend: Sendable {
         }
         if unreachable.contains(where: message.contains) {
             return Failure.unavailable(
-                "--backend slurm: sbatch failed: \(message) (a local test cluster: \(Self.setupCommand))")
+                "Slurm: sbatch failed: \(message) (a local test cluster: \(Self.setupCommand))")
         }
         // One line per node: CPUs, memory in MB, generic resources (e.g. `gpu:2` or `(null)`).
         var arguments = ["sinfo", "-h", "-N", "-o", "%c %m %G"]
