@@ -85,26 +85,42 @@ public struct BatchBackendContext: Sendable {
 }
 
 /// Every batch backend `capsize submit --backend` offers, by name.
-public enum BatchBackendKind: String, CaseIterable, Sendable {
-    // A new backend registers here: one case, named as `--backend` takes it, and its type below.
-    case local, slurm
+public struct BatchBackendKind: RawRepresentable, CaseIterable, Hashable, Sendable {
+    /// Every backend there is. A new one registers here, with one line: its type (which names itself).
+    static let registered: [any BatchBackendMaker.Type] = [LocalBatchBackend.self, SlurmBatchBackend.self]
 
+    public static let local = BatchBackendKind(LocalBatchBackend.self)
+    public static let slurm = BatchBackendKind(SlurmBatchBackend.self)
+    public static var allCases: [BatchBackendKind] { registered.map(BatchBackendKind.init) }
+
+    /// The name it is given by (`capsize submit --backend NAME`).
+    public let rawValue: String
     /// The backend's type.
-    public var type: any BatchBackendMaker.Type {
-        switch self {
-        case .local: LocalBatchBackend.self
-        case .slurm: SlurmBatchBackend.self
-        }
+    public let type: any BatchBackendMaker.Type
+
+    /// The registered backend named `rawValue`; nil for none.
+    public init?(rawValue: String) {
+        guard let type = Self.registered.first(where: { $0.name == rawValue }) else { return nil }
+        self.init(type)
     }
-}
 
-/// How a backend is made from a context (every `BatchBackend` has one).
-public protocol BatchBackendMaker: BatchBackend {
-    /// - Throws: `InputError` naming `--backend` when the backend cannot be used from this machine.
-    init(_ context: BatchBackendContext) throws
-}
+    private init(_ type: any BatchBackendMaker.Type) {
+        rawValue = type.name
+        self.type = type
+    }
 
-extension BatchBackendKind {
+    public static func == (a: Self, b: Self) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+
     /// A backend of this kind.
     public func make(_ context: BatchBackendContext) throws -> any BatchBackend { try type.init(context) }
+}
+
+/// How a backend is named and made from a context (every `BatchBackend` has one).
+public protocol BatchBackendMaker: BatchBackend {
+    /// The name `BatchBackendKind` gives it (`local`, `slurm`).
+    static var name: String { get }
+
+    /// - Throws: `InputError` naming the setting `backend` when the backend cannot be used from this machine.
+    init(_ context: BatchBackendContext) throws
 }

@@ -9,6 +9,7 @@ public import Store
 /// `events` is given, and takes them with the same ids. (`capsize submit` uses `BatchExecutor` itself, for what
 /// only it offers: several queues, dependencies, `--resume`.)
 public actor LocalBatchBackend: BatchBackendMaker {
+    public static let name = "local"
     private let queues: [JobQueue]
     private let sandbox: Sandbox
     private let context: BatchBackendContext

@@ -6,6 +6,7 @@ public import Store
 /// The Slurm backend behind `BatchBackend`: each job goes to Slurm with `sbatch` (`SlurmBackend.submit`) and is
 /// followed with `scontrol` (`SlurmBackend.track`), the jobs of one run side by side.
 public actor SlurmBatchBackend: BatchBackendMaker {
+    public static let name = "slurm"
     private let context: BatchBackendContext
     private var submissions: [(submission: SlurmBackend.Submission, backend: SlurmBackend)] = []
     private var noticed: [String] = []
