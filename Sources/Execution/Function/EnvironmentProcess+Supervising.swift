@@ -36,7 +36,7 @@ extension EnvironmentProcess: LaunchOwner {
         closeWake()
     }
 
-    func nextWait(_ launch: LaunchSupervisor, now: Double) -> LaunchSupervisor.Wait? {
+    func nextWait(_ launch: LaunchSupervisor, now: Double) -> LaunchSupervisor.Wait {
         let (active, deadline, generation, closing, pending, governed) = shared.withLock {
             (
                 $0.waiter != nil, $0.waiter?.deadline, $0.generation, $0.closing, !$0.outgoing.isEmpty,

@@ -8,9 +8,8 @@ import Foundation
 /// and an execution environment that answers requests for as long as it lives (`EnvironmentProcess`). The launch
 /// calls its owner from its loop, on the supervising thread.
 protocol LaunchOwner: AnyObject {
-    /// Before each wait: the owner's turn to apply the caps (`LaunchSupervisor.enforce`) and to say what to wait for;
-    /// nil ends the loop.
-    func nextWait(_ launch: LaunchSupervisor, now: Double) -> LaunchSupervisor.Wait?
+    /// Before each wait: the owner's turn to apply the caps (`LaunchSupervisor.enforce`) and to say what to wait for.
+    func nextWait(_ launch: LaunchSupervisor, now: Double) -> LaunchSupervisor.Wait
     /// A line of the launcher's report, "started" or "exited". Before "exited" the program's output is read to its
     /// end so far: a last line written just before the end still counts.
     func launch(_ launch: LaunchSupervisor, reported report: LaunchReport)
@@ -130,14 +129,13 @@ final class LaunchSupervisor {
         try pipes.send(to: server, options: options, environment: environment, hasInput: hasInput)
     }
 
-    /// Waits on the pipes and the clocks, calling `owner`, until the launcher has closed them all, the owner ends the
-    /// loop, or the launcher is gone and nothing of its tree runs any more (whatever still holds the pipes then is
-    /// not the program's).
+    /// Waits on the pipes and the clocks, calling `owner`, until the launcher has closed them all, or the launcher is
+    /// gone and nothing of its tree runs any more (whatever still holds the pipes then is not the program's).
     func supervise(_ owner: some LaunchOwner) {
         var polls: [pollfd] = []
         while pipes.stdout >= 0 || pipes.stderr >= 0 || pipes.report >= 0 {
             let now = monotonicSeconds()
-            guard var wait = owner.nextWait(self, now: now) else { break }
+            var wait = owner.nextWait(self, now: now)
             if launcherGone {
                 if now >= nextSample { sample(now: now) }
                 if !tree.hasLiveProcesses { break }

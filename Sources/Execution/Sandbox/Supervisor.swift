@@ -147,7 +147,7 @@ final class Supervisor: @unchecked Sendable {
 }
 
 extension Supervisor: LaunchOwner {
-    func nextWait(_ launch: LaunchSupervisor, now: Double) -> LaunchSupervisor.Wait? {
+    func nextWait(_ launch: LaunchSupervisor, now: Double) -> LaunchSupervisor.Wait {
         guard launch.started != nil, launch.exited == nil else {
             // Not started yet: look again soon (a cancellation); ended: only the pipes' ends are left to read.
             return .init(until: launch.exited == nil ? now + sandbox.sampleInterval : nil, writing: true)
