@@ -70,6 +70,7 @@ extension EnvironmentProcess: LaunchOwner {
             }
             if closing { launch.kill(.cancelled) }
         } else if report.event == "exited" {
+            launch.readOutput(self)  // a last line written just before the end still counts
             finish(
                 launch.cause.map(Ending.init)
                     ?? .exited(code: report.exit, signal: report.signal, message: report.error))

@@ -10,8 +10,7 @@ import Foundation
 protocol LaunchOwner: AnyObject {
     /// Before each wait: the owner's turn to apply the caps (`LaunchSupervisor.enforce`) and to say what to wait for.
     func nextWait(_ launch: LaunchSupervisor, now: Double) -> LaunchSupervisor.Wait
-    /// A line of the launcher's report, "started" or "exited". Before "exited" the program's output is read to its
-    /// end so far: a last line written just before the end still counts.
+    /// A line of the launcher's report, "started" or "exited".
     func launch(_ launch: LaunchSupervisor, reported report: LaunchReport)
     /// Bytes the program wrote to `stream`.
     func launch(_ launch: LaunchSupervisor, wrote bytes: ArraySlice<UInt8>, to stream: LaunchSupervisor.Stream)
@@ -207,8 +206,6 @@ final class LaunchSupervisor {
                     started = report
                 } else if report.event == "exited" {
                     exited = report
-                    readOutput(.stdout, owner)
-                    readOutput(.stderr, owner)
                 }
                 owner.launch(self, reported: report)
             }
@@ -218,6 +215,13 @@ final class LaunchSupervisor {
                 Posix.close(&pipes.report)
             }
         }
+    }
+
+    /// Reads what the program has written so far to stdout and stderr and hands it to `owner` (at the "exited"
+    /// report, so that a last line written just before the end still counts).
+    func readOutput(_ owner: some LaunchOwner) {
+        readOutput(.stdout, owner)
+        readOutput(.stderr, owner)
     }
 
     /// Reads what `stream` holds now, up to a read that leaves the pipe empty; closes it at its end.
