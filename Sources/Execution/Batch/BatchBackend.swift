@@ -47,7 +47,8 @@ public struct BatchJob: Sendable {
     }
 }
 
-/// A submitted job, and what `capsize submit` says about it.
+/// A submitted job, and what `capsize submit` says about it. Backends (in Execution) make it with its memberwise
+/// initializer.
 public struct BatchSubmission: Sendable {
     /// capsize's id for the job (the array parent's for arrays).
     public var id: String
@@ -59,14 +60,6 @@ public struct BatchSubmission: Sendable {
     public var destination: String
     /// How the backend's times were measured, e.g. `Slurm's times, whole seconds` (nil: measured here).
     public var clock: String?
-
-    public init(id: String, reference: String?, announcement: String, destination: String, clock: String?) {
-        self.id = id
-        self.reference = reference
-        self.announcement = announcement
-        self.destination = destination
-        self.clock = clock
-    }
 }
 
 /// What a backend is made with.

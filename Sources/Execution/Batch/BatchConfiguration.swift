@@ -100,15 +100,9 @@ public struct BatchConfiguration: Decodable, Sendable {
         }
         for (index, entry) in computeEnvironments.enumerated() {
             let field = "computeEnvironments[\(index)]"
-            guard let name = entry.computeEnvironmentName, Self.isValidName(name) else {
-                throw InputError(
-                    field: "\(field).computeEnvironmentName", value: entry.computeEnvironmentName ?? "",
-                    allowed: "1-128 letters, digits, hyphens and underscores")
-            }
-            guard environments[name] == nil else {
-                throw InputError(
-                    field: "\(field).computeEnvironmentName", value: name, allowed: "a name not used before")
-            }
+            let name = try Self.newName(
+                entry.computeEnvironmentName, field: "\(field).computeEnvironmentName",
+                taken: environments.keys.contains)
             guard let maxVCPUs = entry.maxvCpus, maxVCPUs.isFinite, maxVCPUs >= 0.25, maxVCPUs <= 4096 else {
                 throw InputError(
                     field: "\(field).maxvCpus", value: entry.maxvCpus.map { "\($0)" } ?? "none", allowed: "0.25...4096")
@@ -154,14 +148,9 @@ public struct BatchConfiguration: Decodable, Sendable {
         var queues: [JobQueue] = []
         for (index, entry) in jobQueues.enumerated() {
             let field = "jobQueues[\(index)]"
-            guard let name = entry.jobQueueName, Self.isValidName(name) else {
-                throw InputError(
-                    field: "\(field).jobQueueName", value: entry.jobQueueName ?? "",
-                    allowed: "1-128 letters, digits, hyphens and underscores")
-            }
-            guard !queues.contains(where: { $0.name == name }) else {
-                throw InputError(field: "\(field).jobQueueName", value: name, allowed: "a name not used before")
-            }
+            let name = try Self.newName(
+                entry.jobQueueName, field: "\(field).jobQueueName",
+                taken: { name in queues.contains { $0.name == name } })
             guard let priority = entry.priority, JobQueue.priorities.contains(priority) else {
                 throw InputError(
                     field: "\(field).priority", value: entry.priority.map(String.init) ?? "none", allowed: "0...1000")
@@ -231,6 +220,15 @@ public struct BatchConfiguration: Decodable, Sendable {
                     fairShare: fairShare))
         }
         return (queues, warnings)
+    }
+
+    /// `name`, the name of a compute environment or a job queue at `field`, when it is valid and not `taken` yet.
+    private static func newName(_ name: String?, field: String, taken: (String) -> Bool) throws(InputError) -> String {
+        guard let name, isValidName(name) else {
+            throw InputError(field: field, value: name ?? "", allowed: "1-128 letters, digits, hyphens and underscores")
+        }
+        guard !taken(name) else { throw InputError(field: field, value: name, allowed: "a name not used before") }
+        return name
     }
 
     /// AWS's rule for queue and environment names: up to 128 letters, digits, hyphens and underscores.

@@ -1,4 +1,3 @@
-internal import CLinux
 import Foundation
 import Synchronization
 
@@ -9,12 +8,12 @@ import Synchronization
 /// One long-lived program (a `capsize worker`) under capsize-launch, spoken to in lines: the
 /// interactive counterpart of `Sandbox.run`, for a Lambda execution environment.
 ///
-/// A thread of its own spawns the launcher (the launcher's parent-death signal follows that thread),
-/// then waits in `ppoll` on the pipes. While a request is outstanding it samples the resident memory of
-/// the whole process tree every `sampleInterval`, checks the size of the private temporary directory,
-/// and kills the tree with SIGKILL at the deadline, above the memory cap or above the storage cap;
-/// between requests it sleeps in `ppoll` and costs nothing. The program is frozen between requests
-/// with SIGSTOP on its process group and thawed with SIGCONT.
+/// A thread of its own spawns the launcher (the launcher's parent-death signal follows that thread) and
+/// supervises it with the sandbox's `LaunchSupervisor`, as `Sandbox.run` does a run: while a request is
+/// outstanding the tree is held to the caps (memory sampled every `sampleInterval`, the private temporary
+/// directory's size, SIGKILL at the deadline or above a cap, the CPU share); between requests the thread
+/// sleeps in `ppoll` and costs nothing. The program is frozen between requests with SIGSTOP on its process
+/// group and thawed with SIGCONT.
 // @unchecked Sendable: `shared` is behind a Mutex; the other stored state is touched only by the
 // supervising thread (after `start` hands it over).
 final class EnvironmentProcess: @unchecked Sendable {
@@ -100,39 +99,22 @@ final class EnvironmentProcess: @unchecked Sendable {
     var wake: (read: Int32, write: Int32) = (-1, -1)
 
     // The supervising thread's own state.
-    var pipes = LaunchPipes()
-    var launcher: pid_t = 0
-    /// The process whose descendants are the environment (`LaunchReport.treeRoot`): the launcher until it says
-    /// which init it started.
-    var root: pid_t = 0
-    var tree = ProcessTree()
-    /// Holds the tree to `options.cpuShare` during a request; made at the request's first reading.
-    var governor: CPUGovernor?
-    var governs = false
-    /// The launcher ended without its "exited" report (something in the environment killed it): the tree is
-    /// still held to its caps, and killed when it ends.
-    var launcherGone = false
-    var reportedExit = false
-    var peak: UInt64 = 0 {
-        didSet { lifetimePeak = max(lifetimePeak, peak) }
-    }
-    var lifetimePeak: UInt64 = 0
+    let launch: LaunchSupervisor
     var seenGeneration = -1
-    var nextSample = 0.0
-    var nextStorageCheck = 0.0
-    var cause: Ending?
     var stdoutBuffer: [UInt8] = []
-    var stderrTail: [UInt8] = []
-    var reportBuffer: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    /// For reading `/proc/PID/exe`.
-    var smallBuffer = [UInt8](repeating: 0, count: 512)
-    /// The worker's own executable, to tell its copies (forked, not yet exec'd) from what it started.
-    var workerExecutable: String?
-    static let storageCheckInterval = 0.25
-    static let stderrTailLimit = 4096
+    var stderrTail = OutputTail(limit: 4096)
 
-    init(options: Options) { self.options = options }
+    init(options: Options) {
+        self.options = options
+        var limits = SandboxLimits(
+            memoryBytes: options.memoryBytes, cpuList: options.cpuList,
+            temporaryDirectoryBytes: options.temporaryDirectoryBytes, openFiles: options.openFiles,
+            processes: options.processes)
+        limits.privateSharedMemory = options.privateSharedMemory
+        launch = LaunchSupervisor(
+            limits: limits, temporaryDirectory: options.temporaryDirectory, sampleInterval: options.sampleInterval,
+            leavesOutCopies: true)
+    }
 
     /// The program's process id (its process group's too); 0 before it started.
     var pid: pid_t { shared.withLock { $0.pid } }
@@ -145,11 +127,9 @@ final class EnvironmentProcess: @unchecked Sendable {
     /// - Returns: the first line, or how the program ended before writing one.
     /// - Throws: `SandboxError` when the launcher cannot be started.
     func start(deadline: Double?) async throws -> Reply {
-        var fds: [Int32] = [-1, -1]
-        guard pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else {
-            throw SandboxError("Cannot create a pipe for an execution environment (errno \(errno)); raise ulimit -n.")
+        do { wake = try Posix.pipe(flags: O_CLOEXEC | O_NONBLOCK) } catch {
+            throw SandboxError("Cannot create a pipe for an execution environment (\(error)); raise ulimit -n.")
         }
-        wake = (fds[0], fds[1])
         let reply = await withCheckedContinuation { (continuation: CheckedContinuation<Reply, Never>) in
             let now = monotonicSeconds()
             shared.withLock {
@@ -158,8 +138,12 @@ final class EnvironmentProcess: @unchecked Sendable {
                 $0.generation += 1
             }
             let thread = Thread { [self] in
+                LaunchSupervisor.prepareThread()
                 do throws(SandboxError) {
-                    try spawn()
+                    try launch.spawn(
+                        launcherPath: options.launcherPath, options: launcherOptions(), environment: environment(),
+                        hasInput: true)
+                    shared.withLock { [launch] in $0.root = launch.launcher }
                 } catch {
                     shared.withLock {
                         $0.spawnError = error
@@ -208,7 +192,7 @@ final class EnvironmentProcess: @unchecked Sendable {
     func freeze() {
         shared.withLock {
             guard $0.ending == nil, $0.pid > 0, !$0.frozen else { return }
-            signalEverything(SIGSTOP, pid: $0.pid, root: $0.root)
+            ProcessTree.signal(SIGSTOP, group: $0.pid, below: $0.root)
             $0.frozen = true
         }
     }
@@ -217,16 +201,9 @@ final class EnvironmentProcess: @unchecked Sendable {
     func thaw() {
         shared.withLock {
             guard $0.ending == nil, $0.pid > 0, $0.frozen else { return }
-            signalEverything(SIGCONT, pid: $0.pid, root: $0.root)
+            ProcessTree.signal(SIGCONT, group: $0.pid, below: $0.root)
             $0.frozen = false
         }
-    }
-
-    func signalEverything(_ signal: Int32, pid: pid_t, root: pid_t) {
-        kill(-pid, signal)
-        var tree = ProcessTree()
-        _ = tree.sample(below: root)
-        for process in tree.processes { kill(process, signal) }
     }
 
     /// Kills the program and everything below it; returns at once (the thread reaps it).
@@ -237,11 +214,11 @@ final class EnvironmentProcess: @unchecked Sendable {
 
     func poke() {
         var byte: UInt8 = 1
-        _ = write(wake.write, &byte, 1)
+        _ = withUnsafeBytes(of: &byte) { try? Posix.write(wake.write, from: $0) }
     }
 
     func closeWake() {
-        LaunchPipes.close(&wake.read)
-        LaunchPipes.close(&wake.write)
+        Posix.close(&wake.read)
+        Posix.close(&wake.write)
     }
 }

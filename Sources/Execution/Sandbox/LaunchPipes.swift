@@ -18,14 +18,12 @@ struct LaunchPipes {
     private mutating func makePipes(hasInput: Bool) throws(SandboxError) -> [Int32] {
         var childEnds: [Int32] = []
         func makePipe() throws(SandboxError) -> (read: Int32, write: Int32) {
-            var fds: [Int32] = [-1, -1]
-            do { try check(pipe2(&fds, O_CLOEXEC), "pipe2") } catch {
-                for fd in childEnds { Glibc.close(fd) }
+            do { return try Posix.pipe(flags: O_CLOEXEC) } catch {
+                Self.close(&childEnds)
                 closeAll()
                 throw SandboxError(
                     "Cannot create a pipe for the sandbox (\(error)); close some files or raise ulimit -n.")
             }
-            return (fds[0], fds[1])
         }
         for keep in [\LaunchPipes.report, \LaunchPipes.stdout, \LaunchPipes.stderr] {
             let pipe = try makePipe()
@@ -53,8 +51,8 @@ struct LaunchPipes {
     mutating func send(
         to server: LaunchServer, options: [String], environment: [String: String], hasInput: Bool
     ) throws(SandboxError) -> Bool {
-        let childEnds = try makePipes(hasInput: hasInput)
-        defer { for fd in childEnds { Glibc.close(fd) } }
+        var childEnds = try makePipes(hasInput: hasInput)
+        defer { Self.close(&childEnds) }
         let sent: Bool
         do { sent = try server.send(options: options, environment: environment, descriptors: childEnds) } catch {
             closeAll()
@@ -75,8 +73,8 @@ struct LaunchPipes {
     mutating func spawn(arguments: [String], environment: [String: String], hasInput: Bool) throws(SandboxError)
         -> pid_t
     {
-        let childEnds = try makePipes(hasInput: hasInput)
-        defer { for fd in childEnds { Glibc.close(fd) } }
+        var childEnds = try makePipes(hasInput: hasInput)
+        defer { Self.close(&childEnds) }
         let input: SpawnFileAction =
             hasInput ? .duplicate(childEnds[3], onto: 0) : .open("/dev/null", onto: 0, writing: false)
         let (pid, status) = spawnWithDefaultSignals(
@@ -85,22 +83,26 @@ struct LaunchPipes {
                 input, .duplicate(childEnds[1], onto: 1), .duplicate(childEnds[2], onto: 2),
                 .duplicate(childEnds[0], onto: 3),
             ])
-        do { try checkStatus(status, "posix_spawn") } catch {
+        guard status == 0 else {
             closeAll()
             throw SandboxError(
-                "Cannot start the launcher \(arguments[0]) (\(error)); rebuild capsize-launch or set CAPSIZE_LAUNCHER.")
+                "Cannot start the launcher \(arguments[0]) (\(SystemCallError(call: "posix_spawn", code: status))); "
+                    + "rebuild capsize-launch or set CAPSIZE_LAUNCHER.")
         }
         makeNonBlocking()
         return pid
     }
 
-    static func close(_ fd: inout Int32) {
-        if fd >= 0 { Glibc.close(fd) }
-        fd = -1
+    static func close(_ fd: inout Int32) { Posix.close(&fd) }
+
+    private static func close(_ fds: inout [Int32]) {
+        for index in fds.indices { Posix.close(&fds[index]) }
     }
 
     mutating func closeAll() {
-        for fd in [input, stdout, stderr, report] where fd >= 0 { Glibc.close(fd) }
-        (input, stdout, stderr, report) = (-1, -1, -1, -1)
+        Posix.close(&input)
+        Posix.close(&stdout)
+        Posix.close(&stderr)
+        Posix.close(&report)
     }
 }

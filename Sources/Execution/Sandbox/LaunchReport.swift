@@ -39,124 +39,118 @@ struct LaunchReport: Decodable {
 
     /// The launcher's lines are flat objects of numbers and plain strings: read those directly
     /// (a JSONDecoder per line was most of the report's cost). Anything else — an escape in a
-    /// string, a value that is not a plain number, a missing field — returns nil and goes to
-    /// JSONDecoder, which decides.
+    /// string, a value that is not a plain number, a value of the wrong kind, a missing field —
+    /// returns nil and goes to JSONDecoder, which decides.
     private static func decodeFlat(_ bytes: [UInt8]) -> LaunchReport? {
+        guard let fields = FlatObject(bytes)?.fields else { return nil }
+        var report = LaunchReport(event: "", pid: 0)
+        var has = (event: false, pid: false)
+        do throws(FlatObject.WrongKind) {
+            for (key, value) in fields {
+                switch key {  // CodingKeys, spelled out: CodingKeys(stringValue:) is a slow search
+                case "event": (report.event, has.event) = (try value.text(), true)
+                case "pid": (report.pid, has.pid) = (try value.number(), true)
+                case "launcher": report.launcher = try value.number()
+                case "init": report.namespaceInit = try value.number()
+                case "start": report.start = try value.number()
+                case "exit": report.exit = try value.number()
+                case "signal": report.signal = try value.number()
+                case "error": report.error = try value.text()
+                case "user": report.user = try value.number()
+                case "system": report.system = try value.number()
+                case "maxrss_kib": report.maxRSSKiB = try value.number()
+                case "wall": report.wall = try value.number()
+                default: if case .number = value { _ = try value.number() as Double }  // one JSON would read
+                }
+            }
+        } catch {
+            return nil
+        }
+        return has.event && has.pid ? report : nil
+    }
+}
+
+/// A JSON object whose values are plain strings (no escapes) and numbers (digits, sign, point and exponent: no
+/// `nan`, `true` or `null`) only, as capsize-launch writes its reports.
+private struct FlatObject {
+    enum Value {
+        case text(String)
+        case number(String)
+
+        func text() throws(WrongKind) -> String {
+            guard case .text(let text) = self else { throw WrongKind() }
+            return text
+        }
+
+        /// - Throws: `WrongKind` for a string, or a number that is not a `T` (a fraction for an integer).
+        func number<T: LosslessStringConvertible>() throws(WrongKind) -> T {
+            guard case .number(let token) = self, let number = T(token) else { throw WrongKind() }
+            return number
+        }
+    }
+
+    /// A value of the other kind than its field has.
+    struct WrongKind: Error {}
+
+    /// The fields in their order.
+    private(set) var fields: [(key: String, value: Value)] = []
+
+    /// Reads `bytes`; nil when they are not such an object.
+    init?(_ bytes: [UInt8]) {
         let quote = UInt8(ascii: "\"")
-        let comma = UInt8(ascii: ",")
-        let colon = UInt8(ascii: ":")
         var index = 0
         func skipSpaces() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 } }
+        func next(is byte: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
         func plainString() -> String? {
-            guard index < bytes.count, bytes[index] == quote else { return nil }
-            let start = index + 1
-            var end = start
-            while end < bytes.count, bytes[end] != quote {
-                if bytes[end] == UInt8(ascii: "\\") || bytes[end] < 0x20 { return nil }
-                end += 1
+            guard next(is: quote) else { return nil }
+            let start = index
+            while index < bytes.count, bytes[index] != quote {
+                if bytes[index] == UInt8(ascii: "\\") || bytes[index] < 0x20 { return nil }
+                index += 1
             }
-            guard end < bytes.count else { return nil }
-            index = end + 1
-            return String(decoding: bytes[start..<end], as: UTF8.self)
+            guard index < bytes.count else { return nil }
+            index += 1
+            return String(decoding: bytes[start..<(index - 1)], as: UTF8.self)
+        }
+        func number() -> String? {
+            let start = index
+            while index < bytes.count, Self.isNumberByte(bytes[index]) { index += 1 }
+            return index > start ? String(decoding: bytes[start..<index], as: UTF8.self) : nil
         }
         skipSpaces()
-        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return nil }
-        index += 1
-        var event: String?
-        var pid: Int32?
-        var launcher: Int32?
-        var namespaceInit: Int32?
-        var start: Double?
-        var exit: Int32?
-        var signal: Int32?
-        var error: String?
-        var user: Double?
-        var system: Double?
-        var maxRSSKiB: UInt64?
-        var wall: Double?
-        var closed = false
-        while index < bytes.count {
+        guard next(is: UInt8(ascii: "{")) else { return nil }
+        fields.reserveCapacity(16)
+        repeat {
             skipSpaces()
             guard let key = plainString() else { return nil }
             skipSpaces()
-            guard index < bytes.count, bytes[index] == colon else { return nil }
-            index += 1
+            guard next(is: UInt8(ascii: ":")) else { return nil }
             skipSpaces()
-            guard index < bytes.count else { return nil }
-            if bytes[index] == quote {
+            if index < bytes.count, bytes[index] == quote {
                 guard let text = plainString() else { return nil }
-                switch key {
-                case "event": event = text
-                case "error": error = text
-                case "pid", "launcher", "init", "start", "exit", "signal", "user", "system", "maxrss_kib", "wall":
-                    return nil
-                default: break
-                }
+                fields.append((key, .text(text)))
             } else {
-                let first = index
-                while index < bytes.count, bytes[index] != comma, bytes[index] != UInt8(ascii: "}"),
-                    bytes[index] != 0x20
-                {
-                    // Digits, sign, point and exponent only: nan, true, null and the like go to JSONDecoder.
-                    guard
-                        (48...57).contains(bytes[index]) || bytes[index] == UInt8(ascii: "-")
-                            || bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: "e")
-                            || bytes[index] == UInt8(ascii: "E") || bytes[index] == UInt8(ascii: "+")
-                    else { return nil }
-                    index += 1
-                }
-                let token = String(decoding: bytes[first..<index], as: UTF8.self)
-                func integer<T: FixedWidthInteger>(_: T.Type) -> T? { T(token) }
-                switch key {
-                case "pid":
-                    guard let value = integer(Int32.self) else { return nil }
-                    pid = value
-                case "launcher":
-                    guard let value = integer(Int32.self) else { return nil }
-                    launcher = value
-                case "init":
-                    guard let value = integer(Int32.self) else { return nil }
-                    namespaceInit = value
-                case "exit":
-                    guard let value = integer(Int32.self) else { return nil }
-                    exit = value
-                case "signal":
-                    guard let value = integer(Int32.self) else { return nil }
-                    signal = value
-                case "maxrss_kib":
-                    guard let value = integer(UInt64.self) else { return nil }
-                    maxRSSKiB = value
-                case "start":
-                    guard let value = Double(token) else { return nil }
-                    start = value
-                case "user":
-                    guard let value = Double(token) else { return nil }
-                    user = value
-                case "system":
-                    guard let value = Double(token) else { return nil }
-                    system = value
-                case "wall":
-                    guard let value = Double(token) else { return nil }
-                    wall = value
-                case "event", "error": return nil
-                default: guard Double(token) != nil else { return nil }
-                }
+                guard let token = number() else { return nil }
+                fields.append((key, .number(token)))
             }
             skipSpaces()
-            guard index < bytes.count else { return nil }
-            if bytes[index] == comma {
-                index += 1
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "}") else { return nil }
-            index += 1
-            closed = true
-            break
-        }
+        } while next(is: UInt8(ascii: ","))
+        guard next(is: UInt8(ascii: "}")) else { return nil }
         skipSpaces()
-        guard closed, index == bytes.count, let event, let pid else { return nil }
-        return LaunchReport(
-            event: event, pid: pid, launcher: launcher, namespaceInit: namespaceInit, start: start, exit: exit,
-            signal: signal, error: error, user: user, system: system, maxRSSKiB: maxRSSKiB, wall: wall)
+        guard index == bytes.count else { return nil }
+    }
+
+    /// A digit, a sign, a point or an exponent's `e`.
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
+            UInt8(ascii: "e"), UInt8(ascii: "E"):
+            true
+        default: false
+        }
     }
 }

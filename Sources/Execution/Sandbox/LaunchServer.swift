@@ -96,43 +96,43 @@ final class LaunchServer: Sendable {
     func forgetIfEnded() {
         connection.withLock { connection in
             guard let live = connection else { return }
-            var status: Int32 = 0
-            if waitpid(live.pid, &status, WNOHANG) == live.pid {
-                Glibc.close(live.socket)
+            if (try? Posix.wait(for: live.pid, options: WNOHANG)) != nil {
+                var socket = live.socket
+                Posix.close(&socket)
                 connection = nil
             }
         }
     }
 
     private static func stop(_ connection: Connection) {
-        Glibc.close(connection.socket)
-        kill(connection.pid, SIGKILL)
-        var status: Int32 = 0
-        while waitpid(connection.pid, &status, 0) < 0 && errno == EINTR {}
+        var socket = connection.socket
+        Posix.close(&socket)
+        Posix.signalIfAlive(connection.pid, SIGKILL)
+        _ = try? Posix.wait(for: connection.pid)
     }
 
     /// Starts `capsize-launch --server 3` with its end of a new socket pair on descriptor 3.
     private func start() throws(SandboxError) -> Connection {
-        var ends: [Int32] = [-1, -1]
-        let type = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        guard socketpair(AF_UNIX, type, 0, &ends) == 0 else {
-            throw SandboxError(
-                "Cannot create a socket for the launch server (\(SystemCallError(call: "socketpair", code: errno))).")
+        var (ours, theirs): (Int32, Int32)
+        do {
+            (ours, theirs) = try Posix.socketPair(type: Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+        } catch {
+            throw SandboxError("Cannot create a socket for the launch server (\(error)).")
         }
-        defer { Glibc.close(ends[1]) }
+        defer { Posix.close(&theirs) }
         let (pid, status) = spawnWithDefaultSignals(
             [launcherPath, "--server", "3"], environment: [],
             fileActions: [
                 .open("/dev/null", onto: 0, writing: false), .open("/dev/null", onto: 1, writing: true),
-                .duplicate(ends[1], onto: 3),
+                .duplicate(theirs, onto: 3),
             ])
         guard status == 0 else {
-            Glibc.close(ends[0])
+            Posix.close(&ours)
             throw SandboxError(
                 "Cannot start the launch server \(launcherPath) (\(SystemCallError(call: "posix_spawn", code: status))); "
                     + "rebuild capsize-launch or set CAPSIZE_LAUNCHER.")
         }
-        return Connection(socket: ends[0], pid: pid)
+        return Connection(socket: ours, pid: pid)
     }
 
     /// Two native `UInt32` counts, then every argument and every `KEY=value` NUL-terminated; nil when

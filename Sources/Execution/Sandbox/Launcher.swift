@@ -29,4 +29,27 @@ enum Launcher {
             "\(name) was not found (searched \(candidates.prefix(4).joined(separator: ", ")) and PATH); "
                 + "build it with `swift build` or set CAPSIZE_LAUNCHER to its path.")
     }
+
+    /// The launcher's options for `argv` under `limits`, up to and with `--` and `argv` (its `--parent` is added
+    /// by whoever starts it): the report on descriptor 3, no core files, the rlimits, CPUs, the private /dev/shm, the
+    /// user, the PID namespace and the kernel's memory backstop (`cgroup`, else `limits.addressSpaceBytes`).
+    static func options(
+        _ argv: [String], limits: SandboxLimits, user: SandboxUser?, pidNamespace: Bool,
+        workingDirectory: String? = nil, cgroup: String? = nil
+    ) -> [String] {
+        var options = ["--report-fd", "3", "--rlimit", "core=0"]
+        if let workingDirectory { options += ["--chdir", workingDirectory] }
+        if limits.privateSharedMemory, let memory = limits.memoryBytes { options += ["--private-shm", "\(memory)"] }
+        if let user { options += ["--user", user.launcherValue] }
+        if pidNamespace { options.append("--pid-namespace") }
+        if let openFiles = limits.openFiles { options += ["--rlimit", "nofile=\(openFiles)"] }
+        if let processes = limits.processes { options += ["--rlimit", "nproc=\(processes)"] }
+        if let cpus = limits.cpuList { options += ["--cpus", cpus.map(String.init).joined(separator: ",")] }
+        if let cgroup {
+            options += ["--cgroup", cgroup]
+        } else if let bytes = limits.addressSpaceBytes {
+            options += ["--rlimit", "as=\(bytes)"]
+        }
+        return options + ["--"] + argv
+    }
 }

@@ -39,10 +39,10 @@ final class MemoryCgroup {
     func remove() { rmdir(path) }
 
     private func write(_ file: String, _ value: String) -> Bool {
-        let fd = open("\(path)/\(file)", O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        return value.withCString { Glibc.write(fd, $0, strlen($0)) } == value.utf8.count
+        guard var fd = try? Posix.open("\(path)/\(file)", O_WRONLY | O_CLOEXEC) else { return false }
+        defer { Posix.close(&fd) }
+        let bytes = Array(value.utf8)
+        return bytes.withUnsafeBytes { try? Posix.write(fd, from: $0) } == .bytes(bytes.count)
     }
 
     private static func delegatedParent() -> String? {

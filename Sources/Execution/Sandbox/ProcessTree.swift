@@ -43,6 +43,8 @@ struct ProcessTree {
     /// CPU seconds of the processes this tree reaped itself.
     private var adoptedCPUSeconds = 0.0
     private var buffer = [UInt8](repeating: 0, count: 4096)
+    /// The executable of the program whose copies `sample(below:leavingOutCopiesOf:)` leaves out, once read.
+    private var programExecutable: String?
     private static let pageSize = UInt64(max(1, sysconf(Int32(_SC_PAGESIZE))))
     private static let ticksPerSecond = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
     private static let hasChildrenFiles = access("/proc/self/task/\(getpid())/children", R_OK) == 0
@@ -101,19 +103,48 @@ struct ProcessTree {
         }
     }
 
-    /// The resident bytes of `pid` read now (0 for a process that is gone).
-    mutating func residentBytes(of pid: pid_t) -> UInt64 { statistics(of: pid)?.resident ?? 0 }
+    /// `sample(below:)`, leaving out the children of `program` that are still copies of it: a long-lived program
+    /// (an environment's worker) forks, and Foundation's `Process` forks from whichever thread (so the child's name
+    /// may differ) before it execs a command. Until the exec the child maps the program's memory, and a sum of RSS
+    /// would count the program twice (and kill a 128 MB function that only runs `true`). A child whose executable
+    /// is still the program's is such a copy. The executable and the resident count both belong to the process's
+    /// memory map, which exec replaces whole, so reading the first before the second never pairs a copy's name
+    /// with a new image's memory the wrong way round. (A program that runs another copy of itself is undercounted
+    /// by that child; capsize's worker does not.)
+    mutating func sample(below root: pid_t, leavingOutCopiesOf program: pid_t) -> UInt64 {
+        let total = sample(below: root)
+        guard program > 0, processes.count > 1 else { return total }
+        if programExecutable == nil { programExecutable = executable(of: program) }
+        var bytes: UInt64 = 0
+        for (index, process) in processes.enumerated() {
+            guard process != program, parents[index] == program else {
+                bytes += residentBytes[index]
+                continue
+            }
+            // The program's own child: its executable first, then its memory read again (see above).
+            if executable(of: process) == programExecutable { continue }
+            bytes += statistics(of: process)?.resident ?? 0
+        }
+        return bytes
+    }
+
+    /// The executable of `pid` (`/proc/PID/exe`), nil when it cannot be read.
+    private mutating func executable(of pid: pid_t) -> String? {
+        let count = buffer.withUnsafeMutableBytes { bytes in
+            readlink("/proc/\(pid)/exe", bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
+        }
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[..<count], as: UTF8.self)
+    }
 
     /// Waits for the tree's processes that capsize adopted and that have ended (zombies), so they do not
     /// linger, keeping their CPU time and exit status.
     mutating func reapAdopted() {
         let me = getpid()
         for (index, pid) in processes.enumerated() where parents[index] == me && zombies[index] {
-            var status: Int32 = 0
-            var usage = rusage()
-            if wait4(pid, &status, WNOHANG, &usage) == pid {
-                reapedStatuses[pid] = status
-                adoptedCPUSeconds += seconds(usage.ru_utime) + seconds(usage.ru_stime)
+            if let ended = try? Posix.wait(for: pid, options: WNOHANG) {
+                reapedStatuses[pid] = ended.status
+                adoptedCPUSeconds += seconds(ended.usage.ru_utime) + seconds(ended.usage.ru_stime)
             }
         }
     }
@@ -121,13 +152,32 @@ struct ProcessTree {
     /// Whether any process of the tree still runs (zombies do not).
     var hasLiveProcesses: Bool { zombies.contains(false) }
 
+    /// Sends `signal` to the process group `group` and its leader (a process may leave its group), then to every
+    /// process of the last `sample` (some run in groups of their own).
+    func signal(_ signal: Int32, group: pid_t? = nil) {
+        if let group, group > 0 {
+            Posix.signalIfAlive(-group, signal)
+            Posix.signalIfAlive(group, signal)
+        }
+        for pid in processes { Posix.signalIfAlive(pid, signal) }
+    }
+
+    /// Sends `signal` to `group` and to every process below `root` as it is now: for a caller that keeps no tree
+    /// of its own (a frozen environment is sampled by no one).
+    static func signal(_ signal: Int32, group: pid_t, below root: pid_t) {
+        Posix.signalIfAlive(-group, signal)
+        var tree = ProcessTree()
+        _ = tree.sample(below: root)
+        tree.signal(signal)
+    }
+
     /// Kills every process of the tree with SIGKILL, again until none is left (each may fork while dying),
     /// reaping those capsize adopted. Gives up after `seconds`.
     mutating func killAll(below root: pid_t, seconds: Double = 2) {
         let end = monotonicSeconds() + seconds
         repeat {
             _ = sample(below: root)
-            for pid in processes { kill(pid, SIGKILL) }
+            signal(SIGKILL)
             reapAdopted()
             if processes.isEmpty { return }
             var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
@@ -172,13 +222,12 @@ struct ProcessTree {
     static func reapOrphanedRoot(_ pid: pid_t) {
         let end = monotonicSeconds() + 1
         repeat {
-            var status: Int32 = 0
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid { return }
-            if reaped == 0 {
-                kill(pid, SIGKILL)  // capsize's: killed already, make sure
-            } else if errno != ECHILD || (kill(pid, 0) != 0 && errno == ESRCH) {
-                return
+            do {
+                if try Posix.wait(for: pid, options: WNOHANG) != nil { return }
+                Posix.signalIfAlive(pid, SIGKILL)  // capsize's: killed already, make sure
+            } catch {
+                // Not capsize's child (yet): go on waiting while it exists; give up on any other failure.
+                guard error.code == ECHILD, Posix.exists(pid) else { return }
             }
             var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
             nanosleep(&pause, nil)

@@ -73,6 +73,12 @@ public struct SandboxLimits: Sendable, Hashable {
         self.processes = processes
     }
 
+    /// The `RLIMIT_AS` of the kernel backstop when it is an address-space limit: `memoryBytes` plus
+    /// `addressSpaceHeadroom`; nil without `kernelMemoryBackstop`.
+    public var addressSpaceBytes: UInt64? {
+        kernelMemoryBackstop ? memoryBytes.map { $0 + Self.addressSpaceHeadroom } : nil
+    }
+
     /// The thread count the program is told about, if any.
     public var effectiveThreads: Int? { threads ?? cpuList.map(\.count) }
 

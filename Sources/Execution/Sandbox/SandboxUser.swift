@@ -54,14 +54,14 @@ public struct SandboxUser: Sendable, Hashable {
     /// run as another uid) to this user. Walked by descriptor and never through a link: a link the job left must
     /// not lead root's chown out of the folder.
     func ownContents(of path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if fd >= 0 { ownEntries(of: fd) }
+        if let fd = try? Posix.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) { ownEntries(of: fd) }
     }
 
     /// `ownContents` below the directory open as `fd` (closed here).
     private func ownEntries(of fd: Int32) {
         guard let directory = fdopendir(fd) else {
-            close(fd)
+            var fd = fd
+            Posix.close(&fd)
             return
         }
         defer { closedir(directory) }
@@ -88,10 +88,7 @@ public struct SandboxUser: Sendable, Hashable {
 
         /// Frees the uid for another job.
         public func release() {
-            descriptor.withLock {
-                if $0 >= 0 { close($0) }
-                $0 = -1
-            }
+            descriptor.withLock { Posix.close(&$0) }
         }
 
         deinit { release() }
@@ -122,12 +119,12 @@ public struct SandboxUser: Sendable, Hashable {
         // The lowest free uid: jobs one after another reuse the same few, and so PoCL's kernel cache of each.
         for uid in uids {
             if machineAccounts.contains(uid) { continue }  // an account of this machine: not ours
-            let fd = open("\(directory)/\(uid).lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-            if fd < 0 { continue }
+            let flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW
+            guard var fd = try? Posix.open("\(directory)/\(uid).lock", flags, mode: 0o600) else { continue }
             if flock(fd, LOCK_EX | LOCK_NB) == 0 {
                 return Lease(user: SandboxUser(uid: uid, gid: gid_t(uid)), descriptor: fd)
             }
-            close(fd)
+            Posix.close(&fd)
         }
         throw SandboxError("Every uid of \(uids) is in use by a running job; wait for some to end.")
     }

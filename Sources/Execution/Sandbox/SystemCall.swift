@@ -1,4 +1,3 @@
-internal import CLinux
 import Compute
 import Foundation
 
@@ -21,36 +20,11 @@ public struct SystemCallError: Error, Equatable, Sendable, CustomStringConvertib
     public var description: String { "\(call) failed: \(String(cString: strerror(code))) (errno \(code))" }
 }
 
-/// Returns `value`, or throws the current `errno` when `value` is -1 (the C convention of `open`,
-/// `pipe2`, `fcntl`...).
-@discardableResult
-func check<Value: FixedWidthInteger>(_ value: Value, _ call: String) throws(SystemCallError) -> Value {
-    if value == -1 { throw SystemCallError(call: call, code: errno) }
-    return value
-}
-
-/// Throws when `status` (the return value of a function that reports errors by returning them,
-/// like `posix_spawn`) is not zero.
-func checkStatus(_ status: Int32, _ call: String) throws(SystemCallError) {
-    if status != 0 { throw SystemCallError(call: call, code: status) }
-}
-
 /// Seconds on `CLOCK_MONOTONIC`, the clock the launcher stamps its reports with.
 func monotonicSeconds() -> Double {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-}
-
-/// Waits with `ppoll` until one of `polls` is ready or the monotonic time `wake` (forever when nil).
-/// - Returns: `ppoll`'s result: the ready count, 0 at the wake time, -1 on a signal.
-func waitForEvents(_ polls: inout [pollfd], until wake: Double?) -> Int32 {
-    guard let wake else {
-        return polls.withUnsafeMutableBufferPointer { ppoll($0.baseAddress, nfds_t($0.count), nil, nil) }
-    }
-    let pause = max(0, wake - monotonicSeconds())
-    var timeout = timespec(tv_sec: Int(pause), tv_nsec: Int((pause - Double(Int(pause))) * 1e9))
-    return polls.withUnsafeMutableBufferPointer { ppoll($0.baseAddress, nfds_t($0.count), &timeout, nil) }
 }
 
 /// CPU seconds the calling thread has used.
@@ -63,14 +37,12 @@ func threadCPUSeconds() -> Double {
 /// Reads a small file (under /proc or /sys) into `buffer` with one `read`; returns the byte count,
 /// or nil when the file is gone (a process that just exited) or unreadable.
 func readSmallFile(_ path: String, into buffer: inout [UInt8]) -> Int? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
+    guard var fd = try? Posix.open(path, O_RDONLY | O_CLOEXEC) else { return nil }
+    defer { Posix.close(&fd) }
     var total = 0
     while total < buffer.count {
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
-        if count < 0 && errno == EINTR { continue }
-        if count <= 0 { break }
+        let read = buffer.withUnsafeMutableBytes { try? Posix.read(fd, into: .init(rebasing: $0[total...])) }
+        guard case .bytes(let count) = read else { break }
         total += count
     }
     return total
