@@ -1,6 +1,7 @@
 import CloudModel
 import Foundation
 public import Store
+import Synchronization
 
 /// A place Batch-model jobs run: this machine (`LocalBatchBackend`, over `BatchExecutor`) or a Slurm cluster
 /// (`SlurmBatchBackend`, over `SlurmBackend`). Every backend lays out and starts its jobs as `JobLaunch` says and
@@ -116,4 +117,23 @@ public protocol BatchBackendMaker: BatchBackend {
 
     /// - Throws: `InputError` naming the setting `backend` when the backend cannot be used from this machine.
     init(_ context: BatchBackendContext) throws
+}
+
+/// The tasks a backend's `events` streams run in: a stream that ends early cancels its own, `cancelAll` (a backend's
+/// `interrupt`) every one.
+final class EventTasks: Sendable {
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+
+    /// A stream whose events `body` yields (and finishes) in a task of its own.
+    func stream(_ body: @escaping @Sendable (AsyncStream<JobRecord>.Continuation) async -> Void)
+        -> AsyncStream<JobRecord>
+    {
+        AsyncStream { continuation in
+            let task = Task { await body(continuation) }
+            tasks.withLock { $0.append(task) }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    func cancelAll() { tasks.withLock { for task in $0 { task.cancel() } } }
 }

@@ -48,21 +48,14 @@ public actor LocalBatchBackend: BatchBackendMaker {
     }
 
     public func events(run runID: String) async -> AsyncStream<JobRecord> {
-        AsyncStream { continuation in
-            let task = Task { await self.run(runID, continuation: continuation) }
-            self.follow(task)
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        tasks.stream { continuation in await self.run(runID, continuation: continuation) }
     }
 
     /// The tasks running the jobs (`events`), which `interrupt` cancels.
-    private var running: [Task<Void, Never>] = []
-    private func follow(_ task: Task<Void, Never>) { running.append(task) }
+    private let tasks = EventTasks()
 
     /// Cancels the executor's task: nothing new starts, attempts in flight are stopped and stored RUNNABLE again.
-    public func interrupt() async {
-        for task in running { task.cancel() }
-    }
+    public func interrupt() async { tasks.cancelAll() }
 
     /// Runs every submitted job in an executor made for `runID`, yielding each state change.
     private func run(_ runID: String, continuation: AsyncStream<JobRecord>.Continuation) async {

@@ -32,34 +32,27 @@ public actor SlurmBatchBackend: BatchBackendMaker {
     public func events(run runID: String) async -> AsyncStream<JobRecord> {
         let submissions = self.submissions
         let store = context.store
-        return AsyncStream { continuation in
-            let task = Task {
-                let warnings = await withTaskGroup(of: [String].self) { group in
-                    for (submission, backend) in submissions {
-                        group.addTask {
-                            await backend.track(submission, runID: runID, store: store) { continuation.yield($0) }
-                                .warnings
-                        }
+        return tasks.stream { continuation in
+            let warnings = await withTaskGroup(of: [String].self) { group in
+                for (submission, backend) in submissions {
+                    group.addTask {
+                        await backend.track(submission, runID: runID, store: store) { continuation.yield($0) }
+                            .warnings
                     }
-                    return await group.reduce(into: []) { $0 += $1 }
                 }
-                self.notice(warnings)
-                continuation.finish()
+                return await group.reduce(into: []) { $0 += $1 }
             }
-            self.follow(task)
-            continuation.onTermination = { _ in task.cancel() }
+            await self.notice(warnings)
+            continuation.finish()
         }
     }
 
-    /// The task following the jobs (`events`), which `interrupt` cancels.
-    private var following: [Task<Void, Never>] = []
-    private func follow(_ task: Task<Void, Never>) { following.append(task) }
+    /// The tasks following the jobs (`events`), which `interrupt` cancels.
+    private let tasks = EventTasks()
 
-    /// Cancels the following task: each `SlurmBackend.track` then cancels its Slurm job with `scancel` and stores
-    /// the jobs that had not ended RUNNABLE again.
-    public func interrupt() async {
-        for task in following { task.cancel() }
-    }
+    /// Cancels the following: each `SlurmBackend.track` then cancels its Slurm job with `scancel` and stores the
+    /// jobs that had not ended RUNNABLE again.
+    public func interrupt() async { tasks.cancelAll() }
 
     private func notice(_ warnings: [String]) { noticed += warnings }
 
