@@ -109,6 +109,28 @@ import Testing
         #expect(try store.run(id: run.id).status == .finished)
     }
 
+    @Test("a SIGINT during a sweep stops it before the next point: exit 130, interrupted, and --resume finishes it")
+    func interruptedSweepResumes() throws {
+        let home = try temporaryDirectory("capsize-interrupt")
+        let process = capsizeProcess(
+            [
+                "sweep", "train-mlp", "--param", "hidden=64..1024*2", "--executor", "function", "--memory", "512",
+                "--timeout", "10",
+            ], environment: ["CAPSIZE_HOME": home])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let store = try waitForRecordedItem(home: home)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let run = try #require(try store.runs().first)
+        #expect(run.status == .interrupted)
+        let resumed = try capsize(["sweep", "--resume", run.shortID], environment: ["CAPSIZE_HOME": home])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try store.run(id: run.id).status == .finished)
+    }
+
     /// Waits (at most 20 s) until the newest run in `home` has recorded an item; returns the store.
     private func waitForRecordedItem(home: String) throws -> CapsizeStore {
         let deadline = Date().addingTimeInterval(20)

@@ -84,8 +84,13 @@ public enum Caps {
     ) async throws -> SweepReport {
         let clock = ContinuousClock()
         let start = clock.now
-        var report = try await Sweep.run(
-            request, store: store, resuming: resuming, replay: replay, parameters: parameters(), onEvent: onEvent)
+        var report: SweepReport
+        do {
+            report = try await Sweep.run(
+                request, store: store, resuming: resuming, replay: replay, parameters: parameters(), onEvent: onEvent)
+        } catch StudyFailure.interrupted(let run, _) {
+            throw StudyFailure.interrupted(run: run, kind: "caps")  // resumed with `caps --resume`
+        }
         report.wallSeconds = replay ? nil : (clock.now - start).seconds
         return report
     }

@@ -82,9 +82,14 @@ public enum Sweep {
         if resuming != nil { engine.recorded = try SweepEngine.recordedSamples(run: run.id, store: store) }
         if !replay { onEvent(.started(run: run)) }
         var series: [SweepSeries] = []
-        for memory in plan.memories {
-            if !replay { onEvent(.series(memoryMB: memory)) }
-            series.append(try await engine.series(memoryMB: memory, timeoutSeconds: Double(request.timeoutSeconds)))
+        do {
+            for memory in plan.memories {
+                if !replay { onEvent(.series(memoryMB: memory)) }
+                series.append(
+                    try await engine.series(memoryMB: memory, timeoutSeconds: Double(request.timeoutSeconds)))
+            }
+        } catch  where Task.isCancelled {
+            throw interrupted(run.id, in: store, kind: .sweep)
         }
         if !replay { _ = try store.finish(run: run.id) }
         return SweepReport(run: run.id, plan: plan, series: series, timeScale: request.timeScale)

@@ -157,6 +157,7 @@ public struct SweepEngine {
                 onEvent(.sample(sample, reused: true))
                 continue
             }
+            try Task.checkCancellation()  // interrupted: no new point starts; the run is resumed from here
             onEvent(.starting(memoryMB: memoryMB, size: sizes.text(size), repetition: repetition, of: repeats))
             var sample = try await runner.run(memoryMB: memoryMB, size: size, itemKey: key)
             sample.repetition = repetition
