@@ -6,7 +6,7 @@ import Studies
 import Workloads
 
 /// `capsize caps WORKLOAD [params] [--param NAME=SIZES] [--memory LIST] [--timeout S] [--time-cap-scale F]`
-struct CapsCommand: AsyncParsableCommand {
+struct CapsCommand: InterruptibleCommand {
     static let configuration = CommandConfiguration(
         commandName: "caps",
         abstract:

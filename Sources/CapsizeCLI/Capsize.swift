@@ -30,9 +30,11 @@ public enum CapsizeMain {
         _ = OpenBLASCoreType.selection
         do {
             var command = try Capsize.parseAsRoot(arguments)
-            if let asynchronous = command as? any AsyncParsableCommand {
-                nonisolated(unsafe) var command = asynchronous  // moved into the task; nothing else touches it
+            if let interruptible = command as? any InterruptibleCommand {
+                nonisolated(unsafe) var command = interruptible  // moved into the task; nothing else touches it
                 try await Interruption.run { try await command.run() }
+            } else if var command = command as? any AsyncParsableCommand {
+                try await command.run()
             } else {
                 try command.run()
             }

@@ -1,9 +1,15 @@
+import ArgumentParser
 import Dispatch
 import Foundation
 import Studies
 import Synchronization
 
-/// SIGINT, SIGTERM and SIGHUP stop a command without losing what it finished: the first one cancels the command's
+/// A command that stops cleanly when its task is cancelled: its run is marked interrupted, resumable, and it ends
+/// with `StudyFailure.interrupted`. Other commands (a calibration, a recommendation) end at a signal as any program
+/// does: a half-made profile must not become a recommendation.
+protocol InterruptibleCommand: AsyncParsableCommand {}
+
+/// SIGINT, SIGTERM and SIGHUP stop an `InterruptibleCommand` without losing what it finished: the first one cancels the command's
 /// task, so that no new work starts and the work in flight ends as interrupted (its run stays resumable); a second
 /// one ends capsize at once. A SIGINT ignored when capsize started (a script's `capsize … &`) stays ignored, as a
 /// shell leaves it.

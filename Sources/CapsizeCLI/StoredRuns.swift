@@ -6,7 +6,7 @@ import Store
 
 /// A command whose interrupted run continues with `--resume RUN`: the run stores the command's own arguments, which
 /// are parsed again; only how this command line prints is taken from it.
-protocol ResumableCommand: AsyncParsableCommand {
+protocol ResumableCommand: InterruptibleCommand {
     /// The kind of run the command stores.
     static var runKind: RunRecord.Kind { get }
     var resume: String? { get }
