@@ -18,19 +18,23 @@
 //   nearest one, so it is skipped when that holds for every live lane. A skipped object would have
 //   lost the `di < d` comparison, so the distance and the nearest object are those of the full
 //   loop, bit for bit: culling saves work (a square root or two and the shape) without changing a
-//   pixel. A sphere's test shares its |q|² and leaves out only the square root.
-// - Counters: each pixel counts its SDF evaluations and the spheres, boxes and tori it evaluated in
-//   full (every evaluation tests every object), so the host can count the FLOPs that were
-//   evaluated (RenderScene.flops). Lanes that have finished (or lie outside the frame) are not
+//   pixel. A sphere's test shares its |q|² and leaves out only the square root. The objects
+//   orbit in rings of eight, and a ring is skipped whole (eight tests saved) where every live lane
+//   is farther from the ring's circle than d plus the ring's reach: the same argument, one level up.
+// - Counters: each pixel counts its SDF evaluations, the objects it tested and the spheres, boxes
+//   and tori it evaluated in full, so the host can count the FLOPs that were evaluated
+//   (RenderScene.flops). Lanes that have finished (or lie outside the frame) are not
 //   counted: what they compute is thrown away.
 //
 // scene layout (float4 each):
 //   [0] camera origin xyz, object count w   [1] forward * focal length
 //   [2] right                               [3] up
-//   [4] sun direction (unit)
+//   [4] sun direction (unit), ring count w
 //   [5 + 4i ...] object i: position xyz + kind w (0 sphere, 1 rounded box, 2 torus),
 //                size parameters, rotation (cos, sin) and culling reach z (bounding radius plus
 //                margin), albedo rgb.
+//   [5 + 4 * count + g] ring g (objects 1 + 8g ...): radius and height of the circle through their
+//                centres, reach (the tube about the circle that holds them, plus margin), objects.
 
 #ifdef CAPSIZE_FAST_MATH
 #define SQRT native_sqrt
@@ -113,6 +117,9 @@ static int any_lane(vi m) {
 }
 #endif
 
+// Work counters per pixel, each a plane of width * height: see Counters.
+#define COUNTERS 5
+
 #define MARCH_STEPS 128
 #define SHADOW_STEPS 32
 #define AO_STEPS 5
@@ -121,6 +128,7 @@ static int any_lane(vi m) {
 // The work one pixel did, lane by lane.
 typedef struct {
     vu evaluations;  // SDF evaluations (calls of `map`)
+    vu tests;        // objects whose bounding sphere was tested (those of culled rings are not)
     vu spheres;      // spheres evaluated in full
     vu boxes;        // rounded boxes evaluated in full
     vu tori;         // tori evaluated in full
@@ -152,57 +160,82 @@ static v3 at(v3 origin, v3 direction, vf t) {
     return make3(origin.x + direction.x * t, origin.y + direction.y * t, origin.z + direction.z * t);
 }
 
+// Object i's distance where any live lane may find it nearer than `*d`: it becomes the new `*d`
+// and `*nearest` where it is (strictly) nearer, as in the one-object-at-a-time loop.
+static void object(v3 p, __constant float4 *scene, int i, vi live, vu one, vf *d, vi *nearest, Counters *counted) {
+    float4 a = scene[5 + 4 * i];
+    float4 b = scene[6 + 4 * i];
+    float4 r = scene[7 + 4 * i];
+    vf qx = p.x - a.x;
+    vf qy = p.y - a.y;
+    vf qz = p.z - a.z;
+    vf q2 = qx * qx + qy * qy + qz * qz;
+    // Skip the object where its bounding sphere lies beyond d (r.z: its radius plus a margin).
+    vf reach = *d + r.z;
+    vi beyond = reach > 0.0f & q2 > reach * reach;
+    if (!ANY(live & !beyond)) return;
+    vf di;
+    if (a.w < 0.5f) {
+        di = SQRT(q2) - b.x;
+        counted->spheres += one;
+    } else if (a.w < 1.5f) {
+        // A rounded box turning about the vertical axis.
+        vf rx = r.x * qx + r.y * qz;
+        vf rz = r.x * qz - r.y * qx;
+        vf dx = fabs(rx) - b.x;
+        vf dy = fabs(qy) - b.y;
+        vf dz = fabs(rz) - b.z;
+        vf ox = fmax(dx, 0.0f);
+        vf oy = fmax(dy, 0.0f);
+        vf oz = fmax(dz, 0.0f);
+        vf outside = SQRT(ox * ox + oy * oy + oz * oz);
+        vf inside = fmin(fmax(dx, fmax(dy, dz)), 0.0f);
+        di = outside + inside - b.w;
+        counted->boxes += one;
+    } else {
+        // A torus tumbling about the z axis.
+        vf rx = r.x * qx + r.y * qy;
+        vf ry = r.x * qy - r.y * qx;
+        vf ring = SQRT(rx * rx + qz * qz) - b.x;
+        di = SQRT(ring * ring + ry * ry) - b.y;
+        counted->tori += one;
+    }
+    vi closer = di < *d;
+    *d = select(*d, di, closer);
+    *nearest = select(*nearest, (vi)i, closer);
+}
+
 // The distance from p to the nearest surface; `*id` is the nearest object (-1: the ground).
 // `live` marks the lanes whose result is used: only they count, and culling asks only them.
+// Objects are taken in index order, as the one-pixel loop takes them: the central one, then the
+// rings of up to eight about the vertical axis, each skipped whole where every live lane is
+// farther from its circle than d plus the ring's reach.
 // FLOPs (one FLOP per add, sub, mul, div, sqrt, min, max, abs, compare): see RenderScene.swift.
 static vf map(v3 p, __constant float4 *scene, int count, vi live, vi *id, Counters *counted) {
     vu one = select((vu)0u, (vu)1u, live);
     counted->evaluations += one;
+    counted->tests += one;
     vf d = p.y;
     vi nearest = (vi)(-1);
-    for (int i = 0; i < count; i++) {
-        float4 a = scene[5 + 4 * i];
-        float4 b = scene[6 + 4 * i];
-        float4 r = scene[7 + 4 * i];
-        vf qx = p.x - a.x;
-        vf qy = p.y - a.y;
-        vf qz = p.z - a.z;
-        vf q2 = qx * qx + qy * qy + qz * qz;
-        // Skip the object where its bounding sphere lies beyond d (r.z: its radius plus a margin).
-        vf reach = d + r.z;
-        vi beyond = reach > 0.0f & q2 > reach * reach;
-        if (!ANY(live & !beyond)) continue;
-        vf di;
-        if (a.w < 0.5f) {
-            di = SQRT(q2) - b.x;
-            counted->spheres += one;
-        } else {
-            if (a.w < 1.5f) {
-                // A rounded box turning about the vertical axis.
-                vf rx = r.x * qx + r.y * qz;
-                vf rz = r.x * qz - r.y * qx;
-                vf dx = fabs(rx) - b.x;
-                vf dy = fabs(qy) - b.y;
-                vf dz = fabs(rz) - b.z;
-                vf ox = fmax(dx, 0.0f);
-                vf oy = fmax(dy, 0.0f);
-                vf oz = fmax(dz, 0.0f);
-                vf outside = SQRT(ox * ox + oy * oy + oz * oz);
-                vf inside = fmin(fmax(dx, fmax(dy, dz)), 0.0f);
-                di = outside + inside - b.w;
-                counted->boxes += one;
-            } else {
-                // A torus tumbling about the z axis.
-                vf rx = r.x * qx + r.y * qy;
-                vf ry = r.x * qy - r.y * qx;
-                vf ring = SQRT(rx * rx + qz * qz) - b.x;
-                di = SQRT(ring * ring + ry * ry) - b.y;
-                counted->tori += one;
+    object(p, scene, 0, live, one, &d, &nearest, counted);
+    int rings = (int)scene[4].w;
+    if (rings > 0) {
+        vf across = SQRT(p.x * p.x + p.z * p.z);
+        int first = 1;
+        for (int g = 0; g < rings; g++) {
+            // ring g: radius x, height y, reach z (tube radius plus a margin), objects w.
+            float4 ring = scene[5 + 4 * count + g];
+            int members = (int)ring.w;
+            vf dr = across - ring.x;
+            vf dy = p.y - ring.y;
+            vf reach = d + ring.z;
+            vi beyond = reach > 0.0f & dr * dr + dy * dy > reach * reach;
+            if (ANY(live & !beyond)) {
+                counted->tests += select((vu)0u, (vu)(uint)members, live);
+                for (int i = first; i < first + members; i++) object(p, scene, i, live, one, &d, &nearest, counted);
             }
+            first += members;
         }
-        vi closer = di < d;
-        d = select(d, di, closer);
-        nearest = select(nearest, (vi)i, closer);
     }
     *id = nearest;
     return d;
@@ -348,11 +381,11 @@ static uchar channel(vf value, int lane) {
     return (uchar)((uint *)&scaled)[lane];
 }
 
-// One work-item per TILE_W × TILE_H tile of pixels. `counters[i]` holds pixel i's SDF evaluations,
-// spheres, boxes and tori; with `accumulate` set the counts add to the previous frames' so the
-// host reads the counters back rarely.
+// One work-item per TILE_W × TILE_H tile of pixels. `counters[c * width * height + i]` holds pixel
+// i's counter c (evaluations, tests, spheres, boxes, tori); with `accumulate` set the counts add to
+// the previous frames' so the host reads the counters back rarely.
 kernel void render(
-    global uchar4 *frame, global uint4 *counters, __constant float4 *scene, int width, int height, int spp,
+    global uchar4 *frame, global uint *counters, __constant float4 *scene, int width, int height, int spp,
     int accumulate)
 {
     vi xs = (int)get_global_id(0) * TILE_W + LANE_INDEX % TILE_W;
@@ -370,6 +403,7 @@ kernel void render(
 
     Counters counted;
     counted.evaluations = 0u;
+    counted.tests = 0u;
     counted.spheres = 0u;
     counted.boxes = 0u;
     counted.tori = 0u;
@@ -399,8 +433,12 @@ kernel void render(
         if (x >= width || y >= height) continue;
         int index = y * width + x;
         frame[index] = (uchar4)(channel(r, lane), channel(g, lane), channel(b, lane), (uchar)255);
-        uint4 mine = (uint4)(((uint *)&counted.evaluations)[lane], ((uint *)&counted.spheres)[lane],
-                             ((uint *)&counted.boxes)[lane], ((uint *)&counted.tori)[lane]);
-        counters[index] = (accumulate != 0 ? counters[index] : (uint4)(0u)) + mine;
+        int plane = width * height;
+        uint mine[COUNTERS] = {((uint *)&counted.evaluations)[lane], ((uint *)&counted.tests)[lane],
+                               ((uint *)&counted.spheres)[lane], ((uint *)&counted.boxes)[lane],
+                               ((uint *)&counted.tori)[lane]};
+        for (int c = 0; c < COUNTERS; c++) {
+            counters[c * plane + index] = (accumulate != 0 ? counters[c * plane + index] : 0u) + mine[c];
+        }
     }
 }

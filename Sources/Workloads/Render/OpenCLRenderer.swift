@@ -40,8 +40,9 @@ public final class OpenCLRenderer {
     /// Bytes of device memory the renderer holds.
     public var deviceBytes: Int { counterBuffer.bytes + slots.map { $0.frame.bytes + $0.scene.bytes }.reduce(0, +) }
 
-    /// Bytes of per-pixel counters: evaluations, spheres, boxes and tori, 32 bits each.
-    static let counterBytesPerPixel = 16
+    /// Work counters per pixel, 32 bits each, in planes of `width * height`: evaluations, objects
+    /// tested, spheres, boxes and tori (`COUNTERS` in the kernel).
+    static let countersPerPixel = 5
 
     /// The lane counts the kernel compiles for.
     public static let supportedLanes = [1, 2, 4, 8, 16]
@@ -84,8 +85,8 @@ public final class OpenCLRenderer {
         self.height = height
         self.spp = spp
         self.detail = detail
-        counterBuffer = try context.buffer(bytes: width * height * Self.counterBytesPerPixel)
-        let sceneFloats = RenderScene.headerFloats + detail * RenderScene.objectFloats
+        counterBuffer = try context.buffer(bytes: width * height * Self.countersPerPixel * 4)
+        let sceneFloats = RenderScene.floats(detail: detail)
         var slots: [Slot] = []
         for _ in 0..<2 {
             let frame = try context.buffer(bytes: width * height * 4, access: .writeOnly)
@@ -185,16 +186,16 @@ public final class OpenCLRenderer {
     /// - Returns: the sums and the transfer seconds of the read.
     /// - Throws: `OpenCLError` from the driver.
     public func readCounts() throws -> (counts: RenderCounts, transferSeconds: Double) {
-        var counters = [UInt32](repeating: 0, count: width * height * 4)
+        let pixels = width * height
+        var counters = [UInt32](repeating: 0, count: pixels * Self.countersPerPixel)
         let event = try counters.withUnsafeMutableBytes { bytes throws(OpenCLError) in
             try context.read(counterBuffer, into: bytes)
         }
-        var sums = [UInt64](repeating: 0, count: 4)
-        for pixel in stride(from: 0, to: counters.count, by: 4) {
-            for field in 0..<4 { sums[field] += UInt64(counters[pixel + field]) }
+        var sums = [UInt64](repeating: 0, count: Self.countersPerPixel)
+        for field in 0..<Self.countersPerPixel {
+            for count in counters[(field * pixels)..<((field + 1) * pixels)] { sums[field] += UInt64(count) }
         }
-        let counts = RenderCounts(evaluations: sums[0], spheres: sums[1], boxes: sums[2], tori: sums[3])
-        return (counts, try event.seconds())
+        return (RenderCounts(sums), try event.seconds())
     }
 
     /// Renders one frame into a new array, with its counts: the shape the tests compare against

@@ -66,19 +66,19 @@ public struct RenderFrames: Workload {
     var pixels: Int { width * height }
 
     /// Bytes of the per-frame scene description (camera, sun, objects) uploaded to the device.
-    var sceneBytes: Int { (RenderScene.headerFloats + detail * RenderScene.objectFloats) * 4 }
+    var sceneBytes: Int { RenderScene.floats(detail: detail) * 4 }
 
     /// The analytical costs of the plain algorithm (every object at every evaluation, as the native
     /// renderer does); the OpenCL kernel culls objects and reports what it evaluated.
     public var estimate: ResourceEstimate {
         let frameBytes = UInt64(pixels) * 4
-        // Evaluations, spheres, boxes and tori per pixel, 32 bits each (OpenCLRenderer).
-        let counterBytes = UInt64(pixels) * 16
+        // Five work counters per pixel, 32 bits each (OpenCLRenderer).
+        let counterBytes = UInt64(pixels) * 20
         let samples = Double(pixels) * Double(spp) * Double(frames)
         let flops =
             samples * Self.expectedEvaluationsPerSample * Double(RenderScene.flopsPerEvaluation(detail: detail))
         // Per frame: the kernel writes the frame and reads and writes the counters; the host reads the frame.
-        let bytes = Double(frames) * Double(pixels) * Double(4 + 2 * 16 + 4)
+        let bytes = Double(frames) * Double(pixels) * Double(4 + 2 * 20 + 4)
         let pngBytes = UInt64(PNG.encodedSize(width: width, height: height))
         // Two frames in flight: two frame and scene buffers on the device and two frames on the host.
         return ResourceEstimate(
