@@ -97,6 +97,17 @@ public final class OpenCLRenderer {
         }
         self.slots = slots
         self.workGroup = try workGroup ?? Self.workGroup(for: device, kernel: kernel)
+        try warmUp()
+    }
+
+    /// Launches the kernel once over an empty frame (every lane outside it returns at once): PoCL
+    /// compiles a kernel's code for a work-group size at its first launch with that size, which took
+    /// 1–2 s on the dev machine, and that belongs to setting up, not to the first frame.
+    private func warmUp() throws {
+        let slot = slots[0]
+        try kernel.set(
+            .buffer(slot.frame), .buffer(counterBuffer), .buffer(slot.scene), .int(0), .int(0), .int(1), .int(0))
+        try context.enqueue(kernel, global: workGroup ?? [1, 1], local: workGroup).wait()
     }
 
     deinit {
