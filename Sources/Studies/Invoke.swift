@@ -154,6 +154,9 @@ public enum Invoke {
         var options = request.options
         options.store = store
         options.deadLetterDirectory = options.deadLetterDirectory ?? store.sibling("dead-letter")
+        if request.type == .asynchronous, let directory = options.deadLetterDirectory {
+            try DeadLetters.checkWritable(directory)
+        }
         let run = try resuming ?? store.createRun(kind: .invoke, parameters: parameters, planned: request.count)
         let done =
             resuming == nil
