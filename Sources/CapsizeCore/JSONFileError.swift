@@ -32,7 +32,6 @@ extension InputError {
     /// character, or which number does not fit a Double), as line and column.
     private static func unreadable(_ data: Data, in file: String, document: String) -> InputError {
         let text = String(decoding: data, as: UTF8.self)
-        var reason = "valid JSON"
         do {
             _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
@@ -49,9 +48,14 @@ extension InputError {
                     field: "\(file):\(position(of: offset, in: text))", value: "(not JSON here)",
                     allowed: "valid JSON: \(document)")
             }
-            reason = "valid JSON (\(message.isEmpty ? "\(error)" : message))"
+            return InputError(
+                field: file, value: "(not readable)",
+                allowed: "valid JSON (\(message.isEmpty ? "\(error)" : message)): \(document)")
         }
-        return InputError(field: file, value: "(not readable)", allowed: "\(reason): \(document)")
+        // JSON, but a number does not fit its field (Foundation's decoder does not say which).
+        return InputError(
+            field: file, value: "(a number that does not fit its field)",
+            allowed: "whole numbers where whole numbers go, each within its range: \(document)")
     }
 
     /// `line:column`, from 1, of the UTF-8 offset `offset` in `text`.

@@ -99,10 +99,15 @@ import Testing
     }
 
     @Test(
-        "invoke refuses an idle timeout that is not a positive number of at most a day",
-        arguments: ["inf", "1e20", "nan", "0", "-1", "-inf"])
-    func idleTimeout(value: String) throws {
-        try refused(["invoke", "command", "--idle-timeout", value, "--", "true"], mentions: "--idle-timeout")
+        "invoke's idle timeout (at most a day) and caps' time cap scale (leaving at least 1 s) refuse what is outside",
+        arguments: [
+            ("invoke", "--idle-timeout", ["inf", "1e20", "nan", "0", "-1", "-inf"]),
+            ("caps", "--time-cap-scale", ["1e-300", "nan", "inf", "-1", "0", "0.0001"]),
+        ])
+    func functionNumbers(command: String, flag: String, values: [String]) throws {
+        for value in values {
+            try refused([command, "command", flag, value, "--", "true"], mentions: "\(flag) '")
+        }
     }
 
     @Test("invoke --async refuses a dead-letter directory it cannot write before invoking anything")
@@ -113,5 +118,97 @@ import Testing
                 ["invoke", "command", "--async", "--dead-letter-dir", directory, "--", "false"],
                 mentions: "--dead-letter-dir '\(directory)'")
         }
+    }
+
+    /// A price catalog file: the embedded one with `edit` applied to its JSON text.
+    static func prices(_ name: String, replacing old: String, with new: String) throws -> String {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("data/prices.json"), encoding: .utf8)
+        #expect(text.contains(old))
+        return file(name, text.replacingOccurrences(of: old, with: new))
+    }
+
+    @Test(
+        "recommend refuses an empty or negative list, bad runs or a price catalog it cannot use before profiling",
+        arguments: [
+            (["--memory", ""], "--memory ''"), (["--memory", "-1"], "--memory '-1'"),
+            (["--memory", "128,,256"], "--memory ''"), (["--architectures", ""], "--architectures ''"),
+            (["--architectures", "x86_64,"], "--architectures ''"), (["--runs", "-1"], "--runs '-1'"),
+            (["--runs", "99999999999999999999"], "--runs"),
+            (["--prices", "NO-INSTANCES"], "ec2.instances '[]'"),
+            (["--prices", "GRANULARITY"], "lambda.billingGranularityMs"),
+            (["--prices", "HUGE-GRANULARITY"], "prices-3.json"),
+            (["--prices", "STEP"], "stepGB '1e-07'"),
+        ])
+    func recommendInput(arguments: [String], mentions: String) throws {
+        let files = [
+            "NO-INSTANCES": try Self.prices(
+                "prices-1.json", replacing: #""instances": ["#, with: #""instances": [], "x": ["#),
+            "GRANULARITY": try Self.prices(
+                "prices-2.json", replacing: #""billingGranularityMs": 1"#, with: #""billingGranularityMs": 1000000000"#),
+            "HUGE-GRANULARITY": try Self.prices(
+                "prices-3.json", replacing: #""billingGranularityMs": 1"#, with: #""billingGranularityMs": 1e300"#),
+            "STEP": try Self.prices("prices-4.json", replacing: #""stepGB": 1 }"#, with: #""stepGB": 1e-7 }"#),
+        ]
+        let given = arguments.map { files[$0] ?? $0 }
+        try refused(["recommend", "command"] + given + ["--", "true"], mentions: mentions)
+    }
+
+    @Test("logs and jobs refuse an empty id instead of matching the first job")
+    func emptyIDs() throws {
+        try refused(["logs", ""], mentions: "JOB ''")
+        try refused(["jobs", ""], mentions: "RUN ''")
+    }
+
+    @Test("export refuses a saved recommendation whose runtime or memory no deployment file can hold")
+    func exportRanges() throws {
+        let home = Self.folder + "/home-export"
+        let recommend = try capsize(
+            ["recommend", "command", "--runs", "10", "--json", "--", "/bin/true"], environment: ["CAPSIZE_HOME": home])
+        #expect(recommend.status == 0, "\(recommend.stderr)")
+        var saved = try json(recommend.stdout)
+        var recommendation = try #require(saved["recommendation"] as? [String: Any])
+        let options = try #require(recommendation["options"] as? [[String: Any]])
+        let index = try #require(options.firstIndex { $0["id"] as? String == "batch-c7i.large" })
+        for (key, value, mentions) in [
+            ("runtime", ["seconds": 1e300, "provenance": "measured", "basis": ""] as Any, "runtime.seconds '1e+300'"),
+            ("memoryMB", -1 as Any, "memoryMB '-1'"),
+        ] {
+            var changed = options
+            changed[index][key] = value
+            recommendation["options"] = changed
+            saved["recommendation"] = recommendation
+            let path = Self.folder + "/recommendation.json"
+            try JSONSerialization.data(withJSONObject: saved).write(to: URL(fileURLWithPath: path))
+            for format in ["sbatch", "batch-job-definition"] {
+                try expectBadInput(
+                    ["export", path, "--format", format, "--option", "batch-c7i.large"], mentions: mentions, home: home)
+            }
+        }
+    }
+
+    @Test("submit --backend slurm names SLURM_CONF when it cannot be read")
+    func slurmConfiguration() throws {
+        let result = try capsize(
+            ["submit", "--backend", "slurm", "--", "true"],
+            environment: ["CAPSIZE_HOME": Self.folder + "/home-slurm", "SLURM_CONF": "/nonexistent/slurm.conf"])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(
+            result.stderr == "capsize: invalid SLURM_CONF '/nonexistent/slurm.conf': allowed a readable Slurm "
+                + "configuration file (slurm.conf), or SLURM_CONF unset\n")
+    }
+
+    @Test("submit --backend slurm gives up on an sbatch that does not answer, and says so")
+    func slurmSilent() throws {
+        let bin = Self.folder + "/silent-slurm"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        for (name, body) in [("sbatch", "exec sleep 120"), ("scontrol", "exit 1")] {
+            let path = Self.file("silent-slurm/\(name)", "#!/bin/sh\n\(body)\n")
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        }
+        let result = try capsize(
+            ["submit", "--backend", "slurm", "--", "true"],
+            environment: ["CAPSIZE_HOME": Self.folder + "/home-silent", "PATH": bin + ":/usr/bin:/bin"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("sbatch did not answer within 10 s"), "\(result.stderr)")
     }
 }
