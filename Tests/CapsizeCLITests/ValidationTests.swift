@@ -153,6 +153,20 @@ import Testing
         try refused(["recommend", "command"] + given + ["--", "true"], mentions: mentions)
     }
 
+    @Test(
+        "a number with a newline, in another script, or unused by the executor is refused on one line",
+        arguments: [
+            (["invoke", "command", "--memory", "1\n2"], "--memory"), (["submit", "--vcpus", "\u{663}"], "--vcpus"),
+            (["sweep", "command", "--vcpus", "nan"], "--vcpus 'nan'"),
+            (["sweep", "command", "--vcpus", "-1"], "--vcpus '-1"),
+            (["invoke", "command", "--retry-delays", ""], "--retry-delays"),
+            (["invoke", "command", "--retry-delays", "1,x"], "--retry-delays"),
+            (["invoke", "command", "--retry-delays", "inf"], "--retry-delays"),
+        ])
+    func hostileNumbers(arguments: [String], mentions: String) throws {
+        try refused(arguments + ["--", "true"], mentions: mentions)
+    }
+
     @Test("logs and jobs refuse an empty id instead of matching the first job")
     func emptyIDs() throws {
         try refused(["logs", ""], mentions: "JOB ''")
