@@ -29,19 +29,23 @@ struct CapsCommand: InterruptibleCommand {
             valueName: "NAME=SIZES"))
     var param: String?
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Memory sizes in MB to examine besides the default seven (128...10240), comma-separated.", valueName: "LIST"
         ))
     var memory: String?
     @Flag(name: .customLong("only-listed"), help: "Examine only the --memory sizes, not the default seven.")
     var onlyListed = false
-    @Option(help: "The function timeout being examined, seconds (1...900).") var timeout = 900
+    @Option(parsing: .unconditional, help: "The function timeout being examined, seconds (1...900).") var timeout = 900
     @Option(
-        name: .customLong("time-cap-scale"),
+        name: .customLong("time-cap-scale"), parsing: .unconditional,
         help: "Run with the timeout scaled by F (0 < F ≤ 1), e.g. 0.01: 9 s stands for 900 s.")
     var timeCapScale = 1.0
-    @Option(name: .customLong("repeat"), help: "Repetitions per point (1...100).") var repeats = 1
-    @Option(help: "Narrow each break down until the bracket is at most this wide, relatively (0 to skip; 0.01...1).")
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Repetitions per point (1...100).")
+    var repeats = 1
+    @Option(
+        parsing: .unconditional,
+        help: "Narrow each break down until the bracket is at most this wide, relatively (0 to skip; 0.01...1).")
     var refine = 0.05
     @Option(help: "x86_64 or arm64 (the Lambda price the records use).") var architecture = "x86_64"
     @Option(

@@ -63,7 +63,8 @@ public enum CapsizeMain {
             let usage =
                 code == .validationFailure || error is ValidationError || message.hasPrefix("Error:")
                 || Capsize.fullMessage(for: error).contains("Usage:")
-            fail("capsize: \(message)", code: usage ? 2 : 1)
+            // One line, as every bad input is: the parser repeats a value as given, newlines and all.
+            fail("capsize: \(usage ? InputError.oneLine(message) : message)", code: usage ? 2 : 1)
         }
     }
 

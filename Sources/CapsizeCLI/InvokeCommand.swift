@@ -26,20 +26,23 @@ struct InvokeCommand: ResumableCommand {
             "Continue an interrupted invoke run (its id or a unique prefix): only the invocations not yet recorded run.",
             valueName: "RUN"))
     var resume: String?
-    @Option(help: "Memory Size in MB (128...10240).") var memory = 128
-    @Option(help: "Function timeout in seconds (1...900).") var timeout = 3
-    @Option(help: "Invocations (1...10000).") var count = 1
-    @Option(help: "Invocations in flight at once (1...1000).") var concurrency = 1
+    @Option(parsing: .unconditional, help: "Memory Size in MB (128...10240).") var memory = 128
+    @Option(parsing: .unconditional, help: "Function timeout in seconds (1...900).") var timeout = 3
+    @Option(parsing: .unconditional, help: "Invocations (1...10000).") var count = 1
+    @Option(parsing: .unconditional, help: "Invocations in flight at once (1...1000).") var concurrency = 1
     @Option(
-        name: .customLong("reserved-concurrency"),
+        name: .customLong("reserved-concurrency"), parsing: .unconditional,
         help: "The function's concurrency limit (0...1000); excess synchronous invokes are throttled.")
     var reservedConcurrency: Int?
     @Flag(name: .customLong("async"), help: "Invoke asynchronously (Event): retries, dead-letter directory.")
     var asynchronous = false
-    @Option(help: "Asynchronous retries (0...2).") var retries = 2
-    @Option(name: .customLong("maximum-event-age"), help: "Seconds an asynchronous event may wait (60...21600).")
+    @Option(parsing: .unconditional, help: "Asynchronous retries (0...2).") var retries = 2
+    @Option(
+        name: .customLong("maximum-event-age"), parsing: .unconditional,
+        help: "Seconds an asynchronous event may wait (60...21600).")
     var maximumEventAge = 21_600
-    @Option(name: .customLong("ephemeral-storage"), help: "/tmp size in MB (512...10240).") var ephemeralStorage = 512
+    @Option(name: .customLong("ephemeral-storage"), parsing: .unconditional, help: "/tmp size in MB (512...10240).")
+    var ephemeralStorage = 512
     @Option(help: "x86_64 or arm64 (the price the record uses; both are shown).") var architecture = "x86_64"
     @Option(help: "Device inside the function: auto or cpu (no GPU in a function).") var device = "auto"
     @Option(
@@ -50,7 +53,9 @@ struct InvokeCommand: ResumableCommand {
         name: .customLong("dead-letter-dir"),
         help: "Where failed asynchronous events are written (default: beside the store).")
     var deadLetterDirectory: String?
-    @Option(name: .customLong("idle-timeout"), help: "Seconds an idle environment is kept warm.") var idleTimeout = 60.0
+    @Option(
+        name: .customLong("idle-timeout"), parsing: .unconditional, help: "Seconds an idle environment is kept warm.")
+    var idleTimeout = 60.0
     @Option(name: .customLong("retry-delays"), help: .hidden) var retryDelays = "60,120"
     @OptionGroup var environment: EnvironmentOptions
     @Flag(help: "Print JSON instead of log lines.") var json = false

@@ -65,6 +65,9 @@ struct LogsCommand: ParsableCommand {
 
 /// The stored job whose id is `id` or starts with it, with its array children (parent first).
 func findJobs(_ id: String, in store: CapsizeStore) throws -> [JobRecord] {
+    let unknown = InputError(
+        field: "JOB", value: id, allowed: "the id of a submitted job or a unique prefix (see `capsize jobs`)")
+    guard !id.isEmpty else { throw unknown }
     for run in try store.runs(limit: 200) where run.kind == .submit {
         let jobs = try store.jobs(run: run.id)
         let matches = jobs.filter { $0.arrayParentID == nil && $0.id.hasPrefix(id) }
@@ -77,6 +80,5 @@ func findJobs(_ id: String, in store: CapsizeStore) throws -> [JobRecord] {
         }
         if let child = jobs.first(where: { $0.id == id }) { return [child] }
     }
-    throw InputError(
-        field: "JOB", value: id, allowed: "the id of a submitted job or a unique prefix (see `capsize jobs`)")
+    throw unknown
 }

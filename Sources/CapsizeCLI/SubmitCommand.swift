@@ -34,14 +34,16 @@ struct SubmitCommand: ResumableCommand {
     static let runKind = RunRecord.Kind.submit
 
     @Option(help: "Job name (default: the workload or program).") var name: String?
-    @Option(help: "Array job size (2...10000).") var array: Int?
+    @Option(parsing: .unconditional, help: "Array job size (2...10000).") var array: Int?
     @Flag(help: "Array children run one after another (a SEQUENTIAL dependency).") var sequential = false
-    @Option(help: "vCPUs per job (0.25...256).") var vcpus: Double = 1
-    @Option(help: "Memory per job in MiB, a hard limit (4...4194304).") var memory: Int = 2048
-    @Option(help: "Whole GPUs per job, exclusive (0...16).") var gpus: Int = 0
-    @Option(help: "attemptDurationSeconds: SIGTERM at the cap, SIGKILL 30 s later (AWS demands >= 60).")
+    @Option(parsing: .unconditional, help: "vCPUs per job (0.25...256).") var vcpus: Double = 1
+    @Option(parsing: .unconditional, help: "Memory per job in MiB, a hard limit (4...4194304).") var memory: Int = 2048
+    @Option(parsing: .unconditional, help: "Whole GPUs per job, exclusive (0...16).") var gpus: Int = 0
+    @Option(
+        parsing: .unconditional,
+        help: "attemptDurationSeconds: SIGTERM at the cap, SIGKILL 30 s later (AWS demands >= 60).")
     var timeout: Double?
-    @Option(help: "Attempts (1...10).") var attempts: Int = 1
+    @Option(parsing: .unconditional, help: "Attempts (1...10).") var attempts: Int = 1
     @Option(
         name: .customLong("evaluate-on-exit"),
         help: "ACTION:FIELD:GLOB, e.g. EXIT:exitCode:2 or RETRY:reason:OutOfMemoryError* (at most 5).")
@@ -59,12 +61,18 @@ struct SubmitCommand: ResumableCommand {
         help: ArgumentHelp(
             "The job's share in a fair-share queue (required there, refused in a FIFO queue).", valueName: "ID"))
     var shareIdentifier: String?
-    @Option(help: "The compute environment's maxvCpus (default: this machine's cores).") var maxVcpus: Double?
-    @Option(help: "Configured GPU slots for scheduling without real GPUs (default: the OpenCL GPUs).")
+    @Option(parsing: .unconditional, help: "The compute environment's maxvCpus (default: this machine's cores).")
+    var maxVcpus: Double?
+    @Option(
+        parsing: .unconditional,
+        help: "Configured GPU slots for scheduling without real GPUs (default: the OpenCL GPUs).")
     var gpuSlots: Int?
-    @Option(help: "Modeled provisioning seconds of the compute environment (recorded, never slept).")
+    @Option(
+        parsing: .unconditional,
+        help: "Modeled provisioning seconds of the compute environment (recorded, never slept).")
     var provisioningSeconds: Double = 0
-    @Option(help: "Seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).") var terminateGrace: Double = 30
+    @Option(parsing: .unconditional, help: "Seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).")
+    var terminateGrace: Double = 30
     @Option(help: "Where the job runs: local (this machine) or a cluster's scheduler.") var backend: BatchBackendKind =
         .local
     @Option(

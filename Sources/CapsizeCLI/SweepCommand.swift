@@ -26,13 +26,16 @@ struct SweepCommand: ResumableCommand {
     var param: String?
     @Option(help: "function (Lambda model) or batch (Batch model).") var executor: SweepExecutor = .function
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Memory settings in MB (function, 128...10240) or MiB (batch job limit), comma-separated.",
             valueName: "LIST"))
     var memory = "1769"
-    @Option(help: "Timeout in seconds (function: 1...900; batch: the attempt duration).") var timeout = 60
-    @Option(name: .customLong("repeat"), help: "Repetitions per point (1...100).") var repeats = 1
-    @Option(help: "vCPUs of each batch job.") var vcpus = 1.0
+    @Option(parsing: .unconditional, help: "Timeout in seconds (function: 1...900; batch: the attempt duration).")
+    var timeout = 60
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Repetitions per point (1...100).")
+    var repeats = 1
+    @Option(parsing: .unconditional, help: "vCPUs of each batch job.") var vcpus = 1.0
     @Option(help: "x86_64 or arm64 (the Lambda price the records use).") var architecture = "x86_64"
     @Option(
         help: ArgumentHelp(

@@ -33,7 +33,7 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String { "invalid \(Self.oneLine(field)) '\(Self.oneLine(value))': allowed \(allowed)" }
 
     /// `text` with its control characters and line separators escaped (`\n`, `\u{1B}`).
-    static func oneLine(_ text: String) -> String {
+    public static func oneLine(_ text: String) -> String {
         let named: [Unicode.Scalar: String] = ["\n": "\\n", "\r": "\\r", "\t": "\\t"]
         return text.unicodeScalars.map { scalar in
             guard Shell.isLineBreakingOrControl(scalar) else { return String(scalar) }

@@ -199,13 +199,23 @@ public enum BatchLimits {
         }
     }
 
-    /// A timeout below Batch's 60 s minimum is accepted locally with this warning (nil when valid).
-    /// - Throws: `InputError` for a non-positive timeout.
-    public static func timeoutWarning(_ seconds: Double) throws(InputError) -> String? {
-        guard seconds.isFinite, seconds > 0 else {
+    /// The longest attempt duration capsize takes: a year (Batch sets none; Slurm's `--time` counts minutes).
+    public static let maximumTimeoutSeconds: Double = 31_536_000
+
+    /// Refuses a timeout that is not a positive number of seconds, at most `maximumTimeoutSeconds`.
+    /// - Throws: `InputError` naming the setting `timeout`.
+    public static func checkTimeout(_ seconds: Double) throws(InputError) {
+        guard seconds.isFinite, seconds > 0, seconds <= maximumTimeoutSeconds else {
             throw InputError(
-                setting: "timeout", value: "\(seconds)", allowed: "a positive number of seconds (AWS requires ≥ 60)")
+                setting: "timeout", value: "\(seconds)",
+                allowed: "a positive number of seconds, at most \(Int(maximumTimeoutSeconds)) (AWS requires ≥ 60)")
         }
+    }
+
+    /// A timeout below Batch's 60 s minimum is accepted locally with this warning (nil when valid).
+    /// - Throws: `InputError` for a timeout `checkTimeout` refuses.
+    public static func timeoutWarning(_ seconds: Double) throws(InputError) -> String? {
+        try checkTimeout(seconds)
         return seconds < minimumTimeoutSeconds
             ? "timeout \(seconds) s is below AWS Batch's minimum of 60 s: accepted locally, AWS would reject it" : nil
     }

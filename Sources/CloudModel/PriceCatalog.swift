@@ -164,6 +164,8 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             let path = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw InputError(field: "\(source): \(path)", value: "(wrong type)", allowed: "a number")
+        } catch let error as DecodingError {
+            throw InputError(decoding: error, in: source, data: data, document: "a price catalog like data/prices.json")
         } catch {
             throw InputError(setting: "prices", value: source, allowed: "valid JSON (\(error))")
         }
@@ -197,8 +199,14 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
         }
     }
 
-    /// Every price and size must be finite and non-negative, every count and size positive, and every span
-    /// ordered; the error names the first item that is not.
+    /// The largest figure a catalog may give (a price, a size, seconds): beyond it sums and products of figures
+    /// would overflow what capsize computes with.
+    public static let largestFigure = 1e9
+    /// The most memory sizes one Fargate vCPU count may allow (AWS allows at most a few dozen).
+    public static let maximumFargateSizes = 1_000
+
+    /// Every price and size must be finite, non-negative and at most `largestFigure`, every count and size
+    /// positive and within what AWS offers, and every span ordered; the error names the first item that is not.
     func validate(source: String) throws(InputError) {
         try validateNames(source: source)
         var nonNegative: [(String, Double)] = [
@@ -206,36 +214,37 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
             ("lambda.perRequest", lambda.perRequest), ("fargate.vcpuHour.x86_64", fargate.vcpuHour.x86_64),
             ("fargate.vcpuHour.arm64", fargate.vcpuHour.arm64), ("fargate.gbHour.x86_64", fargate.gbHour.x86_64),
             ("fargate.gbHour.arm64", fargate.gbHour.arm64), ("fargate.minimumSeconds", fargate.minimumSeconds),
-            ("ec2.minimumSeconds", ec2.minimumSeconds),
+            ("ec2.minimumSeconds", ec2.minimumSeconds), ("lambda.freeTier.requests", lambda.freeTier.requests),
+            ("lambda.freeTier.gbSeconds", lambda.freeTier.gbSeconds),
         ]
-        var positive: [(String, Double)] = [
-            ("fargate.taskSizes.ephemeralStorageGB.default", fargate.taskSizes.ephemeralStorageGB.default),
-            ("fargate.taskSizes.ephemeralStorageGB.maximum", fargate.taskSizes.ephemeralStorageGB.maximum),
+        // Sizes, each with the largest AWS could plausibly offer: they become whole MiB and vCPU counts.
+        var positive: [(String, Double, Double)] = [
+            ("fargate.taskSizes.ephemeralStorageGB.default", fargate.taskSizes.ephemeralStorageGB.default, 65_536),
+            ("fargate.taskSizes.ephemeralStorageGB.maximum", fargate.taskSizes.ephemeralStorageGB.maximum, 65_536),
         ]
+        if ec2.instances.isEmpty {
+            throw InputError(field: "\(source): ec2.instances", value: "[]", allowed: "at least one instance type")
+        }
         for instance in ec2.instances {
-            nonNegative.append(("ec2.\(instance.name).hourly", instance.hourly))
-            positive.append(("ec2.\(instance.name).vcpus", Double(instance.vcpus)))
-            positive.append(("ec2.\(instance.name).memoryGiB", instance.memoryGiB))
+            let item = "ec2.\(instance.name)"
+            nonNegative.append(("\(item).hourly", instance.hourly))
+            positive.append(("\(item).vcpus", Double(instance.vcpus), 4_096))
+            positive.append(("\(item).memoryGiB", instance.memoryGiB, 65_536))
             if let gpu = instance.gpu {
-                positive.append(("ec2.\(instance.name).gpu.count", Double(gpu.count)))
-                positive.append(("ec2.\(instance.name).gpu.memoryGiB", gpu.memoryGiB))
-                positive.append(("ec2.\(instance.name).gpu.fp32TFLOPS", gpu.fp32TFLOPS))
+                positive.append(("\(item).gpu.count", Double(gpu.count), 64))
+                positive.append(("\(item).gpu.memoryGiB", gpu.memoryGiB, 4_096))
+                positive.append(("\(item).gpu.fp32TFLOPS", gpu.fp32TFLOPS, 1e6))
             }
         }
         for (index, size) in fargate.taskSizes.combinations.enumerated() {
             let item = "fargate.taskSizes.combinations[\(index)]"
-            positive.append(("\(item).vcpu", size.vcpu))
+            positive.append(("\(item).vcpu", size.vcpu, 1_024))
             for (field, value) in [
                 ("minimumGB", size.minimumGB), ("maximumGB", size.maximumGB), ("stepGB", size.stepGB),
             ] {
-                if let value { positive.append(("\(item).\(field)", value)) }
+                if let value { positive.append(("\(item).\(field)", value, 65_536)) }
             }
-            for value in size.memoryGB ?? [] { positive.append(("\(item).memoryGB", value)) }
-            if size.memorySizesGB.isEmpty {
-                throw InputError(
-                    field: "\(source): \(item).memoryGB", value: "(missing)",
-                    allowed: "a list of sizes, or minimumGB ≤ maximumGB with stepGB")
-            }
+            for value in size.memoryGB ?? [] { positive.append(("\(item).memoryGB", value, 65_536)) }
         }
         let spans = [
             ("provisioning.ec2Seconds", provisioning.ec2Seconds),
@@ -246,21 +255,19 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
             nonNegative.append(("\(item)[0]", span.lower))
             nonNegative.append(("\(item)[1]", span.upper))
         }
-        for (item, value) in nonNegative where !value.isFinite || value < 0 {
-            throw InputError(field: "\(source): \(item)", value: "\(value)", allowed: "a finite, non-negative number")
+        for (item, value) in nonNegative {
+            try InputError.check(value, field: "\(source): \(item)", in: 0...Self.largestFigure)
         }
-        for (item, value) in positive where !value.isFinite || value <= 0 {
-            throw InputError(field: "\(source): \(item)", value: "\(value)", allowed: "a finite number above 0")
+        for (item, value, largest) in positive where !(value.isFinite && value > 0 && value <= largest) {
+            throw InputError(
+                field: "\(source): \(item)", value: "\(value)",
+                allowed: "a number above 0 and at most \(NumberText.significant(largest))")
         }
+        try validateFargateSizes(source: source)
         for (item, span) in spans where span.lower > span.upper {
             throw InputError(
                 field: "\(source): \(item)", value: "[\(span.lower), \(span.upper)]",
                 allowed: "[lower, upper] with lower ≤ upper")
-        }
-        if fargate.taskSizes.combinations.isEmpty {
-            throw InputError(
-                field: "\(source): fargate.taskSizes.combinations", value: "[]",
-                allowed: "at least one vCPU/memory combination")
         }
         if lambda.memoryPresetsMB.isEmpty {
             throw InputError(
@@ -271,10 +278,33 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
                 field: "\(source): lambda.memoryPresetsMB", value: "\(memory)",
                 allowed: "128...10240 MB (Lambda's range)")
         }
-        if lambda.billingGranularityMs < 1 {
+        try InputError.check(
+            lambda.billingGranularityMs, field: "\(source): lambda.billingGranularityMs", in: 1...900_000,
+            unit: "ms (at most Lambda's 900 s timeout)")
+    }
+
+    /// Each Fargate vCPU count has memory sizes, at most `maximumFargateSizes` of them (a tiny `stepGB` over a
+    /// wide range would make millions).
+    private func validateFargateSizes(source: String) throws(InputError) {
+        if fargate.taskSizes.combinations.isEmpty {
             throw InputError(
-                field: "\(source): lambda.billingGranularityMs", value: "\(lambda.billingGranularityMs)",
-                allowed: "an integer ≥ 1")
+                field: "\(source): fargate.taskSizes.combinations", value: "[]",
+                allowed: "at least one vCPU/memory combination")
+        }
+        for (index, size) in fargate.taskSizes.combinations.enumerated() {
+            let item = "\(source): fargate.taskSizes.combinations[\(index)]"
+            if size.memoryGB == nil, let minimumGB = size.minimumGB, let maximumGB = size.maximumGB,
+                let stepGB = size.stepGB, (maximumGB - minimumGB) / stepGB > Double(Self.maximumFargateSizes)
+            {
+                throw InputError(
+                    field: "\(item).stepGB", value: "\(stepGB)",
+                    allowed: "a step that gives at most \(Self.maximumFargateSizes) sizes from minimumGB to maximumGB")
+            }
+            if size.memorySizesGB.isEmpty {
+                throw InputError(
+                    field: "\(item).memoryGB", value: "(missing)",
+                    allowed: "a list of sizes, or minimumGB ≤ maximumGB with stepGB")
+            }
         }
     }
 }

@@ -62,6 +62,11 @@ public enum InvokeText {
             lines.append(
                 "event \(outcome.requestId) failed after \(outcome.attempts) attempt(s): dead letter \(letter)")
         }
+        if let failure = outcome.deadLetterFailure {
+            lines.append(
+                "warning: event \(outcome.requestId) failed after \(outcome.attempts) attempt(s) and its dead letter "
+                    + "was not written: \(failure)")
+        }
         return lines
     }
 

@@ -81,11 +81,17 @@ extension InvokeRequest {
         let settings = FunctionSettings(
             configuration: configuration, governsCPUShare: governsCPUShare, variables: try variables.forFunction(),
             functionName: type.name)
-        let delays = retryDelays.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let delays = try retryDelays.split(separator: ",", omittingEmptySubsequences: false).map {
+            word throws(InputError) -> Double in
+            guard let delay = Double(word.trimmingCharacters(in: .whitespaces)) else {
+                throw InputError(setting: "retryDelays", value: retryDelays, allowed: "seconds, comma-separated")
+            }
+            return delay
+        }
         var options = FunctionExecutor.Options()
         options.retries = retries
         options.maximumEventAgeSeconds = Double(maximumEventAge)
-        options.retryDelays = delays.isEmpty ? [60, 120] : delays
+        options.retryDelays = delays
         options.idleTimeoutSeconds = idleTimeout
         options.workerUsesOpenCL = type.usesOpenCL(try DeviceSelector(parsing: device), gpus: false)
         options.deadLetterDirectory = deadLetterDirectory
@@ -154,6 +160,9 @@ public enum Invoke {
         var options = request.options
         options.store = store
         options.deadLetterDirectory = options.deadLetterDirectory ?? store.sibling("dead-letter")
+        if request.type == .asynchronous, let directory = options.deadLetterDirectory {
+            try DeadLetters.checkWritable(directory)
+        }
         let run = try resuming ?? store.createRun(kind: .invoke, parameters: parameters, planned: request.count)
         let done =
             resuming == nil

@@ -197,18 +197,7 @@ import Testing
 
     /// Writes the embedded catalog with one edit and loads it.
     func load(_ edit: (inout [String: Any]) -> Void) throws -> InputError? {
-        var json = try #require(
-            try JSONSerialization.jsonObject(with: Data(EmbeddedData.sources["prices.json"]!.utf8)) as? [String: Any])
-        edit(&json)
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("prices-\(UUID()).json")
-        try JSONSerialization.data(withJSONObject: json).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        do {
-            _ = try PriceCatalog.load(path: file.path)
-            return nil
-        } catch {
-            return error
-        }
+        CatalogRangeTests.load(try CatalogRangeTests.text(edit))
     }
 
     @Test("a catalog with a missing, negative or disordered new item is refused, naming the item")

@@ -297,12 +297,35 @@ import Testing
         ]
     }
 
-    @Test("each invalid field is named", arguments: 0..<12)
+    @Test("each invalid field is named with its file", arguments: 0..<12)
     func badFile(index: Int) throws {
         let (queue, environment, field) = Self.badFiles[index]
         let json = try Self.file(queue: queue, environment: environment)
         let error = try #require(throws: InputError.self) { try Self.resolve(json) }
-        #expect(error.field == field, "\(json): \(error)")
+        #expect(error.field.hasPrefix("/") && error.field.hasSuffix(".json: " + field), "\(json): \(error)")
+    }
+
+    @Test(
+        "a whole number written as a fraction, beyond Int or as a string is refused with its place in the file",
+        arguments: [
+            (
+                #"{"computeEnvironments": [{"computeEnvironmentName": "a", "maxvCpus": 1, "gpus": 0.5}]}"#,
+                "computeEnvironments[0].gpus"
+            ),
+            (
+                #"{"computeEnvironments": [{"computeEnvironmentName": "a", "maxvCpus": 1, "memoryMiB": -1e300}]}"#,
+                "computeEnvironments[0].memoryMiB"
+            ),
+            (
+                #"{"jobQueues": [{"computeEnvironmentOrder": [{"order": 1e19}]}]}"#,
+                "jobQueues[0].computeEnvironmentOrder[0].order"
+            ),
+            (#"{"jobQueues": [{"priority": "1"}]}"#, "jobQueues[0].priority"),
+            (#"{"jobQueues": {"priority": 1}}"#, "jobQueues"),
+        ])
+    func wholeNumbers(json: String, field: String) throws {
+        let error = try #require(throws: InputError.self) { try Self.resolve(json) }
+        #expect(error.field.hasSuffix(".json: " + field), "\(json): \(error)")
     }
 
     @Test("maxvCpus above this machine's cores is accepted with a warning")

@@ -31,13 +31,7 @@ struct ExportCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw InputError(field: "FILE", value: file, allowed: "a readable file written by capsize recommend --json")
         }
-        struct Saved: Decodable { var recommendation: Recommendation }
-        let recommendation: Recommendation
-        do {
-            recommendation = try JSONDecoder().decode(Saved.self, from: data).recommendation
-        } catch {
-            throw InputError(field: "FILE", value: file, allowed: "the JSON of capsize recommend --json (\(error))")
-        }
+        let recommendation = try Recommendation(saved: data, file: file)
         let option = try recommendation.option(optionID)
         print(try format.text(for: option, name: name, image: image, runs: recommendation.runs), terminator: "")
     }

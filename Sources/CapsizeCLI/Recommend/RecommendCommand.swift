@@ -19,9 +19,10 @@ struct RecommendCommand: AsyncParsableCommand {
             """)
 
     @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String
-    @Option(help: "Independent runs to plan for (1...10000000).") var runs = 1
+    @Option(parsing: .unconditional, help: "Independent runs to plan for (1...10000000).") var runs = 1
     @Option(help: "cost, speed or balanced.") var strategy = "balanced"
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Lambda memory sizes to consider, MB, comma-separated (default: the catalog's presets).", valueName: "LIST")
     )

@@ -30,11 +30,34 @@ public struct BatchConfiguration: Decodable, Sendable {
         public var provisioningSeconds: Double?
         /// Absent: capacity is kept for the whole run.
         public var idleTeardownSeconds: Double?
+
+        private enum CodingKeys: String, CodingKey {
+            case computeEnvironmentName, minvCpus, maxvCpus, memoryMiB, gpus, provisioningSeconds, idleTeardownSeconds
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            computeEnvironmentName = try container.decodeIfPresent(String.self, forKey: .computeEnvironmentName)
+            minvCpus = try container.decodeIfPresent(Double.self, forKey: .minvCpus)
+            maxvCpus = try container.decodeIfPresent(Double.self, forKey: .maxvCpus)
+            memoryMiB = try container.decodeWholeNumberIfPresent(forKey: .memoryMiB, in: 4...4_194_304)
+            gpus = try container.decodeWholeNumberIfPresent(forKey: .gpus, in: 0...64)
+            provisioningSeconds = try container.decodeIfPresent(Double.self, forKey: .provisioningSeconds)
+            idleTeardownSeconds = try container.decodeIfPresent(Double.self, forKey: .idleTeardownSeconds)
+        }
     }
 
     public struct EnvironmentOrder: Decodable, Sendable {
         public var order: Int?
         public var computeEnvironment: String?
+
+        private enum CodingKeys: String, CodingKey { case order, computeEnvironment }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            order = try container.decodeWholeNumberIfPresent(forKey: .order, in: 0...Int(Int32.max))
+            computeEnvironment = try container.decodeIfPresent(String.self, forKey: .computeEnvironment)
+        }
     }
 
     /// A scheduling policy's `fairsharePolicy` (in AWS a separate SchedulingPolicy the queue names; here inline).
@@ -54,32 +77,53 @@ public struct BatchConfiguration: Decodable, Sendable {
         public var computeEnvironmentOrder: [EnvironmentOrder]?
         /// Absent: first in, first out.
         public var fairsharePolicy: FairShare?
+
+        private enum CodingKeys: String, CodingKey {
+            case jobQueueName, priority, state, computeEnvironmentOrder, fairsharePolicy
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            jobQueueName = try container.decodeIfPresent(String.self, forKey: .jobQueueName)
+            priority = try container.decodeWholeNumberIfPresent(forKey: .priority, in: JobQueue.priorities)
+            state = try container.decodeIfPresent(String.self, forKey: .state)
+            computeEnvironmentOrder = try container.decodeIfPresent(
+                [EnvironmentOrder].self, forKey: .computeEnvironmentOrder)
+            fairsharePolicy = try container.decodeIfPresent(FairShare.self, forKey: .fairsharePolicy)
+        }
     }
 
     public var computeEnvironments: [Environment]?
     public var jobQueues: [Queue]?
+    /// The file it was read from, which errors about its fields name; nil when it was not read from a file.
+    public var source: String?
+
+    private enum CodingKeys: String, CodingKey { case computeEnvironments, jobQueues }
+
+    /// An environment's `maxvCpus`, and `maxVcpus` of the default one.
+    public static let maxVCPUsRange: ClosedRange<Double> = 0.25...4_096
+    /// An environment's modeled `provisioningSeconds` and `idleTeardownSeconds`.
+    public static let provisioningRange: ClosedRange<Double> = 0...86_400
 
     /// Reads and decodes a configuration file.
-    /// - Throws: `InputError` naming `--queues` for an unreadable file or bad JSON, or the field whose
-    ///   value has the wrong type.
+    /// - Throws: `InputError` naming `--queues` for an unreadable file, or the file and the place in it (with
+    ///   its line and column for bad JSON) where a value has the wrong type or does not fit.
     public static func load(path: String) throws(InputError) -> BatchConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InputError(setting: "queues", value: path, allowed: "a readable JSON file")
         }
         do {
-            return try JSONDecoder().decode(BatchConfiguration.self, from: data)
-        } catch let DecodingError.typeMismatch(type, context) {
-            throw InputError(field: fieldName(context.codingPath), value: "a value of another type", allowed: "\(type)")
-        } catch let DecodingError.valueNotFound(type, context) {
-            throw InputError(field: fieldName(context.codingPath), value: "null", allowed: "\(type)")
+            var configuration = try JSONDecoder().decode(BatchConfiguration.self, from: data)
+            configuration.source = path
+            return configuration
+        } catch let error as InputError {
+            throw error.located(in: path)
+        } catch let error as DecodingError {
+            throw InputError(
+                decoding: error, in: path, data: data, document: "an object with computeEnvironments and jobQueues")
         } catch {
             throw InputError(setting: "queues", value: path, allowed: "JSON with computeEnvironments and jobQueues")
         }
-    }
-
-    /// `jobQueues[0].priority` for a coding path.
-    static func fieldName(_ path: [any CodingKey]) -> String {
-        path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
     }
 
     /// The queues, validated, over their compute environments.
@@ -93,6 +137,17 @@ public struct BatchConfiguration: Decodable, Sendable {
     public func resolve(cores: Int, memoryMiB: Int, gpuDevices: [Int]) throws(InputError) -> (
         queues: [JobQueue], warnings: [String]
     ) {
+        do {
+            return try resolveEntries(cores: cores, memoryMiB: memoryMiB, gpuDevices: gpuDevices)
+        } catch {
+            guard let source, !error.isSetting else { throw error }
+            throw error.located(in: source)
+        }
+    }
+
+    private func resolveEntries(cores: Int, memoryMiB: Int, gpuDevices: [Int]) throws(InputError) -> (
+        queues: [JobQueue], warnings: [String]
+    ) {
         var warnings: [String] = []
         var environments: [String: ComputeEnvironment] = [:]
         guard let computeEnvironments, !computeEnvironments.isEmpty else {
@@ -103,10 +158,10 @@ public struct BatchConfiguration: Decodable, Sendable {
             let name = try Self.newName(
                 entry.computeEnvironmentName, field: "\(field).computeEnvironmentName",
                 taken: environments.keys.contains)
-            guard let maxVCPUs = entry.maxvCpus, maxVCPUs.isFinite, maxVCPUs >= 0.25, maxVCPUs <= 4096 else {
-                throw InputError(
-                    field: "\(field).maxvCpus", value: entry.maxvCpus.map { "\($0)" } ?? "none", allowed: "0.25...4096")
+            guard let maxVCPUs = entry.maxvCpus else {
+                throw InputError(field: "\(field).maxvCpus", value: "none", allowed: "0.25...4096")
             }
+            try InputError.check(maxVCPUs, field: "\(field).maxvCpus", in: Self.maxVCPUsRange)
             let minVCPUs = entry.minvCpus ?? 0
             guard minVCPUs.isFinite, minVCPUs >= 0, minVCPUs <= maxVCPUs else {
                 throw InputError(
@@ -125,12 +180,11 @@ public struct BatchConfiguration: Decodable, Sendable {
                 )
             }
             let provisioning = entry.provisioningSeconds ?? 0
-            guard provisioning.isFinite, provisioning >= 0, provisioning <= 86_400 else {
-                throw InputError(
-                    field: "\(field).provisioningSeconds", value: "\(provisioning)", allowed: "0...86400 seconds")
-            }
-            if let idle = entry.idleTeardownSeconds, !(idle.isFinite && idle >= 0 && idle <= 86_400) {
-                throw InputError(field: "\(field).idleTeardownSeconds", value: "\(idle)", allowed: "0...86400 seconds")
+            try InputError.check(
+                provisioning, field: "\(field).provisioningSeconds", in: Self.provisioningRange, unit: "seconds")
+            if let idle = entry.idleTeardownSeconds {
+                try InputError.check(
+                    idle, field: "\(field).idleTeardownSeconds", in: Self.provisioningRange, unit: "seconds")
             }
             if maxVCPUs > Double(cores) {
                 warnings.append(

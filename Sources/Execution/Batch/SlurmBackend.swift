@@ -163,6 +163,13 @@ public struct SlurmBackend: Sendable {
                 allowed: "a machine with Slurm's clients (sbatch and scontrol are not in PATH; a local test cluster: "
                     + "\(Self.setupCommand))")
         }
+        if let configuration = launchEnvironment()["SLURM_CONF"],
+            !FileManager.default.isReadableFile(atPath: configuration)
+        {
+            throw InputError(
+                field: "SLURM_CONF", value: configuration,
+                allowed: "a readable Slurm configuration file (slurm.conf), or SLURM_CONF unset")
+        }
         let id = previous.first?.id ?? UUID().uuidString.lowercased()
         let layout = JobLaunch.Layout(root: outputRoot, id: id)
         let folder = layout.directory
@@ -208,7 +215,9 @@ public struct SlurmBackend: Sendable {
 
     /// Why sbatch refused: the option that exceeds the partition's largest node, or Slurm's own words.
     func refusal(_ resources: ResourceRequirements, message: String) -> any Error {
-        let unreachable = ["Unable to contact slurm controller", "Invalid partition", "configuration file"]
+        let unreachable = [
+            "Unable to contact slurm controller", "Invalid partition", "configuration file", "did not answer within",
+        ]
         if let partition, message.contains("Invalid partition") {
             return InputError(
                 setting: "queue", value: partition, allowed: "a partition of the cluster (sbatch: \(message))")
@@ -220,8 +229,13 @@ public struct SlurmBackend: Sendable {
         // One line per node: CPUs, memory in MB, generic resources (e.g. `gpu:2` or `(null)`).
         var arguments = ["sinfo", "-h", "-N", "-o", "%c %m %G"]
         if let partition { arguments += ["-p", partition] }
-        let nodes = Self.execute(arguments).stdout.split(separator: "\n").map {
-            $0.split(separator: " ").map(String.init)
+        let listed = Self.execute(arguments)
+        let nodes = listed.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        // Without the nodes' sizes, no option can be said to exceed them: Slurm's own words are all there is.
+        guard listed.status == 0, !nodes.isEmpty else {
+            return Failure.unavailable(
+                "Slurm: sbatch failed: \(message); sinfo: "
+                    + listed.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let cpus = nodes.compactMap { $0.first.flatMap { Int($0) } }.max() ?? 0
         let memory = nodes.compactMap { $0.count > 1 ? Int($0[1]) : nil }.max() ?? 0

@@ -1,6 +1,7 @@
 import CloudModel
 public import Foundation
 public import Store
+import Synchronization
 
 /// Reading Slurm: `scontrol show job -o` lines, Slurm's states as Batch's, and running Slurm's clients.
 extension SlurmBackend {
@@ -101,7 +102,11 @@ extension SlurmBackend {
         }
     }
 
-    /// Runs a Slurm client to the end.
+    /// How long a Slurm client may take: a client that cannot read its configuration or reach the controller
+    /// retries for a minute in silence, and a command line must not wait on it that long.
+    static let clientTimeout: Duration = .seconds(10)
+
+    /// Runs a Slurm client to the end, or kills it after `clientTimeout` (status 124, saying so in stderr).
     static func execute(
         _ arguments: [String], environment: [String: String]? = nil
     ) -> (status: Int32, stdout: String, stderr: String) {
@@ -120,9 +125,25 @@ extension SlurmBackend {
         } catch {
             return (127, "", "\(arguments[0]): \(error)")
         }
+        let timedOut = Mutex(false)
+        let watchdog = DispatchWorkItem {
+            guard process.isRunning else { return }
+            timedOut.withLock { $0 = true }
+            kill(process.processIdentifier, SIGKILL)
+        }
+        let seconds = Double(clientTimeout.components.seconds)
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: watchdog)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        watchdog.cancel()
+        if timedOut.withLock({ $0 }) {
+            return (
+                124, String(decoding: stdout, as: UTF8.self),
+                "\(arguments[0]) did not answer within \(Int(seconds)) s (is SLURM_CONF's configuration right and "
+                    + "the controller up?)"
+            )
+        }
         return (
             process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
         )

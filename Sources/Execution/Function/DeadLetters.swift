@@ -1,3 +1,4 @@
+public import CapsizeCore
 import Foundation
 
 /// Lambda's asynchronous retries: after a failed attempt, wait and try again, or give the event up (to the
@@ -25,7 +26,7 @@ struct RetryPolicy: Sendable, Equatable {
 }
 
 /// Failed asynchronous events, written as JSON, one file per request, to a directory.
-struct DeadLetters: Sendable {
+public struct DeadLetters: Sendable {
     var directory: String
 
     private struct Letter: Encodable {
@@ -39,8 +40,9 @@ struct DeadLetters: Sendable {
         var lastAttemptAt: Date
     }
 
-    /// Writes the event's last outcome; returns the file's path (nil when it could not be written).
-    func write(_ outcome: InvocationOutcome, event: FunctionEvent, condition: String, accepted: Date) -> String? {
+    /// Writes the event's last outcome; returns the file's path.
+    /// - Throws: the file system's error when the directory or the file cannot be written.
+    func write(_ outcome: InvocationOutcome, event: FunctionEvent, condition: String, accepted: Date) throws -> String {
         let letter = Letter(
             requestId: outcome.requestId, condition: condition, approximateInvokeCount: outcome.attempts,
             errorType: outcome.errorType, errorMessage: outcome.errorMessage, event: event, acceptedAt: accepted,
@@ -49,12 +51,27 @@ struct DeadLetters: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         let path = URL(fileURLWithPath: directory).appendingPathComponent("\(outcome.requestId).json").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try encoder.encode(letter).write(to: URL(fileURLWithPath: path), options: .atomic)
+        return path
+    }
+
+    /// Refuses a directory that dead letters could not be written to: it (or the folders to make for it) cannot
+    /// be created, or a file cannot be created in it. Tried by making the folders and a file, then removing the
+    /// file.
+    /// - Throws: `InputError` naming the setting `deadLetterDir`.
+    public static func checkWritable(_ directory: String) throws(InputError) {
+        let probe = URL(fileURLWithPath: directory).appendingPathComponent(".capsize-probe-\(getpid())").path
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try encoder.encode(letter).write(to: URL(fileURLWithPath: path), options: .atomic)
-            return path
+            guard FileManager.default.createFile(atPath: probe, contents: nil) else {
+                throw CocoaError(.fileWriteNoPermission)
+            }
+            try FileManager.default.removeItem(atPath: probe)
         } catch {
-            return nil
+            throw InputError(
+                setting: "deadLetterDir", value: directory,
+                allowed: "a directory where files can be written (\(error.localizedDescription))")
         }
     }
 }

@@ -119,8 +119,13 @@ public actor FunctionExecutor {
                 try? await Task.sleep(for: .seconds(delay))
                 if Task.isCancelled { return outcome }  // interrupted: the event is not retried now
             case .giveUp(let condition):
-                outcome.deadLetterPath = options.deadLetterDirectory.flatMap {
-                    DeadLetters(directory: $0).write(outcome, event: event, condition: condition, accepted: accepted)
+                if let directory = options.deadLetterDirectory {
+                    do {
+                        outcome.deadLetterPath = try DeadLetters(directory: directory).write(
+                            outcome, event: event, condition: condition, accepted: accepted)
+                    } catch {
+                        outcome.deadLetterFailure = "\(directory): \(error.localizedDescription)"
+                    }
                 }
                 return outcome
             }

@@ -46,6 +46,9 @@ extension FunctionExecutor {
             self.launcherPath = launcherPath
         }
 
+        /// The longest an idle environment is kept: a day (Lambda keeps them for minutes, a few hours at most).
+        public static let idleTimeoutLimit: Double = 86_400
+
         /// - Throws: `InputError` naming the option and its allowed range.
         public func validate() throws(InputError) {
             guard (0...2).contains(retries) else {
@@ -56,8 +59,15 @@ extension FunctionExecutor {
                     setting: "maximumEventAge", value: "\(maximumEventAgeSeconds)",
                     allowed: "60...21600 seconds (Lambda's range)")
             }
-            guard idleTimeoutSeconds > 0 else {
-                throw InputError(setting: "idleTimeout", value: "\(idleTimeoutSeconds)", allowed: "more than 0 seconds")
+            guard idleTimeoutSeconds > 0, idleTimeoutSeconds <= Self.idleTimeoutLimit else {
+                throw InputError(
+                    setting: "idleTimeout", value: "\(idleTimeoutSeconds)",
+                    allowed: "more than 0 and at most \(Int(Self.idleTimeoutLimit)) seconds")
+            }
+            for delay in retryDelays where !(delay.isFinite && (0...maximumEventAgeSeconds).contains(delay)) {
+                throw InputError(
+                    setting: "retryDelays", value: "\(delay)",
+                    allowed: "0...\(Int(maximumEventAgeSeconds)) seconds (the maximum event age)")
             }
             guard (0.0005...0.01).contains(sampleInterval) else {
                 throw InputError(field: "sampleInterval", value: "\(sampleInterval)", allowed: "0.0005...0.01 seconds")

@@ -59,4 +59,7 @@ public struct InvocationOutcome: Codable, Sendable {
     public var response: String?
     public var startedAt: Date
     public var endedAt: Date
+    /// Why the dead-letter file of an event that failed for good could not be written; nil when it was, or when
+    /// none was due.
+    public var deadLetterFailure: String? = nil
 }

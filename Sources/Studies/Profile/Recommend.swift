@@ -45,7 +45,8 @@ public struct RecommendRequest {
         self.runs = runs
         catalog = try prices.map { path throws(InputError) in try PriceCatalog.load(path: path) } ?? .embedded
         if let memoryList {
-            memories = try memoryList.split(separator: ",").map { word throws(InputError) -> Int in
+            memories = try memoryList.split(separator: ",", omittingEmptySubsequences: false).map {
+                word throws(InputError) -> Int in
                 guard let value = Int(word.trimmingCharacters(in: .whitespaces)),
                     FunctionConfiguration.memoryRange.contains(value)
                 else {
@@ -54,7 +55,8 @@ public struct RecommendRequest {
                 return value
             }
         }
-        self.architectures = try architectures.split(separator: ",").map { word throws(InputError) -> Architecture in
+        self.architectures = try architectures.split(separator: ",", omittingEmptySubsequences: false).map {
+            word throws(InputError) -> Architecture in
             guard let value = Architecture(rawValue: word.trimmingCharacters(in: .whitespaces)) else {
                 throw InputError(
                     setting: "architectures", value: String(word), allowed: "x86_64, arm64 or both, comma-separated")

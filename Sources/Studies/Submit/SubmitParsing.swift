@@ -20,6 +20,7 @@ extension JobDefinition {
         let rules = try evaluateOnExit.map { text throws(InputError) in try EvaluateOnExit(parsing: text) }
         let resources = try ResourceRequirements(vcpus: vcpus, memoryMiB: memoryMiB, gpus: gpus)
         let retry = try RetryStrategy(attempts: attempts, evaluateOnExit: rules)
+        if let timeoutSeconds { try BatchLimits.checkTimeout(timeoutSeconds) }
         let environment = try variables.forJob()
         let first = words.first ?? ""
         if let type = try? WorkloadCatalog.named(first), !type.takesProgram {
@@ -71,9 +72,9 @@ extension AdoptedDependency {
     /// `JOB` or `JOB:N_TO_N`: a job of an earlier submission, its records found by `find` (an id or a prefix).
     /// - Throws: `InputError` naming the setting `dependsOn` for another type, and what `find` throws.
     public init(parsing text: String, find: (String) throws -> [JobRecord]) throws {
-        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let type = parts.count == 2 ? DependencyType(rawValue: parts[1]) : nil
-        if parts.count == 2 && type != .nToN {
+        if parts[0].isEmpty || (parts.count == 2 && type != .nToN) {
             throw InputError(
                 setting: "dependsOn", value: text,
                 allowed: "JOB or JOB:N_TO_N (a SEQUENTIAL dependency names no job: \(InputError.mention("sequential")) "
@@ -107,12 +108,15 @@ extension SubmitRequest {
         }
         let wantsGPUs =
             definition.resources.gpus > 0 || (configuration?.computeEnvironments ?? []).contains { ($0.gpus ?? 0) > 0 }
+        if let gpuSlots { try InputError.check(gpuSlots, setting: "gpuSlots", in: 0...64) }
+        if let maxVCPUs { try InputError.check(maxVCPUs, setting: "maxVcpus", in: BatchConfiguration.maxVCPUsRange) }
+        try InputError.check(
+            provisioningSeconds, setting: "provisioningSeconds", in: BatchConfiguration.provisioningRange,
+            unit: "seconds")
+        try InputError.check(terminateGrace, setting: "terminateGrace", in: 0...3_600, unit: "seconds")
         let gpuDevices =
             gpuSlots.map { Array(0..<$0) }
             ?? (!wantsGPUs ? [] : discoverDevices().devices.filter { $0.info.kind == .gpu }.map(\.info.index))
-        if let gpuSlots, !(0...64).contains(gpuSlots) {
-            throw InputError(setting: "gpuSlots", value: "\(gpuSlots)", allowed: "0...64")
-        }
         let memoryMiB = Int(host.memoryAvailableBytes >> 20)
         var queues = [
             JobQueue(environments: [

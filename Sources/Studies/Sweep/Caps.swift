@@ -51,16 +51,19 @@ public struct CapsRequest {
     /// - Throws: `InputError` naming the setting: `timeCapScale`, `refine`, `timeout`, `onlyListed`, and those of
     ///   `SweepPlan` and of the variables.
     public func sweep(variables: UserVariables = UserVariables()) throws(InputError) -> SweepRequest {
-        guard timeCapScale > 0 && timeCapScale <= 1 else {
+        _ = try FunctionConfiguration(memoryMB: 128, timeoutSeconds: timeout)
+        // The scaled timeout is whole seconds: a factor that leaves less than 1 s would be run as 1 s, and every
+        // time converted back would be wrong.
+        guard timeCapScale <= 1 && Double(timeout) * timeCapScale >= 1 else {
             throw InputError(
                 setting: "timeCapScale", value: NumberText.significant(timeCapScale),
-                allowed: "a factor in (0, 1], e.g. 0.01")
+                allowed: "a factor in (0, 1] that leaves at least 1 s of the \(timeout) s timeout (at least "
+                    + "\(NumberText.significant(1 / Double(timeout)))), e.g. 0.01")
         }
         guard refine == 0 || (0.01...1).contains(refine) else {
             throw InputError(
                 setting: "refine", value: NumberText.significant(refine), allowed: "0 (no refinement) or 0.01...1")
         }
-        _ = try FunctionConfiguration(memoryMB: 128, timeoutSeconds: timeout)
         if onlyListed && memoryList == nil {
             throw InputError(setting: "onlyListed", value: "", allowed: "with \(InputError.mention("memory")) LIST")
         }

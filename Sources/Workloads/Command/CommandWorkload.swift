@@ -69,12 +69,21 @@ public struct CommandWorkload: Workload {
         CommandRunner(argv: argv, executable: shell ? "/bin/sh" : Self.locate(argv[0])!)
     }
 
-    /// The path of `program`: itself when it contains a slash, else the first match in PATH.
+    /// The path of `program`: itself when it contains a slash, else the first match in PATH; nil for an empty
+    /// name, or when what it names is not an executable file (a folder is not one, though its x bit is set).
     public static func locate(_ program: String) -> String? {
-        let manager = FileManager.default
-        if program.contains("/") { return manager.isExecutableFile(atPath: program) ? program : nil }
+        guard !program.isEmpty else { return nil }
+        if program.contains("/") { return isExecutableFile(program) ? program : nil }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(program)" }.first { manager.isExecutableFile(atPath: $0) }
+        return path.split(separator: ":").map { "\($0)/\(program)" }.first(where: isExecutableFile)
+    }
+
+    /// A regular file (links followed) with an execute bit that this process may use: `access` alone says yes to
+    /// root for any file and to a folder.
+    private static func isExecutableFile(_ path: String) -> Bool {
+        var facts = stat()
+        return stat(path, &facts) == 0 && facts.st_mode & S_IFMT == S_IFREG && facts.st_mode & 0o111 != 0
+            && access(path, X_OK) == 0
     }
 }
 
