@@ -90,16 +90,7 @@ import Testing
         ])
     func interruptedItemsResume(arguments: [String]) throws {
         let home = try temporaryDirectory("capsize-interrupt")
-        let process = capsizeProcess(arguments, environment: ["CAPSIZE_HOME": home])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let store = try waitForRecordedItem(home: home)
-        kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 130)
-        let run = try #require(try store.runs().first)
-        #expect(run.status == .interrupted)
+        let (store, run) = try interruptAfterFirstItem(arguments, home: home)
         let kept = try store.summary(run: run.id).completed
         #expect(kept >= 1 && kept < 5, "\(kept) items kept")
 
@@ -112,11 +103,20 @@ import Testing
     @Test("a SIGINT during a sweep stops it before the next point: exit 130, interrupted, and --resume finishes it")
     func interruptedSweepResumes() throws {
         let home = try temporaryDirectory("capsize-interrupt")
-        let process = capsizeProcess(
+        let (store, run) = try interruptAfterFirstItem(
             [
                 "sweep", "train-mlp", "--param", "hidden=64..1024*2", "--executor", "function", "--memory", "512",
                 "--timeout", "10",
-            ], environment: ["CAPSIZE_HOME": home])
+            ], home: home)
+        let resumed = try capsize(["sweep", "--resume", run.shortID], environment: ["CAPSIZE_HOME": home])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try store.run(id: run.id).status == .finished)
+    }
+
+    /// Starts `capsize arguments` in `home`, sends it SIGINT once its run recorded an item, and expects exit 130 and
+    /// the run interrupted; returns the store and the run.
+    private func interruptAfterFirstItem(_ arguments: [String], home: String) throws -> (CapsizeStore, RunRecord) {
+        let process = capsizeProcess(arguments, environment: ["CAPSIZE_HOME": home])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -126,9 +126,7 @@ import Testing
         #expect(process.terminationStatus == 130)
         let run = try #require(try store.runs().first)
         #expect(run.status == .interrupted)
-        let resumed = try capsize(["sweep", "--resume", run.shortID], environment: ["CAPSIZE_HOME": home])
-        #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(try store.run(id: run.id).status == .finished)
+        return (store, run)
     }
 
     /// Waits (at most 20 s) until the newest run in `home` has recorded an item; returns the store.
