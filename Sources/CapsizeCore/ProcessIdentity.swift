@@ -14,11 +14,11 @@ public struct ProcessIdentity: Sendable, Equatable {
         self.startTicks = startTicks
     }
 
-    /// This process.
-    public static var current: ProcessIdentity {
+    /// This process (read once: every job's temporary folder is named after it).
+    public static let current: ProcessIdentity = {
         let pid = getpid()
         return ProcessIdentity(pid: pid, startTicks: startTicks(of: pid))
-    }
+    }()
 
     /// Whether this process still runs: its id exists and, where a start time is known, started then (an id
     /// reused by a later process is not it).
