@@ -4,9 +4,13 @@ import Testing
 
 /// The exit codes scripts rely on (README, "Exit codes"): 0 all good, 1 some run failed, 2 bad input, 130 interrupted
 /// (InterruptTests).
-@Suite(.timeLimit(.minutes(1))) struct ExitCodeTests {
+@Suite(.serialized, .timeLimit(.minutes(1))) struct ExitCodeTests {
     @Test("a bench whose program fails exits 1 and says how many runs failed; one that succeeds exits 0")
-    func failedBenchRuns() throws {
+    func failedBenchRuns() async throws {
+        try await onOwnThread { try self.failedBenchRunsBlocking() }
+    }
+
+    private func failedBenchRunsBlocking() throws {
         let home = try temporaryDirectory("capsize-exit")
         let failing = try capsize(
             ["bench", "command", "--repeat", "2", "--warmup", "0", "--", "false"], environment: ["CAPSIZE_HOME": home])
@@ -19,7 +23,11 @@ import Testing
     }
 
     @Test("an invoke in which an invocation timed out exits 1, also with --json, after printing every outcome")
-    func failedInvocations() throws {
+    func failedInvocations() async throws {
+        try await onOwnThread { try self.failedInvocationsBlocking() }
+    }
+
+    private func failedInvocationsBlocking() throws {
         let home = try temporaryDirectory("capsize-exit")
         let result = try capsize(
             ["invoke", "command", "--count", "2", "--timeout", "1", "--json", "--", "sleep", "5"],

@@ -6,12 +6,13 @@ import Testing
 
 /// Signals sent to capsize's process group, as a terminal's Ctrl-C or a hangup is.
 @Suite(.serialized, .timeLimit(.minutes(1))) struct InterruptTests {
-    /// capsize in a process group (and session) of its own, with SIGINT ignored as a script's `cmd &` has it.
+    /// capsize in a process group of its own (Foundation's `Process` makes one for its child, and the shell execs
+    /// capsize in it), with SIGINT ignored as a script's `cmd &` has it.
     private func startIgnoringSIGINT(_ arguments: [String], home: String) throws -> Process {
         let binary = capsizeProcess([]).executableURL!.path
         let process = capsizeProcess([], environment: ["CAPSIZE_HOME": home])
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = ["sh", "-c", "trap '' INT; exec \"$0\" \"$@\"", binary] + arguments
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "trap '' INT; exec \"$0\" \"$@\"", binary] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -33,11 +34,16 @@ import Testing
     }
 
     @Test("a Ctrl-C to the group of a capsize that ignores SIGINT leaves its jobs alone: they end as they would")
-    func ignoredInterruptReachesNoJob() throws {
+    func ignoredInterruptReachesNoJob() async throws {
+        try await onOwnThread { try self.ignoredInterruptReachesNoJobBlocking() }
+    }
+
+    private func ignoredInterruptReachesNoJobBlocking() throws {
         let home = try temporaryDirectory("capsize-interrupt")
         let process = try startIgnoringSIGINT(["submit", "--", "sh", "-c", "sleep 2; echo slept"], home: home)
         try waitForRunningJob(home: home)
-        kill(-getpgid(process.processIdentifier), SIGINT)
+        #expect(getpgid(process.processIdentifier) == process.processIdentifier, "capsize leads its group")
+        kill(-process.processIdentifier, SIGINT)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         let listed = try capsize(["jobs", "--json"], environment: ["CAPSIZE_HOME": home])
@@ -49,7 +55,11 @@ import Testing
     @Test(
         "a signal during a local array stops it: exit 130, nothing FAILED, no sandbox folder left, and --resume ends it",
         arguments: [SIGINT, SIGTERM, SIGHUP])
-    func interruptedArrayResumes(signal: Int32) throws {
+    func interruptedArrayResumes(signal: Int32) async throws {
+        try await onOwnThread { try self.interruptedArrayResumesBlocking(signal: signal) }
+    }
+
+    private func interruptedArrayResumesBlocking(signal: Int32) throws {
         let home = try temporaryDirectory("capsize-interrupt")
         let scratch = home + "/tmp"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -88,7 +98,11 @@ import Testing
             ["invoke", "command", "--count", "5", "--timeout", "30", "--", "sh", "-c", "sleep 1"],
             ["bench", "command", "--repeat", "5", "--warmup", "0", "--", "sh", "-c", "sleep 1"],
         ])
-    func interruptedItemsResume(arguments: [String]) throws {
+    func interruptedItemsResume(arguments: [String]) async throws {
+        try await onOwnThread { try self.interruptedItemsResumeBlocking(arguments: arguments) }
+    }
+
+    private func interruptedItemsResumeBlocking(arguments: [String]) throws {
         let home = try temporaryDirectory("capsize-interrupt")
         let (store, run) = try interruptAfterFirstItem(arguments, home: home)
         let kept = try store.summary(run: run.id).completed
@@ -101,7 +115,11 @@ import Testing
     }
 
     @Test("a SIGINT during a sweep stops it before the next point: exit 130, interrupted, and --resume finishes it")
-    func interruptedSweepResumes() throws {
+    func interruptedSweepResumes() async throws {
+        try await onOwnThread { try self.interruptedSweepResumesBlocking() }
+    }
+
+    private func interruptedSweepResumesBlocking() throws {
         let home = try temporaryDirectory("capsize-interrupt")
         let (store, run) = try interruptAfterFirstItem(
             [
@@ -148,7 +166,11 @@ import Testing
     @Test(
         "a SIGINT during a Slurm array cancels it in Slurm; --resume submits only the unfinished children again",
         .enabled(if: slurmRuns, "needs a running Slurm (scripts/slurm.sh up) or root"))
-    func interruptedSlurmArrayResumes() throws {
+    func interruptedSlurmArrayResumes() async throws {
+        try await onOwnThread { try self.interruptedSlurmArrayResumesBlocking() }
+    }
+
+    private func interruptedSlurmArrayResumesBlocking() throws {
         try #require(slurmProblem == nil, "\(slurmProblem ?? "")")
         let home = try temporaryDirectory("capsize-interrupt-slurm")
         let marker = "/tmp/capsize-interrupt-\(UUID().uuidString)"

@@ -135,3 +135,12 @@ public func readYAML(_ text: String, in directory: String) throws -> [String: An
     guard read.status == 0 else { return nil }
     return try JSONSerialization.jsonObject(with: Data(read.stdout.utf8)) as? [String: Any]
 }
+
+/// Runs `body`, which blocks (waits for processes, polls with `Thread.sleep`), on a thread of its own: on the
+/// tests' cooperative pool (one thread a core) it would hold a thread the async tests beside it need, for as long as
+/// it blocks.
+public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
