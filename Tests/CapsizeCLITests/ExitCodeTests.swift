@@ -6,11 +6,7 @@ import Testing
 /// (InterruptTests).
 @Suite(.serialized, .timeLimit(.minutes(1))) struct ExitCodeTests {
     @Test("a bench whose program fails exits 1 and says how many runs failed; one that succeeds exits 0")
-    func failedBenchRuns() async throws {
-        try await onOwnThread { try self.failedBenchRunsBlocking() }
-    }
-
-    private func failedBenchRunsBlocking() throws {
+    func failedBenchRuns() throws {
         let home = try temporaryDirectory("capsize-exit")
         let failing = try capsize(
             ["bench", "command", "--repeat", "2", "--warmup", "0", "--", "false"], environment: ["CAPSIZE_HOME": home])
@@ -23,11 +19,7 @@ import Testing
     }
 
     @Test("an invoke in which an invocation timed out exits 1, also with --json, after printing every outcome")
-    func failedInvocations() async throws {
-        try await onOwnThread { try self.failedInvocationsBlocking() }
-    }
-
-    private func failedInvocationsBlocking() throws {
+    func failedInvocations() throws {
         let home = try temporaryDirectory("capsize-exit")
         let result = try capsize(
             ["invoke", "command", "--count", "2", "--timeout", "1", "--json", "--", "sleep", "5"],

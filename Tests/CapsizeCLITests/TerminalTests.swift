@@ -18,11 +18,7 @@ import Testing
     private func shellQuoted(_ word: String) -> String { "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
     @Test("a job that reads /dev/tty fails at once instead of being stopped by SIGTTIN until its timeout")
-    func jobReadingTheTerminal() async throws {
-        try await onOwnThread { try self.jobReadingTheTerminalBlocking() }
-    }
-
-    private func jobReadingTheTerminalBlocking() throws {
+    func jobReadingTheTerminal() throws {
         let home = try temporaryDirectory("capsize-tty")
         _ = try onTerminal(["submit", "--timeout", "5", "--", "/bin/sh", "-c", "read x </dev/tty"], home: home)
         let listed = try capsize(["jobs", "--json"], environment: ["CAPSIZE_HOME": home])
@@ -35,11 +31,7 @@ import Testing
     }
 
     @Test("what a job writes to /dev/tty does not reach capsize's terminal past the job's log")
-    func jobWritingTheTerminal() async throws {
-        try await onOwnThread { try self.jobWritingTheTerminalBlocking() }
-    }
-
-    private func jobWritingTheTerminalBlocking() throws {
+    func jobWritingTheTerminal() throws {
         let home = try temporaryDirectory("capsize-tty")
         let result = try onTerminal(
             ["submit", "--timeout", "30", "--", "/bin/sh", "-c", "echo written-to-the-tty >/dev/tty"], home: home)
