@@ -37,11 +37,11 @@ struct FuzzReport {
                 }
             }
         }
-        let endings = Dictionary(grouping: outcomes, by: \.ending).mapValues(\.count)
-        let common = endings.filter { $0.value > 2 || $0.key.hasPrefix("exit") }
+        // Hangs as one ending, whatever their seconds.
+        let endings = Dictionary(grouping: outcomes) { $0.timedOut ? "timed out" : $0.ending }.mapValues(\.count)
         print(
             "fuzz: \(cases.count) cases, seed \(settings.seed): "
-                + common.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                + endings.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
                 + "; \(all.count) findings, \(new.count) new")
         // An entry for one target that none of its cases failed in this run may be fixed (one for many targets, `*`,
         // is only seen when the run happens to try a failing one).
