@@ -116,7 +116,8 @@ let tests: [Target] = [
         name: "StudiesTests",
         dependencies: ["Studies", "Store", "Workloads", "CapsizeCore", "Execution", "TestSupport"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "Studies", "Workloads"]),
-    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store", "TestSupport"]),
+    // Workloads: the fuzz tests' seeded generator (SplitMix64).
+    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store", "TestSupport", "Workloads"]),
 ]
 
 let package = Package(
