@@ -165,7 +165,9 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
             let path = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw InputError(field: "\(source): \(path)", value: "(wrong type)", allowed: "a number")
         } catch let error as DecodingError {
-            throw InputError(decoding: error, in: source, data: data, document: "a price catalog like data/prices.json")
+            throw InputError(
+                decoding: error, in: source, data: data, document: "a price catalog like data/prices.json"
+            ) { _ = try JSONDecoder().decode(PriceCatalog.self, from: $0) }
         } catch {
             throw InputError(setting: "prices", value: source, allowed: "valid JSON (\(error))")
         }
