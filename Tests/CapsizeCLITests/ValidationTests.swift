@@ -136,8 +136,10 @@ import Testing
             (["--runs", "99999999999999999999"], "--runs"),
             (["--prices", "NO-INSTANCES"], "ec2.instances '[]'"),
             (["--prices", "GRANULARITY"], "lambda.billingGranularityMs"),
-            (["--prices", "HUGE-GRANULARITY"], "prices-3.json"),
-            (["--prices", "STEP"], "stepGB '1e-07'"),
+            (["--prices", "HUGE-GRANULARITY"], "lambda.billingGranularityMs '1e300'"),
+            (["--prices", "STEP"], "stepGB '1e-07'"), (["--prices", "GPU-MODEL"], "gpu.model 'xxxxx"),
+            (["--prices", "REGION"], "region 'us-east-1\\n"), (["--export", ""], "--export ''"),
+            (["--export", "/etc/passwd/x"], "--export '/etc/passwd/x'"),
         ])
     func recommendInput(arguments: [String], mentions: String) throws {
         let files = [
@@ -148,6 +150,11 @@ import Testing
             "HUGE-GRANULARITY": try Self.prices(
                 "prices-3.json", replacing: #""billingGranularityMs": 1"#, with: #""billingGranularityMs": 1e300"#),
             "STEP": try Self.prices("prices-4.json", replacing: #""stepGB": 1 }"#, with: #""stepGB": 1e-7 }"#),
+            "GPU-MODEL": try Self.prices(
+                "prices-5.json", replacing: #""model": "#,
+                with: #""model": ""# + String(repeating: "x", count: 1_000_000) + #"", "x": "#),
+            "REGION": try Self.prices(
+                "prices-6.json", replacing: #""region": "us-east-1""#, with: #""region": "us-east-1\nrm -rf /""#),
         ]
         let given = arguments.map { files[$0] ?? $0 }
         try refused(["recommend", "command"] + given + ["--", "true"], mentions: mentions)
