@@ -73,6 +73,12 @@ struct SubmitCommand: ResumableCommand {
     var provisioningSeconds: Double = 0
     @Option(parsing: .unconditional, help: "Seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).")
     var terminateGrace: Double = 30
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "How much of each of a job's stdout and stderr its log keeps, in bytes or with K, M or G (default 1M); "
+                + "a cut log says where it was cut.", valueName: "SIZE"))
+    var logLimit: String?
     @Option(help: "Where the job runs: local (this machine) or a cluster's scheduler.") var backend: BatchBackendKind =
         .local
     @Option(
@@ -114,7 +120,7 @@ struct SubmitCommand: ResumableCommand {
                 definition: definition, queuesFile: queues, maxVCPUs: maxVcpus,
                 provisioningSeconds: provisioningSeconds, gpuSlots: gpuSlots, queue: queue, arraySize: array,
                 sequential: sequential, terminateGrace: terminateGrace,
-                governsCPUShare: cpuShare.governs)
+                governsCPUShare: cpuShare.governs, logLimit: logLimit)
             let store = try openStore()
             request.dependencies = try dependsOn.map { text in
                 try AdoptedDependency(parsing: text) { try findJobs($0, in: store) }
@@ -155,7 +161,7 @@ struct SubmitCommand: ResumableCommand {
             ("--attempts", attempts != 1),
             ("--evaluate-on-exit", !evaluateOnExit.isEmpty), ("--depends-on", !dependsOn.isEmpty),
             ("--queues", queues != nil), ("--max-vcpus", maxVcpus != nil), ("--gpu-slots", gpuSlots != nil),
-            ("--provisioning-seconds", provisioningSeconds != 0),
+            ("--provisioning-seconds", provisioningSeconds != 0), ("--log-limit", logLimit != nil),
         ]
         if let (field, _) = localOnly.first(where: \.1) {
             let name = backend.rawValue.prefix(1).uppercased() + backend.rawValue.dropFirst()

@@ -52,6 +52,19 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
         #expect(logs.status == 0 && logs.stdout.contains("child 42"))
     }
 
+    @Test("--log-limit keeps that much of a job's output, and the log says where it was cut")
+    func logLimit() throws {
+        let result = try capsize([
+            "submit", "--log-limit", "2K", "--json", "--", "/bin/sh", "-c", "yes capsize | head -c 100000",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let job = try #require(try json(result.stdout)["job"] as? String)
+        let logs = try capsize(["logs", job])
+        #expect(logs.status == 0)
+        #expect(logs.stdout.contains("cut at the log limit: 2048 of 100000 bytes kept"), "\(logs.stdout.suffix(300))")
+        #expect(logs.stdout.utf8.count < 2_300)
+    }
+
     @Test("workload jobs run through the worker; a job that depends on a failed job fails without running")
     func workloadsAndDependencies() throws {
         let mlp = try capsize([

@@ -169,6 +169,10 @@ import Testing
             (["invoke", "command", "--retry-delays", ""], "--retry-delays"),
             (["invoke", "command", "--retry-delays", "1,x"], "--retry-delays"),
             (["invoke", "command", "--retry-delays", "inf"], "--retry-delays"),
+            (["submit", "--log-limit", "0"], "--log-limit '0'"),
+            (["submit", "--log-limit", "-1K"], "--log-limit '-1K'"),
+            (["submit", "--log-limit", "1.5M"], "--log-limit '1.5M'"), (["submit", "--log-limit", "2G"], "1073741824"),
+            (["submit", "--log-limit", "9999999999999G"], "--log-limit"),
         ])
     func hostileNumbers(arguments: [String], mentions: String) throws {
         try refused(arguments + ["--", "true"], mentions: mentions)

@@ -95,7 +95,7 @@ extension SubmitRequest {
     public init(
         definition: JobDefinition, queuesFile: String?, maxVCPUs: Double?, provisioningSeconds: Double,
         gpuSlots: Int?, queue: String?, arraySize: Int?, sequential: Bool, terminateGrace: Double,
-        governsCPUShare: Bool
+        governsCPUShare: Bool, logLimit: String? = nil
     ) throws {
         let host = HostInfo.current()
         let configuration = try queuesFile.map { path throws(InputError) in try BatchConfiguration.load(path: path) }
@@ -114,6 +114,9 @@ extension SubmitRequest {
             provisioningSeconds, setting: "provisioningSeconds", in: BatchConfiguration.provisioningRange,
             unit: "seconds")
         try InputError.check(terminateGrace, setting: "terminateGrace", in: 0...3_600, unit: "seconds")
+        let logLimitBytes = try logLimit.map { text throws(InputError) in
+            try InputError.bytes(text, setting: "logLimit", in: JobLaunch.logLimitRange)
+        }
         let gpuDevices =
             gpuSlots.map { Array(0..<$0) }
             ?? (!wantsGPUs ? [] : discoverDevices().devices.filter { $0.info.kind == .gpu }.map(\.info.index))
@@ -134,5 +137,6 @@ extension SubmitRequest {
             definition: definition, queues: queues, warnings: warnings, gpuSlots: gpuSlots != nil, queue: queue,
             arraySize: arraySize, sequential: sequential, terminateGrace: terminateGrace,
             governsCPUShare: governsCPUShare)
+        if let logLimitBytes { self.logLimitBytes = logLimitBytes }
     }
 }
