@@ -17,7 +17,8 @@ import Testing
 // once. Environment variables:
 //   CAPSIZE_FUZZ_CASES=N     run N cases (a longer campaign: 2000; the first N of a seed are always the same)
 //   CAPSIZE_FUZZ_SEED=S      another seed (it is printed with every failure)
-//   CAPSIZE_FUZZ_FILTER=TEXT run every case whose "command target class" contains TEXT (to replay one)
+//   CAPSIZE_FUZZ_FILTER=TEXT run every case whose "command target class" contains TEXT, or any of TEXT|TEXT…
+//                            (to replay one case, or the classes of a knownFailures line)
 //   CAPSIZE_FUZZ_JOBS=J      cases at once (default 2: more slows the timing-sensitive suites beside it)
 //   CAPSIZE_FUZZ_TIMEOUT=T   seconds a case may take before it counts as a hang (default 20)
 //   CAPSIZE_FUZZ_REPORT=FILE write every failure, known or not, as a Markdown list to FILE
@@ -485,8 +486,10 @@ struct FuzzTemplate {
         let plan = try Self.plan(template)
         var cases = plan.cases(count: settings.cases, seed: settings.seed)
         if let filter = settings.filter {
-            cases = plan.groups.flatMap(\.cases).filter {
-                "\($0.command) \($0.target) \($0.valueClass)".contains(filter)
+            let alternatives = filter.split(separator: "|")
+            cases = plan.groups.flatMap(\.cases).filter { fuzzCase in
+                let name = "\(fuzzCase.command) \(fuzzCase.target) \(fuzzCase.valueClass)"
+                return alternatives.contains { name.contains($0) }
             }
         }
         let fixtures: [String: FuzzFile] = [
