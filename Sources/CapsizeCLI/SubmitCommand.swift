@@ -123,7 +123,11 @@ struct SubmitCommand: ResumableCommand {
                 governsCPUShare: cpuShare.governs, logLimit: logLimit)
             let store = try openStore()
             request.dependencies = try dependsOn.map { text in
-                try AdoptedDependency(parsing: text) { try findJobs($0, in: store) }
+                do {
+                    return try AdoptedDependency(parsing: text) { try findJobs($0, in: store) }
+                } catch let error as InputError where error.field == "JOB" {
+                    throw InputError(setting: "dependsOn", value: text, allowed: error.allowed)
+                }
             }
             report = try await Submit.run(
                 request, store: store, resuming: resuming, parameters: parameters,
@@ -162,6 +166,7 @@ struct SubmitCommand: ResumableCommand {
             ("--evaluate-on-exit", !evaluateOnExit.isEmpty), ("--depends-on", !dependsOn.isEmpty),
             ("--queues", queues != nil), ("--max-vcpus", maxVcpus != nil), ("--gpu-slots", gpuSlots != nil),
             ("--provisioning-seconds", provisioningSeconds != 0), ("--log-limit", logLimit != nil),
+            ("--terminate-grace", terminateGrace != 30),
         ]
         if let (field, _) = localOnly.first(where: \.1) {
             let name = backend.rawValue.prefix(1).uppercased() + backend.rawValue.dropFirst()

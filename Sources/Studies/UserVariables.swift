@@ -52,12 +52,25 @@ public struct UserVariables: Sendable {
         return result
     }
 
+    /// A variable's name as a shell and Lambda take it: letters, digits and underscores, not starting with a digit.
+    static func isName(_ key: String) -> Bool {
+        guard let first = key.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+        return key.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
+        }
+    }
+
     /// `K=V` → (K, V); the value may contain `=`.
     private static func split(_ text: String, setting: String, item: String) throws(InputError) -> (String, String) {
         guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
             throw InputError(setting: setting, value: item, allowed: "KEY=VALUE")
         }
         let key = String(text[..<equals])
+        guard isName(key) else {
+            throw InputError(
+                setting: setting, value: item,
+                allowed: "KEY=VALUE with KEY letters, digits and underscores, not starting with a digit")
+        }
         if WorkloadEnvironment.neverPassed.contains(key) {
             throw InputError(setting: setting, value: key, allowed: "a variable other than \(key) (never passed)")
         }

@@ -178,6 +178,24 @@ import Testing
         try refused(arguments + ["--", "true"], mentions: mentions)
     }
 
+    @Test(
+        "the fuzz suite's findings: each refused naming its flag, before anything runs",
+        arguments: [
+            (["sweep", "command", "--param", "size=1..2+1e-300"], "at most 1000 sizes"),
+            (["caps", "command", "--param", "size=1..2+1e-300"], "at most 1000 sizes"),
+            (["submit", "--name", "a b"], "--name 'a b'"), (["submit", "--name", "_x"], "--name '_x'"),
+            (["submit", "--name", String(repeating: "x", count: 129)], "--name"),
+            (["submit", "--evaluate-on-exit", "RETRY:reason:["], "--evaluate-on-exit 'RETRY:reason:['"),
+            (["submit", "--depends-on", "%"], "--depends-on '%'"),
+            (["submit", "--backend", "slurm", "--terminate-grace", "nan"], "--terminate-grace"),
+            (["invoke", "command", "--dead-letter-dir", ""], "--dead-letter-dir ''"),
+            (["submit", "--env-file", "SPACE-KEY"], "--env-file"), (["submit", "--env", "1A=2"], "--env '1A=2'"),
+        ])
+    func fuzzFindings(arguments: [String], mentions: String) throws {
+        let files = ["SPACE-KEY": Self.file("space-key.env", "A B=1\n")]
+        try refused(arguments.map { files[$0] ?? $0 } + ["--", "true"], mentions: mentions)
+    }
+
     @Test("logs and jobs refuse an empty id instead of matching the first job")
     func emptyIDs() throws {
         try refused(["logs", ""], mentions: "JOB ''")

@@ -17,6 +17,7 @@ extension JobDefinition {
         words: [String], name: String?, vcpus: Double, memoryMiB: Int, gpus: Int, timeoutSeconds: Double?,
         attempts: Int, evaluateOnExit: [String], variables: UserVariables, shareIdentifier: String?
     ) throws {
+        if let name { try BatchLimits.checkJobName(name) }
         let rules = try evaluateOnExit.map { text throws(InputError) in try EvaluateOnExit(parsing: text) }
         let resources = try ResourceRequirements(vcpus: vcpus, memoryMiB: memoryMiB, gpus: gpus)
         let retry = try RetryStrategy(attempts: attempts, evaluateOnExit: rules)
@@ -61,10 +62,14 @@ extension EvaluateOnExit {
                 setting: "evaluateOnExit", value: text,
                 allowed: "ACTION:FIELD:GLOB with ACTION RETRY or EXIT and FIELD exitCode, reason or statusReason")
         }
-        try self.init(
-            action: action, onExitCode: parts[1] == "exitCode" ? parts[2] : nil,
-            onReason: parts[1] == "reason" ? parts[2] : nil,
-            onStatusReason: parts[1] == "statusReason" ? parts[2] : nil)
+        do {
+            try self.init(
+                action: action, onExitCode: parts[1] == "exitCode" ? parts[2] : nil,
+                onReason: parts[1] == "reason" ? parts[2] : nil,
+                onStatusReason: parts[1] == "statusReason" ? parts[2] : nil)
+        } catch {
+            throw InputError(setting: "evaluateOnExit", value: text, allowed: "a GLOB of \(error.allowed)")
+        }
     }
 }
 
