@@ -12,16 +12,18 @@ struct CompareCommand: ParsableCommand {
         abstract: "Compare the benchmarks of two results: each one's change, a test and a noise band.",
         discussion: """
             BASE and NEW are report directories (their results.json), results.json files, or stored runs (an id or a \
-            unique prefix; a run's measurements are grouped by item without the repetition). Benchmarks are matched \
-            by name. A change counts when the Mann–Whitney U test finds it (p < 0.05; with too few measurements for \
-            that, when every new time lies beyond every base time) and it is larger than the noise band (the pooled \
-            relative MAD). With --fail-if, a slowdown is a regression only when it goes over a threshold.
+            unique prefix; a run's measurements are grouped by item without the repetition). Benchmarks are matched by \
+            name. A change counts when the Mann–Whitney U test finds it (p < 0.05; with too few measurements for that, \
+            when every new time lies beyond every base time) and it is larger than the noise band (the pooled relative \
+            MAD). With --fail-if, a slowdown is a regression only when it goes over a threshold.
 
             Exit codes, as package-benchmark's: 0 no significant change, 2 a regression, 4 improvements only, 5 the \
-            baseline is missing or incomparable (no benchmark in common, a file that cannot be read, another \
-            schema). Bad flags exit 2 as well, with one line on standard error and no table.
+            baseline is missing or incomparable (no benchmark in common, a file that cannot be read, another schema). \
+            Bad flags exit 2 as well, with one line on standard error and no table.
 
-            Example: capsize compare capsize-report-main capsize-report --fail-if median:+10% --fail-if p90:+25%
+            Examples:
+              capsize compare capsize-report-main capsize-report --fail-if median:+10%
+              capsize compare 1f2e3d4c 5a6b7c8d --json
             """)
 
     @Argument(

@@ -10,12 +10,12 @@ struct RecommendCommand: AsyncParsableCommand {
         commandName: "recommend",
         abstract: "Where a workload should run and what it costs: Lambda, Fargate, Batch on CPU and GPU instances.",
         discussion: """
-            The workload is measured here first (a ladder of sizes up to the one asked for, as cold function
-            invocations on one thread, then on every core for an Amdahl fit). Every option is then projected from
-            those measurements and the price catalog: runtime, start-up, cost per run and for --runs runs, and
+            The workload is measured here first (a ladder of sizes up to the one asked for, as cold function \
+            invocations on one thread, then on every core for an Amdahl fit). Every option is then projected from \
+            those measurements and the price catalog: runtime, start-up, cost per run and for --runs runs, and \
             feasibility against every cap. The pick follows the strategy, with the reasons.
               capsize recommend render-frames --frames 10000
-              capsize recommend train-mlp --hidden 4096 --steps 500 --runs 1000 --strategy cost --export out/
+              capsize recommend train-mlp --hidden 4096 --runs 1000 --strategy cost
             """)
 
     @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String
