@@ -126,6 +126,7 @@ struct CommandLineHints: Hints {
     let fullSpeed = "--no-cpu-share"
     let resumeBench = "capsize bench --resume"
     let allRecords = "--json"
+    let allOptions = "--all"
 }
 
 extension Hints where Self == CommandLineHints {

@@ -41,6 +41,7 @@ struct RecommendCommand: AsyncParsableCommand {
     var exportOption: String?
     @OptionGroup var environment: EnvironmentOptions
     @Flag(help: "Print JSON instead of tables.") var json = false
+    @Flag(help: "List every option, not only the best 3 of each kind.") var all = false
     @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
     var parameters: [String] = []
@@ -62,7 +63,9 @@ struct RecommendCommand: AsyncParsableCommand {
             }
         }
         if json { return try printJSON(report) }
-        say(RecommendText.summary(report.profile, report.recommendation, catalog: request.catalog))
+        say(
+            RecommendText.summary(
+                report.profile, report.recommendation, catalog: request.catalog, all: all, hints: .commandLine))
         for path in report.exported { say("exported \(path)") }
     }
 }
