@@ -131,6 +131,23 @@ public enum PlanningRules {
     public static let capMargin = 0.2
     /// Lambda's default concurrency per Region: runs beyond it wait for a free environment.
     public static let lambdaConcurrency = 1_000
+
+    /// A GPU job asks for this fraction more memory than the peak measured here, plus `gpuDriverMiB`.
+    ///
+    /// Batch stops a container that goes over its MEMORY request, so a request at the bare peak fails the first run
+    /// that allocates a little more. A GPU run needs more than its measured peak twice over: the peak was measured
+    /// here (a CPU or PoCL run, or one GPU bench), and run-to-run variation of the allocator and the data is
+    /// covered by 25 %; and the GPU driver keeps host memory of its own in every process (the CUDA or OpenCL
+    /// context, its pinned staging buffers: a few hundred MiB), which no CPU run here includes.
+    public static let gpuMemoryHeadroom = 0.25
+    /// Host memory a GPU job asks for beyond its measured peak for the GPU driver's own context (see
+    /// `gpuMemoryHeadroom`).
+    public static let gpuDriverMiB = 512
+
+    /// The MEMORY request of a GPU job whose peak measured here is `peakMB`: with the headroom above.
+    public static func gpuMemoryRequestMiB(peakMB: Double) -> Int {
+        Int((peakMB * (1 + gpuMemoryHeadroom)).rounded(.up)) + gpuDriverMiB
+    }
 }
 
 /// Lists every option for `runs` runs of a profiled workload and picks one for `strategy`.
@@ -324,7 +341,10 @@ struct Planner {
             runtime = Projection.cpu(profile, vcpus: Double(vcpusPerRun))
             if profile.requiresGPU { reasons.append("needs a GPU: \(instance.name) has none") }
         }
-        let memoryMiB = max(4, Int(profile.peakMemoryMB.rounded(.up)))
+        let memoryMiB =
+            gpusPerRun > 0
+            ? PlanningRules.gpuMemoryRequestMiB(peakMB: profile.peakMemoryMB)
+            : max(4, Int(profile.peakMemoryMB.rounded(.up)))
         let packing = BatchPacking.pack(
             runs: runs, vcpusPerRun: vcpusPerRun, memoryMiBPerRun: memoryMiB, gpusPerRun: gpusPerRun,
             instance: instance)
