@@ -30,7 +30,7 @@ let libraries: [Target] = [
     .target(
         name: "Compute", dependencies: ["CapsizeCore", "COpenBLAS", "COpenCL"], plugins: [.plugin(name: "EmbedKernels")]
     ),
-    // Statistics over repeated measurements.
+    // Statistics over repeated measurements, and two results' benchmarks compared (the Mann–Whitney U test).
     .target(name: "Analysis"),
     // What a workload would cost and how long it would take on Lambda, Fargate, EC2 and Batch (projected from
     // measurements and the price catalog), which option to pick, and the templates to deploy it.

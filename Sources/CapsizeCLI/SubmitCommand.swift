@@ -12,20 +12,19 @@ struct SubmitCommand: ResumableCommand {
         commandName: "submit",
         abstract: "Submit a Batch-model job or array job to the local queue (or to Slurm) and run it to the end.",
         discussion: """
-            After `--` comes a workload with its parameters (train-mlp, render-frames) or any program. \
-            `{index}` is replaced by AWS_BATCH_JOB_ARRAY_INDEX and `{attempt}` by AWS_BATCH_JOB_ATTEMPT. \
-            Examples:
+            After `--` comes a workload with its parameters (train-mlp, render-frames) or any program. `{index}` is \
+            replaced by AWS_BATCH_JOB_ARRAY_INDEX and `{attempt}` by AWS_BATCH_JOB_ATTEMPT. Examples:
               capsize submit --array 100 --sequential -- /bin/sh -c 'echo {index}'
               capsize submit --gpus 1 --array 8 -- render-frames --frames 24
               capsize submit --queues queues.json --queue high -- /bin/sh -c 'sleep 1'
             `--queues FILE` configures job queues and compute environments in JSON named as in AWS Batch: \
             {"computeEnvironments": [{"computeEnvironmentName", "minvCpus", "maxvCpus", "memoryMiB", "gpus", \
             "provisioningSeconds", "idleTeardownSeconds"}], "jobQueues": [{"jobQueueName", "priority" (0...1000), \
-            "state": "ENABLED", "computeEnvironmentOrder": [{"order", "computeEnvironment"}] (1...3)}]}. \
-            Without it: one queue `default` over the local pool. Provisioning and idle teardown are modeled: \
-            recorded (labelled "modeled"), never slept, never in measured times.
-            `--backend slurm` submits a batch script with sbatch (its header is `capsize export --format sbatch`'s) \
-            to the default partition or `--queue`, and follows every task with scontrol until it ended: PENDING is \
+            "state": "ENABLED", "computeEnvironmentOrder": [{"order", "computeEnvironment"}] (1...3)}]}. Without it: \
+            one queue `default` over the local pool. Provisioning and idle teardown are modeled: recorded (labelled \
+            "modeled"), never slept, never in measured times.
+            `--backend slurm` submits a batch script with sbatch (its header is `capsize export --format sbatch`'s) to \
+            the default partition or `--queue`, and follows every task with scontrol until it ended: PENDING is \
             RUNNABLE (PENDING while a dependency is unmet), CONFIGURING STARTING, COMPLETED SUCCEEDED, and FAILED, \
             TIMEOUT, OUT_OF_MEMORY, CANCELLED, NODE_FAIL FAILED, with Batch's status reason and Slurm's state. \
             `--timeout` becomes `--time` in whole minutes. A local test cluster: sudo scripts/slurm.sh up.

@@ -147,11 +147,21 @@ public struct WorkloadProfiler {
             memoryBasis = "projected from a fit of the same sizes (\(memoryFit.formula))"
         }
         let flops = sizes.flops(points.workload, arguments: points.arguments, size: target)
-        let (gpu, gpuBasis) = try measuredGPU(flops: flops)
+        var (gpu, gpuBasis) = try measuredGPU(flops: flops)
+        let efficiency = flops == nil ? nil : calibratedEfficiency()
+        let localPeak = try localPeakPerThread()
+        // The order Projection.gpu follows: a GPU's calibrated fraction before the CPU run's peak ratio, a CPU
+        // device's after it.
+        if gpu == nil, let efficiency, efficiency.onGPU || localPeak == nil {
+            gpuBasis =
+                "no GPU run of this workload in the store; GPU runtimes are projected from the catalog's FP32 rates "
+                + "(spec sheets) at \(NumberText.significant(efficiency.fraction * 100, 2)) % of peak, the fraction "
+                + "measured on \(efficiency.deviceName) here (\(efficiency.measured))"
+        }
         let profile = try WorkloadProfile(
             localSeconds: max(seconds, 1e-6), localThreads: 1, serialFraction: amdahl?.serialFraction,
-            peakMemoryMB: max(peak, 1), flops: flops, gpu: gpu, localFP32TFLOPS: try localPeakPerThread(),
-            startupSeconds: rungs.compactMap(\.initMs).sorted().first.map { $0 / 1000 })
+            peakMemoryMB: max(peak, 1), flops: flops, gpu: gpu, localFP32TFLOPS: localPeak,
+            startupSeconds: rungs.compactMap(\.initMs).sorted().first.map { $0 / 1000 }, deviceEfficiency: efficiency)
         return Result(
             profile: profile, size: target, rungs: rungs, secondsBasis: secondsBasis, memoryBasis: memoryBasis,
             amdahl: amdahl, gpuBasis: gpuBasis)
@@ -199,6 +209,26 @@ public struct WorkloadProfiler {
         case .none:
             return nil
         }
+    }
+
+    /// The fraction of its FMA peak that CLBlast's SGEMM reached on a calibrated OpenCL device here (`devices
+    /// --calibrate`): a GPU's when one is calibrated, else a CPU device's (PoCL); nil when none is.
+    private func calibratedEfficiency() -> MeasuredEfficiency? {
+        let calibrations = CalibrationStore()
+        var fallback: MeasuredEfficiency?
+        for device in discoverDevices().devices {
+            guard let calibration = try? calibrations.device(device), let sgemm = calibration.clblastSgemmGFLOPS,
+                sgemm > 0, calibration.fmaPeakGFLOPS > 0
+            else { continue }
+            let efficiency = MeasuredEfficiency(
+                fraction: min(1, sgemm / calibration.fmaPeakGFLOPS), deviceName: calibration.deviceName,
+                onGPU: device.info.kind == .gpu,
+                measured: "CLBlast SGEMM \(NumberText.significant(sgemm)) GFLOP/s of a "
+                    + "\(NumberText.significant(calibration.fmaPeakGFLOPS)) GFLOP/s FMA peak, calibrated")
+            if efficiency.onGPU { return efficiency }
+            fallback = fallback ?? efficiency
+        }
+        return fallback
     }
 
     /// A bench of the same workload on a GPU recorded in the store, scaled to the asked size by the FLOP count.
