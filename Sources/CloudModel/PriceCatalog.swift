@@ -181,7 +181,7 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
         "1 to 64 of A-Z a-z 0-9 . _ -, starting with a letter or digit (an EC2 instance type such as g5.xlarge)"
 
     /// Instance names are `instanceNameRule` and each used once; a GPU's model (shown in summaries and comments)
-    /// has 1 to 64 characters, none of them a control character; the catalog's version, currency, region and
+    /// has 1 to 1,000 characters, none of them a control character; the catalog's version, currency, region and
     /// sources (shown and written into deployment files' comments) are one line of at most 1,000 characters. The
     /// error names the file, the item (`ec2.instances[3].name`) and the value.
     func validateNames(source: String) throws(InputError) {
@@ -205,12 +205,12 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
                 throw InputError(field: "\(item).name", value: instance.name, allowed: "a name not used before")
             }
             if let model = instance.gpu?.model,
-                model.isEmpty || model.unicodeScalars.count > 64
+                model.isEmpty || model.unicodeScalars.count > 1_000
                     || model.unicodeScalars.contains(where: Shell.isLineBreakingOrControl)
             {
                 throw InputError(
                     field: "\(item).gpu.model", value: model,
-                    allowed: "a model name of 1 to 64 characters without control characters")
+                    allowed: "a model name of 1 to 1,000 characters without control characters")
             }
         }
     }

@@ -36,12 +36,10 @@ public func recommend(
     var bestOfEach: [Alternative] = []
     for kind in PlanOption.kinds {
         let members = options.filter { $0.kind == kind }
+        guard let largest = members.max(by: { $0.memoryMB < $1.memoryMB }) else { continue }  // none in the catalog
         guard let best = planner.pick(members, strategy: strategy) else {
             let reason = members.first?.infeasibleReasons.first ?? "no option"
-            bestOfEach.append(
-                Alternative(
-                    kind: kind, option: members.max { $0.memoryMB < $1.memoryMB } ?? members[0],
-                    comparison: "none feasible: \(reason)"))
+            bestOfEach.append(Alternative(kind: kind, option: largest, comparison: "none feasible: \(reason)"))
             continue
         }
         bestOfEach.append(Alternative(kind: kind, option: best, comparison: compare(best, with: pick, runs: runs)))

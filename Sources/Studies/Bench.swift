@@ -98,6 +98,9 @@ public enum Bench {
             try await ResumableRun.execute(store: store, run: run.id, items: plan) { key in
                 let startedAt = Date()
                 let result = try prepared.run()
+                // A run the interrupt ended (its program got the Ctrl-C too) is not a measurement: it runs again
+                // on --resume.
+                try Task.checkCancellation()
                 results[key] = result
                 onEvent(.measured(index: numbers[key] ?? 0, result))
                 return try MeasurementRecord(result, startedAt: startedAt, endedAt: Date())

@@ -61,6 +61,17 @@ import Testing
                 .allSatisfy { $0.infeasibleReasons.contains("needs a GPU: Lambda has none") })
     }
 
+    @Test("a catalog without GPU instances recommends among the rest, with no GPU kind to compare")
+    func catalogWithoutGPUs() throws {
+        var prices = PriceCatalog.embedded
+        for index in prices.ec2.instances.indices { prices.ec2.instances[index].gpu = nil }
+        let profile = try WorkloadProfile(localSeconds: 2, peakMemoryMB: 100)
+        let recommendation = try recommend(profile: profile, runs: 10, strategy: .cost, prices: prices)
+        #expect(recommendation.pick != nil)
+        #expect(recommendation.options.allSatisfy { $0.gpus == 0 })
+        #expect(!recommendation.bestOfEach.isEmpty && recommendation.bestOfEach.allSatisfy { $0.option.gpus == 0 })
+    }
+
     @Test("a Lambda option within 20 % of the timeout or of MemorySize gets a warning")
     func nearCap() throws {
         let slow = try WorkloadProfile(localSeconds: 800, peakMemoryMB: 100)

@@ -198,6 +198,15 @@ struct FuzzRunner: Sendable {
         return outcome
     }
 
+    /// The exit codes a case may end with (README, "Exit codes"): 0, 1, 2; 130 once interrupted; and `compare`'s
+    /// own 4 (improvements only) and 5 (a baseline missing or incomparable, as a path that names nothing is).
+    static func exitCodes(of fuzzCase: FuzzCase) -> Set<Int32> {
+        var codes: Set<Int32> = [0, 1, 2]
+        if fuzzCase.interruptAfter != nil { codes.insert(130) }
+        if fuzzCase.command == "compare" { codes.formUnion([4, 5]) }
+        return codes
+    }
+
     /// The checks every case must pass.
     private func check(
         _ fuzzCase: FuzzCase, _ outcome: FuzzOutcome, caseRoot: String, marker: String, fill: (String) -> String
@@ -210,7 +219,7 @@ struct FuzzRunner: Sendable {
             || [132, 134, 139].contains(outcome.status ?? 0)
         {
             failures.append(FuzzFailure(kind: .trap, detail: "\(outcome.ending): \(line)"))
-        } else if let status = outcome.status, ![0, 1, 2].contains(status) {
+        } else if let status = outcome.status, !Self.exitCodes(of: fuzzCase).contains(status) {
             failures.append(FuzzFailure(kind: .exitCode, detail: "\(outcome.ending): \(line)"))
         }
         if outcome.status == 2 {
