@@ -21,8 +21,8 @@ public struct UserVariables: Sendable {
     }
 
     /// The variables: the files' first, then the assignments, then the passed names (later ones win).
-    /// - Throws: `InputError` naming the setting and the item for a line that is not `K=V`, an unreadable file, or a
-    ///   name that is never passed.
+    /// - Throws: `InputError` naming the setting and the item for a line that is not `K=V`, an unreadable file, a
+    ///   passed name that is empty or holds `=`, or a name that is never passed.
     public func resolve(from source: [String: String] = launchEnvironment()) throws(InputError) -> [String: String] {
         var result: [String: String] = [:]
         for file in files {
@@ -43,6 +43,11 @@ public struct UserVariables: Sendable {
             result[key] = value
         }
         for name in passed {
+            if name.isEmpty || name.contains("=") || name.contains("\0") {
+                throw InputError(
+                    setting: "passEnv", value: name,
+                    allowed: "the name of a variable: at least one character, no = or NUL")
+            }
             if WorkloadEnvironment.neverPassed.contains(name) {
                 throw InputError(
                     setting: "passEnv", value: name, allowed: "a variable other than \(name) (never passed)")

@@ -167,6 +167,39 @@ import Testing
         try refused(arguments + ["--", "true"], mentions: mentions)
     }
 
+    @Test(
+        "an empty --pass-env (or one holding =) and an empty submit --name are refused naming the flag",
+        arguments: [
+            (["submit", "--pass-env", ""], "--pass-env ''"),
+            (["invoke", "command", "--pass-env", ""], "--pass-env ''"),
+            (["submit", "--pass-env", "A=B"], "--pass-env 'A=B'"), (["submit", "--name", ""], "--name ''"),
+        ])
+    func emptyWords(arguments: [String], mentions: String) throws {
+        try refused(arguments + ["--", "true"], mentions: mentions)
+    }
+
+    /// A recommendation for `/bin/true` as `recommend --json` saves it, made in `home`.
+    static func recommendation(home: String) throws -> String {
+        let recommend = try capsize(
+            ["recommend", "command", "--runs", "10", "--json", "--", "/bin/true"], environment: ["CAPSIZE_HOME": home])
+        #expect(recommend.status == 0, "\(recommend.stderr)")
+        return recommend.stdout
+    }
+
+    @Test("export refuses an empty --image or --name in every format, naming the flag and what is allowed")
+    func exportEmptyWords() throws {
+        let home = Self.folder + "/home-export-words"
+        let path = Self.file("recommendation-words.json", try Self.recommendation(home: home))
+        for format in ["sam", "batch-job-definition", "cloudformation-batch", "sbatch"] {
+            let option = format.hasPrefix("sam") ? [] : ["--option", "batch-c7i.large"]
+            let image = try expectBadInput(
+                ["export", path, "--format", format, "--image", ""] + option, mentions: "--image ''", home: home)
+            #expect(image.stderr.contains("container image"))
+            try expectBadInput(
+                ["export", path, "--format", format, "--name", ""] + option, mentions: "--name ''", home: home)
+        }
+    }
+
     @Test("logs and jobs refuse an empty id instead of matching the first job")
     func emptyIDs() throws {
         try refused(["logs", ""], mentions: "JOB ''")
@@ -176,10 +209,7 @@ import Testing
     @Test("export refuses a saved recommendation whose runtime or memory no deployment file can hold")
     func exportRanges() throws {
         let home = Self.folder + "/home-export"
-        let recommend = try capsize(
-            ["recommend", "command", "--runs", "10", "--json", "--", "/bin/true"], environment: ["CAPSIZE_HOME": home])
-        #expect(recommend.status == 0, "\(recommend.stderr)")
-        var saved = try json(recommend.stdout)
+        var saved = try json(try Self.recommendation(home: home))
         var recommendation = try #require(saved["recommendation"] as? [String: Any])
         let options = try #require(recommendation["options"] as? [[String: Any]])
         let index = try #require(options.firstIndex { $0["id"] as? String == "batch-c7i.large" })

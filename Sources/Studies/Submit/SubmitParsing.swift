@@ -12,11 +12,15 @@ extension JobDefinition {
     /// `command` or not).
     /// - Parameter evaluateOnExit: rules as `ACTION:FIELD:GLOB`, e.g. `EXIT:exitCode:2`.
     /// - Throws: `InputError` naming the setting: `evaluateOnExit`, the resources' (`vcpus`, `memory`, `gpus`),
-    ///   `attempts`, the variables', the workload's parameters; or the field `command` for a program not found.
+    ///   `attempts`, the variables', the workload's parameters, `name` when given empty; or the field `command` for a
+    ///   program not found.
     public init(
         words: [String], name: String?, vcpus: Double, memoryMiB: Int, gpus: Int, timeoutSeconds: Double?,
         attempts: Int, evaluateOnExit: [String], variables: UserVariables, shareIdentifier: String?
     ) throws {
+        if name?.isEmpty == true {
+            throw InputError(setting: "name", value: "", allowed: "a job name of at least one character")
+        }
         let rules = try evaluateOnExit.map { text throws(InputError) in try EvaluateOnExit(parsing: text) }
         let resources = try ResourceRequirements(vcpus: vcpus, memoryMiB: memoryMiB, gpus: gpus)
         let retry = try RetryStrategy(attempts: attempts, evaluateOnExit: rules)
