@@ -76,7 +76,7 @@ public struct RenderFrames: Workload {
             samples * Self.expectedEvaluationsPerSample * Double(RenderScene.flopsPerEvaluation(detail: detail))
         // Per frame: the kernel writes the frame and reads and writes the counters; the host reads the frame.
         let bytes = Double(frames) * Double(pixels) * 16
-        let pngBytes = UInt64(PNG.encodedSize(width: width, height: height))
+        let pngBytes = UInt64(PNG.largestEncodedSize(width: width, height: height))
         return ResourceEstimate(
             flops: flops, bytes: bytes,
             hostBytes: frameBytes + counterBytes + pngBytes,
