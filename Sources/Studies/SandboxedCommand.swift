@@ -8,13 +8,11 @@ import Workloads
 /// launcher's process group. The run ends when the program itself exits, as before.
 ///
 /// The program sees capsize's environment, as a bench always gave it (with the sandbox's private `TMPDIR`), and
-/// stdin from /dev/null; what it writes to stdout and stderr goes to capsize's stderr after the run, so that
+/// stdin from /dev/null; what it writes to stdout and stderr goes to capsize's stderr as it comes, so that
 /// capsize's stdout (tables, JSON) stays clean.
 struct SandboxedCommand {
     let argv: [String]
     let sandbox: Sandbox
-    /// The bytes of stdout and of stderr forwarded per run; the rest is counted and dropped.
-    static let outputLimitBytes = 1 << 20
 
     /// - Throws: `StudyFailure` when this machine cannot give a sandbox (no `capsize-launch`).
     init(_ command: CommandWorkload) throws {
@@ -29,18 +27,16 @@ struct SandboxedCommand {
     ///   program is killed first).
     func run() async throws -> RunResult {
         var limits = SandboxLimits()
-        limits.outputLimitBytes = Self.outputLimitBytes
-        let result = try await sandbox.run(argv, environment: ProcessInfo.processInfo.environment, limits: limits)
-        FileHandle.standardError.write(result.stdout.data + result.stderr.data)
+        limits.outputLimitBytes = 0  // forwarded as it comes, not kept
+        let result = try await sandbox.run(argv, environment: ProcessInfo.processInfo.environment, limits: limits) {
+            try? FileHandle.standardError.write(contentsOf: Data($0))
+        }
         let code = result.signal ?? result.exitCode ?? -1
         var notes: [String] = []
         if let signal = result.signal {
             notes.append("killed by signal \(signal)")
         } else if code != 0 {
             notes.append("exit code \(code)" + (result.message.map { " (\($0))" } ?? ""))
-        }
-        if result.stdout.truncated || result.stderr.truncated {
-            notes.append("output cut at \(formatBytes(UInt64(Self.outputLimitBytes))) per stream")
         }
         var digest = FNV1a()
         digest.add(code)
