@@ -178,6 +178,19 @@ import Testing
         try refused(arguments + ["--", "true"], mentions: mentions)
     }
 
+    @Test("bench refuses an empty --save-frames instead of writing frames into the current directory")
+    func emptyFramesDirectory() throws {
+        let process = capsizeProcess(
+            ["bench", "render-frames", "--frames", "1", "--repeat", "1", "--warmup", "0", "--save-frames", ""],
+            environment: ["CAPSIZE_HOME": Self.folder + "/home-frames"])
+        let folder = Self.folder + "/frames-here"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        let result = try runToEnd(process)
+        #expect(result.status == 2 && result.stderr.contains("--save-frames ''"), "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
+    }
+
     /// A recommendation for `/bin/true` as `recommend --json` saves it, made in `home`.
     static func recommendation(home: String) throws -> String {
         let recommend = try capsize(
