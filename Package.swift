@@ -33,7 +33,7 @@ let libraries: [Target] = [
         name: "Compute", dependencies: ["CapsizeCore", "COpenBLAS", "COpenCL", "CZlib"],
         plugins: [.plugin(name: "EmbedKernels")]
     ),
-    // Statistics over repeated measurements.
+    // Statistics over repeated measurements, and two results' benchmarks compared (the Mann–Whitney U test).
     .target(name: "Analysis"),
     // What a workload would cost and how long it would take on Lambda, Fargate, EC2 and Batch (projected from
     // measurements and the price catalog), which option to pick, and the templates to deploy it.
@@ -119,7 +119,8 @@ let tests: [Target] = [
         name: "StudiesTests",
         dependencies: ["Studies", "Store", "Workloads", "CapsizeCore", "Execution", "TestSupport"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "Studies", "Workloads"]),
-    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store", "TestSupport"]),
+    // Workloads: the fuzz tests' seeded generator (SplitMix64).
+    .testTarget(name: "CapsizeCLITests", dependencies: ["CapsizeCLI", "Compute", "Store", "TestSupport", "Workloads"]),
 ]
 
 let package = Package(

@@ -6,6 +6,12 @@
 #                                       in one go; results as JSON under OUT (default $OUT)
 #   scripts/gpu-check.sh executors [OUT] on the GPU machine: Batch jobs pinned to the GPU, and a
 #                                       Lambda-model function that must not see it
+#   scripts/gpu-check.sh stage-base [COMMIT]  on the development machine: the same static binary of an
+#                                       older commit (default df25dba, before issue 13's render
+#                                       kernel) into .gpu/base/, for the side-by-side render check
+#   scripts/gpu-check.sh render [OUT]   on the GPU machine: render-frames 1080p (WIDTH, HEIGHT), detail 8,
+#                                       base and new alternated ROUNDS (3) times on the GPU and on PoCL,
+#                                       with PSNR against native
 # Without an NVIDIA GPU the measure half still runs its CPU half (OpenBLAS, PoCL, native, numpy).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -172,9 +178,109 @@ for i in r["invocations"]:
   "$bin" runs list
 }
 
+stage_base() {
+  set -e
+  local commit="${1:-df25dba}" tree=/tmp/capsize-gpu-base
+  [[ -d $tree ]] || git worktree add --detach "$tree" "$commit"
+  git -C "$tree" checkout -q --detach "$commit"
+  (cd "$tree" && swift build -c release --static-swift-stdlib --scratch-path .build-static)
+  mkdir -p .gpu/base
+  cp "$tree/.build-static/release/capsize" .gpu/base/capsize && strip .gpu/base/capsize && xz -6 -f .gpu/base/capsize
+  git -C "$tree" rev-parse HEAD > .gpu/base/COMMIT
+  ls -la .gpu/base
+}
+
+# render-frames at 1920x1080 (WIDTH x HEIGHT), detail 8, issue 13's binary beside the one staged by stage-base, runs
+# alternated (base, new, base, new, ...) so both see the same machine; JSON per run and a summary
+# (frames/s medians, their ratio, kernel/transfer/host split, FLOP/s) under OUT.
+render() {
+  local out="${1:-${OUT:?give an output folder}}" rounds="${ROUNDS:-3}" width="${WIDTH:-1920}" height="${HEIGHT:-1080}"
+  mkdir -p "$out" /tmp/capsize-gpu
+  local new=/tmp/capsize-gpu/capsize base=/tmp/capsize-gpu/capsize-base
+  xz -dc .gpu/capsize.xz > "$new" && chmod +x "$new"
+  xz -dc .gpu/base/capsize.xz > "$base" && chmod +x "$base"
+  [[ -e .gpu/capsize-launch.xz ]] && xz -dc .gpu/capsize-launch.xz > /tmp/capsize-gpu/capsize-launch && chmod +x /tmp/capsize-gpu/capsize-launch
+  export LD_LIBRARY_PATH="$PWD/.gpu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PYTHONUNBUFFERED=1
+  if [[ -e /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 ]] && [[ ! -e /etc/OpenCL/vendors/nvidia.icd ]]; then
+    mkdir -p /etc/OpenCL/vendors && echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd
+  fi
+  exec > >(tee -a "$out/render.txt") 2>&1
+  echo "== $(date -u +%FT%TZ) $(hostname) base $(cat .gpu/base/COMMIT 2>/dev/null) new $(git rev-parse HEAD 2>/dev/null)"
+  nvidia-smi -L 2>/dev/null; nproc
+  local gpu pocl
+  gpu=$("$new" devices --json | python3 -c 'import json,sys; d=[x["index"] for x in json.load(sys.stdin)["openCL"] if x["kind"]=="gpu"]; print(d[0] if d else "")')
+  pocl=$("$new" devices --json | python3 -c 'import json,sys; d=[x["index"] for x in json.load(sys.stdin)["openCL"] if x["kind"]=="cpu"]; print(d[0] if d else "")')
+  [[ -n $gpu ]] || echo "no OpenCL GPU: only the PoCL half runs"
+  # Separate homes: the base binary cannot open a store written by the newer one.
+  one() { # which device-name device frames repeat
+    local which=$1 name=$2 device=$3 frames=$4 repeat=$5 bin=$new
+    [[ $which == base ]] && bin=$base
+    CAPSIZE_HOME=/tmp/capsize-gpu/home-$which timeout 300 "$bin" bench render-frames --device "opencl:$device" \
+      --width "$width" --height "$height" --detail 8 --frames "$frames" --repeat "$repeat" --json \
+      > "$out/render-$name-$which-$i.json"
+    echo "rc=$? $which $name round $i"
+  }
+  for i in $(seq "$rounds"); do
+    for which in base new; do
+      [[ -n $gpu ]] && one "$which" gpu "$gpu" 48 3
+      [[ -n $pocl ]] && one "$which" pocl "$pocl" 4 1
+    done
+  done
+  echo "== PSNR of the new binary's GPU frames against the native renderer, ${width}x$height detail 8, frames 0-1"
+  if [[ -n $gpu ]]; then
+    local size=(--width "$width" --height "$height" --frames 2 --repeat 1 --warmup 0)
+    CAPSIZE_HOME=/tmp/capsize-gpu/home-new timeout 120 "$new" bench render-frames --device "opencl:$gpu" "${size[@]}" \
+      --save-frames /tmp/capsize-gpu/render-gpu >/dev/null
+    CAPSIZE_HOME=/tmp/capsize-gpu/home-new timeout 300 "$new" bench render-frames --device native "${size[@]}" \
+      --save-frames /tmp/capsize-gpu/render-native >/dev/null
+  fi
+  python3 - "$out" <<'PY' | tee "$out/render-summary.txt"
+import glob, json, math, os, statistics, struct, sys, zlib
+out = sys.argv[1]
+def pixels(path):
+    data, idat, width = open(path, "rb").read()[8:], b"", 0
+    while data:
+        n, kind = struct.unpack(">I4s", data[:8])
+        if kind == b"IHDR": width = struct.unpack(">I", data[8:12])[0]
+        if kind == b"IDAT": idat += data[8:8 + n]
+        data = data[12 + n:]
+    raw, stride = zlib.decompress(idat), 1 + 4 * width
+    return b"".join(raw[i + 1:i + stride] for i in range(0, len(raw), stride))
+for device in ("gpu", "pocl"):
+    medians = {}
+    for which in ("base", "new"):
+        fps, split = [], []
+        for path in sorted(glob.glob(f"{out}/render-{device}-{which}-*.json")):
+            try:
+                r = json.load(open(path))
+            except ValueError:
+                continue
+            for run in r.get("runs", []):
+                fps.append(run["throughput"]["frames_per_second"])
+                m = run["metrics"]
+                split.append((m.get("kernel_seconds", 0), m.get("transfer_seconds", 0), m.get("host_seconds", 0),
+                              run["flops"] / run["seconds"] / 1e9))
+        if not fps: continue
+        medians[which] = statistics.median(fps)
+        k, t, h, g = (statistics.median(x[i] for x in split) for i in range(4))
+        print(f"{device} {which}: {len(fps)} runs, frames/s median {medians[which]:.1f} (min {min(fps):.1f}, max {max(fps):.1f}); "
+              f"kernel {k:.3f} s, transfer {t:.3f} s, host {h:.3f} s per run; {g:.0f} GFLOP/s evaluated")
+    if len(medians) == 2:
+        print(f"{device} new / base frames/s: {medians['new'] / medians['base']:.2f}")
+for f in range(2):
+    a, b = f"/tmp/capsize-gpu/render-gpu/frame-{f:05d}.png", f"/tmp/capsize-gpu/render-native/frame-{f:05d}.png"
+    if os.path.exists(a) and os.path.exists(b):
+        x, y = pixels(a), pixels(b)
+        mse = sum((p - q) ** 2 for i, (p, q) in enumerate(zip(x, y)) if i % 4 != 3) / (len(x) * 3 / 4)
+        print(f"PSNR GPU vs native frame {f}: " + ("inf" if mse == 0 else f"{10 * math.log10(255 ** 2 / mse):.1f}") + " dB")
+PY
+}
+
 case "${1:-}" in
   stage) stage ;;
+  stage-base) shift; stage_base "$@" ;;
   measure) shift; measure "$@" ;;
   executors) shift; executors "$@" ;;
-  *) echo "usage: scripts/gpu-check.sh stage | measure [OUT] | executors [OUT]" >&2; exit 2 ;;
+  render) shift; render "$@" ;;
+  *) echo "usage: scripts/gpu-check.sh stage | stage-base [COMMIT] | measure [OUT] | executors [OUT] | render [OUT]" >&2; exit 2 ;;
 esac

@@ -17,8 +17,8 @@ struct BenchCommand: ResumableCommand {
               capsize bench train-mlp --batch 1024 --hidden 2048 --device cpu
               capsize bench render-frames --width 640 --height 360 --save-frames out/
               capsize bench command --size 100 -- ./my-job --n {size}
-            Each measured run is recorded in the store as it ends (see `capsize runs`); a bench that was
-            interrupted continues with `capsize bench --resume RUN`.
+            Each measured run is recorded in the store as it ends (see `capsize runs`); a bench that was interrupted \
+            continues with `capsize bench --resume RUN`.
             """)
     static let runKind = RunRecord.Kind.bench
 

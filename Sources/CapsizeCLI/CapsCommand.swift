@@ -12,14 +12,14 @@ struct CapsCommand: InterruptibleCommand {
         abstract:
             "Where a workload stops fitting in Lambda: per memory size, the largest size under the time and memory caps.",
         discussion: """
-            For each Lambda memory size (128, 512, 1024, 1769, 3008, 5308 and 10240 MB, plus any given with --memory)
-            the size is stepped up as a function invocation until one times out or is killed for memory, the break is
-            confirmed by one more size and narrowed down by bisection (--refine). The break is shown as observed (an
-            invocation that really ended at the cap) and as predicted (where the fits of time and memory against size
-            cross the caps, with a 95 % interval). --time-cap-scale runs with the timeout scaled down (0.01: 9 s stands
-            for 900 s) so that real time breaks are observed quickly; the report says so and converts back.
+            For each Lambda memory size (128, 512, 1024, 1769, 3008, 5308 and 10240 MB, plus any given with --memory) \
+            the size is stepped up as a function invocation until one times out or is killed for memory, the break is \
+            confirmed by one more size and narrowed down by bisection (--refine). The break is shown as observed (an \
+            invocation that really ended at the cap) and as predicted (where the fits of time and memory against size \
+            cross the caps, with a 95 % interval). --time-cap-scale runs with the timeout scaled down (0.01: 9 s \
+            stands for 900 s) so that real time breaks are observed quickly; the report says so and converts back.
               capsize caps train-mlp --time-cap-scale 0.01
-              capsize caps command --param size=1..64*2 --memory 256 -- python3 job.py {size}
+              capsize caps command --param size=1..64*2 -- python3 job.py {size}
             """)
 
     @OptionGroup var workload: WorkloadArguments

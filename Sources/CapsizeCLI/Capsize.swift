@@ -15,7 +15,8 @@ struct Capsize: AsyncParsableCommand {
         version: "capsize \(CapsizeVersion.current)",
         subcommands: [
             DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, InvokeCommand.self, SubmitCommand.self,
-            JobsCommand.self, LogsCommand.self, RunsCommand.self, SweepCommand.self, CapsCommand.self,
+            JobsCommand.self, LogsCommand.self, RunsCommand.self, CompareCommand.self, SweepCommand.self,
+            CapsCommand.self,
             RecommendCommand.self, ExportCommand.self, WorkerCommand.self,
         ]
     )
@@ -125,6 +126,7 @@ struct CommandLineHints: Hints {
     let fullSpeed = "--no-cpu-share"
     let resumeBench = "capsize bench --resume"
     let allRecords = "--json"
+    let allOptions = "--all"
 }
 
 extension Hints where Self == CommandLineHints {

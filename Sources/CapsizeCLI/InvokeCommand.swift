@@ -11,10 +11,10 @@ struct InvokeCommand: ResumableCommand {
         commandName: "invoke",
         abstract: "Invoke a workload as a Lambda-model function: cold and warm environments, caps, REPORT lines, cost.",
         discussion: """
-            Each invocation runs in an execution environment (a `capsize worker` process) capped at the
-            configured memory, with threads for the vCPU share (memory / 1,769 MB, at most 6) and no GPU.
-            Environments are reused warm, frozen between invocations, and reset after a timeout or crash.
-            Durations and memory are measured here; costs are projected from the price table.
+            Each invocation runs in an execution environment (a `capsize worker` process) capped at the configured \
+            memory, with threads for the vCPU share (memory / 1,769 MB, at most 6) and no GPU. Environments are reused \
+            warm, frozen between invocations, and reset after a timeout or crash. Durations and memory are measured \
+            here; costs are projected from the price table.
               capsize invoke train-mlp --batch 256 --memory 1024 --timeout 10 --count 5
               capsize invoke command --memory 128 --timeout 1 -- sleep 5
             """)

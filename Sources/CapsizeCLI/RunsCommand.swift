@@ -10,9 +10,9 @@ struct RunsCommand: ParsableCommand {
         commandName: "runs",
         abstract: "List the stored runs, or show one with its records.",
         discussion: """
-            Every bench, invoke, submit and sweep is a run in the store ($CAPSIZE_HOME/capsize.sqlite), each \
-            record committed as it ends. A run whose process was killed shows as interrupted; \
-            `capsize bench --resume RUN` continues a bench run.
+            Every bench, invoke, submit and sweep is a run in the store ($CAPSIZE_HOME/capsize.sqlite), each record \
+            committed as it ends. A run whose process was killed shows as interrupted; `capsize bench --resume RUN` \
+            continues a bench run.
             """,
         subcommands: [List.self, Show.self],
         defaultSubcommand: List.self)

@@ -12,20 +12,19 @@ struct SubmitCommand: ResumableCommand {
         commandName: "submit",
         abstract: "Submit a Batch-model job or array job to the local queue (or to Slurm) and run it to the end.",
         discussion: """
-            After `--` comes a workload with its parameters (train-mlp, render-frames) or any program. \
-            `{index}` is replaced by AWS_BATCH_JOB_ARRAY_INDEX and `{attempt}` by AWS_BATCH_JOB_ATTEMPT. \
-            Examples:
+            After `--` comes a workload with its parameters (train-mlp, render-frames) or any program. `{index}` is \
+            replaced by AWS_BATCH_JOB_ARRAY_INDEX and `{attempt}` by AWS_BATCH_JOB_ATTEMPT. Examples:
               capsize submit --array 100 --sequential -- /bin/sh -c 'echo {index}'
               capsize submit --gpus 1 --array 8 -- render-frames --frames 24
               capsize submit --queues queues.json --queue high -- /bin/sh -c 'sleep 1'
             `--queues FILE` configures job queues and compute environments in JSON named as in AWS Batch: \
             {"computeEnvironments": [{"computeEnvironmentName", "minvCpus", "maxvCpus", "memoryMiB", "gpus", \
             "provisioningSeconds", "idleTeardownSeconds"}], "jobQueues": [{"jobQueueName", "priority" (0...1000), \
-            "state": "ENABLED", "computeEnvironmentOrder": [{"order", "computeEnvironment"}] (1...3)}]}. \
-            Without it: one queue `default` over the local pool. Provisioning and idle teardown are modeled: \
-            recorded (labelled "modeled"), never slept, never in measured times.
-            `--backend slurm` submits a batch script with sbatch (its header is `capsize export --format sbatch`'s) \
-            to the default partition or `--queue`, and follows every task with scontrol until it ended: PENDING is \
+            "state": "ENABLED", "computeEnvironmentOrder": [{"order", "computeEnvironment"}] (1...3)}]}. Without it: \
+            one queue `default` over the local pool. Provisioning and idle teardown are modeled: recorded (labelled \
+            "modeled"), never slept, never in measured times.
+            `--backend slurm` submits a batch script with sbatch (its header is `capsize export --format sbatch`'s) to \
+            the default partition or `--queue`, and follows every task with scontrol until it ended: PENDING is \
             RUNNABLE (PENDING while a dependency is unmet), CONFIGURING STARTING, COMPLETED SUCCEEDED, and FAILED, \
             TIMEOUT, OUT_OF_MEMORY, CANCELLED, NODE_FAIL FAILED, with Batch's status reason and Slurm's state. \
             `--timeout` becomes `--time` in whole minutes. A local test cluster: sudo scripts/slurm.sh up.
@@ -73,6 +72,12 @@ struct SubmitCommand: ResumableCommand {
     var provisioningSeconds: Double = 0
     @Option(parsing: .unconditional, help: "Seconds between SIGTERM and SIGKILL at a timeout (Batch: 30).")
     var terminateGrace: Double = 30
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "How much of each of a job's stdout and stderr its log keeps, in bytes or with K, M or G (default 1M); "
+                + "a cut log says where it was cut.", valueName: "SIZE"))
+    var logLimit: String?
     @Option(help: "Where the job runs: local (this machine) or a cluster's scheduler.") var backend: BatchBackendKind =
         .local
     @Option(
@@ -114,10 +119,14 @@ struct SubmitCommand: ResumableCommand {
                 definition: definition, queuesFile: queues, maxVCPUs: maxVcpus,
                 provisioningSeconds: provisioningSeconds, gpuSlots: gpuSlots, queue: queue, arraySize: array,
                 sequential: sequential, terminateGrace: terminateGrace,
-                governsCPUShare: cpuShare.governs)
+                governsCPUShare: cpuShare.governs, logLimit: logLimit)
             let store = try openStore()
             request.dependencies = try dependsOn.map { text in
-                try AdoptedDependency(parsing: text) { try findJobs($0, in: store) }
+                do {
+                    return try AdoptedDependency(parsing: text) { try findJobs($0, in: store) }
+                } catch let error as InputError where error.field == "JOB" {
+                    throw InputError(setting: "dependsOn", value: text, allowed: error.allowed)
+                }
             }
             report = try await Submit.run(
                 request, store: store, resuming: resuming, parameters: parameters,
@@ -155,7 +164,8 @@ struct SubmitCommand: ResumableCommand {
             ("--attempts", attempts != 1),
             ("--evaluate-on-exit", !evaluateOnExit.isEmpty), ("--depends-on", !dependsOn.isEmpty),
             ("--queues", queues != nil), ("--max-vcpus", maxVcpus != nil), ("--gpu-slots", gpuSlots != nil),
-            ("--provisioning-seconds", provisioningSeconds != 0),
+            ("--provisioning-seconds", provisioningSeconds != 0), ("--log-limit", logLimit != nil),
+            ("--terminate-grace", terminateGrace != 30),
         ]
         if let (field, _) = localOnly.first(where: \.1) {
             let name = backend.rawValue.prefix(1).uppercased() + backend.rawValue.dropFirst()

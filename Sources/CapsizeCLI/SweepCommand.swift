@@ -10,11 +10,11 @@ struct SweepCommand: ResumableCommand {
         commandName: "sweep",
         abstract: "Step a workload's size up under an executor until a cap breaks; fit time and memory against size.",
         discussion: """
-            For each memory setting, sizes are run in order (each repetition a fresh cold environment or job) until
-            one ends at a cap (timeout or memory kill); one more size confirms the break, then that series stops.
+            For each memory setting, sizes are run in order (each repetition a fresh cold environment or job) until \
+            one ends at a cap (timeout or memory kill); one more size confirms the break, then that series stops. \
             Durations and peak memory are measured here; the fits and the breaks they predict are projections.
-              capsize sweep train-mlp --param hidden=256..8192*2 --executor function --memory 512,3008 --timeout 10
-              capsize sweep command --param size=1,2,4,8 --executor batch --memory 256 --timeout 5 -- sh -c 'sleep {size}'
+              capsize sweep train-mlp --param hidden=256..8192*2 --memory 512,3008
+              capsize sweep command --param size=1,2,4,8 --executor batch -- sleep {size}
             """)
     static let runKind = RunRecord.Kind.sweep
 

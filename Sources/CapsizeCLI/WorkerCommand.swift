@@ -19,12 +19,22 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Read OpenCL kernels from this directory instead of the copies inside the binary.")
     var kernels: String?
 
+    /// The kernels' folder: one that exists, checked before Init.
+    static func checkFolder(_ path: String) throws(InputError) -> String {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw InputError(setting: "kernels", value: path, allowed: "a folder of OpenCL kernel sources")
+        }
+        return path
+    }
+
     func run() throws {
         let clock = ContinuousClock()
         let start = clock.now
         let initStep = WorkerInit.perform()
         var worker = Worker(
-            devices: initStep.devices, options: RunOptions(kernelsDirectory: kernels, calibration: calibrationInNotes)
+            devices: initStep.devices,
+            options: RunOptions(kernelsDirectory: try kernels.map(Self.checkFolder), calibration: calibrationInNotes)
         ) { $0.namingFlags.description }
         emit(
             .ready(

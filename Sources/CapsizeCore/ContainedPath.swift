@@ -75,6 +75,28 @@ public enum ContainedPath {
         return path
     }
 
+    /// Checks, before any work, that files can later be written into the folder `directory`: it is a folder, or it
+    /// does not exist yet and the nearest folder above it that exists can be written to.
+    /// - Throws: `InputError` naming `setting` for an empty path, a path that is a file, or one below a folder that
+    ///   cannot be written to.
+    public static func checkWritableFolder(_ directory: String, setting: String) throws(InputError) {
+        let allowed = "a folder capsize can create or write to"
+        guard !directory.isEmpty, !directory.utf8.contains(0) else {
+            throw InputError(setting: setting, value: directory, allowed: allowed)
+        }
+        var path = URL(fileURLWithPath: directory).standardized.path
+        var facts = stat()
+        while stat(path, &facts) != 0 {
+            guard errno == ENOENT, path != "/" else {
+                throw InputError(setting: setting, value: directory, allowed: allowed)
+            }
+            path = (path as NSString).deletingLastPathComponent
+        }
+        guard facts.st_mode & S_IFMT == S_IFDIR, access(path, W_OK | X_OK) == 0 else {
+            throw InputError(setting: setting, value: directory, allowed: allowed)
+        }
+    }
+
     /// `path` with every link followed (`realpath`); as `URL` standardizes it when it does not resolve.
     static func resolved(_ path: String) -> String {
         guard let real = realpath(path, nil) else { return URL(fileURLWithPath: path).standardized.path }

@@ -29,8 +29,15 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
         isSetting = true
     }
 
-    /// One line: control characters in the field or value (a newline in a name given) are written as escapes.
-    public var description: String { "invalid \(Self.oneLine(field)) '\(Self.oneLine(value))': allowed \(allowed)" }
+    /// One line: control characters in the field or value (a newline in a name given) are written as escapes, and
+    /// a value longer than 200 characters is cut there, saying how long it was.
+    public var description: String {
+        let length = value.unicodeScalars.count
+        let shown =
+            length <= 200
+            ? value : String(String.UnicodeScalarView(value.unicodeScalars.prefix(200))) + "… (\(length) characters)"
+        return "invalid \(Self.oneLine(field)) '\(Self.oneLine(shown))': allowed \(allowed)"
+    }
 
     /// `text` with its control characters and line separators escaped (`\n`, `\u{1B}`).
     public static func oneLine(_ text: String) -> String {

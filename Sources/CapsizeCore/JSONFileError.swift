@@ -2,9 +2,15 @@ public import Foundation
 
 extension InputError {
     /// What is wrong with `data`, read from `file` as JSON, in one line: the file and the place in it
-    /// (`queues.json: jobQueues[0].priority`), or the file's line and column where the JSON itself cannot be read
-    /// (`queues.json:3:5`); the value found; what is allowed there (`document` for the whole file).
-    public init(decoding error: DecodingError, in file: String, data: Data, document: String) {
+    /// (`queues.json: jobQueues[0].priority`), with its line and column where the decoder names no place
+    /// (`queues.json:3:5` where the JSON itself cannot be read, `queues.json:3:17: jobQueues[0].priority` for a number
+    /// that does not fit its field); the value found; what is allowed there (`document` for the whole file).
+    /// - Parameter redecode: decodes the same type again from other data; called only to find which number does not
+    ///   fit its field, which Foundation's decoder does not say.
+    public init(
+        decoding error: DecodingError, in file: String, data: Data, document: String,
+        redecode: (Data) throws -> Void
+    ) {
         let field = error.field
         let place = field.isEmpty ? file : "\(file): \(field)"
         switch error {
@@ -16,7 +22,7 @@ extension InputError {
         case .valueNotFound(let type, _): self.init(field: place, value: "null", allowed: Self.typeName(type))
         case .dataCorrupted(let context) where !field.isEmpty:
             self.init(field: place, value: context.debugDescription, allowed: "a valid value")
-        default: self = Self.unreadable(data, in: file, document: document)
+        default: self = Self.unreadable(data, in: file, document: document, redecode: redecode)
         }
     }
 
@@ -28,31 +34,45 @@ extension InputError {
         return located
     }
 
-    /// JSON that Foundation's decoder refuses as a whole: asks JSONSerialization where (its errors say which
-    /// character, or which number does not fit a Double), as line and column.
-    private static func unreadable(_ data: Data, in file: String, document: String) -> InputError {
+    /// JSON that Foundation's decoder refuses as a whole, which it does for text that is not JSON and for a number
+    /// that does not fit its field alike: the place, from capsize's own reading of the document (`JSONOutline`).
+    private static func unreadable(
+        _ data: Data, in file: String, document: String, redecode: (Data) throws -> Void
+    ) -> InputError {
+        var bytes = [UInt8](data)
         let text = String(decoding: data, as: UTF8.self)
-        do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        } catch {
-            let message = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? ""
-            if let match = message.firstMatch(of: /Number (\S+) is not representable/) {
-                let number = String(match.1)
-                let offset = text.range(of: number).map { text.utf8.distance(from: text.startIndex, to: $0.lowerBound) }
-                return InputError(
-                    field: offset.map { "\(file):\(position(of: $0, in: text))" } ?? file, value: number,
-                    allowed: "a number of at most about 1.8e308 in magnitude")
-            }
-            if let match = message.firstMatch(of: /around character (\d+)/), let offset = Int(match.1) {
-                return InputError(
-                    field: "\(file):\(position(of: offset, in: text))", value: "(not JSON here)",
-                    allowed: "valid JSON: \(document)")
-            }
+        let outline = JSONOutline(bytes)
+        if let offset = outline.errorOffset {
             return InputError(
-                field: file, value: "(not readable)",
-                allowed: "valid JSON (\(message.isEmpty ? "\(error)" : message)): \(document)")
+                field: "\(file):\(position(of: offset, in: text))", value: "(not JSON here)",
+                allowed: "valid JSON: \(document)")
         }
-        // JSON, but a number does not fit its field (Foundation's decoder does not say which).
+        func place(_ number: JSONOutline.Number) -> String {
+            "\(file):\(position(of: number.offset, in: text))" + (number.path.isEmpty ? "" : ": \(number.path)")
+        }
+        if let huge = outline.numbers.first(where: { !(Double($0.text)?.isFinite ?? false) }) {
+            return InputError(
+                field: place(huge), value: huge.text, allowed: "a number of at most about 1.8e308 in magnitude")
+        }
+        // A number in a whole-number field that is not written as one (`1.5`, `1e300`, `1e3`): each such number in
+        // turn is replaced by the nearest whole number that fits, until the document decodes past it.
+        var shift = 0
+        for number in outline.numbers where Int(number.text) == nil {
+            let value = Double(number.text) ?? 0
+            let whole = value >= 9.2e18 ? Int.max : value <= -9.2e18 ? Int.min : Int(value.rounded())
+            let replacement = Array(String(whole).utf8)
+            let start = number.offset + shift
+            bytes.replaceSubrange(start..<start + number.text.utf8.count, with: replacement)
+            shift += replacement.count - number.text.utf8.count
+            do {
+                try redecode(Data(bytes))
+            } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+                continue
+            } catch {}
+            return InputError(
+                field: place(number), value: number.text,
+                allowed: whole == Int.max || whole == Int.min ? "a whole number in a smaller range" : "a whole number")
+        }
         return InputError(
             field: file, value: "(a number that does not fit its field)",
             allowed: "whole numbers where whole numbers go, each within its range: \(document)")

@@ -202,6 +202,25 @@ public enum BatchLimits {
     /// The longest attempt duration capsize takes: a year (Batch sets none; Slurm's `--time` counts minutes).
     public static let maximumTimeoutSeconds: Double = 31_536_000
 
+    /// Refuses a job name SubmitJob would refuse: "It can be up to 128 letters long. The first character must be
+    /// alphanumeric, can contain uppercase and lowercase letters, numbers, hyphens (-), and underscores (_)"
+    /// (AWS Batch API Reference, SubmitJob, jobName).
+    /// - Throws: `InputError` naming the setting `name`.
+    public static func checkJobName(_ name: String) throws(InputError) {
+        let scalars = name.unicodeScalars
+        func allowed(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar))
+        }
+        guard (1...128).contains(scalars.count), allowed(scalars.first!),
+            scalars.allSatisfy({ allowed($0) || $0 == "-" || $0 == "_" })
+        else {
+            throw InputError(
+                setting: "name", value: name,
+                allowed: "1 to 128 letters, digits, hyphens and underscores, starting with a letter or digit (Batch's "
+                    + "jobName)")
+        }
+    }
+
     /// Refuses a timeout that is not a positive number of seconds, at most `maximumTimeoutSeconds`.
     /// - Throws: `InputError` naming the setting `timeout`.
     public static func checkTimeout(_ seconds: Double) throws(InputError) {

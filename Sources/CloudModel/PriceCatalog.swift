@@ -165,7 +165,9 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
             let path = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw InputError(field: "\(source): \(path)", value: "(wrong type)", allowed: "a number")
         } catch let error as DecodingError {
-            throw InputError(decoding: error, in: source, data: data, document: "a price catalog like data/prices.json")
+            throw InputError(
+                decoding: error, in: source, data: data, document: "a price catalog like data/prices.json"
+            ) { _ = try JSONDecoder().decode(PriceCatalog.self, from: $0) }
         } catch {
             throw InputError(setting: "prices", value: source, allowed: "valid JSON (\(error))")
         }
@@ -179,8 +181,20 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
         "1 to 64 of A-Z a-z 0-9 . _ -, starting with a letter or digit (an EC2 instance type such as g5.xlarge)"
 
     /// Instance names are `instanceNameRule` and each used once; a GPU's model (shown in summaries and comments)
-    /// has no control characters. The error names the file, the item (`ec2.instances[3].name`) and the value.
+    /// has 1 to 64 characters, none of them a control character; the catalog's version, currency, region and
+    /// sources (shown and written into deployment files' comments) are one line of at most 1,000 characters. The
+    /// error names the file, the item (`ec2.instances[3].name`) and the value.
     func validateNames(source: String) throws(InputError) {
+        let texts = [
+            ("version", version), ("currency", currency), ("region", region), ("lambda.source", lambda.source),
+            ("fargate.source", fargate.source), ("fargate.taskSizes.source", fargate.taskSizes.source),
+            ("ec2.source", ec2.source), ("provisioning.source", provisioning.source),
+        ]
+        for (field, text) in texts
+        where text.unicodeScalars.count > 1_000 || text.unicodeScalars.contains(where: Shell.isLineBreakingOrControl) {
+            throw InputError(
+                field: "\(source): \(field)", value: text, allowed: "one line of at most 1,000 characters")
+        }
         var seen: Set<String> = []
         for (index, instance) in ec2.instances.enumerated() {
             let item = "\(source): ec2.instances[\(index)]"
@@ -191,10 +205,12 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
                 throw InputError(field: "\(item).name", value: instance.name, allowed: "a name not used before")
             }
             if let model = instance.gpu?.model,
-                model.isEmpty || model.unicodeScalars.contains(where: Shell.isLineBreakingOrControl)
+                model.isEmpty || model.unicodeScalars.count > 64
+                    || model.unicodeScalars.contains(where: Shell.isLineBreakingOrControl)
             {
                 throw InputError(
-                    field: "\(item).gpu.model", value: model, allowed: "a model name without control characters")
+                    field: "\(item).gpu.model", value: model,
+                    allowed: "a model name of 1 to 64 characters without control characters")
             }
         }
     }

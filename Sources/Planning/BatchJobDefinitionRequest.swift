@@ -12,10 +12,18 @@ public struct BatchJobDefinitionRequest: Codable, Sendable, Equatable {
         public var value: String
     }
 
+    /// What a Fargate job runs on: the CPU architecture (`X86_64` or `ARM64`) and `LINUX`.
+    public struct RuntimePlatform: Codable, Sendable, Equatable {
+        public var cpuArchitecture: String
+        public var operatingSystemFamily: String
+    }
+
     public struct ContainerProperties: Codable, Sendable, Equatable {
         public var image: String
         public var command: [String]?
         public var resourceRequirements: [ResourceRequirement]
+        /// Fargate only: without it Fargate runs X86_64, and an arm64 image does not start.
+        public var runtimePlatform: RuntimePlatform?
     }
 
     public struct Timeout: Codable, Sendable, Equatable {
@@ -38,6 +46,8 @@ public struct BatchJobDefinitionRequest: Codable, Sendable, Equatable {
     public var jobDefinitionName: String
     /// `container`.
     public var type: String
+    /// `EC2` or `FARGATE` (Batch takes EC2 when it is missing).
+    public var platformCapabilities: [String]?
     public var containerProperties: ContainerProperties
     public var timeout: Timeout?
     public var retryStrategy: Retry?
@@ -61,7 +71,14 @@ public struct BatchJobDefinitionRequest: Codable, Sendable, Equatable {
         let strategy = retryStrategy ?? (try! RetryStrategy())
         jobDefinitionName = name
         type = "container"
-        containerProperties = ContainerProperties(image: image, command: command, resourceRequirements: resources)
+        let fargate = option.service == .fargate
+        platformCapabilities = [fargate ? "FARGATE" : "EC2"]
+        containerProperties = ContainerProperties(
+            image: image, command: command, resourceRequirements: resources,
+            runtimePlatform: fargate
+                ? RuntimePlatform(
+                    cpuArchitecture: option.architecture == .arm64 ? "ARM64" : "X86_64", operatingSystemFamily: "LINUX")
+                : nil)
         self.timeout = Timeout(attemptDurationSeconds: timeout)
         self.retryStrategy = Retry(
             attempts: strategy.attempts,
@@ -94,6 +111,22 @@ public struct BatchJobDefinitionRequest: Codable, Sendable, Equatable {
             problems.append("type must be \"container\"")
         }
         if containerProperties.image.isEmpty { problems.append("containerProperties.image is required") }
+        let platforms = platformCapabilities ?? ["EC2"]
+        if platforms.count != 1 || !["EC2", "FARGATE"].contains(platforms[0]) {
+            problems.append("platformCapabilities must be [\"EC2\"] or [\"FARGATE\"]")
+        }
+        if let platform = containerProperties.runtimePlatform {
+            if platforms != ["FARGATE"] { problems.append("containerProperties.runtimePlatform is for FARGATE only") }
+            if !["X86_64", "ARM64"].contains(platform.cpuArchitecture) {
+                problems.append("containerProperties.runtimePlatform.cpuArchitecture must be X86_64 or ARM64")
+            }
+            if platform.operatingSystemFamily != "LINUX" {
+                problems.append("containerProperties.runtimePlatform.operatingSystemFamily must be LINUX")
+            }
+        }
+        if platforms == ["FARGATE"], containerProperties.resourceRequirements.contains(where: { $0.type == "GPU" }) {
+            problems.append("resourceRequirements GPU is for EC2 only: Fargate has no GPUs")
+        }
         var seen: Set<String> = []
         for requirement in containerProperties.resourceRequirements {
             let (type, value) = (requirement.type, requirement.value)

@@ -88,11 +88,16 @@ public enum Export {
             "      JobDefinitionName: \(yamlQuoted(request.jobDefinitionName))",
             "      Type: container",
             "      PlatformCapabilities:",
-            "        - \(option.service == .fargate ? "FARGATE" : "EC2")",
-            "      ContainerProperties:",
-            "        Image: \(yamlQuoted(container.image))",
-            "        Command:",
         ]
+        lines += (request.platformCapabilities ?? ["EC2"]).map { "        - \($0)" }
+        lines += ["      ContainerProperties:", "        Image: \(yamlQuoted(container.image))"]
+        if let platform = container.runtimePlatform {
+            lines += [
+                "        RuntimePlatform:", "          CpuArchitecture: \(platform.cpuArchitecture)",
+                "          OperatingSystemFamily: \(platform.operatingSystemFamily)",
+            ]
+        }
+        lines.append("        Command:")
         lines += (container.command ?? []).map { "          - \(yamlQuoted($0))" }
         lines.append("        ResourceRequirements:")
         for resource in container.resourceRequirements {

@@ -18,6 +18,27 @@ public struct MeasuredGPU: Codable, Sendable, Equatable {
     }
 }
 
+/// The fraction of its FP32 peak that a calibrated device here reached on real work: CLBlast's SGEMM against the
+/// device's measured FMA peak (`devices --calibrate`). A GPU projected from a FLOP count runs at this fraction of
+/// its spec-sheet peak rather than at all of it.
+public struct MeasuredEfficiency: Codable, Sendable, Equatable {
+    /// Achieved / peak, in (0, 1].
+    public var fraction: Double
+    /// The device it was measured on, as OpenCL names it.
+    public var deviceName: String
+    /// Whether that device is a GPU (a CPU's OpenCL device, such as PoCL, is a weaker stand-in).
+    public var onGPU: Bool
+    /// What was measured, e.g. `CLBlast SGEMM 412 GFLOP/s of a 1150 GFLOP/s FMA peak`.
+    public var measured: String
+
+    public init(fraction: Double, deviceName: String, onGPU: Bool, measured: String) {
+        self.fraction = fraction
+        self.deviceName = deviceName
+        self.onGPU = onGPU
+        self.measured = measured
+    }
+}
+
 /// What was measured here about one workload at one size: the input to every projection.
 public struct WorkloadProfile: Codable, Sendable, Equatable {
     /// Median wall time on this machine's CPU at `localThreads` threads.
@@ -37,13 +58,15 @@ public struct WorkloadProfile: Codable, Sendable, Equatable {
     public var localFP32TFLOPS: Double?
     /// Measured start-up (init) time of the program on a cold start.
     public var startupSeconds: Double?
+    /// The fraction of peak a calibrated OpenCL device here reached, for GPUs projected from the FLOP count.
+    public var deviceEfficiency: MeasuredEfficiency?
 
     /// - Throws: `InputError` naming the field when a measurement is not a positive, finite number or the serial
     ///   fraction is outside 0...1.
     public init(
         localSeconds: Double, localThreads: Int = 1, serialFraction: Double? = nil, peakMemoryMB: Double,
         flops: Double? = nil, gpu: MeasuredGPU? = nil, requiresGPU: Bool = false, localFP32TFLOPS: Double? = nil,
-        startupSeconds: Double? = nil
+        startupSeconds: Double? = nil, deviceEfficiency: MeasuredEfficiency? = nil
     ) throws(InputError) {
         for (field, value) in [
             ("localSeconds", localSeconds), ("peakMemoryMB", peakMemoryMB), ("flops", flops ?? 1),
@@ -57,6 +80,9 @@ public struct WorkloadProfile: Codable, Sendable, Equatable {
         }
         if let serialFraction, !(serialFraction.isFinite && (0...1).contains(serialFraction)) {
             throw InputError(field: "serialFraction", value: "\(serialFraction)", allowed: "0...1")
+        }
+        if let fraction = deviceEfficiency?.fraction, !(fraction.isFinite && fraction > 0 && fraction <= 1) {
+            throw InputError(field: "deviceEfficiency.fraction", value: "\(fraction)", allowed: "a fraction in (0, 1]")
         }
         if let startupSeconds, !(startupSeconds.isFinite && startupSeconds >= 0) {
             throw InputError(field: "startupSeconds", value: "\(startupSeconds)", allowed: "a finite number ≥ 0")
@@ -75,6 +101,7 @@ public struct WorkloadProfile: Codable, Sendable, Equatable {
         self.requiresGPU = requiresGPU
         self.localFP32TFLOPS = localFP32TFLOPS
         self.startupSeconds = startupSeconds
+        self.deviceEfficiency = deviceEfficiency
     }
 }
 
@@ -116,8 +143,11 @@ public enum Projection {
     /// 1. a run measured here on the same GPU model (e.g. "H100" in both names), taken as is;
     /// 2. a run measured here on another GPU, scaled by the ratio of FP32 peaks (the measured device's from the
     ///    profile, else from the catalog entry of the same model);
-    /// 3. the CPU run, scaled by the ratio of this CPU's FP32 peak to the GPU's (the same fraction of peak assumed),
-    ///    or, without a CPU peak, the FLOP count at the GPU's full FP32 peak (optimistic).
+    /// 3. the FLOP count at the fraction of the GPU's FP32 peak that a calibrated OpenCL GPU here reached
+    ///    (`deviceEfficiency`);
+    /// 4. the CPU run, scaled by the ratio of this CPU's FP32 peak to the GPU's (the same fraction of peak assumed);
+    /// 5. the FLOP count at the fraction a calibrated OpenCL CPU device here reached, or, without one, at the GPU's
+    ///    full FP32 peak (optimistic).
     /// - Returns: nil when none of these can be computed.
     public static func gpu(_ profile: WorkloadProfile, on target: PriceCatalog.GPU, prices: PriceCatalog)
         -> ProjectedSeconds?
@@ -141,12 +171,24 @@ public enum Projection {
                 )
             }
         }
+        let efficient = profile.flops.flatMap { flops in
+            profile.deviceEfficiency.map { efficiency in
+                let percent = NumberText.significant(efficiency.fraction * 100, 2)
+                return ProjectedSeconds(
+                    seconds: flops / (target.fp32TFLOPS * efficiency.fraction * 1e12), provenance: .projectedFromSpec,
+                    basis: "\(String(format: "%.3g", flops)) FLOPs at \(percent) % of the FP32 peak of \(targetName): "
+                        + "the fraction of peak measured on \(efficiency.deviceName) here (\(efficiency.measured)"
+                        + (efficiency.onGPU ? ")" : "; a CPU's OpenCL device, no GPU calibrated here)"))
+            }
+        }
+        if let efficient, profile.deviceEfficiency?.onGPU == true { return efficient }
         if let local = profile.localFP32TFLOPS {
             return ProjectedSeconds(
                 seconds: profile.localSeconds * local / target.fp32TFLOPS, provenance: .projectedFromSpec,
                 basis: "CPU run (\(short(profile.localSeconds)) s at \(CostModel.format(local)) TFLOPS FP32 "
                     + "peak here) scaled by the FLOP-rate ratio to \(targetName), the same fraction of peak assumed")
         }
+        if let efficient { return efficient }
         if let flops = profile.flops {
             return ProjectedSeconds(
                 seconds: flops / (target.fp32TFLOPS * 1e12), provenance: .projectedFromSpec,

@@ -20,6 +20,27 @@ public enum Strategy: String, Codable, Sendable, CaseIterable {
         }
         self = strategy
     }
+
+    /// `options` best first for this strategy: the feasible ones by its key (ties in the order given), then the
+    /// rest in the order given. The first, when feasible, is the pick among them.
+    public func ranked(_ options: [PlanOption]) -> [PlanOption] {
+        let feasible = options.filter(\.isRankable)
+        let rest = options.filter { !$0.isRankable }
+        guard let cheapest = feasible.map({ $0.costForRuns!.dollars }).min(),
+            let fastest = feasible.map({ $0.completionSeconds! }).min()
+        else { return options }
+        func key(_ option: PlanOption) -> (Double, Double) {
+            let cost = option.costForRuns!.dollars
+            let time = option.completionSeconds!
+            switch self {
+            case .cost: return (cost, time)
+            case .speed: return (time, cost)
+            case .balanced: return ((cheapest > 0 ? cost / cheapest : 1) * (fastest > 0 ? time / fastest : 1), cost)
+            }
+        }
+        let keyed = feasible.enumerated().map { (key: key($1), index: $0, option: $1) }
+        return keyed.sorted { ($0.key.0, $0.key.1, $0.index) < ($1.key.0, $1.key.1, $1.index) }.map(\.option) + rest
+    }
 }
 
 /// One way to run the workload, with everything projected about it and whether it fits every cap.
@@ -61,6 +82,21 @@ public struct PlanOption: Codable, Sendable, Equatable {
     public var warnings: [String]
 
     public var isFeasible: Bool { infeasibleReasons.isEmpty && runtime != nil }
+
+    /// Feasible, with a cost and a completion time to rank it by.
+    var isRankable: Bool { isFeasible && costForRuns != nil && completionSeconds != nil }
+
+    /// The kinds of option, in the order the recommendation lists them.
+    public static let kinds = ["Lambda", "Fargate", "Batch on CPU instances", "Batch on GPU instances"]
+
+    /// Which of `kinds` the option is.
+    public var kind: String {
+        switch service {
+        case .lambda: Self.kinds[0]
+        case .fargate: Self.kinds[1]
+        case .batchEC2: gpus == 0 ? Self.kinds[2] : Self.kinds[3]
+        }
+    }
 }
 
 /// Every option, the pick for a strategy, and why.
@@ -95,6 +131,23 @@ public enum PlanningRules {
     public static let capMargin = 0.2
     /// Lambda's default concurrency per Region: runs beyond it wait for a free environment.
     public static let lambdaConcurrency = 1_000
+
+    /// A GPU job asks for this fraction more memory than the peak measured here, plus `gpuDriverMiB`.
+    ///
+    /// Batch stops a container that goes over its MEMORY request, so a request at the bare peak fails the first run
+    /// that allocates a little more. A GPU run needs more than its measured peak twice over: the peak was measured
+    /// here (a CPU or PoCL run, or one GPU bench), and run-to-run variation of the allocator and the data is
+    /// covered by 25 %; and the GPU driver keeps host memory of its own in every process (the CUDA or OpenCL
+    /// context, its pinned staging buffers: a few hundred MiB), which no CPU run here includes.
+    public static let gpuMemoryHeadroom = 0.25
+    /// Host memory a GPU job asks for beyond its measured peak for the GPU driver's own context (see
+    /// `gpuMemoryHeadroom`).
+    public static let gpuDriverMiB = 512
+
+    /// The MEMORY request of a GPU job whose peak measured here is `peakMB`: with the headroom above.
+    public static func gpuMemoryRequestMiB(peakMB: Double) -> Int {
+        Int((peakMB * (1 + gpuMemoryHeadroom)).rounded(.up)) + gpuDriverMiB
+    }
 }
 
 /// Lists every option for `runs` runs of a profiled workload and picks one for `strategy`.
@@ -128,14 +181,9 @@ public func recommend(
     options += prices.ec2.instances.map(planner.batch(instance:))
 
     let pick = planner.pick(options, strategy: strategy)
-    let kinds: [(String, (PlanOption) -> Bool)] = [
-        ("Lambda", { $0.service == .lambda }), ("Fargate", { $0.service == .fargate }),
-        ("Batch on CPU instances", { $0.service == .batchEC2 && $0.gpus == 0 }),
-        ("Batch on GPU instances", { $0.service == .batchEC2 && $0.gpus > 0 }),
-    ]
     var bestOfEach: [Alternative] = []
-    for (kind, belongs) in kinds {
-        let members = options.filter(belongs)
+    for kind in PlanOption.kinds {
+        let members = options.filter { $0.kind == kind }
         guard let best = planner.pick(members, strategy: strategy) else {
             let reason = members.first?.infeasibleReasons.first ?? "no option"
             bestOfEach.append(
@@ -173,11 +221,11 @@ func compare(_ option: PlanOption, with pick: PlanOption?, runs: Int) -> String 
         let pickTime = pick.completionSeconds, let pickCost = pick.costForRuns?.dollars
     else { return "no pick to compare with" }
     if option == pick { return "the pick" }
-    func ratio(_ a: Double, _ b: Double) -> String { b > 0 ? String(format: "%.3g×", a / b) : "-" }
+    func ratio(_ a: Double, _ b: Double) -> String { b > 0 ? NumberText.significant(a / b) + "×" : "-" }
     let short = Projection.short
     var parts = [
         "finishes in \(short(time)) s (\(ratio(time, pickTime)) the pick's)",
-        "costs $\(short(cost)) for \(runs) run(s) (\(ratio(cost, pickCost)) the pick's)",
+        "costs \(NumberText.dollars(cost)) for \(runs) run(s) (\(ratio(cost, pickCost)) the pick's)",
     ]
     if option.startup.typical > 4 * max(option.runtime?.seconds ?? 0, 1) {
         parts.append(
@@ -293,7 +341,10 @@ struct Planner {
             runtime = Projection.cpu(profile, vcpus: Double(vcpusPerRun))
             if profile.requiresGPU { reasons.append("needs a GPU: \(instance.name) has none") }
         }
-        let memoryMiB = max(4, Int(profile.peakMemoryMB.rounded(.up)))
+        let memoryMiB =
+            gpusPerRun > 0
+            ? PlanningRules.gpuMemoryRequestMiB(peakMB: profile.peakMemoryMB)
+            : max(4, Int(profile.peakMemoryMB.rounded(.up)))
         let packing = BatchPacking.pack(
             runs: runs, vcpusPerRun: vcpusPerRun, memoryMiBPerRun: memoryMiB, gpusPerRun: gpusPerRun,
             instance: instance)
@@ -322,20 +373,7 @@ struct Planner {
     }
 
     func pick(_ options: [PlanOption], strategy: Strategy) -> PlanOption? {
-        let feasible = options.filter { $0.isFeasible && $0.costForRuns != nil && $0.completionSeconds != nil }
-        guard let cheapest = feasible.map({ $0.costForRuns!.dollars }).min(),
-            let fastest = feasible.map({ $0.completionSeconds! }).min()
-        else { return nil }
-        func key(_ option: PlanOption) -> (Double, Double) {
-            let cost = option.costForRuns!.dollars
-            let time = option.completionSeconds!
-            switch strategy {
-            case .cost: return (cost, time)
-            case .speed: return (time, cost)
-            case .balanced: return ((cheapest > 0 ? cost / cheapest : 1) * (fastest > 0 ? time / fastest : 1), cost)
-            }
-        }
-        return feasible.min { key($0) < key($1) }
+        strategy.ranked(options).first(where: \.isRankable)
     }
 
     func reasons(for pick: PlanOption?, among options: [PlanOption], strategy: Strategy) -> [String] {
@@ -390,5 +428,5 @@ struct Planner {
 
     func megabytes(_ value: Double) -> String { String(format: "%.0f MB", value) }
 
-    func dollars(_ value: Double) -> String { String(format: value < 0.01 ? "$%.6f" : "$%.2f", value) }
+    func dollars(_ value: Double) -> String { NumberText.dollars(value) }
 }

@@ -15,7 +15,9 @@ extension Recommendation {
         do {
             self = try JSONDecoder().decode(Saved.self, from: data).recommendation
         } catch let error as DecodingError {
-            throw InputError(decoding: error, in: file, data: data, document: "the JSON of a saved recommendation")
+            throw InputError(decoding: error, in: file, data: data, document: "the JSON of a saved recommendation") {
+                _ = try JSONDecoder().decode(Saved.self, from: $0)
+            }
         } catch {
             throw InputError(field: file, value: "(not readable)", allowed: "the JSON of a saved recommendation")
         }

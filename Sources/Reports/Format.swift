@@ -7,6 +7,9 @@ public func fmt(_ value: Double, _ digits: Int = 3) -> String { NumberText.signi
 /// Seconds in a readable unit: `812 µs`, `12.3 ms`, `4.56 s`.
 public func fmtSeconds(_ seconds: Double) -> String { NumberText.seconds(seconds) }
 
+/// Money in three significant digits, never an exponent: `$0.0132`, `$0.00000575`, `$12.3`.
+public func fmtDollars(_ value: Double) -> String { NumberText.dollars(value) }
+
 /// Left-aligned text table with a header row.
 public func table(_ header: [String], _ rows: [[String]]) -> String {
     let all = [header] + rows

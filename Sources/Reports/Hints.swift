@@ -9,6 +9,8 @@ public protocol Hints: Sendable {
     var resumeBench: String { get }
     /// The option that prints every record, e.g. `--json`.
     var allRecords: String { get }
+    /// The option that lists every option of a recommendation, not only the best of each kind, e.g. `--all`.
+    var allOptions: String { get }
 }
 
 extension Hints {

@@ -91,10 +91,10 @@ public enum InvokeText {
         }
         lines.append(
             "  cost (projected from the price table, \(prices.lambda.source)): "
-                + "x86_64 $\(String(format: "%.10f", summary.costUSD["x86_64"] ?? 0)), "
-                + "arm64 $\(String(format: "%.10f", summary.costUSD["arm64"] ?? 0)) for these invocations; "
-                + "per million like them: x86_64 $\(String(format: "%.2f", summary.costPerMillionUSD["x86_64"] ?? 0)), "
-                + "arm64 $\(String(format: "%.2f", summary.costPerMillionUSD["arm64"] ?? 0))")
+                + "x86_64 \(fmtDollars(summary.costUSD["x86_64"] ?? 0)), "
+                + "arm64 \(fmtDollars(summary.costUSD["arm64"] ?? 0)) for these invocations; "
+                + "per million like them: x86_64 \(fmtDollars(summary.costPerMillionUSD["x86_64"] ?? 0)), "
+                + "arm64 \(fmtDollars(summary.costPerMillionUSD["arm64"] ?? 0))")
         return lines.joined(separator: "\n")
     }
 }

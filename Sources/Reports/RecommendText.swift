@@ -16,9 +16,14 @@ public enum RecommendText {
             + "peak \(fmt(rung.peakMB)) MB"
     }
 
-    /// What `recommend` prints: the profile and how each figure was obtained, every option, the pick and why.
+    /// How many options of each kind the table shows unless asked for all.
+    public static let bestPerKind = 3
+
+    /// What `recommend` prints: the profile and how each figure was obtained, the options by kind (the best
+    /// `bestPerKind` of each for the strategy, or every one with `all`), the pick and why.
     public static func summary(
-        _ profiled: WorkloadProfiler.Result, _ recommendation: Recommendation, catalog: PriceCatalog
+        _ profiled: WorkloadProfiler.Result, _ recommendation: Recommendation, catalog: PriceCatalog,
+        all: Bool = false, hints: some Hints
     ) -> String {
         var lines: [String] = []
         let profile = profiled.profile
@@ -39,24 +44,44 @@ public enum RecommendText {
                 + (profiled.gpuBasis
                     ?? "no GPU run of this workload in the store; GPU runtimes are projected from the FP32 rates of the catalog (spec sheets)")
         )
+        let shown = all ? "every option" : "the best \(bestPerKind) options of each kind"
         lines.append(
-            "\nevery option for \(recommendation.runs) run(s) (all runtimes and costs projected; prices: \(catalog.version), \(catalog.region)):"
-        )
-        let rows = recommendation.options.map { option -> [String] in
+            "\n\(shown) for \(recommendation.runs) run(s), \(recommendation.strategy.rawValue) first (all runtimes and "
+                + "costs projected; prices: \(catalog.version), \(catalog.region)):")
+        func row(_ option: PlanOption) -> [String] {
             [
                 option.id, option.summary,
                 option.runtime.map { fmtSeconds($0.seconds) } ?? "-",
                 "\(fmtSeconds(option.startup.lower))–\(fmtSeconds(option.startup.upper))",
-                option.costPerRun.map { dollars($0.dollars) } ?? "-",
-                option.costForRuns.map { dollars($0.dollars) } ?? "-",
+                option.costPerRun.map { fmtDollars($0.dollars) } ?? "-",
+                option.costForRuns.map { fmtDollars($0.dollars) } ?? "-",
                 option.isFeasible
                     ? (option.warnings.isEmpty ? "yes" : "yes, near a cap")
                     : "no: " + option.infeasibleReasons.joined(separator: "; "),
             ]
         }
-        lines.append(
-            table(
-                ["ID", "OPTION", "RUNTIME", "START-UP", "COST/RUN", "COST ×\(recommendation.runs)", "FEASIBLE"], rows))
+        var rows: [[String]] = []
+        var groups: [(title: String, rows: Int)] = []
+        var hidden = 0
+        for kind in PlanOption.kinds {
+            let ranked = recommendation.strategy.ranked(recommendation.options.filter { $0.kind == kind })
+            guard !ranked.isEmpty else { continue }
+            let kept = all ? ranked : Array(ranked.prefix(bestPerKind))
+            hidden += ranked.count - kept.count
+            groups.append((kind + (kept.count < ranked.count ? " (\(kept.count) of \(ranked.count))" : ""), kept.count))
+            rows += kept.map(row)
+        }
+        // One table, so that the columns line up across kinds; each kind's rows under its name.
+        var tableLines = table(
+            ["ID", "OPTION", "RUNTIME", "START-UP", "COST/RUN", "COST ×\(recommendation.runs)", "FEASIBLE"], rows
+        ).split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }
+        lines.append(tableLines.removeFirst())
+        for group in groups {
+            lines.append(group.title + ":")
+            lines += tableLines.prefix(group.rows)
+            tableLines.removeFirst(group.rows)
+        }
+        if hidden > 0 { lines.append("\(hidden) more option(s) not shown: \(hints.allOptions) lists every one") }
         if let pick = recommendation.pick {
             lines.append("\npick (\(recommendation.strategy.rawValue)): \(pick.summary) [\(pick.id)]")
             if let runtime = pick.runtime {
@@ -64,7 +89,7 @@ public enum RecommendText {
             }
             if let cost = pick.costForRuns {
                 lines.append(
-                    "  cost for \(recommendation.runs) run(s): \(dollars(cost.dollars)) (projected from prices: \(cost.breakdown))"
+                    "  cost for \(recommendation.runs) run(s): \(fmtDollars(cost.dollars)) (projected from prices: \(cost.breakdown))"
                 )
             }
         } else {
@@ -77,7 +102,7 @@ public enum RecommendText {
             var line = "  \(alternative.kind): \(option.summary)"
             if option.isFeasible, let runtime = option.runtime, let cost = option.costForRuns {
                 line +=
-                    " — \(fmtSeconds(runtime.seconds)) per run, \(dollars(cost.dollars)) for \(recommendation.runs) run(s)"
+                    " — \(fmtSeconds(runtime.seconds)) per run, \(fmtDollars(cost.dollars)) for \(recommendation.runs) run(s)"
             }
             lines.append(line + "; \(alternative.comparison)")
         }
@@ -88,9 +113,5 @@ public enum RecommendText {
         lines.append("notes:")
         for note in recommendation.notes { lines.append("  · \(note)") }
         return lines.joined(separator: "\n")
-    }
-
-    static func dollars(_ value: Double) -> String {
-        value >= 0.01 ? String(format: "$%.2f", value) : String(format: "$%.3g", value)
     }
 }

@@ -36,7 +36,7 @@ public enum RunsText {
             [
                 String($0.id.prefix(8)), $0.status.rawValue, $0.cold ? "cold" : "warm", "\($0.memoryMB) MB",
                 String(format: "%.2f ms", $0.durationMs), "\($0.billedDurationMs) ms", "\($0.maxMemoryUsedMB) MB",
-                "$" + fmt($0.costUSD),
+                fmtDollars($0.costUSD),
             ]
         }
         text += rows(

@@ -94,6 +94,9 @@ extension InvokeRequest {
         options.retryDelays = delays
         options.idleTimeoutSeconds = idleTimeout
         options.workerUsesOpenCL = type.usesOpenCL(try DeviceSelector(parsing: device), gpus: false)
+        if let deadLetterDirectory {
+            try ContainedPath.checkWritableFolder(deadLetterDirectory, setting: "deadLetterDir")
+        }
         options.deadLetterDirectory = deadLetterDirectory
         self.init(
             settings: settings,

@@ -22,7 +22,7 @@ public struct UserVariables: Sendable {
 
     /// The variables: the files' first, then the assignments, then the passed names (later ones win).
     /// - Throws: `InputError` naming the setting and the item for a line that is not `K=V`, an unreadable file, a
-    ///   passed name that is empty or holds `=`, or a name that is never passed.
+    ///   passed name that is not a variable's name (`isName`: not empty, for one), or a name that is never passed.
     public func resolve(from source: [String: String] = launchEnvironment()) throws(InputError) -> [String: String] {
         var result: [String: String] = [:]
         for file in files {
@@ -43,10 +43,10 @@ public struct UserVariables: Sendable {
             result[key] = value
         }
         for name in passed {
-            if name.isEmpty || name.contains("=") || name.contains("\0") {
+            guard Self.isName(name) else {
                 throw InputError(
                     setting: "passEnv", value: name,
-                    allowed: "the name of a variable: at least one character, no = or NUL")
+                    allowed: "a variable's name: letters, digits and underscores, not starting with a digit")
             }
             if WorkloadEnvironment.neverPassed.contains(name) {
                 throw InputError(
@@ -57,12 +57,25 @@ public struct UserVariables: Sendable {
         return result
     }
 
+    /// A variable's name as a shell and Lambda take it: letters, digits and underscores, not starting with a digit.
+    static func isName(_ key: String) -> Bool {
+        guard let first = key.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+        return key.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
+        }
+    }
+
     /// `K=V` → (K, V); the value may contain `=`.
     private static func split(_ text: String, setting: String, item: String) throws(InputError) -> (String, String) {
         guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
             throw InputError(setting: setting, value: item, allowed: "KEY=VALUE")
         }
         let key = String(text[..<equals])
+        guard isName(key) else {
+            throw InputError(
+                setting: setting, value: item,
+                allowed: "KEY=VALUE with KEY letters, digits and underscores, not starting with a digit")
+        }
         if WorkloadEnvironment.neverPassed.contains(key) {
             throw InputError(setting: setting, value: key, allowed: "a variable other than \(key) (never passed)")
         }

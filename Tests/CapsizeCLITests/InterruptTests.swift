@@ -114,6 +114,35 @@ import Testing
         #expect(try store.run(id: run.id).status == .finished)
     }
 
+    @Test("a SIGINT during an invocation kills it with its environment and leaves it unrecorded, to run on --resume")
+    func interruptedInvocationIsKilled() async throws {
+        try await onOwnThread { try self.interruptedInvocationIsKilledBlocking() }
+    }
+
+    private func interruptedInvocationIsKilledBlocking() throws {
+        let home = try temporaryDirectory("capsize-interrupt")
+        let nap = "sleep 41.\(Int.random(in: 100_000...999_999))"  // its own argv, to find it among the processes
+        let process = capsizeProcess(
+            ["invoke", "command", "--timeout", "60", "--", "sh", "-c", nap], environment: ["CAPSIZE_HOME": home])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        func napping() -> Bool { (try? TestSupport.run("/usr/bin/pgrep", ["-f", nap]))?.status == 0 }
+        let deadline = Date().addingTimeInterval(20)
+        while !napping() && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(napping(), "the invocation never started")
+        let interrupted = Date()
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        // Killed at once, not left to sleep its 41 s.
+        #expect(Date().timeIntervalSince(interrupted) < 20 && !napping())
+        let store = try CapsizeStore(path: home + "/capsize.sqlite", machine: CalibrationKey.machine())
+        let run = try #require(try store.runs().first)
+        #expect(run.status == .interrupted)
+        #expect(try store.invocations(run: run.id).isEmpty, "an interrupted invocation is not recorded as done")
+    }
+
     @Test("a SIGINT during a sweep stops it before the next point: exit 130, interrupted, and --resume finishes it")
     func interruptedSweepResumes() async throws {
         try await onOwnThread { try self.interruptedSweepResumesBlocking() }

@@ -70,6 +70,26 @@ import Testing
         #expect(wrong.status == 2 && wrong.stderr.contains("--format"), "\(wrong.stderr)")
     }
 
+    @Test("the table shows the best 3 options of each kind with money in three digits; --all shows every option")
+    func groupedTable() throws {
+        let command = ["--", "/bin/sleep", "0.05"]
+        let best = try capsize(
+            ["recommend", "command", "--runs", "1000"] + command, environment: ["CAPSIZE_HOME": home])
+        #expect(best.status == 0, "\(best.stderr)")
+        let lines = best.stdout.split(separator: "\n")
+        for kind in ["Lambda", "Fargate", "Batch on CPU instances", "Batch on GPU instances"] {
+            let start = try #require(lines.firstIndex { $0.hasPrefix(kind + " (3 of ") }, "\(best.stdout)")
+            #expect(lines[(start + 1)...].prefix { $0.hasPrefix("  ") }.count == 3, "\(kind): \(best.stdout)")
+        }
+        #expect(best.stdout.contains("more option(s) not shown: --all lists every one"))
+        #expect(best.stdout.firstMatch(of: /\$[0-9.]+e-/) == nil, "\(best.stdout)")
+        let every = try capsize(
+            ["recommend", "command", "--runs", "1000", "--all"] + command, environment: ["CAPSIZE_HOME": home])
+        #expect(every.status == 0, "\(every.stderr)")
+        #expect(every.stdout.contains("Lambda:") && !every.stdout.contains("not shown"), "\(every.stdout)")
+        #expect(every.stdout.split(separator: "\n").count > lines.count + 20)
+    }
+
     @Test("a short light command is picked for Lambda on cost")
     func shortCommand() throws {
         let result = try capsize(

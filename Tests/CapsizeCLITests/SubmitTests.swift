@@ -80,6 +80,19 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
         #expect(outOfRange.status == 2 && outOfRange.stderr.contains("0...2"), "\(outOfRange.stderr)")
     }
 
+    @Test("--log-limit keeps that much of a job's output, and the log says where it was cut")
+    func logLimit() throws {
+        let result = try capsize([
+            "submit", "--log-limit", "2K", "--json", "--", "/bin/sh", "-c", "yes capsize | head -c 100000",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let job = try #require(try json(result.stdout)["job"] as? String)
+        let logs = try capsize(["logs", job])
+        #expect(logs.status == 0)
+        #expect(logs.stdout.contains("cut at the log limit: 2048 of 100000 bytes kept"), "\(logs.stdout.suffix(300))")
+        #expect(logs.stdout.utf8.count < 2_300)
+    }
+
     @Test("workload jobs run through the worker; a job that depends on a failed job fails without running")
     func workloadsAndDependencies() throws {
         let mlp = try capsize([
@@ -148,7 +161,7 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
             (["--vcpus", "0", "--", "/bin/true"], "--vcpus"),
             (["--vcpus", "64", "--", "/bin/true"], "--vcpus"),
             (["--evaluate-on-exit", "MAYBE:exitCode:1", "--", "/bin/true"], "--evaluate-on-exit"),
-            (["--depends-on", "ffffffff", "--", "/bin/true"], "JOB"),
+            (["--depends-on", "ffffffff", "--", "/bin/true"], "--depends-on"),
             (["--depends-on", "ffffffff:SEQUENTIAL", "--", "/bin/true"], "--depends-on"),
             (["--queue", "nope", "--", "/bin/true"], "--queue"),
             (["--share-identifier", "alice", "--", "/bin/true"], "--share-identifier"),

@@ -136,8 +136,10 @@ import Testing
             (["--runs", "99999999999999999999"], "--runs"),
             (["--prices", "NO-INSTANCES"], "ec2.instances '[]'"),
             (["--prices", "GRANULARITY"], "lambda.billingGranularityMs"),
-            (["--prices", "HUGE-GRANULARITY"], "prices-3.json"),
-            (["--prices", "STEP"], "stepGB '1e-07'"),
+            (["--prices", "HUGE-GRANULARITY"], "lambda.billingGranularityMs '1e300'"),
+            (["--prices", "STEP"], "stepGB '1e-07'"), (["--prices", "GPU-MODEL"], "gpu.model 'xxxxx"),
+            (["--prices", "REGION"], "region 'us-east-1\\n"), (["--export", ""], "--export ''"),
+            (["--export", "/etc/passwd/x"], "--export '/etc/passwd/x'"),
         ])
     func recommendInput(arguments: [String], mentions: String) throws {
         let files = [
@@ -148,6 +150,11 @@ import Testing
             "HUGE-GRANULARITY": try Self.prices(
                 "prices-3.json", replacing: #""billingGranularityMs": 1"#, with: #""billingGranularityMs": 1e300"#),
             "STEP": try Self.prices("prices-4.json", replacing: #""stepGB": 1 }"#, with: #""stepGB": 1e-7 }"#),
+            "GPU-MODEL": try Self.prices(
+                "prices-5.json", replacing: #""model": "#,
+                with: #""model": ""# + String(repeating: "x", count: 1_000_000) + #"", "x": "#),
+            "REGION": try Self.prices(
+                "prices-6.json", replacing: #""region": "us-east-1""#, with: #""region": "us-east-1\nrm -rf /""#),
         ]
         let given = arguments.map { files[$0] ?? $0 }
         try refused(["recommend", "command"] + given + ["--", "true"], mentions: mentions)
@@ -162,13 +169,17 @@ import Testing
             (["invoke", "command", "--retry-delays", ""], "--retry-delays"),
             (["invoke", "command", "--retry-delays", "1,x"], "--retry-delays"),
             (["invoke", "command", "--retry-delays", "inf"], "--retry-delays"),
+            (["submit", "--log-limit", "0"], "--log-limit '0'"),
+            (["submit", "--log-limit", "-1K"], "--log-limit '-1K'"),
+            (["submit", "--log-limit", "1.5M"], "--log-limit '1.5M'"), (["submit", "--log-limit", "2G"], "1073741824"),
+            (["submit", "--log-limit", "9999999999999G"], "--log-limit"),
         ])
     func hostileNumbers(arguments: [String], mentions: String) throws {
         try refused(arguments + ["--", "true"], mentions: mentions)
     }
 
     @Test(
-        "an empty --pass-env (or one holding =) and an empty submit --name are refused naming the flag",
+        "an empty --pass-env or one that is no variable name, and an empty submit --name, are refused naming the flag",
         arguments: [
             (["submit", "--pass-env", ""], "--pass-env ''"),
             (["invoke", "command", "--pass-env", ""], "--pass-env ''"),
@@ -211,6 +222,24 @@ import Testing
             try expectBadInput(
                 ["export", path, "--format", format, "--name", ""] + option, mentions: "--name ''", home: home)
         }
+    }
+
+    @Test(
+        "the fuzz suite's findings: each refused naming its flag, before anything runs",
+        arguments: [
+            (["sweep", "command", "--param", "size=1..2+1e-300"], "at most 1000 sizes"),
+            (["caps", "command", "--param", "size=1..2+1e-300"], "at most 1000 sizes"),
+            (["submit", "--name", "a b"], "--name 'a b'"), (["submit", "--name", "_x"], "--name '_x'"),
+            (["submit", "--name", String(repeating: "x", count: 129)], "--name"),
+            (["submit", "--evaluate-on-exit", "RETRY:reason:["], "--evaluate-on-exit 'RETRY:reason:['"),
+            (["submit", "--depends-on", "%"], "--depends-on '%'"),
+            (["submit", "--backend", "slurm", "--terminate-grace", "nan"], "--terminate-grace"),
+            (["invoke", "command", "--dead-letter-dir", ""], "--dead-letter-dir ''"),
+            (["submit", "--env-file", "SPACE-KEY"], "--env-file"), (["submit", "--env", "1A=2"], "--env '1A=2'"),
+        ])
+    func fuzzFindings(arguments: [String], mentions: String) throws {
+        let files = ["SPACE-KEY": Self.file("space-key.env", "A B=1\n")]
+        try refused(arguments.map { files[$0] ?? $0 } + ["--", "true"], mentions: mentions)
     }
 
     @Test("logs and jobs refuse an empty id instead of matching the first job")

@@ -67,18 +67,4 @@ import Testing
         #expect(error.field.hasSuffix(Self.cases[index].field), "\(error)")
         #expect(error.field.contains(".json: "), "\(error)")
     }
-
-    @Test("a number JSON cannot hold, or broken JSON, is named with the file's line and column")
-    func unreadable() throws {
-        let text = try Self.text { _ in }
-        let huge = Self.load(
-            "\n" + text.replacingOccurrences(of: "\"perRequest\":", with: "\"perRequest\":-1e400,\"x\":"))
-        #expect(huge?.field.hasSuffix(".json:2:" + "\(huge?.field.split(separator: ":").last ?? "")") == true)
-        #expect(huge?.value == "-1e400", "\(String(describing: huge))")
-        let broken = Self.load("{\n  \"version\": \"1\",\n  oops\n}")
-        #expect(broken?.field.hasSuffix(".json:3:3") == true, "\(String(describing: broken))")
-        let fraction = Self.load(
-            try Self.text(Self.editing("lambda") { $0["billingGranularityMs"] = 1.5 }))
-        #expect(fraction?.value == "(a number that does not fit its field)", "\(String(describing: fraction))")
-    }
 }

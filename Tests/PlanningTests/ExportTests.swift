@@ -8,7 +8,8 @@ import Testing
 
 @Suite struct ExportTests {
     func option(_ id: String, profile: WorkloadProfile, runs: Int = 1) throws -> PlanOption {
-        let recommendation = try recommend(profile: profile, runs: runs, strategy: .cost)
+        let recommendation = try recommend(
+            profile: profile, runs: runs, strategy: .cost, architectures: [.x86_64, .arm64])
         return try #require(recommendation.options.first { $0.id == id })
     }
 
@@ -60,10 +61,70 @@ import Testing
         let container = try #require(json["containerProperties"] as? [String: Any])
         let resources = try #require(container["resourceRequirements"] as? [[String: String]])
         #expect(resources.contains(["type": "GPU", "value": "1"]))
-        #expect(resources.contains(["type": "MEMORY", "value": "2000"]))
+        // The 2000 MB peak measured here, 25 % more and 512 MiB for the GPU driver: 2000 × 1.25 + 512.
+        #expect(resources.contains(["type": "MEMORY", "value": "3012"]))
+        #expect(json["platformCapabilities"] as? [String] == ["EC2"])
+        #expect(container["runtimePlatform"] == nil)
         #expect(resources.contains(["type": "VCPU", "value": "4"]))
         #expect((json["timeout"] as? [String: Int])?["attemptDurationSeconds"] == 60)
         #expect((json["retryStrategy"] as? [String: Any])?["attempts"] as? Int == 3)
+    }
+
+    @Test(
+        "arm64 Fargate exports FARGATE and an ARM64 runtime platform; cfn-lint accepts each kind",
+        .timeLimit(.minutes(1)))
+    func fargateTemplates() throws {
+        let profile = try WorkloadProfile(localSeconds: 60, localThreads: 2, peakMemoryMB: 1500)
+        let arm = try option("fargate-1vcpu-2gb-arm64", profile: profile)
+        let data = try Export.batchJobDefinition(
+            for: arm, name: "job", image: "public.ecr.aws/capsize/capsize:latest", command: ["capsize"])
+        #expect(validateBatchJobDefinition(data) == [])
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(json["platformCapabilities"] as? [String] == ["FARGATE"])
+        let container = try #require(json["containerProperties"] as? [String: Any])
+        #expect(
+            container["runtimePlatform"] as? [String: String]
+                == ["cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"])
+        let directory = try temporaryDirectory("capsize-fargate")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for id in ["fargate-1vcpu-2gb-arm64", "fargate-1vcpu-2gb-x86_64", "batch-c7i.large", "batch-g6.xlarge"] {
+            let template = try Export.batchJobDefinitionTemplate(
+                for: try option(id, profile: profile), name: "job", image: "public.ecr.aws/capsize/capsize:latest",
+                command: ["capsize", "bench"])
+            let fargate = id.hasPrefix("fargate")
+            #expect(template.contains("PlatformCapabilities:\n        - \(fargate ? "FARGATE" : "EC2")\n"))
+            #expect(template.contains("CpuArchitecture: ARM64") == id.hasSuffix("arm64"), "\(template)")
+            #expect(template.contains("RuntimePlatform:") == fargate, "\(template)")
+            let file = directory + "/\(id).yaml"
+            try template.write(toFile: file, atomically: true, encoding: .utf8)
+            let result = try lint(file)
+            #expect(result.status == 0, "cfn-lint rejected \(id):\n\(result.stdout)\n\(template)")
+        }
+    }
+
+    @Test("the validator refuses a runtime platform on EC2, an unknown architecture and a GPU on Fargate")
+    func platformRules() throws {
+        /// A GPU job's problems on `platform`, with `runtimePlatform` when given.
+        func problems(on platform: String, runtimePlatform: [String: String]? = nil) throws -> [String] {
+            var container: [String: Any] = [
+                "image": "busybox",
+                "resourceRequirements": [
+                    ["type": "VCPU", "value": "1"], ["type": "MEMORY", "value": "2048"], ["type": "GPU", "value": "1"],
+                ],
+            ]
+            container["runtimePlatform"] = runtimePlatform
+            return validateBatchJobDefinition(
+                try definition {
+                    $0["platformCapabilities"] = [platform]
+                    $0["containerProperties"] = container
+                })
+        }
+        let sparc = try problems(
+            on: "EC2", runtimePlatform: ["cpuArchitecture": "SPARC", "operatingSystemFamily": "LINUX"])
+        #expect(sparc.count == 2 && sparc.allSatisfy { $0.contains("runtimePlatform") }, "\(sparc)")
+        #expect(try problems(on: "EC2").isEmpty)
+        let gpuOnFargate = try problems(on: "FARGATE")
+        #expect(gpuOnFargate.count == 1 && gpuOnFargate[0].contains("Fargate has no GPUs"), "\(gpuOnFargate)")
     }
 
     @Test("the job definition is written as JSONSerialization wrote it: pretty-printed, keys sorted, slashes escaped")
@@ -177,7 +238,8 @@ import Testing
         let header = Export.sbatchHeader(for: g6, jobName: "train mlp", runs: 10)
         #expect(header.hasPrefix("#!/bin/bash\n#SBATCH --job-name=train_mlp\n"))
         #expect(header.contains("#SBATCH --cpus-per-task=4\n"))
-        #expect(header.contains("#SBATCH --mem=2000M\n"))
+        // A GPU job's memory has headroom over the 2000 MB peak: × 1.25 + 512 MiB.
+        #expect(header.contains("#SBATCH --mem=3012M\n"))
         // 100 s × 1.5 = 150 s → 3 minutes.
         #expect(header.contains("#SBATCH --time=0-00:03:00\n"))
         #expect(header.contains("#SBATCH --gres=gpu:1\n"))

@@ -64,6 +64,34 @@ import Testing
         #expect(Projection.gpu(try WorkloadProfile(localSeconds: 1, peakMemoryMB: 1), on: t4, prices: prices) == nil)
     }
 
+    @Test("from FLOPs, a GPU runs at the fraction of peak a calibrated device here reached; the basis says which")
+    func calibratedEfficiency() throws {
+        let prices = PriceCatalog.embedded
+        let t4 = try #require(prices.ec2.instances.first { $0.name == "g4dn.xlarge" }?.gpu)
+        let gpu = MeasuredEfficiency(
+            fraction: 0.4, deviceName: "NVIDIA H100", onGPU: true, measured: "CLBlast SGEMM 400 of 1000")
+        let calibrated = try WorkloadProfile(
+            localSeconds: 100, peakMemoryMB: 100, flops: 8.1e12, localFP32TFLOPS: 1, deviceEfficiency: gpu)
+        let projected = try #require(Projection.gpu(calibrated, on: t4, prices: prices))
+        #expect(abs(projected.seconds - 1 / 0.4) < 1e-9)
+        #expect(projected.basis.contains("at 40 % of the FP32 peak") && projected.basis.contains("NVIDIA H100 here"))
+
+        let pocl = MeasuredEfficiency(fraction: 0.5, deviceName: "cpu-pocl", onGPU: false, measured: "SGEMM")
+        let withCPUPeak = try WorkloadProfile(
+            localSeconds: 100, peakMemoryMB: 100, flops: 8.1e12, localFP32TFLOPS: 1, deviceEfficiency: pocl)
+        #expect(try #require(Projection.gpu(withCPUPeak, on: t4, prices: prices)).basis.contains("CPU run"))
+        let withoutCPUPeak = try WorkloadProfile(
+            localSeconds: 100, peakMemoryMB: 100, flops: 8.1e12, deviceEfficiency: pocl)
+        let fromPoCL = try #require(Projection.gpu(withoutCPUPeak, on: t4, prices: prices))
+        #expect(abs(fromPoCL.seconds - 2) < 1e-9)
+        #expect(fromPoCL.basis.contains("no GPU calibrated here"))
+        #expect(throws: InputError.self) {
+            try WorkloadProfile(
+                localSeconds: 1, peakMemoryMB: 1,
+                deviceEfficiency: MeasuredEfficiency(fraction: 1.5, deviceName: "x", onGPU: true, measured: ""))
+        }
+    }
+
     @Test(
         "GPU model names match on the model word",
         arguments: [

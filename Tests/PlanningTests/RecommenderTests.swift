@@ -109,6 +109,22 @@ import Testing
         #expect(feasible.allSatisfy { cost.costForRuns!.dollars <= $0.costForRuns!.dollars })
     }
 
+    @Test("ranked puts the feasible options first, best for the strategy first, the pick at the top of its kind")
+    func ranking() throws {
+        let profile = try WorkloadProfile(localSeconds: 120, localThreads: 4, serialFraction: 0.1, peakMemoryMB: 1500)
+        let recommendation = try recommend(profile: profile, runs: 100, strategy: .cost)
+        let ranked = Strategy.cost.ranked(recommendation.options)
+        #expect(ranked.count == recommendation.options.count)
+        let feasible = ranked.prefix { $0.isFeasible }
+        #expect(ranked.dropFirst(feasible.count).allSatisfy { !$0.isFeasible })
+        let costs = feasible.map { $0.costForRuns!.dollars }
+        #expect(costs == costs.sorted())
+        #expect(ranked.first == recommendation.pick)
+        let pick = try #require(recommendation.pick)
+        #expect(Strategy.cost.ranked(recommendation.options.filter { $0.kind == pick.kind }).first == pick)
+        #expect(Set(recommendation.options.map(\.kind)) == Set(PlanOption.kinds))
+    }
+
     @Test("a strategy that does not exist is refused, naming --strategy and the allowed values")
     func badStrategy() throws {
         let error = try #require(throws: InputError.self) { try Strategy(parsing: "cheapest") }

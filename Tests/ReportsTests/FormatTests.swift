@@ -18,6 +18,16 @@ import Testing
         #expect(fmtSeconds(value) == text)
     }
 
+    @Test(
+        "money keeps three significant digits without an exponent, so close costs read differently",
+        arguments: [
+            (0.0132, "$0.0132"), (0.0105, "$0.0105"), (0.00000575, "$0.00000575"), (0.009999, "$0.0100"),
+            (12.345, "$12.3"), (1.5, "$1.50"), (1234.6, "$1235"), (0, "$0"), (-0.25, "-$0.250"),
+        ])
+    func money(value: Double, text: String) {
+        #expect(fmtDollars(value) == text)
+    }
+
     @Test("a table pads every column to its widest cell and trims the row ends")
     func tables() {
         #expect(table(["A", "LONG"], [["wide cell", "x"], ["b", ""]]) == "A          LONG\nwide cell  x\nb")

@@ -55,6 +55,7 @@ import Workloads
             let fullSpeed = "--no-share"
             let resumeBench = "resume"
             let allRecords = "all"
+            let allOptions = "every"
         }
         let text = SweepText.caps(report, hints: ShortHints())
         #expect(text.contains("with --no-share each function ran its threads on whole cores"))

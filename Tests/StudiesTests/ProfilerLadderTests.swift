@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Workloads
 
@@ -31,6 +32,25 @@ import Workloads
         #expect(ladder.first == 16)
         #expect(Self.climb(ladder) { $0 / 32 } == [16, 32, 64])
         #expect(Self.climb(ladder) { _ in 5 } == [16, 32, 64], "three rungs even when the first is already long")
+    }
+
+    @Test("a workload with a fixed start-up cost climbs past it and is projected from the rungs after it")
+    func startUpCost() throws {
+        // 50 ms of start-up (a kernel build, a first launch), then 1 ms a unit; the quick rungs are as noisy as a
+        // busy machine makes them (±40 %, alternating).
+        let seconds = { (size: Double) in
+            (0.05 + size / 1000) * (size >= 128 ? 1 : Int(log2(size)).isMultiple(of: 2) ? 1.4 : 0.6)
+        }
+        let sizes = try SizeList(parsing: "hidden=1048576", workload: TrainMLP.self)
+        let ladder = WorkloadProfiler.Ladder(workload: TrainMLP.self, sizes: sizes, target: 1_048_576)
+        let climbed = Self.climb(ladder, seconds: seconds)
+        #expect(climbed == [16, 32, 64, 128, 256, 512, 1024])
+        let rungs = climbed.map { Rung(size: $0, threads: 1, seconds: seconds($0), peakMB: 100 + $0 / 100) }
+        let (time, memory, fitted) = try #require(WorkloadProfiler.projection(of: rungs))
+        #expect(fitted.map(\.size) == [256, 512, 1024])
+        let truth = 0.05 + 1_048_576 / 1000.0
+        #expect(abs(time.predict(1_048_576) / truth - 1) < 0.05, "\(time.formula)")
+        #expect(abs(memory.predict(1_048_576) / (100 + 10_485.76) - 1) < 0.05, "\(memory.formula)")
     }
 
     @Test("a target below the parameter's lowest value is measured once, at the target")

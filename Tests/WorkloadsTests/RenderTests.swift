@@ -26,9 +26,71 @@ import Workloads
         let psnr = Self.psnr(openCL.rgba, native.rgba)
         #expect(psnr >= 40, "PSNR \(psnr) dB at frame \(frame), spp \(spp)")
         // The step counts drive the measured FLOPs, so they must agree too (to rounding at silhouettes).
-        let ratio = Double(openCL.evaluations) / Double(native.evaluations)
-        #expect(abs(ratio - 1) < 0.01, "OpenCL \(openCL.evaluations) vs native \(native.evaluations) evaluations")
+        let ratio = Double(openCL.counts.evaluations) / Double(native.evaluations)
+        #expect(
+            abs(ratio - 1) < 0.01, "OpenCL \(openCL.counts.evaluations) vs native \(native.evaluations) evaluations")
         #expect(native.evaluations >= UInt64(width * height * spp))
+    }
+
+    /// A frame to compare: its size, index, samples per pixel and objects (3: part of a ring; 64: eight).
+    struct Shot: Sendable, CustomStringConvertible {
+        var width: Int
+        var height: Int
+        var frame: Int
+        var spp: Int
+        var detail: Int
+        var description: String { "\(width)×\(height) frame \(frame), spp \(spp), detail \(detail)" }
+    }
+
+    /// Whether `device` is PoCL, whose exact frames are the native renderer's bytes.
+    static func isPoCL(_ device: OpenCLDevice) -> Bool { device.info.platform.contains("Portable Computing Language") }
+
+    @Test(
+        "The culled kernel, a pixel or a vector of pixels per work-item, renders the native frames at odd sizes",
+        .enabled(if: device != nil, "needs an OpenCL device"), .timeLimit(.minutes(2)),
+        arguments: [
+            Shot(width: 97, height: 61, frame: 7, spp: 1, detail: 8),
+            Shot(width: 33, height: 17, frame: 0, spp: 3, detail: 64),
+            Shot(width: 130, height: 75, frame: 13, spp: 1, detail: 3),
+        ], [1, 4, 16])
+    func culledKernelMatchesNativeAtOddSizes(shot: Shot, lanes: Int) throws {
+        let device = try #require(Self.device)
+        let renderer = try OpenCLRenderer(
+            device: device, width: shot.width, height: shot.height, spp: shot.spp, detail: shot.detail, lanes: lanes)
+        let openCL = try renderer.render(frame: shot.frame)
+        let native = NativeRenderer.render(
+            frame: shot.frame, width: shot.width, height: shot.height, spp: shot.spp, detail: shot.detail)
+        let psnr = Self.psnr(openCL.rgba, native.rgba)
+        #expect(psnr >= 40, "PSNR \(psnr) dB at \(shot), \(lanes) lanes")
+        if Self.isPoCL(device) {
+            // Culling skips only objects that cannot be nearest, and lanes compute what one pixel
+            // would: the exact kernel's frames and step counts are the oracle's, bit for bit.
+            #expect(openCL.rgba == native.rgba, "\(shot), \(lanes) lanes: not bit-identical")
+            #expect(openCL.counts.evaluations == native.evaluations)
+        }
+    }
+
+    @Test(
+        "Culling evaluates fewer objects than the plain loop, and the FLOPs count what was evaluated",
+        .enabled(if: device != nil, "needs an OpenCL device"), .timeLimit(.minutes(1)))
+    func cullingCountsWhatItEvaluates() throws {
+        let device = try #require(Self.device)
+        let renderer = try OpenCLRenderer(device: device, width: 64, height: 40, spp: 1, detail: 8)
+        let counts = try renderer.render(frame: 2).counts
+        let native = NativeRenderer.render(frame: 2, width: 64, height: 40, spp: 1, detail: 8)
+        #expect(Double(counts.evaluations) / Double(native.evaluations) > 0.99)
+        // Every evaluation tests the central object, and the ring's seven where the ring's test keeps
+        // them; an object tested may still be culled, never more than all.
+        #expect(counts.tests >= counts.evaluations && counts.tests < counts.evaluations * 8)
+        #expect(counts.objects > 0 && counts.objects < counts.tests)
+        #expect(counts.spheres <= counts.evaluations * 3 && counts.boxes <= counts.evaluations * 3)
+        #expect(counts.tori <= counts.evaluations * 2)
+        let plain = Double(counts.evaluations) * Double(RenderScene.flopsPerEvaluation(detail: 8))
+        #expect(RenderScene.flops(of: counts, detail: 8) < plain)
+        // Were everything kept, the count would be the plain loop's plus the tests: the ring's 13 FLOPs,
+        // 4 more per sphere (it shares the offset and |q|²) and 9 per box or torus (they share the offset).
+        let all = RenderCounts(evaluations: 10, tests: 80, spheres: 30, boxes: 30, tori: 20)
+        #expect(RenderScene.flops(of: all, detail: 8) == 10 * Double(169 + 13 + 3 * 4 + 5 * 9))
     }
 
     @Test(
@@ -143,7 +205,16 @@ import Workloads
 
         let evaluations = try #require(result.metrics["sdf_evaluations"])
         #expect(evaluations >= Double(32 * 24 * 3))
-        #expect(result.flops == evaluations * Double(RenderScene.flopsPerEvaluation(detail: 3)))
+        let plain = evaluations * Double(RenderScene.flopsPerEvaluation(detail: 3))
+        if case .openCL = target {
+            // The kernel culls objects: it counts fewer FLOPs, and says how many objects it evaluated.
+            #expect(result.flops > 0 && result.flops < plain)
+            let objects = try #require(result.metrics["objects_per_evaluation"])
+            #expect(objects > 0 && objects < 3)
+        } else {
+            #expect(result.flops == plain)
+        }
+        #expect(result.metrics["flops_per_evaluation"] == result.flops / evaluations)
         #expect((result.throughput["frames_per_second"] ?? 0) > 0 && (result.throughput["samples_per_second"] ?? 0) > 0)
         #expect(result.metrics["host_seconds"] != nil && result.checksum.count == 16)
         if case .openCL = target {
@@ -190,7 +261,8 @@ import Workloads
         let eight = try RenderFrames(frames: 8).estimate
         #expect(eight.flops == 2 * four.flops && eight.bytes == 2 * four.bytes)
         #expect(eight.hostBytes == four.hostBytes && eight.deviceBytes == four.deviceBytes)
-        #expect(four.largestDeviceBuffer == 320 * 180 * 4 && four.deviceBytes > 2 * four.largestDeviceBuffer)
+        // The largest buffer holds the kernel's five work counters per pixel.
+        #expect(four.largestDeviceBuffer == 320 * 180 * 20 && four.deviceBytes > four.largestDeviceBuffer)
         #expect(RenderScene.flopsPerEvaluation(detail: 8) == 169)
         let perFrame = 320.0 * 180 * RenderFrames.expectedEvaluationsPerSample * 169
         #expect(four.flops == 4 * perFrame)

@@ -10,11 +10,11 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Deployment files from a saved recommendation (`capsize recommend --json > rec.json`).",
         discussion: """
-            Prints, for the recommendation's pick or --option ID: an AWS SAM template (Lambda options), an AWS Batch
-            RegisterJobDefinition request (JSON) or the same as a CloudFormation template, or an sbatch header. Timeouts
-            are the projected runtime × 1.5 (Lambda: at most 900 s; Batch: at least 60 s).
+            Prints, for the recommendation's pick or --option ID: an AWS SAM template (Lambda options), an AWS Batch \
+            RegisterJobDefinition request (JSON) or the same as a CloudFormation template, or an sbatch header. \
+            Timeouts are the projected runtime × 1.5 (Lambda: at most 900 s; Batch: at least 60 s).
               capsize export rec.json --format sam
-              capsize export rec.json --format batch-job-definition --option batch-g5.xlarge
+              capsize export rec.json --format sbatch --option batch-g5.xlarge
             """)
 
     @Argument(help: ArgumentHelp("A recommendation written by `capsize recommend --json`.", valueName: "FILE"))

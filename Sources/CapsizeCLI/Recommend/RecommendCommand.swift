@@ -10,12 +10,12 @@ struct RecommendCommand: AsyncParsableCommand {
         commandName: "recommend",
         abstract: "Where a workload should run and what it costs: Lambda, Fargate, Batch on CPU and GPU instances.",
         discussion: """
-            The workload is measured here first (a ladder of sizes up to the one asked for, as cold function
-            invocations on one thread, then on every core for an Amdahl fit). Every option is then projected from
-            those measurements and the price catalog: runtime, start-up, cost per run and for --runs runs, and
+            The workload is measured here first (a ladder of sizes up to the one asked for, as cold function \
+            invocations on one thread, then on every core for an Amdahl fit). Every option is then projected from \
+            those measurements and the price catalog: runtime, start-up, cost per run and for --runs runs, and \
             feasibility against every cap. The pick follows the strategy, with the reasons.
               capsize recommend render-frames --frames 10000
-              capsize recommend train-mlp --hidden 4096 --steps 500 --runs 1000 --strategy cost --export out/
+              capsize recommend train-mlp --hidden 4096 --runs 1000 --strategy cost
             """)
 
     @Argument(help: ArgumentHelp(WorkloadCatalog.namesInWords + ".")) var workload: String
@@ -41,6 +41,7 @@ struct RecommendCommand: AsyncParsableCommand {
     var exportOption: String?
     @OptionGroup var environment: EnvironmentOptions
     @Flag(help: "Print JSON instead of tables.") var json = false
+    @Flag(help: "List every option, not only the best 3 of each kind.") var all = false
     @OptionGroup var cpuShare: CPUShareOption
     @Argument(parsing: .allUnrecognized, help: "Workload parameters, then `-- argv` for command.")
     var parameters: [String] = []
@@ -62,7 +63,9 @@ struct RecommendCommand: AsyncParsableCommand {
             }
         }
         if json { return try printJSON(report) }
-        say(RecommendText.summary(report.profile, report.recommendation, catalog: request.catalog))
+        say(
+            RecommendText.summary(
+                report.profile, report.recommendation, catalog: request.catalog, all: all, hints: .commandLine))
         for path in report.exported { say("exported \(path)") }
     }
 }

@@ -61,27 +61,33 @@ public final class OpenCLContext: @unchecked Sendable {  // cl_context / cl_comm
         return buffer
     }
 
-    /// Copies host bytes into `buffer` at `offset`, blocking until done.
+    /// Copies host bytes into `buffer` at `offset`, blocking until done unless `blocking` is false.
     /// The corresponding C function is `clEnqueueWriteBuffer`.
+    /// - Parameter blocking: false returns at once; `bytes` must then stay valid and unchanged until the
+    ///   returned event has completed.
     @discardableResult
-    public func write(_ buffer: OpenCLBuffer, from bytes: UnsafeRawBufferPointer, offset: Int = 0)
-        throws(OpenCLError) -> OpenCLEvent
-    {
+    public func write(
+        _ buffer: OpenCLBuffer, from bytes: UnsafeRawBufferPointer, offset: Int = 0, blocking: Bool = true
+    ) throws(OpenCLError) -> OpenCLEvent {
         try OpenCLEvent(of: "clEnqueueWriteBuffer") {
             clEnqueueWriteBuffer(
-                queue, buffer.mem, cl_bool(CL_TRUE), offset, bytes.count, bytes.baseAddress, 0, nil, &$0)
+                queue, buffer.mem, cl_bool(blocking ? CL_TRUE : CL_FALSE), offset, bytes.count, bytes.baseAddress,
+                0, nil, &$0)
         }
     }
 
-    /// Copies `bytes.count` bytes of `buffer` from `offset` into host memory, blocking until done.
-    /// The corresponding C function is `clEnqueueReadBuffer`.
+    /// Copies `bytes.count` bytes of `buffer` from `offset` into host memory, blocking until done unless
+    /// `blocking` is false. The corresponding C function is `clEnqueueReadBuffer`.
+    /// - Parameter blocking: false returns at once; `bytes` must then stay valid, and hold what was read
+    ///   only once the returned event has completed.
     @discardableResult
-    public func read(_ buffer: OpenCLBuffer, into bytes: UnsafeMutableRawBufferPointer, offset: Int = 0)
-        throws(OpenCLError) -> OpenCLEvent
-    {
+    public func read(
+        _ buffer: OpenCLBuffer, into bytes: UnsafeMutableRawBufferPointer, offset: Int = 0, blocking: Bool = true
+    ) throws(OpenCLError) -> OpenCLEvent {
         try OpenCLEvent(of: "clEnqueueReadBuffer") {
             clEnqueueReadBuffer(
-                queue, buffer.mem, cl_bool(CL_TRUE), offset, bytes.count, bytes.baseAddress, 0, nil, &$0)
+                queue, buffer.mem, cl_bool(blocking ? CL_TRUE : CL_FALSE), offset, bytes.count, bytes.baseAddress,
+                0, nil, &$0)
         }
     }
 

@@ -32,6 +32,15 @@ public struct OpenCLDevice: @unchecked Sendable {  // cl_device_id of a root dev
     public let info: DeviceInfo
 }
 
+extension OpenCLDevice {
+    /// The float vector width the driver prefers (`CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT`): a CPU
+    /// device's SIMD width (16 with AVX-512 on PoCL), 1 on most GPUs; 1 when the driver does not say.
+    public var preferredFloatVectorWidth: Int {
+        let width: cl_uint? = try? OpenCL.deviceValue(id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT)
+        return max(1, Int(width ?? 1))
+    }
+}
+
 /// Discovery of OpenCL platforms and devices.
 public enum OpenCL {
     /// Every device of every platform, numbered in platform order.

@@ -91,6 +91,24 @@ public final class OpenCLKernel {
         try check(clSetKernelArg(kernel, cl_uint(index), bytes, nil), "clSetKernelArg(\(name), \(index))")
     }
 
+    /// The work-group sizes the driver suggests for this kernel on its device: the largest it can
+    /// run, and the multiple it schedules best (a warp or wavefront on a GPU, PoCL's vector width on
+    /// a CPU). The C function is `clGetKernelWorkGroupInfo`.
+    public func workGroupSizes() throws(OpenCLError) -> (largest: Int, preferredMultiple: Int) {
+        let device = program.context.device.id
+        var largest = 0
+        var multiple = 0
+        try check(
+            clGetKernelWorkGroupInfo(
+                kernel, device, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE), MemoryLayout<Int>.size,
+                &largest, nil), "clGetKernelWorkGroupInfo(\(name))")
+        try check(
+            clGetKernelWorkGroupInfo(
+                kernel, device, cl_kernel_work_group_info(CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE),
+                MemoryLayout<Int>.size, &multiple, nil), "clGetKernelWorkGroupInfo(\(name))")
+        return (largest, max(1, multiple))
+    }
+
     /// Sets every argument in order: buffers, `Int32`, `UInt32` and `Float` values.
     public func set(_ arguments: KernelArgument...) throws(OpenCLError) {
         for (index, argument) in arguments.enumerated() {

@@ -120,7 +120,8 @@ public struct BatchConfiguration: Decodable, Sendable {
             throw error.located(in: path)
         } catch let error as DecodingError {
             throw InputError(
-                decoding: error, in: path, data: data, document: "an object with computeEnvironments and jobQueues")
+                decoding: error, in: path, data: data, document: "an object with computeEnvironments and jobQueues"
+            ) { _ = try JSONDecoder().decode(BatchConfiguration.self, from: $0) }
         } catch {
             throw InputError(setting: "queues", value: path, allowed: "JSON with computeEnvironments and jobQueues")
         }

@@ -6,6 +6,8 @@ public import Foundation
 public enum JobLaunch {
     /// How much of each of a job's stdout and stderr its log keeps unless told otherwise: 1 MiB.
     public static let defaultLogLimit = 1 << 20
+    /// The limits a user may set: 1 KiB to 1 GiB.
+    public static let logLimitRange = 1_024...(1 << 30)
 
     /// Where a job's files are: `root/<job id>/` holds `attempt-N.log` (stdout, then a `--- stderr ---` line and
     /// stderr) and the `output/` folder the job runs in (`AWS_BATCH_JOB_OUTPUT_DIR`, the stand-in for S3); a Slurm

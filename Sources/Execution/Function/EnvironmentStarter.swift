@@ -50,7 +50,12 @@ struct EnvironmentStarter: Sendable {
         let initLimit = options.initLimitSeconds
         let reply: EnvironmentProcess.Reply
         do {
-            reply = try await process.start(deadline: initLimit + Double(configuration.timeoutSeconds))
+            // Interrupted (capsize is stopping): the environment is closed, its Init killed.
+            reply = try await withTaskCancellationHandler {
+                try await process.start(deadline: initLimit + Double(configuration.timeoutSeconds))
+            } onCancel: {
+                process.close()
+            }
         } catch {
             TemporaryDirectory.remove(temporary)
             return .failure(Failure(ending: nil, message: "\(error)", seconds: 0, peakBytes: 0, spawned: false))

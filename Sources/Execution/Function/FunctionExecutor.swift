@@ -75,7 +75,8 @@ public actor FunctionExecutor {
             for lane in 0..<lanes {
                 group.addTask {
                     var outcomes: [(Int, InvocationOutcome)] = []
-                    // Cancelled (capsize was interrupted): no new invocation starts; one in flight ends as it would.
+                    // Cancelled (capsize was interrupted): no new invocation starts; one in flight is killed with
+                    // its environment and not recorded, so that the run's resume invokes it again.
                     for position in stride(from: lane, to: indices.count, by: lanes) where !Task.isCancelled {
                         let index = indices[position]
                         outcomes.append((index, await self.invokeOnce(index: index, type: type)))
@@ -113,7 +114,7 @@ public actor FunctionExecutor {
                 itemKey: "invocation=\(index)/attempt=\(attempts)",
                 recordID: attempts == 1 ? requestId : RunRecord.newID())
             outcome.attempts = attempts
-            if outcome.status == .success { return outcome }
+            if outcome.status == .success || Task.isCancelled { return outcome }
             switch policy.next(afterAttempt: attempts, elapsed: Date().timeIntervalSince(accepted)) {
             case .retry(let delay):
                 try? await Task.sleep(for: .seconds(delay))
@@ -178,6 +179,7 @@ public actor FunctionExecutor {
                 extraMs = started.overLimitMs
             case .failure(let failure):
                 facts.end = .ended(RuntimeEnding(initFailure: failure.ending, message: failure.message))
+                if Task.isCancelled { return texts.outcome(facts) }  // interrupted in Init: not recorded
                 facts.measuredMs = failure.seconds * 1000
                 (facts.maxMemoryBytes, facts.sampledPeakBytes) = (failure.peakBytes, failure.peakBytes)
                 facts.endedAt = Date()
@@ -188,7 +190,12 @@ public actor FunctionExecutor {
         }
         environment.served += 1
         let timeout = Double(settings.configuration.timeoutSeconds)
-        let reply = await environment.process.request(payload, deadline: max(0.001, timeout - extraMs / 1000))
+        let process = environment.process
+        let reply = await withTaskCancellationHandler {
+            await process.request(payload, deadline: max(0.001, timeout - extraMs / 1000))
+        } onCancel: {
+            process.close()
+        }
         facts.end = RuntimeEnding(reply.ending).map { .ended($0) } ?? .answered(reply.line ?? Data())
         facts.initMs = facts.cold ? environment.initDurationMs : nil
         facts.measuredMs = reply.seconds * 1000 + extraMs
@@ -197,6 +204,10 @@ public actor FunctionExecutor {
         facts.environmentID = environment.id
         facts.endedAt = Date()
         let outcome = texts.outcome(facts)
+        if Task.isCancelled {
+            reap(environment)
+            return outcome  // interrupted: not recorded, so not done
+        }
         if reply.ending == nil && !shuttingDown {
             pool.park(environment, now: monotonicSeconds())
             scheduleReaping()

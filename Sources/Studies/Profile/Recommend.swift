@@ -63,6 +63,7 @@ public struct RecommendRequest {
             }
             return value
         }
+        if let export { try ContainedPath.checkWritableFolder(export, setting: "export") }
         if let export, FileManager.default.fileExists(atPath: export),
             (try? FileManager.default.contentsOfDirectory(atPath: export))?.isEmpty == false
         {

@@ -46,12 +46,46 @@ public struct WorkloadProfiler {
         /// The size of the rung after `rungs` (measured in order on one thread); nil when the ladder is done.
         public func next(after rungs: [Rung]) -> Double? {
             guard let last = rungs.last else { return first }
-            // At least three sizes to fit, the last one long enough that start-up noise does not dominate.
-            if (last.seconds >= rungSeconds && rungs.count >= 3) || last.size >= target { return nil }
+            // Three sizes to fit past start-up, the last one long enough that start-up noise does not dominate.
+            if (last.seconds >= rungSeconds && WorkloadProfiler.pastStartUp(rungs).count >= 3) || last.size >= target {
+                return nil
+            }
             var next = min(target, last.size * 2)
             if integral { next = next.rounded() }
             return next > last.size ? next : nil
         }
+    }
+
+    /// The single-thread rungs a projection is fitted to: those lasting at least a quarter of the last one. A rung of a
+    /// few milliseconds is mostly the workload's fixed start-up (a kernel build, a first launch), and fitting it bends
+    /// the law: a linear workload then looks sublinear and a projection 100× past the ladder comes out several times
+    /// too short; and the quick rungs are the noisiest. The ladder doubles, so a linear workload keeps its last three.
+    static func pastStartUp(_ rungs: [Rung]) -> [Rung] {
+        let single = rungs.filter { $0.threads == 1 }
+        guard let last = single.last else { return [] }
+        return single.filter { $0.seconds >= last.seconds / 4 }
+    }
+
+    /// The fits of seconds and peak memory against size, over the rungs past start-up (at least the last three
+    /// single-thread rungs); nil when they cannot be fitted.
+    static func projection(of rungs: [Rung]) -> (seconds: ScalingFit, memory: ScalingFit, rungs: [Rung])? {
+        var fitted = pastStartUp(rungs)
+        if fitted.count < 3 { fitted = Array(rungs.filter { $0.threads == 1 }.suffix(3)) }
+        guard let seconds = law(sizes: fitted.map(\.size), values: fitted.map(\.seconds)),
+            let memory = law(sizes: fitted.map(\.size), values: fitted.map(\.peakMB))
+        else { return nil }
+        return (seconds, memory, fitted)
+    }
+
+    /// ``ScalingFit/fit(sizes:values:)``, except that with three points, where no law can be scored by AICc, the two
+    /// laws of two coefficients are compared by their relative error: a fixed cost plus a linear one (the common
+    /// shape of a workload past start-up) is not taken for a sublinear power law.
+    private static func law(sizes: [Double], values: [Double]) -> ScalingFit? {
+        guard sizes.count == 3 else { return ScalingFit.fit(sizes: sizes, values: values) }
+        let laws = [ScalingFit.Model.powerLaw, .polynomial(degree: 1)].compactMap {
+            ScalingFit.fit(model: $0, sizes: sizes, values: values)
+        }
+        return laws.min { $0.relativeRMSE < $1.relativeRMSE }
     }
 
     /// The profile and how each figure was obtained.
@@ -94,7 +128,6 @@ public struct WorkloadProfiler {
             rungs.append(parallel)
             amdahl = AmdahlFit.fit(threads: [1, Double(cores)], seconds: [top.seconds, parallel.seconds])
         }
-        let single = rungs.filter { $0.threads == 1 }
         let seconds: Double
         let secondsBasis: String
         let peak: Double
@@ -103,24 +136,32 @@ public struct WorkloadProfiler {
             (seconds, secondsBasis) = (top.seconds, "measured here at \(sizes.text(target)) on 1 thread")
             (peak, memoryBasis) = (top.peakMB, "measured here at \(sizes.text(target))")
         } else {
-            let timeFit = ScalingFit.fit(sizes: single.map(\.size), values: single.map(\.seconds))
-            let memoryFit = ScalingFit.fit(sizes: single.map(\.size), values: single.map(\.peakMB))
-            guard let timeFit, let memoryFit else {
+            guard let (timeFit, memoryFit, fitted) = Self.projection(of: rungs) else {
                 throw StudyFailure.failed("too few measured sizes to project \(sizes.parameter)=\(sizes.text(target))")
             }
             seconds = timeFit.predict(target)
             peak = memoryFit.predict(target)
             secondsBasis =
-                "projected from a fit of \(single.count) measured sizes up to \(sizes.text(top.size)) "
-                + "(\(timeFit.formula), R² \(NumberText.significant(timeFit.rSquared)))"
+                "projected from a fit of \(fitted.count) measured sizes \(sizes.text(fitted[0].size))–"
+                + "\(sizes.text(top.size)) (\(timeFit.formula), R² \(NumberText.significant(timeFit.rSquared)))"
             memoryBasis = "projected from a fit of the same sizes (\(memoryFit.formula))"
         }
         let flops = sizes.flops(points.workload, arguments: points.arguments, size: target)
-        let (gpu, gpuBasis) = try measuredGPU(flops: flops)
+        var (gpu, gpuBasis) = try measuredGPU(flops: flops)
+        let efficiency = flops == nil ? nil : calibratedEfficiency()
+        let localPeak = try localPeakPerThread()
+        // The order Projection.gpu follows: a GPU's calibrated fraction before the CPU run's peak ratio, a CPU
+        // device's after it.
+        if gpu == nil, let efficiency, efficiency.onGPU || localPeak == nil {
+            gpuBasis =
+                "no GPU run of this workload in the store; GPU runtimes are projected from the catalog's FP32 rates "
+                + "(spec sheets) at \(NumberText.significant(efficiency.fraction * 100, 2)) % of peak, the fraction "
+                + "measured on \(efficiency.deviceName) here (\(efficiency.measured))"
+        }
         let profile = try WorkloadProfile(
             localSeconds: max(seconds, 1e-6), localThreads: 1, serialFraction: amdahl?.serialFraction,
-            peakMemoryMB: max(peak, 1), flops: flops, gpu: gpu, localFP32TFLOPS: try localPeakPerThread(),
-            startupSeconds: rungs.compactMap(\.initMs).sorted().first.map { $0 / 1000 })
+            peakMemoryMB: max(peak, 1), flops: flops, gpu: gpu, localFP32TFLOPS: localPeak,
+            startupSeconds: rungs.compactMap(\.initMs).sorted().first.map { $0 / 1000 }, deviceEfficiency: efficiency)
         return Result(
             profile: profile, size: target, rungs: rungs, secondsBasis: secondsBasis, memoryBasis: memoryBasis,
             amdahl: amdahl, gpuBasis: gpuBasis)
@@ -168,6 +209,26 @@ public struct WorkloadProfiler {
         case .none:
             return nil
         }
+    }
+
+    /// The fraction of its FMA peak that CLBlast's SGEMM reached on a calibrated OpenCL device here (`devices
+    /// --calibrate`): a GPU's when one is calibrated, else a CPU device's (PoCL); nil when none is.
+    private func calibratedEfficiency() -> MeasuredEfficiency? {
+        let calibrations = CalibrationStore()
+        var fallback: MeasuredEfficiency?
+        for device in discoverDevices().devices {
+            guard let calibration = try? calibrations.device(device), let sgemm = calibration.clblastSgemmGFLOPS,
+                sgemm > 0, calibration.fmaPeakGFLOPS > 0
+            else { continue }
+            let efficiency = MeasuredEfficiency(
+                fraction: min(1, sgemm / calibration.fmaPeakGFLOPS), deviceName: calibration.deviceName,
+                onGPU: device.info.kind == .gpu,
+                measured: "CLBlast SGEMM \(NumberText.significant(sgemm)) GFLOP/s of a "
+                    + "\(NumberText.significant(calibration.fmaPeakGFLOPS)) GFLOP/s FMA peak, calibrated")
+            if efficiency.onGPU { return efficiency }
+            fallback = fallback ?? efficiency
+        }
+        return fallback
     }
 
     /// A bench of the same workload on a GPU recorded in the store, scaled to the asked size by the FLOP count.

@@ -29,6 +29,8 @@ public struct SubmitRequest: Sendable {
     /// Seconds between SIGTERM and SIGKILL at a timeout.
     public var terminateGrace: Double = 30
     public var governsCPUShare = true
+    /// How much of each of a job's stdout and stderr its log keeps.
+    public var logLimitBytes = JobLaunch.defaultLogLimit
 }
 
 /// What a submission measured and modeled (what `capsize submit --json` prints).
@@ -82,7 +84,8 @@ public enum Submit {
         let previous = resuming == nil ? [] : try store.jobs(run: run.id)
         let executor = BatchExecutor(
             queues: request.queues, runID: run.id, sandbox: sandbox, store: store, outputRoot: outputRoot,
-            terminateGrace: request.terminateGrace, governsCPUShare: request.governsCPUShare)
+            terminateGrace: request.terminateGrace, governsCPUShare: request.governsCPUShare,
+            logLimitBytes: request.logLimitBytes)
         if let observe { await executor.observe(observe) }
         let id = try await submit(request, to: executor, previous: previous)
         let byPriority = await executor.queues

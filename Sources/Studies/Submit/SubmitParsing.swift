@@ -12,15 +12,12 @@ extension JobDefinition {
     /// `command` or not).
     /// - Parameter evaluateOnExit: rules as `ACTION:FIELD:GLOB`, e.g. `EXIT:exitCode:2`.
     /// - Throws: `InputError` naming the setting: `evaluateOnExit`, the resources' (`vcpus`, `memory`, `gpus`),
-    ///   `attempts`, the variables', the workload's parameters, `name` when given empty; or the field `command` for a
-    ///   program not found.
+    ///   `attempts`, the variables', the workload's parameters; or the field `command` for a program not found.
     public init(
         words: [String], name: String?, vcpus: Double, memoryMiB: Int, gpus: Int, timeoutSeconds: Double?,
         attempts: Int, evaluateOnExit: [String], variables: UserVariables, shareIdentifier: String?
     ) throws {
-        if name?.isEmpty == true {
-            throw InputError(setting: "name", value: "", allowed: "a job name of at least one character")
-        }
+        if let name { try BatchLimits.checkJobName(name) }
         let rules = try evaluateOnExit.map { text throws(InputError) in try EvaluateOnExit(parsing: text) }
         let resources = try ResourceRequirements(vcpus: vcpus, memoryMiB: memoryMiB, gpus: gpus)
         let retry = try RetryStrategy(attempts: attempts, evaluateOnExit: rules)
@@ -65,10 +62,14 @@ extension EvaluateOnExit {
                 setting: "evaluateOnExit", value: text,
                 allowed: "ACTION:FIELD:GLOB with ACTION RETRY or EXIT and FIELD exitCode, reason or statusReason")
         }
-        try self.init(
-            action: action, onExitCode: parts[1] == "exitCode" ? parts[2] : nil,
-            onReason: parts[1] == "reason" ? parts[2] : nil,
-            onStatusReason: parts[1] == "statusReason" ? parts[2] : nil)
+        do {
+            try self.init(
+                action: action, onExitCode: parts[1] == "exitCode" ? parts[2] : nil,
+                onReason: parts[1] == "reason" ? parts[2] : nil,
+                onStatusReason: parts[1] == "statusReason" ? parts[2] : nil)
+        } catch {
+            throw InputError(setting: "evaluateOnExit", value: text, allowed: "a GLOB of \(error.allowed)")
+        }
     }
 }
 
@@ -99,7 +100,7 @@ extension SubmitRequest {
     public init(
         definition: JobDefinition, queuesFile: String?, maxVCPUs: Double?, provisioningSeconds: Double,
         gpuSlots: Int?, queue: String?, arraySize: Int?, sequential: Bool, terminateGrace: Double,
-        governsCPUShare: Bool
+        governsCPUShare: Bool, logLimit: String? = nil
     ) throws {
         let host = HostInfo.current()
         let configuration = try queuesFile.map { path throws(InputError) in try BatchConfiguration.load(path: path) }
@@ -118,6 +119,9 @@ extension SubmitRequest {
             provisioningSeconds, setting: "provisioningSeconds", in: BatchConfiguration.provisioningRange,
             unit: "seconds")
         try InputError.check(terminateGrace, setting: "terminateGrace", in: 0...3_600, unit: "seconds")
+        let logLimitBytes = try logLimit.map { text throws(InputError) in
+            try InputError.bytes(text, setting: "logLimit", in: JobLaunch.logLimitRange)
+        }
         let gpuDevices =
             gpuSlots.map { Array(0..<$0) }
             ?? (!wantsGPUs ? [] : discoverDevices().devices.filter { $0.info.kind == .gpu }.map(\.info.index))
@@ -138,5 +142,6 @@ extension SubmitRequest {
             definition: definition, queues: queues, warnings: warnings, gpuSlots: gpuSlots != nil, queue: queue,
             arraySize: arraySize, sequential: sequential, terminateGrace: terminateGrace,
             governsCPUShare: governsCPUShare)
+        if let logLimitBytes { self.logLimitBytes = logLimitBytes }
     }
 }

@@ -34,6 +34,7 @@ struct WorkloadPoints: Sendable {
         let executor = try FunctionExecutor(settings: settings, event: event(size: size), options: options)
         let outcome = await executor.invokeOnce()
         await executor.shutdown()
+        try Task.checkCancellation()  // interrupted: the invocation was killed, not measured
         return outcome
     }
 }

@@ -65,6 +65,12 @@ public struct SizeList: Equatable, Sendable {
             guard to >= from else {
                 throw InputError(setting: "param \(name)", value: list, allowed: "a..b with b ≥ a")
             }
+            // Steps the list would take (before rounding merges sizes): a step too small to move a size, or to reach
+            // b in a million steps, is refused rather than walked.
+            let steps = geometric ? log(to / from) / log(step) : (to - from) / step
+            guard steps <= 1_000_000, geometric || from + step > from else {
+                throw InputError(setting: "param \(name)", value: list, allowed: "at most 1000 sizes")
+            }
             var values: [Double] = []
             var x = from
             while x <= to * (1 + 1e-12) {

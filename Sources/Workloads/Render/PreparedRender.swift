@@ -1,18 +1,17 @@
 import CapsizeCore
 import Foundation
 
-/// `render-frames` on an OpenCL device: one kernel launch and one read-back per frame.
+/// `render-frames` on an OpenCL device: frames in a pipeline of two, so that the device renders frame
+/// f + 1 while the host checksums (and saves) frame f.
 final class PreparedOpenCLRender: PreparedWorkload {
     private let workload: RenderFrames
     private let renderer: OpenCLRenderer
     private let saver: FrameSaver?
-    private var rgba: [UInt8]
 
     init(workload: RenderFrames, renderer: OpenCLRenderer, saver: FrameSaver?) {
         self.workload = workload
         self.renderer = renderer
         self.saver = saver
-        rgba = [UInt8](repeating: 0, count: workload.pixels * 4)
     }
 
     /// Renders every frame; kernel and transfer seconds come from profiling events, host seconds
@@ -22,31 +21,40 @@ final class PreparedOpenCLRender: PreparedWorkload {
         let start = clock.now
         var kernelSeconds = 0.0
         var transferSeconds = 0.0
-        var evaluations: UInt64 = 0
+        var counts = RenderCounts()
         var checksum = FNV1a()
         var framesSinceCounterRead = 0
-        for frame in 0..<workload.frames {
-            let timing = try rgba.withUnsafeMutableBytes { bytes in
-                try renderer.render(frame: frame, into: bytes, accumulate: framesSinceCounterRead > 0)
+        var inFlight: (frame: Int, pending: OpenCLRenderer.PendingFrame)?
+        for frame in 0...workload.frames {
+            // Enqueue this frame, then take the previous one while the device renders.
+            let next =
+                frame < workload.frames
+                ? (frame, try renderer.enqueue(frame: frame, accumulate: framesSinceCounterRead > 0)) : nil
+            if next != nil { framesSinceCounterRead += 1 }
+            if let (previous, pending) = inFlight {
+                let finished = try renderer.finish(pending)
+                kernelSeconds += finished.timing.kernelSeconds
+                transferSeconds += finished.timing.transferSeconds
+                FrameDigest.add(finished.rgba, to: &checksum)
+                try saver?.save(Array(finished.rgba), frame: previous)
             }
-            kernelSeconds += timing.kernelSeconds
-            transferSeconds += timing.transferSeconds
-            framesSinceCounterRead += 1
+            inFlight = next
             if framesSinceCounterRead == renderer.framesPerCounterRead || frame == workload.frames - 1 {
-                let counted = try renderer.readEvaluations()
-                evaluations += counted.evaluations
+                let counted = try renderer.readCounts()
+                counts = counts + counted.counts
                 transferSeconds += counted.transferSeconds
                 framesSinceCounterRead = 0
             }
-            rgba.withUnsafeBytes { FrameDigest.add($0, to: &checksum) }
-            try saver?.save(rgba, frame: frame)
         }
         let wall = (clock.now - start).seconds
         return workload.result(
-            seconds: wall, evaluations: evaluations, checksum: checksum,
+            seconds: wall, evaluations: counts.evaluations,
+            flops: RenderScene.flops(of: counts, detail: workload.detail), checksum: checksum,
             metrics: [
                 "kernel_seconds": kernelSeconds, "transfer_seconds": transferSeconds,
                 "host_seconds": max(0, wall - kernelSeconds - transferSeconds),
+                "objects_per_evaluation": Double(counts.objects) / Double(max(1, counts.evaluations)),
+                "lanes": Double(renderer.lanes),
             ],
             deviceBytes: UInt64(renderer.deviceBytes), notes: [])
     }
@@ -77,7 +85,9 @@ final class PreparedNativeRender: PreparedWorkload {
         }
         let wall = (clock.now - start).seconds
         return workload.result(
-            seconds: wall, evaluations: evaluations, checksum: checksum, metrics: ["host_seconds": wall],
+            seconds: wall, evaluations: evaluations,
+            flops: Double(evaluations) * Double(RenderScene.flopsPerEvaluation(detail: workload.detail)),
+            checksum: checksum, metrics: ["host_seconds": wall],
             deviceBytes: 0, notes: ["rendered by the native Swift renderer on the host CPU (no OpenCL)"])
     }
 }

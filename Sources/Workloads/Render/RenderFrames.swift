@@ -66,22 +66,26 @@ public struct RenderFrames: Workload {
     var pixels: Int { width * height }
 
     /// Bytes of the per-frame scene description (camera, sun, objects) uploaded to the device.
-    var sceneBytes: Int { (RenderScene.headerFloats + detail * RenderScene.objectFloats) * 4 }
+    var sceneBytes: Int { RenderScene.floats(detail: detail) * 4 }
 
+    /// The analytical costs of the plain algorithm (every object at every evaluation, as the native
+    /// renderer does); the OpenCL kernel culls objects and reports what it evaluated.
     public var estimate: ResourceEstimate {
         let frameBytes = UInt64(pixels) * 4
-        let counterBytes = UInt64(pixels) * 4
+        // Five work counters per pixel, 32 bits each (OpenCLRenderer).
+        let counterBytes = UInt64(pixels) * 20
         let samples = Double(pixels) * Double(spp) * Double(frames)
         let flops =
             samples * Self.expectedEvaluationsPerSample * Double(RenderScene.flopsPerEvaluation(detail: detail))
         // Per frame: the kernel writes the frame and reads and writes the counters; the host reads the frame.
-        let bytes = Double(frames) * Double(pixels) * 16
+        let bytes = Double(frames) * Double(pixels) * Double(4 + 2 * 20 + 4)
         let pngBytes = UInt64(PNG.largestEncodedSize(width: width, height: height))
+        // Two frames in flight: two frame and scene buffers on the device and two frames on the host.
         return ResourceEstimate(
             flops: flops, bytes: bytes,
-            hostBytes: frameBytes + counterBytes + pngBytes,
-            deviceBytes: frameBytes + counterBytes + UInt64(sceneBytes),
-            largestDeviceBuffer: frameBytes)
+            hostBytes: 2 * frameBytes + counterBytes + pngBytes,
+            deviceBytes: 2 * frameBytes + counterBytes + 2 * UInt64(sceneBytes),
+            largestDeviceBuffer: counterBytes)
     }
 
     /// `native` renders on the host; `cpu` uses an OpenCL CPU device (PoCL) when one exists, else the host;
@@ -123,18 +127,20 @@ public struct RenderFrames: Workload {
     }
 
     /// The metrics and throughput both renderers report.
+    /// - Parameters:
+    ///   - flops: the FLOPs the renderer evaluated: every object of every evaluation for the native
+    ///     renderer, what culling left for the OpenCL kernel (`RenderScene.flops(of:detail:)`).
     func result(
-        seconds: Double, evaluations: UInt64, checksum: FNV1a, metrics extra: [String: Double], deviceBytes: UInt64,
-        notes: [String]
+        seconds: Double, evaluations: UInt64, flops: Double, checksum: FNV1a, metrics extra: [String: Double],
+        deviceBytes: UInt64, notes: [String]
     ) -> RunResult {
-        let flopsPerEvaluation = RenderScene.flopsPerEvaluation(detail: detail)
         let samples = Double(pixels) * Double(spp) * Double(frames)
         var metrics = extra
         metrics["sdf_evaluations"] = Double(evaluations)
         metrics["evaluations_per_sample"] = Double(evaluations) / samples
-        metrics["flops_per_evaluation"] = Double(flopsPerEvaluation)
+        metrics["flops_per_evaluation"] = evaluations > 0 ? flops / Double(evaluations) : 0
         return RunResult(
-            seconds: seconds, flops: Double(evaluations) * Double(flopsPerEvaluation), metrics: metrics,
+            seconds: seconds, flops: flops, metrics: metrics,
             checksum: checksum.hex, deviceBytes: deviceBytes,
             throughput: [
                 "frames_per_second": seconds > 0 ? Double(frames) / seconds : 0,

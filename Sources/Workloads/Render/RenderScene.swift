@@ -23,7 +23,8 @@ public enum RenderScene {
     /// Floats in the packed scene before the first object: camera origin and object count,
     /// forward (scaled by the focal length), right, up, sun direction; four floats each.
     static let headerFloats = 5 * 4
-    /// Floats per object: position and kind, size parameters, rotation (cos, sin), albedo.
+    /// Floats per object: position and kind, size parameters, rotation (cos, sin) and culling reach
+    /// (bounding radius plus `cullingMargin`), albedo.
     static let objectFloats = 4 * 4
 
     /// The kind of object `index` (0 sphere, 1 rounded box, 2 torus): the kinds take turns.
@@ -52,15 +53,45 @@ public enum RenderScene {
         return total
     }
 
+    /// FLOPs of the SDF work the OpenCL kernel counted, which culls rings and objects by bounding
+    /// volumes (see `map` in `kernels/render.cl`; the costs are those of `flopsPerEvaluation`):
+    /// - per evaluation, the sample point: 6; with rings, the distance from the vertical axis
+    ///   (2 mul, 1 add, 1 sqrt: 4) and each ring's test (`across - radius`, `y - height`, their
+    ///   squares and sum, `reach = d + tube`, `reach²`, two comparisons: 9);
+    /// - per object tested (the central one, and those of rings not culled): the offset `p - centre` 3,
+    ///   `|q|²` 5, `reach = d + radius` 1, `reach²` 1 and two comparisons: 12;
+    /// - per sphere evaluated after its test: the square root, the radius and the nearest-so-far
+    ///   comparison: 3 (11 less the offset and `|q|²`, which the test shares);
+    /// - per box evaluated after its test: 30 less the offset = 27; per torus: 20 - 3 = 17.
+    /// Were nothing culled, this would exceed `flopsPerEvaluation` by the ring tests, 4 per sphere and
+    /// 9 per box or torus; each culled sphere saves 3, box 27, torus 17, and ring its objects' tests.
+    /// - Parameters:
+    ///   - counts: the summed per-pixel counters of the kernel.
+    ///   - detail: the number of objects.
+    /// - Returns: FLOPs evaluated.
+    public static func flops(of counts: RenderCounts, detail: Int) -> Double {
+        let rings = rings(detail: detail)
+        let perEvaluation = 6 + (rings > 0 ? 4 + 9 * rings : 0)
+        return Double(counts.evaluations) * Double(perEvaluation) + Double(counts.tests) * 12
+            + Double(counts.spheres) * 3 + Double(counts.boxes) * 27 + Double(counts.tori) * 17
+    }
+
+    /// Room added to each bounding radius so that float rounding can never cull an object that the
+    /// full comparison would have chosen (the rounding of `|q|` and of an SDF is below 1e-4 anywhere
+    /// in the scene, which ends 60 units out).
+    static let cullingMargin: Float = 0.01
+
     /// The packed scene of frame `frame` (see the layout in `kernels/render.cl`).
     /// - Parameters:
     ///   - frame: the frame index; time is `frame / 24` seconds.
     ///   - detail: the number of objects, at least 1.
-    /// - Returns: `headerFloats + detail * objectFloats` floats.
+    /// - Returns: `floats(detail:)` floats.
     public static func packed(frame: Int, detail: Int) -> [Float] {
         let time = Float(frame) * secondsPerFrame
-        let rings = (detail - 1 + 7) / 8
-        var scene = [Float](repeating: 0, count: headerFloats + detail * objectFloats)
+        let rings = rings(detail: detail)
+        var scene = [Float](repeating: 0, count: floats(detail: detail))
+        // Each object's centre and the radius of a sphere about it that holds the whole object.
+        var bounds: [(centre: SIMD3<Float>, radius: Double)] = []
 
         // The camera circles the centre slowly, farther out when there are more rings.
         let distance: Float = 6.0 + 1.3 * Float(max(rings, 1) - 1)
@@ -76,7 +107,7 @@ public enum RenderScene {
         put(&scene, 1, forward * focal, 0)
         put(&scene, 2, right, 0)
         put(&scene, 3, up, 0)
-        put(&scene, 4, sun, 0)
+        put(&scene, 4, sun, Float(rings))
 
         for index in 0..<detail {
             let kind = kind(ofObject: index)
@@ -99,6 +130,8 @@ public enum RenderScene {
                 bounce = 0.3 * abs(sin(3.0 * time + 0.9 * Float(slot) + Float(ring)))
             }
             var shape = SIMD4<Float>(size, 0, 0, 0)
+            // The radius of a sphere about the centre that holds the whole object.
+            var bound = Double(size)
             switch kind {
             case 0:
                 centre.y = size + bounce
@@ -106,20 +139,48 @@ public enum RenderScene {
                 let half = size * 0.72
                 shape = SIMD4<Float>(half, half, half, 0.06)
                 centre.y = half + 0.06 + bounce
+                bound = (3 * Double(half) * Double(half)).squareRoot() + Double(shape.w)
             default:
                 shape = SIMD4<Float>(size * 0.78, size * 0.26, 0, 0)
                 centre.y = shape.x + shape.y + 0.05 + bounce
+                bound = Double(shape.x) + Double(shape.y)
             }
+            let reach = Float(bound).nextUp + cullingMargin
+            bounds.append((centre, bound))
             let spin = 1.3 * time + Float(index)
             let colour = palette(index)
             let base = headerFloats / 4 + index * objectFloats / 4
             put(&scene, base, centre, Float(kind))
             put(&scene, base + 1, SIMD3(shape.x, shape.y, shape.z), shape.w)
-            put(&scene, base + 2, SIMD3(cos(spin), sin(spin), 0), 0)
+            put(&scene, base + 2, SIMD3(cos(spin), sin(spin), reach), 0)
             put(&scene, base + 3, colour, 0)
+        }
+        for ring in 0..<rings {
+            let members = bounds[(1 + ring * 8)..<min(1 + (ring + 1) * 8, detail)]
+            // The circle through the ring's centres, at the middle of their heights; every object of the
+            // ring lies within `reach` of it (computed in Double from the stored Floats, rounded up).
+            let radius: Float = 2.3 + 1.35 * Float(ring)
+            let heights = members.map { $0.centre.y }
+            let height = (heights.min()! + heights.max()!) / 2
+            var tube = 0.0
+            for member in members {
+                let across =
+                    (Double(member.centre.x) * Double(member.centre.x)
+                    + Double(member.centre.z) * Double(member.centre.z)).squareRoot() - Double(radius)
+                let up = Double(member.centre.y) - Double(height)
+                tube = max(tube, (across * across + up * up).squareRoot() + member.radius)
+            }
+            let slot = headerFloats / 4 + detail * objectFloats / 4 + ring
+            put(&scene, slot, SIMD3(radius, height, Float(tube).nextUp + cullingMargin), Float(members.count))
         }
         return scene
     }
+
+    /// The rings of up to eight objects about the central one.
+    static func rings(detail: Int) -> Int { (detail - 1 + 7) / 8 }
+
+    /// Floats in the packed scene of `detail` objects: the header, the objects, the rings.
+    static func floats(detail: Int) -> Int { headerFloats + detail * objectFloats + rings(detail: detail) * 4 }
 
     /// The sub-pixel sample offset hash shared with `hash3` in `kernels/render.cl`
     /// (lowbias32 by Chris Wellons over a mix of the pixel and sample indices).
@@ -158,5 +219,42 @@ public enum RenderScene {
 
     private static func cross(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> SIMD3<Float> {
         SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
+    }
+}
+
+/// The work counters of the OpenCL kernel, summed over pixels (and frames).
+public struct RenderCounts: Sendable, Equatable {
+    /// SDF evaluations (calls of `map`).
+    public var evaluations: UInt64 = 0
+    /// Objects whose bounding sphere was tested: the central one at every evaluation, and the objects
+    /// of every ring that its own test did not cull.
+    public var tests: UInt64 = 0
+    /// Spheres evaluated in full (their test did not cull them for every lane).
+    public var spheres: UInt64 = 0
+    /// Rounded boxes evaluated in full.
+    public var boxes: UInt64 = 0
+    /// Tori evaluated in full.
+    public var tori: UInt64 = 0
+
+    public init(evaluations: UInt64 = 0, tests: UInt64 = 0, spheres: UInt64 = 0, boxes: UInt64 = 0, tori: UInt64 = 0) {
+        self.evaluations = evaluations
+        self.tests = tests
+        self.spheres = spheres
+        self.boxes = boxes
+        self.tori = tori
+    }
+
+    /// The counters in the kernel's order.
+    init(_ fields: [UInt64]) {
+        self.init(evaluations: fields[0], tests: fields[1], spheres: fields[2], boxes: fields[3], tori: fields[4])
+    }
+
+    /// Objects evaluated in full, of any kind.
+    public var objects: UInt64 { spheres + boxes + tori }
+
+    static func + (a: RenderCounts, b: RenderCounts) -> RenderCounts {
+        RenderCounts(
+            evaluations: a.evaluations + b.evaluations, tests: a.tests + b.tests, spheres: a.spheres + b.spheres,
+            boxes: a.boxes + b.boxes, tori: a.tori + b.tori)
     }
 }
