@@ -44,8 +44,12 @@ test: setup
 
 # The style the repository keeps (.swift-format: 4 spaces, 120 columns, ordered imports): `make format` applies it.
 SWIFT_SOURCES := Sources Tests Plugins Package.swift Benchmarks/Package.swift Benchmarks/Benchmarks
+# Also: nothing committed points at files outside the repository (a sibling shared/ or reference/ folder); the
+# brackets keep this line from matching itself.
 lint:
 	swift format lint --strict --recursive $(SWIFT_SOURCES)
+	@! git grep -n -I -e '\.\.[/]shared' -e '[s]hared/reference' -e '^[s]hared/' -- . || \
+		{ echo "lint: the lines above point outside the repository; cite the page or copy what is needed" >&2; exit 1; }
 
 format:
 	swift format format --in-place --recursive $(SWIFT_SOURCES)

@@ -15,6 +15,8 @@ let cLibraries: [Target] = [
     ),
     // Linux calls missing from Swift's Glibc module (pipe2, ppoll, statfs), for the sandbox.
     .systemLibrary(name: "CLinux"),
+    // zlib, for the compressed PNG frames render-frames writes (Compute's `Zlib`).
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 ]
 
 // MARK: - Libraries
@@ -26,9 +28,10 @@ let libraries: [Target] = [
     // The facts capsize emulates: prices, limits and formats of Lambda, Batch, Fargate and EC2
     // (data/*.json compiled in), and Slurm's batch-script header.
     .target(name: "CloudModel", dependencies: ["CapsizeCore"], plugins: [.plugin(name: "EmbedKernels")]),
-    // The only module that imports C: BLAS, OpenCL, CLBlast, host facts, calibration, kernels/*.cl.
+    // The only module that imports C: BLAS, OpenCL, CLBlast, zlib, host facts, calibration, kernels/*.cl.
     .target(
-        name: "Compute", dependencies: ["CapsizeCore", "COpenBLAS", "COpenCL"], plugins: [.plugin(name: "EmbedKernels")]
+        name: "Compute", dependencies: ["CapsizeCore", "COpenBLAS", "COpenCL", "CZlib"],
+        plugins: [.plugin(name: "EmbedKernels")]
     ),
     // Statistics over repeated measurements, and two results' benchmarks compared (the Mann–Whitney U test).
     .target(name: "Analysis"),

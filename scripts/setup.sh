@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages capsize needs (when root), or prints the exact command.
 set -euo pipefail
-packages=(pkg-config libsqlite3-dev libopenblas-dev ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd libclblast-dev clinfo)
+packages=(pkg-config libsqlite3-dev libopenblas-dev ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd libclblast-dev clinfo zlib1g-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

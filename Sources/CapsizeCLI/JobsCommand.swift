@@ -63,22 +63,31 @@ struct LogsCommand: ParsableCommand {
     }
 }
 
-/// The stored job whose id is `id` or starts with it, with its array children (parent first).
+/// The stored job whose id is `id` or starts with it, with its array children (parent first); for `PREFIX:INDEX`
+/// (an array child, as `capsize jobs --all` prints it, or its whole id) that child alone.
 func findJobs(_ id: String, in store: CapsizeStore) throws -> [JobRecord] {
     let unknown = InputError(
-        field: "JOB", value: id, allowed: "the id of a submitted job or a unique prefix (see `capsize jobs`)")
-    guard !id.isEmpty else { throw unknown }
+        field: "JOB", value: id,
+        allowed: "the id of a submitted job or a unique prefix, and :INDEX for an array child (see `capsize jobs`)")
+    let parts = id.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+    let prefix = String(parts[0])
+    let index = parts.count > 1 ? Int(parts[1]) : nil
+    guard !prefix.isEmpty, parts.count == 1 || index != nil else { throw unknown }
     for run in try store.runs(limit: 200) where run.kind == .submit {
         let jobs = try store.jobs(run: run.id)
-        let matches = jobs.filter { $0.arrayParentID == nil && $0.id.hasPrefix(id) }
+        let matches = jobs.filter { $0.arrayParentID == nil && $0.id.hasPrefix(prefix) }
         if matches.count > 1 {
             throw InputError(field: "JOB", value: id, allowed: "a prefix of one job only")
         }
-        if let job = matches.first {
-            return [job]
-                + jobs.filter { $0.arrayParentID == job.id }.sorted { ($0.arrayIndex ?? 0) < ($1.arrayIndex ?? 0) }
-        }
-        if let child = jobs.first(where: { $0.id == id }) { return [child] }
+        guard let job = matches.first else { continue }
+        let children = jobs.filter { $0.arrayParentID == job.id }.sorted { ($0.arrayIndex ?? 0) < ($1.arrayIndex ?? 0) }
+        guard let index else { return [job] + children }
+        if let child = children.first(where: { $0.arrayIndex == index }) { return [child] }
+        throw InputError(
+            field: "JOB", value: id,
+            allowed: children.isEmpty
+                ? "\(job.shortID) alone (it is not an array job)"
+                : "an index of the array job \(job.shortID): 0...\(children.count - 1)")
     }
     throw unknown
 }

@@ -90,7 +90,9 @@ public enum BenchText {
             }
         }
         say(
-            "  peak host memory (measured, this process): \(formatBytes(medianRun.peakHostBytes))"
+            (report.workload == CommandWorkload.name
+                ? "  peak memory of the command (measured, its process tree): "
+                : "  peak host memory (measured, this process): ") + formatBytes(medianRun.peakHostBytes)
                 + (medianRun.deviceBytes > 0 ? "; device memory held: \(formatBytes(medianRun.deviceBytes))" : ""))
         return lines.joined(separator: "\n")
     }

@@ -11,7 +11,7 @@ public enum RunsText {
             ["RUN", "KIND", "STATUS", "CREATED", "ITEMS", "COMMAND"],
             entries.map { entry in
                 [
-                    entry.run.shortID, entry.run.kind.rawValue, entry.run.status.rawValue,
+                    entry.run.shortID, entry.run.shownKind, entry.run.status.rawValue,
                     entry.run.createdAt.formatted(.iso8601), entry.items, entry.run.commandText(limit: 60),
                 ]
             })
@@ -66,7 +66,7 @@ public enum RunsText {
     static func overview(_ entry: RunEntry, hints: some Hints) -> String {
         let run = entry.run
         var lines = [
-            "run \(run.id) (\(run.kind.rawValue), \(run.status.rawValue)\(run.statusReason.map { ": \($0)" } ?? ""))",
+            "run \(run.id) (\(run.shownKind), \(run.status.rawValue)\(run.statusReason.map { ": \($0)" } ?? ""))",
             "  command: \(run.commandText())",
             "  parameters: \(run.parameters)",
             "  machine: \(run.machine)",

@@ -81,6 +81,21 @@ private enum JSONValue: Codable {
 }
 
 extension RunRecord {
+    /// The studies stored as `sweep` runs whose stored arguments start with their name: a cap-break study and the
+    /// profile of a recommendation.
+    static let studiesStoredAsSweeps: Set<String> = ["caps", "recommend"]
+
+    /// What the run is, as a list shows it: its kind, or the study that made a `sweep` run (`caps`, `recommend`),
+    /// read from the arguments it stored to be resumed. (A plain sweep's arguments start with its workload.)
+    public var shownKind: String {
+        struct StoredArguments: Decodable { var arguments: [String] }
+        guard kind == .sweep,
+            let first = (try? StoredJSON.decode(StoredArguments.self, from: parameters))?.arguments.first,
+            Self.studiesStoredAsSweeps.contains(first)
+        else { return kind.rawValue }
+        return first
+    }
+
     /// The command line as typed, without the program's path, cut to `limit` characters.
     public func commandText(limit: Int = .max) -> String {
         let text = (["capsize"] + commandLine.dropFirst()).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(

@@ -84,10 +84,16 @@ public enum Bench {
         let target = try workload.resolve(request.device, devices: devices)
         let clock = ContinuousClock()
         let initStart = clock.now
-        let prepared = try workload.prepare(on: target, options: request.options)
+        // A command runs in the sandbox: its own peak memory, and nothing it started outlives its run.
+        let runOnce: () async throws -> RunResult
+        if let command = workload as? CommandWorkload {
+            runOnce = try SandboxedCommand(command).run
+        } else {
+            runOnce = try workload.prepare(on: target, options: request.options).run
+        }
         let initSeconds = (clock.now - initStart).seconds
         onEvent(.prepared(target: target, estimate: workload.estimate, initSeconds: initSeconds))
-        for _ in 0..<request.warmup { _ = try prepared.run() }
+        for _ in 0..<request.warmup { _ = try await runOnce() }
         let plan = RunPlan.repetitions(request.repeats)
         let run =
             try resuming ?? store.createRun(kind: .bench, parameters: parameters(target), planned: request.repeats)
@@ -97,7 +103,7 @@ public enum Bench {
         do {
             try await ResumableRun.execute(store: store, run: run.id, items: plan) { key in
                 let startedAt = Date()
-                let result = try prepared.run()
+                let result = try await runOnce()
                 // A run the interrupt ended (its program got the Ctrl-C too) is not a measurement: it runs again
                 // on --resume.
                 try Task.checkCancellation()

@@ -21,8 +21,8 @@ public struct UserVariables: Sendable {
     }
 
     /// The variables: the files' first, then the assignments, then the passed names (later ones win).
-    /// - Throws: `InputError` naming the setting and the item for a line that is not `K=V`, an unreadable file, or a
-    ///   name that is never passed.
+    /// - Throws: `InputError` naming the setting and the item for a line that is not `K=V`, an unreadable file, a
+    ///   passed name that is not a variable's name (`isName`: not empty, for one), or a name that is never passed.
     public func resolve(from source: [String: String] = launchEnvironment()) throws(InputError) -> [String: String] {
         var result: [String: String] = [:]
         for file in files {
@@ -43,6 +43,11 @@ public struct UserVariables: Sendable {
             result[key] = value
         }
         for name in passed {
+            guard Self.isName(name) else {
+                throw InputError(
+                    setting: "passEnv", value: name,
+                    allowed: "a variable's name: letters, digits and underscores, not starting with a digit")
+            }
             if WorkloadEnvironment.neverPassed.contains(name) {
                 throw InputError(
                     setting: "passEnv", value: name, allowed: "a variable other than \(name) (never passed)")

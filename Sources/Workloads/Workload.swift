@@ -171,7 +171,8 @@ public struct RunResult: Codable, Sendable {
     public var series: [String: [Double]]
     /// A digest of the output, stable for the same parameters and device.
     public var checksum: String
-    /// Peak resident memory of this process so far, bytes.
+    /// Peak resident memory of this process so far, bytes; of a `command`'s process tree when a bench runs it in
+    /// the sandbox.
     public var peakHostBytes: UInt64
     /// Device memory the run held, bytes (0 on the host).
     public var deviceBytes: UInt64

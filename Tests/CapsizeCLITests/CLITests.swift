@@ -140,13 +140,15 @@ let tinyMLP = ["--batch", "32", "--inputs", "24", "--hidden", "48", "--layers", 
         }
     }
 
-    @Test("bench command runs a program with {size} substituted, and a missing program is bad input")
+    @Test(
+        "bench command runs a program with {size} substituted, its output on stderr; a missing program is bad input")
     func command() throws {
         let ok = try capsize([
             "bench", "command", "--size", "7", "--repeat", "1", "--warmup", "0", "--json", "--", "/bin/sh", "-c",
-            "test {size} -eq 7",
+            "test {size} -eq 7 && echo ran {size}",
         ])
         #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stderr.contains("ran 7"), "the command's output goes to stderr, beside the JSON on stdout")
         let runs = try #require(try json(ok.stdout)["runs"] as? [[String: Any]])
         let metrics = try #require(runs.first?["metrics"] as? [String: Double])
         #expect(metrics["exit_code"] == 0)

@@ -54,6 +54,29 @@ import Testing
         #expect((entries.first?["summary"] as? [String: Any])?["planned"] as? Int == 4)
     }
 
+    @Test("runs list and runs show name caps and recommend runs as such, and a sweep as a sweep")
+    func studyKinds() throws {
+        let environment = ["CAPSIZE_HOME": home]
+        var kinds: [String: String] = [:]
+        for arguments in [
+            ["caps", "command", "--param", "size=1,2", "--memory", "128"],
+            ["sweep", "command", "--param", "size=1,2", "--executor", "function", "--memory", "128"],
+            ["recommend", "command", "--runs", "10"],
+        ] {
+            let result = try capsize(arguments + ["--json", "--", "/bin/true"], environment: environment)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            let id = try #require(try store.runs().first?.id)
+            kinds[arguments[0]] = id
+            let shown = try capsize(["runs", "show", id], environment: environment)
+            #expect(shown.stdout.hasPrefix("run \(id) (\(arguments[0]), finished)"), "\(shown.stdout)")
+        }
+        let listed = try capsize(["runs", "list"], environment: environment)
+        for (kind, id) in kinds {
+            let line = listed.stdout.split(separator: "\n").first { $0.hasPrefix(id.prefix(8)) }
+            #expect(line?.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == Substring(kind))
+        }
+    }
+
     @Test("runs show prints a run's parameters, counts and records by id prefix; JSON has every record")
     func show() throws {
         let bench = try capsize(

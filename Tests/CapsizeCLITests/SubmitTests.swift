@@ -1,6 +1,7 @@
 import Compute
 import Foundation
 import Store
+import TestSupport
 import Testing
 
 /// Starts `capsize arguments` with its store in `home`, kills it with SIGKILL once `ready` says enough
@@ -50,6 +51,33 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
         let child = try #require(children.first { $0["arrayIndex"] as? Int == 42 }?["id"] as? String)
         let logs = try capsize(["logs", child])
         #expect(logs.status == 0 && logs.stdout.contains("child 42"))
+    }
+
+    @Test("logs takes the ids jobs prints: an array job's short id, each child's ID:INDEX, and whole ids")
+    func logsByPrintedIDs() throws {
+        let home = TestFolder("capsize-logs")
+        let environment = ["CAPSIZE_HOME": home.path]
+        let submitted = try capsize(
+            ["submit", "--array", "3", "--json", "--", "/bin/sh", "-c", "echo child {index}"], environment: environment)
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let listed = try capsize(["jobs", "--all"], environment: environment)
+        let job = try #require(try json(submitted.stdout)["job"] as? String)
+        let parent = String(job.prefix(8))
+        let ids = listed.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").first }
+            .filter { $0.hasPrefix(parent) }
+        #expect(ids.count == 4 && ids.first == Substring(parent), "\(listed.stdout)")
+        let whole = try capsize(["logs", parent], environment: environment)
+        #expect(whole.status == 0 && (0..<3).allSatisfy { whole.stdout.contains("child \($0)") }, "\(whole.stderr)")
+        for (index, id) in ids.dropFirst().enumerated() {
+            #expect(id == "\(parent):\(index)")
+            let child = try capsize(["logs", String(id)], environment: environment)
+            #expect(child.status == 0, "\(child.stderr)")
+            #expect(child.stdout.contains("child \(index)") && !child.stdout.contains("child \((index + 1) % 3)"))
+        }
+        let byWholeID = try capsize(["logs", job + ":2"], environment: environment)
+        #expect(byWholeID.status == 0 && byWholeID.stdout.contains("child 2"))
+        let outOfRange = try capsize(["logs", parent + ":3"], environment: environment)
+        #expect(outOfRange.status == 2 && outOfRange.stderr.contains("0...2"), "\(outOfRange.stderr)")
     }
 
     @Test("--log-limit keeps that much of a job's output, and the log says where it was cut")

@@ -179,6 +179,52 @@ import Testing
     }
 
     @Test(
+        "an empty --pass-env or one that is no variable name, and an empty submit --name, are refused naming the flag",
+        arguments: [
+            (["submit", "--pass-env", ""], "--pass-env ''"),
+            (["invoke", "command", "--pass-env", ""], "--pass-env ''"),
+            (["submit", "--pass-env", "A=B"], "--pass-env 'A=B'"), (["submit", "--name", ""], "--name ''"),
+        ])
+    func emptyWords(arguments: [String], mentions: String) throws {
+        try refused(arguments + ["--", "true"], mentions: mentions)
+    }
+
+    @Test("bench refuses an empty --save-frames instead of writing frames into the current directory")
+    func emptyFramesDirectory() throws {
+        let process = capsizeProcess(
+            ["bench", "render-frames", "--frames", "1", "--repeat", "1", "--warmup", "0", "--save-frames", ""],
+            environment: ["CAPSIZE_HOME": Self.folder + "/home-frames"])
+        let folder = Self.folder + "/frames-here"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        let result = try runToEnd(process)
+        #expect(result.status == 2 && result.stderr.contains("--save-frames ''"), "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
+    }
+
+    /// A recommendation for `/bin/true` as `recommend --json` saves it, made in `home`.
+    static func recommendation(home: String) throws -> String {
+        let recommend = try capsize(
+            ["recommend", "command", "--runs", "10", "--json", "--", "/bin/true"], environment: ["CAPSIZE_HOME": home])
+        #expect(recommend.status == 0, "\(recommend.stderr)")
+        return recommend.stdout
+    }
+
+    @Test("export refuses an empty --image or --name in every format, naming the flag and what is allowed")
+    func exportEmptyWords() throws {
+        let home = Self.folder + "/home-export-words"
+        let path = Self.file("recommendation-words.json", try Self.recommendation(home: home))
+        for format in ["sam", "batch-job-definition", "cloudformation-batch", "sbatch"] {
+            let option = format.hasPrefix("sam") ? [] : ["--option", "batch-c7i.large"]
+            let image = try expectBadInput(
+                ["export", path, "--format", format, "--image", ""] + option, mentions: "--image ''", home: home)
+            #expect(image.stderr.contains("container image"))
+            try expectBadInput(
+                ["export", path, "--format", format, "--name", ""] + option, mentions: "--name ''", home: home)
+        }
+    }
+
+    @Test(
         "the fuzz suite's findings: each refused naming its flag, before anything runs",
         arguments: [
             (["sweep", "command", "--param", "size=1..2+1e-300"], "at most 1000 sizes"),
@@ -205,10 +251,7 @@ import Testing
     @Test("export refuses a saved recommendation whose runtime or memory no deployment file can hold")
     func exportRanges() throws {
         let home = Self.folder + "/home-export"
-        let recommend = try capsize(
-            ["recommend", "command", "--runs", "10", "--json", "--", "/bin/true"], environment: ["CAPSIZE_HOME": home])
-        #expect(recommend.status == 0, "\(recommend.stderr)")
-        var saved = try json(recommend.stdout)
+        var saved = try json(try Self.recommendation(home: home))
         var recommendation = try #require(saved["recommendation"] as? [String: Any])
         let options = try #require(recommendation["options"] as? [[String: Any]])
         let index = try #require(options.firstIndex { $0["id"] as? String == "batch-c7i.large" })

@@ -1,6 +1,7 @@
 import CapsizeCore
 import Compute
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -165,6 +166,18 @@ import Testing
         #expect(result.stdout.truncated)
         #expect(result.stderr.text == "oops\n")
         #expect(!result.stderr.truncated)
+    }
+
+    @Test("onOutput is given every byte of stdout and stderr as it arrives, beyond what the result keeps")
+    func outputStream() async throws {
+        let streamed = Mutex<[UInt8]>([])
+        let result = try await Fixture.sandbox().run(
+            ["sh", "-c", "head -c 100000 /dev/zero; echo oops >&2"], limits: SandboxLimits(outputLimitBytes: 0)
+        ) { bytes in streamed.withLock { $0 += bytes } }
+        #expect(result.stdout.data.isEmpty && result.stdout.totalBytes == 100_000)
+        let bytes = streamed.withLock { $0 }
+        #expect(bytes.count == 100_005 && bytes.filter { $0 == 0 }.count == 100_000)
+        #expect(String(decoding: bytes.filter { $0 != 0 }, as: UTF8.self) == "oops\n")
     }
 
     @Test("stdin is delivered, and a program that does not read it is no problem")

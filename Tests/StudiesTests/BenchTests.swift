@@ -1,4 +1,5 @@
 import CapsizeCore
+import Compute
 import Foundation
 import Store
 import TestSupport
@@ -67,6 +68,50 @@ import Workloads
         #expect(earlier == 2 && measured == [3, 4])
         #expect(resumed.runs.count == 4 && resumed.run == first.run)
         #expect(try store.measurements(run: first.run).count == 4)
+    }
+
+    /// A bench of `command -- /bin/sh -c script`, measured once.
+    static func command(_ script: String) async throws -> BenchReport {
+        let (store, home) = try Self.store()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let values = try ParameterValues(arguments: ["--", "/bin/sh", "-c", script], specs: CommandWorkload.parameters)
+        let request = BenchRequest(
+            workload: try CommandWorkload(parameters: values), values: values, device: .cpu, repeats: 1, warmup: 0,
+            options: RunOptions())
+        return try await Bench.run(
+            request, store: store, resuming: nil, parameters: { _ in ["test": "bench"] }, devices: [],
+            onEvent: { _ in })
+    }
+
+    @Test("bench command reports the peak memory of the command's process tree, not capsize's")
+    func commandPeak() async throws {
+        // tail holds its whole input when it has no line end: about 200 MiB, in a child of the shell.
+        let large = try await Self.command("head -c 200M /dev/zero | tail > /dev/null")
+        #expect(large.runs[0].peakHostBytes >= 200 << 20, "\(large.runs[0].peakHostBytes)")
+        let small = try await Self.command("exit 0")
+        #expect(small.runs[0].peakHostBytes < HostInfo.peakResidentBytes(), "a shell is smaller than capsize")
+        #expect(small.runs[0].peakHostBytes < 200 << 20)
+    }
+
+    @Test("a command that daemonizes (setsid, double fork) does not outlive its bench run")
+    func commandLeavesNothing() async throws {
+        let token = "300.\(getpid())\(Int.random(in: 100...999))"
+        let report = try await Self.command("setsid sleep \(token) & (sh -c 'sleep \(token) &' &); echo started")
+        #expect(report.runs[0].metrics["exit_code"] == 0)
+        #expect(Self.processes(running: ["sleep", token]).isEmpty)
+    }
+
+    /// The live (not zombie) processes whose argv is `argv`.
+    static func processes(running argv: [String]) -> [String] {
+        let wanted = Data(argv.joined(separator: "\0").utf8 + [0])
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return ids.filter { id in
+            guard Int(id) != nil, FileManager.default.contents(atPath: "/proc/\(id)/cmdline") == wanted,
+                let stat = try? String(contentsOfFile: "/proc/\(id)/stat", encoding: .utf8),
+                let state = stat.split(separator: ")").last?.split(separator: " ").first
+            else { return false }
+            return state != "Z"
+        }
     }
 
     @Test(

@@ -72,13 +72,15 @@ public struct Sandbox: Sendable {
     ///     environment's); when nil a private one is made for the run and removed after it.
     ///   - user: the user the program runs as (see `SandboxUser`; capsize must be root); capsize's when nil. The
     ///     private temporary directory is given to it; a given one must be its already.
+    ///   - onOutput: called on the supervising thread with the bytes of stdout and stderr as they arrive, all of them
+    ///     (the result keeps the first `limits.outputLimitBytes` of each as ever).
     /// - Returns: how the program ended and what it used; failures of the program are results.
     /// - Throws: `SandboxError` when the sandbox cannot be set up or the launcher fails;
     ///   `CancellationError` when the task is cancelled (the program is killed first).
     public func run(
         _ argv: [String], environment: [String: String]? = nil, limits: SandboxLimits = SandboxLimits(),
         stdin: Data? = nil, workingDirectory: String? = nil, temporaryDirectory: String? = nil,
-        user: SandboxUser? = nil
+        user: SandboxUser? = nil, onOutput: (@Sendable (ArraySlice<UInt8>) -> Void)? = nil
     ) async throws -> SandboxResult {
         guard let program = argv.first, !program.isEmpty else {
             throw SandboxError("The sandbox was given no program to run; pass at least one word in argv.")
@@ -87,7 +89,7 @@ public struct Sandbox: Sendable {
         let supervisor = Supervisor(
             sandbox: self, argv: argv, environment: environment ?? WorkloadEnvironment.batchBase(),
             limits: limits, stdin: stdin, workingDirectory: workingDirectory, temporaryDirectory: temporaryDirectory,
-            user: user)
+            user: user, onOutput: onOutput)
         let result = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation {
                 (continuation: CheckedContinuation<SandboxResult?, any Error>) in

@@ -19,6 +19,7 @@ final class Supervisor: @unchecked Sendable {
     private let workingDirectory: String?
     private let givenTemporaryDirectory: String?
     private let user: SandboxUser?
+    private let onOutput: (@Sendable (ArraySlice<UInt8>) -> Void)?
     private let cancelled = Atomic<Bool>(false)
 
     private var stdout: Capture
@@ -27,9 +28,11 @@ final class Supervisor: @unchecked Sendable {
 
     init(
         sandbox: Sandbox, argv: [String], environment: [String: String], limits: SandboxLimits, stdin: Data?,
-        workingDirectory: String?, temporaryDirectory: String?, user: SandboxUser? = nil
+        workingDirectory: String?, temporaryDirectory: String?, user: SandboxUser? = nil,
+        onOutput: (@Sendable (ArraySlice<UInt8>) -> Void)? = nil
     ) {
         self.user = user
+        self.onOutput = onOutput
         self.sandbox = sandbox
         self.argv = argv
         self.environment = environment
@@ -172,6 +175,7 @@ extension Supervisor: LaunchOwner {
 
     func launch(_ launch: LaunchSupervisor, wrote bytes: ArraySlice<UInt8>, to stream: LaunchSupervisor.Stream) {
         if stream == .stdout { stdout.append(bytes) } else { stderr.append(bytes) }
+        onOutput?(bytes)
     }
 
     func feedInput(_ launch: LaunchSupervisor) {

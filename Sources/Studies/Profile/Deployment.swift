@@ -24,10 +24,18 @@ public enum DeploymentFormat: String, CaseIterable, Sendable {
 
     /// The file for `option`: the function, job definition or Slurm job called `name`, a Batch job's container
     /// `image`, an sbatch array for `runs` runs.
-    /// - Throws: `InputError` naming the setting `format` for a Batch file of a Lambda option.
+    /// - Throws: `InputError` naming the setting `format` for a Batch file of a Lambda option, `name` when it is empty,
+    ///   `image` when it is empty or more than one line.
     public func text(for option: PlanOption, name: String, image: String = "capsize:latest", runs: Int) throws
         -> String
     {
+        if name.isEmpty {
+            throw InputError(setting: "name", value: "", allowed: "a name of at least one character")
+        }
+        if image.isEmpty || image.contains(where: \.isNewline) {
+            throw InputError(
+                setting: "image", value: image, allowed: "a container image on one line, e.g. capsize:latest")
+        }
         if self == .batchJobDefinition || self == .cloudFormationBatch, option.service == .lambda {
             throw InputError(
                 setting: "format", value: rawValue, allowed: "a Fargate or Batch option (this is \(option.summary))")

@@ -88,7 +88,7 @@ public struct CommandWorkload: Workload {
 }
 
 /// Runs a command once per `run()` and measures wall time and CPU time. (The capped, measuring
-/// sandbox of the executors replaces this runner for invocations and jobs.)
+/// sandbox of the executors replaces this runner for invocations, jobs and benches: `SandboxedCommand` in Studies.)
 ///
 /// The run ends when the command itself exits, as a Lambda handler's invocation ends when it returns: what
 /// the command left running in the background goes on (frozen with a function's environment). Foundation's

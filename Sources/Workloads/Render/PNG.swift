@@ -1,87 +1,42 @@
-/// A minimal PNG encoder for RGBA8 frames, with no zlib: the image data is a zlib stream of
-/// stored (uncompressed) deflate blocks, which every PNG reader accepts.
+public import Compute
+
+/// A minimal PNG encoder for RGBA8 frames: the rows unfiltered (filter type 0), compressed by zlib. (Of the PNG
+/// filters, none gives render-frames' frames the smallest files: Benchmarks/RESULTS.md.)
 public enum PNG {
     /// The eight bytes every PNG file starts with.
     public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-
-    /// The largest payload of one stored deflate block.
-    static let storedBlockLimit = 65535
 
     /// Encodes RGBA8 pixels (rows top to bottom) as a PNG file.
     /// - Parameters:
     ///   - rgba: `width * height * 4` bytes.
     ///   - width: pixels per row, at least 1.
     ///   - height: rows, at least 1.
-    /// - Returns: the bytes of the file.
-    public static func encode(rgba: [UInt8], width: Int, height: Int) -> [UInt8] {
+    ///   - level: zlib's compression level, 0 (stored blocks) to 9.
+    /// - Returns: the bytes of the file, at most `largestEncodedSize(width:height:)`.
+    public static func encode(rgba: [UInt8], width: Int, height: Int, level: Int = Zlib.defaultLevel) -> [UInt8] {
         precondition(width > 0 && height > 0 && rgba.count == width * height * 4, "RGBA buffer of the wrong size")
         let rowBytes = width * 4
-        let filteredCount = height * (rowBytes + 1)
-        var file: [UInt8] = []
-        file.reserveCapacity(encodedSize(width: width, height: height))
-        file += signature
-
+        var rows: [UInt8] = []
+        rows.reserveCapacity(height * (rowBytes + 1))
+        for row in 0..<height {
+            rows.append(0)  // filter type 0 (none) before each row
+            rows += rgba[(row * rowBytes)..<((row + 1) * rowBytes)]
+        }
         var header: [UInt8] = []
         header.appendBigEndian(UInt32(width))
         header.appendBigEndian(UInt32(height))
         header += [8, 6, 0, 0, 0]  // bit depth 8, colour type RGBA, deflate, adaptive filters, no interlace
+        var file = signature
         appendChunk("IHDR", header, to: &file)
-
-        // The IDAT chunk, written in place: a zlib stream of header (deflate, 32 KiB window, no
-        // dictionary, fastest), stored blocks of the filtered rows (filter type 0 before each
-        // row) and the Adler-32 of those rows.
-        let streamCount = 2 + 5 * max(1, (filteredCount + storedBlockLimit - 1) / storedBlockLimit) + filteredCount + 4
-        file.appendBigEndian(UInt32(streamCount))
-        let typeStart = file.count
-        file += Array("IDAT".utf8)
-        file += [0x78, 0x01]
-        var adler = Adler32()
-        rgba.withUnsafeBufferPointer { pixels in
-            var remaining = filteredCount
-            var position = 0  // in the filtered rows
-            while remaining > 0 {
-                let length = min(remaining, storedBlockLimit)
-                remaining -= length
-                file.append(remaining == 0 ? 1 : 0)  // BFINAL on the last block, BTYPE 00 (stored)
-                file.append(UInt8(length & 0xFF))
-                file.append(UInt8(length >> 8))
-                file.append(UInt8(~length & 0xFF))
-                file.append(UInt8((~length >> 8) & 0xFF))
-                var left = length
-                while left > 0 {
-                    let row = position / (rowBytes + 1)
-                    let column = position % (rowBytes + 1)
-                    if column == 0 {
-                        file.append(0)
-                        adler.add(CollectionOfOne(0))
-                        position += 1
-                        left -= 1
-                        continue
-                    }
-                    let take = min(left, rowBytes + 1 - column)
-                    let start = row * rowBytes + column - 1
-                    let slice = UnsafeBufferPointer(rebasing: pixels[start..<(start + take)])
-                    file.append(contentsOf: slice)
-                    adler.add(slice)
-                    position += take
-                    left -= take
-                }
-            }
-        }
-        file.appendBigEndian(adler.value)
-        var crc = CRC32()
-        crc.add(file[typeStart...])
-        file.appendBigEndian(crc.value)
+        appendChunk("IDAT", Zlib.compress(rows, level: level), to: &file)
         appendChunk("IEND", [], to: &file)
         return file
     }
 
-    /// The size of `encode`'s output for a `width` × `height` image, in bytes.
-    public static func encodedSize(width: Int, height: Int) -> Int {
-        let filtered = height * (width * 4 + 1)
-        let blocks = max(1, (filtered + storedBlockLimit - 1) / storedBlockLimit)
-        // signature + IHDR (12 + 13) + IDAT (12 + zlib 2 + 5 per block + data + 4) + IEND 12
-        return 8 + 25 + 12 + 2 + 5 * blocks + filtered + 4 + 12
+    /// The most bytes `encode` writes for a `width` × `height` image (zlib's bound on the rows' stream).
+    public static func largestEncodedSize(width: Int, height: Int) -> Int {
+        // signature + IHDR (12 + 13) + IDAT (12 + the stream) + IEND 12
+        8 + 25 + 12 + Zlib.bound(height * (width * 4 + 1)) + 12
     }
 
     private static func appendChunk(_ type: String, _ data: [UInt8], to file: inout [UInt8]) {
@@ -118,34 +73,6 @@ public struct CRC32: Sendable {
 
     /// The checksum of everything added so far.
     public var value: UInt32 { state ^ 0xFFFF_FFFF }
-}
-
-/// Adler-32, the checksum that ends a zlib stream.
-public struct Adler32: Sendable {
-    private var a: UInt32 = 1
-    private var b: UInt32 = 0
-
-    public init() {}
-
-    public mutating func add<Bytes: Sequence<UInt8>>(_ bytes: Bytes) {
-        // 5552 bytes is the longest run whose sums cannot overflow 32 bits before the modulo.
-        var pending = 0
-        for byte in bytes {
-            a += UInt32(byte)
-            b += a
-            pending += 1
-            if pending == 5552 {
-                a %= 65521
-                b %= 65521
-                pending = 0
-            }
-        }
-        a %= 65521
-        b %= 65521
-    }
-
-    /// The checksum of everything added so far.
-    public var value: UInt32 { b << 16 | a }
 }
 
 extension Array where Element == UInt8 {

@@ -136,8 +136,12 @@ struct FrameSaver {
     let height: Int
 
     /// Creates `directory` (and its parents) if needed.
-    /// - Throws: `InputError` naming the setting `saveFrames` when the directory cannot be created.
+    /// - Throws: `InputError` naming the setting `saveFrames` when the path is empty (which would be the current
+    ///   directory) or the directory cannot be created.
     init(directory path: String, width: Int, height: Int) throws(InputError) {
+        guard !path.isEmpty else {
+            throw InputError(setting: "saveFrames", value: "", allowed: "a directory to write the frames into")
+        }
         directory = URL(fileURLWithPath: path, isDirectory: true)
         self.width = width
         self.height = height

@@ -79,7 +79,7 @@ public struct RenderFrames: Workload {
             samples * Self.expectedEvaluationsPerSample * Double(RenderScene.flopsPerEvaluation(detail: detail))
         // Per frame: the kernel writes the frame and reads and writes the counters; the host reads the frame.
         let bytes = Double(frames) * Double(pixels) * Double(4 + 2 * 20 + 4)
-        let pngBytes = UInt64(PNG.encodedSize(width: width, height: height))
+        let pngBytes = UInt64(PNG.largestEncodedSize(width: width, height: height))
         // Two frames in flight: two frame and scene buffers on the device and two frames on the host.
         return ResourceEstimate(
             flops: flops, bytes: bytes,
