@@ -73,21 +73,12 @@ private let negativeNumbers = ["negative", "negative-zero", "-1e300", "-inf", "i
 /// each line that no case fails any more is reported as fixed, and then removed). A case failing in a way not listed
 /// here fails the test.
 let knownFailures: [KnownFailure] = [
-    KnownFailure("*", "--pass-env", ["empty"], .accepted, "`--pass-env ''` runs"),
-    KnownFailure("export", "--image", ["empty"], .accepted, "an empty image is exported"),
     KnownFailure(
         "*", "*", negativeNumbers, .missingValue, "`--memory -1`: Missing value for '--memory <memory>'",
         says: "Missing value for"),
     KnownFailure(
-        "*", "*", ["newline"], .lines, "The value 'x⏎touch …⏎#' is invalid for '--count <count>'",
-        says: "The value '"),
-    KnownFailure(
-        "export", "<FILE> recommendation.options[*].id", ["newline"], .lines,
-        "allowed an option id of the recommendation: x⏎touch …", says: "allowed an option id"),
-    KnownFailure(
         "export", "<FILE>", ["leading-dash"], .unnamed, "`export -x`: Missing expected argument '<FILE>'",
         says: "Missing expected argument '<FILE>'"),
-    KnownFailure("bench", "fault", ["daemonizes"], .leftover, "the daemon's `sleep 120` outlives the bench"),
 ]
 
 /// The fuzz tests' settings, from the environment (see the top of this file).

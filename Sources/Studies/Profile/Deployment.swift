@@ -55,6 +55,14 @@ public enum DeploymentFormat: String, CaseIterable, Sendable {
 }
 
 extension Recommendation {
+    /// Ids as an error lists them: on one line, at most 40 of them, each cut at 80 characters.
+    static func listed(_ ids: [String]) -> String {
+        let shown = ids.prefix(40).map { id in
+            InputError.oneLine(id.count > 80 ? String(id.prefix(80)) + "…" : id)
+        }
+        return shown.joined(separator: ", ") + (ids.count > 40 ? " and \(ids.count - 40) more" : "")
+    }
+
     /// The option whose id is `id`, or the pick when `id` is nil.
     /// - Throws: `InputError` naming the setting `option` for an id that is not an option's, or a recommendation
     ///   without a feasible pick.
@@ -69,7 +77,7 @@ extension Recommendation {
         guard let found = options.first(where: { $0.id == id }) else {
             throw InputError(
                 setting: "option", value: id,
-                allowed: "an option id of the recommendation: " + options.map(\.id).joined(separator: ", "))
+                allowed: "an option id of the recommendation: " + Self.listed(options.map(\.id)))
         }
         return found
     }
