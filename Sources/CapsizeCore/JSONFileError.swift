@@ -1,6 +1,26 @@
 public import Foundation
 
 extension InputError {
+    /// Decodes a `T` from `data`, the JSON read from `file`.
+    /// - Parameter document: what the file should hold, for the message (`a price catalog like data/prices.json`).
+    /// - Throws: `InputError`: for a `DecodingError` the one line `init(decoding:in:data:document:redecode:)` makes;
+    ///   an `InputError` of `T`'s own checks located in `file`; anything else as a file that cannot be read.
+    public static func decodeJSON<T: Decodable>(_ type: T.Type, from data: Data, file: String, document: String)
+        throws(InputError) -> T
+    {
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let error as InputError {
+            throw error.located(in: file)
+        } catch let error as DecodingError {
+            throw InputError(decoding: error, in: file, data: data, document: document) {
+                _ = try JSONDecoder().decode(T.self, from: $0)
+            }
+        } catch {
+            throw InputError(field: file, value: "(not readable)", allowed: "valid JSON: \(document)")
+        }
+    }
+
     /// What is wrong with `data`, read from `file` as JSON, in one line: the file and the place in it
     /// (`queues.json: jobQueues[0].priority`), with its line and column where the decoder names no place
     /// (`queues.json:3:5` where the JSON itself cannot be read, `queues.json:3:17: jobQueues[0].priority` for a number

@@ -49,34 +49,29 @@ struct JSONOutline {
         skipSpace()
         guard let byte = current, depth < Self.maximumDepth else { throw Stop() }
         switch byte {
-        case UInt8(ascii: "{"):
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let object = byte == UInt8(ascii: "{")
+            let closing = object ? UInt8(ascii: "}") : UInt8(ascii: "]")
             index += 1
             skipSpace()
-            if current == UInt8(ascii: "}") {
-                index += 1
-                return
-            }
-            repeat {
-                skipSpace()
-                let key = try string()
-                skipSpace()
-                try expect(UInt8(ascii: ":"))
-                try value(path: path.isEmpty ? key : path + "." + key, depth: depth + 1)
-                skipSpace()
-            } while try separator(closing: UInt8(ascii: "}"))
-        case UInt8(ascii: "["):
-            index += 1
-            skipSpace()
-            if current == UInt8(ascii: "]") {
+            if current == closing {
                 index += 1
                 return
             }
             var element = 0
             repeat {
-                try value(path: path + "[\(element)]", depth: depth + 1)
+                var member = path + "[\(element)]"
+                if object {
+                    skipSpace()
+                    let key = try string()
+                    skipSpace()
+                    try expect(UInt8(ascii: ":"))
+                    member = path.isEmpty ? key : path + "." + key
+                }
+                try value(path: member, depth: depth + 1)
                 element += 1
                 skipSpace()
-            } while try separator(closing: UInt8(ascii: "]"))
+            } while try separator(closing: closing)
         case UInt8(ascii: "\""): _ = try string()
         case UInt8(ascii: "t"): try word("true")
         case UInt8(ascii: "f"): try word("false")

@@ -155,22 +155,8 @@ public struct PriceCatalog: Codable, Sendable, Equatable {
     }
 
     static func decode(_ data: Data, source: String) throws(InputError) -> PriceCatalog {
-        let catalog: PriceCatalog
-        do {
-            catalog = try JSONDecoder().decode(PriceCatalog.self, from: data)
-        } catch let DecodingError.keyNotFound(key, context) {
-            let path = (context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
-            throw InputError(field: "\(source): \(path)", value: "(missing)", allowed: "a price for every item")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw InputError(field: "\(source): \(path)", value: "(wrong type)", allowed: "a number")
-        } catch let error as DecodingError {
-            throw InputError(
-                decoding: error, in: source, data: data, document: "a price catalog like data/prices.json"
-            ) { _ = try JSONDecoder().decode(PriceCatalog.self, from: $0) }
-        } catch {
-            throw InputError(setting: "prices", value: source, allowed: "valid JSON (\(error))")
-        }
+        let catalog = try InputError.decodeJSON(
+            PriceCatalog.self, from: data, file: source, document: "a price catalog like data/prices.json")
         try catalog.validate(source: source)
         return catalog
     }

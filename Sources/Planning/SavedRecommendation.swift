@@ -12,15 +12,9 @@ extension Recommendation {
     /// - Throws: `InputError` naming the file and the place in it (`recommendation.options[2].memoryMB`).
     public init(saved data: Data, file: String) throws(InputError) {
         struct Saved: Decodable { var recommendation: Recommendation }
-        do {
-            self = try JSONDecoder().decode(Saved.self, from: data).recommendation
-        } catch let error as DecodingError {
-            throw InputError(decoding: error, in: file, data: data, document: "the JSON of a saved recommendation") {
-                _ = try JSONDecoder().decode(Saved.self, from: $0)
-            }
-        } catch {
-            throw InputError(field: file, value: "(not readable)", allowed: "the JSON of a saved recommendation")
-        }
+        self = try InputError.decodeJSON(
+            Saved.self, from: data, file: file, document: "the JSON of a saved recommendation"
+        ).recommendation
         try InputError.check(runs, field: "\(file): recommendation.runs", in: Self.runsRange)
         for (index, option) in options.enumerated() {
             try option.check(place: "\(file): recommendation.options[\(index)]")

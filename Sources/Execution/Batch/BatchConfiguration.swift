@@ -112,19 +112,11 @@ public struct BatchConfiguration: Decodable, Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InputError(setting: "queues", value: path, allowed: "a readable JSON file")
         }
-        do {
-            var configuration = try JSONDecoder().decode(BatchConfiguration.self, from: data)
-            configuration.source = path
-            return configuration
-        } catch let error as InputError {
-            throw error.located(in: path)
-        } catch let error as DecodingError {
-            throw InputError(
-                decoding: error, in: path, data: data, document: "an object with computeEnvironments and jobQueues"
-            ) { _ = try JSONDecoder().decode(BatchConfiguration.self, from: $0) }
-        } catch {
-            throw InputError(setting: "queues", value: path, allowed: "JSON with computeEnvironments and jobQueues")
-        }
+        var configuration = try InputError.decodeJSON(
+            BatchConfiguration.self, from: data, file: path,
+            document: "an object with computeEnvironments and jobQueues")
+        configuration.source = path
+        return configuration
     }
 
     /// The queues, validated, over their compute environments.

@@ -79,12 +79,10 @@ public struct BenchmarkResults: Sendable, Equatable {
         }
         let document: Document
         do {
-            document = try JSONDecoder().decode(Document.self, from: data)
-        } catch let error as DecodingError {
-            let input = InputError(decoding: error, in: file, data: data, document: "a capsize results.json") {
-                _ = try JSONDecoder().decode(Document.self, from: $0)
-            }
-            throw unavailable("\(input.field): found \(input.value), expected \(input.allowed)")
+            document = try InputError.decodeJSON(
+                Document.self, from: data, file: file, document: "a capsize results.json")
+        } catch {
+            throw unavailable("\(error.field): found \(error.value), expected \(error.allowed)")
         }
         guard document.schema == schema else {
             throw unavailable("\(file) has schema '\(document.schema)'; this capsize reads \(schema)")
