@@ -240,11 +240,11 @@ struct FuzzPlan: Sendable {
                 mustRefuse: value.mustRefuse, mentions: argument.isPositional ? [] : [argument.name],
                 negativeNumber: value.isNegativeNumber)
             // A path may be named by the refusal instead of the option, unless it holds what a message escapes
-            // (then the line cannot hold it as given).
+            // (then the line cannot hold it as given); a message shows the first 200 characters of a value.
             if valueKind == .directory || valueKind == .inputFile, !value.text.isEmpty,
                 !value.text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
             {
-                fuzzCase.mentions.append(value.text)
+                fuzzCase.mentions.append(String(String.UnicodeScalarView(value.text.unicodeScalars.prefix(200))))
             }
             if valueKind == .directory { fuzzCase.outputs = [value.text] }
             return fuzzCase
