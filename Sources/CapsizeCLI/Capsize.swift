@@ -16,7 +16,7 @@ struct Capsize: AsyncParsableCommand {
         subcommands: [
             DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, InvokeCommand.self, SubmitCommand.self,
             JobsCommand.self, LogsCommand.self, RunsCommand.self, SweepCommand.self, CapsCommand.self,
-            RecommendCommand.self, ExportCommand.self, WorkerCommand.self,
+            RecommendCommand.self, ExportCommand.self, WorkerCommand.self, RunCommand.self, ReportCommand.self,
         ]
     )
 }
