@@ -15,6 +15,8 @@ struct SVGChart {
         case fit
         /// A solid line through the points (measured).
         case line
+        /// A statistic of measured points (a median): a short bar.
+        case summary
     }
 
     struct Series {
@@ -47,7 +49,7 @@ struct SVGChart {
     static let width = 680.0
     static let height = 340.0
     static let left = 70.0
-    static let right = 190.0
+    static let right = 230.0
     static let top = 36.0
     static let bottom = 48.0
 
@@ -176,18 +178,23 @@ struct SVGChart {
             default: sample = marker(series.style, x: x, y: y, color: series.color)
             }
             out.append(
-                "<g class=\"legend\">\(sample)<text x=\"\(f(x + 12))\" y=\"\(f(y + 4))\">\(Escape.html(series.name))</text></g>"
+                "<g class=\"legend\">\(sample)<text x=\"\(f(x + 12))\" y=\"\(f(y + 4))\">\(Escape.html(Self.short(series.name)))</text></g>"
             )
         }
         out.append("</svg>")
         return out.joined(separator: "\n")
     }
 
+    /// A legend's name cut to fit beside the plot.
+    static func short(_ name: String) -> String { name.count > 34 ? String(name.prefix(33)) + "…" : name }
+
     func marker(_ style: Style, x: Double, y: Double, color: String) -> String {
         let at = String(format: "cx=\"%.1f\" cy=\"%.1f\"", x, y)
         switch style {
         case .projected:
             return "<circle class=\"projected\" \(at) r=\"5\" fill=\"white\" stroke=\"\(color)\"/>"
+        case .summary:
+            return String(format: "<path class=\"summary\" d=\"M%.1f %.1fh16\" ", x - 8, y) + "stroke=\"\(color)\"/>"
         case .broke:
             return String(format: "<path class=\"broke\" d=\"M%.1f %.1fl10 10m0 -10l-10 10\" ", x - 5, y - 5)
                 + "stroke=\"\(color)\"/>"

@@ -18,7 +18,7 @@ public enum SuiteHTML {
         border:1px solid #e4e4e4}svg .plot{fill:#fcfcfc;stroke:#999}svg .grid{stroke:#eee}svg text{font-size:11px;
         fill:#333}svg .title{font-size:13px;font-weight:600}svg .axis{font-size:12px}svg .rule{stroke-width:1.5;
         stroke-dasharray:6 4}svg .fit{fill:none;stroke-width:1.5;stroke-dasharray:3 3}svg .series-line{fill:none;
-        stroke-width:2}svg .projected{stroke-width:2}svg .broke{stroke-width:2.5}svg .interval{stroke-width:1.5}
+        stroke-width:2}svg .projected{stroke-width:2}svg .broke{stroke-width:2.5}svg .summary{stroke-width:3}svg .interval{stroke-width:1.5}
         .legend-key{display:inline-flex;gap:1.2rem;margin:.3rem 0;color:#444}.muted{color:#666}.note{color:#8a5a00}
         img.frame{image-rendering:pixelated;border:1px solid #ccc;width:320px}code{background:#f4f4f4;padding:0 3px}
         """
@@ -101,7 +101,7 @@ public enum SuiteHTML {
             yLabel: "seconds", logY: true, categories: steps.map { $0.device ?? $0.label })
         var completed = SVGChart.Series(name: "completed", color: palette[0], style: .measured, points: [])
         var broke = SVGChart.Series(name: "did not complete", color: palette[1], style: .broke, points: [])
-        var medians = SVGChart.Series(name: "median, 95 % CI", color: "#333", style: .projected, points: [])
+        var medians = SVGChart.Series(name: "median, 95 % CI", color: "#333", style: .summary, points: [])
         for (index, step) in steps.enumerated() {
             for measurement in benchmark.measurements where measurement.step == step.key {
                 completed.points.append((Double(index), measurement.seconds))
@@ -114,7 +114,6 @@ public enum SuiteHTML {
                 medians.intervals.append(summary.medianCI95)
             }
         }
-        medians.name = "median, 95 % CI (of measured)"
         chart.series = [completed, broke, medians].filter { !$0.points.isEmpty }
         return chart
     }
