@@ -125,7 +125,9 @@ public enum SuiteRunner {
                 let result: SuiteStepResult
                 if let (number, step) = steps[key] {
                     onEvent(.stepStarted(step, number: number))
-                    result = await self.step(step, store: store, devices: devices.devices, onEvent: onEvent)
+                    result = try await self.step(step, store: store, devices: devices.devices, onEvent: onEvent)
+                    // A step cut short by the interrupt (a program killed, a bench's last run) is not recorded.
+                    try Task.checkCancellation()
                     onEvent(.stepEnded(step, result, number: number))
                 } else {
                     result = machine(devices)
@@ -155,10 +157,11 @@ public enum SuiteRunner {
         return result
     }
 
-    /// Runs one step; a failure other than an interruption becomes the step's `failure`, and the suite goes on.
+    /// Runs one step; a failure other than an interruption (rethrown: the step is not recorded) becomes the step's
+    /// `failure`, and the suite goes on.
     static func step(
         _ step: SuiteStep, store: CapsizeStore, devices: [OpenCLDevice], onEvent: @escaping (SuiteEvent) -> Void
-    ) async -> SuiteStepResult {
+    ) async throws -> SuiteStepResult {
         var result = SuiteStepResult(
             key: step.key, benchmark: step.benchmark, kind: step.kind, label: step.label, side: step.side,
             notes: step.notes)
@@ -167,7 +170,7 @@ public enum SuiteRunner {
         do {
             try await measure(step, into: &result, store: store, devices: devices, onEvent: onEvent)
         } catch  where Task.isCancelled {
-            result.failure = "interrupted"
+            throw error
         } catch {
             result.failure = "\(error)"
         }
