@@ -143,6 +143,13 @@ import Testing
         let cells = row.split(separator: "|", omittingEmptySubsequences: false).filter { !$0.hasSuffix("\\") }
         #expect(cells.count == 9, "seven cells, the hostile name's | escaped: \(row)")
 
+        // In a real browser: the charts are drawn (skipped where no Chromium is installed).
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../scripts/report-check.sh"
+        ).standardizedFileURL.path
+        let check = try TestSupport.run("/bin/bash", [script, out, "2"], mergingStderr: true)
+        #expect(check.status == 0 || check.status == 77, "\(check.stdout)")
+
         let suiteRun = try #require(try store.runs().first { $0.kind == .suite })
         let again = try capsize(
             ["report", suiteRun.shortID, "--out", home + "/again"], environment: ["CAPSIZE_HOME": home])

@@ -161,4 +161,16 @@ import Testing
         #expect(without.map(\.label) == ["cpu"])
         #expect(without[0].notes.joined().contains("no OpenCL device"))
     }
+
+    @Test("every suite in Benchmarks/Suites is accepted as the commands would accept it")
+    func shippedSuites() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Benchmarks/Suites").standardizedFileURL
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
+        #expect(!files.isEmpty)
+        for file in files {
+            let suite = try Suite(path: folder.appendingPathComponent(file).path)
+            #expect(try !SuitePlan(suite, devices: [Self.pocl], backend: .local).steps.isEmpty, "\(file)")
+        }
+    }
 }

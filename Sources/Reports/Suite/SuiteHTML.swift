@@ -254,15 +254,25 @@ public enum SuiteHTML {
                 let options = lambda.filter { $0.architecture.rawValue == architecture && $0.costPerRun != nil }
                     .sorted { $0.memoryMB < $1.memoryMB }
                 guard !options.isEmpty else { continue }
-                let points = options.map { (Double($0.memoryMB), $0.costPerRun!.dollars) }
-                chart.series.append(
-                    .init(name: "\(architecture) (projected)", color: palette[index], style: .projected, points: points)
-                )
+                let points = options.map { (x: Double($0.memoryMB), y: $0.costPerRun!.dollars) }
                 chart.series.append(
                     .init(name: "\(architecture) curve", color: palette[index], style: .fit, points: points))
+                let feasible = options.filter(\.isFeasible).map { (x: Double($0.memoryMB), y: $0.costPerRun!.dollars) }
+                chart.series.append(
+                    .init(
+                        name: "\(architecture) (projected)", color: palette[index], style: .projected, points: feasible)
+                )
+                let infeasible = options.filter { !$0.isFeasible }.map {
+                    (x: Double($0.memoryMB), y: $0.costPerRun!.dollars)
+                }
+                chart.series.append(
+                    .init(
+                        name: "\(architecture) past a cap (projected)", color: "#999", style: .projected,
+                        points: infeasible))
             }
+            // Invocations measured here, at the benchmark's own size: drawn when no projection for another size is.
             let runs = benchmark.steps.filter { measured[$0.key] != nil }
-            if !runs.isEmpty {
+            if lambda.isEmpty && !runs.isEmpty {
                 let points = runs.compactMap { step -> (x: Double, y: Double)? in
                     let costs = measured[step.key]!.compactMap(\.costUSD)
                     let memory = Double(step.label.split(separator: " ").first ?? "") ?? 0
@@ -271,12 +281,14 @@ public enum SuiteHTML {
                 chart.series.append(
                     .init(name: "invoked here (measured time)", color: "#111", style: .measured, points: points))
             }
+            chart.series.removeAll { $0.points.isEmpty }
             if !chart.isEmpty { charts.append(chart.svg()) }
         }
         guard !charts.isEmpty else { return "" }
         return "<h2>Cost against Lambda memory size</h2><p class=\"muted\">The power-tuning curve: cost per run at "
-            + "each memory size, projected from the profile and Lambda's prices; solid points are invocations "
-            + "measured here, billed at Lambda's price.</p><div class=\"charts\">" + charts.joined() + "</div>"
+            + "each memory size, projected from the profile and Lambda's prices (grey: the run would pass a cap); "
+            + "solid points are invocations measured here, billed at Lambda's price.</p><div class=\"charts\">"
+            + charts.joined() + "</div>"
     }
 
     static func recommendations(_ results: SuiteResults) -> String {
