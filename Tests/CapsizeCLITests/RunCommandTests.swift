@@ -281,3 +281,30 @@ import Testing
         #expect(first.allSatisfy { $0.run == quick.id })
     }
 }
+
+extension SlurmTests {
+    @Test("a suite's batch benchmark runs on Slurm with --backend slurm, each array child a measurement")
+    func suiteOnSlurm() throws {
+        try #require(slurmProblem == nil, "\(slurmProblem ?? "")")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let suite = """
+            name: on slurm
+            benchmarks:
+              - name: echo jobs
+                workload: command
+                command: [/bin/sh, -c, "echo child"]
+                executor: batch
+                memory: [64]
+                timeout: 60
+                repeat: 2
+            """
+        try suite.write(toFile: home + "/suite.yaml", atomically: true, encoding: .utf8)
+        let result = try capsize(
+            ["run", home + "/suite.yaml", "--backend", "slurm", "--out", home + "/out"],
+            environment: ["CAPSIZE_HOME": home, "SLURM_CONF": slurmConf])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let results = try JSONDecoder().decode(
+            RunCommandTests.Results.self, from: try Data(contentsOf: URL(fileURLWithPath: home + "/out/results.json")))
+        #expect(results.benchmarks.first?.measurements.count == 2)
+    }
+}
