@@ -70,10 +70,14 @@ struct SVGChart {
         let pad = (high - low) * 0.06
         let range = (low - (zero && !log && low == 0 ? 0 : pad))...(high + pad)
         if log {
-            let ticks = stride(from: floor(range.lowerBound), through: ceil(range.upperBound), by: 1).filter {
+            let decades = stride(from: floor(range.lowerBound), through: ceil(range.upperBound), by: 1)
+            let ticks = decades.filter { range.contains($0) }
+            if ticks.count >= 3 { return (range, ticks) }
+            // Less than three decades: 1, 2 and 5 times each.
+            let finer = decades.flatMap { decade in [1.0, 2, 5].map { decade + log10($0) } }.filter {
                 range.contains($0)
             }
-            return (range, ticks.count >= 2 ? ticks : [range.lowerBound, range.upperBound])
+            return (range, finer.count >= 2 ? finer : (finer + [range.lowerBound, range.upperBound]).sorted())
         }
         let raw = (range.upperBound - range.lowerBound) / 5
         let magnitude = pow(10, floor(log10(raw)))

@@ -32,7 +32,8 @@ public enum Escape {
             case "<": result += "&lt;"
             case ">": result += "&gt;"
             case "&": result += "&amp;"
-            case "\\", "`", "*", "_", "[", "]", "#", "!", "{", "}", "(", ")", "~": result += "\\" + String(character)
+            // Parentheses, braces and `!` need no escape once brackets have one: no link or image can start.
+            case "\\", "`", "*", "_", "[", "]", "~": result += "\\" + String(character)
             default: result.append(character)
             }
         }
