@@ -83,7 +83,7 @@ for row in rows:
             ink += 1
 print(f"report-check: screenshot {width}x{height}, {ink} pixel(s) of chart colours, "
       f"{100 * background // (width * height)} % background")
-if ink < 50 * min_charts:
+if ink < 20 * min_charts:
     sys.exit("report-check: the screenshot shows too little of the charts")
 PY
 echo "report-check: $page draws its charts"

@@ -37,9 +37,10 @@ struct RunCommand: InterruptibleCommand {
         var resuming: RunRecord?
         var parameters: SuiteRunParameters
         if let resume {
-            guard suite == nil else {
+            guard suite == nil && backend == .local else {
                 throw InputError(
-                    field: "--resume", value: resume, allowed: "no SUITE beside it (the run's own is used)")
+                    field: "--resume", value: resume,
+                    allowed: "no SUITE or --backend beside it (the run's own are used); --out and --quiet only")
             }
             let run = try takeOverRun(resume, kind: .suite, in: store)
             parameters = try StoredJSON.decode(SuiteRunParameters.self, from: run.parameters)
@@ -65,8 +66,23 @@ struct RunCommand: InterruptibleCommand {
             suite, devices: found.devices.map(\.info), backend: BatchBackendKind(rawValue: parameters.backend) ?? .local
         )
         let progress = SuiteProgress(plan: plan, quiet: quiet)
-        let steps = try await SuiteRunner.run(
-            plan, store: store, resuming: resuming, parameters: parameters, devices: found, onEvent: progress.show)
+        let steps: [SuiteStepResult]
+        do {
+            steps = try await SuiteRunner.run(
+                plan, store: store, resuming: resuming, parameters: parameters, devices: found, onEvent: progress.show)
+        } catch StudyFailure.interrupted(let run, let kind) {
+            // The steps that finished are in the report already; the rest come with --resume.
+            progress.finish()
+            if let record = try? store.run(id: run), let recorded = try? SuiteRunner.results(of: run, in: store) {
+                let results = SuiteResults(
+                    run: record, suite: suite, suiteFile: parameters.suiteFile, steps: recorded,
+                    version: CapsizeVersion.current)
+                if let written = try? SuiteReportDirectory.write(results, to: parameters.outDirectory) {
+                    notice("the finished steps' report (interrupted): \(written[0])")
+                }
+            }
+            throw StudyFailure.interrupted(run: run, kind: kind)
+        }
         progress.finish()
         let run = try store.run(id: progress.runID)
         let results = SuiteResults(

@@ -17,7 +17,9 @@ final class SuiteProgress {
     private var total: Int
     private var current: (step: SuiteStep, done: Int, total: Int?)?
     private var measuredSeconds = 0.0
-    private var measuredSteps = 0
+    /// The weight of the steps measured, and of those left (see `weight`).
+    private var measuredWeight = 0.0
+    private var leftWeight = 0.0
     private let clock = ContinuousClock()
     private var stepStart: ContinuousClock.Instant
 
@@ -40,6 +42,7 @@ final class SuiteProgress {
             runID = run.id
             total = steps
             done = plan.steps.filter { recorded.contains($0.key) }.count
+            leftWeight = plan.steps.filter { !recorded.contains($0.key) }.map(Self.weight).reduce(0, +)
             if !quiet {
                 say(
                     "suite \(InputError.oneLine(plan.suite.name)): \(steps) step(s), run \(run.shortID)"
@@ -54,7 +57,8 @@ final class SuiteProgress {
             draw()
         case .stepEnded(let step, let result, _):
             done += 1
-            measuredSteps += 1
+            measuredWeight += Self.weight(step)
+            leftWeight -= Self.weight(step)
             measuredSeconds += (clock.now - stepStart).seconds
             current = nil
             clear()
@@ -69,10 +73,25 @@ final class SuiteProgress {
 
     func finish() { clear() }
 
-    /// The time left, from the measured steps' average, as ` · about 1m05s left`.
+    /// How long a step takes next to a bench of a few repetitions: a study that steps through sizes until a cap
+    /// breaks takes tens of them, a recommendation's profile a few.
+    static func weight(_ step: SuiteStep) -> Double {
+        switch step.kind {
+        case .sweep, .caps: 20
+        case .recommend: 4
+        default: 1
+        }
+    }
+
+    /// The time left, from the time the measured steps took per unit of weight.
+    func secondsLeft(besides current: Double = 0) -> Double? {
+        guard measuredWeight > 0 else { return nil }
+        return measuredSeconds / measuredWeight * max(0, leftWeight - current)
+    }
+
+    /// The time left as ` · about 1m05s left`.
     func eta() -> String {
-        guard measuredSteps > 0, done < total else { return "" }
-        let left = measuredSeconds / Double(measuredSteps) * Double(total - done)
+        guard done < total, let left = secondsLeft() else { return "" }
         return " · about \(Self.duration(left)) left"
     }
 
@@ -113,10 +132,11 @@ final class SuiteProgress {
         var bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         if color { bar = "\u{1B}[32m" + bar + "\u{1B}[0m" }
         var text = "\r\(bar) \(done)/\(total)"
-        if measuredSteps > 0 {
-            let left = measuredSeconds / Double(measuredSteps) * max(0, Double(total) - fraction)
-            text += " · ETA \(Self.duration(left))"
+        var inFlight = 0.0
+        if let current, let partTotal = current.total, partTotal > 0 {
+            inFlight = Self.weight(current.step) * min(1, Double(current.done) / Double(partTotal))
         }
+        if let left = secondsLeft(besides: inFlight) { text += " · ETA \(Self.duration(left))" }
         if let current {
             text +=
                 " · \(current.step.kind.rawValue) \(InputError.oneLine(plan.suite.benchmarks[current.step.benchmark].name))"

@@ -58,6 +58,7 @@ import Testing
             var item: String
         }
         var schema: String
+        var status: String
         var benchmarks: [Benchmark]
     }
 
@@ -265,6 +266,10 @@ import Testing
         #expect(said.contains("capsize run --resume \(run.shortID)"), "\(said)")
         let store = try store(home)
         #expect(try store.run(id: run.id).status == .interrupted)
+        let partial = try JSONDecoder().decode(
+            Results.self, from: try Data(contentsOf: URL(fileURLWithPath: home + "/out/results.json")))
+        #expect(partial.status == "interrupted" && partial.benchmarks.first?.measurements.count == 2)
+        #expect(partial.benchmarks.last?.measurements.isEmpty == true)
         let quickRuns = { try store.runs().filter { $0.kind == .bench && $0.parameters.contains("train-mlp") } }
         let quick = try #require(try quickRuns().first)
 
