@@ -104,6 +104,14 @@ import Testing
         #expect(error.value == "0")
     }
 
+    @Test("a parameter the workload does not have is named under params, with the workload's parameters")
+    func unknownParameter() throws {
+        let error = try #require(
+            refusal("name: s\nbenchmarks:\n  - name: b\n    workload: train-mlp\n    params: {hiden: 3}\n"))
+        #expect(error.field == "suite.yaml:5:21: benchmarks[0].params.hiden", "\(error)")
+        #expect(error.allowed.contains("hidden") && !error.allowed.contains("--"), "\(error.allowed)")
+    }
+
     @Test("an unknown key is refused with the keys allowed")
     func unknownKey() throws {
         let error = try #require(

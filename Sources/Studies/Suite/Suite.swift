@@ -115,13 +115,21 @@ public struct SuitePlaces: Sendable, Equatable {
 
     /// An error about benchmark `index`'s `setting` (a request's key), placed where the suite wrote it.
     public func error(_ error: InputError, benchmark index: Int) -> InputError {
+        // A parameter the workload does not have: named by its key under params, the others by theirs.
+        if error.field == "parameter", error.value.hasPrefix("--") {
+            let name = String(error.value.dropFirst(2))
+            let path = "benchmarks[\(index)].params.\(name)"
+            return InputError(
+                field: "\(file):\(marks[path] ?? marks["benchmarks[\(index)]"] ?? "1:1"): \(path)", value: name,
+                allowed: error.allowed.replacingOccurrences(of: "--", with: ""))
+        }
         let named = error.namingSetting { Self.key(for: $0) }
         let path = "benchmarks[\(index)]" + (error.isSetting ? "." + Self.key(for: error.field) : "")
         let candidates = [path, "benchmarks[\(index)].params.\(error.field)", "benchmarks[\(index)]"]
         let place = candidates.first { marks[$0] != nil }
         let shownPath = place.map { $0 == "benchmarks[\(index)]" && error.isSetting ? path : $0 } ?? path
         let mark = place.flatMap { marks[$0] } ?? "1:1"
-        let field = error.isSetting || place != nil ? shownPath : "\(path): \(error.field)"
+        let field = error.isSetting ? shownPath : "\(shownPath) (\(error.field))"
         return InputError(field: "\(file):\(mark): \(field)", value: named.value, allowed: named.allowed)
     }
 
@@ -130,7 +138,7 @@ public struct SuitePlaces: Sendable, Equatable {
         let keys = [
             "device": "devices", "timeCapScale": "caps.time-cap-scale", "refine": "caps.refine",
             "runs": "recommend.runs", "strategy": "recommend.strategy", "architectures": "recommend.architectures",
-            "sizes": "sweep.values", "param": "sweep.param",
+            "sizes": "sweep.values", "param": "sweep.param", "count": "repeat", "repeats": "repeat",
         ]
         return keys[setting] ?? setting
     }
