@@ -217,7 +217,9 @@ import Testing
         #expect(plain.stdout.contains("░") && !plain.stdout.contains("\u{1B}[32m"), "\(plain.stdout)")
     }
 
-    @Test("a SIGINT during a suite keeps the finished steps: exit 130, and --resume runs only the rest")
+    @Test(
+        "a SIGINT during a suite keeps the finished steps and study runs: exit 130, --resume continues where it stopped"
+    )
     func interruptedSuiteResumes() async throws {
         try await onOwnThread { try self.interruptedSuiteResumesBlocking() }
     }
@@ -235,8 +237,8 @@ import Testing
                 repeat: 2
               - name: slow until marked
                 workload: command
-                command: [sh, -c, "test -f \(mark) || sleep 4"]
-                repeat: 1
+                command: [sh, -c, "test -f \(mark) || sleep 3"]
+                repeat: 3
                 warmup: 0
             """
         try text.write(toFile: home + "/suite.yaml", atomically: true, encoding: .utf8)
@@ -273,6 +275,9 @@ import Testing
         let quickRuns = { try store.runs().filter { $0.kind == .bench && $0.parameters.contains("train-mlp") } }
         let quick = try #require(try quickRuns().first)
 
+        let interruptedSlow = try #require(
+            try store.runs().first { $0.kind == .bench && $0.status == .interrupted }, "the slow bench was interrupted")
+        #expect(try store.measurements(run: interruptedSlow.id).count == 1, "its first repetition kept")
         FileManager.default.createFile(atPath: mark, contents: Data())
         let resumed = try capsize(["run", "--resume", run.shortID], environment: ["CAPSIZE_HOME": home])
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -283,6 +288,9 @@ import Testing
             Results.self, from: try Data(contentsOf: URL(fileURLWithPath: home + "/out/results.json")))
         let first = try #require(results.benchmarks.first?.measurements)
         #expect(first.count == 2)
+        let slow = try #require(results.benchmarks.last?.measurements)
+        #expect(slow.count == 3 && Set(slow.map(\.run)) == [interruptedSlow.id], "the interrupted bench continued")
+        #expect(try store.run(id: interruptedSlow.id).resumes == 1)
         #expect(first.allSatisfy { $0.run == quick.id })
     }
 }

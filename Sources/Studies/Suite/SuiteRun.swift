@@ -125,7 +125,8 @@ public enum SuiteRunner {
                 let result: SuiteStepResult
                 if let (number, step) = steps[key] {
                     onEvent(.stepStarted(step, number: number))
-                    result = try await self.step(step, store: store, devices: devices.devices, onEvent: onEvent)
+                    result = try await self.step(
+                        step, suite: run.id, store: store, devices: devices.devices, onEvent: onEvent)
                     // A step cut short by the interrupt (a program killed, a bench's last run) is not recorded.
                     try Task.checkCancellation()
                     onEvent(.stepEnded(step, result, number: number))
@@ -160,7 +161,8 @@ public enum SuiteRunner {
     /// Runs one step; a failure other than an interruption (rethrown: the step is not recorded) becomes the step's
     /// `failure`, and the suite goes on.
     static func step(
-        _ step: SuiteStep, store: CapsizeStore, devices: [OpenCLDevice], onEvent: @escaping (SuiteEvent) -> Void
+        _ step: SuiteStep, suite: String, store: CapsizeStore, devices: [OpenCLDevice],
+        onEvent: @escaping (SuiteEvent) -> Void
     ) async throws -> SuiteStepResult {
         var result = SuiteStepResult(
             key: step.key, benchmark: step.benchmark, kind: step.kind, label: step.label, side: step.side,
@@ -168,7 +170,9 @@ public enum SuiteRunner {
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            try await measure(step, into: &result, store: store, devices: devices, onEvent: onEvent)
+            let child = StudyOfStep(
+                suite: suite, step: step.key, previous: try interruptedStudy(of: step.key, suite, store))
+            try await measure(step, child, into: &result, store: store, devices: devices, onEvent: onEvent)
         } catch  where Task.isCancelled {
             throw error
         } catch {
@@ -178,10 +182,22 @@ public enum SuiteRunner {
         return result
     }
 
+    /// The study run an interrupted suite left unfinished for `step`, taken over to be continued; nil when none.
+    static func interruptedStudy(of step: String, _ suite: String, _ store: CapsizeStore) throws -> RunRecord? {
+        for run in try store.runs() where run.status == .interrupted && run.kind != .suite {
+            guard let tag = try? StoredJSON.decode(SuiteStudyTag.self, from: run.parameters),
+                tag.suite == suite && tag.step == step
+            else { continue }
+            return try? store.resume(run: run.id)
+        }
+        return nil
+    }
+
     static func measure(
-        _ step: SuiteStep, into result: inout SuiteStepResult, store: CapsizeStore, devices: [OpenCLDevice],
-        onEvent: @escaping (SuiteEvent) -> Void
+        _ step: SuiteStep, _ child: StudyOfStep, into result: inout SuiteStepResult, store: CapsizeStore,
+        devices: [OpenCLDevice], onEvent: @escaping (SuiteEvent) -> Void
     ) async throws {
+        let previous = child.previous
         switch step.work {
         case .bench(var request):
             let frames = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -189,11 +205,12 @@ public enum SuiteRunner {
             if request.workload is RenderFrames { request.options.saveFramesDirectory = frames.path }
             defer { try? FileManager.default.removeItem(at: frames) }
             let report = try await Bench.run(
-                request, store: store, resuming: nil,
+                request, store: store, resuming: previous,
                 parameters: { target in
-                    StoredArguments(
-                        arguments: [type(of: request.workload).name] + argumentWords(request.values)
-                            + ["--device", target.label, "--repeat", "\(request.repeats)"])
+                    child.tagging(
+                        StoredArguments(
+                            arguments: [type(of: request.workload).name] + argumentWords(request.values)
+                                + ["--device", target.label, "--repeat", "\(request.repeats)"]))
                 }, devices: devices,
                 onEvent: { event in
                     if case .measured(let index, _) = event {
@@ -204,8 +221,10 @@ public enum SuiteRunner {
             result.device = report.deviceLabel == "native" ? step.label : report.deviceLabel
             let keys = RunPlan.repetitions(request.repeats).keys
             result.measurements = zip(keys, report.runs).map { key, run in
-                SuiteMeasurement(
-                    item: key, seconds: run.seconds, status: "ok", peakMB: Double(run.peakHostBytes) / 1_048_576)
+                let exitCode = run.metrics["exit_code"] ?? 0
+                return SuiteMeasurement(
+                    item: key, seconds: run.seconds, status: exitCode == 0 ? "ok" : "exit \(Int(exitCode))",
+                    peakMB: Double(run.peakHostBytes) / 1_048_576)
             }
             if let first = (try? FileManager.default.contentsOfDirectory(atPath: frames.path))?.sorted().first,
                 let data = FileManager.default.contents(atPath: frames.appendingPathComponent(first).path)
@@ -214,8 +233,8 @@ public enum SuiteRunner {
             }
         case .invoke(let request):
             let report = try await Invoke.run(
-                request, store: store, resuming: nil,
-                parameters: InvokeRunParameters(request, arguments: []))
+                request, store: store, resuming: previous,
+                parameters: child.tagging(InvokeRunParameters(request, arguments: [])))
             result.run = report.run
             result.memoryMB = request.settings.configuration.memoryMB
             result.device = "Lambda model, \(request.settings.configuration.memoryMB) MB"
@@ -228,19 +247,23 @@ public enum SuiteRunner {
             }
         case .batch(let request):
             let report = try await Submit.run(
-                request, store: store, resuming: nil, parameters: StoredArguments(arguments: []))
+                request, store: store, resuming: previous, parameters: child.tagging(StoredArguments(arguments: [])))
             batch(report, request.definition.resources.memoryMiB, into: &result)
         case .slurm(let job):
             let (report, _) = try await Submit.run(
-                job, on: .slurm, store: store, parameters: StoredArguments(arguments: []))
+                job, on: .slurm, store: store, resuming: previous,
+                parameters: child.tagging(StoredArguments(arguments: [])))
             batch(report, job.definition.resources.memoryMiB, into: &result)
         case .sweep(let request):
-            try await sweep(request, caps: false, timeout: request.timeoutSeconds, step, into: &result, store, onEvent)
+            try await sweep(
+                request, caps: false, timeout: request.timeoutSeconds, step, child, into: &result, store, onEvent)
         case .caps(let request, let timeout):
-            try await sweep(request, caps: true, timeout: timeout, step, into: &result, store, onEvent)
+            try await sweep(request, caps: true, timeout: timeout, step, child, into: &result, store, onEvent)
         case .recommend(let request):
             var rungs = 0
-            let report = try await Recommend.run(request, store: store, parameters: StoredArguments(arguments: [])) {
+            let report = try await Recommend.run(
+                request, store: store, parameters: child.tagging(StoredArguments(arguments: []))
+            ) {
                 event in
                 if case .measured = event {
                     rungs += 1
@@ -255,8 +278,8 @@ public enum SuiteRunner {
 
     /// A sweep or a caps study (the time cap scaled; `timeout` the one examined), each sample a step of progress.
     static func sweep(
-        _ request: SweepRequest, caps: Bool, timeout: Int, _ step: SuiteStep, into result: inout SuiteStepResult,
-        _ store: CapsizeStore, _ onEvent: @escaping (SuiteEvent) -> Void
+        _ request: SweepRequest, caps: Bool, timeout: Int, _ step: SuiteStep, _ child: StudyOfStep,
+        into result: inout SuiteStepResult, _ store: CapsizeStore, _ onEvent: @escaping (SuiteEvent) -> Void
     ) async throws {
         var samples = 0
         let onSample = { (event: SweepEvent) in
@@ -265,11 +288,12 @@ public enum SuiteRunner {
                 onEvent(.stepProgress(step, done: samples, total: nil))
             }
         }
-        let parameters = StoredArguments(arguments: [])
+        let parameters = child.tagging(StoredArguments(arguments: []))
+        let previous = child.previous
         let report =
             caps
-            ? try await Caps.run(request, store: store, resuming: nil, parameters: parameters, onEvent: onSample)
-            : try await Sweep.run(request, store: store, resuming: nil, parameters: parameters, onEvent: onSample)
+            ? try await Caps.run(request, store: store, resuming: previous, parameters: parameters, onEvent: onSample)
+            : try await Sweep.run(request, store: store, resuming: previous, parameters: parameters, onEvent: onSample)
         result.run = report.run
         result.sweep = SuiteSweep(
             parameter: report.plan.sizes.parameter, series: report.series, analyses: report.analyses,
@@ -301,4 +325,33 @@ public enum SuiteRunner {
 /// What a run stores for the command that made it: its own arguments.
 struct StoredArguments: Encodable {
     var arguments: [String]
+}
+
+/// The study a suite's step makes: which suite and step it belongs to, and the run an interrupted suite left
+/// unfinished for it (taken over, to be continued rather than started again).
+struct StudyOfStep {
+    var suite: String
+    var step: String
+    var previous: RunRecord?
+
+    /// A study's parameters with the suite's run and the step beside its own keys.
+    func tagging<Parameters: Encodable>(_ parameters: Parameters) -> Tagged<Parameters> {
+        Tagged(parameters: parameters, tag: SuiteStudyTag(suite: suite, step: step))
+    }
+
+    struct Tagged<Parameters: Encodable>: Encodable {
+        var parameters: Parameters
+        var tag: SuiteStudyTag
+
+        func encode(to encoder: any Encoder) throws {
+            try parameters.encode(to: encoder)
+            try tag.encode(to: encoder)
+        }
+    }
+}
+
+/// The keys a study started by a suite stores beside its parameters: the suite's run and the step's key.
+struct SuiteStudyTag: Codable {
+    var suite: String?
+    var step: String?
 }
