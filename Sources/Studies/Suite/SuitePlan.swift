@@ -11,7 +11,8 @@ public struct SuiteStep {
         case bench(BenchRequest)
         case invoke(InvokeRequest)
         case batch(SubmitRequest)
-        case slurm(BatchJob)
+        /// A batch job on a backend other than this machine's executor (Slurm).
+        case backend(BatchJob, BatchBackendKind)
         case sweep(SweepRequest)
         case caps(SweepRequest, timeout: Int)
         case recommend(RecommendRequest)
@@ -123,7 +124,9 @@ public struct SuitePlan {
                         timeoutSeconds: Double(benchmark.timeout), attempts: 1, evaluateOnExit: [],
                         variables: UserVariables(), shareIdentifier: nil)
                     let arraySize = benchmark.repeats >= 2 ? benchmark.repeats : nil
-                    if backend != .local { return .slurm(BatchJob(definition: definition, arraySize: arraySize)) }
+                    if backend != .local {
+                        return .backend(BatchJob(definition: definition, arraySize: arraySize), backend)
+                    }
                     return .batch(
                         try SubmitRequest(
                             definition: definition, queuesFile: nil, maxVCPUs: nil, provisioningSeconds: 0,

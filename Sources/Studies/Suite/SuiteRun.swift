@@ -249,9 +249,9 @@ public enum SuiteRunner {
             let report = try await Submit.run(
                 request, store: store, resuming: previous, parameters: child.tagging(StoredArguments(arguments: [])))
             batch(report, request.definition.resources.memoryMiB, into: &result)
-        case .slurm(let job):
+        case .backend(let job, let kind):
             let (report, _) = try await Submit.run(
-                job, on: .slurm, store: store, resuming: previous,
+                job, on: kind, store: store, resuming: previous,
                 parameters: child.tagging(StoredArguments(arguments: [])))
             batch(report, job.definition.resources.memoryMiB, into: &result)
         case .sweep(let request):
