@@ -14,7 +14,7 @@ public enum SuiteHTML {
         h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
         table{border-collapse:collapse;margin:.6rem 0;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;
         text-align:left;vertical-align:top}th{background:#f4f4f4}tr.pick td{background:#fff6d5;font-weight:600}
-        .charts{display:flex;flex-wrap:wrap;gap:12px}svg.chart{width:100%;max-width:680px;height:auto;background:#fff;
+        .charts{display:flex;flex-wrap:wrap;gap:12px}svg.chart{width:100%;max-width:540px;flex:1 1 460px;height:auto;background:#fff;
         border:1px solid #e4e4e4}svg .plot{fill:#fcfcfc;stroke:#999}svg .grid{stroke:#eee}svg text{font-size:11px;
         fill:#333}svg .title{font-size:13px;font-weight:600}svg .axis{font-size:12px}svg .rule{stroke-width:1.5;
         stroke-dasharray:6 4}svg .fit{fill:none;stroke-width:1.5;stroke-dasharray:3 3}svg .series-line{fill:none;
@@ -24,7 +24,10 @@ public enum SuiteHTML {
         """
 
     static func table(_ header: [String], _ rows: [[String]], pickColumn: Int? = nil) -> String {
-        var out = "<table><tr>" + header.map { "<th>\(Escape.html($0))</th>" }.joined() + "</tr>"
+        var out = "<table>"
+        if header.contains(where: { !$0.isEmpty }) {
+            out += "<tr>" + header.map { "<th>\(Escape.html($0))</th>" }.joined() + "</tr>"
+        }
         for row in rows {
             let pick = pickColumn.map { row[$0].hasPrefix("★") } ?? false
             out +=
@@ -175,7 +178,7 @@ public enum SuiteHTML {
             if !broke.isEmpty {
                 chart.series.append(
                     .init(
-                        name: "\(line.memoryMB) MB: \(broke[0].status.rawValue)", color: color, style: .broke,
+                        name: "\(line.memoryMB) MB: ended at a cap", color: color, style: .broke,
                         points: broke.map { ($0.size, $0.seconds) }))
             }
             if let fit = line.analysis.timeFit {
