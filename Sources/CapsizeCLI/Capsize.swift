@@ -14,9 +14,10 @@ struct Capsize: AsyncParsableCommand {
         abstract: "Benchmark heavy compute against serverless caps: measured here, projected to the cloud.",
         version: "capsize \(CapsizeVersion.current)",
         subcommands: [
+            RunCommand.self, ReportCommand.self,
             DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, InvokeCommand.self, SubmitCommand.self,
             JobsCommand.self, LogsCommand.self, RunsCommand.self, SweepCommand.self, CapsCommand.self,
-            RecommendCommand.self, ExportCommand.self, WorkerCommand.self, RunCommand.self, ReportCommand.self,
+            RecommendCommand.self, ExportCommand.self, WorkerCommand.self,
         ]
     )
 }

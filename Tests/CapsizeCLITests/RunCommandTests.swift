@@ -169,6 +169,13 @@ import Testing
         #expect(result.status == 2)
         #expect(result.stderr.contains("suite.yaml:6:13: benchmarks[0].memory '64'"), "\(result.stderr)")
         #expect(try store(home).runs().isEmpty)
+        let bench = try capsize(
+            ["bench", "train-mlp", "--batch", "8", "--hidden", "16", "--steps", "1", "--repeat", "1", "--json"],
+            environment: ["CAPSIZE_HOME": home])
+        let run = try #require(try store(home).runs().first)
+        #expect(bench.status == 0, "\(bench.stderr)")
+        let report = try capsize(["report", run.shortID], environment: ["CAPSIZE_HOME": home])
+        #expect(report.status == 2 && report.stderr.contains("allowed a suite run"), "\(report.stderr)")
     }
 
     @Test("off a terminal each step is one plain line with the total; --quiet prints only where the report is")
