@@ -43,6 +43,11 @@ import Testing
         #expect(plan.steps.contains { $0.side == .gpu && $0.notes.joined().contains("stands in") })
         let caps = plan.suite.benchmarks.compactMap(\.caps)
         #expect(caps.contains { $0.timeCapScale < 0.01 }, "a time cap scaled down so that it breaks quickly")
+        let recommend = try #require(
+            plan.steps.compactMap { step -> RecommendRequest? in
+                if case .recommend(let request) = step.work { return request } else { return nil }
+            }.first)
+        #expect(recommend.sizeText == "10000", "recommended for 10000 frames, measured at 2")
     }
 
     @Test("a suite as the issue writes it reads naturally: params, memory list, repeat, sweep, caps, recommend")
@@ -63,7 +68,7 @@ import Testing
                 """, file: "nightly.yaml")
         let benchmark = try #require(suite.benchmarks.first)
         #expect(benchmark.name == "mlp, small functions")
-        #expect(benchmark.parameters == ["--batch", "256", "--hidden", "1024"])
+        #expect(benchmark.parameters == ["--batch=256", "--hidden=1024"])
         #expect(benchmark.memory == [128, 1769] && benchmark.repeats == 3 && benchmark.executor == .function)
         #expect(benchmark.sweep?.param == "hidden" && benchmark.sweep?.values == "256..8192*2")
         #expect(benchmark.caps != nil && benchmark.recommend?.runs == 100)

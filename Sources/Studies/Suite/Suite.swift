@@ -52,7 +52,7 @@ public struct SuiteBenchmark: Sendable, Equatable, Codable {
     /// Free text: the name reports and `capsize compare` use.
     public var name: String
     public var workload: String
-    /// The workload's parameter words (`--batch 256`), then `--` and a command's argv for `command`.
+    /// The workload's parameter words (`--batch=256`), then `--` and a command's argv for `command`.
     public var parameters: [String]
     public var executor: Executor
     /// Function memory sizes (MB) or batch job memory (MiB).
@@ -291,8 +291,8 @@ struct SuiteReader {
         if let params = fields["params"]?.value {
             for (key, keyNode, value) in try pairsAnyKey(params, "\(base).params") {
                 places.marks["\(base).params.\(key)"] = value.mark?.description ?? keyNode.mark?.description
-                words +=
-                    value.bool == true && Self.text(value) == "true" ? ["--\(key)"] : ["--\(key)", Self.text(value)]
+                // One word each, `--name=value`: a flag's `false` is a value too, not a word of its own.
+                words.append("--\(key)=\(Self.text(value))")
             }
         }
         if let command = fields["command"]?.value {

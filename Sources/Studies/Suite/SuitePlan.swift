@@ -161,12 +161,11 @@ public struct SuitePlan {
         if let recommend = benchmark.recommend {
             var sized = words
             if let size = recommend.size {
+                // The benchmark's own size word replaced (words are `--name=value`, see `SuiteReader`).
                 let name = "--" + (try WorkloadCatalog.named(benchmark.workload)).sizeParameter
-                if let at = sized.firstIndex(of: name), at + 1 < sized.count, at < (sized.firstIndex(of: "--") ?? .max)
-                {
-                    sized.removeSubrange(at...(at + 1))
-                }
-                sized.insert(contentsOf: [name, size], at: sized.firstIndex(of: "--") ?? sized.endIndex)
+                let end = sized.firstIndex(of: "--") ?? sized.endIndex
+                if let at = sized[..<end].firstIndex(where: { $0.hasPrefix(name + "=") }) { sized.remove(at: at) }
+                sized.insert(name + "=" + size, at: sized.firstIndex(of: "--") ?? sized.endIndex)
             }
             let request = try RecommendRequest(
                 workload: benchmark.workload, parameters: sized, runs: recommend.runs, strategy: recommend.strategy,
