@@ -44,10 +44,11 @@ import Testing
         let caps = plan.suite.benchmarks.compactMap(\.caps)
         #expect(caps.contains { $0.timeCapScale < 0.01 }, "a time cap scaled down so that it breaks quickly")
         let recommend = try #require(
-            plan.steps.compactMap { step -> RecommendRequest? in
-                if case .recommend(let request) = step.work { return request } else { return nil }
+            plan.steps.compactMap { step -> (RecommendRequest, Bool)? in
+                if case .recommend(let request, let export) = step.work { return (request, export) } else { return nil }
             }.first)
-        #expect(recommend.sizeText == "10000", "recommended for 10000 frames, measured at 2")
+        #expect(recommend.0.sizeText == "10000", "recommended for 10000 frames, measured at 2")
+        #expect(recommend.1, "with deployment files, as make run wrote them before")
     }
 
     @Test("a suite as the issue writes it reads naturally: params, memory list, repeat, sweep, caps, recommend")

@@ -305,6 +305,12 @@ public enum SuiteHTML {
             out.append(
                 table(SuiteTables.recommendationHeader, SuiteTables.recommendationRows(recommendation), pickColumn: 0))
             out.append("<ul>" + recommendation.reasons.map { "<li>\(Escape.html($0))</li>" }.joined() + "</ul>")
+            if !recommendation.exported.isEmpty {
+                out.append(
+                    "<p>Deployment files: "
+                        + recommendation.exported.map { "<code>\(Escape.html($0))</code>" }
+                        .joined(separator: ", ") + "</p>")
+            }
         }
         return out.joined()
     }

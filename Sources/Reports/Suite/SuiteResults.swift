@@ -107,6 +107,8 @@ public struct SuiteResults: Codable, Sendable {
         public var reasons: [String]
         public var options: [PlanOption]
         public var run: String?
+        /// Deployment files written for the pick (beside the report).
+        public var exported: [String] = []
     }
 }
 
@@ -154,7 +156,8 @@ extension SuiteResults {
             let recommendation = step.recommendation!
             return RecommendationSummary(
                 strategy: recommendation.strategy.rawValue, runs: recommendation.runs, pick: recommendation.pick?.id,
-                reasons: recommendation.reasons, options: recommendation.options, run: step.run)
+                reasons: recommendation.reasons, options: recommendation.options, run: step.run,
+                exported: step.notes.filter { $0.hasPrefix("exported ") }.map { String($0.dropFirst(9)) })
         }
         return Benchmark(
             name: benchmark.name, workload: benchmark.workload, executor: benchmark.executor.rawValue,

@@ -255,6 +255,10 @@ public enum SuiteTables {
                     + "**\(Escape.markdown(recommendation.pick ?? "none feasible"))**.")
             parts.append(markdownTable(recommendationHeader, recommendationRows(recommendation)))
             parts.append(recommendation.reasons.map { "- " + Escape.markdown($0) }.joined(separator: "\n"))
+            if !recommendation.exported.isEmpty {
+                parts.append(
+                    "Deployment files: " + recommendation.exported.map(Escape.markdown).joined(separator: ", "))
+            }
         }
         let failures = failureRows(results)
         if !failures.isEmpty {

@@ -42,7 +42,7 @@ extension Suite {
             memory: [1769]
             timeout: 10
             repeat: 3
-            recommend: {runs: 100, strategy: balanced, size: 10000}
+            recommend: {runs: 100, strategy: balanced, size: 10000, export: true}
         """
 
     /// The default suite, parsed.

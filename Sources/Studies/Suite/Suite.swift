@@ -47,6 +47,8 @@ public struct SuiteBenchmark: Sendable, Equatable, Codable {
         public var memory: [Int]?
         /// The size recommended for (the workload's size parameter), nil for the benchmark's own.
         public var size: String?
+        /// Write the pick's deployment files (SAM, Batch job definition, sbatch) beside the report.
+        public var export = false
     }
 
     /// Free text: the name reports and `capsize compare` use.
@@ -387,12 +389,13 @@ struct SuiteReader {
         if case .scalar = node {
             return try bool(node, path) ? spec : nil
         }
-        for (key, _, value) in try pairs(node, path, allowed: ["runs", "strategy", "memory", "size"]) {
+        for (key, _, value) in try pairs(node, path, allowed: ["runs", "strategy", "memory", "size", "export"]) {
             places.marks["\(path).\(key)"] = value.mark?.description
             switch key {
             case "runs": spec.runs = try int(value, "\(path).runs")
             case "strategy": spec.strategy = try string(value, "\(path).strategy")
             case "size": spec.size = Self.text(value)
+            case "export": spec.export = try bool(value, "\(path).export")
             default:
                 spec.memory = try list(value, "\(path).memory") { (node, path) throws(InputError) in
                     try int(node, path, allowed: "an integer, MB")

@@ -15,7 +15,8 @@ public struct SuiteStep {
         case backend(BatchJob, BatchBackendKind)
         case sweep(SweepRequest)
         case caps(SweepRequest, timeout: Int)
-        case recommend(RecommendRequest)
+        /// A recommendation, its deployment files written beside the report when `export`.
+        case recommend(RecommendRequest, export: Bool)
     }
 
     /// The item's key in the suite's run: `b2/invoke/1769`, stable between a run and its resume.
@@ -174,7 +175,7 @@ public struct SuitePlan {
             steps.append(
                 SuiteStep(
                     key: "\(base)/recommend", benchmark: index, kind: .recommend, label: "recommend",
-                    work: .recommend(request)))
+                    work: .recommend(request, export: recommend.export)))
         }
         return steps
     }

@@ -125,8 +125,11 @@ public enum SuiteRunner {
                 let result: SuiteStepResult
                 if let (number, step) = steps[key] {
                     onEvent(.stepStarted(step, number: number))
+                    let child = StudyOfStep(
+                        suite: run.id, step: step.key, outDirectory: parameters.outDirectory,
+                        previous: try interruptedStudy(of: step.key, run.id, store))
                     result = try await self.step(
-                        step, suite: run.id, store: store, devices: devices.devices, onEvent: onEvent)
+                        step, child, store: store, devices: devices.devices, onEvent: onEvent)
                     // A step cut short by the interrupt (a program killed, a bench's last run) is not recorded.
                     try Task.checkCancellation()
                     onEvent(.stepEnded(step, result, number: number))
@@ -161,7 +164,7 @@ public enum SuiteRunner {
     /// Runs one step; a failure other than an interruption (rethrown: the step is not recorded) becomes the step's
     /// `failure`, and the suite goes on.
     static func step(
-        _ step: SuiteStep, suite: String, store: CapsizeStore, devices: [OpenCLDevice],
+        _ step: SuiteStep, _ child: StudyOfStep, store: CapsizeStore, devices: [OpenCLDevice],
         onEvent: @escaping (SuiteEvent) -> Void
     ) async throws -> SuiteStepResult {
         var result = SuiteStepResult(
@@ -170,8 +173,6 @@ public enum SuiteRunner {
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            let child = StudyOfStep(
-                suite: suite, step: step.key, previous: try interruptedStudy(of: step.key, suite, store))
             try await measure(step, child, into: &result, store: store, devices: devices, onEvent: onEvent)
         } catch  where Task.isCancelled {
             throw error
@@ -259,7 +260,7 @@ public enum SuiteRunner {
                 request, caps: false, timeout: request.timeoutSeconds, step, child, into: &result, store, onEvent)
         case .caps(let request, let timeout):
             try await sweep(request, caps: true, timeout: timeout, step, child, into: &result, store, onEvent)
-        case .recommend(let request):
+        case .recommend(let request, let export):
             var rungs = 0
             let report = try await Recommend.run(
                 request, store: store, parameters: child.tagging(StoredArguments(arguments: []))
@@ -273,6 +274,15 @@ public enum SuiteRunner {
             result.run = report.run
             result.recommendation = report.recommendation
             result.notes += [report.profile.secondsBasis, report.profile.memoryBasis]
+            if export {
+                // A folder of this run's own beside the report, written again when the step runs again.
+                let folder = URL(fileURLWithPath: child.outDirectory).appendingPathComponent(
+                    "deploy-\(child.suite.prefix(8))-\(step.key.replacingOccurrences(of: "/", with: "-"))")
+                try? FileManager.default.removeItem(at: folder)
+                let written = try Recommend.exportFiles(
+                    report.recommendation, to: folder.path, option: nil, name: request.type.name)
+                result.notes += written.map { "exported \($0)" }
+            }
         }
     }
 
@@ -332,6 +342,8 @@ struct StoredArguments: Encodable {
 struct StudyOfStep {
     var suite: String
     var step: String
+    /// Where the report goes (exported deployment files go beside it).
+    var outDirectory: String
     var previous: RunRecord?
 
     /// A study's parameters with the suite's run and the step beside its own keys.
