@@ -20,8 +20,7 @@ release: setup
 # peaks are calibrated: both workloads benched on the CPU and on a GPU (PoCL's OpenCL CPU device standing in when
 # there is none, said so), train-mlp as Lambda-model functions at two memory sizes with where their caps break (the
 # 900 s timeout scaled to 5 s), as Batch-model array jobs, and where 10,000 frames should run (with its deployment
-# files). The report
-# directory $(REPORT)/ gets report.html (charts), report.md, results.json and results.csv.
+# files). The report directory $(REPORT)/ gets report.html (charts), report.md, results.json and results.csv.
 run: release
 	$(RELEASE) devices --calibrate --quick
 	$(RELEASE) run --out $(REPORT)
