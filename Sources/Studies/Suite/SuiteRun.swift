@@ -127,7 +127,7 @@ public enum SuiteRunner {
                     onEvent(.stepStarted(step, number: number))
                     let child = StudyOfStep(
                         suite: run.id, step: step.key, outDirectory: parameters.outDirectory,
-                        previous: try interruptedStudy(of: step.key, run.id, store))
+                        previous: resuming == nil ? nil : try interruptedStudy(of: step.key, run.id, store))
                     result = try await self.step(
                         step, child, store: store, devices: devices.devices, onEvent: onEvent)
                     // A step cut short by the interrupt (a program killed, a bench's last run) is not recorded.
