@@ -16,24 +16,15 @@ build: setup
 release: setup
 	swift build -c release
 
-# The main job on embedded defaults: the machine and its calibrated peaks, a measured bench of both
-# workloads at small sizes on the CPU and on every OpenCL device, then train-mlp as a Lambda-model
-# function (cold, then warm) and as a Batch-model array job; where its Lambda caps break at two memory
-# sizes (the 900 s timeout scaled to 5 s); and where 10,000 frames should run, with deployment files.
+# The main job: the default suite compiled into capsize (`capsize run`, see docs/suites.md) after the machine's
+# peaks are calibrated: both workloads benched on the CPU and on a GPU (PoCL's OpenCL CPU device standing in when
+# there is none, said so), train-mlp as Lambda-model functions at two memory sizes with where their caps break (the
+# 900 s timeout scaled to 5 s), as Batch-model array jobs, and where 10,000 frames should run (with its deployment
+# files). The report directory $(REPORT)/ gets report.html (charts), report.md, results.json and results.csv.
 run: release
-	@mkdir -p $(REPORT)
 	$(RELEASE) devices --calibrate --quick
-	$(RELEASE) bench train-mlp --device cpu --repeat 5
-	@if $(RELEASE) devices --json | grep -q '"index" : 0'; then \
-	  $(RELEASE) bench train-mlp --device opencl:0 --repeat 3; \
-	  $(RELEASE) bench render-frames --device opencl:0 --repeat 3 --save-frames $(REPORT)/frames; \
-	fi
-	$(RELEASE) bench render-frames --device native --repeat 3
-	$(RELEASE) invoke train-mlp --memory 1769 --timeout 10 --count 3
-	$(RELEASE) submit --array 4 --memory 1024 -- train-mlp --steps 5 --seed '{index}'
-	$(RELEASE) caps train-mlp --only-listed --memory 128,1769 --time-cap-scale 0.005 --refine 0.1
-	$(RELEASE) recommend render-frames --frames 10000 --export $(REPORT)/export-$$(date +%s)
-	@echo "frames written to $(REPORT)/frames/; every run is in the store: $(RELEASE) runs list"
+	$(RELEASE) run --out $(REPORT)
+	@echo "open $(REPORT)/report.html; every run is in the store: $(RELEASE) runs list"
 
 # The --backend slurm tests need a running single-node Slurm: started here as root (about 1 s once the packages
 # are in; they fail without it), skipped by them as another user when none answers.

@@ -58,6 +58,7 @@ let libraries: [Target] = [
         name: "Studies",
         dependencies: [
             "Analysis", "CapsizeCore", "CloudModel", "Compute", "Execution", "Planning", "Store", "Workloads",
+            .product(name: "Yams", package: "Yams"),
         ]),
     // What capsize shows people: numbers formatted, tables, and the text of runs, benches, invocations, sweeps,
     // caps studies, recommendations and devices.
@@ -137,6 +138,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: cLibraries + libraries + buildTools + executables + tests
 )

@@ -18,6 +18,13 @@ if ((${#missing[@]})); then
     exit 1
   fi
 fi
+# Headless Chromium opens the report `capsize run` writes (scripts/report-check.sh, and a test that skips without
+# it): optional, installed when root and the package is offered, never a reason to stop.
+if ! command -v chromium >/dev/null && [[ $(id -u) -eq 0 ]] && apt-cache show chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (for scripts/report-check.sh)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
+    || echo "setup: chromium could not be installed; the report check is skipped" >&2
+fi
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.1 or newer is needed)" >&2; exit 1; }
 # cfn-lint (PyPI) validates the CloudFormation / SAM templates capsize exports; the tests run it.
 if [[ ! -x .venv-tools/bin/cfn-lint ]]; then

@@ -14,6 +14,7 @@ struct Capsize: AsyncParsableCommand {
         abstract: "Benchmark heavy compute against serverless caps: measured here, projected to the cloud.",
         version: "capsize \(CapsizeVersion.current)",
         subcommands: [
+            RunCommand.self, ReportCommand.self,
             DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, InvokeCommand.self, SubmitCommand.self,
             JobsCommand.self, LogsCommand.self, RunsCommand.self, CompareCommand.self, SweepCommand.self,
             CapsCommand.self,

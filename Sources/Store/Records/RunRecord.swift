@@ -8,7 +8,7 @@ public import Foundation
 public struct RunRecord: Codable, Sendable, Equatable, Identifiable {
     /// The command that made the run.
     public enum Kind: String, Codable, Sendable, CaseIterable, CodingKeyRepresentable {
-        case bench, invoke, submit, sweep
+        case bench, invoke, submit, sweep, suite
     }
 
     /// Where the run stands.
