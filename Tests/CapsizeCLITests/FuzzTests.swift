@@ -113,6 +113,19 @@ struct FuzzTemplate {
     let run: String
     /// The bench run (`compare` compares it with itself: no change, exit 0).
     let bench: String
+    /// A suite run of `FuzzTemplate.suite` (for `report`).
+    let suite: String
+    /// A suite that takes a second: one bench of /bin/true.
+    static let suite = """
+        name: fuzz
+        benchmarks:
+          - name: true
+            workload: command
+            command: [/bin/true]
+            executor: bench
+            repeat: 1
+            warmup: 0
+        """
     let job: String
     let recommendation: String
 
@@ -131,6 +144,9 @@ struct FuzzTemplate {
             let result = try capsize(arguments, environment: environment)
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
         }
+        try Self.suite.write(toFile: root + "/suite.yaml", atomically: true, encoding: .utf8)
+        let suiteRun = try capsize(["run", root + "/suite.yaml", "--out", root + "/report"], environment: environment)
+        #expect(suiteRun.status == 0, "\(suiteRun.stderr)")
         let recommend = try capsize(
             ["recommend", "command", "--runs", "10", "--json", "--", "/bin/true"], environment: environment)
         #expect(recommend.status == 0, "\(recommend.stderr)")
@@ -139,6 +155,7 @@ struct FuzzTemplate {
             with: Data(try capsize(["runs", "list", "--json"], environment: environment).stdout.utf8))
         run = ((runs as? [[String: Any]])?.first?["id"] as? String) ?? "none"
         bench = ((runs as? [[String: Any]])?.first { $0["kind"] as? String == "bench" }?["id"] as? String) ?? "none"
+        suite = ((runs as? [[String: Any]])?.first { $0["kind"] as? String == "suite" }?["id"] as? String) ?? "none"
         let jobs = try JSONSerialization.jsonObject(
             with: Data(try capsize(["jobs", "--json"], environment: environment).stdout.utf8))
         job = ((jobs as? [[String: Any]])?.first?["id"] as? String) ?? "none"
@@ -170,6 +187,8 @@ struct FuzzTemplate {
             "jobs": [FuzzBase()],
             "logs": [FuzzBase(head: [template.job])],
             "compare": [FuzzBase(head: [template.bench, template.bench])],
+            "run": [FuzzBase(head: ["@CASE@/files/suite.yaml"], options: ["--out", "@CASE@/work/report", "--quiet"])],
+            "report": [FuzzBase(head: [template.suite], options: ["--out", "@CASE@/work/report"])],
             "runs list": [FuzzBase()],
             "runs show": [FuzzBase(head: [template.run])],
             "sweep": [FuzzBase(head: ["command"], options: ["--param", "size=1,2"], tail: program)],
@@ -353,6 +372,7 @@ struct FuzzTemplate {
         }
         let fixtures: [String: FuzzFile] = [
             "recommendation.json": .text(template.recommendation), "variables.env": .text("A=1\n"),
+            "suite.yaml": .text(FuzzTemplate.suite),
         ]
         let runner = FuzzRunner(
             binary: Self.binary, root: root, template: template.home, fixtures: fixtures, timeout: settings.timeout,
