@@ -118,6 +118,28 @@ private let openCLDevices = (try? OpenCL.devices()) ?? []
         }
     }
 
+    @Test(
+        "with Xgemm parameters chosen per GEMM shape, the OpenCL loss curve still matches the CPU's within 1e-3",
+        .enabled(if: !openCLDevices.isEmpty))
+    func openCLTunedPerShapeMatchesHost() throws {
+        // Odd sizes above CLBlast's direct-kernel limit: the indirect Xgemm kernel with padding runs.
+        let model = TrainMLP(batch: 401, inputs: 389, hidden: 419, layers: 1, classes: 10, steps: 3)
+        let host = try #require(HostMLPTrainer(model).run().series["loss"])
+        let candidates = [CLBlast.xgemmCandidates[5], CLBlast.xgemmCandidates[6]]
+        let trainer = try OpenCLMLPTrainer(
+            model, device: openCLDevices[0], source: Kernels.require("mlp.cl", overrideDirectory: nil),
+            shapeCandidates: candidates)
+        let tuning = try #require(trainer.shapeTuning)
+        // Layer 0's forward and weight-gradient GEMMs; layer 1's three (10 classes) are below the limit.
+        #expect(Set(tuning.chosen.keys).count == 2)
+        #expect(tuning.chosen.values.allSatisfy { candidates.contains($0) })
+        let result = try trainer.run()
+        #expect(result.notes.contains { $0.hasPrefix("CLBlast Xgemm parameters chosen per GEMM shape: ") })
+        let losses = try #require(result.series["loss"])
+        #expect(losses.count == 3)
+        for (x, y) in zip(host, losses) { #expect(abs(x - y) <= 1e-3 * max(1, abs(x))) }
+    }
+
     @Test("the analytical FLOP count follows the documented formula")
     func flopCount() {
         // One hidden layer: 4→3→2, batch 5. GEMMs: layer 0 forward + weight gradient = 2·(2·5·4·3);

@@ -22,8 +22,11 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
     let lossSteps: Int
     /// `batch` ones: the bias gradient is dZᵀ·1, one GEMV fused with the SGD update.
     let ones: OpenCLBuffer
-    /// The note of a run whose CLBlast Xgemm parameters were tuned by the calibration; nil when they were not.
-    let tuningNote: String?
+    /// The notes of a run whose CLBlast Xgemm parameters were tuned: by the calibration, per GEMM shape.
+    let tuningNotes: [String]
+    /// Xgemm parameters per GEMM shape of the step, applied before each GEMM; nil when not tuned per shape.
+    let shapeTuning: XgemmShapeTuning?
+    let device: OpenCLDevice
     /// Device bytes held by this trainer.
     let deviceBytes: UInt64
 
@@ -31,16 +34,39 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
     /// - Parameters:
     ///   - calibration: how the caller names the calibration, for the note of tuned parameters.
     ///   - lossFloats: at most this many per-row losses wait on the device (4 MiB) unless one step has more rows.
+    ///   - shapeCandidates: Xgemm parameter sets to time on each GEMM shape of the step, keeping each
+    ///     shape's fastest; nil tries `CLBlast.xgemmCandidates` where the calibration tuned Xgemm for this
+    ///     device (a GPU that CLBlast's database does not know), and nothing elsewhere.
+    ///   - shapeVolume: the smallest GEMM (m·n·k) tuned per shape; smaller ones run CLBlast's direct kernel.
     public init(
         _ model: TrainMLP, device: OpenCLDevice, source: String, calibration: String = "calibration",
-        lossFloats: Int = 1 << 20
+        lossFloats: Int = 1 << 20, shapeCandidates: [[String: Int]]? = nil, shapeVolume: Int = 384 * 384 * 384
     ) throws {
         self.model = model
+        self.device = device
         widths = model.widths
         let tuned = CalibrationStore().applyCLBlastTuning(device)
-        tuningNote = tuned ? "CLBlast Xgemm parameters tuned by \(calibration)" : nil
         let context = try OpenCLContext(device: device)
         self.context = context
+        let candidates = shapeCandidates ?? (tuned ? CLBlast.xgemmCandidates : [])
+        var notes = tuned ? ["CLBlast Xgemm parameters tuned by \(calibration)"] : []
+        if candidates.isEmpty {
+            shapeTuning = nil
+        } else {
+            let tuning = try XgemmShapeTuning(
+                context: context, device: device, shapes: Self.gemmShapes(model), candidates: candidates,
+                minimumVolume: shapeVolume)
+            CalibrationStore().applyCLBlastTuning(device)
+            if !tuning.chosen.isEmpty {
+                // "set i": the i-th of the candidates (of `CLBlast.xgemmCandidates` unless given).
+                notes.append(
+                    "CLBlast Xgemm parameters chosen per GEMM shape: "
+                        + tuning.chosen.map { "\($0.key) set \(candidates.firstIndex(of: $0.value)! + 1)" }.sorted()
+                        .joined(separator: ", "))
+            }
+            shapeTuning = tuning
+        }
+        tuningNotes = notes
         let program = try context.program(source: source)
         biasActivation = try program.kernel("bias_activation")
         softmax = try program.kernel("softmax_cross_entropy")
@@ -72,6 +98,21 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         deviceBytes = UInt64((model.memoryFloats.total + (lossSteps - 1) * model.batch) * 4)
     }
 
+    /// Every GEMM shape of a step, forward and backward, in the order the step runs them.
+    static func gemmShapes(_ model: TrainMLP) -> [XgemmShapeTuning.Shape] {
+        let widths = model.widths
+        var shapes: [XgemmShapeTuning.Shape] = []
+        for layer in 0..<(widths.count - 1) {
+            shapes.append(.init(m: model.batch, n: widths[layer + 1], k: widths[layer]))
+        }
+        for layer in stride(from: widths.count - 2, through: 0, by: -1) {
+            let (k, n) = (widths[layer], widths[layer + 1])
+            if layer > 0 { shapes.append(.init(transposeB: true, m: model.batch, n: k, k: n)) }
+            shapes.append(.init(transposeA: true, m: k, n: n, k: model.batch))
+        }
+        return shapes
+    }
+
     /// Uploads the seed's initial weights and zero biases.
     public func reset() throws {
         for (layer, weight) in weights.enumerated() {
@@ -85,10 +126,16 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
 
     public func run() throws -> RunResult {
         try reset()
+        defer {
+            // Whatever runs next in this process gets the calibration's set again.
+            if let shapeTuning {
+                CalibrationStore().applyCLBlastTuning(device)
+                shapeTuning.invalidate()
+            }
+        }
         return try model.train(
             steps: steps, finalWeights: { try weights.indices.map { try weights(layer: $0) } },
-            deviceBytes: deviceBytes,
-            notes: tuningNote.map { [$0] } ?? [])
+            deviceBytes: deviceBytes, notes: tuningNotes)
     }
 
     /// Mean cross-entropy of the current weights, without training.
@@ -158,12 +205,12 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
                 on: context, transposeA: true, m: batch, n: n, alpha: -lr, a: dZ, lda: n, x: ones, beta: 1,
                 y: biases[layer])
             if layer > 0 {
-                try CLBlast.sgemm(
-                    on: context, transposeB: true, m: batch, n: k, k: n, a: dZ, lda: n, b: weights[layer], ldb: n,
+                try gemm(
+                    transposeB: true, m: batch, n: k, k: n, a: dZ, lda: n, b: weights[layer], ldb: n,
                     c: spare, ldc: k)
             }
-            last = try CLBlast.sgemm(
-                on: context, transposeA: true, m: k, n: n, k: batch, alpha: -lr, a: input, lda: k, b: dZ, ldb: n,
+            last = try gemm(
+                transposeA: true, m: k, n: n, k: batch, alpha: -lr, a: input, lda: k, b: dZ, ldb: n,
                 beta: 1, c: weights[layer], ldc: n)
             if layer > 0 {
                 let total = batch * k
@@ -181,8 +228,8 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         for layer in 0..<(widths.count - 1) {
             let (k, n) = (widths[layer], widths[layer + 1])
             let input = layer == 0 ? x : activations[layer - 1]
-            try CLBlast.sgemm(
-                on: context, m: batch, n: n, k: k, a: input, lda: k, b: weights[layer], ldb: n,
+            try gemm(
+                m: batch, n: n, k: k, a: input, lda: k, b: weights[layer], ldb: n,
                 c: activations[layer], ldc: n)
             let total = batch * n
             try biasActivation.set(
@@ -190,6 +237,18 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
                 .int(layer < widths.count - 2 ? 1 : 0))
             try context.enqueue(biasActivation, global: [total])
         }
+    }
+
+    /// C = alpha · op(A) · op(B) + beta · C through CLBlast, with the Xgemm parameters of its shape.
+    @discardableResult
+    func gemm(
+        transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: OpenCLBuffer, lda: Int, b: OpenCLBuffer, ldb: Int, beta: Float = 0, c: OpenCLBuffer, ldc: Int
+    ) throws -> OpenCLEvent {
+        try shapeTuning?.prepare(.init(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k))
+        return try CLBlast.sgemm(
+            on: context, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a,
+            lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
     /// Reads the per-row losses of the first `steps` rows of `rowLoss` (this waits for the steps) and
