@@ -33,7 +33,8 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
     /// Creates the context, builds `mlp.cl`, and uploads the data set.
     /// - Parameters:
     ///   - calibration: how the caller names the calibration, for the note of tuned parameters.
-    ///   - lossFloats: at most this many per-row losses wait on the device (4 MiB) unless one step has more rows.
+    ///   - lossFloats: at most this many per-row losses wait on the device (4 MiB) unless one step has more
+    ///     rows, and those of at most 1,024 steps (each step's event is held until its losses are read).
     ///   - shapeCandidates: Xgemm parameter sets to time on each GEMM shape of the step, keeping each
     ///     shape's fastest; nil tries `CLBlast.xgemmCandidates` where the calibration tuned Xgemm for this
     ///     device (a GPU that CLBlast's database does not know), and nothing elsewhere.
@@ -92,7 +93,7 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         gradients = (
             try context.buffer(bytes: model.batch * widest * 4), try context.buffer(bytes: model.batch * widest * 4)
         )
-        lossSteps = max(1, min(model.steps, lossFloats / model.batch))
+        lossSteps = max(1, min(model.steps, lossFloats / model.batch, 1024))
         rowLoss = try context.buffer(bytes: lossSteps * model.batch * 4)
         ones = try context.buffer([Float](repeating: 1, count: model.batch), access: .readOnly)
         deviceBytes = UInt64((model.memoryFloats.total + (lossSteps - 1) * model.batch) * 4)
