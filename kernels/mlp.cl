@@ -10,11 +10,12 @@ kernel void bias_activation(global float *z, global const float *bias, const uin
     z[index] = relu ? fmax(value, 0.0f) : value;
 }
 
-// One work-item per row: the row's cross-entropy into row_loss, and
-// dLoss/dLogits = (softmax(logits) - onehot(label)) / batch into gradient.
+// One work-item per row: the row's cross-entropy into row_loss[loss_offset + row], and
+// dLoss/dLogits = (softmax(logits) - onehot(label)) / batch into gradient. row_loss holds the rows of
+// several steps, so that no step has to wait for its loss to be read.
 kernel void softmax_cross_entropy(global const float *logits, global const int *labels,
                                   global float *gradient, global float *row_loss,
-                                  const uint classes, const uint batch) {
+                                  const uint classes, const uint batch, const uint loss_offset) {
     const uint row = get_global_id(0);
     if (row >= batch) return;
     global const float *z = logits + (size_t)row * classes;
@@ -24,7 +25,7 @@ kernel void softmax_cross_entropy(global const float *logits, global const int *
     float sum = 0.0f;
     for (uint j = 0; j < classes; j++) sum += exp(z[j] - largest);
     const int label = labels[row];
-    row_loss[row] = log(sum) - (z[label] - largest);
+    row_loss[loss_offset + row] = log(sum) - (z[label] - largest);
     const float scale = 1.0f / (float)batch;
     for (uint j = 0; j < classes; j++) g[j] = exp(z[j] - largest) / sum * scale;
     g[label] -= scale;

@@ -12,6 +12,12 @@
 #   scripts/gpu-check.sh render [OUT]   on the GPU machine: render-frames 1080p (WIDTH, HEIGHT), detail 8,
 #                                       base and new alternated ROUNDS (3) times on the GPU and on PoCL,
 #                                       with PSNR against native
+#   scripts/gpu-check.sh mlp [OUT]     on the GPU machine: issue 13 section 2, the OpenCL MLP step (batch 1024,
+#                                       inputs 1024, hidden 2048x3) and torch's FP32 step (TF32 off) alternated
+#                                       ROUNDS (2) times, after a calibration (CALIBRATE=0 skips it: no tuned
+#                                       CLBlast parameters then), the base binary too when stage-base staged one
+#   scripts/gpu-check.sh gpu-jobs [OUT] on the GPU machine: issue 13 section 3, executors' checks plus a CUDA
+#                                       program as a job, with a PASS or FAIL line per check
 # Without an NVIDIA GPU the measure half still runs its CPU half (OpenBLAS, PoCL, native, numpy).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -276,11 +282,136 @@ for f in range(2):
 PY
 }
 
+# Unpacks the staged binary (and the launcher) to /tmp/capsize-gpu, registers NVIDIA's OpenCL ICD,
+# and prints the index of the first OpenCL GPU (empty without one).
+unpack() {
+  mkdir -p /tmp/capsize-gpu
+  xz -dc .gpu/capsize.xz > /tmp/capsize-gpu/capsize && chmod +x /tmp/capsize-gpu/capsize
+  [[ -e .gpu/capsize-launch.xz ]] && xz -dc .gpu/capsize-launch.xz > /tmp/capsize-gpu/capsize-launch && chmod +x /tmp/capsize-gpu/capsize-launch
+  if [[ -e /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 ]] && [[ ! -e /etc/OpenCL/vendors/nvidia.icd ]]; then
+    mkdir -p /etc/OpenCL/vendors && echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd
+  fi
+  /tmp/capsize-gpu/capsize devices --json | python3 -c 'import json,sys; d=[x["index"] for x in json.load(sys.stdin)["openCL"] if x["kind"]=="gpu"]; print(d[0] if d else "")'
+}
+
+# Issue 13 section 2: the OpenCL MLP step against torch's FP32 step on the same GPU, same shape, alternated
+# (capsize, torch, capsize, torch, ...) so that both see the same machine; the base binary (stage-base) beside
+# them when staged. JSON per run and a summary (GFLOP/s medians by each step's device time, the ratio to torch,
+# the target 0.8) under OUT.
+mlp() {
+  local out="${1:-${OUT:?give an output folder}}" rounds="${ROUNDS:-2}"
+  mkdir -p "$out"
+  export LD_LIBRARY_PATH="$PWD/.gpu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PYTHONUNBUFFERED=1
+  export CAPSIZE_HOME=/tmp/capsize-gpu/home-new
+  local gpu bin=/tmp/capsize-gpu/capsize base=""
+  gpu=$(unpack)
+  if [[ -e .gpu/base/capsize.xz ]]; then
+    base=/tmp/capsize-gpu/capsize-base
+    xz -dc .gpu/base/capsize.xz > "$base" && chmod +x "$base"
+  fi
+  exec > >(tee -a "$out/mlp.txt") 2>&1
+  echo "== $(date -u +%FT%TZ) $(hostname) new $(git rev-parse HEAD 2>/dev/null) base $(cat .gpu/base/COMMIT 2>/dev/null)"
+  nvidia-smi -L 2>/dev/null; nproc
+  [[ -n $gpu ]] || { echo "no OpenCL GPU: nothing to measure"; return 1; }
+  if [[ ${CALIBRATE:-1} == 1 ]]; then
+    echo "== calibrate (tunes CLBlast's Xgemm parameters for this GPU)"
+    timeout 240 "$bin" devices --calibrate
+  fi
+  "$bin" devices --json > "$out/devices.json"
+  local shape=(--batch 1024 --inputs 1024 --hidden 2048 --layers 3 --classes 10 --steps 20)
+  for i in $(seq "$rounds"); do
+    timeout 120 "$bin" bench train-mlp --device "opencl:$gpu" "${shape[@]}" --repeat 5 --json > "$out/mlp-new-$i.json"
+    echo "rc=$? new round $i"
+    if [[ -n $base ]]; then
+      CAPSIZE_HOME=/tmp/capsize-gpu/home-base timeout 120 "$base" bench train-mlp --device "opencl:$gpu" "${shape[@]}" \
+        --repeat 5 --json > "$out/mlp-base-$i.json"
+      echo "rc=$? base round $i"
+    fi
+    timeout 120 python3 Benchmarks/peers/torch_peer.py --sizes 4096 > "$out/mlp-torch-$i.json"
+    echo "rc=$? torch round $i"
+  done
+  python3 - "$out" <<'PY' | tee "$out/mlp-summary.txt"
+import glob, json, statistics, sys
+out = sys.argv[1]
+def runs(which):
+    rates, notes = [], set()
+    for path in sorted(glob.glob(f"{out}/mlp-{which}-*.json")):
+        try:
+            r = json.load(open(path))
+        except ValueError:
+            continue
+        for run in r.get("runs", []):
+            steps = run["series"]["step_seconds"]
+            rates += [run["flops"] / len(steps) / s / 1e9 for s in steps]
+            notes.update(run.get("notes", []))
+    return rates, notes
+torch = []
+for path in sorted(glob.glob(f"{out}/mlp-torch-*.json")):
+    try:
+        t = json.load(open(path))
+    except ValueError:
+        continue
+    torch += [t["mlp"]["flops_per_step"] / s / 1e9 for s in t["mlp"]["step_seconds"]]
+    print(f"torch: {t['peer']} on {t['device']}; SGEMM n=4096 {t['sgemm'][0]['gflops']:.0f} GFLOP/s")
+if torch: print(f"torch step: {len(torch)} steps, median {statistics.median(torch):.0f} GFLOP/s")
+for which in ("base", "new"):
+    rates, notes = runs(which)
+    if not rates: continue
+    line = f"capsize {which} step: {len(rates)} steps, median {statistics.median(rates):.0f} GFLOP/s"
+    if torch: line += f" = {statistics.median(rates) / statistics.median(torch):.2f}x torch (target >= 0.8)"
+    print(line + (f"; {', '.join(sorted(notes))}" if notes else ""))
+PY
+}
+
+# Issue 13 section 3: executors' checks (4 render jobs pinned to the GPU, invoke without it), a CUDA program
+# as a job that must see its GPU, and one PASS or FAIL line per check in OUT/gpu-jobs-summary.txt.
+gpu_jobs() {
+  local out="${1:-${OUT:?give an output folder}}"
+  mkdir -p "$out"
+  (executors "$out")
+  local bin=/tmp/capsize-gpu/capsize
+  export LD_LIBRARY_PATH="$PWD/.gpu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" CAPSIZE_HOME=/tmp/capsize-gpu/state
+  echo "== a CUDA program as a job sees its GPU" | tee -a "$out/executors.txt"
+  timeout 120 "$bin" submit --gpus 1 --json -- python3 -c \
+    'import torch; print("cuda devices", torch.cuda.device_count(), torch.cuda.get_device_name(0))' \
+    > "$out/submit-cuda.json"
+  echo "rc=$?" | tee -a "$out/executors.txt"
+  local job
+  job=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"])' "$out/submit-cuda.json" 2>/dev/null)
+  [[ -n $job ]] && "$bin" logs "$job" > "$out/cuda-job-log.txt" 2>&1
+  "$bin" devices --json > "$out/devices.json"
+  python3 - "$out" <<'PY' | tee "$out/gpu-jobs-summary.txt"
+import json, os, sys
+out = sys.argv[1]
+gpus = [d["name"] for d in json.load(open(f"{out}/devices.json"))["openCL"] if d["kind"] == "gpu"]
+print(f"OpenCL GPUs on the machine: {gpus}")
+text = open(f"{out}/executors.txt").read()
+children = [l for l in text.splitlines() if l.startswith("child ")]
+ok = len(children) == 4 and all(l.split()[2] in ("success", "SUCCEEDED") for l in children)
+print(("PASS" if ok else "FAIL") + f": submit --gpus 1 --array 4 -- render-frames, {len(children)} children: "
+      + "; ".join(" ".join(l.split()[1:3]) for l in children))
+try:
+    invocations = json.load(open(f"{out}/invoke.json"))["invocations"]
+    devices = [json.loads(i["response"]).get("device") if i.get("response") else None for i in invocations]
+    hidden = bool(gpus) and bool(invocations) and all(d is not None and not any(g in str(d) for g in gpus)
+                                                      for d in devices)
+    print(("PASS" if hidden else "FAIL") + f": invoke hides GPUs, devices inside the functions: {devices}")
+except (OSError, ValueError, KeyError) as error:
+    print(f"FAIL: invoke hides GPUs, no result ({error})")
+log = open(f"{out}/cuda-job-log.txt").read() if os.path.exists(f"{out}/cuda-job-log.txt") else ""
+seen = "cuda devices 1" in log
+print(("PASS" if seen else "FAIL") + ": a CUDA program as a job sees exactly its GPU"
+      + ("" if seen else f" (log tail: {log[-300:]!r})"))
+PY
+}
+
 case "${1:-}" in
   stage) stage ;;
   stage-base) shift; stage_base "$@" ;;
   measure) shift; measure "$@" ;;
   executors) shift; executors "$@" ;;
   render) shift; render "$@" ;;
-  *) echo "usage: scripts/gpu-check.sh stage | stage-base [COMMIT] | measure [OUT] | executors [OUT] | render [OUT]" >&2; exit 2 ;;
+  mlp) shift; mlp "$@" ;;
+  gpu-jobs) shift; gpu_jobs "$@" ;;
+  *) echo "usage: scripts/gpu-check.sh stage | stage-base [COMMIT] | measure [OUT] | executors [OUT] | render [OUT] | mlp [OUT] | gpu-jobs [OUT]" >&2; exit 2 ;;
 esac

@@ -85,6 +85,61 @@ private let openCLDevices = (try? OpenCL.devices()) ?? []
         }
     }
 
+    @Test(
+        "on odd shapes, OpenCL losses read once at the end match the CPU's within 1e-3, step by step",
+        .enabled(if: !openCLDevices.isEmpty),
+        arguments: [
+            // batch, inputs, hidden, layers, classes, steps, losses held on the device (in rows of the batch)
+            (37, 13, 29, 2, 7, 6, 64), (1, 3, 5, 1, 2, 4, 64), (53, 31, 67, 3, 11, 5, 2),
+        ])
+    func openCLMatchesHostOnOddShapes(shape: (Int, Int, Int, Int, Int, Int, Int)) throws {
+        let (batch, inputs, hidden, layers, classes, steps, held) = shape
+        let model = TrainMLP(
+            batch: batch, inputs: inputs, hidden: hidden, layers: layers, classes: classes, steps: steps,
+            learningRate: 0.1)
+        let hostTrainer = HostMLPTrainer(model)
+        let host = try hostTrainer.run()
+        for device in openCLDevices {
+            let trainer = try OpenCLMLPTrainer(
+                model, device: device, source: Kernels.require("mlp.cl", overrideDirectory: nil),
+                lossFloats: held * batch)
+            let result = try trainer.run()
+            let a = try #require(host.series["loss"])
+            let b = try #require(result.series["loss"])
+            let seconds = try #require(result.series["step_seconds"])
+            #expect(a.count == steps && b.count == steps && seconds.count == steps)
+            #expect(seconds.allSatisfy { $0 >= 0 })
+            for (x, y) in zip(a, b) { #expect(abs(x - y) <= 1e-3 * max(1, abs(x))) }
+            for layer in 0...layers {
+                let expected = hostTrainer.weights(layer: layer)
+                let actual = try trainer.weights(layer: layer)
+                #expect(zip(expected, actual).allSatisfy { abs($0 - $1) <= 1e-3 }, "layer \(layer)")
+            }
+        }
+    }
+
+    @Test(
+        "with Xgemm parameters chosen per GEMM shape, the OpenCL loss curve still matches the CPU's within 1e-3",
+        .enabled(if: !openCLDevices.isEmpty))
+    func openCLTunedPerShapeMatchesHost() throws {
+        // Odd sizes above CLBlast's direct-kernel limit: the indirect Xgemm kernel with padding runs.
+        let model = TrainMLP(batch: 401, inputs: 389, hidden: 419, layers: 1, classes: 10, steps: 3)
+        let host = try #require(HostMLPTrainer(model).run().series["loss"])
+        let candidates = [CLBlast.xgemmCandidates[5], CLBlast.xgemmCandidates[6]]
+        let trainer = try OpenCLMLPTrainer(
+            model, device: openCLDevices[0], source: Kernels.require("mlp.cl", overrideDirectory: nil),
+            shapeCandidates: candidates)
+        let tuning = try #require(trainer.shapeTuning)
+        // Layer 0's forward and weight-gradient GEMMs; layer 1's three (10 classes) are below the limit.
+        #expect(Set(tuning.chosen.keys).count == 2)
+        #expect(tuning.chosen.values.allSatisfy { candidates.contains($0) })
+        let result = try trainer.run()
+        #expect(result.notes.contains { $0.hasPrefix("CLBlast Xgemm parameters chosen per GEMM shape: ") })
+        let losses = try #require(result.series["loss"])
+        #expect(losses.count == 3)
+        for (x, y) in zip(host, losses) { #expect(abs(x - y) <= 1e-3 * max(1, abs(x))) }
+    }
+
     @Test("the analytical FLOP count follows the documented formula")
     func flopCount() {
         // One hidden layer: 4→3→2, batch 5. GEMMs: layer 0 forward + weight gradient = 2·(2·5·4·3);

@@ -111,6 +111,13 @@ public final class OpenCLContext: @unchecked Sendable {  // cl_context / cl_comm
         }
     }
 
+    /// Enqueues a marker: a command that does nothing, whose profiling timestamps say when the queue
+    /// reached it. The corresponding C function is `clEnqueueMarkerWithWaitList`.
+    @discardableResult
+    public func marker() throws(OpenCLError) -> OpenCLEvent {
+        try OpenCLEvent(of: "clEnqueueMarkerWithWaitList") { clEnqueueMarkerWithWaitList(queue, 0, nil, &$0) }
+    }
+
     /// Enqueues `kernel` over an N-dimensional range (1 to 3 dimensions).
     /// The corresponding C function is `clEnqueueNDRangeKernel`.
     /// - Parameters:
@@ -198,6 +205,13 @@ public final class OpenCLEvent: @unchecked Sendable {  // cl_event queries are t
         let start = try profile(CL_PROFILING_COMMAND_START)
         let end = try profile(CL_PROFILING_COMMAND_END)
         return Double(end &- start) * 1e-9
+    }
+
+    /// When the command started and ended on the device, in nanoseconds of the device's clock (profiling
+    /// queues only); waits for it first.
+    public func timestamps() throws(OpenCLError) -> (start: UInt64, end: UInt64) {
+        try wait()
+        return (UInt64(try profile(CL_PROFILING_COMMAND_START)), UInt64(try profile(CL_PROFILING_COMMAND_END)))
     }
 
     private func profile(_ param: Int32) throws(OpenCLError) -> cl_ulong {

@@ -16,23 +16,58 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
     let biases: [OpenCLBuffer]
     let activations: [OpenCLBuffer]
     let gradients: (OpenCLBuffer, OpenCLBuffer)
+    /// Per-row losses of `lossSteps` steps, step after step: the steps write them on the device and a run
+    /// reads them once, at its end (or each time the buffer is full), so that no step waits for the device.
     let rowLoss: OpenCLBuffer
+    let lossSteps: Int
     /// `batch` ones: the bias gradient is dZᵀ·1, one GEMV fused with the SGD update.
     let ones: OpenCLBuffer
-    /// The note of a run whose CLBlast Xgemm parameters were tuned by the calibration; nil when they were not.
-    let tuningNote: String?
+    /// The notes of a run whose CLBlast Xgemm parameters were tuned: by the calibration, per GEMM shape.
+    let tuningNotes: [String]
+    /// Xgemm parameters per GEMM shape of the step, applied before each GEMM; nil when not tuned per shape.
+    let shapeTuning: XgemmShapeTuning?
+    let device: OpenCLDevice
     /// Device bytes held by this trainer.
     let deviceBytes: UInt64
 
     /// Creates the context, builds `mlp.cl`, and uploads the data set.
-    /// - Parameter calibration: how the caller names the calibration, for the note of tuned parameters.
-    public init(_ model: TrainMLP, device: OpenCLDevice, source: String, calibration: String = "calibration") throws {
+    /// - Parameters:
+    ///   - calibration: how the caller names the calibration, for the note of tuned parameters.
+    ///   - lossFloats: at most this many per-row losses wait on the device (4 MiB) unless one step has more
+    ///     rows, and those of at most 1,024 steps (each step's event is held until its losses are read).
+    ///   - shapeCandidates: Xgemm parameter sets to time on each GEMM shape of the step, keeping each
+    ///     shape's fastest; nil tries `CLBlast.xgemmCandidates` where the calibration tuned Xgemm for this
+    ///     device (a GPU that CLBlast's database does not know), and nothing elsewhere.
+    ///   - shapeVolume: the smallest GEMM (m·n·k) tuned per shape; smaller ones run CLBlast's direct kernel.
+    public init(
+        _ model: TrainMLP, device: OpenCLDevice, source: String, calibration: String = "calibration",
+        lossFloats: Int = 1 << 20, shapeCandidates: [[String: Int]]? = nil, shapeVolume: Int = 384 * 384 * 384
+    ) throws {
         self.model = model
+        self.device = device
         widths = model.widths
         let tuned = CalibrationStore().applyCLBlastTuning(device)
-        tuningNote = tuned ? "CLBlast Xgemm parameters tuned by \(calibration)" : nil
         let context = try OpenCLContext(device: device)
         self.context = context
+        let candidates = shapeCandidates ?? (tuned ? CLBlast.xgemmCandidates : [])
+        var notes = tuned ? ["CLBlast Xgemm parameters tuned by \(calibration)"] : []
+        if candidates.isEmpty {
+            shapeTuning = nil
+        } else {
+            let tuning = try XgemmShapeTuning(
+                context: context, device: device, shapes: Self.gemmShapes(model), candidates: candidates,
+                minimumVolume: shapeVolume)
+            CalibrationStore().applyCLBlastTuning(device)
+            if !tuning.chosen.isEmpty {
+                // "set i": the i-th of the candidates (of `CLBlast.xgemmCandidates` unless given).
+                notes.append(
+                    "CLBlast Xgemm parameters chosen per GEMM shape: "
+                        + tuning.chosen.map { "\($0.key) set \(candidates.firstIndex(of: $0.value)! + 1)" }.sorted()
+                        .joined(separator: ", "))
+            }
+            shapeTuning = tuning
+        }
+        tuningNotes = notes
         let program = try context.program(source: source)
         biasActivation = try program.kernel("bias_activation")
         softmax = try program.kernel("softmax_cross_entropy")
@@ -58,9 +93,25 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         gradients = (
             try context.buffer(bytes: model.batch * widest * 4), try context.buffer(bytes: model.batch * widest * 4)
         )
-        rowLoss = try context.buffer(bytes: model.batch * 4)
+        lossSteps = max(1, min(model.steps, lossFloats / model.batch, 1024))
+        rowLoss = try context.buffer(bytes: lossSteps * model.batch * 4)
         ones = try context.buffer([Float](repeating: 1, count: model.batch), access: .readOnly)
-        deviceBytes = UInt64(model.memoryFloats.total * 4)
+        deviceBytes = UInt64((model.memoryFloats.total + (lossSteps - 1) * model.batch) * 4)
+    }
+
+    /// Every GEMM shape of a step, forward and backward, in the order the step runs them.
+    static func gemmShapes(_ model: TrainMLP) -> [XgemmShapeTuning.Shape] {
+        let widths = model.widths
+        var shapes: [XgemmShapeTuning.Shape] = []
+        for layer in 0..<(widths.count - 1) {
+            shapes.append(.init(m: model.batch, n: widths[layer + 1], k: widths[layer]))
+        }
+        for layer in stride(from: widths.count - 2, through: 0, by: -1) {
+            let (k, n) = (widths[layer], widths[layer + 1])
+            if layer > 0 { shapes.append(.init(transposeB: true, m: model.batch, n: k, k: n)) }
+            shapes.append(.init(transposeA: true, m: k, n: n, k: model.batch))
+        }
+        return shapes
     }
 
     /// Uploads the seed's initial weights and zero biases.
@@ -76,10 +127,16 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
 
     public func run() throws -> RunResult {
         try reset()
-        // Reading the loss waits for the step, so wall time per step is device time plus launches.
+        defer {
+            // Whatever runs next in this process gets the calibration's set again.
+            if let shapeTuning {
+                CalibrationStore().applyCLBlastTuning(device)
+                shapeTuning.invalidate()
+            }
+        }
         return try model.train(
-            step: step, finalWeights: { try weights.indices.map { try weights(layer: $0) } }, deviceBytes: deviceBytes,
-            notes: tuningNote.map { [$0] } ?? [])
+            steps: steps, finalWeights: { try weights.indices.map { try weights(layer: $0) } },
+            deviceBytes: deviceBytes, notes: tuningNotes)
     }
 
     /// Mean cross-entropy of the current weights, without training.
@@ -88,9 +145,9 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         let classes = widths.last!
         try softmax.set(
             .buffer(activations.last!), .buffer(labels), .buffer(gradients.0), .buffer(rowLoss),
-            .uint(UInt32(classes)), .uint(UInt32(model.batch)))
+            .uint(UInt32(classes)), .uint(UInt32(model.batch)), .uint(0))
         try context.enqueue(softmax, global: [model.batch])
-        return try readLoss()
+        return try readLosses(steps: 1)[0]
     }
 
     /// The current weights of layer `layer`.
@@ -98,9 +155,38 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         try context.readFloats(weights[layer], count: widths[layer] * widths[layer + 1])
     }
 
-    /// One SGD step.
-    /// - Returns: the loss before the update.
-    func step() throws -> Double {
+    /// Every step of a run, queued without waiting for the device: the per-row losses stay on the device
+    /// until `rowLoss` is full or the run ends, and one read then fetches them all.
+    /// - Returns: each step's loss before its update, and each step's device seconds: from the end of the
+    ///   previous step's last command (of a marker queued before the first step) to the end of its own.
+    func steps() throws -> (losses: [Double], stepSeconds: [Double]) {
+        var losses: [Double] = []
+        var stepSeconds: [Double] = []
+        var ends: [OpenCLEvent] = []
+        let start = try context.marker()
+        var previous: UInt64? = nil
+        for index in 0..<model.steps {
+            let slot = index % lossSteps
+            ends.append(try step(lossSlot: slot))
+            guard slot == lossSteps - 1 || index == model.steps - 1 else { continue }
+            losses += try readLosses(steps: slot + 1)
+            if previous == nil {
+                // A platform without a marker's timestamps times the first step by its last command alone.
+                previous = try (try? start.timestamps().end) ?? ends[0].timestamps().start
+            }
+            for event in ends {
+                let end = try event.timestamps().end
+                stepSeconds.append(Double(end &- previous!) * 1e-9)
+                previous = end
+            }
+            ends.removeAll()
+        }
+        return (losses, stepSeconds)
+    }
+
+    /// One SGD step, queued: its per-row losses go to row `lossSlot` of `rowLoss`.
+    /// - Returns: the event of the step's last command.
+    func step(lossSlot: Int) throws -> OpenCLEvent {
         try forward()
         let batch = model.batch
         let top = widths.count - 2
@@ -109,8 +195,9 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         var spare = gradients.1
         try softmax.set(
             .buffer(activations[top]), .buffer(labels), .buffer(dZ), .buffer(rowLoss),
-            .uint(UInt32(widths[top + 1])), .uint(UInt32(batch)))
+            .uint(UInt32(widths[top + 1])), .uint(UInt32(batch)), .uint(UInt32(lossSlot * batch)))
         try context.enqueue(softmax, global: [batch])
+        var last: OpenCLEvent? = nil
         for layer in stride(from: top, through: 0, by: -1) {
             let (k, n) = (widths[layer], widths[layer + 1])
             let input = layer == 0 ? x : activations[layer - 1]
@@ -119,12 +206,12 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
                 on: context, transposeA: true, m: batch, n: n, alpha: -lr, a: dZ, lda: n, x: ones, beta: 1,
                 y: biases[layer])
             if layer > 0 {
-                try CLBlast.sgemm(
-                    on: context, transposeB: true, m: batch, n: k, k: n, a: dZ, lda: n, b: weights[layer], ldb: n,
+                try gemm(
+                    transposeB: true, m: batch, n: k, k: n, a: dZ, lda: n, b: weights[layer], ldb: n,
                     c: spare, ldc: k)
             }
-            try CLBlast.sgemm(
-                on: context, transposeA: true, m: k, n: n, k: batch, alpha: -lr, a: input, lda: k, b: dZ, ldb: n,
+            last = try gemm(
+                transposeA: true, m: k, n: n, k: batch, alpha: -lr, a: input, lda: k, b: dZ, ldb: n,
                 beta: 1, c: weights[layer], ldc: n)
             if layer > 0 {
                 let total = batch * k
@@ -133,7 +220,7 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
                 swap(&dZ, &spare)
             }
         }
-        return try readLoss()
+        return last!
     }
 
     /// Z = A·W + b, then ReLU on hidden layers.
@@ -142,8 +229,8 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         for layer in 0..<(widths.count - 1) {
             let (k, n) = (widths[layer], widths[layer + 1])
             let input = layer == 0 ? x : activations[layer - 1]
-            try CLBlast.sgemm(
-                on: context, m: batch, n: n, k: k, a: input, lda: k, b: weights[layer], ldb: n,
+            try gemm(
+                m: batch, n: n, k: k, a: input, lda: k, b: weights[layer], ldb: n,
                 c: activations[layer], ldc: n)
             let total = batch * n
             try biasActivation.set(
@@ -153,9 +240,25 @@ public final class OpenCLMLPTrainer: PreparedWorkload {
         }
     }
 
-    /// Reads the per-row losses (this also waits for the step) and averages them in double precision.
-    func readLoss() throws -> Double {
-        let rows = try context.readFloats(rowLoss, count: model.batch)
-        return rows.reduce(0.0) { $0 + Double($1) } / Double(model.batch)
+    /// C = alpha · op(A) · op(B) + beta · C through CLBlast, with the Xgemm parameters of its shape.
+    @discardableResult
+    func gemm(
+        transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: OpenCLBuffer, lda: Int, b: OpenCLBuffer, ldb: Int, beta: Float = 0, c: OpenCLBuffer, ldc: Int
+    ) throws -> OpenCLEvent {
+        try shapeTuning?.prepare(.init(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k))
+        return try CLBlast.sgemm(
+            on: context, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a,
+            lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// Reads the per-row losses of the first `steps` rows of `rowLoss` (this waits for the steps) and
+    /// averages each step's in double precision.
+    func readLosses(steps: Int) throws -> [Double] {
+        let batch = model.batch
+        let rows = try context.readFloats(rowLoss, count: steps * batch)
+        return (0..<steps).map { step in
+            rows[(step * batch)..<((step + 1) * batch)].reduce(0.0) { $0 + Double($1) } / Double(batch)
+        }
     }
 }

@@ -150,7 +150,7 @@ public struct TrainMLP: Workload {
         }
     }
 
-    /// Runs and times `steps` SGD steps, and measures the run: shared by the host and OpenCL trainers.
+    /// Runs and times `steps` SGD steps one at a time, and measures the run: the host trainer's loop.
     /// - Parameters:
     ///   - step: one step, returning the loss before its update.
     ///   - finalWeights: the weights after the last step, for the checksum.
@@ -158,15 +158,31 @@ public struct TrainMLP: Workload {
         step: () throws -> Double, finalWeights: () throws -> [[Float]], deviceBytes: UInt64 = 0,
         notes: [String] = []
     ) rethrows -> RunResult {
-        var losses: [Double] = []
-        var stepSeconds: [Double] = []
+        let clock = ContinuousClock()
+        return try train(
+            steps: {
+                var losses: [Double] = []
+                var stepSeconds: [Double] = []
+                for _ in 0..<steps {
+                    let stepStart = clock.now
+                    losses.append(try step())
+                    stepSeconds.append((clock.now - stepStart).seconds)
+                }
+                return (losses, stepSeconds)
+            }, finalWeights: finalWeights, deviceBytes: deviceBytes, notes: notes)
+    }
+
+    /// Runs `steps` SGD steps in one go, and measures the run: shared by the host and OpenCL trainers.
+    /// - Parameters:
+    ///   - run: every step; returns each step's loss before its update and each step's seconds.
+    ///   - finalWeights: the weights after the last step, for the checksum.
+    func train(
+        steps run: () throws -> (losses: [Double], stepSeconds: [Double]), finalWeights: () throws -> [[Float]],
+        deviceBytes: UInt64 = 0, notes: [String] = []
+    ) rethrows -> RunResult {
         let clock = ContinuousClock()
         let start = clock.now
-        for _ in 0..<steps {
-            let stepStart = clock.now
-            losses.append(try step())
-            stepSeconds.append((clock.now - stepStart).seconds)
-        }
+        let (losses, stepSeconds) = try run()
         let seconds = (clock.now - start).seconds
         var digest = FNV1a()
         for weights in try finalWeights() { weights.withUnsafeBytes { digest.add($0) } }
