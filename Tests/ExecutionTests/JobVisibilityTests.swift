@@ -18,13 +18,19 @@ import Testing
         let job = try await executor.submit(try BatchExecutorTests.shell("sleep 3"))
         let done = Task { await executor.runUntilDone() }
 
-        // A second reader, as another process would open it.
-        let reader = try CapsizeStore(path: store.path, machine: "test machine")
-        var seen: JobRecord.State?
-        while !done.isCancelled {
-            seen = try reader.jobs(run: run.id).first { $0.id == job }?.state
-            if seen == .running || seen?.isFinal == true { break }
-            try await Task.sleep(for: .milliseconds(50))
+        // A second reader, as another process would open it, polling from a thread of its own (a busy cooperative
+        // pool could wake a suspended poll only after the job ended).
+        let (path, runID) = (store.path, run.id)
+        let seen = try await onOwnThread { () throws -> JobRecord.State? in
+            let reader = try CapsizeStore(path: path, machine: "test machine")
+            var seen: JobRecord.State?
+            let deadline = Date().addingTimeInterval(50)
+            while Date() < deadline {
+                seen = try reader.jobs(run: runID).first { $0.id == job }?.state
+                if seen == .running || seen?.isFinal == true { break }
+                usleep(20_000)
+            }
+            return seen
         }
         #expect(seen == .running, "the reader saw \(seen.map(\.rawValue) ?? "nothing") first")
         #expect(await done.value.first?.state == .succeeded)
