@@ -1,5 +1,5 @@
 public import Analysis
-public import CapsizeCore
+import CapsizeCore
 public import Compute
 import Execution
 import Foundation
