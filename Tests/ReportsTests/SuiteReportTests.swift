@@ -7,6 +7,19 @@ import Testing
 @Suite struct SuiteReportTests {
     static let hostile = "<script>alert(\"x\")</script> | a, b\n=1+1 `c` & 'd'"
 
+    @Test("a cost axis reads in dollars as every cost capsize prints, never with an exponent")
+    func moneyAxis() {
+        var chart = SVGChart(
+            id: "cost", title: "cost", xLabel: "memory, MB", yLabel: "USD per run", logX: true, logY: true,
+            yIsMoney: true)
+        chart.series = [
+            .init(name: "x86_64", color: "#1f77b4", style: .projected, points: [(128, 1.36e-6), (1769, 2.13e-6)])
+        ]
+        let svg = chart.svg()
+        #expect(svg.contains(">$0.00000"), "\(svg)")
+        #expect(!svg.contains("e-06") && !svg.contains("e-07"))
+    }
+
     @Test("a hostile name is inert in HTML: no tag, no attribute break")
     func html() {
         let escaped = Escape.html(Self.hostile)

@@ -41,6 +41,8 @@ struct SVGChart {
     var yLabel: String
     var logX = false
     var logY = false
+    /// The y axis is money: its ticks read as every cost capsize prints does (`NumberText.dollars`).
+    var yIsMoney = false
     var series: [Series] = []
     var rules: [Rule] = []
     /// Category names for the x axis (bar-like charts); nil for numbers.
@@ -90,6 +92,11 @@ struct SVGChart {
         NumberText.significant(log ? pow(10, scaled) : scaled, 3)
     }
 
+    /// A y tick's text: dollars on a money axis.
+    func yTick(_ scaled: Double) -> String {
+        yIsMoney ? NumberText.dollars(logY ? pow(10, scaled) : scaled) : label(scaled, log: logY)
+    }
+
     func svg() -> String {
         let plotWidth = Self.width - Self.left - Self.right
         let plotHeight = Self.height - Self.top - Self.bottom
@@ -133,7 +140,8 @@ struct SVGChart {
             out.append(
                 "<line class=\"grid\" x1=\"\(f(Self.left))\" y1=\"\(f(y))\" x2=\"\(f(Self.left + plotWidth))\" "
                     + "y2=\"\(f(y))\"/><text class=\"tick\" x=\"\(f(Self.left - 6))\" y=\"\(f(y + 4))\" "
-                    + "text-anchor=\"end\">\(label(tick, log: logY))</text>")
+                    + "text-anchor=\"end\">\(yTick(tick))</text>"
+            )
         }
         out.append(
             "<text class=\"axis\" x=\"\(f(Self.left + plotWidth / 2))\" y=\"\(f(Self.height - 8))\" "

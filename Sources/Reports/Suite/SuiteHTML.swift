@@ -252,7 +252,7 @@ public enum SuiteHTML {
             guard !lambda.isEmpty || !measured.isEmpty else { continue }
             var chart = SVGChart(
                 id: "cost-\(benchmark.name)", title: "\(benchmark.name): cost per run against Lambda memory",
-                xLabel: "memory, MB", yLabel: "USD per run", logX: true, logY: true)
+                xLabel: "memory, MB", yLabel: "USD per run", logX: true, logY: true, yIsMoney: true)
             for (index, architecture) in ["x86_64", "arm64"].enumerated() {
                 let options = lambda.filter { $0.architecture.rawValue == architecture && $0.costPerRun != nil }
                     .sorted { $0.memoryMB < $1.memoryMB }
