@@ -4,16 +4,20 @@ SHELL := /bin/bash
 RELEASE := .build/release/capsize
 REPORT ?= capsize-report
 
-.PHONY: all setup build release run test lint format bench clean slurm-down
+.PHONY: all setup setup-run build release run test lint format bench clean slurm-down
 all: run
 
+# What the tests need besides the build (Chromium, cfn-lint) is installed for `make test` only.
 setup:
 	@scripts/setup.sh
+
+setup-run:
+	@scripts/setup.sh run
 
 build: setup
 	swift build
 
-release: setup
+release: setup-run
 	swift build -c release
 
 # The main job: the default suite compiled into capsize (`capsize run`, see docs/suites.md) after the machine's

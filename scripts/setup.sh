@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages capsize needs (when root), or prints the exact command.
+#   scripts/setup.sh        what the tests need too (`make test`): Chromium for the report check, cfn-lint
+#   scripts/setup.sh run    only what building and running capsize needs (`make run`)
 set -euo pipefail
+for_tests=1
+[[ ${1:-} == run ]] && for_tests=0
 packages=(pkg-config libsqlite3-dev libopenblas-dev ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd libclblast-dev clinfo zlib1g-dev)
 missing=()
 for package in "${packages[@]}"; do
@@ -20,12 +24,13 @@ if ((${#missing[@]})); then
 fi
 # Headless Chromium opens the report `capsize run` writes (scripts/report-check.sh, and a test that skips without
 # it): optional, installed when root and the package is offered, never a reason to stop.
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.1 or newer is needed)" >&2; exit 1; }
+((for_tests)) || exit 0
 if ! command -v chromium >/dev/null && [[ $(id -u) -eq 0 ]] && apt-cache show chromium >/dev/null 2>&1; then
   echo "setup: installing chromium (for scripts/report-check.sh)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
     || echo "setup: chromium could not be installed; the report check is skipped" >&2
 fi
-command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.1 or newer is needed)" >&2; exit 1; }
 # cfn-lint (PyPI) validates the CloudFormation / SAM templates capsize exports; the tests run it.
 if [[ ! -x .venv-tools/bin/cfn-lint ]]; then
   command -v python3 >/dev/null || { echo "setup: python3 is needed for cfn-lint" >&2; exit 1; }
