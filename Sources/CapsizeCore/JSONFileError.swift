@@ -27,7 +27,7 @@ extension InputError {
     /// that does not fit its field); the value found; what is allowed there (`document` for the whole file).
     /// - Parameter redecode: decodes the same type again from other data; called only to find which number does not
     ///   fit its field, which Foundation's decoder does not say.
-    public init(
+    init(
         decoding error: DecodingError, in file: String, data: Data, document: String,
         redecode: (Data) throws -> Void
     ) {

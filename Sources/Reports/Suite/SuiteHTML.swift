@@ -181,19 +181,9 @@ public enum SuiteHTML {
                         name: "\(line.memoryMB) MB: ended at a cap", color: color, style: .broke,
                         points: broke.map { ($0.size, $0.seconds) }))
             }
-            if let fit = line.analysis.timeFit {
-                let sizes = fitSizes(fit.sizeRange, until: line.analysis.predictedTime?.size)
-                chart.series.append(
-                    .init(
-                        name: "\(line.memoryMB) MB fit (\(fit.model))", color: color, style: .fit,
-                        points: sizes.map { ($0, fit.predict($0)) }))
-            }
-            if let predicted = line.analysis.predictedTime {
-                chart.series.append(
-                    .init(
-                        name: "\(line.memoryMB) MB predicted break", color: color, style: .projected,
-                        points: [(predicted.size, line.timeoutSeconds)]))
-            }
+            appendProjection(
+                to: &chart, fit: line.analysis.timeFit, showingModel: true, predicted: line.analysis.predictedTime,
+                cap: line.timeoutSeconds, memoryMB: line.memoryMB, color: color)
             chart.rules.append(
                 .init(y: line.timeoutSeconds, label: "timeout \(fmtSeconds(line.timeoutSeconds))", color: "#b00"))
         }
@@ -212,19 +202,10 @@ public enum SuiteHTML {
                 .init(
                     name: "\(line.memoryMB) MB", color: color, style: .measured,
                     points: measured.map { ($0.size, $0.peakMB) }))
-            if let fit = line.analysis.memoryFit {
-                let sizes = fitSizes(fit.sizeRange, until: line.analysis.predictedMemory?.size)
-                chart.series.append(
-                    .init(
-                        name: "\(line.memoryMB) MB fit", color: color, style: .fit,
-                        points: sizes.map { ($0, fit.predict($0)) }))
-            }
-            if let predicted = line.analysis.predictedMemory {
-                chart.series.append(
-                    .init(
-                        name: "\(line.memoryMB) MB predicted break", color: color, style: .projected,
-                        points: [(predicted.size, Double(line.memoryMB))]))
-            }
+            appendProjection(
+                to: &chart, fit: line.analysis.memoryFit, showingModel: false,
+                predicted: line.analysis.predictedMemory, cap: Double(line.memoryMB), memoryMB: line.memoryMB,
+                color: color)
             chart.rules.append(.init(y: Double(line.memoryMB), label: "cap \(line.memoryMB) MB", color: color))
         }
         return chart
@@ -236,6 +217,25 @@ public enum SuiteHTML {
     }
 
     /// Sizes along a fit, from its range up to a predicted break (not past 100 times the range).
+    /// A memory size's fit, drawn out to its predicted break, and the break itself (hollow, at the cap).
+    static func appendProjection(
+        to chart: inout SVGChart, fit: ScalingFit?, showingModel: Bool, predicted: PredictedBreak?, cap: Double,
+        memoryMB: Int, color: String
+    ) {
+        if let fit {
+            chart.series.append(
+                .init(
+                    name: "\(memoryMB) MB fit" + (showingModel ? " (\(fit.model))" : ""), color: color, style: .fit,
+                    points: fitSizes(fit.sizeRange, until: predicted?.size).map { ($0, fit.predict($0)) }))
+        }
+        if let predicted {
+            chart.series.append(
+                .init(
+                    name: "\(memoryMB) MB predicted break", color: color, style: .projected,
+                    points: [(predicted.size, cap)]))
+        }
+    }
+
     static func fitSizes(_ range: ClosedRange<Double>, until end: Double?) -> [Double] {
         let low = max(range.lowerBound, 1e-9)
         let high = min(max(range.upperBound, end ?? 0), range.upperBound * 100)
