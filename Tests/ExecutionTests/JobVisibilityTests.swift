@@ -15,13 +15,18 @@ import Testing
         let store = try CapsizeStore(path: directory + "/capsize.sqlite", machine: "test machine")
         let run = try store.createRun(kind: .submit, commandLine: ["test"], parameters: [String: String]())
         let executor = try BatchExecutorTests.executor(store: store, runID: run.id)
-        let job = try await executor.submit(try BatchExecutorTests.shell("sleep 3"))
+        // The job runs until the reader has looked (or 45 s have passed), so that a loaded machine cannot end it
+        // before the reader opens the store: only a RUNNING state that never reaches the store fails this test.
+        let release = directory + "/release"
+        let wait = "i=0; while [ ! -e '\(release)' ] && [ $i -lt 900 ]; do sleep 0.05; i=$((i+1)); done"
+        let job = try await executor.submit(try BatchExecutorTests.shell(wait))
         let done = Task { await executor.runUntilDone() }
 
         // A second reader, as another process would open it, polling from a thread of its own (a busy cooperative
         // pool could wake a suspended poll only after the job ended).
         let (path, runID) = (store.path, run.id)
         let seen = try await onOwnThread { () throws -> JobRecord.State? in
+            defer { FileManager.default.createFile(atPath: release, contents: nil) }
             let reader = try CapsizeStore(path: path, machine: "test machine")
             var seen: JobRecord.State?
             let deadline = Date().addingTimeInterval(50)
