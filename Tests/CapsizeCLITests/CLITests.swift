@@ -163,36 +163,6 @@ let tinyMLP = ["--batch", "32", "--inputs", "24", "--hidden", "48", "--layers", 
         #expect(missing.stderr.contains("/no/such/program"))
     }
 
-    @Test(
-        "bad input exits with 2 and one line naming the field, the value and what is allowed",
-        arguments: [
-            (["bench", "train-mlp", "--batch", "0"], "invalid --batch '0'"),
-            (["bench", "train-mlp", "--batch=-5"], "--batch"),
-            (["bench", "train-mlp", "--hidden", "abc"], "invalid --hidden 'abc'"),
-            (["bench", "train-mlp", "--hidden", "1e12"], "--hidden"),
-            (["bench", "train-mlp", "--hidden", "1000000", "--layers", "64"], "invalid --hidden"),
-            (["bench", "train-mlp", "--device", "opencl:99"], "--device"),
-            (["bench", "train-mlp", "--device", "tpu"], "invalid --device 'tpu'"),
-            (["bench", "train-mlp", "--repeat", "0"], "--repeat"),
-            (["bench", "train-mlp", "--warmup", "-1"], "--warmup"),
-            (["bench", "train-mlp", "--colour", "red"], "--colour"),
-            (["bench", "render-frames", "--width", "0"], "invalid --width '0'"),
-            (["bench", "render-frames", "--spp", "100000"], "--spp"),
-            (["bench", "no-such-workload"], "no-such-workload"),
-            (["bench", "train-mlp", "--save-frames", "/tmp/x"], "--save-frames"),
-            (["devices", "--quick"], "--quick"),
-            // Settings the libraries name by key (memory, ephemeralStorage) reach the user as their flags.
-            (["invoke", "command", "--memory", "64", "--", "/bin/true"], "invalid --memory '64'"),
-            (
-                ["invoke", "command", "--ephemeral-storage", "100", "--", "/bin/true"],
-                "invalid --ephemeral-storage '100'"
-            ),
-        ])
-    func badInput(arguments: [String], mentions: String) throws {
-        let result = try expectBadInput(arguments, mentions: mentions, home: testHome)
-        #expect(result.stderr.contains("allowed"), "\(result.stderr)")
-    }
-
     @Test("--version prints capsize and a semantic version, and exits 0")
     func version() throws {
         let result = try capsize(["--version"])

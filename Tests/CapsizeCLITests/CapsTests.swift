@@ -150,26 +150,4 @@ import Testing
         #expect(series["confirmed"] as? Bool == true)
     }
 
-    @Test(
-        "bad sweep and caps input exits 2 naming the item",
-        arguments: [
-            (["sweep", "train-mlp", "--param", "width=1,2"], "--param"),
-            (["sweep", "train-mlp", "--param", "hidden="], "--param hidden"),
-            (["sweep", "train-mlp", "--param", "hidden=64,32"], "strictly increasing"),
-            (["sweep", "train-mlp", "--param", "hidden=64..32*2"], "--param hidden"),
-            (["sweep", "train-mlp", "--param", "hidden=64..512*1"], "factor"),
-            (["sweep", "train-mlp", "--param", "lr=0.1,0.2", "--executor", "lambda"], "--executor"),
-            (["sweep", "train-mlp", "--memory", "64"], "--memory"),
-            (["sweep", "train-mlp", "--repeat", "0"], "--repeat"),
-            (["caps", "train-mlp", "--time-cap-scale", "0"], "--time-cap-scale"),
-            (["caps", "train-mlp", "--time-cap-scale", "2"], "--time-cap-scale"),
-            (["caps", "train-mlp", "--timeout", "901"], "--timeout"),
-            (["caps", "train-mlp", "--only-listed"], "--only-listed"),
-        ])
-    func badInput(arguments: [String], mentions: String) throws {
-        try expectBadInput(arguments, mentions: mentions, home: home)
-        // A refused sweep stores no run.
-        let store = try CapsizeStore(path: home + "/capsize.sqlite", machine: CalibrationKey.machine())
-        #expect(try store.runs().isEmpty)
-    }
 }

@@ -102,20 +102,6 @@ import Testing
         #expect((recommendation["reasons"] as? [String] ?? []).contains { $0.contains("Lambda") })
     }
 
-    @Test(
-        "bad recommend input exits 2 naming the item",
-        arguments: [
-            (["recommend", "train-mlp", "--strategy", "fastest"], "--strategy"),
-            (["recommend", "train-mlp", "--runs", "0"], "--runs"),
-            (["recommend", "train-mlp", "--memory", "64"], "--memory"),
-            (["recommend", "train-mlp", "--architectures", "sparc"], "--architectures"),
-            (["recommend", "train-mlp", "--width", "3"], "--width"),
-            (["recommend", "train-mlp", "--prices", "/no/such/file.json"], "--prices"),
-        ])
-    func badInput(arguments: [String], mentions: String) throws {
-        try expectBadInput(arguments, mentions: mentions, home: home)
-    }
-
     @Test("a price file with a negative price is refused, naming the item")
     func negativePrice() throws {
         let catalog = try String(contentsOfFile: Self.packageRoot() + "/data/prices.json", encoding: .utf8)

@@ -151,30 +151,6 @@ func runThenKill(_ arguments: [String], home: String, when ready: (CapsizeStore,
         #expect(again.status == 2, "a finished run cannot be resumed")
     }
 
-    @Test(
-        "bad submissions exit 2 with one line naming the field",
-        arguments: [
-            (["--gpus", "1", "--", "/bin/true"], "--gpus"),
-            (["--array", "1", "--", "/bin/true"], "--array"),
-            (["--array", "10001", "--", "/bin/true"], "--array"),
-            (["--attempts", "11", "--", "/bin/true"], "--attempts"),
-            (["--vcpus", "0", "--", "/bin/true"], "--vcpus"),
-            (["--vcpus", "64", "--", "/bin/true"], "--vcpus"),
-            (["--evaluate-on-exit", "MAYBE:exitCode:1", "--", "/bin/true"], "--evaluate-on-exit"),
-            (["--depends-on", "ffffffff", "--", "/bin/true"], "--depends-on"),
-            (["--depends-on", "ffffffff:SEQUENTIAL", "--", "/bin/true"], "--depends-on"),
-            (["--queue", "nope", "--", "/bin/true"], "--queue"),
-            (["--share-identifier", "alice", "--", "/bin/true"], "--share-identifier"),
-            (["--queues", "/no/such/file.json", "--", "/bin/true"], "--queues"),
-            (["--backend", "pbs", "--", "/bin/true"], "--backend"),
-            (["--", "/no/such/program"], "command"),
-            (["--", "train-mlp", "--batch", "0"], "--batch"),
-            ([String](), "--"),
-        ])
-    func badInput(arguments: [String], field: String) throws {
-        try expectBadInput(["submit"] + arguments, mentions: field, home: testHome)
-    }
-
     /// A queue file: one queue `q` over one environment `a`, with the members of the JSON objects `queue` and
     /// `environment` put in.
     static func queueFile(queue: String = "{}", environment: String = "{}") throws -> String {

@@ -28,27 +28,6 @@ import Testing
         #expect(!runs.stdout.contains("\"id\""), "\(arguments): \(runs.stdout)")
     }
 
-    @Test(
-        "submit refuses a bad number or word, negative numbers included, naming its flag before anything runs",
-        arguments: [
-            (["--depends-on", ""], "--depends-on ''"), (["--depends-on", ":N_TO_N"], "--depends-on"),
-            (["--gpu-slots=-1"], "--gpu-slots '-1'"), (["--gpu-slots", "-1"], "--gpu-slots '-1'"),
-            (["--gpu-slots", "99999999999999999999"], "--gpu-slots"),
-            (["--terminate-grace", "nan"], "--terminate-grace 'nan'"),
-            (["--terminate-grace", "-1"], "--terminate-grace '-1"),
-            (["--provisioning-seconds", "inf"], "--provisioning-seconds 'inf'"),
-            (["--provisioning-seconds", "-inf"], "--provisioning-seconds '-inf'"),
-            (["--memory", "-1"], "--memory '-1'"), (["--vcpus", "-1"], "--vcpus '-1"),
-            (["--gpus", "-1"], "--gpus '-1'"), (["--attempts", "-1"], "--attempts '-1'"),
-            (["--array", "-1"], "--array '-1'"), (["--timeout", "-1"], "--timeout '-1"),
-            (["--timeout", "1e300"], "--timeout '1e+300'"), (["--timeout", "nan"], "--timeout 'nan'"),
-            (["--max-vcpus", "nan"], "--max-vcpus 'nan'"), (["--max-vcpus", "-1"], "--max-vcpus '-1"),
-            (["--vcpus", "1e400"], "--vcpus 'inf'"),
-        ])
-    func submitNumbers(arguments: [String], mentions: String) throws {
-        try refused(["submit"] + arguments + ["--", "true"], mentions: mentions)
-    }
-
     @Test("submit --backend slurm refuses a timeout Slurm's minutes cannot hold before reaching Slurm")
     func slurmTimeout() throws {
         try refused(
@@ -158,35 +137,6 @@ import Testing
         ]
         let given = arguments.map { files[$0] ?? $0 }
         try refused(["recommend", "command"] + given + ["--", "true"], mentions: mentions)
-    }
-
-    @Test(
-        "a number with a newline, in another script, or unused by the executor is refused on one line",
-        arguments: [
-            (["invoke", "command", "--memory", "1\n2"], "--memory"), (["submit", "--vcpus", "\u{663}"], "--vcpus"),
-            (["sweep", "command", "--vcpus", "nan"], "--vcpus 'nan'"),
-            (["sweep", "command", "--vcpus", "-1"], "--vcpus '-1"),
-            (["invoke", "command", "--retry-delays", ""], "--retry-delays"),
-            (["invoke", "command", "--retry-delays", "1,x"], "--retry-delays"),
-            (["invoke", "command", "--retry-delays", "inf"], "--retry-delays"),
-            (["submit", "--log-limit", "0"], "--log-limit '0'"),
-            (["submit", "--log-limit", "-1K"], "--log-limit '-1K'"),
-            (["submit", "--log-limit", "1.5M"], "--log-limit '1.5M'"), (["submit", "--log-limit", "2G"], "1073741824"),
-            (["submit", "--log-limit", "9999999999999G"], "--log-limit"),
-        ])
-    func hostileNumbers(arguments: [String], mentions: String) throws {
-        try refused(arguments + ["--", "true"], mentions: mentions)
-    }
-
-    @Test(
-        "an empty --pass-env or one that is no variable name, and an empty submit --name, are refused naming the flag",
-        arguments: [
-            (["submit", "--pass-env", ""], "--pass-env ''"),
-            (["invoke", "command", "--pass-env", ""], "--pass-env ''"),
-            (["submit", "--pass-env", "A=B"], "--pass-env 'A=B'"), (["submit", "--name", ""], "--name ''"),
-        ])
-    func emptyWords(arguments: [String], mentions: String) throws {
-        try refused(arguments + ["--", "true"], mentions: mentions)
     }
 
     @Test("bench refuses an empty --save-frames instead of writing frames into the current directory")

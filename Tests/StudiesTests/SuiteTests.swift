@@ -11,6 +11,13 @@ import Testing
         try SuitePlan(try Suite(yaml: text, file: "suite.yaml"), devices: devices, backend: .local)
     }
 
+    /// A suite of one train-mlp benchmark named `name` with `lines` as its further keys, one per line (the keys
+    /// start on line 5, column 5).
+    static func trainMLP(name: String = "b", _ lines: String...) -> String {
+        "name: s\nbenchmarks:\n  - name: \(name)\n    workload: train-mlp\n"
+            + lines.map { "    \($0)\n" }.joined()
+    }
+
     private func refusal(_ text: String) -> InputError? {
         do {
             _ = try plan(text)
@@ -80,15 +87,7 @@ import Testing
     @Test("a memory size Lambda refuses is named at its line and column, with invoke's own range")
     func memoryOutOfRange() throws {
         let error = try #require(
-            refusal(
-                """
-                name: s
-                benchmarks:
-                  - name: fn
-                    workload: train-mlp
-                    executor: function
-                    memory: [128, 64]
-                """))
+            refusal(Self.trainMLP(name: "fn", "executor: function", "memory: [128, 64]")))
         #expect(error.field == "suite.yaml:6:13: benchmarks[0].memory", "\(error)")
         #expect(error.value == "64")
         #expect(error.allowed.contains("10240"), "\(error.allowed)")
@@ -97,14 +96,7 @@ import Testing
     @Test("a workload parameter out of range is named under params, where it was written")
     func parameterOutOfRange() throws {
         let error = try #require(
-            refusal(
-                """
-                name: s
-                benchmarks:
-                  - name: b
-                    workload: train-mlp
-                    params: {batch: 8, hidden: 0}
-                """))
+            refusal(Self.trainMLP("params: {batch: 8, hidden: 0}")))
         #expect(error.field.hasPrefix("suite.yaml:5:"), "\(error)")
         #expect(error.field.hasSuffix("benchmarks[0].params.hidden"), "\(error)")
         #expect(error.value == "0")
@@ -113,7 +105,7 @@ import Testing
     @Test("a parameter the workload does not have is named under params, with the workload's parameters")
     func unknownParameter() throws {
         let error = try #require(
-            refusal("name: s\nbenchmarks:\n  - name: b\n    workload: train-mlp\n    params: {hiden: 3}\n"))
+            refusal(Self.trainMLP("params: {hiden: 3}")))
         #expect(error.field == "suite.yaml:5:21: benchmarks[0].params.hiden", "\(error)")
         #expect(error.allowed.contains("hidden") && !error.allowed.contains("--"), "\(error.allowed)")
     }
@@ -121,14 +113,7 @@ import Testing
     @Test("an unknown key is refused with the keys allowed")
     func unknownKey() throws {
         let error = try #require(
-            refusal(
-                """
-                name: s
-                benchmarks:
-                  - name: b
-                    workload: train-mlp
-                    repeats: 3
-                """))
+            refusal(Self.trainMLP("repeats: 3")))
         #expect(error.field == "suite.yaml:5:5: benchmarks[0].repeats", "\(error)")
         #expect(error.allowed.contains("repeat,"), "\(error.allowed)")
     }
@@ -153,15 +138,7 @@ import Testing
     @Test("a caps study's time cap scale is checked as caps checks it, named as the suite's key")
     func capsScale() throws {
         let error = try #require(
-            refusal(
-                """
-                name: s
-                benchmarks:
-                  - name: b
-                    workload: train-mlp
-                    executor: function
-                    caps: {time-cap-scale: 2}
-                """))
+            refusal(Self.trainMLP("executor: function", "caps: {time-cap-scale: 2}")))
         #expect(error.field == "suite.yaml:6:28: benchmarks[0].caps.time-cap-scale", "\(error)")
     }
 
