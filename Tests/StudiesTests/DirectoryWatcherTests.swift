@@ -1,5 +1,6 @@
 import CapsizeCore
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -100,6 +101,50 @@ import Testing
         #expect(try await files.next()?.key == "batch 7/two.txt")
         try Data("z".utf8).write(to: URL(fileURLWithPath: watched + "/last.txt"))
         #expect(try await files.next()?.key == "last.txt")
+    }
+
+    @Test("files landing while the watch starts are each reported once at most, and every one after it is reported")
+    func landingWhileStarting() async throws {
+        let (root, watched) = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let written = Atomic<Int>(0)
+        let writer = Task.detached {
+            for index in 0..<400 {
+                try Data("file \(index)".utf8).write(to: URL(fileURLWithPath: watched + "/f\(index)"))
+                written.store(index + 1, ordering: .sequentiallyConsistent)
+            }
+        }
+        while written.load(ordering: .sequentiallyConsistent) < 50 { try await Task.sleep(for: .milliseconds(1)) }
+        let before = written.load(ordering: .sequentiallyConsistent)
+        let watcher = try DirectoryWatcher(directory: watched)
+        let after = written.load(ordering: .sequentiallyConsistent)
+        try await writer.value
+        try Data("end".utf8).write(to: URL(fileURLWithPath: watched + "/zz-end"))
+        var seen: [String: Int] = [:]
+        for try await file in watcher.files {
+            if file.key == "zz-end" { break }
+            seen[file.key, default: 0] += 1
+        }
+        #expect(seen.values.allSatisfy { $0 == 1 })
+        // Written before the watch began: not reported. Begun after it started: all reported.
+        #expect((0..<before).allSatisfy { seen["f\($0)"] == nil })
+        #expect((after + 1..<400).allSatisfy { seen["f\($0)"] == 1 })
+    }
+
+    @Test("a file written into a folder the moment it is made is reported once")
+    func newFolderRace() async throws {
+        let (root, watched) = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let watcher = try DirectoryWatcher(directory: watched)
+        var files = watcher.files.makeAsyncIterator()
+        for index in 0..<20 {
+            try FileManager.default.createDirectory(atPath: watched + "/d\(index)", withIntermediateDirectories: false)
+            try Data("inside \(index)".utf8).write(to: URL(fileURLWithPath: watched + "/d\(index)/data.txt"))
+        }
+        try Data("end".utf8).write(to: URL(fileURLWithPath: watched + "/zz-end"))
+        var seen: [String] = []
+        while let file = try await files.next(), file.key != "zz-end" { seen.append(file.key) }
+        #expect(seen.sorted() == (0..<20).map { "d\($0)/data.txt" }.sorted())
     }
 
     @Test("a directory that does not exist is refused, naming it")

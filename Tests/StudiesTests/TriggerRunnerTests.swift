@@ -63,10 +63,10 @@ final class JumpingClock: Sendable {
 
     /// Runs `runner` until `functions` has seen `count` invokes, then cancels it.
     static func run(_ runner: TriggerRunner, until count: Int, of functions: RecordingFunctions) async throws {
-        let task = Task { try await runner.run() }
+        let task = Task { await runner.run() }
         while functions.count < count { try await Task.sleep(for: .milliseconds(5)) }
         task.cancel()
-        try await task.value
+        await task.value
     }
 
     @Test("a schedule invokes its function asynchronously with a Scheduled Event at each fire time")
@@ -150,5 +150,30 @@ final class JumpingClock: Sendable {
         #expect(record.s3.object.size == 8)
         #expect(await runner.recent.first?.summary == "s3://uploads/new data.csv (8 bytes)")
         #expect(await runner.counts["s3://uploads"] == TriggerCounts(invoked: 1))
+    }
+
+    @Test("a watched directory that goes away stops its trigger, saying so, and the other triggers go on")
+    func directoryRemoved() async throws {
+        let root = try temporaryDirectory("capsize-trigger")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/drop", withIntermediateDirectories: false)
+        let functions = RecordingFunctions()
+        let runner = try TriggerRunner(
+            triggers: [
+                try Trigger.directory(root + "/drop", function: "ingest"),
+                try Trigger.schedule("rate(1 minute)", function: "tick"),
+            ], functions: functions, clock: JumpingClock(Self.start).clock)
+        try FileManager.default.removeItem(atPath: root + "/drop")
+        let task = Task { await runner.run() }
+        while await !runner.recent.contains(where: { if case .stopped = $0.outcome { true } else { false } }) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let ticks = functions.count
+        while functions.count < ticks + 2 { try await Task.sleep(for: .milliseconds(5)) }
+        task.cancel()
+        await task.value
+        let stop = try #require(await runner.recent.first { $0.trigger == "s3://drop" })
+        #expect(stop.summary == "stopped watching \(root)/drop")
+        #expect(stop.outcome == .stopped("the watched directory \(root)/drop went away (removed, moved or unmounted)"))
     }
 }

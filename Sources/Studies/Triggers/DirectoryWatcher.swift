@@ -29,10 +29,17 @@ public struct LandedFile: Sendable, Equatable {
 /// The watch is in place when `init` returns: a file closed after that is reported, whatever moment of the start
 /// it began being written in. A folder made (or moved in) later is watched as soon as inotify says so, then listed,
 /// so that files landing in it before its watch are reported too; one reported both by that listing and by its
-/// own event is reported once (the same inode, size and times). After an inotify queue overflow every folder is
-/// listed again the same way. Such a listing cannot see whether a file is still being written: a file written
-/// into a folder in the instant before its watch starts may be reported before it is complete, then again.
+/// own event is reported once (the same inode, size and times), and one the listing finds still open for writing
+/// (a read lease is refused) is left to its close's event. After an inotify queue overflow every folder is listed
+/// again the same way. Where leases are not allowed (another user's file), a file written into a new folder in the
+/// instant before its watch starts may be reported before it is complete, then again.
 public final class DirectoryWatcher: Sendable {
+    /// What ends `files` when the watched directory itself is removed, moved away or unmounted.
+    public struct Gone: Error, Equatable, CustomStringConvertible {
+        public var directory: String
+        public var description: String { "the watched directory \(directory) went away (removed, moved or unmounted)" }
+    }
+
     /// The watched directory, as given.
     public let directory: String
     /// Each landed file, in the order inotify reported them; finishes with an error when the directory goes away
@@ -122,8 +129,9 @@ private struct WatchLoop: Sendable {
     /// The last version reported of each key.
     var reported: [String: FileIdentity] = [:]
     var lastSequence: UInt64 = 0
-    /// Files found by a listing, to report once the listing is done.
-    var found: [String] = []
+    /// Files to report once the events read are handled: by key, whether a listing found it (rather than its
+    /// own event).
+    var found: [(key: String, listed: Bool)] = []
 
     init(fd: Int32, root: String, recursive: Bool, startedAt: timespec) {
         self.fd = fd
@@ -136,7 +144,7 @@ private struct WatchLoop: Sendable {
 
     /// Watches `folder`, then lists it (and, recursively, its folders).
     mutating func add(folder: String, listing: Listing) throws(SystemCallError) {
-        var mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR)
+        var mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR | IN_MOVE_SELF)
         if recursive { mask |= UInt32(IN_CREATE | IN_MOVED_FROM) }
         let watch = inotify_add_watch(fd, path(folder), mask)
         guard watch >= 0 else {
@@ -159,11 +167,26 @@ private struct WatchLoop: Sendable {
                 switch listing {
                 case .baseline where Self.before(status.st_ctim, startedAt): baseline[key] = FileIdentity(status)
                 case .baseline: break
-                case .report: found.append(key)
+                case .report: found.append((key, true))
                 }
             default: break
             }
         }
+    }
+
+    /// Whether some process has the file `fd` reads open for writing: Linux refuses a read lease (`F_SETLEASE`)
+    /// with `EAGAIN` then. The lease, when granted, is dropped at once; a writer opening the file meanwhile breaks
+    /// it with a signal, set to SIGWINCH (ignored unless handled) rather than SIGIO, which would end capsize. Where
+    /// leases are not allowed (another user's file, leases disabled) the answer is no.
+    static func openForWriting(_ fd: Int32) -> Bool {
+        let setLease: Int32 = 1024  // F_SETLEASE
+        let setSignal: Int32 = 10  // F_SETSIG
+        guard fcntl(fd, setSignal, SIGWINCH) == 0 else { return false }
+        if fcntl(fd, setLease, Int32(F_RDLCK)) == 0 {
+            _ = fcntl(fd, setLease, Int32(F_UNLCK))
+            return false
+        }
+        return errno == EAGAIN
     }
 
     static func before(_ a: timespec, _ b: timespec) -> Bool {
@@ -198,14 +221,13 @@ private struct WatchLoop: Sendable {
                 let nameBytes = UnsafeRawBufferPointer(rebasing: buffer[(offset + 16)..<(offset + 16 + length)])
                 let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
                 offset += 16 + length
-                if mask & UInt32(IN_IGNORED) != 0, watch == rootWatch {
-                    return continuation.finish(
-                        throwing: InputError(field: "directory", value: root, allowed: "a directory that stays"))
+                if mask & UInt32(IN_IGNORED | IN_MOVE_SELF) != 0, watch == rootWatch {
+                    return continuation.finish(throwing: DirectoryWatcher.Gone(directory: root))
                 }
                 handle(watch: watch, mask: mask, name: name)
             }
-            for key in found {
-                if let file = land(key) { continuation.yield(file) }
+            for (key, listed) in found {
+                if let file = land(key, listed: listed) { continuation.yield(file) }
             }
             found.removeAll()
         }
@@ -233,12 +255,13 @@ private struct WatchLoop: Sendable {
                 try? add(folder: key, listing: .report)
             }
         } else if mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 {
-            found.append(key)
+            found.append((key, false))
         }
     }
 
-    /// Reads `key` for its size and MD5; nil when it is gone, not a plain file, or reported in this version.
-    mutating func land(_ key: String) -> LandedFile? {
+    /// Reads `key` for its size and MD5; nil when it is gone, not a plain file, or reported in this version, or
+    /// when a listing found it still open for writing (its close is an event to come).
+    mutating func land(_ key: String, listed: Bool) -> LandedFile? {
         let file = open(path(key), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard file >= 0 else { return nil }
         defer { _ = close(file) }
@@ -246,6 +269,7 @@ private struct WatchLoop: Sendable {
         guard fstat(file, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
         let identity = FileIdentity(status)
         if reported[key] == identity || baseline[key] == identity { return nil }
+        if listed, Self.openForWriting(file) { return nil }
         var digest = MD5()
         var size = 0
         let chunk = 1 << 20

@@ -3,6 +3,7 @@ import Foundation
 /// MD5 (RFC 1321), fed in pieces: what S3 puts in a single-part object's ETag. Not for security.
 struct MD5 {
     private var state: (UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476)
+    /// Bytes short of a whole 64-byte block, kept for the next piece.
     private var pending: [UInt8] = []
     private var length: UInt64 = 0
 
@@ -16,17 +17,28 @@ struct MD5 {
         UInt32(truncatingIfNeeded: Int64(abs(sin(Double($0 + 1))) * 4_294_967_296))
     }
 
-    mutating func update<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
+    mutating func update(_ bytes: some Collection<UInt8>) {
         length &+= UInt64(bytes.count)
-        pending.append(contentsOf: bytes)
-        let whole = pending.count / 64 * 64
-        guard whole > 0 else { return }
-        pending.withUnsafeBufferPointer { buffer in
-            for start in stride(from: 0, to: whole, by: 64) {
-                process(UnsafeBufferPointer(rebasing: buffer[start..<start + 64]))
-            }
+        let done: Bool? = bytes.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
+        if done == nil { _ = Array(bytes).withUnsafeBytes { update($0) } }
+    }
+
+    private mutating func update(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var rest = bytes[...]
+        if !pending.isEmpty {
+            let taken = min(64 - pending.count, rest.count)
+            pending.append(contentsOf: rest.prefix(taken))
+            rest = rest.dropFirst(taken)
+            guard pending.count == 64 else { return true }
+            pending.withUnsafeBytes { process(block: $0) }
+            pending.removeAll(keepingCapacity: true)
         }
-        pending.removeFirst(whole)
+        while rest.count >= 64 {
+            process(block: UnsafeRawBufferPointer(rebasing: rest.prefix(64)))
+            rest = rest.dropFirst(64)
+        }
+        pending.append(contentsOf: rest)
+        return true
     }
 
     /// The digest as 32 lowercase hex digits.
@@ -40,11 +52,7 @@ struct MD5 {
             .map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
-    private mutating func process(_ block: UnsafeBufferPointer<UInt8>) {
-        var words = [UInt32](repeating: 0, count: 16)
-        for index in 0..<16 {
-            words[index] = (0..<4).reduce(0) { $0 | UInt32(block[index * 4 + $1]) << (8 * $1) }
-        }
+    private mutating func process(block: UnsafeRawBufferPointer) {
         var (a, b, c, d) = state
         for round in 0..<64 {
             var f: UInt32
@@ -55,7 +63,8 @@ struct MD5 {
             case 32..<48: (f, g) = (b ^ c ^ d, (3 * round + 5) % 16)
             default: (f, g) = (c ^ (b | ~d), (7 * round) % 16)
             }
-            f = f &+ a &+ Self.constants[round] &+ words[g]
+            let word = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4 * g, as: UInt32.self))
+            f = f &+ a &+ Self.constants[round] &+ word
             a = d
             d = c
             c = b

@@ -60,6 +60,8 @@ public struct TriggerDelivery: Sendable, Equatable {
         case failed(String)
         /// A schedule's fire time that passed while capsize was busy: not sent (EventBridge does not replay it).
         case missed
+        /// The trigger ended: its directory went away, or inotify failed (the error, in words); the others go on.
+        case stopped(String)
     }
 
     public var trigger: String
@@ -140,24 +142,21 @@ public actor TriggerRunner {
         self.watchers = watchers
     }
 
-    /// Runs every trigger until the task is cancelled (or, for a schedule whose last time passed, ends).
-    /// - Throws: what ends a directory's watch (the directory removed, inotify failing).
-    public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
+    /// Runs every trigger until the task is cancelled, or until each has ended: a schedule whose last time passed,
+    /// a directory that went away (a delivery `stopped` says so).
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
             for (index, trigger) in triggers.enumerated() {
                 switch trigger.source {
                 case .schedule(let expression, let rule):
-                    group.addTask { try await self.runSchedule(expression, rule: rule, trigger: trigger) }
+                    // Only cancellation ends a schedule early.
+                    group.addTask { try? await self.runSchedule(expression, rule: rule, trigger: trigger) }
                 case .directory(_, let bucket):
                     guard let watcher = watchers[index] else { continue }
-                    group.addTask { try await self.runDirectory(watcher, bucket: bucket, trigger: trigger) }
+                    group.addTask { await self.runDirectory(watcher, bucket: bucket, trigger: trigger) }
                 }
             }
-            do {
-                try await group.waitForAll()
-            } catch is CancellationError {
-                return
-            }
+            await group.waitForAll()
         }
     }
 
@@ -181,7 +180,20 @@ public actor TriggerRunner {
         }
     }
 
-    private func runDirectory(_ watcher: DirectoryWatcher, bucket: String, trigger: Trigger) async throws {
+    private func runDirectory(_ watcher: DirectoryWatcher, bucket: String, trigger: Trigger) async {
+        do {
+            try await sendFiles(of: watcher, bucket: bucket, trigger: trigger)
+        } catch is CancellationError {
+            return
+        } catch {
+            record(
+                TriggerDelivery(
+                    trigger: trigger.name, function: trigger.function, time: clock.now(),
+                    summary: "stopped watching \(watcher.directory)", payload: Data(), outcome: .stopped("\(error)")))
+        }
+    }
+
+    private func sendFiles(of watcher: DirectoryWatcher, bucket: String, trigger: Trigger) async throws {
         for try await file in watcher.files {
             let requestId = UUID().uuidString
             let event = S3Event(
@@ -215,6 +227,7 @@ public actor TriggerRunner {
         case .invoked: count.invoked += 1
         case .failed: count.failed += 1
         case .missed: count.missed += 1
+        case .stopped: break
         }
         counts[delivery.trigger] = count
         log(delivery)
