@@ -32,6 +32,7 @@ import Testing
         let (root, watched) = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let watcher = try DirectoryWatcher(directory: watched)
+        defer { withExtendedLifetime(watcher) {} }
         var files = watcher.files.makeAsyncIterator()
         try Data("hello, world\n".utf8).write(to: URL(fileURLWithPath: watched + "/greeting one.txt"))
         let first = try #require(try await files.next())
@@ -51,6 +52,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         try Data("made elsewhere".utf8).write(to: URL(fileURLWithPath: root + "/staged.csv"))
         let watcher = try DirectoryWatcher(directory: watched)
+        defer { withExtendedLifetime(watcher) {} }
         var files = watcher.files.makeAsyncIterator()
         try FileManager.default.moveItem(atPath: root + "/staged.csv", toPath: watched + "/data.csv")
         let moved = try #require(try await files.next())
@@ -66,6 +68,7 @@ import Testing
         let (root, watched) = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let watcher = try DirectoryWatcher(directory: watched)
+        defer { withExtendedLifetime(watcher) {} }
         var files = watcher.files.makeAsyncIterator()
         let descriptor = open(watched + "/big.bin", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         try #require(descriptor >= 0)
@@ -88,6 +91,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         try Data("old".utf8).write(to: URL(fileURLWithPath: watched + "/old.txt"))
         let watcher = try DirectoryWatcher(directory: watched)
+        defer { withExtendedLifetime(watcher) {} }
         var files = watcher.files.makeAsyncIterator()
         // A folder made with a file already in it (moved in whole): its file is found by listing it.
         try FileManager.default.createDirectory(atPath: root + "/batch", withIntermediateDirectories: false)
@@ -117,6 +121,7 @@ import Testing
         while written.load(ordering: .sequentiallyConsistent) < 50 { try await Task.sleep(for: .milliseconds(1)) }
         let before = written.load(ordering: .sequentiallyConsistent)
         let watcher = try DirectoryWatcher(directory: watched)
+        defer { withExtendedLifetime(watcher) {} }
         let after = written.load(ordering: .sequentiallyConsistent)
         try await writer.value
         try Data("end".utf8).write(to: URL(fileURLWithPath: watched + "/zz-end"))
@@ -136,6 +141,7 @@ import Testing
         let (root, watched) = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let watcher = try DirectoryWatcher(directory: watched)
+        defer { withExtendedLifetime(watcher) {} }
         var files = watcher.files.makeAsyncIterator()
         for index in 0..<20 {
             try FileManager.default.createDirectory(atPath: watched + "/d\(index)", withIntermediateDirectories: false)

@@ -42,8 +42,10 @@ public final class DirectoryWatcher: Sendable {
 
     /// The watched directory, as given.
     public let directory: String
+    private let stop: StopFlag
     /// Each landed file, in the order inotify reported them; finishes with an error when the directory goes away
-    /// or inotify fails, and stops watching when the consumer stops iterating.
+    /// or inotify fails. Watching stops when the consumer stops iterating or when the watcher is released: keep
+    /// the watcher while iterating.
     public let files: AsyncThrowingStream<LandedFile, any Error>
 
     /// Starts watching `directory` and its folders (`recursive`).
@@ -66,6 +68,7 @@ public final class DirectoryWatcher: Sendable {
             throw error
         }
         let stop = StopFlag()
+        self.stop = stop
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: LandedFile.self)
         files = stream
         continuation.onTermination = { _ in stop.stopped.store(true, ordering: .relaxed) }
@@ -75,6 +78,9 @@ public final class DirectoryWatcher: Sendable {
             loop.run(continuation, stop: stop)
         }
     }
+
+    /// Stops the watching thread, also when nothing iterated `files` (whose end would have stopped it).
+    deinit { stop.stopped.store(true, ordering: .relaxed) }
 }
 
 /// Set when the stream ends, for the watching thread (which looks at least every `checkEvery` milliseconds).

@@ -58,8 +58,9 @@ public struct TriggerDelivery: Sendable, Equatable {
         case invoked(requestId: String, statusCode: Int)
         /// The invoke failed (unknown function, throttled, …): the error, in words.
         case failed(String)
-        /// A schedule's fire time that passed while capsize was busy: not sent (EventBridge does not replay it).
-        case missed
+        /// This many of a schedule's fire times, from `time` on, passed while capsize was busy: not sent, late or in
+        /// a burst.
+        case missed(Int)
         /// The trigger ended: its directory went away, or inotify failed (the error, in words); the others go on.
         case stopped(String)
     }
@@ -169,13 +170,20 @@ public actor TriggerRunner {
                 try JSONEncoder.triggers.encode(event), trigger: trigger, time: fire,
                 summary: "Scheduled Event \(event.time)")
             previous = fire
-            // A time that passed while the delivery ran is not sent late: EventBridge does not replay it either.
+            // Times that passed while the delivery ran are not sent late: one record says how many and from when.
+            var missed: (first: Date, last: Date, count: Int)?
             while let next = expression.nextFire(after: previous), next < clock.now().addingTimeInterval(-1) {
+                missed = (missed?.first ?? next, next, (missed?.count ?? 0) + 1)
+                previous = next
+            }
+            if let missed {
+                let range = [missed.first, missed.last].map(ScheduledEvent.timeText).joined(separator: " to ")
                 record(
                     TriggerDelivery(
-                        trigger: trigger.name, function: trigger.function, time: next,
-                        summary: "Scheduled Event \(ScheduledEvent.timeText(next))", payload: Data(), outcome: .missed))
-                previous = next
+                        trigger: trigger.name, function: trigger.function, time: missed.first,
+                        summary: "Scheduled Event "
+                            + (missed.count == 1 ? ScheduledEvent.timeText(missed.first) : range),
+                        payload: Data(), outcome: .missed(missed.count)))
             }
         }
     }
@@ -226,7 +234,7 @@ public actor TriggerRunner {
         switch delivery.outcome {
         case .invoked: count.invoked += 1
         case .failed: count.failed += 1
-        case .missed: count.missed += 1
+        case .missed(let times): count.missed += times
         case .stopped: break
         }
         counts[delivery.trigger] = count
