@@ -1,6 +1,7 @@
 import CapsizeCore
 import Foundation
 import Testing
+import Workloads
 
 @testable import Studies
 
@@ -226,5 +227,26 @@ import Testing
         #expect(
             try Self.next("cron(0 0 1 1 ? 2026/4)", after: "2026-12-06T00:00:00Z") == Self.utc("2030-01-01T00:00:00Z"))
         #expect(try Self.next("cron(59 23 31 12 ? 2199)", after: "2199-12-31T23:59:00Z") == nil)
+    }
+
+    @Test("civil dates and weekdays agree with Foundation's Gregorian calendar from 1970 to 2199")
+    func civilDates() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: "UTC"))
+        var generator = SplitMix64(seed: 12)
+        let last = CivilTime(year: 2199, month: 12, day: 31, hour: 23, minute: 59).minutes
+        for _ in 0..<2000 {
+            let minutes = Int.random(in: 0...last, using: &generator)
+            let time = CivilTime(minutes: minutes)
+            let date = Date(timeIntervalSince1970: TimeInterval(minutes) * 60)
+            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday], from: date)
+            #expect(
+                [time.year, time.month, time.day, time.hour, time.minute]
+                    == [parts.year, parts.month, parts.day, parts.hour, parts.minute].map { $0 ?? -1 })
+            #expect(CivilTime.weekday(year: time.year, month: time.month, day: time.day) == parts.weekday)
+            #expect(time.minutes == minutes)
+            let days = try #require(calendar.range(of: .day, in: .month, for: date)).count
+            #expect(CivilTime.daysIn(year: time.year, month: time.month) == days)
+        }
     }
 }
