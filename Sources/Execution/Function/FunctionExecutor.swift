@@ -94,7 +94,11 @@ public actor FunctionExecutor {
     }
 
     /// One invocation: synchronous, or asynchronous with its retries and dead-lettering.
-    public func invokeOnce(index: Int = 0, type: InvocationType = .synchronous) async -> InvocationOutcome {
+    /// - Parameter override: the event to send instead of the executor's (an Invoke API call's own payload).
+    public func invokeOnce(index: Int = 0, type: InvocationType = .synchronous, event override: FunctionEvent? = nil)
+        async -> InvocationOutcome
+    {
+        let event = override ?? self.event
         let requestId = RunRecord.newID()
         let payload =
             options.userRuntime == nil ? WorkerLines.request(event, requestId: requestId) : Self.body(of: event)
