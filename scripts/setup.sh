@@ -45,3 +45,14 @@ if [[ ! -x .venv-tools/bin/cfn-lint ]]; then
   python3 -m venv .venv-tools && .venv-tools/bin/pip install -q cfn-lint \
     || { echo "setup: failed: python3 -m venv .venv-tools && .venv-tools/bin/pip install cfn-lint" >&2; exit 1; }
 fi
+# awslambdaric (PyPI), AWS's runtime interface client: `capsize invoke` runs a user's Python handler through it, and the
+# tests do. Made from the system's Python: when capsize runs as root the sandbox runs functions as another user, who
+# must be able to run the venv's python (a pyenv under /root is out of its reach).
+if [[ ! -x .venv-lambda/bin/python3 ]] || ! .venv-lambda/bin/python3 -c 'import awslambdaric' 2>/dev/null; then
+  python=python3
+  [[ -x /usr/bin/python3 ]] && python=/usr/bin/python3
+  echo "setup: installing awslambdaric into .venv-lambda"
+  rm -rf .venv-lambda
+  "$python" -m venv .venv-lambda && .venv-lambda/bin/pip install -q awslambdaric \
+    || { echo "setup: failed: $python -m venv .venv-lambda && .venv-lambda/bin/pip install awslambdaric" >&2; exit 1; }
+fi

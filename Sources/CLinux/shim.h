@@ -11,6 +11,12 @@ int pipe2(int pipefd[2], int flags);
 /// Waits on descriptors with a nanosecond timeout. The corresponding C function is `ppoll`.
 int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask);
 
+#include <sys/socket.h>
+
+/// Accepts a connection whose descriptor has `flags` (SOCK_NONBLOCK, SOCK_CLOEXEC) from the start. The corresponding C
+/// function is `accept4`.
+int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>

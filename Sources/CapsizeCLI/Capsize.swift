@@ -15,7 +15,8 @@ struct Capsize: AsyncParsableCommand {
         version: "capsize \(CapsizeVersion.current)",
         subcommands: [
             RunCommand.self, ReportCommand.self,
-            DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, InvokeCommand.self, SubmitCommand.self,
+            DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, InvokeCommand.self, FunctionCommand.self,
+            SubmitCommand.self,
             JobsCommand.self, LogsCommand.self, RunsCommand.self, CompareCommand.self, SweepCommand.self,
             CapsCommand.self,
             RecommendCommand.self, ExportCommand.self, WorkerCommand.self,

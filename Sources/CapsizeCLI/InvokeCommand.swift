@@ -1,5 +1,6 @@
 import ArgumentParser
 import CapsizeCore
+import Foundation
 import Reports
 import Store
 import Studies
@@ -17,6 +18,9 @@ struct InvokeCommand: ResumableCommand {
             here; costs are projected from the price table.
               capsize invoke train-mlp --batch 256 --memory 1024 --timeout 10 --count 5
               capsize invoke command --memory 128 --timeout 1 -- sleep 5
+            A function defined with `capsize function create` is invoked by its name, with its own code, runtime and \
+            settings; --payload is its event (- reads stdin), and each invocation prints the function's log and response.
+              capsize invoke hello --payload event.json --count 3
             """)
     static let runKind = RunRecord.Kind.invoke
 
@@ -36,6 +40,11 @@ struct InvokeCommand: ResumableCommand {
     var reservedConcurrency: Int?
     @Flag(name: .customLong("async"), help: "Invoke asynchronously (Event): retries, dead-letter directory.")
     var asynchronous = false
+    @Option(
+        name: .customLong("type"),
+        help: ArgumentHelp(
+            "RequestResponse or Event (the same as --async), as the Invoke API names them.", valueName: "TYPE"))
+    var invocationType: String?
     @Option(parsing: .unconditional, help: "Asynchronous retries (0...2).") var retries = 2
     @Option(
         name: .customLong("maximum-event-age"), parsing: .unconditional,
@@ -47,7 +56,8 @@ struct InvokeCommand: ResumableCommand {
     @Option(help: "Device inside the function: auto or cpu (no GPU in a function).") var device = "auto"
     @Option(
         help: ArgumentHelp(
-            "A file sent as the event's payload (6 MB synchronous, 1 MB asynchronous at most).", valueName: "FILE"))
+            "A file sent as the event's payload (6 MB synchronous, 1 MB asynchronous at most); - reads stdin.",
+            valueName: "FILE"))
     var payload: String?
     @Option(
         name: .customLong("dead-letter-dir"),
@@ -65,13 +75,7 @@ struct InvokeCommand: ResumableCommand {
 
     /// Invokes the function: in a new run, or in `resuming` (taken over), skipping what it recorded.
     func start(resuming: RunRecord?) async throws {
-        let request = try InvokeRequest(
-            workload: try workload.name(), parameters: workload.parameters, memory: memory, timeout: timeout,
-            ephemeralStorage: ephemeralStorage, architecture: architecture, reservedConcurrency: reservedConcurrency,
-            device: device, payload: payload, count: count, concurrency: concurrency, asynchronous: asynchronous,
-            retries: retries, maximumEventAge: maximumEventAge, retryDelays: retryDelays, idleTimeout: idleTimeout,
-            deadLetterDirectory: deadLetterDirectory, variables: environment.variables,
-            governsCPUShare: cpuShare.governs)
+        let request = try makeRequest()
         let store = try openStore()
         var shortID = ""
         let report = try await Invoke.run(
@@ -89,7 +93,12 @@ struct InvokeCommand: ResumableCommand {
             try printJSON(report)
         } else {
             for outcome in report.invocations {
-                for line in InvokeText.log(outcome, hints: .commandLine) { say(line) }
+                if request.options.userRuntime != nil {
+                    // A user's function: its log as CloudWatch has it (START, its output, END, REPORT), its response.
+                    say(InvokeText.functionLog(outcome, hints: .commandLine))
+                } else {
+                    for line in InvokeText.log(outcome, hints: .commandLine) { say(line) }
+                }
             }
             say(InvokeText.summary(report, governed: cpuShare.governs, hints: .commandLine))
             say("recorded as run \(shortID) in \(store.path)")
@@ -100,5 +109,60 @@ struct InvokeCommand: ResumableCommand {
             throw CommandFailure(
                 message: "\(failed.count) of \(report.invocations.count) invocation(s) did not succeed (\(kinds))")
         }
+    }
+
+    /// Whether to invoke asynchronously: `--async` or `--type Event`.
+    func isAsynchronous() throws -> Bool {
+        switch invocationType {
+        case nil: return asynchronous
+        case "Event": return true
+        case "RequestResponse" where !asynchronous: return false
+        default:
+            throw InputError(
+                setting: "type", value: invocationType ?? "",
+                allowed: "RequestResponse or Event (DryRun is the Invoke API's), not with --async RequestResponse")
+        }
+    }
+
+    /// The payload: a file's text, stdin's for `-`, nil when none was given.
+    func payloadText() throws -> String? {
+        guard let payload else { return nil }
+        let data: Data? =
+            payload == "-"
+            ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: payload)
+        guard let data else {
+            throw InputError(setting: "payload", value: payload, allowed: "a readable file, or - for stdin")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The options that set a function's configuration: a defined function has its own.
+    static let configurationFlags = ["--memory", "--timeout", "--ephemeral-storage", "--architecture", "--device"]
+
+    func makeRequest() throws -> InvokeRequest {
+        let name = try workload.name()
+        if workload.parameters.isEmpty, let definition = try FunctionStore().function(named: name) {
+            let given = ownArguments(after: "invoke")
+            for flag in Self.configurationFlags where given.contains(where: { $0 == flag || $0.hasPrefix(flag + "=") })
+            {
+                throw InputError(
+                    setting: String(flag.dropFirst(2)), value: "given for function \(name)",
+                    allowed: "nothing: a defined function has its own (capsize function create \(name) --replace ...)")
+            }
+            return try InvokeRequest(
+                function: definition, payload: try payloadText(), payloadSource: payload == "-" ? "stdin" : payload,
+                count: count, concurrency: concurrency, asynchronous: try isAsynchronous(),
+                reservedConcurrency: reservedConcurrency, retries: retries, maximumEventAge: maximumEventAge,
+                retryDelays: retryDelays, idleTimeout: idleTimeout, deadLetterDirectory: deadLetterDirectory,
+                variables: environment.variables, governsCPUShare: cpuShare.governs)
+        }
+        return try InvokeRequest(
+            workload: name, parameters: workload.parameters, memory: memory, timeout: timeout,
+            ephemeralStorage: ephemeralStorage, architecture: architecture, reservedConcurrency: reservedConcurrency,
+            device: device, payload: payload, count: count, concurrency: concurrency,
+            asynchronous: try isAsynchronous(),
+            retries: retries, maximumEventAge: maximumEventAge, retryDelays: retryDelays, idleTimeout: idleTimeout,
+            deadLetterDirectory: deadLetterDirectory, variables: environment.variables,
+            governsCPUShare: cpuShare.governs)
     }
 }

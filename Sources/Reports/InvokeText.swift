@@ -70,6 +70,26 @@ public enum InvokeText {
         return lines
     }
 
+    /// A user's function's invocation: its log as CloudWatch has it (START, what the function wrote, END, REPORT;
+    /// the last 4 KB), then its response, or why it did not run.
+    public static func functionLog(_ outcome: InvocationOutcome, hints: some Hints) -> String {
+        guard let tail = outcome.logTail else { return log(outcome, hints: hints).joined(separator: "\n") }
+        var lines = [tail.hasSuffix("\n") ? String(tail.dropLast()) : tail]
+        if outcome.heldToCPUShare == nil { lines.append("  (Duration above: \(hints.ungoverned))") }
+        if let letter = outcome.deadLetterPath {
+            lines.append(
+                "event \(outcome.requestId) failed after \(outcome.attempts) attempt(s): dead letter \(letter)")
+        }
+        if outcome.status == .success {
+            lines.append("response: \(outcome.response ?? "")")
+        } else {
+            let document = outcome.response.flatMap { $0.isEmpty ? nil : $0 }
+            lines.append(
+                "error (Unhandled): " + (document ?? "\(outcome.errorType ?? "Error"): \(outcome.errorMessage ?? "")"))
+        }
+        return lines.joined(separator: "\n")
+    }
+
     /// Counts, measured percentiles and projected costs over the invocations.
     public static func summary(
         _ report: InvokeReport, governed: Bool, hints: some Hints, prices: PriceCatalog = .embedded

@@ -19,6 +19,8 @@ public struct InvokeRequest: Sendable {
     public var type: InvocationType
     /// Where the event's payload came from, for a message (a file's path); nil for "the event".
     public var payloadSource: String? = nil
+    /// A user's function's code where its runtime runs it (kept for as long as the request is).
+    public var code: RunnableCode? = nil
 
     /// - Throws: `InputError` naming the setting (`count`, `concurrency`, `payload`) or an executor option.
     func validate() throws(InputError) {
@@ -31,7 +33,7 @@ public struct InvokeRequest: Sendable {
         try options.validate()
         let asynchronous = type == .asynchronous
         let limit = asynchronous ? FunctionExecutor.asynchronousPayloadLimit : FunctionExecutor.synchronousPayloadLimit
-        let size = FunctionExecutor.payloadBytes(of: event)
+        let size = FunctionExecutor.payloadBytes(of: event, userRuntime: options.userRuntime != nil)
         if size > limit {
             throw InputError(
                 setting: "payload", value: "\(payloadSource ?? "the event") (\(size) bytes)",
@@ -81,13 +83,7 @@ extension InvokeRequest {
         let settings = FunctionSettings(
             configuration: configuration, governsCPUShare: governsCPUShare, variables: try variables.forFunction(),
             functionName: type.name)
-        let delays = try retryDelays.split(separator: ",", omittingEmptySubsequences: false).map {
-            word throws(InputError) -> Double in
-            guard let delay = Double(word.trimmingCharacters(in: .whitespaces)) else {
-                throw InputError(setting: "retryDelays", value: retryDelays, allowed: "seconds, comma-separated")
-            }
-            return delay
-        }
+        let delays = try Self.delays(retryDelays)
         var options = FunctionExecutor.Options()
         options.retries = retries
         options.maximumEventAgeSeconds = Double(maximumEventAge)
@@ -103,6 +99,59 @@ extension InvokeRequest {
             event: FunctionEvent(workload: type.name, arguments: parameters, device: device, payload: payloadText),
             options: options, count: count, concurrency: concurrency, type: asynchronous ? .asynchronous : .synchronous,
             payloadSource: payload)
+    }
+}
+
+extension InvokeRequest {
+    /// An invoke of a user's function (`capsize function create`): its own code, runtime and settings, the payload as
+    /// its event.
+    /// - Parameters:
+    ///   - payload: the event's bytes as text; nil sends `{}`.
+    ///   - variables: more variables for this invoke (they win over the function's).
+    /// - Throws: `InputError` naming the setting; `StudyFailure` when its runtime cannot be run here.
+    public init(
+        function definition: FunctionDefinition, payload: String?, payloadSource: String?, count: Int,
+        concurrency: Int, asynchronous: Bool, reservedConcurrency: Int?, retries: Int, maximumEventAge: Int,
+        retryDelays: String, idleTimeout: Double, deadLetterDirectory: String?, variables: UserVariables,
+        governsCPUShare: Bool
+    ) throws {
+        var settings = definition.settings(governsCPUShare: governsCPUShare)
+        if let reservedConcurrency {
+            guard (0...1_000).contains(reservedConcurrency) else {
+                throw InputError(
+                    setting: "reservedConcurrency", value: "\(reservedConcurrency)",
+                    allowed: "0...1000 (Lambda's default per-Region limit)")
+            }
+            settings.configuration.reservedConcurrency = reservedConcurrency
+        }
+        settings.variables.merge(try variables.forFunction()) { _, given in given }
+        try LambdaEnvironment.validate(settings.variables)
+        var options = FunctionExecutor.Options()
+        options.retries = retries
+        options.maximumEventAgeSeconds = Double(maximumEventAge)
+        options.retryDelays = try Self.delays(retryDelays)
+        options.idleTimeoutSeconds = idleTimeout
+        options.workerUsesOpenCL = false
+        if let deadLetterDirectory {
+            try ContainedPath.checkWritableFolder(deadLetterDirectory, setting: "deadLetterDir")
+        }
+        options.deadLetterDirectory = deadLetterDirectory
+        let code = try RunnableCode(definition, temporaryBase: options.temporaryBase)
+        options.userRuntime = try definition.userRuntime(codeDirectory: code.directory)
+        self.init(
+            settings: settings, event: FunctionEvent(workload: definition.name, payload: payload), options: options,
+            count: count, concurrency: concurrency, type: asynchronous ? .asynchronous : .synchronous,
+            payloadSource: payloadSource, code: code)
+    }
+
+    /// `60,120`: seconds before each asynchronous retry.
+    static func delays(_ text: String) throws(InputError) -> [Double] {
+        try text.split(separator: ",", omittingEmptySubsequences: false).map { word throws(InputError) -> Double in
+            guard let delay = Double(word.trimmingCharacters(in: .whitespaces)) else {
+                throw InputError(setting: "retryDelays", value: text, allowed: "seconds, comma-separated")
+            }
+            return delay
+        }
     }
 }
 

@@ -207,6 +207,12 @@ struct FuzzTemplate {
                 FuzzBase(head: [recommendation], options: ["--format", "sbatch", "--option", "batch-c7i.large"]),
             ],
             "worker": [FuzzBase()],
+            "function create": [
+                FuzzBase(head: ["fz"], options: ["--code", "@CASE@/files", "--handler", "app.handler", "--replace"])
+            ],
+            "function list": [FuzzBase(options: ["--json"])],
+            "function get": [FuzzBase(head: ["fz"])],
+            "function delete": [FuzzBase(head: ["fz"])],
         ]
     }
 

@@ -1,3 +1,4 @@
+import CloudModel
 import Foundation
 
 #if canImport(Glibc)
@@ -13,11 +14,14 @@ extension EnvironmentProcess: LaunchOwner {
         + "environment's processes were killed with it"
 
     func launcherOptions() -> [String] {
-        Launcher.options(options.argv, limits: launch.limits, user: options.user, pidNamespace: options.pidNamespace)
+        Launcher.options(
+            options.argv, limits: launch.limits, user: options.user, pidNamespace: options.pidNamespace,
+            workingDirectory: options.workingDirectory)
     }
 
     func environment() -> [String: String] {
         var environment = options.environment
+        if let server { environment["AWS_LAMBDA_RUNTIME_API"] = server.address }
         SandboxUser.completeEnvironment(
             &environment, temporary: options.temporaryDirectory, user: options.user, base: options.temporaryBase)
         return environment
@@ -33,14 +37,17 @@ extension EnvironmentProcess: LaunchOwner {
                 ? .exited(code: nil, signal: SIGKILL, message: Self.orphanMessage)
                 : .exited(code: nil, signal: nil, message: "capsize-launch ended (wait status \(status))"))
         finish(ending)
+        server?.closeAll()
         closeWake()
     }
 
     func nextWait(_ launch: LaunchSupervisor, now: Double) -> LaunchSupervisor.Wait {
-        let (active, deadline, generation, closing, pending, governed) = shared.withLock {
-            (
+        let (active, deadline, generation, closing, pending, governed, invocation) = shared.withLock {
+            let invocation = $0.invocation
+            $0.invocation = nil
+            return (
                 $0.waiter != nil, $0.waiter?.deadline, $0.generation, $0.closing, !$0.outgoing.isEmpty,
-                $0.waiter?.governed ?? false
+                $0.waiter?.governed ?? false, invocation
             )
         }
         if closing && launch.cause == nil { launch.kill(.cancelled) }
@@ -54,11 +61,15 @@ extension EnvironmentProcess: LaunchOwner {
                 launch.deadline = deadline
                 launch.resetPeak()
                 launch.scheduleSampling(from: now)
+                invocationLog = OutputTail(limit: invocationLog.limit)
             }
+            if let invocation { server?.enqueue(invocation) }
             launch.enforce(now: now)
             wake = launch.wakeTime
         }
-        return .init(until: wake, writing: pending, also: self.wake.read)
+        var also = [(fd: self.wake.read, events: Int16(POLLIN))]
+        if let server, launch.cause == nil { also += server.descriptors() }
+        return .init(until: wake, writing: pending, also: also)
     }
 
     func launch(_ launch: LaunchSupervisor, reported report: LaunchReport) {
@@ -78,6 +89,12 @@ extension EnvironmentProcess: LaunchOwner {
     }
 
     func launch(_ launch: LaunchSupervisor, wrote bytes: ArraySlice<UInt8>, to stream: LaunchSupervisor.Stream) {
+        if server != nil {
+            // A runtime's stdout and stderr are its log (CloudWatch's): both go to the tails, neither is parsed.
+            stderrTail.append(bytes)
+            invocationLog.append(bytes)
+            return
+        }
         guard stream == .stdout else { return stderrTail.append(bytes) }
         // Only the bytes just read can hold a new line's end: searching the whole buffer on every read made a 6 MB
         // answer take 30 s in a debug build.
@@ -102,13 +119,56 @@ extension EnvironmentProcess: LaunchOwner {
         shared.withLock { $0.outgoing.removeFirst(min(written, $0.outgoing.count)) }
     }
 
-    func woken(_ launch: LaunchSupervisor) {
+    func woken(_ launch: LaunchSupervisor, descriptor: Int32, events: Int16) {
+        if let server, server.owns(descriptor) {
+            for event in server.handle(descriptor, events: events) { answer(event, launch) }
+            return
+        }
         var bytes = [UInt8](repeating: 0, count: 64)
         while case .bytes = bytes.withUnsafeMutableBytes({ try? Posix.read(wake.read, into: $0) }) {}
     }
 
+    /// Acts on what the runtime said through the Runtime API: its first `/next` ends Init; a response or an error
+    /// answers the outstanding request.
+    func answer(_ event: RuntimeAPIEvent, _ launch: LaunchSupervisor) {
+        guard launch.cause == nil else { return }
+        switch event {
+        case .ready:
+            guard initializing else { return }
+            initializing = false
+            resolve(line: Data(), ending: nil)
+        case .initError(let type, let message, let body):
+            guard initializing else { return }
+            initializing = false
+            resolve(
+                line: Data(body), ending: nil,
+                error: FunctionError(errorType: type, errorMessage: message, payload: Data(body)))
+        case .response(_, let body):
+            answered(Data(body), error: nil, launch)
+        case .error(_, let type, let message, let body):
+            answered(
+                Data(body), error: FunctionError(errorType: type, errorMessage: message, payload: Data(body)), launch)
+        case .responseTooLarge:
+            let message = LambdaLog.responseTooLarge(limit: options.responseLimit)
+            let payload = HTTPResponse.error(0, type: LambdaLog.responseTooLargeErrorType, message: message).body
+            answered(
+                Data(payload),
+                error: FunctionError(
+                    errorType: LambdaLog.responseTooLargeErrorType, errorMessage: message, payload: Data(payload)),
+                launch)
+        }
+    }
+
+    /// Answers the outstanding request with what the runtime posted, after the output it wrote before it (so that the
+    /// log is whole), a last memory reading and a last look at /tmp (as for a worker's answer line).
+    private func answered(_ body: Data, error: FunctionError?, _ launch: LaunchSupervisor) {
+        launch.readOutput(self)
+        launch.takeSample()
+        if !launch.checkStorage() { resolve(line: body, ending: nil, error: error) }
+    }
+
     /// Answers the outstanding request, if any.
-    func resolve(line: Data?, ending: Ending?) {
+    func resolve(line: Data?, ending: Ending?, error: FunctionError? = nil) {
         launch.releaseGovernor()
         launch.cpuShare = nil
         let waiter: Waiter? = shared.withLock {
@@ -120,7 +180,8 @@ extension EnvironmentProcess: LaunchOwner {
         waiter.continuation.resume(
             returning: Reply(
                 line: line, ending: ending, seconds: monotonicSeconds() - waiter.start, peakBytes: launch.peak,
-                lifetimePeakBytes: launch.lifetimePeak, stderrTail: stderrTail.text))
+                lifetimePeakBytes: launch.lifetimePeak, stderrTail: stderrTail.text, functionError: error,
+                log: invocationLog.text))
     }
 
     func finish(_ ending: Ending) {

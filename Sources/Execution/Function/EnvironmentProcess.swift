@@ -45,6 +45,22 @@ final class EnvironmentProcess: @unchecked Sendable {
         var pidNamespace = Sandbox.pidNamespaceByDefault
         /// Where PoCL's per-user kernel cache goes (see `SandboxUser.completeEnvironment`).
         var temporaryBase: String = FileManager.default.temporaryDirectory.path
+        /// Whether the program is a Lambda runtime spoken to through the Runtime API (`RuntimeAPIServer`, its address
+        /// in `AWS_LAMBDA_RUNTIME_API`) rather than in lines on stdin and stdout; its stdout and stderr are then its log.
+        var runtimeAPI = false
+        /// The longest response a runtime may post (Lambda's 6 MB).
+        var responseLimit = FunctionExecutor.responseLimit
+        /// The directory the program starts in (nil: capsize's own).
+        var workingDirectory: String? = nil
+    }
+
+    /// An error a runtime posted through the Runtime API (`/invocation/{id}/error`, `/init/error`), or the error
+    /// Lambda makes of a response too large.
+    struct FunctionError: Sendable, Equatable {
+        var errorType: String
+        var errorMessage: String
+        /// What the invoke answers: the posted document, or Lambda's own.
+        var payload: Data
     }
 
     /// Why the program ended.
@@ -70,6 +86,10 @@ final class EnvironmentProcess: @unchecked Sendable {
         var lifetimePeakBytes: UInt64 = 0
         /// The end of stderr (at most 4 KiB), for messages about a program that died.
         var stderrTail: String
+        /// The runtime's posted error (Runtime API only); `line` is then its payload.
+        var functionError: FunctionError? = nil
+        /// What the runtime wrote to stdout and stderr while the request was outstanding, its last 4 KiB (Runtime API).
+        var log: String = ""
     }
 
     struct Waiter {
@@ -82,6 +102,8 @@ final class EnvironmentProcess: @unchecked Sendable {
 
     struct Shared {
         var outgoing: [UInt8] = []
+        /// An event for the Runtime API server, not yet handed to it.
+        var invocation: RuntimeInvocation?
         var waiter: Waiter?
         /// Bumped by every new request, so the thread knows to restart the peak.
         var generation = 0
@@ -103,6 +125,12 @@ final class EnvironmentProcess: @unchecked Sendable {
     var seenGeneration = -1
     var stdoutBuffer: [UInt8] = []
     var stderrTail = OutputTail(limit: 4096)
+    /// The Runtime API's server (`Options.runtimeAPI`), made by `start`.
+    var server: RuntimeAPIServer?
+    /// The runtime's output while the current request is outstanding.
+    var invocationLog = OutputTail(limit: 4096)
+    /// Whether the runtime has not yet ended its Init (Runtime API).
+    var initializing = true
 
     init(options: Options) {
         self.options = options
@@ -129,6 +157,12 @@ final class EnvironmentProcess: @unchecked Sendable {
     func start(deadline: Double?) async throws -> Reply {
         do { wake = try Posix.pipe(flags: O_CLOEXEC | O_NONBLOCK) } catch {
             throw SandboxError("Cannot create a pipe for an execution environment (\(error)); raise ulimit -n.")
+        }
+        if options.runtimeAPI {
+            do { server = try RuntimeAPIServer(responseLimit: options.responseLimit) } catch {
+                closeWake()
+                throw SandboxError("Cannot listen on 127.0.0.1 for the Lambda Runtime API (\(error)).")
+            }
         }
         let reply = await withCheckedContinuation { (continuation: CheckedContinuation<Reply, Never>) in
             let now = monotonicSeconds()
@@ -165,13 +199,27 @@ final class EnvironmentProcess: @unchecked Sendable {
     /// Thaws the program if frozen, writes `line` and a newline to its stdin and waits for one line back.
     /// - Parameter deadline: seconds the answer may take; at the deadline the tree is killed (`.timeout`).
     func request(_ line: Data, deadline: Double?) async -> Reply {
+        await send(deadline: deadline) {
+            $0.outgoing += line
+            $0.outgoing.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    /// Thaws the runtime if frozen, hands `invocation` to it through the Runtime API and waits for its response or
+    /// error (`Reply.line` is the response's body, `Reply.functionError` set for an error).
+    /// - Parameter deadline: seconds the answer may take; at the deadline the tree is killed (`.timeout`).
+    func invoke(_ invocation: RuntimeInvocation, deadline: Double?) async -> Reply {
+        await send(deadline: deadline) { $0.invocation = invocation }
+    }
+
+    /// Thaws the program, hands the thread what `enqueue` puts in `Shared` and waits for the answer.
+    private func send(deadline: Double?, _ enqueue: @escaping (inout Shared) -> Void) async -> Reply {
         thaw()
         return await withCheckedContinuation { (continuation: CheckedContinuation<Reply, Never>) in
             let now = monotonicSeconds()
             let ended: Ending? = shared.withLock {
                 if let ending = $0.ending { return ending }
-                $0.outgoing += line
-                $0.outgoing.append(UInt8(ascii: "\n"))
+                enqueue(&$0)
                 $0.waiter = Waiter(
                     continuation: continuation, start: now, deadline: deadline.map { now + $0 },
                     governed: options.cpuShare != nil)

@@ -17,6 +17,10 @@ struct EnvironmentStarter: Sendable {
         var peakBytes: UInt64
         /// Whether a process was spawned (it counts as an environment started).
         var spawned: Bool
+        /// The error a runtime posted to `/runtime/init/error`.
+        var initError: EnvironmentProcess.FunctionError? = nil
+        /// What the runtime wrote during Init (Runtime API).
+        var log = ""
     }
 
     struct Started {
@@ -38,15 +42,18 @@ struct EnvironmentStarter: Sendable {
             return .failure(Failure(ending: nil, message: error.message, seconds: 0, peakBytes: 0, spawned: false))
         }
         let configuration = settings.configuration
-        let process = EnvironmentProcess(
-            options: .init(
-                argv: options.workerCommand, environment: environment(), launcherPath: launcherPath,
-                memoryBytes: UInt64(configuration.memoryMB) << 20,
-                temporaryDirectoryBytes: UInt64(configuration.ephemeralStorageMB) << 20,
-                temporaryDirectory: temporary, sampleInterval: options.sampleInterval,
-                cpuShare: settings.heldToCPUShare,
-                openFiles: FunctionConfiguration.fileDescriptorLimit, processes: FunctionConfiguration.processLimit,
-                privateSharedMemory: true, user: lease?.user, temporaryBase: options.temporaryBase))
+        let runtime = options.userRuntime
+        var processOptions = EnvironmentProcess.Options(
+            argv: runtime?.argv ?? options.workerCommand, environment: environment(), launcherPath: launcherPath,
+            memoryBytes: UInt64(configuration.memoryMB) << 20,
+            temporaryDirectoryBytes: UInt64(configuration.ephemeralStorageMB) << 20,
+            temporaryDirectory: temporary, sampleInterval: options.sampleInterval,
+            cpuShare: settings.heldToCPUShare,
+            openFiles: FunctionConfiguration.fileDescriptorLimit, processes: FunctionConfiguration.processLimit,
+            privateSharedMemory: true, user: lease?.user, temporaryBase: options.temporaryBase)
+        processOptions.runtimeAPI = runtime != nil
+        processOptions.workingDirectory = runtime?.taskRoot
+        let process = EnvironmentProcess(options: processOptions)
         let initLimit = options.initLimitSeconds
         let reply: EnvironmentProcess.Reply
         do {
@@ -60,10 +67,17 @@ struct EnvironmentStarter: Sendable {
             TemporaryDirectory.remove(temporary)
             return .failure(Failure(ending: nil, message: "\(error)", seconds: 0, peakBytes: 0, spawned: false))
         }
-        let readiness = reply.line.map(WorkerLines.readiness)
+        let readiness =
+            runtime == nil ? reply.line.map(WorkerLines.readiness) : (ready: reply.functionError == nil, received: "")
         guard reply.ending == nil, readiness?.ready == true else {
             process.close()
             TemporaryDirectory.remove(temporary)
+            if let error = reply.functionError {
+                return .failure(
+                    Failure(
+                        ending: nil, message: error.errorMessage, seconds: reply.seconds, peakBytes: reply.peakBytes,
+                        spawned: true, initError: error, log: reply.log))
+            }
             var text =
                 reply.line.map {
                     "the first line was not an init event: "
@@ -78,7 +92,7 @@ struct EnvironmentStarter: Sendable {
             return .failure(
                 Failure(
                     ending: reply.ending, message: text, seconds: reply.seconds, peakBytes: reply.peakBytes,
-                    spawned: true))
+                    spawned: true, log: runtime == nil ? "" : reply.log))
         }
         let initMs = reply.seconds * 1000
         let withinLimit = reply.seconds <= initLimit
@@ -90,6 +104,7 @@ struct EnvironmentStarter: Sendable {
     /// The worker's environment: capsize's variables passed by name, Lambda's defined ones, the function's own
     /// (they win), and capsize's switches for the worker.
     func environment() -> [String: String] {
+        if let runtime = options.userRuntime { return environment(runtime) }
         let executable = options.workerCommand.first ?? WorkerProtocol.currentExecutable()
         var environment = WorkloadEnvironment.passed()
         environment.merge(
@@ -110,6 +125,20 @@ struct EnvironmentStarter: Sendable {
         for name in SandboxLimits.threadCountVariables {
             environment[name] = "\(settings.configuration.threads)"
         }
+        return environment
+    }
+
+    /// A user runtime's environment: Lambda's defined variables, the runtime's own, the function's (they win), and
+    /// nothing of capsize's (`AWS_LAMBDA_RUNTIME_API` is added by the environment once it listens).
+    func environment(_ runtime: UserRuntime) -> [String: String] {
+        var environment = LambdaEnvironment.defined(
+            functionName: settings.functionName, memoryMB: settings.configuration.memoryMB,
+            logStream: UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""),
+            runtimeDirectory: runtime.runtimeDirectory, taskRoot: runtime.taskRoot)
+        environment["_HANDLER"] = runtime.handler
+        environment["AWS_EXECUTION_ENV"] = runtime.executionEnvironment
+        environment.merge(runtime.variables) { _, own in own }
+        environment.merge(settings.variables) { _, configured in configured }
         return environment
     }
 }

@@ -57,9 +57,12 @@ public actor FunctionExecutor {
     }
 
     /// The encoded size of the request that carries the event: what Lambda compares with the payload limit.
-    public static func payloadBytes(of event: FunctionEvent) -> Int {
-        WorkerLines.request(event, requestId: RunRecord.newID()).count
+    public static func payloadBytes(of event: FunctionEvent, userRuntime: Bool = false) -> Int {
+        userRuntime ? body(of: event).count : WorkerLines.request(event, requestId: RunRecord.newID()).count
     }
+
+    /// What a user runtime receives as the event: the payload as it is (`{}` when none was given).
+    static func body(of event: FunctionEvent) -> Data { Data((event.payload ?? "{}").utf8) }
 
     /// Invokes the function `count` times, at most `concurrency` at once, and returns the outcomes in order.
     /// - Parameters:
@@ -91,9 +94,14 @@ public actor FunctionExecutor {
     }
 
     /// One invocation: synchronous, or asynchronous with its retries and dead-lettering.
-    public func invokeOnce(index: Int = 0, type: InvocationType = .synchronous) async -> InvocationOutcome {
+    /// - Parameter override: the event to send instead of the executor's (an Invoke API call's own payload).
+    public func invokeOnce(index: Int = 0, type: InvocationType = .synchronous, event override: FunctionEvent? = nil)
+        async -> InvocationOutcome
+    {
+        let event = override ?? self.event
         let requestId = RunRecord.newID()
-        let payload = WorkerLines.request(event, requestId: requestId)
+        let payload =
+            options.userRuntime == nil ? WorkerLines.request(event, requestId: requestId) : Self.body(of: event)
         let limit = type == .synchronous ? Self.synchronousPayloadLimit : Self.asynchronousPayloadLimit
         if payload.count > limit {
             let outcome = texts.tooLarge(
@@ -179,11 +187,15 @@ public actor FunctionExecutor {
                 extraMs = started.overLimitMs
             case .failure(let failure):
                 facts.end = .ended(RuntimeEnding(initFailure: failure.ending, message: failure.message))
+                if let error = failure.initError {
+                    facts.end = .failed(errorType: error.errorType, message: error.errorMessage, payload: error.payload)
+                }
                 if Task.isCancelled { return texts.outcome(facts) }  // interrupted in Init: not recorded
                 facts.measuredMs = failure.seconds * 1000
                 (facts.maxMemoryBytes, facts.sampledPeakBytes) = (failure.peakBytes, failure.peakBytes)
                 facts.endedAt = Date()
-                let outcome = texts.outcome(facts)
+                var outcome = texts.outcome(facts)
+                outcome.logTail = logTail(outcome, output: failure.log)
                 recorder.record(outcome, itemKey: itemKey, id: recordID)
                 return outcome
             }
@@ -191,19 +203,35 @@ public actor FunctionExecutor {
         environment.served += 1
         let timeout = Double(settings.configuration.timeoutSeconds)
         let process = environment.process
+        let deadline = max(0.001, timeout - extraMs / 1000)
         let reply = await withTaskCancellationHandler {
-            await process.request(payload, deadline: max(0.001, timeout - extraMs / 1000))
+            if let runtime = options.userRuntime {
+                let invocation = RuntimeInvocation(
+                    requestId: requestId, body: payload,
+                    deadlineMs: Int64((Date().timeIntervalSince1970 + deadline) * 1000),
+                    functionARN: runtime.functionARN,
+                    traceId: RuntimeInvocation.newTraceId())
+                return await process.invoke(invocation, deadline: deadline)
+            }
+            return await process.request(payload, deadline: deadline)
         } onCancel: {
             process.close()
         }
-        facts.end = RuntimeEnding(reply.ending).map { .ended($0) } ?? .answered(reply.line ?? Data())
+        if let ending = RuntimeEnding(reply.ending) {
+            facts.end = .ended(ending)
+        } else if let error = reply.functionError {
+            facts.end = .failed(errorType: error.errorType, message: error.errorMessage, payload: error.payload)
+        } else {
+            facts.end = options.userRuntime == nil ? .answered(reply.line ?? Data()) : .responded(reply.line ?? Data())
+        }
         facts.initMs = facts.cold ? environment.initDurationMs : nil
         facts.measuredMs = reply.seconds * 1000 + extraMs
         facts.maxMemoryBytes = max(reply.peakBytes, reply.lifetimePeakBytes)
         facts.sampledPeakBytes = reply.peakBytes
         facts.environmentID = environment.id
         facts.endedAt = Date()
-        let outcome = texts.outcome(facts)
+        var outcome = texts.outcome(facts)
+        if options.userRuntime != nil { outcome.logTail = logTail(outcome, output: reply.log) }
         if Task.isCancelled {
             reap(environment)
             return outcome  // interrupted: not recorded, so not done
@@ -216,6 +244,17 @@ public actor FunctionExecutor {
         }
         recorder.record(outcome, itemKey: itemKey, id: recordID)
         return outcome
+    }
+
+    /// The invocation's log as CloudWatch has it, its last 4 KB: START, what the runtime wrote, Lambda's own lines
+    /// (a timeout, an exit error), END and REPORT (the Invoke API's `LogType: Tail`).
+    private func logTail(_ outcome: InvocationOutcome, output: String) -> String {
+        var log = "START RequestId: \(outcome.requestId) Version: $LATEST\n" + output
+        if !log.hasSuffix("\n") { log += "\n" }
+        for line in outcome.logLines { log += line + "\n" }
+        log += "END RequestId: \(outcome.requestId)\n"
+        if let report = outcome.report { log += report + "\n" }
+        return String(decoding: Array(log.utf8).suffix(4096), as: UTF8.self)
     }
 
     /// A new environment, counted and recorded once its worker was spawned.

@@ -40,6 +40,9 @@ extension FunctionExecutor {
         /// a sweep's invocations say which point they belong to.
         public var itemKeyPrefix = ""
         public var prices: PriceCatalog = .embedded
+        /// The user's own runtime, spoken to through the Lambda Runtime API; nil runs `workerCommand` (capsize's
+        /// worker protocol) with the event's workload.
+        public var userRuntime: UserRuntime?
 
         public init(workerCommand: [String]? = nil, launcherPath: String? = nil) {
             self.workerCommand = workerCommand ?? WorkerProtocol.command()

@@ -62,4 +62,7 @@ public struct InvocationOutcome: Codable, Sendable {
     /// Why the dead-letter file of an event that failed for good could not be written; nil when it was, or when
     /// none was due.
     public var deadLetterFailure: String? = nil
+    /// The invocation's log, its last 4 KB with START, END and REPORT lines as CloudWatch has them (a user's runtime
+    /// only): what the Invoke API's `LogType: Tail` answers.
+    public var logTail: String? = nil
 }

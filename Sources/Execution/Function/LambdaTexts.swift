@@ -59,6 +59,11 @@ struct InvocationFacts: Sendable {
     enum End: Sendable, Equatable {
         /// The worker answered with this line.
         case answered(Data)
+        /// A runtime posted this response through the Runtime API.
+        case responded(Data)
+        /// A runtime posted an error through the Runtime API (or Init failed with one): the invoke answers it as the
+        /// function's error (`Unhandled`).
+        case failed(errorType: String, message: String, payload: Data)
         /// The runtime ended without answering.
         case ended(RuntimeEnding)
     }
@@ -145,6 +150,18 @@ struct LambdaTexts: Sendable {
             return Texts(
                 status: .error, errorType: failure.errorType, message: failure.message, durationMs: facts.measuredMs,
                 response: response)
+        case .responded(let body):
+            if body.count > responseLimit {
+                return Texts(
+                    status: .error, errorType: LambdaLog.responseTooLargeErrorType,
+                    message: LambdaLog.responseTooLarge(limit: responseLimit), durationMs: facts.measuredMs)
+            }
+            return Texts(
+                status: .success, durationMs: facts.measuredMs, response: String(decoding: body, as: UTF8.self))
+        case .failed(let errorType, let message, let payload):
+            return Texts(
+                status: .error, errorType: errorType, message: message, reportStatus: nil, durationMs: facts.measuredMs,
+                response: String(decoding: payload, as: UTF8.self))
         case .ended(let ending):
             return texts(ending, requestId: facts.requestId, measuredMs: facts.measuredMs, at: facts.endedAt)
         }

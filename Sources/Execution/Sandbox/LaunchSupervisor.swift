@@ -16,8 +16,8 @@ protocol LaunchOwner: AnyObject {
     func launch(_ launch: LaunchSupervisor, wrote bytes: ArraySlice<UInt8>, to stream: LaunchSupervisor.Stream)
     /// The program's stdin takes bytes now (asked for by `Wait.writing`); see `LaunchSupervisor.writeInput`.
     func feedInput(_ launch: LaunchSupervisor)
-    /// `Wait.also` is readable.
-    func woken(_ launch: LaunchSupervisor)
+    /// One of `Wait.also` is ready: `events` are its `revents`.
+    func woken(_ launch: LaunchSupervisor, descriptor: Int32, events: Int16)
 }
 
 /// One capsize-launch and the process tree below it, supervised from one thread: the supervisor of every program
@@ -40,8 +40,8 @@ final class LaunchSupervisor {
         var until: Double?
         /// Whether to wait for the program's stdin to take bytes.
         var writing = false
-        /// A descriptor of the owner's own to wait on (a wake-up pipe); -1 for none.
-        var also: Int32 = -1
+        /// Descriptors of the owner's own to wait on (a wake-up pipe, sockets), each with the `poll` events it waits for.
+        var also: [(fd: Int32, events: Int16)] = []
     }
 
     let limits: SandboxLimits
@@ -141,20 +141,25 @@ final class LaunchSupervisor {
                 wait.until = min(wait.until ?? .infinity, nextSample)
             }
             polls.removeAll(keepingCapacity: true)
-            for fd in [pipes.report, pipes.stdout, pipes.stderr, wait.also] where fd >= 0 {
+            for fd in [pipes.report, pipes.stdout, pipes.stderr] where fd >= 0 {
                 polls.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
             }
             if wait.writing && pipes.input >= 0 {
                 polls.append(pollfd(fd: pipes.input, events: Int16(POLLOUT), revents: 0))
             }
+            let owned = polls.count
+            for (fd, events) in wait.also where fd >= 0 { polls.append(pollfd(fd: fd, events: events, revents: 0)) }
             guard let ready = try? Posix.poll(&polls, until: wait.until), ready > 0 else { continue }
-            for poll in polls where poll.revents != 0 {
+            for (index, poll) in polls.enumerated() where poll.revents != 0 {
+                if index >= owned {
+                    owner.woken(self, descriptor: poll.fd, events: poll.revents)
+                    continue
+                }
                 switch poll.fd {
                 case pipes.report: readReports(owner)
                 case pipes.stdout: readOutput(.stdout, owner)
                 case pipes.stderr: readOutput(.stderr, owner)
                 case pipes.input: owner.feedInput(self)
-                case wait.also: owner.woken(self)
                 default: break
                 }
             }

@@ -132,4 +132,49 @@ enum Posix {
             if errno != EINTR { throw SystemCallError(call: "open", code: errno) }
         }
     }
+
+    /// A non-blocking TCP socket listening on 127.0.0.1 at a port the kernel picks.
+    /// - Returns: the socket and its port.
+    static func listenOnLoopback(backlog: Int32 = 16) throws(SystemCallError) -> (fd: Int32, port: UInt16) {
+        let fd = socket(
+            AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemCallError(call: "socket", code: errno) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        if bound != 0 || listen(fd, backlog) != 0 {
+            let code = errno
+            _ = Glibc.close(fd)
+            throw SystemCallError(call: bound != 0 ? "bind" : "listen", code: code)
+        }
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        if named != 0 {
+            let code = errno
+            _ = Glibc.close(fd)
+            throw SystemCallError(call: "getsockname", code: code)
+        }
+        return (fd, UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A connection waiting on the listening socket `fd`, non-blocking and closed on exec; nil when none waits.
+    static func accept(_ fd: Int32) throws(SystemCallError) -> Int32? {
+        while true {
+            let connection = accept4(fd, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+            if connection >= 0 {
+                var one: Int32 = 1
+                _ = setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+                return connection
+            }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED { return nil }
+            throw SystemCallError(call: "accept4", code: errno)
+        }
+    }
 }

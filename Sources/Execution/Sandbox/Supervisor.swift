@@ -185,5 +185,5 @@ extension Supervisor: LaunchOwner {
         if inputOffset == input.count { launch.closeInput() }
     }
 
-    func woken(_ launch: LaunchSupervisor) {}
+    func woken(_ launch: LaunchSupervisor, descriptor: Int32, events: Int16) {}
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The Lambda Runtime API against capsize's own stdio worker protocol, one build, in the same minutes: the warm
+# Duration of a no-op custom runtime (runtime-api/bootstrap.c, one keep-alive connection) and of today's stdio
+# `capsize worker` running the tiny train-mlp step (the no-op the executor targets are measured with), alternating
+# rounds; median and p99 of the warm invocations of each round. Numbers go into Benchmarks/RESULTS.md.
+#
+# Usage: Benchmarks/runtime-api.sh capsize [rounds] [count]
+set -euo pipefail
+capsize=$1
+rounds=${2:-3}
+count=${3:-301}
+scratch=$(mktemp -d)
+chmod 755 "$scratch"
+trap 'rm -rf "$scratch"' EXIT
+mkdir -p "$scratch/noop"
+cc -O2 -o "$scratch/noop/bootstrap" "$(dirname "$0")/runtime-api/bootstrap.c"
+tiny=(train-mlp --batch 1 --inputs 1 --hidden 1 --layers 1 --steps 1 --device cpu --memory 512)
+# The warm Durations of an invoke's JSON: median and p99 (nearest rank), ms.
+warm() {
+  python3 -c '
+import json, math, sys
+d = sorted(i["durationMs"] for i in json.load(sys.stdin)["invocations"] if not i["cold"] and i["status"] == "success")
+print(f"{len(d)} warm: median {d[len(d) // 2]:.3f} ms, p99 {d[math.ceil(0.99 * len(d)) - 1]:.3f} ms")'
+}
+echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)"
+for round in $(seq "$rounds"); do
+  export CAPSIZE_HOME=$scratch/home-$round
+  "$capsize" function create noop --code "$scratch/noop" --handler noop --memory 512 --replace >/dev/null
+  if ((round % 2)); then order=(api stdio); else order=(stdio api); fi
+  for which in "${order[@]}"; do
+    if [[ $which == api ]]; then
+      echo "round $round runtime API (custom runtime, no-op): $("$capsize" invoke noop --count "$count" --json | warm)"
+    else
+      echo "round $round stdio worker (tiny train-mlp):     $("$capsize" invoke "${tiny[@]}" --count "$count" --json | warm)"
+    fi
+  done
+  echo "# load $(cut -d' ' -f1-3 /proc/loadavg)"
+done
