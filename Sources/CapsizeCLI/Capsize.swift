@@ -18,7 +18,7 @@ struct Capsize: AsyncParsableCommand {
             DevicesCommand.self, BenchCommand.self, WorkloadsCommand.self, InvokeCommand.self, SubmitCommand.self,
             JobsCommand.self, LogsCommand.self, RunsCommand.self, CompareCommand.self, SweepCommand.self,
             CapsCommand.self,
-            RecommendCommand.self, ExportCommand.self, WorkerCommand.self,
+            RecommendCommand.self, ExportCommand.self, WorkerCommand.self, ServeCommand.self,
         ]
     )
 }
