@@ -300,11 +300,13 @@ actor BatchService {
         guard let value = filter.values?.first, filter.values?.count == 1 else {
             throw .client("filters \(filter.name ?? ""): give exactly one value")
         }
-        func matches(_ text: String) -> Bool {
-            value.hasSuffix("*") ? text.hasPrefix(String(value.dropLast())) : text == value
+        func matches(_ text: String, caseInsensitive: Bool = false) -> Bool {
+            let (text, value) = caseInsensitive ? (text.lowercased(), value.lowercased()) : (text, value)
+            return value.hasSuffix("*") ? text.hasPrefix(String(value.dropLast())) : text == value
         }
         switch filter.name {
-        case "JOB_NAME": return jobs.filter { matches($0.name) }
+        // Batch: "a case-insensitive match for the job name".
+        case "JOB_NAME": return jobs.filter { matches($0.name, caseInsensitive: true) }
         case "JOB_DEFINITION":
             return jobs.filter { job in
                 guard let arn = submission(of: job)?.1.jobDefinitionArn else { return false }
