@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 public import Store
 public import Studies
+import Synchronization
 
 /// `capsize serve`: the AWS Batch API and the Lambda Invoke API over HTTP, for AWS's own clients (boto3, the AWS
 /// CLI) pointed at it with `--endpoint-url`. Batch jobs run on one long-lived local `BatchExecutor`, recorded in a
@@ -60,10 +61,14 @@ public struct CapsizeServer: Sendable {
         var logger = Logger(label: "capsize.serve")
         logger.logLevel = .critical
         let shownHost = host.contains(":") ? "[\(host)]" : host
+        let listening = Atomic(false)
         let application = Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { channel in onReady("http://\(shownHost):\(channel.localAddress?.port ?? port)") },
+            onServerRunning: { channel in
+                listening.store(true, ordering: .relaxed)
+                onReady("http://\(shownHost):\(channel.localAddress?.port ?? port)")
+            },
             logger: logger)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -75,6 +80,9 @@ public struct CapsizeServer: Sendable {
             }
         } catch  where !Task.isCancelled {
             _ = try? store.markInterrupted(run: run.id, reason: "the server failed: \(error)")
+            if !listening.load(ordering: .relaxed) {
+                throw StudyFailure.failed("cannot listen on \(shownHost):\(port): \(error)")
+            }
             throw error
         }
         let jobs = try store.jobs(run: run.id)
