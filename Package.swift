@@ -67,12 +67,21 @@ let libraries: [Target] = [
         dependencies: [
             "Analysis", "CapsizeCore", "CloudModel", "Execution", "Planning", "Store", "Studies", "Workloads",
         ]),
+    // `capsize serve`: the AWS Batch API (REST-JSON, /v1/...) over one long-lived local batch executor, and the
+    // Lambda Invoke API over the functions a `LambdaFunctions` serves, on loopback (Hummingbird 2).
+    .target(
+        name: "Server",
+        dependencies: [
+            "CapsizeCore", "CloudModel", "Execution", "Store", "Studies",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     // The command-line interface, kept in a library so tests can reach its pieces.
     .target(
         name: "CapsizeCLI",
         dependencies: [
             "CapsizeCore", "CloudModel", "Compute", "Workloads", "Analysis", "Planning", "Store", "Execution",
-            "Studies",
+            "Studies", "Server",
             "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]
     ),
@@ -139,6 +148,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Hummingbird's logger's type (capsize serve keeps it quiet).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: cLibraries + libraries + buildTools + executables + tests
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages capsize needs (when root), or prints the exact command.
-#   scripts/setup.sh        what the tests need too (`make test`): Chromium for the report check, cfn-lint
+#   scripts/setup.sh        what the tests need too (`make test`): Chromium for the report check, cfn-lint,
+#                           boto3 and the AWS CLI (for `capsize serve`)
 #   scripts/setup.sh run    only what building and running capsize needs (`make run`)
 set -euo pipefail
 for_tests=1
@@ -31,9 +32,11 @@ if ! command -v chromium >/dev/null && [[ $(id -u) -eq 0 ]] && apt-cache show ch
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
     || echo "setup: chromium could not be installed; the report check is skipped" >&2
 fi
-# cfn-lint (PyPI) validates the CloudFormation / SAM templates capsize exports; the tests run it.
-if [[ ! -x .venv-tools/bin/cfn-lint ]]; then
-  command -v python3 >/dev/null || { echo "setup: python3 is needed for cfn-lint" >&2; exit 1; }
+# cfn-lint (PyPI) validates the CloudFormation / SAM templates capsize exports; boto3 and the AWS CLI drive
+# `capsize serve` as AWS's own clients; the tests run them all from .venv-tools.
+if [[ ! -x .venv-tools/bin/cfn-lint || ! -x .venv-tools/bin/aws ]] \
+  || ! .venv-tools/bin/python3 -c 'import boto3' 2>/dev/null; then
+  command -v python3 >/dev/null || { echo "setup: python3 is needed for cfn-lint, boto3 and the AWS CLI" >&2; exit 1; }
   if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     if [[ $(id -u) -eq 0 ]]; then
       DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv >/dev/null
@@ -41,9 +44,11 @@ if [[ ! -x .venv-tools/bin/cfn-lint ]]; then
       echo "setup: run as root: sudo apt-get install -y python3-venv" >&2; exit 1
     fi
   fi
-  echo "setup: installing cfn-lint into .venv-tools"
-  python3 -m venv .venv-tools && .venv-tools/bin/pip install -q cfn-lint \
-    || { echo "setup: failed: python3 -m venv .venv-tools && .venv-tools/bin/pip install cfn-lint" >&2; exit 1; }
+  echo "setup: installing cfn-lint, boto3 and awscli into .venv-tools"
+  { [[ -x .venv-tools/bin/pip ]] || python3 -m venv .venv-tools; } \
+    && .venv-tools/bin/pip install -q cfn-lint boto3 awscli \
+    || { echo "setup: failed: python3 -m venv .venv-tools && .venv-tools/bin/pip install cfn-lint boto3 awscli" >&2
+      exit 1; }
 fi
 # awslambdaric (PyPI), AWS's runtime interface client: `capsize invoke` runs a user's Python handler through it, and the
 # tests do. Made from the system's Python: when capsize runs as root the sandbox runs functions as another user, who

@@ -19,7 +19,7 @@ struct Capsize: AsyncParsableCommand {
             SubmitCommand.self,
             JobsCommand.self, LogsCommand.self, RunsCommand.self, CompareCommand.self, SweepCommand.self,
             CapsCommand.self,
-            RecommendCommand.self, ExportCommand.self, WorkerCommand.self,
+            RecommendCommand.self, ExportCommand.self, WorkerCommand.self, ServeCommand.self,
         ]
     )
 }

@@ -4,7 +4,8 @@ import Foundation
 import Reports
 import Store
 
-/// `capsize jobs [RUN] [--all] [--watch] [--json]`: the jobs of a submission with their states.
+/// `capsize jobs [RUN] [--all] [--watch] [--json]`: the jobs of a submission (or of a `capsize serve`) with their
+/// states.
 struct JobsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs", abstract: "Show the jobs of a submission (the newest by default) and their states.")
@@ -20,7 +21,7 @@ struct JobsCommand: ParsableCommand {
         if let runID {
             record = try findRun(runID, in: store, field: "RUN")
         } else {
-            guard let newest = try store.runs(limit: 200).first(where: { $0.kind == .submit }) else {
+            guard let newest = try store.runs(limit: 200).first(where: \.holdsJobs) else {
                 return say("no submissions stored in \(store.path)")
             }
             record = newest
@@ -73,7 +74,7 @@ func findJobs(_ id: String, in store: CapsizeStore) throws -> [JobRecord] {
     let prefix = String(parts[0])
     let index = parts.count > 1 ? Int(parts[1]) : nil
     guard !prefix.isEmpty, parts.count == 1 || index != nil else { throw unknown }
-    for run in try store.runs(limit: 200) where run.kind == .submit {
+    for run in try store.runs(limit: 200) where run.holdsJobs {
         let jobs = try store.jobs(run: run.id)
         let matches = jobs.filter { $0.arrayParentID == nil && $0.id.hasPrefix(prefix) }
         if matches.count > 1 {
@@ -90,4 +91,9 @@ func findJobs(_ id: String, in store: CapsizeStore) throws -> [JobRecord] {
                 : "an index of the array job \(job.shortID): 0...\(children.count - 1)")
     }
     throw unknown
+}
+
+extension RunRecord {
+    /// Whether the run's items are Batch jobs: a submission's, or those submitted to `capsize serve`.
+    var holdsJobs: Bool { kind == .submit || kind == .serve }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Execution
@@ -152,12 +153,7 @@ struct PIDNamespaceTests {
         process.standardError = err
         try process.run()
         // The first report line names init.
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
+        let line = firstLine(of: out)
         let started = try #require(try JSONSerialization.jsonObject(with: line.prefix { $0 != 10 }) as? [String: Any])
         let initPID = try #require(started["init"] as? Int)
         // Blocking, not suspending: a suspended test resumes when the cooperative pool has a thread, which under a

@@ -26,6 +26,17 @@ public func runToEnd(_ process: Process, mergingStderr: Bool = false) throws -> 
         stderr: String(decoding: stderr, as: UTF8.self))
 }
 
+/// What a running process wrote on `pipe` up to its first newline (included), or until it closed the pipe.
+public func firstLine(of pipe: Pipe) -> Data {
+    var line = Data()
+    while !line.contains(UInt8(ascii: "\n")) {
+        let chunk = pipe.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        line += chunk
+    }
+    return line
+}
+
 /// Runs `executable` with `arguments` to its end.
 public func run(_ executable: String, _ arguments: [String], mergingStderr: Bool = false) throws -> ProcessOutput {
     let process = Process()

@@ -23,8 +23,12 @@ public actor BatchExecutor {
     private var capacity: ComputeCapacity
     private let launcher: AttemptLauncher
     private var recorder: JobRecorder
-    /// Whether `runUntilDone` is running: jobs submitted meanwhile are admitted at once.
+    /// Whether `runUntilDone` or `serve` is running: jobs submitted meanwhile are admitted at once.
     private var isRunning = false
+    /// The attempts running while serving, by job id.
+    private var attempts: [String: Task<AttemptLauncher.Outcome, Never>] = [:]
+    /// Jobs `terminate` stopped while they ran: their attempt ends FAILED with the reason given, not retried.
+    private var terminating: [String: String] = [:]
 
     /// The compute environments the queues share, each once (by name).
     public var environments: [ComputeEnvironment] { capacity.environments }
@@ -155,10 +159,45 @@ public actor BatchExecutor {
         return true
     }
 
+    /// Terminates a job as Batch's TerminateJob does: one not yet started is cancelled (`cancel`); one STARTING or
+    /// RUNNING while `serve` runs is stopped (its process tree killed) and fails with `reason`, not retried; an array
+    /// parent's children are terminated. - Returns: whether a job was cancelled or stopped.
+    @discardableResult
+    public func terminate(_ id: String, reason: String = "Terminated by the user") -> Bool {
+        guard let job = graph[id], !job.state.isFinal, let plan = graph.plans[id] else { return false }
+        if [.submitted, .pending, .runnable].contains(job.state) && plan.children.isEmpty {
+            return cancel(id, reason: reason)
+        }
+        if !plan.children.isEmpty {
+            var any = false
+            for child in plan.children where terminate(child, reason: reason) { any = true }
+            return any
+        }
+        guard let attempt = attempts[id] else { return false }
+        terminating[id] = reason
+        attempt.cancel()
+        return true
+    }
+
     /// Runs every submitted job to SUCCEEDED or FAILED. A job submitted meanwhile is admitted at once and
     /// considered at the next scheduling point (when a running attempt ends).
     /// - Returns: the final records, in submission order.
     public func runUntilDone() async -> [JobRecord] {
+        await run(serving: false)
+    }
+
+    /// Runs jobs as they are submitted until the task is cancelled, as a long-lived queue does (`capsize serve`):
+    /// a job submitted meanwhile starts within `servingTick` when there is room. Cancelled, nothing new starts, the
+    /// attempts in flight are stopped and stored RUNNABLE again (`StatusReason.interrupted`), as `runUntilDone`'s.
+    /// - Returns: the records, in submission order.
+    public func serve() async -> [JobRecord] {
+        await run(serving: true)
+    }
+
+    /// How often `serve` looks for jobs submitted since it last did.
+    static let servingTick = Duration.milliseconds(20)
+
+    private func run(serving: Bool) async -> [JobRecord] {
         isRunning = true
         defer { isRunning = false }
         apply(graph.admit(graph.order))
@@ -173,18 +212,32 @@ public actor BatchExecutor {
                 while !Task.isCancelled, let (id, placement) = nextPlacement() {
                     running += 1
                     let attempt = start(id, placement: placement)
-                    group.addTask { await attempt() }
+                    if serving {
+                        let task = Task { await attempt() }
+                        attempts[id] = task
+                        group.addTask {
+                            await withTaskCancellationHandler {
+                                await task.value
+                            } onCancel: {
+                                task.cancel()
+                            }
+                        }
+                    } else {
+                        group.addTask { await attempt() }
+                    }
                 }
                 // Intermediate states wait for a batch; a tick writes them within `JobRecorder.latency`, so that
-                // `capsize jobs` in another shell sees a long job RUNNING while it runs.
-                if running > 0 && !ticking && recorder.hasUnwritten && !Task.isCancelled {
+                // `capsize jobs` in another shell sees a long job RUNNING while it runs. Serving, a tick also
+                // looks for jobs submitted since.
+                if (serving || (running > 0 && recorder.hasUnwritten)) && !ticking && !Task.isCancelled {
                     ticking = true
+                    let tick = serving ? Self.servingTick : JobRecorder.latency
                     group.addTask {
-                        try? await Task.sleep(for: JobRecorder.latency)
+                        try? await Task.sleep(for: tick)
                         return nil
                     }
                 }
-                guard running > 0, let next = await group.next() else { break }
+                guard running > 0 || (serving && !Task.isCancelled), let next = await group.next() else { break }
                 guard let outcome = next else {
                     ticking = false
                     recorder.flush()
@@ -277,6 +330,13 @@ public actor BatchExecutor {
         guard let definition = graph.plans[id]?.definition, let attempt = graph[id]?.attempt else { return }
         capacity.release(definition.resources, environment: outcome.environment, gpus: outcome.gpus)
         scheduler.charge(id, now: Date.init)
+        attempts[id] = nil
+        if let reason = terminating.removeValue(forKey: id), outcome.interrupted {
+            // TerminateJob: the attempt was stopped on purpose; the job fails and is not retried.
+            if let record = graph.update(id, { $0.enter(.failed, reason: reason) }) { recorder.record([record]) }
+            apply(graph.settle(id))
+            return
+        }
         if outcome.interrupted {
             // Not an end: RUNNABLE again, so that a resumed run runs the attempt again (only final jobs are kept).
             let record = graph.update(id) { $0.enter(.runnable, reason: StatusReason.interrupted) }

@@ -9,6 +9,8 @@ public struct RunRecord: Codable, Sendable, Equatable, Identifiable {
     /// The command that made the run.
     public enum Kind: String, Codable, Sendable, CaseIterable, CodingKeyRepresentable {
         case bench, invoke, submit, sweep, suite
+        /// `capsize serve`: the jobs submitted through its Batch API while it ran.
+        case serve
     }
 
     /// Where the run stands.

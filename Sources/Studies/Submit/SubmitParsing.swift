@@ -125,23 +125,45 @@ extension SubmitRequest {
         let gpuDevices =
             gpuSlots.map { Array(0..<$0) }
             ?? (!wantsGPUs ? [] : discoverDevices().devices.filter { $0.info.kind == .gpu }.map(\.info.index))
-        let memoryMiB = Int(host.memoryAvailableBytes >> 20)
-        var queues = [
-            JobQueue(environments: [
-                ComputeEnvironment(
-                    name: "local", maxVCPUs: maxVCPUs ?? Double(host.logicalCores), memoryMiB: memoryMiB,
-                    gpuDevices: gpuDevices, provisioningSeconds: provisioningSeconds)
-            ])
-        ]
-        var warnings: [String] = []
-        if let configuration {
-            (queues, warnings) = try configuration.resolve(
-                cores: host.logicalCores, memoryMiB: memoryMiB, gpuDevices: gpuDevices)
-        }
+        let (queues, warnings) = try Self.queues(
+            configuration: configuration, name: "default", maxVCPUs: maxVCPUs,
+            provisioningSeconds: provisioningSeconds, gpuDevices: gpuDevices, host: host)
         self.init(
             definition: definition, queues: queues, warnings: warnings, gpuSlots: gpuSlots != nil, queue: queue,
             arraySize: arraySize, sequential: sequential, terminateGrace: terminateGrace,
             governsCPUShare: governsCPUShare)
         if let logLimitBytes { self.logLimitBytes = logLimitBytes }
+    }
+
+    /// The job queues `capsize serve` offers: those of a configuration file (`BatchConfiguration`), or one queue
+    /// `name` over this machine (its cores, its available memory, and `gpuSlots` configured GPU slots or else its
+    /// OpenCL GPUs), with what the configuration warned about.
+    /// - Throws: `InputError` naming the setting `gpuSlots`, or the place in the file.
+    public static func localQueues(file: String?, name: String, gpuSlots: Int?) throws -> (
+        queues: [JobQueue], warnings: [String]
+    ) {
+        let configuration = try file.map { path throws(InputError) in try BatchConfiguration.load(path: path) }
+        if let gpuSlots { try InputError.check(gpuSlots, setting: "gpuSlots", in: 0...64) }
+        let gpuDevices =
+            gpuSlots.map { Array(0..<$0) }
+            ?? discoverDevices().devices.filter { $0.info.kind == .gpu }.map(\.info.index)
+        return try queues(
+            configuration: configuration, name: name, maxVCPUs: nil, provisioningSeconds: 0, gpuDevices: gpuDevices,
+            host: HostInfo.current())
+    }
+
+    /// A configuration's queues, or one queue `name` over this machine's environment `local`.
+    private static func queues(
+        configuration: BatchConfiguration?, name: String, maxVCPUs: Double?, provisioningSeconds: Double,
+        gpuDevices: [Int], host: HostInfo
+    ) throws(InputError) -> ([JobQueue], [String]) {
+        let memoryMiB = Int(host.memoryAvailableBytes >> 20)
+        if let configuration {
+            return try configuration.resolve(cores: host.logicalCores, memoryMiB: memoryMiB, gpuDevices: gpuDevices)
+        }
+        let environment = ComputeEnvironment(
+            name: "local", maxVCPUs: maxVCPUs ?? Double(host.logicalCores), memoryMiB: memoryMiB,
+            gpuDevices: gpuDevices, provisioningSeconds: provisioningSeconds)
+        return ([JobQueue(name: name, environments: [environment])], [])
     }
 }
