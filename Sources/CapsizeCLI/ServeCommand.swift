@@ -16,11 +16,14 @@ struct ServeCommand: InterruptibleCommand {
             DescribeJobs, ListJobs, CancelJob, TerminateJob, DescribeJobQueues, DescribeComputeEnvironments. Jobs run \
             in capsize's sandbox on this host, in queue `capsize-default` over this machine's cores, memory and GPUs \
             (or the queues of --queues FILE, as `capsize submit` reads it); a job definition's image is recorded and \
-            shown, never pulled. Lambda: Invoke, ListFunctions, GetFunction. Signatures are not checked: the server \
+            shown, never pulled. Lambda: Invoke, ListFunctions, GetFunction, for the functions `capsize function create` \
+            defined, run under their caps in environments kept warm between calls; --watch and --schedule invoke \
+            them as S3 and EventBridge would. Signatures are not checked: the server \
             listens on 127.0.0.1 unless --listen names another address. Jobs are stored in a run of kind `serve`: \
             `capsize jobs`, `capsize logs JOB`. Example:
               capsize serve --port 9001 &
               aws batch describe-job-queues --endpoint-url http://127.0.0.1:9001
+              capsize serve --watch thumbnail=./inbox --schedule 'report=rate(5 minutes)'
             """)
 
     @Option(help: "The port to listen on (0: any free one; the URL printed says which).") var port: Int = 9001
@@ -37,6 +40,7 @@ struct ServeCommand: InterruptibleCommand {
         parsing: .unconditional,
         help: "Configured GPU slots for scheduling without real GPUs (default: the OpenCL GPUs).")
     var gpuSlots: Int?
+    @OptionGroup var triggerOptions: TriggerOptions
 
     func run() async throws {
         try InputError.check(port, setting: "port", in: 0...65_535)
@@ -53,14 +57,27 @@ struct ServeCommand: InterruptibleCommand {
         let (queues, warnings) = try SubmitRequest.localQueues(
             file: queues, name: "capsize-default", gpuSlots: gpuSlots)
         for warning in warnings { notice(warning) }
-        // integrator: wire FunctionService here (the Lambda routes answer ResourceNotFoundException without one).
-        let functions: (any LambdaFunctions)? = nil
+        let store = try openStore()
+        let functions = FunctionStore()
+        let triggers = try triggerOptions.triggers(functions: functions)
+        let service = FunctionService(functions: functions, store: store)
+        let runner = try TriggerRunner(triggers: triggers, functions: service) { say(TriggerOptions.describe($0)) }
         let server = CapsizeServer(
-            host: host, port: port, queues: queues, store: try openStore(), functions: functions,
+            host: host, port: port, queues: queues, store: store, functions: service,
             parameters: ownArguments(after: "serve"))
-        try await server.run { url in
-            say("capsize serve: listening on \(url) (AWS Batch and Lambda APIs; Ctrl-C stops it)")
+        let events = Task { await runner.run() }
+        do {
+            try await server.run { url in
+                say("capsize serve: listening on \(url) (AWS Batch and Lambda APIs; Ctrl-C stops it)")
+            }
+        } catch {
+            events.cancel()
+            await service.shutdown()
+            throw error
         }
+        events.cancel()
+        await events.value
+        await service.shutdown()
         FileHandle.standardError.write(Data("capsize serve: stopped\n".utf8))
     }
 }

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// A Python with boto3 (`.venv-tools`, which scripts/setup.sh fills, else python3 on PATH); nil when there is none.
-private let boto3Python: String? = {
+let boto3Python: String? = {
     let candidates = [packageRoot.appendingPathComponent(".venv-tools/bin/python3").path, "/usr/bin/env"]
     for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
         let arguments = candidate == "/usr/bin/env" ? ["python3", "-c", "import boto3"] : ["-c", "import boto3"]
@@ -15,25 +15,28 @@ private let boto3Python: String? = {
 }()
 
 /// The AWS CLI beside that Python, else `aws` on PATH.
-private let awsCommand: String? = {
+let awsCommand: String? = {
     let beside = packageRoot.appendingPathComponent(".venv-tools/bin/aws").path
     if FileManager.default.isExecutableFile(atPath: beside) { return beside }
     let found = try? run("/bin/sh", ["-c", "command -v aws"])
     return found?.status == 0 ? found?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
 }()
 
-/// `capsize serve --port 0` in a home of its own, with one configured GPU slot; stopped with SIGTERM by `stop`, or
-/// killed when the test drops it.
-private final class Served: @unchecked Sendable {
+/// `capsize serve --port 0 ARGUMENTS` in a home of its own (made ready by `prepare`), with one configured GPU slot;
+/// stopped with SIGTERM by `stop`, or killed when the test drops it.
+final class Served: @unchecked Sendable {
     let process: Process
     let home: String
     let url: String
     private let errors = Pipe()
 
-    init(environment: [String: String] = [:]) throws {
+    init(
+        environment: [String: String] = [:], arguments: [String] = [], prepare: (String) throws -> Void = { _ in }
+    ) throws {
         home = try temporaryDirectory("capsize-serve")
+        try prepare(home)
         process = capsizeProcess(
-            ["serve", "--port", "0", "--gpu-slots", "1"],
+            ["serve", "--port", "0", "--gpu-slots", "1"] + arguments,
             environment: environment.merging(["CAPSIZE_HOME": home]) { _, home in home })
         let output = Pipe()
         process.standardOutput = output
@@ -127,7 +130,7 @@ private final class Served: @unchecked Sendable {
         """
 }
 
-private struct ServeFailure: Error, CustomStringConvertible {
+struct ServeFailure: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
 }
