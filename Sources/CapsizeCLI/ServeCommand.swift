@@ -45,21 +45,23 @@ struct ServeCommand: InterruptibleCommand {
     func run() async throws {
         try InputError.check(port, setting: "port", in: 0...65_535)
         let host = listen ?? "127.0.0.1"
-        if !CapsizeServer.isLoopback(host) {
-            FileHandle.standardError.write(
-                Data(
-                    """
-                    WARNING: capsize serve listens on \(host), not on loopback. It checks no signature and no \
-                    password: anyone who can reach \(host):\(port) can run any command as this user.
-
-                    """.utf8))
+        guard CapsizeServer.isAddress(host) else {
+            throw InputError(
+                setting: "listen", value: host,
+                allowed: "an IPv4 or IPv6 address (127.0.0.1, ::1, 0.0.0.0) or localhost")
         }
         let (queues, warnings) = try SubmitRequest.localQueues(
             file: queues, name: "capsize-default", gpuSlots: gpuSlots)
-        for warning in warnings { notice(warning) }
-        let store = try openStore()
         let functions = FunctionStore()
         let triggers = try triggerOptions.triggers(functions: functions)
+        let store = try openStore()
+        for warning in warnings { notice(warning) }
+        if !CapsizeServer.isLoopback(host) {
+            FileHandle.standardError.write(
+                Data(
+                    ("warning: capsize serve listens on \(host), NOT ON LOOPBACK. It checks no signature and no "
+                        + "password: anyone who can reach \(host):\(port) can run any command as this user.\n").utf8))
+        }
         let service = FunctionService(functions: functions, store: store)
         let runner = try TriggerRunner(triggers: triggers, functions: service) { say(TriggerOptions.describe($0)) }
         let server = CapsizeServer(

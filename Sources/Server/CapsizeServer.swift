@@ -7,6 +7,10 @@ public import Store
 public import Studies
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `capsize serve`: the AWS Batch API and the Lambda Invoke API over HTTP, for AWS's own clients (boto3, the AWS
 /// CLI) pointed at it with `--endpoint-url`. Batch jobs run on one long-lived local `BatchExecutor`, recorded in a
 /// run of kind `serve`; Lambda calls go to a `LambdaFunctions`, when one is given.
@@ -32,6 +36,13 @@ public struct CapsizeServer: Sendable {
         self.store = store
         self.functions = functions
         self.parameters = parameters
+    }
+
+    /// Whether `host` is an address `--listen` takes: IPv4 or IPv6 in numbers, or `localhost` (no name is looked up).
+    public static func isAddress(_ host: String) -> Bool {
+        var ipv4 = in_addr()
+        var ipv6 = in6_addr()
+        return host == "localhost" || inet_pton(AF_INET, host, &ipv4) == 1 || inet_pton(AF_INET6, host, &ipv6) == 1
     }
 
     /// Whether `host` is a loopback address (only this machine's users reach it).

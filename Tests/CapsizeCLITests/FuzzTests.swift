@@ -213,6 +213,9 @@ struct FuzzTemplate {
             "function list": [FuzzBase(options: ["--json"])],
             "function get": [FuzzBase(head: ["fz"])],
             "function delete": [FuzzBase(head: ["fz"])],
+            // An address of the documentation range (TEST-NET-1), never this host's: binding it fails at once (exit 1),
+            // so a valid value of any option ends the case instead of serving.
+            "serve": [FuzzBase(options: ["--listen", "192.0.2.1", "--port", "0", "--gpu-slots", "0"])],
         ]
     }
 

@@ -376,3 +376,20 @@ struct ServeTests {
         }
     }
 }
+
+/// `capsize serve`'s own options, without a client.
+@Suite struct ServeCommandTests {
+    @Test("--listen takes an address, not a name; a non-loopback one is warned about before it is tried")
+    func listenAddresses() throws {
+        let home = TestFolder("capsize-serve-listen")
+        try expectBadInput(
+            ["serve", "--listen", "example.com", "--gpu-slots", "0"], mentions: "--listen", home: home.path)
+        // TEST-NET-1 is never this host's: the warning comes, then the bind fails.
+        let result = try capsize(
+            ["serve", "--listen", "192.0.2.1", "--port", "0", "--gpu-slots", "0"],
+            environment: ["CAPSIZE_HOME": home.path])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("NOT ON LOOPBACK"), "\(result.stderr)")
+        #expect(result.stderr.contains("cannot listen on 192.0.2.1:0"), "\(result.stderr)")
+    }
+}
