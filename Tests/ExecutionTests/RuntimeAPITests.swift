@@ -168,6 +168,8 @@ import Testing
                 echo -n "$status $body|" >> "$TMPDIR/statuses"
                 head -c 20000 /dev/zero | tr '\0' 'a' > "$TMPDIR/long"
                 bad "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nX-Long: $(cat "$TMPDIR/long")\r\n\r\n"
+                next='GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n'
+                bad "$next$next"
                 while true; do
                   request GET invocation/next
                   request POST "invocation/$id/response" "\"$(cat "$TMPDIR/statuses")\""
@@ -179,7 +181,7 @@ import Testing
         #expect(outcome.status == .success)
         let statuses = try #require(outcome.response).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
             .split(separator: "|").map(String.init)
-        #expect(statuses.count == 7)
+        #expect(statuses.count == 8)
         #expect(statuses[0] == "HTTP/1.1 400 Bad Request")
         #expect(statuses[1] == "HTTP/1.1 400 Bad Request")
         #expect(statuses[2] == "HTTP/1.1 400 Bad Request")
@@ -188,6 +190,8 @@ import Testing
         #expect(statuses[5].hasPrefix("HTTP/1.1 400 Bad Request"))
         #expect(statuses[5].contains("InvalidRequestID"))
         #expect(statuses[6] == "HTTP/1.1 431 Request Header Fields Too Large")
+        // A request pipelined behind a waiting GET /next.
+        #expect(statuses[7] == "HTTP/1.1 400 Bad Request")
     }
 
     @Test("a response over 6 MB is refused with 413 and the invoke fails as Function.ResponseSizeTooLarge")
