@@ -82,6 +82,7 @@ import Testing
         let executor = try executor(code: try bootstrap(Self.echo), payload: #"{"n":1}"#)
         let outcomes = await executor.invoke(count: 3)
         await executor.shutdown()
+        try #require(outcomes.count == 3)
         #expect(outcomes.map(\.status) == [.success, .success, .success])
         #expect(outcomes.map(\.cold) == [true, false, false])
         let documents = outcomes.map {
