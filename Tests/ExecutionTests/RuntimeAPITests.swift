@@ -130,7 +130,7 @@ import Testing
         let script =
             Self.prelude + #"""
                 request POST init/error '{"errorMessage":"Unable to import module","errorType":"Runtime.ImportModuleError"}'
-                sleep 30
+                sleep 37
                 """#
         let executor = try executor(code: try bootstrap(script))
         let outcomes = await executor.invoke(count: 2)
@@ -143,7 +143,7 @@ import Testing
 
     @Test("a runtime that never asks for an event is killed at the Init limit plus the timeout")
     func neverCallsNext() async throws {
-        let executor = try executor(code: try bootstrap("#!/bin/sh\nexec sleep 30\n"), timeout: 1) {
+        let executor = try executor(code: try bootstrap("#!/bin/sh\nexec sleep 37\n"), timeout: 1) {
             $0.initLimitSeconds = 0.2
         }
         let outcome = await executor.invokeOnce()
@@ -172,9 +172,10 @@ import Testing
                 head -c 20000 /dev/zero | tr '\0' 'a' > "$TMPDIR/long"
                 bad "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nX-Long: $(cat "$TMPDIR/long")\r\n\r\n"
                 next='GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n'
-                bad "$next$next"
                 while true; do
                   request GET invocation/next
+                  # While the event is handled none waits: this /next waits, and the request behind it is refused.
+                  bad "$next$next"
                   request POST "invocation/$id/response" "\"$(cat "$TMPDIR/statuses")\""
                 done
                 """#
@@ -206,7 +207,7 @@ import Testing
                 printf 'POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nContent-Length: 7000000\r\n\r\n' "$id" >&3
                 read -r line <&3
                 echo "got ${line%$'\r'}" >&2
-                sleep 30
+                sleep 37
                 """#
         let executor = try executor(code: try bootstrap(script))
         let outcome = await executor.invokeOnce()
