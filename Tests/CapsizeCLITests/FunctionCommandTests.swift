@@ -146,6 +146,7 @@ let awslambdaricInstalled: Bool = {
         let result = try run(["invoke", "hello", "--payload", try payload(#"{"n": 7}"#), "--count", "3", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let outcomes = try invocations(result)
+        try #require(outcomes.count == 3)
         #expect(outcomes.map { $0["cold"] as? Bool } == [true, false, false])
         #expect(outcomes[0]["initDurationMs"] != nil)
         #expect(outcomes[1]["initDurationMs"] == nil)

@@ -82,6 +82,7 @@ import Testing
         let executor = try executor(code: try bootstrap(Self.echo), payload: #"{"n":1}"#)
         let outcomes = await executor.invoke(count: 3)
         await executor.shutdown()
+        try #require(outcomes.count == 3)
         #expect(outcomes.map(\.status) == [.success, .success, .success])
         #expect(outcomes.map(\.cold) == [true, false, false])
         let documents = outcomes.map {
@@ -90,9 +91,11 @@ import Testing
         #expect(documents.map { $0["count"] as? Int } == [1, 2, 3])
         #expect((documents[0]["echo"] as? [String: Any])?["n"] as? Int == 1)
         #expect(documents[0]["name"] as? String == "echo")
-        // The deadline is the function's timeout from now, in epoch milliseconds.
-        let deadline = try #require(documents[0]["deadline"] as? Double) / 1000
-        #expect(abs(deadline - Date().timeIntervalSince1970 - 3) < 3)
+        // The deadline is the function's timeout from when the event was handed over, in epoch milliseconds: within
+        // the warm invocation's own start and end, plus the timeout.
+        let deadline = try #require(documents[1]["deadline"] as? Double) / 1000
+        #expect(deadline >= outcomes[1].startedAt.timeIntervalSince1970 + 3 - 0.002)
+        #expect(deadline <= outcomes[1].endedAt.timeIntervalSince1970 + 3 + 0.002)
         #expect(outcomes[0].initDurationMs != nil)
         #expect(outcomes[1].initDurationMs == nil)
         #expect(outcomes[0].report?.contains("Init Duration:") == true)
@@ -127,7 +130,7 @@ import Testing
         let script =
             Self.prelude + #"""
                 request POST init/error '{"errorMessage":"Unable to import module","errorType":"Runtime.ImportModuleError"}'
-                sleep 30
+                sleep 37
                 """#
         let executor = try executor(code: try bootstrap(script))
         let outcomes = await executor.invoke(count: 2)
@@ -140,7 +143,7 @@ import Testing
 
     @Test("a runtime that never asks for an event is killed at the Init limit plus the timeout")
     func neverCallsNext() async throws {
-        let executor = try executor(code: try bootstrap("#!/bin/sh\nexec sleep 30\n"), timeout: 1) {
+        let executor = try executor(code: try bootstrap("#!/bin/sh\nexec sleep 37\n"), timeout: 1) {
             $0.initLimitSeconds = 0.2
         }
         let outcome = await executor.invokeOnce()
@@ -168,8 +171,11 @@ import Testing
                 echo -n "$status $body|" >> "$TMPDIR/statuses"
                 head -c 20000 /dev/zero | tr '\0' 'a' > "$TMPDIR/long"
                 bad "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nX-Long: $(cat "$TMPDIR/long")\r\n\r\n"
+                next='GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n'
                 while true; do
                   request GET invocation/next
+                  # While the event is handled none waits: this /next waits, and the request behind it is refused.
+                  bad "$next$next"
                   request POST "invocation/$id/response" "\"$(cat "$TMPDIR/statuses")\""
                 done
                 """#
@@ -179,7 +185,7 @@ import Testing
         #expect(outcome.status == .success)
         let statuses = try #require(outcome.response).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
             .split(separator: "|").map(String.init)
-        #expect(statuses.count == 7)
+        #expect(statuses.count == 8)
         #expect(statuses[0] == "HTTP/1.1 400 Bad Request")
         #expect(statuses[1] == "HTTP/1.1 400 Bad Request")
         #expect(statuses[2] == "HTTP/1.1 400 Bad Request")
@@ -188,6 +194,8 @@ import Testing
         #expect(statuses[5].hasPrefix("HTTP/1.1 400 Bad Request"))
         #expect(statuses[5].contains("InvalidRequestID"))
         #expect(statuses[6] == "HTTP/1.1 431 Request Header Fields Too Large")
+        // A request pipelined behind a waiting GET /next.
+        #expect(statuses[7] == "HTTP/1.1 400 Bad Request")
     }
 
     @Test("a response over 6 MB is refused with 413 and the invoke fails as Function.ResponseSizeTooLarge")
@@ -199,7 +207,7 @@ import Testing
                 printf 'POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nContent-Length: 7000000\r\n\r\n' "$id" >&3
                 read -r line <&3
                 echo "got ${line%$'\r'}" >&2
-                sleep 30
+                sleep 37
                 """#
         let executor = try executor(code: try bootstrap(script))
         let outcome = await executor.invokeOnce()

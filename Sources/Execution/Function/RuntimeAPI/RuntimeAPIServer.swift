@@ -62,6 +62,8 @@ final class RuntimeAPIServer {
         var closing = false
         /// A `GET /next` waits on it for an event.
         var waitsForNext = false
+        /// That `GET /next` asked for `Connection: close`.
+        var closesAfterNext = false
 
         init(fd: Int32, parser: HTTPRequestParser) {
             self.fd = fd
@@ -226,6 +228,16 @@ final class RuntimeAPIServer {
 
     private func route(_ request: HTTPRequest, on connection: Connection) -> RuntimeAPIEvent? {
         let closes = !request.keepAlive
+        // A request pipelined behind a waiting `GET /next` would be answered before it: refused, as HTTP/1.1 answers
+        // in order (and a flood of them cannot pile up).
+        guard !connection.waitsForNext else {
+            connection.waitsForNext = false
+            waiting.removeAll { $0 == connection.fd }
+            respond(
+                connection,
+                .error(400, type: "InvalidRequest", message: "a request sent while GET /next waits", closes: true))
+            return nil
+        }
         guard let path = Self.path(request.target) else {
             respond(connection, .error(404, type: "NotFound", message: "No such endpoint", closes: closes))
             return nil
@@ -233,7 +245,7 @@ final class RuntimeAPIServer {
         switch (request.method, path.count, path.first) {
         case ("GET", 2, "invocation") where path[1] == "next":
             connection.waitsForNext = true
-            connection.closing = false
+            connection.closesAfterNext = closes
             waiting.append(connection.fd)
             let first = !initialized
             initialized = true
@@ -300,7 +312,10 @@ final class RuntimeAPIServer {
                 headers.append(("Lambda-Runtime-Cognito-Identity", identity))
             }
             queued = nil
-            respond(connection, HTTPResponse(status: 200, headers: headers, body: [UInt8](invocation.body)))
+            respond(
+                connection,
+                HTTPResponse(
+                    status: 200, headers: headers, body: [UInt8](invocation.body), closes: connection.closesAfterNext))
             return
         }
     }
