@@ -37,15 +37,23 @@ struct FunctionCommand: AsyncParsableCommand {
         @Option(name: .customLong("ephemeral-storage"), parsing: .unconditional, help: "/tmp size in MB (512...10240).")
         var ephemeralStorage = 512
         @Option(help: "x86_64 or arm64.") var architecture = "x86_64"
+        @Option(
+            name: .customLong("reserved-concurrency"), parsing: .unconditional,
+            help: "Environments that may run at once (0...1000); more synchronous invokes are throttled (429).")
+        var reservedConcurrency: Int?
         @OptionGroup var environment: EnvironmentOptions
         @Flag(help: "Replace a function of the same name.") var replace = false
 
         func run() async throws {
+            if let reservedConcurrency {
+                try InputError.check(reservedConcurrency, setting: "reservedConcurrency", in: 0...1_000)
+            }
             let definition = try FunctionStore().create(
                 .init(
                     name: name, code: code, handler: handler, runtime: runtime, memoryMB: memory,
                     timeoutSeconds: timeout, ephemeralStorageMB: ephemeralStorage, architecture: architecture,
-                    variables: try environment.variables.forFunction(), replace: replace))
+                    variables: try environment.variables.forFunction(), reservedConcurrency: reservedConcurrency,
+                    replace: replace))
             say(FunctionText.line(definition))
         }
     }
@@ -92,6 +100,7 @@ enum FunctionText {
         return "\(definition.name): \(definition.runtime.rawValue), handler \(definition.handler), "
             + "\(configuration.memoryMB) MB, timeout \(configuration.timeoutSeconds) s, "
             + "/tmp \(configuration.ephemeralStorageMB) MB, \(configuration.architecture.rawValue), "
+            + (configuration.reservedConcurrency.map { "reserved concurrency \($0), " } ?? "")
             + "\(definition.variables.count) variable(s), code \(definition.codeDirectory)"
     }
 }

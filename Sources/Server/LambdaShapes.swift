@@ -77,11 +77,18 @@ struct LambdaGetFunctionOutput: Encodable {
         var location: String
     }
 
+    /// `Concurrency`: the function's reserved concurrency, when it has one.
+    struct Concurrency: Encodable {
+        var reservedConcurrentExecutions: Int
+    }
+
     var configuration: LambdaFunctionConfiguration
     var code: CodeLocation
+    var concurrency: Concurrency?
 
     init(_ function: FunctionDefinition) {
         configuration = LambdaFunctionConfiguration(function)
         code = CodeLocation(repositoryType: "S3", location: URL(fileURLWithPath: function.codeDirectory).absoluteString)
+        concurrency = function.configuration.reservedConcurrency.map { Concurrency(reservedConcurrentExecutions: $0) }
     }
 }

@@ -89,18 +89,20 @@ struct ServeLambdaTests {
         try await onOwnThread {
             let served = try Served { home in
                 try Self.define("small", home: home, options: ["--memory", "128", "--timeout", "1"])
+                // Touching 300 MB at 128 MB's CPU share (0.07 vCPU) takes seconds: a timeout of its own.
+                try Self.define("memory", home: home, options: ["--memory", "128", "--timeout", "60"])
             }
             let result = try served.python(
                 """
-                def call(event):
-                    response = awslambda.invoke(FunctionName='small', Payload=json.dumps(event), LogType='Tail')
+                def call(event, name='small'):
+                    response = awslambda.invoke(FunctionName=name, Payload=json.dumps(event), LogType='Tail')
                     return {'status': response['StatusCode'], 'error': response.get('FunctionError'),
                             'payload': json.loads(response['Payload'].read() or b'null'),
                             'log': base64.b64decode(response.get('LogResult', '')).decode()}
 
                 result['raised'] = call({'fail': 'bad input'})
                 result['timeout'] = call({'sleep': 3})
-                result['memory'] = call({'allocate_mb': 300})
+                result['memory'] = call({'allocate_mb': 300}, 'memory')
                 result['after'] = call({})
                 result['missing'] = error_of(lambda: awslambda.invoke(FunctionName='nope', Payload=b'{}'))
                 """)
@@ -115,10 +117,37 @@ struct ServeLambdaTests {
             let memory = try #require(result["memory"] as? [String: Any])
             #expect(memory["error"] as? String == "Unhandled", "\(memory)")
             #expect("\(memory["log"] ?? "")".contains("Max Memory Used: 128 MB"), "\(memory)")
+            #expect("\(memory["log"] ?? "")".contains("Runtime.OutOfMemory"), "\(memory)")
             let after = try #require(result["after"] as? [String: Any])
             #expect(after["error"] == nil || after["error"] is NSNull, "the function serves again: \(after)")
             let missing = try #require(result["missing"] as? [Any])
             #expect(missing.first as? String == "ResourceNotFoundException", "\(missing)")
+        }
+    }
+
+    @Test("boto3 is throttled with TooManyRequestsException while a function's reserved concurrency is in use")
+    func throttled() async throws {
+        try await onOwnThread {
+            let served = try Served { home in
+                try Self.define("one", home: home, options: ["--reserved-concurrency", "1", "--timeout", "10"])
+            }
+            let result = try served.python(
+                """
+                import threading
+                awslambda.invoke(FunctionName='one', Payload=b'{}')  # a warm environment, so that Init is not timed
+                slow = threading.Thread(target=lambda: awslambda.invoke(FunctionName='one', Payload=b'{"sleep": 2}'))
+                slow.start()
+                time.sleep(0.5)
+                result['during'] = error_of(lambda: awslambda.invoke(FunctionName='one', Payload=b'{}'))
+                slow.join()
+                result['after'] = awslambda.invoke(FunctionName='one', Payload=b'{}')['StatusCode']
+                result['concurrency'] = awslambda.get_function(FunctionName='one').get('Concurrency')
+                """)
+            let during = try #require(result["during"] as? [Any], "\(result)")
+            #expect(during.first as? String == "TooManyRequestsException", "\(during)")
+            #expect(during.last as? Int == 429, "\(during)")
+            #expect(result["after"] as? Int == 200)
+            #expect((result["concurrency"] as? [String: Any])?["ReservedConcurrentExecutions"] as? Int == 1)
         }
     }
 

@@ -29,13 +29,15 @@ public struct FunctionStore: Sendable {
         public var ephemeralStorageMB: Int
         public var architecture: String
         public var variables: [String: String]
+        /// Environments that may run at once (Lambda's reserved concurrency); nil: the account's limit.
+        public var reservedConcurrency: Int?
         /// Replace a function of the same name instead of refusing.
         public var replace: Bool
 
         public init(
             name: String, code: String, handler: String, runtime: String? = nil, memoryMB: Int = 128,
             timeoutSeconds: Int = 3, ephemeralStorageMB: Int = 512, architecture: String = "x86_64",
-            variables: [String: String] = [:], replace: Bool = false
+            variables: [String: String] = [:], reservedConcurrency: Int? = nil, replace: Bool = false
         ) {
             self.name = name
             self.code = code
@@ -46,6 +48,7 @@ public struct FunctionStore: Sendable {
             self.ephemeralStorageMB = ephemeralStorageMB
             self.architecture = architecture
             self.variables = variables
+            self.reservedConcurrency = reservedConcurrency
             self.replace = replace
         }
     }
@@ -122,7 +125,8 @@ public struct FunctionStore: Sendable {
         }
         let configuration = try FunctionConfiguration(
             memoryMB: request.memoryMB, timeoutSeconds: request.timeoutSeconds,
-            ephemeralStorageMB: request.ephemeralStorageMB, architecture: architecture)
+            ephemeralStorageMB: request.ephemeralStorageMB, architecture: architecture,
+            reservedConcurrency: request.reservedConcurrency)
         try LambdaEnvironment.validate(request.variables)
         if !runtime.isCustom { _ = try LambdaPython.locate() }
         let folder = self.folder(request.name)
