@@ -75,7 +75,7 @@ public struct Worker {
             }
             let prepareSeconds = (clock.now - start).seconds
             let (workload, target) = prepared[key]!
-            let result = try workload.run()
+            let result = try workload.run(input: event.payload.map { Data($0.utf8) })
             let failed = (result.metrics["exit_code"] ?? 0) != 0
             return WorkerReply.Answer(
                 requestId: requestId, status: failed ? .error : .success,

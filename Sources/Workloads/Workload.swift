@@ -1,6 +1,6 @@
 public import CapsizeCore
 public import Compute
-import Foundation
+public import Foundation
 
 /// Something capsize can run and measure: a computation with parameters, a size knob,
 /// analytical costs, and a run on a device that returns metrics and a checksum.
@@ -59,6 +59,13 @@ extension Workload {
 public protocol PreparedWorkload: AnyObject {
     /// Runs the workload once, from its initial state, and measures it.
     func run() throws -> RunResult
+    /// Runs it once with `input`, the event's payload: a command reads it on its stdin; other workloads take
+    /// nothing from it.
+    func run(input: Data?) throws -> RunResult
+}
+
+extension PreparedWorkload {
+    public func run(input: Data?) throws -> RunResult { try run() }
 }
 
 /// Where a workload runs.

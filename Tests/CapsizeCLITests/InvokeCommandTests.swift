@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `capsize invoke`, end to end through the built binary.
@@ -23,6 +24,23 @@ import Testing
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("capsize: invalid --payload "), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("a command function reads the payload on its stdin, and /dev/null without one, never the worker's requests")
+    func payloadOnStdin() throws {
+        let folder = TestFolder("capsize-payload-stdin")
+        let payload = folder.path + "/event.json"
+        try #"{"key": "a b"}"#.write(toFile: payload, atomically: true, encoding: .utf8)
+        let check = ["--", "/bin/sh", "-c", #"[ "$(cat)" = '{"key": "a b"}' ]"#]
+        let given = try capsize(["invoke", "command", "--count", "2", "--payload", payload, "--json"] + check)
+        #expect(given.status == 0, "\(given.stdout) \(given.stderr)")
+        // Without a payload the same check fails at once (stdin is empty), where reading the worker's stdin would
+        // have waited for the next request until the timeout.
+        let none = try capsize(["invoke", "command", "--timeout", "30", "--json"] + check)
+        #expect(none.status == 1, "\(none.stderr)")
+        let outcome = try #require((try json(none.stdout)["invocations"] as? [[String: Any]])?.first)
+        #expect(outcome["status"] as? String == "error", "\(outcome)")
+        #expect((outcome["durationMs"] as? Double ?? .infinity) < 10_000, "\(outcome)")
     }
 
     @Test("a cold then a warm invoke print REPORT lines (Init Duration on the first only) and a projected summary")

@@ -130,7 +130,8 @@ public struct FunctionEvent: Codable, Sendable, Equatable {
     public var arguments: [String]
     /// `auto`, `cpu`, `native` or `opencl:N`.
     public var device: String
-    /// Opaque data sent along with the event (it counts towards the payload limit; workloads ignore it).
+    /// The event's payload (it counts towards the payload limit): a `command` reads it on its stdin, the other
+    /// workloads ignore it.
     public var payload: String?
 
     public init(workload: String, arguments: [String] = [], device: String = "auto", payload: String? = nil) {

@@ -104,11 +104,15 @@ final class CommandRunner: PreparedWorkload {
         self.executable = executable
     }
 
-    func run() throws -> RunResult {
+    func run() throws -> RunResult { try run(input: nil) }
+
+    /// Runs the command with `input` on its stdin (a function's payload; `/dev/null` without one), so that it never
+    /// reads the worker's own requests.
+    func run(input: Data?) throws -> RunResult {
         let before = childUsage()
         let clock = ContinuousClock()
         let start = clock.now
-        let pid = try spawn()
+        let pid = try spawn(input: input)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             guard errno == EINTR else { throw CommandError("waitpid for \(executable) failed (errno \(errno))") }
@@ -132,10 +136,19 @@ final class CommandRunner: PreparedWorkload {
             checksum: digest.hex, notes: notes)
     }
 
-    /// Starts the command with its output on stderr (so that capsize's own stdout, tables and JSON, and a
-    /// worker's answers stay clean), every signal at its default and none blocked, and no descriptor of
-    /// capsize's but stdin, stdout and stderr.
-    private func spawn() throws -> pid_t {
+    /// Starts the command with `input` on its stdin, its output on stderr (so that capsize's own stdout, tables and
+    /// JSON, and a worker's answers stay clean), every signal at its default and none blocked, and no descriptor of
+    /// capsize's but stdout and stderr.
+    private func spawn(input: Data?) throws -> pid_t {
+        // The payload in a file of the private temporary directory (it counts against /tmp), unlinked once the
+        // command has it open: any size, no writer thread.
+        var stdin = "/dev/null"
+        if let input {
+            stdin = FileManager.default.temporaryDirectory.appendingPathComponent("capsize-payload-\(UUID())").path
+            guard FileManager.default.createFile(atPath: stdin, contents: input, attributes: [.posixPermissions: 0o600])
+            else { throw CommandError("cannot write the payload for \(executable) to \(stdin)") }
+        }
+        defer { if input != nil { try? FileManager.default.removeItem(atPath: stdin) } }
         // What capsize has open and would hand down (descriptors without close-on-exec), as Process closed them.
         let open =
             (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
@@ -145,7 +158,10 @@ final class CommandRunner: PreparedWorkload {
         }
         let (pid, failure) = spawnWithDefaultSignals(
             [executable] + argv.dropFirst(), environment: nil,
-            fileActions: [.duplicate(STDERR_FILENO, onto: STDOUT_FILENO)] + inherited.map { .close($0) })
+            fileActions: [
+                .open(stdin, onto: STDIN_FILENO, writing: false), .duplicate(STDERR_FILENO, onto: STDOUT_FILENO),
+            ]
+                + inherited.map { .close($0) })
         guard failure == 0 else {
             throw CommandError("cannot start \(executable): \(String(cString: strerror(failure)))")
         }
