@@ -200,10 +200,11 @@ struct FuzzTemplate {
             ],
             "recommend": [
                 FuzzBase(head: ["command"], options: ["--runs", "10"], tail: program),
-                FuzzBase(head: ["command"], options: ["--runs", "10", "--export", "out"], tail: program),
+                FuzzBase(
+                    head: ["command"], options: ["--runs", "10", "--export", "out", "--placeholder"], tail: program),
             ],
             "export": [
-                FuzzBase(head: [recommendation], options: ["--format", "sam"]),
+                FuzzBase(head: [recommendation], options: ["--format", "sam", "--placeholder"]),
                 FuzzBase(head: [recommendation], options: ["--format", "sbatch", "--option", "batch-c7i.large"]),
             ],
             "worker": [FuzzBase()],
