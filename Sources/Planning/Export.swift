@@ -2,7 +2,8 @@ public import CapsizeCore
 public import CloudModel
 public import Foundation
 
-/// Deployment files for a chosen option: a SAM template (Lambda), a Batch job definition, an sbatch header.
+/// Deployment files for a chosen option: a SAM template (Lambda), a Batch job definition, an sbatch script, each
+/// running the user's job (`DeployedJob`).
 public enum Export {
     /// Timeouts are the projected runtime times this margin, rounded up (the projection is not a promise).
     public static let timeoutMargin = 1.5

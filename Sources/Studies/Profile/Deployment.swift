@@ -3,7 +3,7 @@ import Foundation
 public import Planning
 
 /// A deployment file of a recommended option: an AWS SAM template (Lambda), an AWS Batch RegisterJobDefinition
-/// request (JSON) or the same as a CloudFormation template (Fargate and Batch), or an sbatch header.
+/// request (JSON) or the same as a CloudFormation template (Fargate and Batch), or an sbatch script.
 public enum DeploymentFormat: String, CaseIterable, Sendable {
     case sam
     case batchJobDefinition = "batch-job-definition"
