@@ -199,7 +199,8 @@ struct FuzzTemplate {
                     tail: program)
             ],
             "recommend": [
-                FuzzBase(head: ["command"], options: ["--runs", "10"], tail: program),
+                // --placeholder: an --export of its own (a fuzzed folder) needs an image or a placeholder.
+                FuzzBase(head: ["command"], options: ["--runs", "10", "--placeholder"], tail: program),
                 FuzzBase(
                     head: ["command"], options: ["--runs", "10", "--export", "out", "--placeholder"], tail: program),
             ],

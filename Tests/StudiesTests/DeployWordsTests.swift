@@ -58,6 +58,20 @@ import Testing
         #expect(broken.field.contains("resize/function.json"), "\(broken)")
     }
 
+    @Test("recommend --export without an image or a function is refused naming image before anything is measured")
+    func exportNeedsImage() throws {
+        func request(_ deploy: DeployWords) throws -> RecommendRequest {
+            try RecommendRequest(
+                workload: "command", parameters: ["--", "/bin/true"], runs: 1, strategy: "cost", memoryList: nil,
+                architectures: "x86_64", prices: nil, export: home.path + "/out", exportOption: nil, deploy: deploy,
+                governsCPUShare: true, variables: UserVariables())
+        }
+        let error = try #require(throws: InputError.self) { try request(DeployWords()) }
+        #expect(error.field == "image" && error.isSetting)
+        #expect(throws: Never.self) { try request(DeployWords(placeholder: true)) }
+        #expect(throws: Never.self) { try request(DeployWords(image: "busybox")) }
+    }
+
     @Test("the workload is sized with every parameter, the size one at the size recommended for")
     func sized() throws {
         let request = try RecommendRequest(

@@ -87,6 +87,9 @@ public struct RecommendRequest {
         sizes = try SizeList(parsing: "\(type.sizeParameter)=\(sizeText)", workload: type)
         sized = try Self.sized(type, parameters: parameters, sizes: sizes)
         job = try deploy.job(workload: sized)
+        // Without a function every file of the pick needs an image (SAM packages it, Batch runs it): say so before
+        // measuring.
+        if export != nil, job.function == nil { _ = try job.containerImage() }
         self.governsCPUShare = governsCPUShare
         self.variables = try variables.forFunction()
     }
