@@ -18,12 +18,22 @@ public struct BatchJobDefinitionRequest: Codable, Sendable, Equatable {
         public var operatingSystemFamily: String
     }
 
+    /// Fargate only: whether the task gets a public IP address (`ENABLED` or `DISABLED`, the default). A task in a
+    /// public subnet needs one to reach an image registry.
+    public struct NetworkConfiguration: Codable, Sendable, Equatable {
+        public var assignPublicIp: String
+    }
+
     public struct ContainerProperties: Codable, Sendable, Equatable {
         public var image: String
         public var command: [String]?
         public var resourceRequirements: [ResourceRequirement]
         /// Fargate only: without it Fargate runs X86_64, and an arm64 image does not start.
         public var runtimePlatform: RuntimePlatform?
+        /// The role the task runs with to pull the image and write logs: Fargate requires one.
+        public var executionRoleArn: String?
+        /// Fargate only.
+        public var networkConfiguration: NetworkConfiguration?
     }
 
     public struct Timeout: Codable, Sendable, Equatable {
@@ -57,9 +67,10 @@ public struct BatchJobDefinitionRequest: Codable, Sendable, Equatable {
     ///   - name: jobDefinitionName, `[A-Za-z0-9_-]{1,128}`.
     ///   - timeoutSeconds: nil means the projected runtime × `Export.timeoutMargin`, at least 60.
     /// - Throws: `InputError` when the result breaks a rule of the API (see `problems`).
+    ///   - executionRoleArn: a Fargate job's execution role; nil: `DeployedJob.placeholderExecutionRoleArn`.
     public init(
         for option: PlanOption, name: String, image: String, command: [String], timeoutSeconds: Int? = nil,
-        retryStrategy: RetryStrategy? = nil
+        retryStrategy: RetryStrategy? = nil, executionRoleArn: String? = nil
     ) throws(InputError) {
         let timeout =
             timeoutSeconds ?? max(60, Int(((option.runtime?.seconds ?? 60) * Export.timeoutMargin).rounded(.up)))
@@ -78,7 +89,9 @@ public struct BatchJobDefinitionRequest: Codable, Sendable, Equatable {
             runtimePlatform: fargate
                 ? RuntimePlatform(
                     cpuArchitecture: option.architecture == .arm64 ? "ARM64" : "X86_64", operatingSystemFamily: "LINUX")
-                : nil)
+                : nil,
+            executionRoleArn: fargate ? executionRoleArn ?? DeployedJob.placeholderExecutionRoleArn : nil,
+            networkConfiguration: fargate ? NetworkConfiguration(assignPublicIp: "ENABLED") : nil)
         self.timeout = Timeout(attemptDurationSeconds: timeout)
         self.retryStrategy = Retry(
             attempts: strategy.attempts,
@@ -127,6 +140,7 @@ public struct BatchJobDefinitionRequest: Codable, Sendable, Equatable {
         if platforms == ["FARGATE"], containerProperties.resourceRequirements.contains(where: { $0.type == "GPU" }) {
             problems.append("resourceRequirements GPU is for EC2 only: Fargate has no GPUs")
         }
+        problems += fargateProblems(platforms == ["FARGATE"])
         var seen: Set<String> = []
         for requirement in containerProperties.resourceRequirements {
             let (type, value) = (requirement.type, requirement.value)
@@ -162,6 +176,33 @@ public struct BatchJobDefinitionRequest: Codable, Sendable, Equatable {
             if rules.count > 5 { problems.append("retryStrategy.evaluateOnExit has \(rules.count) rules: at most 5") }
             for (index, rule) in rules.enumerated() {
                 problems += Self.problems(of: rule, field: "retryStrategy.evaluateOnExit[\(index)]")
+            }
+        }
+        return problems
+    }
+
+    /// The rules of a Fargate job (an execution role, VCPU and MEMORY a Fargate task size) and the fields an EC2
+    /// job must not have.
+    private func fargateProblems(_ fargate: Bool) -> [String] {
+        let container = containerProperties
+        guard fargate else {
+            return container.networkConfiguration == nil
+                ? [] : ["containerProperties.networkConfiguration is for FARGATE only"]
+        }
+        var problems: [String] = []
+        if container.executionRoleArn?.isEmpty ?? true {
+            problems.append("containerProperties.executionRoleArn is required on FARGATE")
+        }
+        if let assign = container.networkConfiguration?.assignPublicIp, !["ENABLED", "DISABLED"].contains(assign) {
+            problems.append("containerProperties.networkConfiguration.assignPublicIp must be ENABLED or DISABLED")
+        }
+        let value = { (type: String) in container.resourceRequirements.first { $0.type == type }?.value }
+        if let vcpus = value("VCPU").flatMap(Double.init), let memory = value("MEMORY").flatMap(Int.init) {
+            let sizes = PriceCatalog.embedded.fargate.taskSizes.memorySizesGB(vcpu: vcpus)
+            if !sizes.contains(where: { Int(($0 * 1024).rounded()) == memory }) {
+                problems.append(
+                    "resourceRequirements VCPU \(CostModel.format(vcpus)) and MEMORY \(memory) must be a Fargate "
+                        + "task size (0.25 vCPU: 512, 1024 or 2048 MiB; 1 vCPU: 2048...8192 MiB in 1024s; …)")
             }
         }
         return problems

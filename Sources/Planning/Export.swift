@@ -2,12 +2,14 @@ public import CapsizeCore
 public import CloudModel
 public import Foundation
 
-/// Deployment files for a chosen option: a SAM template (Lambda), a Batch job definition, an sbatch header.
+/// Deployment files for a chosen option: a SAM template (Lambda), a Batch job definition, an sbatch script, each
+/// running the user's job (`DeployedJob`).
 public enum Export {
     /// Timeouts are the projected runtime times this margin, rounded up (the projection is not a promise).
     public static let timeoutMargin = 1.5
 
-    /// An AWS SAM template (YAML) with one `AWS::Serverless::Function` configured as the Lambda option.
+    /// An AWS SAM template (YAML) with one `AWS::Serverless::Function` configured as the Lambda option, its code a
+    /// zip package (`CodeUri`) run by `handler` on `runtime`.
     /// - Parameters:
     ///   - functionName: Lambda's FunctionName, `[A-Za-z0-9_-]{1,64}`.
     ///   - timeoutSeconds: nil means the projected runtime × `timeoutMargin`, within 1...900.
@@ -16,6 +18,53 @@ public enum Export {
     public static func samTemplate(
         for option: PlanOption, functionName: String, handler: String = "bootstrap",
         runtime: String = "provided.al2023", codeUri: String = ".", timeoutSeconds: Int? = nil,
+        ephemeralStorageMB: Int = 512, variables: [String: String] = [:]
+    ) throws(InputError) -> String {
+        var code = [
+            "Handler: \(yamlQuoted(handler))", "Runtime: \(yamlQuoted(runtime))", "CodeUri: \(yamlQuoted(codeUri))",
+        ]
+        if !variables.isEmpty {
+            code += ["Environment:", "  Variables:"]
+            code += variables.keys.sorted().map { "    \(yamlQuoted($0)): \(yamlQuoted(variables[$0]!))" }
+        }
+        return try samDocument(
+            for: option, functionName: functionName, description: "capsize: \(option.summary)", code: code,
+            timeoutSeconds: timeoutSeconds, ephemeralStorageMB: ephemeralStorageMB)
+    }
+
+    /// The SAM template of a function `capsize function create` defined, at the option's memory and architecture:
+    /// its handler, runtime, source directory (`CodeUri`), ephemeral storage and variables; its timeout, or the
+    /// projected runtime × `timeoutMargin` where that is longer (at most 900 s).
+    /// - Throws: `InputError` as `samTemplate(for:functionName:…)`.
+    public static func samTemplate(for option: PlanOption, function: FunctionDefinition) throws(InputError) -> String {
+        let projected = Int(((option.runtime?.seconds ?? 0) * timeoutMargin).rounded(.up))
+        return try samTemplate(
+            for: option, functionName: function.name, handler: function.handler, runtime: function.runtime.rawValue,
+            codeUri: function.sourceDirectory,
+            timeoutSeconds: min(900, max(function.configuration.timeoutSeconds, projected)),
+            ephemeralStorageMB: function.configuration.ephemeralStorageMB, variables: function.variables)
+    }
+
+    /// A SAM template whose function is a container image (`PackageType: Image`): Lambda runs the image's
+    /// ENTRYPOINT with `command` as its arguments (`ImageConfig.Command`, the image's CMD replaced).
+    /// - Parameter isPlaceholder: the image is a placeholder, and the description says so.
+    /// - Throws: `InputError` as `samTemplate(for:functionName:…)`.
+    public static func samTemplate(
+        for option: PlanOption, functionName: String, image: String, command: [String], isPlaceholder: Bool = false
+    ) throws(InputError) -> String {
+        var code = ["PackageType: Image", "ImageUri: \(yamlQuoted(image))", "ImageConfig:", "  Command:"]
+        code += command.map { "    - \(yamlQuoted($0))" }
+        let placeholder = isPlaceholder ? placeholderNote : ""
+        return try samDocument(
+            for: option, functionName: functionName, description: "capsize: \(placeholder)\(option.summary)",
+            code: code)
+    }
+
+    /// What a description starts with when a file names a placeholder.
+    static let placeholderNote = "PLACEHOLDER image (placeholder.invalid) to replace before deploying; "
+
+    private static func samDocument(
+        for option: PlanOption, functionName: String, description: String, code: [String], timeoutSeconds: Int? = nil,
         ephemeralStorageMB: Int = 512
     ) throws(InputError) -> String {
         guard option.service == .lambda else {
@@ -29,58 +78,65 @@ public enum Export {
         let configuration = try FunctionConfiguration(
             memoryMB: option.memoryMB, timeoutSeconds: timeout, ephemeralStorageMB: ephemeralStorageMB,
             architecture: option.architecture)
-        return """
-            AWSTemplateFormatVersion: "2010-09-09"
-            Transform: AWS::Serverless-2016-10-31
-            Description: \(yamlQuoted("capsize: \(option.summary), projected \(runtimeText(option))"))
-            Resources:
-              CapsizeFunction:
-                Type: AWS::Serverless::Function
-                Properties:
-                  FunctionName: \(yamlQuoted(functionName))
-                  Handler: \(yamlQuoted(handler))
-                  Runtime: \(yamlQuoted(runtime))
-                  CodeUri: \(yamlQuoted(codeUri))
-                  MemorySize: \(configuration.memoryMB)
-                  Timeout: \(configuration.timeoutSeconds)
-                  EphemeralStorage:
-                    Size: \(configuration.ephemeralStorageMB)
-                  Architectures:
-                    - \(configuration.architecture.rawValue)
-
-            """
+        let properties =
+            ["FunctionName: \(yamlQuoted(functionName))"] + code + [
+                "MemorySize: \(configuration.memoryMB)", "Timeout: \(configuration.timeoutSeconds)",
+                "EphemeralStorage:",
+                "  Size: \(configuration.ephemeralStorageMB)", "Architectures:",
+                "  - \(configuration.architecture.rawValue)",
+            ]
+        let lines = [
+            "AWSTemplateFormatVersion: \"2010-09-09\"", "Transform: AWS::Serverless-2016-10-31",
+            "Description: \(yamlQuoted("\(description), projected \(runtimeText(option))"))", "Resources:",
+            "  CapsizeFunction:", "    Type: AWS::Serverless::Function", "    Properties:",
+        ]
+        return (lines + properties.map { "      " + $0 }).joined(separator: "\n") + "\n"
     }
 
     /// An AWS Batch `RegisterJobDefinition` request (JSON) for the option's per-run resources.
     /// - Parameters:
     ///   - name: jobDefinitionName, `[A-Za-z0-9_-]{1,128}`.
     ///   - timeoutSeconds: nil means the projected runtime × `timeoutMargin`, at least 60.
+    ///   - executionRoleArn: a Fargate job's execution role; nil: `DeployedJob.placeholderExecutionRoleArn`.
     /// - Throws: `InputError` when the result breaks a rule of the API (see `validateBatchJobDefinition`).
     public static func batchJobDefinition(
         for option: PlanOption, name: String, image: String, command: [String], timeoutSeconds: Int? = nil,
-        retryStrategy: RetryStrategy? = nil
+        retryStrategy: RetryStrategy? = nil, executionRoleArn: String? = nil
     ) throws(InputError) -> Data {
         try BatchJobDefinitionRequest(
             for: option, name: name, image: image, command: command, timeoutSeconds: timeoutSeconds,
-            retryStrategy: retryStrategy
+            retryStrategy: retryStrategy, executionRoleArn: executionRoleArn
         ).json()
     }
 
     /// An AWS CloudFormation template (YAML) with one `AWS::Batch::JobDefinition` carrying the same definition as
-    /// `batchJobDefinition`: what `cfn-lint` checks and `aws cloudformation deploy` takes.
+    /// `batchJobDefinition`: what `cfn-lint` checks and `aws cloudformation deploy` takes. A Fargate job without
+    /// `executionRoleArn` takes the role named by the template's `ExecutionRoleName` parameter in the account it is
+    /// deployed to (`ecsTaskExecutionRole`, the name AWS's guides give it, by default).
+    /// - Parameter isPlaceholder: the image is a placeholder, and the description says so.
     /// - Throws: `InputError` when the definition breaks a rule of the API.
     public static func batchJobDefinitionTemplate(
         for option: PlanOption, name: String, image: String, command: [String], timeoutSeconds: Int? = nil,
-        retryStrategy: RetryStrategy? = nil
+        retryStrategy: RetryStrategy? = nil, executionRoleArn: String? = nil, isPlaceholder: Bool = false
     ) throws(InputError) -> String {
         // The request that batchJobDefinition writes, validated, so the template and the JSON cannot drift apart.
         let request = try BatchJobDefinitionRequest(
             for: option, name: name, image: image, command: command, timeoutSeconds: timeoutSeconds,
-            retryStrategy: retryStrategy)
+            retryStrategy: retryStrategy, executionRoleArn: executionRoleArn)
         let container = request.containerProperties
+        let placeholder = isPlaceholder ? placeholderNote : ""
+        let roleParameter = container.executionRoleArn != nil && executionRoleArn == nil
         var lines = [
             "AWSTemplateFormatVersion: \"2010-09-09\"",
-            "Description: \(yamlQuoted("capsize: \(option.summary), projected \(runtimeText(option)) per run"))",
+            "Description: \(yamlQuoted("capsize: \(placeholder)\(option.summary), projected \(runtimeText(option)) per run"))",
+        ]
+        if roleParameter {
+            lines += [
+                "Parameters:", "  ExecutionRoleName:", "    Type: String", "    Default: ecsTaskExecutionRole",
+                "    Description: The IAM role Fargate tasks run with to pull the image and write logs",
+            ]
+        }
+        lines += [
             "Resources:",
             "  CapsizeJobDefinition:",
             "    Type: AWS::Batch::JobDefinition",
@@ -96,6 +152,16 @@ public enum Export {
                 "        RuntimePlatform:", "          CpuArchitecture: \(platform.cpuArchitecture)",
                 "          OperatingSystemFamily: \(platform.operatingSystemFamily)",
             ]
+        }
+        if roleParameter {
+            lines.append(
+                "        ExecutionRoleArn: !Sub \"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ExecutionRoleName}\""
+            )
+        } else if let role = container.executionRoleArn {
+            lines.append("        ExecutionRoleArn: \(yamlQuoted(role))")
+        }
+        if let network = container.networkConfiguration {
+            lines += ["        NetworkConfiguration:", "          AssignPublicIp: \(network.assignPublicIp)"]
         }
         lines.append("        Command:")
         lines += (container.command ?? []).map { "          - \(yamlQuoted($0))" }
@@ -133,6 +199,15 @@ public enum Export {
             jobName: jobName, vcpus: option.vcpus, memoryMiB: option.memoryMB, gpus: option.gpus,
             timeSeconds: seconds, arraySize: runs > 1 ? runs : nil,
             comments: ["capsize: \(option.summary), projected \(runtimeText(option)) per run"])
+    }
+
+    /// A Slurm batch script for the option: `sbatchHeader`, then `command`, each word quoted with `Shell.quoted`
+    /// (nothing in a word is expanded, and each stays one argument). Each array child runs it once.
+    public static func sbatchScript(for option: PlanOption, jobName: String, runs: Int = 1, command: [String])
+        -> String
+    {
+        sbatchHeader(for: option, jobName: jobName, runs: runs) + command.map(Shell.quoted).joined(separator: " ")
+            + "\n"
     }
 
     /// A YAML double-quoted scalar: backslash, quote and control characters escaped, so any text is safe.

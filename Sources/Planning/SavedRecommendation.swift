@@ -43,3 +43,20 @@ extension PlanOption {
         try InputError.check(startup.upper, field: "\(place).startup[1]", in: 0...1e9, unit: "seconds")
     }
 }
+
+extension SizedWorkload {
+    /// The workload a recommendation saved by `recommend --json` was sized for (its `workload`), read from `file`;
+    /// nil for one saved before recommendations recorded it.
+    /// - Throws: `InputError` naming the file and the place in it.
+    public static func saved(_ data: Data, file: String) throws(InputError) -> SizedWorkload? {
+        struct Saved: Decodable { var workload: SizedWorkload? }
+        let workload = try InputError.decodeJSON(
+            Saved.self, from: data, file: file, document: "the JSON of a saved recommendation"
+        ).workload
+        if let workload, workload.name.isEmpty || workload.program.map({ $0.first?.isEmpty ?? true }) == true {
+            throw InputError(
+                field: "\(file): workload", value: workload.name, allowed: "a workload's name and its program, if any")
+        }
+        return workload
+    }
+}

@@ -199,11 +199,13 @@ struct FuzzTemplate {
                     tail: program)
             ],
             "recommend": [
-                FuzzBase(head: ["command"], options: ["--runs", "10"], tail: program),
-                FuzzBase(head: ["command"], options: ["--runs", "10", "--export", "out"], tail: program),
+                // --placeholder: an --export of its own (a fuzzed folder) needs an image or a placeholder.
+                FuzzBase(head: ["command"], options: ["--runs", "10", "--placeholder"], tail: program),
+                FuzzBase(
+                    head: ["command"], options: ["--runs", "10", "--export", "out", "--placeholder"], tail: program),
             ],
             "export": [
-                FuzzBase(head: [recommendation], options: ["--format", "sam"]),
+                FuzzBase(head: [recommendation], options: ["--format", "sam", "--placeholder"]),
                 FuzzBase(head: [recommendation], options: ["--format", "sbatch", "--option", "batch-c7i.large"]),
             ],
             "worker": [FuzzBase()],

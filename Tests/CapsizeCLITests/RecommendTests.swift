@@ -16,7 +16,7 @@ import Testing
         let result = try capsize(
             [
                 "recommend", "render-frames", "--frames", "10000", "--strategy", "speed", "--export", out, "--option",
-                "batch-g5.xlarge", "--json",
+                "batch-g5.xlarge", "--json", "--image", "public.ecr.aws/capsize/capsize:1",
             ],
             environment: ["CAPSIZE_HOME": home])
         #expect(result.status == 0, "\(result.stderr)")
@@ -50,14 +50,19 @@ import Testing
         let container = try #require(request["containerProperties"] as? [String: Any])
         let resources = try #require(container["resourceRequirements"] as? [[String: String]])
         #expect(resources.contains { $0["type"] == "GPU" })
-        #expect(
-            try String(contentsOfFile: out + "/job\(suffix).sbatch", encoding: .utf8).contains("#SBATCH --gres=gpu:"))
+        // Each file runs the workload as sized, on the GPU of the GPU option.
+        let command = try #require(container["command"] as? [String])
+        #expect(command.starts(with: ["capsize", "bench", "render-frames"]) && command.contains("10000"), "\(command)")
+        #expect(command.contains("gpu") && container["image"] as? String == "public.ecr.aws/capsize/capsize:1")
+        let sbatch = try String(contentsOfFile: out + "/job\(suffix).sbatch", encoding: .utf8)
+        #expect(sbatch.contains("#SBATCH --gres=gpu:") && sbatch.contains("\n'capsize' 'bench' 'render-frames' "))
 
         // `capsize export` from the saved JSON: a SAM template for a Lambda option that cfn-lint accepts.
         let saved = home + "/rec.json"
         try result.stdout.write(toFile: saved, atomically: true, encoding: .utf8)
         let sam = try capsize(
-            ["export", saved, "--format", "sam", "--option", "lambda-10240-arm64"], environment: ["CAPSIZE_HOME": home])
+            ["export", saved, "--format", "sam", "--option", "lambda-10240-arm64", "--placeholder"],
+            environment: ["CAPSIZE_HOME": home])
         #expect(sam.status == 0, "\(sam.stderr)")
         #expect(sam.stdout.contains("MemorySize: 10240") && sam.stdout.contains("- arm64"))
         try sam.stdout.write(toFile: home + "/template.yaml", atomically: true, encoding: .utf8)

@@ -107,7 +107,7 @@ import Testing
         /// A GPU job's problems on `platform`, with `runtimePlatform` when given.
         func problems(on platform: String, runtimePlatform: [String: String]? = nil) throws -> [String] {
             var container: [String: Any] = [
-                "image": "busybox",
+                "image": "busybox", "executionRoleArn": "arn:aws:iam::123456789012:role/r",
                 "resourceRequirements": [
                     ["type": "VCPU", "value": "1"], ["type": "MEMORY", "value": "2048"], ["type": "GPU", "value": "1"],
                 ],

@@ -28,6 +28,11 @@ import Testing
         return (recommendation, id)
     }
 
+    /// A job of the user's: an image and a command.
+    static func job() throws -> DeployedJob {
+        try DeployedJob(image: "public.ecr.aws/capsize/job:1", command: ["echo", "ran"])
+    }
+
     /// Every file under `directory`, relative to it.
     func files(under directory: String) -> [String] {
         (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? []).sorted()
@@ -40,13 +45,15 @@ import Testing
         let marker = directory + "/pwned"
         let out = directory + "/out"
         let (recommendation, id) = try recommendation(summary: hostileValues(marker: marker).joined(separator: " "))
-        let written = try Recommend.exportFiles(recommendation, to: out, option: id, name: "command")
+        let written = try Recommend.exportFiles(
+            recommendation, to: out, option: id, name: "command", job: try Self.job())
         #expect(written.count == 4 && written.allSatisfy { $0.hasPrefix(out + "/") }, "\(written)")
         #expect(files(under: directory) == ["out"] + written.map { "out/" + $0.dropFirst(out.count + 1) }.sorted())
         let sbatch = try #require(written.first { $0.hasSuffix(".sbatch") })
-        let header = try String(contentsOfFile: sbatch, encoding: .utf8)
-        #expect(header.split(separator: "\n").allSatisfy { $0.hasPrefix("#") }, "\(header)")
-        #expect(try runScript(header + "echo ran\n", in: directory, marker: marker).stdout == "ran\n")
+        let script = try String(contentsOfFile: sbatch, encoding: .utf8)
+        #expect(script.split(separator: "\n").dropLast().allSatisfy { $0.hasPrefix("#") }, "\(script)")
+        #expect(script.hasSuffix("\n'echo' 'ran'\n"), "\(script)")
+        #expect(try runScript(script, in: directory, marker: marker).stdout == "ran\n")
         let json = try #require(written.first { $0.hasSuffix(".json") })
         #expect(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) is [String: Any])
     }
@@ -59,7 +66,7 @@ import Testing
         for id in ["batch-x/../../T", "batch-/../../../T", "batch-x\n/T"] {
             let (recommendation, _) = try recommendation(id: id)
             let error = try #require(throws: InputError.self) {
-                try Recommend.exportFiles(recommendation, to: out, option: id, name: "command")
+                try Recommend.exportFiles(recommendation, to: out, option: id, name: "command", job: try Self.job())
             }
             #expect(error.isSetting && error.field == "export", "\(error)")
             #expect(!error.description.contains("\n"))

@@ -155,3 +155,25 @@ public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T)
         Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
+
+/// What botocore's model of the Batch API says of a `RegisterJobDefinition` request (JSON) at `path`: "" when it
+/// validates, its report when not; nil when no python3 here has botocore (`.venv-tools`, then PATH).
+public func botocoreRegisterJobDefinitionReport(_ path: String) throws -> String? {
+    let script = """
+        import json, sys
+        import botocore.session
+        from botocore.validate import ParamValidator
+        model = botocore.session.get_session().get_service_model("batch")
+        shape = model.operation_model("RegisterJobDefinition").input_shape
+        report = ParamValidator().validate(json.load(open(sys.argv[1])), shape)
+        print(report.generate_report() if report.has_errors() else "", end="")
+        """
+    let venv = packageRoot.appendingPathComponent(".venv-tools/bin/python3").path
+    for python in [venv, "/usr/bin/env"] where FileManager.default.isExecutableFile(atPath: python) {
+        let prefix = python == venv ? [] : ["python3"]
+        guard try run(python, prefix + ["-c", "import botocore"]).status == 0 else { continue }
+        let result = try run(python, prefix + ["-c", script, path], mergingStderr: true)
+        return result.status == 0 ? result.stdout : "python3 failed: \(result.stdout)"
+    }
+    return nil
+}

@@ -11,9 +11,13 @@ struct ExportCommand: ParsableCommand {
         abstract: "Deployment files from a saved recommendation (`capsize recommend --json > rec.json`).",
         discussion: """
             Prints, for the recommendation's pick or --option ID: an AWS SAM template (Lambda options), an AWS Batch \
-            RegisterJobDefinition request (JSON) or the same as a CloudFormation template, or an sbatch header. \
-            Timeouts are the projected runtime × 1.5 (Lambda: at most 900 s; Batch: at least 60 s).
-              capsize export rec.json --format sam
+            RegisterJobDefinition request (JSON) or the same as a CloudFormation template, or an sbatch script. \
+            Each runs --command in --image, or --function (SAM), or by default the recommended workload at its size. \
+            A file that needs an image refuses to go without one unless --placeholder. Timeouts are the projected \
+            runtime × 1.5 (Lambda: at most 900 s; Batch: at least 60 s).
+              capsize export rec.json --format sam --function my-handler
+              capsize export rec.json --format batch-job-definition --image public.ecr.aws/my/job:1.0 \
+                --command python3 --command train.py
               capsize export rec.json --format sbatch --option batch-g5.xlarge
             """)
 
@@ -24,7 +28,7 @@ struct ExportCommand: ParsableCommand {
         name: .customLong("option"), help: ArgumentHelp("The option to export (default: the pick).", valueName: "ID"))
     var optionID: String?
     @Option(help: "The function, job definition or Slurm job name.") var name = "capsize-job"
-    @Option(help: "The container image of a Batch job definition.") var image = "capsize:latest"
+    @OptionGroup var deploy: DeployOptions
 
     func run() throws {
         let format = try DeploymentFormat(parsing: format)
@@ -33,6 +37,7 @@ struct ExportCommand: ParsableCommand {
         }
         let recommendation = try Recommendation(saved: data, file: file)
         let option = try recommendation.option(optionID)
-        print(try format.text(for: option, name: name, image: image, runs: recommendation.runs), terminator: "")
+        let job = try deploy.words.job(workload: try SizedWorkload.saved(data, file: file))
+        print(try format.text(for: option, name: name, job: job, runs: recommendation.runs), terminator: "")
     }
 }

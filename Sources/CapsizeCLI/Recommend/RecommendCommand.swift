@@ -39,6 +39,7 @@ struct RecommendCommand: AsyncParsableCommand {
         name: .customLong("option"),
         help: ArgumentHelp("Also export this option (its id from the table).", valueName: "ID"))
     var exportOption: String?
+    @OptionGroup var deploy: DeployOptions
     @OptionGroup var environment: EnvironmentOptions
     @Flag(help: "Print JSON instead of tables.") var json = false
     @Flag(help: "List every option, not only the best 3 of each kind.") var all = false
@@ -50,6 +51,7 @@ struct RecommendCommand: AsyncParsableCommand {
         let request = try RecommendRequest(
             workload: workload, parameters: parameters, runs: runs, strategy: strategy, memoryList: memory,
             architectures: architectures, prices: prices, export: export, exportOption: exportOption,
+            deploy: deploy.words,
             governsCPUShare: cpuShare.governs, variables: environment.variables)
         let store = try openStore()
         let report = try await Recommend.run(

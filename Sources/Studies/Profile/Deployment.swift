@@ -3,15 +3,12 @@ import Foundation
 public import Planning
 
 /// A deployment file of a recommended option: an AWS SAM template (Lambda), an AWS Batch RegisterJobDefinition
-/// request (JSON) or the same as a CloudFormation template (Fargate and Batch), or an sbatch header.
+/// request (JSON) or the same as a CloudFormation template (Fargate and Batch), or an sbatch script.
 public enum DeploymentFormat: String, CaseIterable, Sendable {
     case sam
     case batchJobDefinition = "batch-job-definition"
     case cloudFormationBatch = "cloudformation-batch"
     case sbatch
-
-    /// The program a job or a function runs: capsize's worker.
-    static let command = ["capsize", "worker"]
 
     /// - Throws: `InputError` naming the setting `format` for a name that is not one of the formats.
     public init(parsing name: String) throws(InputError) {
@@ -22,34 +19,48 @@ public enum DeploymentFormat: String, CaseIterable, Sendable {
         self = format
     }
 
-    /// The file for `option`: the function, job definition or Slurm job called `name`, a Batch job's container
-    /// `image`, an sbatch array for `runs` runs.
+    /// The file for `option`: the function, job definition or Slurm job called `name`, running `job`, an sbatch array
+    /// for `runs` runs.
     /// - Throws: `InputError` naming the setting `format` for a Batch file of a Lambda option, `name` when it is empty,
-    ///   `image` when it is empty or more than one line.
-    public func text(for option: PlanOption, name: String, image: String = "capsize:latest", runs: Int) throws
-        -> String
-    {
+    ///   `image` when a container file has none and no placeholder was asked for, `executionRole` likewise for a
+    ///   Fargate job definition's JSON, `function` for a Batch or Slurm file of a function, `command` when there is
+    ///   no command to run.
+    public func text(for option: PlanOption, name: String, job: DeployedJob, runs: Int) throws -> String {
         if name.isEmpty {
             throw InputError(setting: "name", value: "", allowed: "a name of at least one character")
-        }
-        if image.isEmpty || image.contains(where: \.isNewline) {
-            throw InputError(
-                setting: "image", value: image, allowed: "a container image on one line, e.g. capsize:latest")
         }
         if self == .batchJobDefinition || self == .cloudFormationBatch, option.service == .lambda {
             throw InputError(
                 setting: "format", value: rawValue, allowed: "a Fargate or Batch option (this is \(option.summary))")
         }
+        if self != .sam, let function = job.function {
+            throw InputError(
+                setting: "function", value: function.name,
+                allowed: "a Lambda option (a function deploys as a SAM template; this is \(option.summary)): for a "
+                    + "Batch job pass \(InputError.mention("image")) and \(InputError.mention("command"))")
+        }
         switch self {
         case .sam:
-            return try Export.samTemplate(for: option, functionName: name)
+            if let function = job.function { return try Export.samTemplate(for: option, function: function) }
+            let (image, isPlaceholder) = try job.containerImage()
+            return try Export.samTemplate(
+                for: option, functionName: name, image: image, command: try job.jobCommand(for: option),
+                isPlaceholder: isPlaceholder)
         case .batchJobDefinition:
-            let json = try Export.batchJobDefinition(for: option, name: name, image: image, command: Self.command)
+            let image = try job.containerImage().image
+            let role = option.service == .fargate ? try job.fargateExecutionRole().arn : nil
+            let json = try Export.batchJobDefinition(
+                for: option, name: name, image: image, command: try job.jobCommand(for: option),
+                executionRoleArn: role)
             return String(decoding: json, as: UTF8.self) + "\n"
         case .cloudFormationBatch:
-            return try Export.batchJobDefinitionTemplate(for: option, name: name, image: image, command: Self.command)
+            let (image, isPlaceholder) = try job.containerImage()
+            return try Export.batchJobDefinitionTemplate(
+                for: option, name: name, image: image, command: try job.jobCommand(for: option),
+                executionRoleArn: job.executionRoleArn, isPlaceholder: isPlaceholder)
         case .sbatch:
-            return Export.sbatchHeader(for: option, jobName: name, runs: runs)
+            return Export.sbatchScript(
+                for: option, jobName: name, runs: runs, command: try job.jobCommand(for: option))
         }
     }
 }

@@ -24,15 +24,21 @@ public struct RecommendRequest {
     /// A new or empty folder for the deployment files of the pick, and of `exportOption` (an option's id).
     public var export: String?
     public var exportOption: String?
+    /// The workload as sized, and what the exported files deploy (that workload when no command or function is
+    /// given).
+    public var sized: SizedWorkload
+    public var job: DeployedJob
     public var governsCPUShare: Bool
     /// The variables of every function the profile invokes.
     public var variables: [String: String]
 
     /// - Throws: `InputError` naming the setting: the workload's parameters, `strategy`, `runs`, `prices`, `memory`,
-    ///   `architectures`, `export`, the variables'.
+    ///   `architectures`, `export`, the variables', and what `deploy` names (`image`, `command`, `function`,
+    ///   `executionRole`).
     public init(
         workload: String, parameters: [String], runs: Int, strategy: String, memoryList: String?, architectures: String,
-        prices: String?, export: String?, exportOption: String?, governsCPUShare: Bool, variables: UserVariables
+        prices: String?, export: String?, exportOption: String?, deploy: DeployWords = DeployWords(),
+        governsCPUShare: Bool, variables: UserVariables
     ) throws(InputError) {
         let (type, values) = try WorkloadCatalog.parse(workload, arguments: parameters)
         _ = try type.init(parameters: values)
@@ -79,8 +85,35 @@ public struct RecommendRequest {
         let sizeSpec = type.parameters.first { $0.name == type.sizeParameter }
         sizeText = values.values[type.sizeParameter] ?? sizeSpec?.defaultValue ?? "1"
         sizes = try SizeList(parsing: "\(type.sizeParameter)=\(sizeText)", workload: type)
+        sized = try Self.sized(type, parameters: parameters, sizes: sizes)
+        job = try deploy.job(workload: sized)
+        // Without a function every file of the pick needs an image (SAM packages it, Batch runs it): say so before
+        // measuring.
+        if export != nil, job.function == nil { _ = try job.containerImage() }
         self.governsCPUShare = governsCPUShare
         self.variables = try variables.forFunction()
+    }
+}
+
+extension RecommendRequest {
+    /// The workload as the recommendation sizes it: every parameter (given or default) as `--name value` words, the
+    /// size parameter at the size recommended for; for a workload that runs a program, that program's words.
+    static func sized(_ type: any Workload.Type, parameters: [String], sizes: SizeList) throws(InputError)
+        -> SizedWorkload
+    {
+        let values = try ParameterValues(
+            arguments: sizes.arguments(parameters, size: sizes.sizes[0]), specs: type.parameters)
+        var words: [String] = []
+        for spec in type.parameters {
+            guard let value = values.values[spec.name] ?? spec.defaultValue else { continue }
+            if spec.kind == .flag {
+                if value == "true" { words.append("--\(spec.name)") }
+            } else {
+                words += ["--\(spec.name)", value]
+            }
+        }
+        let program = (try type.init(parameters: values) as? CommandWorkload)?.argv
+        return SizedWorkload(name: type.name, parameters: words, program: program)
     }
 }
 
@@ -95,6 +128,8 @@ public enum RecommendEvent {
 /// The profile, the recommendation projected from it, and the files exported.
 public struct RecommendReport: Encodable {
     public var run: String
+    /// The workload as sized: what an export runs when no command is given (`capsize export` reads it back).
+    public var workload: SizedWorkload
     public var profile: WorkloadProfiler.Result
     public var recommendation: Recommendation
     public var exported: [String]
@@ -126,16 +161,21 @@ public enum Recommend {
             lambdaMemories: request.memories, architectures: request.architectures)
         var written: [String] = []
         if let export = request.export {
-            written = try exportFiles(recommendation, to: export, option: request.exportOption, name: request.type.name)
+            written = try exportFiles(
+                recommendation, to: export, option: request.exportOption, name: request.type.name, job: request.job)
         }
-        return RecommendReport(run: run.id, profile: profiled, recommendation: recommendation, exported: written)
+        return RecommendReport(
+            run: run.id, workload: request.sized, profile: profiled, recommendation: recommendation,
+            exported: written)
     }
 
-    /// Writes the deployment files of the pick (and of `option`) into `directory`; returns their paths.
-    /// - Throws: `InputError` naming the setting `option` (not an option's id) or `export` (a file there already, or
-    ///   a file name that would not be one plain name inside `directory`, see `ContainedPath`).
+    /// Writes the deployment files of the pick (and of `option`) into `directory`, each running `job`; returns their
+    /// paths. Nothing is written when one of them cannot be (`DeploymentFormat.text`).
+    /// - Throws: `InputError` naming the setting `option` (not an option's id), `export` (a file there already, or
+    ///   a file name that would not be one plain name inside `directory`, see `ContainedPath`), or what `job` lacks.
     public static func exportFiles(
-        _ recommendation: Recommendation, to directory: String, option exportOption: String?, name: String
+        _ recommendation: Recommendation, to directory: String, option exportOption: String?, name: String,
+        job: DeployedJob
     ) throws -> [String] {
         var chosen = recommendation.pick.map { [$0] } ?? []
         if let exportOption {
@@ -158,7 +198,8 @@ public enum Recommend {
                     (.cloudFormationBatch, "batch-job-definition\(suffix).yaml"), (.sbatch, "job\(suffix).sbatch"),
                 ]
             for (format, file) in formats {
-                files.append((file, try format.text(for: option, name: "capsize-\(name)", runs: recommendation.runs)))
+                files.append(
+                    (file, try format.text(for: option, name: "capsize-\(name)", job: job, runs: recommendation.runs)))
             }
         }
         // An option's id is part of a name: every name is checked to be one plain name inside the folder before

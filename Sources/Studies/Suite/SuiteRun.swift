@@ -279,8 +279,11 @@ public enum SuiteRunner {
                 let folder = URL(fileURLWithPath: child.outDirectory).appendingPathComponent(
                     "deploy-\(child.suite.prefix(8))-\(step.key.replacingOccurrences(of: "/", with: "-"))")
                 try? FileManager.default.removeItem(at: folder)
+                // A suite names no image: its files name placeholders, and say so.
+                var job = request.job
+                job.placeholder = true
                 let written = try Recommend.exportFiles(
-                    report.recommendation, to: folder.path, option: nil, name: request.type.name)
+                    report.recommendation, to: folder.path, option: nil, name: request.type.name, job: job)
                 result.notes += written.map { "exported \($0)" }
             }
         }
