@@ -128,11 +128,11 @@ import Testing
         let file = try saved(["command", "--", "/bin/true"])
         let code = home + "/functions/resize/code"
         try FileManager.default.createDirectory(atPath: code, withIntermediateDirectories: true)
-        // As `capsize function create` records it: JSONEncoder, default keys, the date as a number.
+        // As `capsize function create` records it: default keys, the date in ISO 8601.
         let definition = """
             {"name":"resize","runtime":"python3.12","handler":"app.handler","codeDirectory":"\(code)",
              "sourceDirectory":"src/resize","configuration":{"memoryMB":512,"timeoutSeconds":30,
-             "ephemeralStorageMB":1024,"architecture":"arm64"},"variables":{"SIZE":"small"},"createdAt":786700000}
+             "ephemeralStorageMB":1024,"architecture":"arm64"},"variables":{"SIZE":"small"},"createdAt":"2026-12-06T12:00:00Z"}
             """
         try definition.write(toFile: home + "/functions/resize/function.json", atomically: true, encoding: .utf8)
         let sam = try export([file, "--format", "sam", "--option", "lambda-1769-arm64", "--function", "resize"])

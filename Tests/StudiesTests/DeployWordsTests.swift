@@ -12,11 +12,11 @@ import Testing
 @Suite struct DeployWordsTests {
     let home = TestFolder("capsize-deploy-words")
 
-    /// Writes `definition` where `capsize function create` records it (JSONEncoder, default keys).
+    /// Writes `definition` where and as `capsize function create` records it (`FunctionStore`'s encoder).
     func record(_ definition: FunctionDefinition, as name: String? = nil) throws {
         let folder = home.path + "/functions/\(name ?? definition.name)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try JSONEncoder().encode(definition).write(to: URL(fileURLWithPath: folder + "/function.json"))
+        try FunctionStore.encoder.encode(definition).write(to: URL(fileURLWithPath: folder + "/function.json"))
     }
 
     func definition(name: String = "resize", memoryMB: Int = 512) throws -> FunctionDefinition {
@@ -24,7 +24,8 @@ import Testing
         configuration.memoryMB = memoryMB
         return FunctionDefinition(
             name: name, runtime: .python312, handler: "app.handler", codeDirectory: home.path + "/code",
-            sourceDirectory: "src", configuration: configuration, variables: ["A": "1"])
+            sourceDirectory: "src", configuration: configuration, variables: ["A": "1"],
+            createdAt: Date(timeIntervalSince1970: 1_796_558_400))  // whole seconds, as ISO 8601 keeps them
     }
 
     @Test("a function defined in capsize's home is read back as it was recorded")

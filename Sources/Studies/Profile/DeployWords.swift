@@ -42,7 +42,7 @@ extension FunctionDefinition {
     static func folder(home: String) -> String { home + "/functions" }
 
     /// The function called `name`, as `capsize function create` recorded it in capsize's `home`
-    /// (`functions/NAME/function.json`), checked as Lambda checks a function's configuration.
+    /// (`functions/NAME/function.json`, read by `FunctionStore`), checked as Lambda checks a function's configuration.
     /// - Throws: `InputError` naming the setting `function` for a name Lambda does not allow or no function of that
     ///   name (listing those there are), or the file and the place in it for a definition that cannot be read.
     public static func load(named name: String, home: String) throws(InputError) -> FunctionDefinition {
@@ -50,7 +50,13 @@ extension FunctionDefinition {
             throw InputError(setting: "function", value: name, allowed: "a function name: 1 to 64 of A-Z a-z 0-9 _ -")
         }
         let file = folder(home: home) + "/\(name)/function.json"
-        guard let data = FileManager.default.contents(atPath: file) else {
+        let stored: FunctionDefinition?
+        do {
+            stored = try FunctionStore(home: home).function(named: name)
+        } catch {
+            throw InputError(field: file, value: name, allowed: "a function definition capsize can read (\(error))")
+        }
+        guard let definition = stored else {
             let defined = ((try? FileManager.default.contentsOfDirectory(atPath: folder(home: home))) ?? [])
                 .filter { FileManager.default.fileExists(atPath: folder(home: home) + "/\($0)/function.json") }.sorted()
             throw InputError(
@@ -58,8 +64,6 @@ extension FunctionDefinition {
                 allowed: "a defined function: "
                     + (defined.isEmpty ? "none is defined in \(home)" : Recommendation.listed(defined)))
         }
-        let definition = try InputError.decodeJSON(
-            FunctionDefinition.self, from: data, file: file, document: "a function definition (function.json)")
         do {
             try definition.check(name: name)
         } catch {
