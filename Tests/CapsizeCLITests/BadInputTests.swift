@@ -107,6 +107,7 @@ import Testing
             (["submit", "--log-limit", "1.5M", "--", "true"], "--log-limit '1.5M'"),
             (["submit", "--log-limit", "2G", "--", "true"], "1073741824"),
             (["submit", "--log-limit", "9999999999999G", "--", "true"], "--log-limit"),
+            (["function", "create", "fz", "--code", "", "--handler", "app.handler"], "--code ''"),
             (["submit", "--pass-env", "", "--", "true"], "--pass-env ''"),
             (["invoke", "command", "--pass-env", "", "--", "true"], "--pass-env ''"),
             (["submit", "--pass-env", "A=B", "--", "true"], "--pass-env 'A=B'"),

@@ -100,7 +100,10 @@ public struct FunctionStore: Sendable {
         try Self.checkName(request.name)
         let source = URL(fileURLWithPath: request.code).standardizedFileURL.resolvingSymlinksInPath().path
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), isDirectory.boolValue else {
+        // An empty path would name the current directory: refused as `--save-frames ''` and `--export ''` are.
+        guard !request.code.isEmpty, FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory),
+            isDirectory.boolValue
+        else {
             throw InputError(setting: "code", value: request.code, allowed: "a directory holding the function's code")
         }
         let runtime: FunctionDefinition.Runtime
