@@ -41,6 +41,9 @@ struct TriggerOptions: ParsableArguments {
             }
             return (function, String(text[text.index(after: equals)...]))
         }
+        if let bucket, watches.isEmpty {
+            throw InputError(field: "--bucket", value: bucket, allowed: "a bucket name beside --watch, which it names")
+        }
         var triggers: [Trigger] = []
         for watch in watches {
             let (function, directory) = try split(watch, flag: "--watch", what: "DIRECTORY")

@@ -186,6 +186,7 @@ struct ServeLambdaTests {
         try Self.define("echo", home: home)
         for (arguments, mentions) in [
             (["--watch", "nope=/tmp"], "--watch 'nope=/tmp'"), (["--watch", "echo"], "--watch 'echo'"),
+            (["--bucket", ""], "--bucket ''"), (["--watch", "echo=/tmp", "--bucket", ""], "--bucket ''"),
             (["--schedule", "echo=rate(1 minutes)"], "--schedule"),
             (["--schedule", "echo=cron(0 * * * * *)"], "--schedule"),
         ] {

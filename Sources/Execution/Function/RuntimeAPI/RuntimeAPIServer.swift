@@ -284,12 +284,15 @@ final class RuntimeAPIServer {
     /// The error type and message of a posted error: the body's `errorType` and `errorMessage`, else the
     /// `Lambda-Runtime-Function-Error-Type` header, else `Runtime.Unknown` (Lambda's names).
     static func errorFields(_ request: HTTPRequest) -> (type: String, message: String) {
-        let document =
-            (try? JSONSerialization.jsonObject(with: Data(request.body), options: [])) as? [String: Any]
+        struct Posted: Decodable {
+            var errorType: String?
+            var errorMessage: String?
+        }
+        let document = try? JSONDecoder().decode(Posted.self, from: Data(request.body))
         let type =
-            (document?["errorType"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+            (document?.errorType).flatMap { $0.isEmpty ? nil : $0 }
             ?? request.headers["lambda-runtime-function-error-type"] ?? "Runtime.Unknown"
-        let message = document?["errorMessage"] as? String ?? String(decoding: request.body.prefix(1000), as: UTF8.self)
+        let message = document?.errorMessage ?? String(decoding: request.body.prefix(1000), as: UTF8.self)
         return (String(type.prefix(200)), message)
     }
 
