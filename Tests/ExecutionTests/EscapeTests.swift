@@ -79,9 +79,11 @@ import Testing
     @Test("a function whose command kills the environment's launcher ends at its timeout, leaving nothing running")
     func functionKillingItsLauncher() async throws {
         // The command's parent is the worker; the worker's parent is capsize-launch.
+        // `sleep 30.25`: a length no other test sleeps, so that only this test's sleeps are counted below (tests run
+        // in parallel, and BatchServingTests' jobs `sleep 30` until they are terminated).
         let script =
-            "setsid sleep 30 & echo $! > \"$TMPDIR/daemon\"; sleep 0.2; "
-            + "kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); sleep 30"
+            "setsid sleep 30.25 & echo $! > \"$TMPDIR/daemon\"; sleep 0.2; "
+            + "kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); sleep 30.25"
         let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: 2)
         var options = FunctionExecutor.Options(workerCommand: [FunctionExecutorTests.capsize, "worker"])
         options.temporaryBase = FileManager.default.temporaryDirectory.path
@@ -93,10 +95,10 @@ import Testing
         await executor.shutdown()
         #expect(outcome.status == .timeout || outcome.status == .crash, "\(outcome.status)")
         #expect(monotonicSeconds() - started < 8)
-        let sleeps = Fixture.processes(withArgument: "30").filter { pid in
+        let sleeps = Fixture.processes(withArgument: "30.25").filter { pid in
             (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("sleep") == true
         }
-        #expect(sleeps.allSatisfy { Self.gone($0) }, "sleep 30 left running: \(sleeps)")
+        #expect(sleeps.allSatisfy { Self.gone($0) }, "sleep 30.25 left running: \(sleeps)")
     }
 }
 
