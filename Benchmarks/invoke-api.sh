@@ -28,8 +28,5 @@ for function in noop pynoop; do
   python3 "$here/invoke-api.py" --port "$port" --function "$function" --count "$count"
 done
 echo "## capsize invoke noop directly ($count invokes; warm Duration as capsize measures it, no HTTP)"
-"$capsize" invoke noop --count "$count" --json | python3 -c '
-import json, math, sys
-d = sorted(i["durationMs"] for i in json.load(sys.stdin)["invocations"] if not i["cold"] and i["status"] == "success")
-print(f"measured: {len(d)} warm: median {d[len(d) // 2]:.3f} ms, p99 {d[math.ceil(0.99 * len(d)) - 1]:.3f} ms")'
+echo "measured: $("$capsize" invoke noop --count "$count" --json | python3 "$here/warm-durations.py")"
 echo "# load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -18,10 +18,7 @@ cc -O2 -o "$scratch/noop/bootstrap" "$(dirname "$0")/runtime-api/bootstrap.c"
 tiny=(train-mlp --batch 1 --inputs 1 --hidden 1 --layers 1 --steps 1 --device cpu --memory 512)
 # The warm Durations of an invoke's JSON: median and p99 (nearest rank), ms.
 warm() {
-  python3 -c '
-import json, math, sys
-d = sorted(i["durationMs"] for i in json.load(sys.stdin)["invocations"] if not i["cold"] and i["status"] == "success")
-print(f"{len(d)} warm: median {d[len(d) // 2]:.3f} ms, p99 {d[math.ceil(0.99 * len(d)) - 1]:.3f} ms")'
+  python3 "$(dirname "$0")/warm-durations.py"
 }
 echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$rounds"); do
