@@ -195,12 +195,35 @@ import Testing
         #expect(order.prefix(4).contains("bob") && order.prefix(4).contains("alice"), "\(order)")
     }
 
-    @Test("a weight factor of 0.25 gets about four times the compute of a weight factor of 1")
-    func weights() async throws {
-        let order = try await Self.startOrder(weights: ["big": 0.25, "small": 1], perShare: 6)
-        // Exact turns depend on measured run times; the share of the first eight starts does not, much.
-        #expect(order.prefix(8).filter { $0 == "big" }.count >= 5, "\(order)")
-        #expect(order.filter { $0 == "small" }.count == 6)
+    @Test("a weight factor of 0.25 gets four times the compute of a weight factor of 1 (scheduler, 1 s jobs)")
+    func weights() {
+        // The scheduler alone on a synthetic clock: one slot, every job runs exactly 1 s, no decay: the order is exact.
+        var scheduler = BatchScheduler(policies: [
+            FairSharePolicy(shareDecaySeconds: .infinity, weightFactors: ["big": 0.25])
+        ])
+        for share in ["big", "small"] {
+            for index in 0..<6 { scheduler.enqueue("\(share)-\(index)", queue: 0, share: share, vcpus: 1) }
+        }
+        var clock = Date(timeIntervalSince1970: 0)
+        var order: [String] = []
+        while let (id, _) = scheduler.next(now: { clock }, place: { _, _ in () }) {
+            order.append(String(id.prefix { $0 != "-" }))
+            clock += 1
+            scheduler.charge(id, now: { clock })
+        }
+        // big's usage counts a quarter: it runs until its quarter-weighted usage passes small's (a tie goes to the
+        // share whose head was submitted first).
+        #expect(
+            order == ["big", "small", "big", "big", "big", "big", "small", "big", "small", "small", "small", "small"])
+    }
+
+    @Test("a weighted fair-share queue runs real jobs by usage: first in first, then the share with none")
+    func weightedJobs() async throws {
+        let order = try await Self.startOrder(weights: ["big": 0.25, "small": 1], perShare: 3)
+        // What does not depend on measured run times: big (submitted first) starts, then small (no usage yet).
+        // How many turns big gets after that depends on how long each `sleep` took here; the test above has it.
+        #expect(Array(order.prefix(2)) == ["big", "small"], "\(order)")
+        #expect(order.filter { $0 == "small" }.count == 3 && order.count == 6)
     }
 
     @Test("a fair-share queue needs a share identifier, a FIFO queue refuses one")
