@@ -6,14 +6,15 @@ import Foundation
 import Studies
 import Workloads
 
-/// `capsize worker`: the process inside an execution environment (Lambda model) or a job (Batch
-/// model). It performs Init once (BLAS warm-up, OpenCL discovery), then reads requests on stdin and
-/// answers each with one reply on stdout (`WorkerProtocol`), keeping prepared workloads (contexts,
-/// programs, buffers, data) warm between invocations.
+/// `capsize worker`: the process inside an execution environment (Lambda model) or a job (Batch model). It performs
+/// Init once (BLAS warm-up, OpenCL discovery), then answers requests (`WorkerProtocol`), keeping prepared workloads
+/// (contexts, programs, buffers, data) warm between invocations. In an execution environment it speaks the Lambda
+/// Runtime API (`AWS_LAMBDA_RUNTIME_API`), as a user's own runtime does; in a Batch job, which is a command, it reads
+/// its request on stdin and writes its answer as the last line of stdout.
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: WorkerProtocol.subcommand,
-        abstract: "Host workloads for the executors (JSON lines on stdin and stdout).",
+        abstract: "Host workloads for the executors (the Lambda Runtime API, or a request on stdin).",
         shouldDisplay: false)
 
     @Option(help: "Read OpenCL kernels from this directory instead of the copies inside the binary.")
@@ -36,6 +37,14 @@ struct WorkerCommand: ParsableCommand {
             devices: initStep.devices,
             options: RunOptions(kernelsDirectory: try kernels.map(Self.checkFolder), calibration: calibrationInNotes)
         ) { $0.namingFlags.description }
+        if let address = ProcessInfo.processInfo.environment["AWS_LAMBDA_RUNTIME_API"] {
+            do throws(RuntimeAPIClient.Failure) {
+                try worker.serve(runtimeAPI: address)
+            } catch {
+                FileHandle.standardError.write(Data("capsize worker: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
         emit(
             .ready(
                 .init(
@@ -43,7 +52,7 @@ struct WorkerCommand: ParsableCommand {
                     notice: initStep.notice)))
         while let line = readLine(strippingNewline: true) {
             if line.isEmpty { continue }
-            emit(.answer(worker.handle(line)))
+            emit(.answer(worker.handle(Data(line.utf8))))
         }
     }
 

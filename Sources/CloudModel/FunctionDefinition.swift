@@ -47,5 +47,8 @@ public struct FunctionDefinition: Codable, Sendable, Equatable {
     }
 
     /// The ARN AWS would give it, in capsize's made-up account (`Lambda-Runtime-Invoked-Function-Arn`).
-    public var arn: String { "arn:aws:lambda:us-east-1:000000000000:function:\(name)" }
+    public var arn: String { Self.arn(of: name) }
+
+    /// The ARN AWS would give a function named `name`, in capsize's made-up account.
+    public static func arn(of name: String) -> String { "arn:aws:lambda:us-east-1:000000000000:function:\(name)" }
 }

@@ -1,7 +1,7 @@
 public import CapsizeCore
 public import Compute
 public import Execution
-import Foundation
+public import Foundation
 public import Workloads
 
 /// What Init does before the first invocation: the costs a cold start pays once.
@@ -46,12 +46,31 @@ public struct Worker {
         self.describe = describe
     }
 
-    /// Answers one request line: runs its workload (prepared once per workload, parameters and device, then warm).
-    public mutating func handle(_ line: String) -> WorkerReply.Answer {
+    /// Serves invocations through the Lambda Runtime API at `address` (`AWS_LAMBDA_RUNTIME_API`) until its
+    /// environment ends: each event is a request, each answer posted as its response, or as its error when it failed
+    /// (the answer is then the error document: its `errorType` and `errorMessage` are Lambda's fields).
+    /// - Throws: `RuntimeAPIClient.Failure` when the API cannot be reached or answers what it should not.
+    public mutating func serve(runtimeAPI address: String) throws(RuntimeAPIClient.Failure) {
+        var client = try RuntimeAPIClient(address: address)
+        while true {
+            let invocation = try client.next()
+            let answer = handle(invocation.body)
+            let body = WorkerReply.answer(answer).encoded()
+            if answer.status == .success {
+                try client.respond(to: invocation.requestId, body)
+            } else {
+                try client.fail(invocation.requestId, errorType: answer.errorType ?? "Runtime.Error", body)
+            }
+        }
+    }
+
+    /// Answers one request (a line, or a Runtime API event): runs its workload (prepared once per workload,
+    /// parameters and device, then warm).
+    public mutating func handle(_ request: Data) -> WorkerReply.Answer {
         let requestId: String
         let event: FunctionEvent
         do throws(WorkerProtocolError) {
-            switch try WorkerRequest.decode(Data(line.utf8)) {
+            switch try WorkerRequest.decode(request) {
             case .invoke(let id, let invoked):
                 requestId = id
                 event = invoked

@@ -59,4 +59,17 @@ func worker(_ lines: [String], environment: [String: String] = [:]) throws -> [[
         #expect(replies[1]["errorType"] as? String == "Runtime.InvalidEvent")
         #expect((replies[1]["errorMessage"] as? String ?? "").contains("protocol version 2"))
     }
+
+    @Test(
+        "with AWS_LAMBDA_RUNTIME_API set the worker speaks the Runtime API: an address it cannot use ends it with exit 1 naming it"
+    )
+    func runtimeAPIAddress() throws {
+        for address in ["no-port-here", "127.0.0.1:1"] {
+            let result = try capsize(["worker"], environment: ["AWS_LAMBDA_RUNTIME_API": address])
+            #expect(result.status == 1, "\(address): \(result.stderr)")
+            #expect(result.stdout.isEmpty, "no line of the stdin protocol: \(result.stdout)")
+            #expect(
+                result.stderr.contains("capsize worker:") && result.stderr.contains("Runtime API"), "\(result.stderr)")
+        }
+    }
 }

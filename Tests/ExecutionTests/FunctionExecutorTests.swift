@@ -76,6 +76,30 @@ import Testing
     }
 
     @Test(
+        "capsize worker speaks the Runtime API: a failing command is posted to /error with its answer, and the environment stays warm"
+    )
+    func workerPostsErrors() async throws {
+        let executor = try Self.executor(["/bin/sh", "-c", "echo out; exit 3"])
+        let outcomes = await executor.invoke(count: 2)
+        await executor.shutdown()
+        #expect(outcomes.map(\.status) == [.error, .error])
+        #expect(outcomes.map(\.cold) == [true, false], "a handled error keeps the environment, as on Lambda")
+        #expect(outcomes[0].errorType == "Runtime.ExitError")
+        #expect(outcomes[0].report?.contains("Status:") == false, "the runtime did not exit")
+        // The error document is the worker's whole answer: Lambda's two fields and the workload's result.
+        guard case .answer(let answer)? = try? WorkerReply.decode(Data((outcomes[0].response ?? "").utf8)) else {
+            Issue.record("not a worker answer: \(outcomes[0].response ?? "nil")")
+            return
+        }
+        #expect(answer.status == .error && answer.errorType == "Runtime.ExitError")
+        #expect(answer.result?.metrics["exit_code"] == 3)
+        #expect(answer.requestId == outcomes[0].requestId)
+        let log = try #require(outcomes[1].logTail)
+        #expect(log.hasPrefix("START RequestId: \(outcomes[1].requestId)"))
+        #expect(log.contains("END RequestId: \(outcomes[1].requestId)\nREPORT RequestId: "))
+    }
+
+    @Test(
         "an invoke past the timeout is killed at the cap with Lambda's texts (Duration = the timeout), and the next invoke is cold"
     )
     func timeoutResetsTheEnvironment() async throws {
@@ -206,13 +230,18 @@ import Testing
         #expect(started == 0)
     }
 
-    /// A stand-in worker: an init event, then `answer` (shell) for the first event.
-    static func standIn(_ answer: String, timeout: Int = 3) throws -> FunctionExecutor {
-        let script = #"echo '{"event":"init"}'; read l; "# + answer
-        let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: timeout)
+    /// A stand-in runtime in place of `capsize worker` (bash over the Runtime API, `RuntimeAPITests.prelude`): its
+    /// Init, then the first event from `/next` (its id in `$id`), then `answer`.
+    static func standIn(
+        _ answer: String, initialize: String = "", initLimit: Double = FunctionConfiguration.initLimitSeconds
+    ) throws -> FunctionExecutor {
+        let script = RuntimeAPITests.prelude + initialize + "\nrequest GET invocation/next\n" + answer
+        let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: 3)
+        var options = FunctionExecutor.Options(workerCommand: ["/bin/bash", "-c", script])
+        options.initLimitSeconds = initLimit
         return try FunctionExecutor(
             settings: FunctionSettings(configuration: configuration), event: FunctionEvent(workload: "command"),
-            options: FunctionExecutor.Options(workerCommand: ["/bin/sh", "-c", script]))
+            options: options)
     }
 
     @Test("a runtime that exits with a code ends as Runtime.ExitError 'exit status N', with Status: error in REPORT")
@@ -230,13 +259,18 @@ import Testing
     @Test(
         "a response over 6,291,556 bytes is Function.ResponseSizeTooLarge with Lambda's text; one at the limit passes")
     func responseLimit() async throws {
-        // The answer line is the response: {"event":"result","status":"success","pad":"xxx..."} padded to the length asked.
+        // The posted response: {"pad":"xxx..."} padded to the length asked; then the runtime waits to be reaped.
         func answer(_ length: Int) -> String {
-            let head = #"{"event":"result","status":"success","pad":""#
+            let head = #"{"pad":""#
             let tail = #""}"#
-            return
-                "printf '%s' '\(head)'; head -c \(length - head.utf8.count - tail.utf8.count) /dev/zero | tr '\\0' x; "
-                + "printf '%s\\n' '\(tail)'"
+            return #"""
+                exec 3<>"/dev/tcp/$host/$port"
+                { printf 'POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nContent-Length: %d\r\n\r\n' "$id" \#(length)
+                  printf '%s' '\#(head)'; head -c \#(length - head.utf8.count - tail.utf8.count) /dev/zero | tr '\0' x
+                  printf '%s' '\#(tail)'; } >&3
+                read -r status <&3
+                sleep 37
+                """#
         }
         let over = try Self.standIn(answer(6_291_557))
         let outcome = await over.invokeOnce()
@@ -249,16 +283,6 @@ import Testing
         let fits = await at.invokeOnce()
         await at.shutdown()
         #expect(fits.status == .success, "\(fits.errorType ?? "") \(fits.errorMessage ?? "")")
-    }
-
-    @Test("an answer in another version of the worker protocol is Runtime.InvalidResponse naming the version received")
-    func otherProtocolVersion() async throws {
-        let executor = try Self.standIn(#"echo '{"version":2,"event":"result","status":"success"}'"#)
-        let outcome = await executor.invokeOnce()
-        await executor.shutdown()
-        #expect(outcome.status == .error)
-        #expect(outcome.errorType == "Runtime.InvalidResponse")
-        #expect(outcome.errorMessage?.contains("protocol version 2; this capsize speaks version 1") == true)
     }
 
     @Test(
@@ -380,15 +404,14 @@ import Testing
 
     @Test("Init beyond the init limit goes on under the timeout and is counted into the first Duration")
     func slowInit() async throws {
-        // A stand-in worker: Init takes 0.4 s, then it answers every event.
-        let script =
-            #"sleep 0.4; echo '{"event":"init"}'; while read l; do echo '{"event":"result","status":"success"}'; done"#
-        let configuration = try FunctionConfiguration(memoryMB: 512, timeoutSeconds: 3)
-        var options = FunctionExecutor.Options(workerCommand: ["/bin/sh", "-c", script])
-        options.initLimitSeconds = 0.1
-        let executor = try FunctionExecutor(
-            settings: FunctionSettings(configuration: configuration), event: FunctionEvent(workload: "command"),
-            options: options)
+        // A stand-in runtime: Init takes 0.4 s (the limit is 0.1 s), then it answers every event.
+        let answers = #"""
+            while true; do
+              request POST "invocation/$id/response" '{}'
+              request GET invocation/next
+            done
+            """#
+        let executor = try Self.standIn(answers, initialize: "sleep 0.4", initLimit: 0.1)
         let outcomes = await executor.invoke(count: 2)
         await executor.shutdown()
         #expect(outcomes.map(\.status) == [.success, .success])

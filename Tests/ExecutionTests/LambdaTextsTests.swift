@@ -30,7 +30,7 @@ import Testing
         return facts
     }
 
-    static func answer(_ json: String) -> InvocationFacts.End { .answered(Data(json.utf8)) }
+    static func answer(_ json: String) -> InvocationFacts.End { .responded(Data(json.utf8)) }
 
     @Test("a successful answer is Lambda's plain REPORT line, no log lines, and the answer as the response")
     func success() throws {
@@ -61,28 +61,19 @@ import Testing
         #expect(outcome.billedDurationMs == 194)  // 26.73 + 166.62 = 193.35, rounded up
     }
 
-    @Test("an answer that reports an error keeps its error type and message, and the REPORT line has no Status")
+    @Test("an error the runtime posted keeps its error type and message, and the REPORT line has no Status")
     func errorAnswer() throws {
         let line =
             #"{"event":"result","status":"error","errorType":"Workload.InvalidParameter","errorMessage":"--batch must be positive"}"#
-        let outcome = try Self.texts().outcome(Self.facts(Self.answer(line)))
+        let posted = InvocationFacts.End.failed(
+            errorType: "Workload.InvalidParameter", message: "--batch must be positive", payload: Data(line.utf8))
+        let outcome = try Self.texts().outcome(Self.facts(posted))
         #expect(outcome.status == .error)
         #expect(outcome.errorType == "Workload.InvalidParameter")
         #expect(outcome.errorMessage == "--batch must be positive")
         #expect(outcome.report?.contains("Status") == false)
         #expect(outcome.logLines.isEmpty)
         #expect(outcome.response == line)
-    }
-
-    @Test("a line that is not an answer is Runtime.InvalidResponse, saying why and quoting the line's start")
-    func invalidAnswer() throws {
-        let line = "not json " + String(repeating: "x", count: 400)
-        let outcome = try Self.texts().outcome(Self.facts(Self.answer(line)))
-        #expect(outcome.status == .error)
-        #expect(outcome.errorType == "Runtime.InvalidResponse")
-        let message = try #require(outcome.errorMessage)
-        #expect(message.hasPrefix("not a capsize worker reply (not JSON): " + String(line.prefix(100))), "\(message)")
-        #expect(message.count < 400, "the message quotes the line's start only")
     }
 
     @Test("an answer over the response limit is Function.ResponseSizeTooLarge with Lambda's text and no response")

@@ -169,25 +169,40 @@ struct PIDNamespaceTests {
 
     // MARK: A function environment in a namespace
 
+    /// An environment whose runtime is `script` after `RuntimeAPITests.prelude` (bash over the Runtime API).
     static func environment(_ script: String) throws -> (EnvironmentProcess, String) {
         let temporary = try Fixture.sandbox().makeTemporaryDirectory()
         var options = EnvironmentProcess.Options(
-            argv: ["sh", "-c", script], environment: ["PATH": "/usr/bin:/bin"], launcherPath: try Launcher.locate(),
+            argv: ["/bin/bash", "-c", RuntimeAPITests.prelude + script], environment: ["PATH": "/usr/bin:/bin"],
+            launcherPath: try Launcher.locate(),
             memoryBytes: 256 << 20, temporaryDirectory: temporary)
         options.pidNamespace = true
         options.privateSharedMemory = true
         return (EnvironmentProcess(options: options), temporary)
     }
 
+    /// An event for `EnvironmentProcess.invoke`.
+    static func invocation() -> RuntimeInvocation {
+        RuntimeInvocation(
+            requestId: UUID().uuidString.lowercased(), body: Data("{}".utf8), deadlineMs: 0, functionARN: "arn",
+            traceId: RuntimeInvocation.newTraceId())
+    }
+
     @Test("an environment's orphaned background process is frozen with it between requests and killed when it closes")
     func environmentFreezes() async throws {
         let marker = Self.marker()
         let (process, temporary) = try Self.environment(
-            "echo ready; while read line; do (setsid sleep \(marker) </dev/null >/dev/null 2>&1 &); echo done; done")
+            #"""
+            while true; do
+              request GET invocation/next
+              (setsid sleep \#(marker) </dev/null >/dev/null 2>&1 &)
+              request POST "invocation/$id/response" done
+            done
+            """#)
         defer { Sandbox.removeTemporaryDirectory(temporary) }
         let first = try await process.start(deadline: 5)
-        #expect(first.line == Data("ready".utf8))
-        let answer = await process.request(Data("go".utf8), deadline: 5)
+        #expect(first.ending == nil && first.line == Data(), "Init ended with the first GET /next")
+        let answer = await process.invoke(Self.invocation(), deadline: 5)
         #expect(answer.line == Data("done".utf8))
         // The sleep outlives the request, in a session of its own, below init (its parent, the subshell, is gone).
         var sleeper: Int32?
@@ -198,7 +213,7 @@ struct PIDNamespaceTests {
         let pid = try #require(sleeper)
         process.freeze()
         #expect(try await Fixture.state(of: pid, awaiting: "T") == "T", "frozen (SIGSTOP) with its environment")
-        let again = await process.request(Data("go".utf8), deadline: 5)
+        let again = await process.invoke(Self.invocation(), deadline: 5)
         #expect(again.line == Data("done".utf8))
         #expect(Fixture.state(of: pid) != "T", "thawed with its environment")
         process.close()
@@ -210,10 +225,12 @@ struct PIDNamespaceTests {
     func environmentEscape() async throws {
         let marker = Self.marker()
         let (process, temporary) = try Self.environment(
-            "echo ready; read line; sh -c '\(Self.escape(marker, parent: "$(cut -d\" \" -f4 /proc/$PPID/stat)"))'")
+            // `; exit` keeps bash from exec'ing the last command: the escape's parent is the runtime, as it would be.
+            "request GET invocation/next; sh -c '\(Self.escape(marker, parent: "$(cut -d\" \" -f4 /proc/$PPID/stat)"))'; exit"
+        )
         defer { Sandbox.removeTemporaryDirectory(temporary) }
         _ = try await process.start(deadline: 5)
-        let answer = await process.request(Data("go".utf8), deadline: 1.5)
+        let answer = await process.invoke(Self.invocation(), deadline: 1.5)
         #expect(answer.ending == .timeout, "\(String(describing: answer.ending))")
         #expect(answer.seconds >= 1.5 && answer.seconds < 5)
         process.close()

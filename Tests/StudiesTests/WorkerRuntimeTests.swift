@@ -7,8 +7,8 @@ import Testing
 
 /// The worker runtime (`capsize worker`'s loop body) through its API, without a process.
 @Suite struct WorkerRuntimeTests {
-    static func line(_ event: FunctionEvent, id: String = "r1") -> String {
-        WorkerRequest.invoke(requestId: id, event: event).line.trimmingCharacters(in: .newlines)
+    static func line(_ event: FunctionEvent, id: String = "r1") -> Data {
+        WorkerRequest.invoke(requestId: id, event: event).encoded()
     }
 
     @Test("the first request prepares the workload, the same one again runs warm, and both succeed")
@@ -34,7 +34,7 @@ import Testing
     @Test("a line of another protocol version is Runtime.InvalidEvent, saying what was received")
     func otherVersion() {
         var worker = Worker(devices: [])
-        let answer = worker.handle(#"{"version":2,"requestId":"x","workload":"command","arguments":[]}"#)
+        let answer = worker.handle(Data(#"{"version":2,"requestId":"x","workload":"command","arguments":[]}"#.utf8))
         #expect(answer.status == .error && answer.errorType == "Runtime.InvalidEvent")
         #expect(answer.errorMessage?.contains("version 2") == true, "\(answer.errorMessage ?? "")")
     }

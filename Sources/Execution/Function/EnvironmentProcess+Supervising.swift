@@ -5,8 +5,8 @@ import Foundation
     import Glibc
 #endif
 
-/// The supervising thread of an environment: what its launch is (the launcher's options, the program's environment),
-/// each request's caps and CPU share, the answer lines, and the waiting request's reply. The mechanisms (the pipes,
+/// The supervising thread of an environment: what its launch is (the launcher's options, the runtime's environment),
+/// each invocation's caps and CPU share, the Runtime API's requests, and the waiting invocation's reply. The mechanisms (the pipes,
 /// the launcher's reports, the process tree, the caps and the kills) are the sandbox's `LaunchSupervisor`.
 extension EnvironmentProcess: LaunchOwner {
     static let orphanMessage =
@@ -21,7 +21,7 @@ extension EnvironmentProcess: LaunchOwner {
 
     func environment() -> [String: String] {
         var environment = options.environment
-        if let server { environment["AWS_LAMBDA_RUNTIME_API"] = server.address }
+        environment["AWS_LAMBDA_RUNTIME_API"] = server?.address
         SandboxUser.completeEnvironment(
             &environment, temporary: options.temporaryDirectory, user: options.user, base: options.temporaryBase)
         return environment
@@ -42,12 +42,12 @@ extension EnvironmentProcess: LaunchOwner {
     }
 
     func nextWait(_ launch: LaunchSupervisor, now: Double) -> LaunchSupervisor.Wait {
-        let (active, deadline, generation, closing, pending, governed, invocation) = shared.withLock {
+        let (active, deadline, generation, closing, governed, invocation) = shared.withLock {
             let invocation = $0.invocation
             $0.invocation = nil
             return (
-                $0.waiter != nil, $0.waiter?.deadline, $0.generation, $0.closing, !$0.outgoing.isEmpty,
-                $0.waiter?.governed ?? false, invocation
+                $0.waiter != nil, $0.waiter?.deadline, $0.generation, $0.closing, $0.waiter?.governed ?? false,
+                invocation
             )
         }
         if closing && launch.cause == nil { launch.kill(.cancelled) }
@@ -69,7 +69,7 @@ extension EnvironmentProcess: LaunchOwner {
         }
         var also = [(fd: self.wake.read, events: Int16(POLLIN))]
         if let server, launch.cause == nil { also += server.descriptors() }
-        return .init(until: wake, writing: pending, also: also)
+        return .init(until: wake, writing: false, also: also)
     }
 
     func launch(_ launch: LaunchSupervisor, reported report: LaunchReport) {
@@ -89,35 +89,13 @@ extension EnvironmentProcess: LaunchOwner {
     }
 
     func launch(_ launch: LaunchSupervisor, wrote bytes: ArraySlice<UInt8>, to stream: LaunchSupervisor.Stream) {
-        if server != nil {
-            // A runtime's stdout and stderr are its log (CloudWatch's): both go to the tails, neither is parsed.
-            stderrTail.append(bytes)
-            invocationLog.append(bytes)
-            return
-        }
-        guard stream == .stdout else { return stderrTail.append(bytes) }
-        // Only the bytes just read can hold a new line's end: searching the whole buffer on every read made a 6 MB
-        // answer take 30 s in a debug build.
-        var searched = stdoutBuffer.count
-        stdoutBuffer += bytes
-        while let newline = stdoutBuffer[searched...].firstIndex(of: UInt8(ascii: "\n")) {
-            let line = Data(stdoutBuffer[..<newline])
-            stdoutBuffer.removeSubrange(...newline)
-            searched = 0
-            guard launch.cause == nil else { continue }
-            // One last reading, so that a short request still has a peak; and a last look at /tmp, so that a
-            // request shorter than the storage check interval is checked too.
-            launch.takeSample()
-            if !launch.checkStorage() { resolve(line: line, ending: nil) }
-        }
+        // The runtime's stdout and stderr are its log (CloudWatch's): both go to the tails, neither is parsed.
+        stderrTail.append(bytes)
+        invocationLog.append(bytes)
     }
 
-    func feedInput(_ launch: LaunchSupervisor) {
-        let pending = shared.withLock { $0.outgoing }
-        // nil: the program closed its stdin (EPIPE); it is ending, and the exit report answers the waiter.
-        let written = pending.withUnsafeBytes { launch.writeInput($0) } ?? pending.count
-        shared.withLock { $0.outgoing.removeFirst(min(written, $0.outgoing.count)) }
-    }
+    /// The runtime has no stdin to feed (/dev/null).
+    func feedInput(_ launch: LaunchSupervisor) {}
 
     func woken(_ launch: LaunchSupervisor, descriptor: Int32, events: Int16) {
         if let server, server.owns(descriptor) {
@@ -160,7 +138,8 @@ extension EnvironmentProcess: LaunchOwner {
     }
 
     /// Answers the outstanding request with what the runtime posted, after the output it wrote before it (so that the
-    /// log is whole), a last memory reading and a last look at /tmp (as for a worker's answer line).
+    /// log is whole), a last memory reading and a last look at /tmp (so that an invocation shorter than the sampling
+    /// and storage intervals is checked too).
     private func answered(_ body: Data, error: FunctionError?, _ launch: LaunchSupervisor) {
         launch.readOutput(self)
         launch.takeSample()

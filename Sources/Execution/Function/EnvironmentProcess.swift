@@ -5,8 +5,9 @@ import Synchronization
     import Glibc
 #endif
 
-/// One long-lived program (a `capsize worker`) under capsize-launch, spoken to in lines: the
-/// interactive counterpart of `Sandbox.run`, for a Lambda execution environment.
+/// One long-lived program (a `capsize worker`, a user's `bootstrap` or awslambdaric) under capsize-launch, spoken to
+/// through the Lambda Runtime API (`RuntimeAPIServer`, its address in `AWS_LAMBDA_RUNTIME_API`): the interactive
+/// counterpart of `Sandbox.run`, for a Lambda execution environment. The program's stdout and stderr are its log.
 ///
 /// A thread of its own spawns the launcher (the launcher's parent-death signal follows that thread) and
 /// supervises it with the sandbox's `LaunchSupervisor`, as `Sandbox.run` does a run: while a request is
@@ -18,7 +19,7 @@ import Synchronization
 // supervising thread (after `start` hands it over).
 final class EnvironmentProcess: @unchecked Sendable {
     struct Options: Sendable {
-        /// The program and its arguments, e.g. `[".../capsize", "worker"]`.
+        /// The runtime and its arguments, e.g. `[".../capsize", "worker"]`.
         var argv: [String]
         var environment: [String: String]
         var launcherPath: String
@@ -45,16 +46,13 @@ final class EnvironmentProcess: @unchecked Sendable {
         var pidNamespace = Sandbox.pidNamespaceByDefault
         /// Where PoCL's per-user kernel cache goes (see `SandboxUser.completeEnvironment`).
         var temporaryBase: String = FileManager.default.temporaryDirectory.path
-        /// Whether the program is a Lambda runtime spoken to through the Runtime API (`RuntimeAPIServer`, its address
-        /// in `AWS_LAMBDA_RUNTIME_API`) rather than in lines on stdin and stdout; its stdout and stderr are then its log.
-        var runtimeAPI = false
         /// The longest response a runtime may post (Lambda's 6 MB).
         var responseLimit = FunctionExecutor.responseLimit
         /// The directory the program starts in (nil: capsize's own).
         var workingDirectory: String? = nil
     }
 
-    /// An error a runtime posted through the Runtime API (`/invocation/{id}/error`, `/init/error`), or the error
+    /// An error the runtime posted (`/invocation/{id}/error`, `/init/error`), or the error
     /// Lambda makes of a response too large.
     struct FunctionError: Sendable, Equatable {
         var errorType: String
@@ -72,9 +70,9 @@ final class EnvironmentProcess: @unchecked Sendable {
         case exited(code: Int32?, signal: Int32?, message: String?)
     }
 
-    /// The answer to one request (or to the start: the first line the program writes).
+    /// The answer to one invocation (or to the start: the runtime's first `GET /next`).
     struct Reply: Sendable {
-        /// The line, without its newline; nil when the program ended first.
+        /// The posted response (or error document); empty for the start; nil when the program ended first.
         var line: Data?
         /// Set when the program ended (the environment is gone).
         var ending: Ending?
@@ -86,9 +84,9 @@ final class EnvironmentProcess: @unchecked Sendable {
         var lifetimePeakBytes: UInt64 = 0
         /// The end of stderr (at most 4 KiB), for messages about a program that died.
         var stderrTail: String
-        /// The runtime's posted error (Runtime API only); `line` is then its payload.
+        /// The runtime's posted error; `line` is then its payload.
         var functionError: FunctionError? = nil
-        /// What the runtime wrote to stdout and stderr while the request was outstanding, its last 4 KiB (Runtime API).
+        /// What the runtime wrote to stdout and stderr while the request was outstanding, its last 4 KiB.
         var log: String = ""
     }
 
@@ -101,7 +99,6 @@ final class EnvironmentProcess: @unchecked Sendable {
     }
 
     struct Shared {
-        var outgoing: [UInt8] = []
         /// An event for the Runtime API server, not yet handed to it.
         var invocation: RuntimeInvocation?
         var waiter: Waiter?
@@ -123,13 +120,12 @@ final class EnvironmentProcess: @unchecked Sendable {
     // The supervising thread's own state.
     let launch: LaunchSupervisor
     var seenGeneration = -1
-    var stdoutBuffer: [UInt8] = []
     var stderrTail = OutputTail(limit: 4096)
-    /// The Runtime API's server (`Options.runtimeAPI`), made by `start`.
+    /// The Runtime API's server, made by `start`.
     var server: RuntimeAPIServer?
     /// The runtime's output while the current request is outstanding.
     var invocationLog = OutputTail(limit: 4096)
-    /// Whether the runtime has not yet ended its Init (Runtime API).
+    /// Whether the runtime has not yet ended its Init.
     var initializing = true
 
     init(options: Options) {
@@ -150,19 +146,17 @@ final class EnvironmentProcess: @unchecked Sendable {
     /// Whether the program has ended.
     var hasEnded: Bool { shared.withLock { $0.ending != nil } }
 
-    /// Starts the program and waits for its first line (a worker's init event).
-    /// - Parameter deadline: seconds the first line may take; the tree is killed after that.
-    /// - Returns: the first line, or how the program ended before writing one.
+    /// Starts the runtime and waits for the end of its Init: its first `GET /next` (or `/init/error`).
+    /// - Parameter deadline: seconds Init may take; the tree is killed after that.
+    /// - Returns: an empty line, the Init error, or how the runtime ended before either.
     /// - Throws: `SandboxError` when the launcher cannot be started.
     func start(deadline: Double?) async throws -> Reply {
         do { wake = try Posix.pipe(flags: O_CLOEXEC | O_NONBLOCK) } catch {
             throw SandboxError("Cannot create a pipe for an execution environment (\(error)); raise ulimit -n.")
         }
-        if options.runtimeAPI {
-            do { server = try RuntimeAPIServer(responseLimit: options.responseLimit) } catch {
-                closeWake()
-                throw SandboxError("Cannot listen on 127.0.0.1 for the Lambda Runtime API (\(error)).")
-            }
+        do { server = try RuntimeAPIServer(responseLimit: options.responseLimit) } catch {
+            closeWake()
+            throw SandboxError("Cannot listen on 127.0.0.1 for the Lambda Runtime API (\(error)).")
         }
         let reply = await withCheckedContinuation { (continuation: CheckedContinuation<Reply, Never>) in
             let now = monotonicSeconds()
@@ -176,7 +170,7 @@ final class EnvironmentProcess: @unchecked Sendable {
                 do throws(SandboxError) {
                     try launch.spawn(
                         launcherPath: options.launcherPath, options: launcherOptions(), environment: environment(),
-                        hasInput: true)
+                        hasInput: false)
                     shared.withLock { [launch] in $0.root = launch.launcher }
                 } catch {
                     shared.withLock {
@@ -196,30 +190,16 @@ final class EnvironmentProcess: @unchecked Sendable {
         return reply
     }
 
-    /// Thaws the program if frozen, writes `line` and a newline to its stdin and waits for one line back.
-    /// - Parameter deadline: seconds the answer may take; at the deadline the tree is killed (`.timeout`).
-    func request(_ line: Data, deadline: Double?) async -> Reply {
-        await send(deadline: deadline) {
-            $0.outgoing += line
-            $0.outgoing.append(UInt8(ascii: "\n"))
-        }
-    }
-
     /// Thaws the runtime if frozen, hands `invocation` to it through the Runtime API and waits for its response or
     /// error (`Reply.line` is the response's body, `Reply.functionError` set for an error).
     /// - Parameter deadline: seconds the answer may take; at the deadline the tree is killed (`.timeout`).
     func invoke(_ invocation: RuntimeInvocation, deadline: Double?) async -> Reply {
-        await send(deadline: deadline) { $0.invocation = invocation }
-    }
-
-    /// Thaws the program, hands the thread what `enqueue` puts in `Shared` and waits for the answer.
-    private func send(deadline: Double?, _ enqueue: @escaping (inout Shared) -> Void) async -> Reply {
         thaw()
         return await withCheckedContinuation { (continuation: CheckedContinuation<Reply, Never>) in
             let now = monotonicSeconds()
             let ended: Ending? = shared.withLock {
                 if let ending = $0.ending { return ending }
-                enqueue(&$0)
+                $0.invocation = invocation
                 $0.waiter = Waiter(
                     continuation: continuation, start: now, deadline: deadline.map { now + $0 },
                     governed: options.cpuShare != nil)

@@ -2,14 +2,15 @@ import CloudModel
 import Foundation
 
 /// Starts a function's execution environments (cold starts): a private /tmp and a uid of its own, Lambda's
-/// variables, a `capsize worker` under capsize-launch, and its init event awaited within Lambda's 10 s Init limit
-/// plus, beyond it, the function timeout (Lambda then retries Init inside the first invocation; here it simply goes on).
+/// variables, the runtime (`capsize worker`, or the user's own) under capsize-launch, and the end of its Init (its
+/// first `GET /next`) awaited within Lambda's 10 s Init limit plus, beyond it, the function timeout (Lambda then
+/// retries Init inside the first invocation; here it simply goes on).
 struct EnvironmentStarter: Sendable {
     var settings: FunctionSettings
     var options: FunctionExecutor.Options
     var launcherPath: String
 
-    /// A worker that never sent its init event.
+    /// A runtime that never ended its Init.
     struct Failure: Error {
         var ending: EnvironmentProcess.Ending?
         var message: String
@@ -19,7 +20,7 @@ struct EnvironmentStarter: Sendable {
         var spawned: Bool
         /// The error a runtime posted to `/runtime/init/error`.
         var initError: EnvironmentProcess.FunctionError? = nil
-        /// What the runtime wrote during Init (Runtime API).
+        /// What the runtime wrote during Init.
         var log = ""
     }
 
@@ -51,7 +52,6 @@ struct EnvironmentStarter: Sendable {
             cpuShare: settings.heldToCPUShare,
             openFiles: FunctionConfiguration.fileDescriptorLimit, processes: FunctionConfiguration.processLimit,
             privateSharedMemory: true, user: lease?.user, temporaryBase: options.temporaryBase)
-        processOptions.runtimeAPI = runtime != nil
         processOptions.workingDirectory = runtime?.taskRoot
         let process = EnvironmentProcess(options: processOptions)
         let initLimit = options.initLimitSeconds
@@ -67,9 +67,7 @@ struct EnvironmentStarter: Sendable {
             TemporaryDirectory.remove(temporary)
             return .failure(Failure(ending: nil, message: "\(error)", seconds: 0, peakBytes: 0, spawned: false))
         }
-        let readiness =
-            runtime == nil ? reply.line.map(WorkerLines.readiness) : (ready: reply.functionError == nil, received: "")
-        guard reply.ending == nil, readiness?.ready == true else {
+        guard reply.ending == nil, reply.functionError == nil else {
             process.close()
             TemporaryDirectory.remove(temporary)
             if let error = reply.functionError {
@@ -78,12 +76,7 @@ struct EnvironmentStarter: Sendable {
                         ending: nil, message: error.errorMessage, seconds: reply.seconds, peakBytes: reply.peakBytes,
                         spawned: true, initError: error, log: reply.log))
             }
-            var text =
-                reply.line.map {
-                    "the first line was not an init event: "
-                        + (readiness?.received ?? String(decoding: $0.prefix(300), as: UTF8.self))
-                }
-                ?? reply.stderrTail.trimmingCharacters(in: .whitespacesAndNewlines)
+            var text = reply.stderrTail.trimmingCharacters(in: .whitespacesAndNewlines)
             if case .exited(let code, let signal, let message) = reply.ending {
                 let how = signal.map { "signal: \(RuntimeEnding.signalName($0))" } ?? "exit status \(code ?? -1)"
                 text = ([how, message, text.isEmpty ? nil : String(text.suffix(500))] as [String?]).compactMap { $0 }
@@ -92,7 +85,7 @@ struct EnvironmentStarter: Sendable {
             return .failure(
                 Failure(
                     ending: reply.ending, message: text, seconds: reply.seconds, peakBytes: reply.peakBytes,
-                    spawned: true, log: runtime == nil ? "" : reply.log))
+                    spawned: true, log: reply.log))
         }
         let initMs = reply.seconds * 1000
         let withinLimit = reply.seconds <= initLimit

@@ -3,7 +3,8 @@ public import CloudModel
 import Foundation
 public import Store
 
-/// Runs a workload under the Lambda model: execution environments (one `capsize worker` each) that
+/// Runs a workload under the Lambda model: execution environments (one runtime each, `capsize worker` or the user's
+/// own, spoken to through the Lambda Runtime API) that
 /// start cold, stay warm and frozen between invocations, are reset after a timeout or crash and
 /// reaped when idle; a concurrency limit that throttles excess synchronous invokes; asynchronous
 /// invokes with retries, a maximum event age and a dead-letter directory; Lambda's REPORT line, failure
@@ -12,10 +13,9 @@ public import Store
 /// The pieces: `EnvironmentStarter` (cold starts), `EnvironmentPool` (warm ones), `LambdaTexts` (what
 /// Lambda says of an invocation, pure), `InvocationBill`, `RetryPolicy` and `DeadLetters`, `FunctionRecorder`.
 ///
-/// Max Memory Used is the highest resident memory of the environment's whole process tree (the worker
-/// and anything it started) sampled every `sampleInterval` from writing the event until the answer,
-/// plus one reading at the answer; it includes the worker's own baseline, as Lambda's includes the
-/// runtime's.
+/// Max Memory Used is the highest resident memory of the environment's whole process tree (the runtime
+/// and anything it started) sampled every `sampleInterval` from handing out the event until the answer,
+/// plus one reading at the answer; it includes the runtime's own baseline, as Lambda's does.
 public actor FunctionExecutor {
     /// Lambda's payload limits: 6 MB (6,291,456 bytes) for a synchronous request, 1 MB for an asynchronous
     /// event (raised from 256 KB in 2025; docs/aws-reference.md).
@@ -58,11 +58,15 @@ public actor FunctionExecutor {
 
     /// The encoded size of the request that carries the event: what Lambda compares with the payload limit.
     public static func payloadBytes(of event: FunctionEvent, userRuntime: Bool = false) -> Int {
-        userRuntime ? body(of: event).count : WorkerLines.request(event, requestId: RunRecord.newID()).count
+        body(of: event, requestId: RunRecord.newID(), userRuntime: userRuntime).count
     }
 
-    /// What a user runtime receives as the event: the payload as it is (`{}` when none was given).
-    static func body(of event: FunctionEvent) -> Data { Data((event.payload ?? "{}").utf8) }
+    /// The event as the runtime's `GET /next` receives it: for a user runtime the payload as it is (`{}` when none
+    /// was given); for `capsize worker`, the worker protocol's request that carries the workload and the payload.
+    static func body(of event: FunctionEvent, requestId: String, userRuntime: Bool) -> Data {
+        userRuntime
+            ? Data((event.payload ?? "{}").utf8) : WorkerRequest.invoke(requestId: requestId, event: event).encoded()
+    }
 
     /// Invokes the function `count` times, at most `concurrency` at once, and returns the outcomes in order.
     /// - Parameters:
@@ -100,8 +104,7 @@ public actor FunctionExecutor {
     {
         let event = override ?? self.event
         let requestId = RunRecord.newID()
-        let payload =
-            options.userRuntime == nil ? WorkerLines.request(event, requestId: requestId) : Self.body(of: event)
+        let payload = Self.body(of: event, requestId: requestId, userRuntime: options.userRuntime != nil)
         let limit = type == .synchronous ? Self.synchronousPayloadLimit : Self.asynchronousPayloadLimit
         if payload.count > limit {
             let outcome = texts.tooLarge(
@@ -204,16 +207,12 @@ public actor FunctionExecutor {
         let timeout = Double(settings.configuration.timeoutSeconds)
         let process = environment.process
         let deadline = max(0.001, timeout - extraMs / 1000)
+        let invocation = RuntimeInvocation(
+            requestId: requestId, body: payload, deadlineMs: Int64((Date().timeIntervalSince1970 + deadline) * 1000),
+            functionARN: options.userRuntime?.functionARN ?? FunctionDefinition.arn(of: settings.functionName),
+            traceId: RuntimeInvocation.newTraceId())
         let reply = await withTaskCancellationHandler {
-            if let runtime = options.userRuntime {
-                let invocation = RuntimeInvocation(
-                    requestId: requestId, body: payload,
-                    deadlineMs: Int64((Date().timeIntervalSince1970 + deadline) * 1000),
-                    functionARN: runtime.functionARN,
-                    traceId: RuntimeInvocation.newTraceId())
-                return await process.invoke(invocation, deadline: deadline)
-            }
-            return await process.request(payload, deadline: deadline)
+            await process.invoke(invocation, deadline: deadline)
         } onCancel: {
             process.close()
         }
@@ -222,7 +221,7 @@ public actor FunctionExecutor {
         } else if let error = reply.functionError {
             facts.end = .failed(errorType: error.errorType, message: error.errorMessage, payload: error.payload)
         } else {
-            facts.end = options.userRuntime == nil ? .answered(reply.line ?? Data()) : .responded(reply.line ?? Data())
+            facts.end = .responded(reply.line ?? Data())
         }
         facts.initMs = facts.cold ? environment.initDurationMs : nil
         facts.measuredMs = reply.seconds * 1000 + extraMs
@@ -231,7 +230,7 @@ public actor FunctionExecutor {
         facts.environmentID = environment.id
         facts.endedAt = Date()
         var outcome = texts.outcome(facts)
-        if options.userRuntime != nil { outcome.logTail = logTail(outcome, output: reply.log) }
+        outcome.logTail = logTail(outcome, output: reply.log)
         if Task.isCancelled {
             reap(environment)
             return outcome  // interrupted: not recorded, so not done

@@ -40,8 +40,8 @@ extension FunctionExecutor {
         /// a sweep's invocations say which point they belong to.
         public var itemKeyPrefix = ""
         public var prices: PriceCatalog = .embedded
-        /// The user's own runtime, spoken to through the Lambda Runtime API; nil runs `workerCommand` (capsize's
-        /// worker protocol) with the event's workload.
+        /// The user's own runtime; nil runs `workerCommand` (`capsize worker`, whose events carry the workload).
+        /// Both are spoken to through the Lambda Runtime API.
         public var userRuntime: UserRuntime?
 
         public init(workerCommand: [String]? = nil, launcherPath: String? = nil) {

@@ -55,7 +55,7 @@ public struct InvocationOutcome: Codable, Sendable {
     /// The vCPU share the invocation was held to (Lambda's memory / 1,769 MB); nil when it ran at this machine's
     /// full speed (`--no-cpu-share`), or did not run.
     public var heldToCPUShare: Double? = nil
-    /// The worker's answer (a JSON line), when there was one.
+    /// What the runtime posted (its response or error document), when it posted one.
     public var response: String?
     public var startedAt: Date
     public var endedAt: Date

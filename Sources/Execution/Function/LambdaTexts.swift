@@ -28,7 +28,7 @@ enum RuntimeEnding: Sendable, Equatable {
         }
     }
 
-    /// How a worker that never sent its init event ended, `message` saying why unless a cap or a signal did.
+    /// How a runtime that never ended its Init ended, `message` saying why unless a cap or a signal did.
     init(initFailure ending: EnvironmentProcess.Ending?, message: String) {
         switch ending {
         case .timeout: self = .timeout
@@ -57,9 +57,7 @@ enum RuntimeEnding: Sendable, Equatable {
 /// texts and fields are made of.
 struct InvocationFacts: Sendable {
     enum End: Sendable, Equatable {
-        /// The worker answered with this line.
-        case answered(Data)
-        /// A runtime posted this response through the Runtime API.
+        /// The runtime posted this response through the Runtime API.
         case responded(Data)
         /// A runtime posted an error through the Runtime API (or Init failed with one): the invoke answers it as the
         /// function's error (`Unhandled`).
@@ -71,7 +69,7 @@ struct InvocationFacts: Sendable {
     var requestId: String
     var type: InvocationType
     var startedAt: Date
-    var end: End = .answered(Data())
+    var end: End = .responded(Data())
     /// Whether the invocation started its environment.
     var cold = false
     /// Init Duration: cold starts whose Init kept within Lambda's limit only.
@@ -137,19 +135,6 @@ struct LambdaTexts: Sendable {
     /// The invoke response's and the log's texts for what happened.
     func texts(_ facts: InvocationFacts) -> Texts {
         switch facts.end {
-        case .answered(let line):
-            if line.count > responseLimit {
-                return Texts(
-                    status: .error, errorType: LambdaLog.responseTooLargeErrorType,
-                    message: LambdaLog.responseTooLarge(limit: responseLimit), durationMs: facts.measuredMs)
-            }
-            let response = String(decoding: line, as: UTF8.self)
-            guard let failure = WorkerLines.failure(in: line) else {
-                return Texts(status: .success, durationMs: facts.measuredMs, response: response)
-            }
-            return Texts(
-                status: .error, errorType: failure.errorType, message: failure.message, durationMs: facts.measuredMs,
-                response: response)
         case .responded(let body):
             if body.count > responseLimit {
                 return Texts(

@@ -1,7 +1,7 @@
 import Foundation
 
-/// A user's own Lambda runtime, spoken to through the Lambda Runtime API rather than capsize's worker protocol: a
-/// custom runtime's `bootstrap`, or `python3 -m awslambdaric HANDLER` for a Python handler. It runs with Lambda's
+/// A user's own Lambda runtime, in place of `capsize worker` (both speak the Lambda Runtime API): a custom runtime's
+/// `bootstrap`, or `python3 -m awslambdaric HANDLER` for a Python handler. It runs with Lambda's
 /// defined variables, its own and the function's, and nothing of capsize's environment.
 public struct UserRuntime: Sendable, Equatable {
     /// The runtime's program and arguments.

@@ -163,6 +163,37 @@ enum Posix {
         return (fd, UInt16(bigEndian: address.sin_port))
     }
 
+    /// A blocking TCP connection to `host` (an IPv4 address or a name) at `port`, closed on exec, without Nagle's
+    /// delay (a request is one write; its answer should not wait for an acknowledgement).
+    static func connect(host: String, port: UInt16) throws(SystemCallError) -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        let resolved = getaddrinfo(host, String(port), &hints, &found)
+        guard resolved == 0, let first = found else { throw SystemCallError(call: "getaddrinfo", code: EHOSTUNREACH) }
+        defer { freeaddrinfo(first) }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemCallError(call: "socket", code: errno) }
+        if Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) != 0 {
+            var code = errno
+            if code == EINTR {
+                // An interrupted connect goes on in the background: its end is waited for, not restarted.
+                var polls = [pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)]
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                code = (try? poll(&polls, until: nil)) == nil ? EINTR : 0
+                if code == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) != 0 { code = errno }
+            }
+            if code != 0 {
+                _ = Glibc.close(fd)
+                throw SystemCallError(call: "connect", code: code)
+            }
+        }
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        return fd
+    }
+
     /// A connection waiting on the listening socket `fd`, non-blocking and closed on exec; nil when none waits.
     static func accept(_ fd: Int32) throws(SystemCallError) -> Int32? {
         while true {

@@ -3,13 +3,15 @@ public import Compute
 public import Foundation
 public import Workloads
 
-/// What an executor and `capsize worker` say to each other: one JSON line per request on the worker's stdin,
-/// one JSON line per reply on its stdout. The worker first writes a `ready` reply (its Init), then answers
-/// every request with an `answer`. Every line carries `version`; a line without one is version 1, the shape
-/// spoken before the field existed.
+/// What an executor and `capsize worker` say to each other: a `WorkerRequest` (the workload, its parameters,
+/// device and payload) and a `WorkerReply.answer` for each. Every message carries `version`; one without is
+/// version 1, the shape spoken before the field existed.
 ///
-/// The Lambda model sends one request per invocation to a warm worker; the Batch model writes a job's single
-/// request to its stdin and judges the job by the last line of its stdout.
+/// The Lambda model carries them over the Lambda Runtime API, as it does a user's runtime: each request is the
+/// event of a `GET /runtime/invocation/next`, each answer the body posted to `…/response`, or to `…/error` when it
+/// failed (its `errorType` and `errorMessage` are Lambda's fields). A Batch job is a command: the worker reads its
+/// single request as a line on stdin, writes a `ready` line and then its answer as the last line of its stdout, by
+/// which the job is judged.
 public enum WorkerProtocol {
     /// The version this capsize writes and the only one it reads.
     public static let version = 1

@@ -55,7 +55,7 @@ public struct LambdaAPIError: Error, Sendable, Equatable, CustomStringConvertibl
     public static func notFound(function name: String) -> LambdaAPIError {
         LambdaAPIError(
             type: "ResourceNotFoundException", statusCode: 404,
-            message: "Function not found: arn:aws:lambda:us-east-1:000000000000:function:\(name)")
+            message: "Function not found: \(FunctionDefinition.arn(of: name))")
     }
 
     public var description: String { "\(type): \(message)" }
