@@ -216,6 +216,30 @@ import Testing
         #expect(outcome.errorType == "Function.ResponseSizeTooLarge")
     }
 
+    @Test("one connection at a time may send a large body: a second is refused 400 and the first's response stands")
+    func oneLargeBodyAtATime() async throws {
+        let script =
+            Self.prelude + #"""
+                request GET invocation/next
+                post() { printf 'POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nContent-Length: %d\r\n\r\n' "$id" "$1"; }
+                exec 4<>"/dev/tcp/$host/$port"
+                { post 100000; printf '{"a":"'; } >&4
+                sleep 0.5
+                exec 5<>"/dev/tcp/$host/$port"
+                post 70000 >&5
+                read -r line <&5; echo "second: ${line%$'\r'}" >&2
+                { head -c 99992 /dev/zero | tr '\0' x; printf '"}'; } >&4
+                read -r line <&4
+                sleep 37
+                """#
+        let executor = try executor(code: try bootstrap(script))
+        let outcome = await executor.invokeOnce()
+        await executor.shutdown()
+        #expect(outcome.status == .success, "\(outcome.errorType ?? "") \(outcome.errorMessage ?? "")")
+        #expect(outcome.response?.utf8.count == 100_000)
+        #expect(outcome.logTail?.contains("second: HTTP/1.1 400 Bad Request") == true, "\(outcome.logTail ?? "")")
+    }
+
     @Test("a runtime sees Lambda's variables and the function's, and none of capsize's own")
     func environmentIsLambdas() async throws {
         setenv("CAPSIZE_RUNTIME_API_SECRET", "leak", 1)

@@ -13,13 +13,14 @@ import Testing
     let folder = TestFolder("capsize-function-service")
 
     /// A custom runtime in Python: answers each event with `{"count": N, "event": EVENT}`, or fails when the event
-    /// has `"fail"`, or sleeps `"sleep"` seconds first; prints a log line per event.
+    /// has `"fail"`, or sleeps `"sleep"` seconds first; prints a line in its Init and a log line per event.
     static let bootstrap = #"""
         #!/usr/bin/python3
         import http.client, json, os, time
         host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
         connection = http.client.HTTPConnection(host, int(port))
         count = 0
+        print("init done", flush=True)
         while True:
             connection.request("GET", "/2018-06-01/runtime/invocation/next")
             response = connection.getresponse()
@@ -72,6 +73,11 @@ import Testing
         #expect(tail.contains("REPORT RequestId: \(second.requestId)\tDuration: "))
         #expect(!tail.contains("Init Duration"))
         #expect(first.logTail?.contains("Init Duration") == true)
+        // Init's output opens the cold invocation's log, before its START (as in CloudWatch), and only that one's.
+        #expect(
+            first.logTail?.hasPrefix("init done\nSTART RequestId: \(first.requestId)") == true, "\(first.logTail ?? "")"
+        )
+        #expect(!tail.contains("init done"))
         #expect(try await service.functions().map(\.name) == ["counter"])
     }
 
@@ -89,7 +95,15 @@ import Testing
         #expect(event.statusCode == 202 && event.payload.isEmpty)
         let dryRun = try await service.invoke("counter", payload: Data(), type: .dryRun, logTail: false)
         #expect(dryRun.statusCode == 204)
+        // The event runs in the background under the request id its 202 named.
+        let store = try CapsizeStore(path: folder.path + "/capsize.sqlite", machine: "test machine")
+        var recorded: [String] = []
+        for _ in 0..<400 where !recorded.contains(event.requestId) {
+            try await Task.sleep(for: .milliseconds(50))
+            recorded = try store.runs().flatMap { try store.invocations(run: $0.id) }.map(\.id)
+        }
         await service.shutdown()
+        #expect(recorded.contains(event.requestId), "\(event.requestId) not in \(recorded)")
     }
 
     @Test("an unknown function is 404, a payload over 6 MB is 413, both in AWS's error types")

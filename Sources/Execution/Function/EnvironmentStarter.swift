@@ -30,6 +30,8 @@ struct EnvironmentStarter: Sendable {
         var initMs: Double
         /// Init beyond Lambda's limit, ms, to be counted into the first invocation.
         var overLimitMs: Double
+        /// What the runtime wrote during Init (its last 4 KiB): the first invocation's log starts with it.
+        var initLog: String
     }
 
     func start() async -> Result<Started, Failure> {
@@ -91,7 +93,9 @@ struct EnvironmentStarter: Sendable {
         let withinLimit = reply.seconds <= initLimit
         let started = FunctionEnvironment(process: process, initDurationMs: withinLimit ? initMs : nil, user: lease)
         return .success(
-            Started(environment: started, initMs: initMs, overLimitMs: withinLimit ? 0 : initMs - initLimit * 1000))
+            Started(
+                environment: started, initMs: initMs, overLimitMs: withinLimit ? 0 : initMs - initLimit * 1000,
+                initLog: reply.log))
     }
 
     /// The worker's environment: capsize's variables passed by name, Lambda's defined ones, the function's own

@@ -98,12 +98,15 @@ public actor FunctionExecutor {
     }
 
     /// One invocation: synchronous, or asynchronous with its retries and dead-lettering.
-    /// - Parameter override: the event to send instead of the executor's (an Invoke API call's own payload).
-    public func invokeOnce(index: Int = 0, type: InvocationType = .synchronous, event override: FunctionEvent? = nil)
-        async -> InvocationOutcome
-    {
+    /// - Parameters:
+    ///   - override: the event to send instead of the executor's (an Invoke API call's own payload).
+    ///   - requestId: the invocation's request id, when the caller has already answered with one (an Event invoke's
+    ///     202 names it); a new one otherwise.
+    public func invokeOnce(
+        index: Int = 0, type: InvocationType = .synchronous, event override: FunctionEvent? = nil,
+        requestId: String = RunRecord.newID()
+    ) async -> InvocationOutcome {
         let event = override ?? self.event
-        let requestId = RunRecord.newID()
         let payload = Self.body(of: event, requestId: requestId, userRuntime: options.userRuntime != nil)
         let limit = type == .synchronous ? Self.synchronousPayloadLimit : Self.asynchronousPayloadLimit
         if payload.count > limit {
@@ -180,6 +183,7 @@ public actor FunctionExecutor {
         for environment in dead { reap(environment) }
         let environment: FunctionEnvironment
         var extraMs = 0.0  // Init beyond Lambda's 10 s limit, counted into the invocation
+        var initLog = ""  // what the runtime wrote during Init, before the first START (as in CloudWatch)
         if let warm {
             environment = warm
         } else {
@@ -188,6 +192,7 @@ public actor FunctionExecutor {
             case .success(let started):
                 environment = started.environment
                 extraMs = started.overLimitMs
+                initLog = started.initLog
             case .failure(let failure):
                 facts.end = .ended(RuntimeEnding(initFailure: failure.ending, message: failure.message))
                 if let error = failure.initError {
@@ -230,7 +235,7 @@ public actor FunctionExecutor {
         facts.environmentID = environment.id
         facts.endedAt = Date()
         var outcome = texts.outcome(facts)
-        outcome.logTail = logTail(outcome, output: reply.log)
+        outcome.logTail = logTail(outcome, output: reply.log, initOutput: initLog)
         if Task.isCancelled {
             reap(environment)
             return outcome  // interrupted: not recorded, so not done
@@ -245,10 +250,12 @@ public actor FunctionExecutor {
         return outcome
     }
 
-    /// The invocation's log as CloudWatch has it, its last 4 KB: START, what the runtime wrote, Lambda's own lines
-    /// (a timeout, an exit error), END and REPORT (the Invoke API's `LogType: Tail`).
-    private func logTail(_ outcome: InvocationOutcome, output: String) -> String {
-        var log = "START RequestId: \(outcome.requestId) Version: $LATEST\n" + output
+    /// The invocation's log as CloudWatch has it, its last 4 KB: what Init wrote (a cold start), START, what the
+    /// runtime wrote, Lambda's own lines (a timeout, an exit error), END and REPORT (the Invoke API's `LogType: Tail`).
+    private func logTail(_ outcome: InvocationOutcome, output: String, initOutput: String = "") -> String {
+        var log = initOutput
+        if !log.isEmpty && !log.hasSuffix("\n") { log += "\n" }
+        log += "START RequestId: \(outcome.requestId) Version: $LATEST\n" + output
         if !log.hasSuffix("\n") { log += "\n" }
         for line in outcome.logLines { log += line + "\n" }
         log += "END RequestId: \(outcome.requestId)\n"

@@ -62,7 +62,8 @@ public actor FunctionService: LambdaFunctions {
         if asynchronous {
             let key = UUID()
             background[key] = Task {
-                _ = await executor.invokeOnce(type: .asynchronous, event: event)
+                // The 202's request id is the invocation's: its REPORT line, record and dead letter name it.
+                _ = await executor.invokeOnce(type: .asynchronous, event: event, requestId: requestId)
                 self.finished(key)
             }
             return LambdaInvokeResult(statusCode: 202, payload: Data(), requestId: requestId)

@@ -30,6 +30,14 @@ struct HTTPRequestParser {
         /// A request the server refuses: the status to answer and why, and its target when its head was read; the
         /// connection is then closed.
         case bad(status: Int, message: String, target: String? = nil)
+
+        /// Whether the request is over: read whole, or refused.
+        var isFinal: Bool {
+            switch self {
+            case .request, .bad: true
+            case .incomplete, .wantsContinue: false
+            }
+        }
     }
 
     /// The most the request line and the headers may take together.

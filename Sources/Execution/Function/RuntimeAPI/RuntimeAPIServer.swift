@@ -47,12 +47,15 @@ enum RuntimeAPIEvent: Equatable {
 ///
 /// Not thread-safe: only the environment's supervising thread touches it, from its `ppoll` loop (`descriptors`, then
 /// `handle` for each ready one). Non-blocking throughout; the runtime is user code, so each connection's bytes are
-/// bounded (`HTTPRequestParser`), a bad request is answered 400 and its connection closed, and at most
-/// `connectionLimit` connections are kept.
+/// bounded (`HTTPRequestParser`), a bad request is answered 400 and its connection closed, at most
+/// `connectionLimit` connections are kept, and only one of them at a time may send a body over `smallBodyLimit`: what
+/// a hostile runtime can make capsize hold is one response (6 MB) and 16 small ones, not 16 responses.
 final class RuntimeAPIServer {
     static let prefix = "/2018-06-01/runtime/"
     /// Connections kept open at once; more are closed as soon as they are accepted.
     static let connectionLimit = 16
+    /// The largest body a connection may send while another sends a larger one (an error document fits).
+    static let smallBodyLimit = 64 * 1024
 
     final class Connection {
         let fd: Int32
@@ -83,6 +86,8 @@ final class RuntimeAPIServer {
     private(set) var current: String?
     /// Whether the runtime has asked for its first event (Init is over), or reported an Init failure.
     private(set) var initialized = false
+    /// The connection whose POST may send up to `responseLimit` bytes now (nil: none has claimed it).
+    private var largeBodyReader: Int32?
     private var chunk = [UInt8](repeating: 0, count: 1 << 16)
 
     /// - Parameter responseLimit: the longest response a runtime may post (Lambda: 6 MB); longer ones get 413.
@@ -157,9 +162,14 @@ final class RuntimeAPIServer {
                 Posix.close(&extra)
                 continue
             }
-            let limit = responseLimit
             connections[fd] = Connection(
-                fd: fd, parser: HTTPRequestParser { method, _ in method == "POST" ? limit : 0 })
+                fd: fd,
+                parser: HTTPRequestParser { [unowned self] method, _ in
+                    guard method == "POST" else { return 0 }
+                    guard largeBodyReader == nil || largeBodyReader == fd else { return Self.smallBodyLimit }
+                    largeBodyReader = fd
+                    return responseLimit
+                })
         }
     }
 
@@ -185,11 +195,24 @@ final class RuntimeAPIServer {
     private func serve(_ connection: Connection) -> [RuntimeAPIEvent] {
         var said: [RuntimeAPIEvent] = []
         while !connection.closing {
-            switch connection.parser.next() {
+            let outcome = connection.parser.next()
+            let readsLargeBody = largeBodyReader == connection.fd
+            // Its request is read (or refused): another connection may send a large body.
+            if readsLargeBody && outcome.isFinal { largeBodyReader = nil }
+            switch outcome {
             case .incomplete:
                 return said
             case .wantsContinue:
                 connection.output += Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+            case .bad(413, _, _) where !readsLargeBody && largeBodyReader != nil:
+                // Over the small limit while another connection sends its body: refused, the invocation goes on.
+                respond(
+                    connection,
+                    .error(
+                        400, type: "InvalidRequest",
+                        message: "another connection is sending a body; send one at a time",
+                        closes: true))
+                return said
             case .bad(let status, let message, let target):
                 if status == 413, let id = responseRequestId(target), id == current {
                     current = nil
@@ -347,6 +370,7 @@ final class RuntimeAPIServer {
 
     private func drop(_ fd: Int32) {
         guard let connection = connections.removeValue(forKey: fd) else { return }
+        if largeBodyReader == fd { largeBodyReader = nil }
         waiting.removeAll { $0 == fd }
         var closed = connection.fd
         Posix.close(&closed)
