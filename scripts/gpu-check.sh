@@ -240,8 +240,8 @@ render() {
     CAPSIZE_HOME=/tmp/capsize-gpu/home-new timeout 300 "$new" bench render-frames --device native "${size[@]}" \
       --save-frames /tmp/capsize-gpu/render-native >/dev/null
   fi
-  python3 - "$out" <<'PY' | tee "$out/render-summary.txt"
-import glob, json, math, os, statistics, struct, sys, zlib
+  summarize "$out" <<'PY' | tee "$out/render-summary.txt"
+import math, os, statistics, struct, sys, zlib
 out = sys.argv[1]
 def pixels(path):
     data, idat, width = open(path, "rb").read()[8:], b"", 0
@@ -256,11 +256,7 @@ for device in ("gpu", "pocl"):
     medians = {}
     for which in ("base", "new"):
         fps, split = [], []
-        for path in sorted(glob.glob(f"{out}/render-{device}-{which}-*.json")):
-            try:
-                r = json.load(open(path))
-            except ValueError:
-                continue
+        for r in documents(f"{out}/render-{device}-{which}-*.json"):
             for run in r.get("runs", []):
                 fps.append(run["throughput"]["frames_per_second"])
                 m = run["metrics"]
@@ -280,6 +276,23 @@ for f in range(2):
         mse = sum((p - q) ** 2 for i, (p, q) in enumerate(zip(x, y)) if i % 4 != 3) / (len(x) * 3 / 4)
         print(f"PSNR GPU vs native frame {f}: " + ("inf" if mse == 0 else f"{10 * math.log10(255 ** 2 / mse):.1f}") + " dB")
 PY
+}
+
+# Runs the Python on stdin with ARGS after `documents(pattern)`, which the summaries read their runs' JSON with:
+# each file the glob pattern names, in order, parsed; one a killed run left truncated is passed over.
+summarize() {
+  python3 - "$@" < <(
+    cat <<'PY'
+import glob, json
+def documents(pattern):
+    for path in sorted(glob.glob(pattern)):
+        try:
+            yield json.load(open(path))
+        except ValueError:
+            continue
+PY
+    cat
+  )
 }
 
 # Unpacks the staged binary (and the launcher) to /tmp/capsize-gpu, registers NVIDIA's OpenCL ICD,
@@ -330,27 +343,19 @@ mlp() {
     timeout 120 python3 Benchmarks/peers/torch_peer.py --sizes 4096 > "$out/mlp-torch-$i.json"
     echo "rc=$? torch round $i"
   done
-  python3 - "$out" <<'PY' | tee "$out/mlp-summary.txt"
-import glob, json, statistics, sys
+  summarize "$out" <<'PY' | tee "$out/mlp-summary.txt"
+import statistics, sys
 out = sys.argv[1]
 def runs(which):
     rates, notes = [], set()
-    for path in sorted(glob.glob(f"{out}/mlp-{which}-*.json")):
-        try:
-            r = json.load(open(path))
-        except ValueError:
-            continue
+    for r in documents(f"{out}/mlp-{which}-*.json"):
         for run in r.get("runs", []):
             steps = run["series"]["step_seconds"]
             rates += [run["flops"] / len(steps) / s / 1e9 for s in steps]
             notes.update(run.get("notes", []))
     return rates, notes
 torch = []
-for path in sorted(glob.glob(f"{out}/mlp-torch-*.json")):
-    try:
-        t = json.load(open(path))
-    except ValueError:
-        continue
+for t in documents(f"{out}/mlp-torch-*.json"):
     torch += [t["mlp"]["flops_per_step"] / s / 1e9 for s in t["mlp"]["step_seconds"]]
     print(f"torch: {t['peer']} on {t['device']}; SGEMM n=4096 {t['sgemm'][0]['gflops']:.0f} GFLOP/s")
 if torch: print(f"torch step: {len(torch)} steps, median {statistics.median(torch):.0f} GFLOP/s")

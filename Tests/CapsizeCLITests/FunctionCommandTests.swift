@@ -165,41 +165,43 @@ let awslambdaricInstalled: Bool = {
         #expect(text.stdout.contains(#"response: {"count": 1, "event": {}"#))
     }
 
-    @Test(
-        "a Python handler's exception fails the invoke with its errorType and errorMessage",
-        .enabled(if: awslambdaricInstalled, "awslambdaric is not installed (scripts/setup.sh installs it)"))
-    func pythonException() throws {
-        try create("fails", handler: "app.fails")
-        let result = try run(["invoke", "fails", "--payload", try payload(#"{"n": 3}"#), "--json"])
-        #expect(result.status == 1)
-        let outcome = try #require(try invocations(result).first)
-        #expect(outcome["status"] as? String == "error")
-        #expect(outcome["errorType"] as? String == "ValueError")
-        #expect(outcome["errorMessage"] as? String == "bad input: 3")
+    /// A handler of `handler` that fails: how its function is made and invoked, and what Lambda says of it.
+    struct PythonFailure: Sendable, CustomTestStringConvertible {
+        /// The handler's name in `handler` (and the function's).
+        var handler: String
+        var timeout = 3
+        /// The event, when the handler reads one.
+        var event: String?
+        /// The outcome's fields that must read so.
+        var fields: [String: String]
+        /// What its REPORT line must hold, where that is what says it.
+        var report: String?
+
+        var testDescription: String { handler }
     }
 
     @Test(
-        "a Python handler past its timeout is killed with Lambda's timeout texts",
-        .enabled(if: awslambdaricInstalled, "awslambdaric is not installed (scripts/setup.sh installs it)"))
-    func pythonTimeout() throws {
-        try create("sleeps", handler: "app.sleeps", timeout: 1)
-        let result = try run(["invoke", "sleeps", "--json"])
+        "a Python handler that raises, times out or allocates 300 MB in 128 MB fails the invoke as Lambda says it",
+        .enabled(if: awslambdaricInstalled, "awslambdaric is not installed (scripts/setup.sh installs it)"),
+        arguments: [
+            PythonFailure(
+                handler: "fails", event: #"{"n": 3}"#,
+                fields: ["status": "error", "errorType": "ValueError", "errorMessage": "bad input: 3"]),
+            PythonFailure(handler: "sleeps", timeout: 1, fields: ["status": "timeout"], report: "Status: timeout"),
+            PythonFailure(handler: "allocates", fields: ["status": "outOfMemory", "errorType": "Runtime.OutOfMemory"]),
+        ])
+    func pythonFailure(_ failure: PythonFailure) throws {
+        try create(failure.handler, handler: "app." + failure.handler, memory: 128, timeout: failure.timeout)
+        let event = try failure.event.map { ["--payload", try payload($0)] } ?? []
+        let result = try run(["invoke", failure.handler] + event + ["--json"])
         #expect(result.status == 1)
         let outcome = try #require(try invocations(result).first)
-        #expect(outcome["status"] as? String == "timeout")
-        #expect((outcome["report"] as? String)?.contains("Status: timeout") == true)
-    }
-
-    @Test(
-        "a Python handler that allocates 300 MB in a 128 MB function is killed out of memory",
-        .enabled(if: awslambdaricInstalled, "awslambdaric is not installed (scripts/setup.sh installs it)"))
-    func pythonOutOfMemory() throws {
-        try create("allocates", handler: "app.allocates", memory: 128)
-        let result = try run(["invoke", "allocates", "--json"])
-        #expect(result.status == 1)
-        let outcome = try #require(try invocations(result).first)
-        #expect(outcome["status"] as? String == "outOfMemory")
-        #expect(outcome["errorType"] as? String == "Runtime.OutOfMemory")
+        for (field, value) in failure.fields.sorted(by: { $0.key < $1.key }) {
+            #expect(outcome[field] as? String == value, "\(field)")
+        }
+        if let report = failure.report {
+            #expect((outcome["report"] as? String)?.contains(report) == true)
+        }
     }
 
     @Test(

@@ -139,32 +139,44 @@ struct ServeFailure: Error, CustomStringConvertible {
     .serialized, .timeLimit(.minutes(2)),
     .enabled(if: boto3Python != nil, "boto3 is missing: run scripts/setup.sh (it installs boto3 into .venv-tools)"))
 struct ServeTests {
+    /// Runs `body` (Python, see `Served.python`) against a new server on a thread of its own, then `check` with the
+    /// server and the object the script printed.
+    static func script(
+        environment: [String: String] = [:], _ body: String,
+        check: @escaping @Sendable (Served, [String: Any]) throws -> Void
+    ) async throws {
+        try await onOwnThread {
+            let served = try Served(environment: environment)
+            try check(served, try served.python(body))
+        }
+    }
+
     @Test("a boto3 script written for AWS Batch runs its job here, parameters substituted, its output in its log")
     func boto3JobRuns() async throws {
-        try await onOwnThread {
-            let served = try Served(environment: ["CAPSIZE_SERVE_SECRET": "kept-from-jobs"])
-            let result = try served.python(
-                """
-                definition = batch.register_job_definition(
-                    jobDefinitionName='hello', type='container', parameters={'greeting': 'hello'},
-                    containerProperties={
-                        'image': 'public.ecr.aws/docker/library/python:3.12',
-                        'command': ['sh', '-c', 'echo "$0 from $AWS_BATCH_JOB_ID on $AWS_BATCH_JQ_NAME"; env',
-                                    'Ref::greeting'],
-                        'resourceRequirements': [{'type': 'VCPU', 'value': '1'}, {'type': 'MEMORY', 'value': '256'}]})
-                job = batch.submit_job(jobName='greet', jobQueue='capsize-default', jobDefinition='hello',
-                                       parameters={'greeting': 'bonjour'})
-                done = wait([job['jobId']])[job['jobId']]
-                result['definition'] = definition
-                result['job'] = job['jobId']
-                result['status'] = done['status']
-                result['image'] = done['container']['image']
-                result['command'] = done['container']['command']
-                result['exitCode'] = done['container'].get('exitCode')
-                result['jobDefinition'] = done['jobDefinition']
-                described = batch.describe_job_definitions(jobDefinitionName='hello')['jobDefinitions']
-                result['described'] = [(d['revision'], d['status'], d['containerProperties']['image']) for d in described]
-                """)
+        try await Self.script(
+            environment: ["CAPSIZE_SERVE_SECRET": "kept-from-jobs"],
+            """
+            definition = batch.register_job_definition(
+                jobDefinitionName='hello', type='container', parameters={'greeting': 'hello'},
+                containerProperties={
+                    'image': 'public.ecr.aws/docker/library/python:3.12',
+                    'command': ['sh', '-c', 'echo "$0 from $AWS_BATCH_JOB_ID on $AWS_BATCH_JQ_NAME"; env',
+                                'Ref::greeting'],
+                    'resourceRequirements': [{'type': 'VCPU', 'value': '1'}, {'type': 'MEMORY', 'value': '256'}]})
+            job = batch.submit_job(jobName='greet', jobQueue='capsize-default', jobDefinition='hello',
+                                   parameters={'greeting': 'bonjour'})
+            done = wait([job['jobId']])[job['jobId']]
+            result['definition'] = definition
+            result['job'] = job['jobId']
+            result['status'] = done['status']
+            result['image'] = done['container']['image']
+            result['command'] = done['container']['command']
+            result['exitCode'] = done['container'].get('exitCode')
+            result['jobDefinition'] = done['jobDefinition']
+            described = batch.describe_job_definitions(jobDefinitionName='hello')['jobDefinitions']
+            result['described'] = [(d['revision'], d['status'], d['containerProperties']['image']) for d in described]
+            """
+        ) { served, result in
             let job = try #require(result["job"] as? String)
             #expect(result["status"] as? String == "SUCCEEDED", "\(result)")
             #expect(result["image"] as? String == "public.ecr.aws/docker/library/python:3.12")
@@ -189,26 +201,25 @@ struct ServeTests {
 
     @Test("an array job's children see their index, and a job depending on the array starts after every child")
     func arrayAndDependency() async throws {
-        try await onOwnThread {
-            let served = try Served()
-            let result = try served.python(
-                """
-                shell_definition()
-                queue = batch.describe_job_queues()['jobQueues'][0]['jobQueueArn']
-                array = batch.submit_job(
-                    jobName='frames', jobQueue=queue, jobDefinition='shell', arrayProperties={'size': 3},
-                    containerOverrides={'command': ['sh', '-c', 'sleep 0.2; echo child $AWS_BATCH_JOB_ARRAY_INDEX']})
-                after = batch.submit_job(
-                    jobName='after', jobQueue='capsize-default', jobDefinition='shell:1',
-                    dependsOn=[{'jobId': array['jobId']}], containerOverrides={'command': ['echo', 'after']})
-                jobs = wait([array['jobId'], after['jobId']])
-                children = batch.list_jobs(arrayJobId=array['jobId'], jobStatus='SUCCEEDED')['jobSummaryList']
-                result['array'] = array['jobId']
-                result['parent'] = jobs[array['jobId']]['status']
-                result['summary'] = jobs[array['jobId']]['arrayProperties']
-                result['children'] = sorted((c['jobId'], c['arrayProperties']['index'], c['stoppedAt']) for c in children)
-                result['after'] = [jobs[after['jobId']]['status'], jobs[after['jobId']]['startedAt']]
-                """)
+        try await Self.script(
+            """
+            shell_definition()
+            queue = batch.describe_job_queues()['jobQueues'][0]['jobQueueArn']
+            array = batch.submit_job(
+                jobName='frames', jobQueue=queue, jobDefinition='shell', arrayProperties={'size': 3},
+                containerOverrides={'command': ['sh', '-c', 'sleep 0.2; echo child $AWS_BATCH_JOB_ARRAY_INDEX']})
+            after = batch.submit_job(
+                jobName='after', jobQueue='capsize-default', jobDefinition='shell:1',
+                dependsOn=[{'jobId': array['jobId']}], containerOverrides={'command': ['echo', 'after']})
+            jobs = wait([array['jobId'], after['jobId']])
+            children = batch.list_jobs(arrayJobId=array['jobId'], jobStatus='SUCCEEDED')['jobSummaryList']
+            result['array'] = array['jobId']
+            result['parent'] = jobs[array['jobId']]['status']
+            result['summary'] = jobs[array['jobId']]['arrayProperties']
+            result['children'] = sorted((c['jobId'], c['arrayProperties']['index'], c['stoppedAt']) for c in children)
+            result['after'] = [jobs[after['jobId']]['status'], jobs[after['jobId']]['startedAt']]
+            """
+        ) { served, result in
             #expect(result["parent"] as? String == "SUCCEEDED", "\(result)")
             let summary = try #require(result["summary"] as? [String: Any])
             #expect(summary["size"] as? Int == 3)
@@ -229,39 +240,38 @@ struct ServeTests {
         "what Batch refuses is a ClientException naming it: a job that can never fit, an unknown queue, bad JSON; the server keeps serving"
     )
     func refusalsKeepServing() async throws {
-        try await onOwnThread {
-            let served = try Served()
-            let result = try served.python(
-                """
-                shell_definition()
-                def submit(**extra):
-                    request = dict(jobName='j', jobQueue='capsize-default', jobDefinition='shell')
-                    request.update(extra)
-                    return lambda: batch.submit_job(**request)
-                result['gpu'] = error_of(submit(containerOverrides={'resourceRequirements': [{'type': 'GPU', 'value': '2'}]}))
-                result['vcpu'] = error_of(submit(containerOverrides={'resourceRequirements': [{'type': 'VCPU', 'value': '256'}]}))
-                result['queue'] = error_of(submit(jobQueue='no-such-queue'))
-                result['definition'] = error_of(submit(jobDefinition='no-such-definition'))
-                result['dependency'] = error_of(submit(dependsOn=[{'jobId': 'no-such-job'}]))
-                def post(body):
-                    request = urllib.request.Request(os.environ['ENDPOINT'] + '/v1/submitjob', data=body, method='POST')
-                    try:
-                        urllib.request.urlopen(request)
-                        return None
-                    except urllib.error.HTTPError as error:
-                        return [error.code, error.headers.get('x-amzn-ErrorType'), json.loads(error.read())]
-                result['malformed'] = post(b'{"jobName": ')
-                result['mistyped'] = post(b'{"jobName": 5, "jobQueue": "capsize-default", "jobDefinition": "shell"}')
-                result['function'] = error_of(lambda: awslambda.invoke(FunctionName='nope', Payload=b'{}', LogType='Tail'))
-                result['getFunction'] = error_of(lambda: awslambda.get_function(FunctionName='nope'))
-                result['queues'] = [(q['jobQueueName'], q['state'], q['status'], len(q['computeEnvironmentOrder']))
-                                    for q in batch.describe_job_queues()['jobQueues']]
-                environments = batch.describe_compute_environments()['computeEnvironments']
-                result['environments'] = [(e['computeEnvironmentName'], e['computeResources']['maxvCpus'], e['tags'])
-                                          for e in environments]
-                job = batch.submit_job(jobName='still', jobQueue='capsize-default', jobDefinition='shell')
-                result['after'] = wait([job['jobId']])[job['jobId']]['status']
-                """)
+        try await Self.script(
+            """
+            shell_definition()
+            def submit(**extra):
+                request = dict(jobName='j', jobQueue='capsize-default', jobDefinition='shell')
+                request.update(extra)
+                return lambda: batch.submit_job(**request)
+            result['gpu'] = error_of(submit(containerOverrides={'resourceRequirements': [{'type': 'GPU', 'value': '2'}]}))
+            result['vcpu'] = error_of(submit(containerOverrides={'resourceRequirements': [{'type': 'VCPU', 'value': '256'}]}))
+            result['queue'] = error_of(submit(jobQueue='no-such-queue'))
+            result['definition'] = error_of(submit(jobDefinition='no-such-definition'))
+            result['dependency'] = error_of(submit(dependsOn=[{'jobId': 'no-such-job'}]))
+            def post(body):
+                request = urllib.request.Request(os.environ['ENDPOINT'] + '/v1/submitjob', data=body, method='POST')
+                try:
+                    urllib.request.urlopen(request)
+                    return None
+                except urllib.error.HTTPError as error:
+                    return [error.code, error.headers.get('x-amzn-ErrorType'), json.loads(error.read())]
+            result['malformed'] = post(b'{"jobName": ')
+            result['mistyped'] = post(b'{"jobName": 5, "jobQueue": "capsize-default", "jobDefinition": "shell"}')
+            result['function'] = error_of(lambda: awslambda.invoke(FunctionName='nope', Payload=b'{}', LogType='Tail'))
+            result['getFunction'] = error_of(lambda: awslambda.get_function(FunctionName='nope'))
+            result['queues'] = [(q['jobQueueName'], q['state'], q['status'], len(q['computeEnvironmentOrder']))
+                                for q in batch.describe_job_queues()['jobQueues']]
+            environments = batch.describe_compute_environments()['computeEnvironments']
+            result['environments'] = [(e['computeEnvironmentName'], e['computeResources']['maxvCpus'], e['tags'])
+                                      for e in environments]
+            job = batch.submit_job(jobName='still', jobQueue='capsize-default', jobDefinition='shell')
+            result['after'] = wait([job['jobId']])[job['jobId']]['status']
+            """
+        ) { served, result in
             let gpu = try #require(result["gpu"] as? [Any], "a job asking 2 GPUs of 1 was accepted")
             #expect(gpu[0] as? String == "ClientException")
             #expect((gpu[1] as? String)?.contains("GPU") == true, "\(gpu)")
@@ -293,30 +303,29 @@ struct ServeTests {
         "CancelJob fails a waiting job, TerminateJob stops a running one; ListJobs lists them FAILED; a signal stores a running job RUNNABLE"
     )
     func cancelAndTerminate() async throws {
-        try await onOwnThread {
-            let served = try Served()
-            let result = try served.python(
-                """
-                shell_definition()
-                long = batch.submit_job(jobName='long', jobQueue='capsize-default', jobDefinition='shell',
-                                        containerOverrides={'command': ['sleep', '60']})['jobId']
-                waiting = batch.submit_job(jobName='waiting', jobQueue='capsize-default', jobDefinition='shell',
-                                           dependsOn=[{'jobId': long}])['jobId']
-                wait([long], states=('RUNNING',))
-                result['running'] = [j['jobId'] for j in batch.list_jobs(jobQueue='capsize-default')['jobSummaryList']]
-                batch.cancel_job(jobId=waiting, reason='not needed')
-                batch.terminate_job(jobId=long, reason='too long')
-                jobs = wait([long, waiting], seconds=20)
-                result['long'] = [jobs[long]['status'], jobs[long]['statusReason'], jobs[long]['isTerminated']]
-                result['waiting'] = [jobs[waiting]['status'], jobs[waiting]['statusReason'], jobs[waiting]['isCancelled']]
-                failed = batch.list_jobs(jobQueue='capsize-default', jobStatus='FAILED')['jobSummaryList']
-                result['failed'] = sorted(j['jobId'] for j in failed)
-                result['ids'] = sorted([long, waiting])
-                last = batch.submit_job(jobName='cut', jobQueue='capsize-default', jobDefinition='shell',
-                                        containerOverrides={'command': ['sleep', '60']})['jobId']
-                wait([last], states=('RUNNING',))
-                result['last'] = last
-                """)
+        try await Self.script(
+            """
+            shell_definition()
+            long = batch.submit_job(jobName='long', jobQueue='capsize-default', jobDefinition='shell',
+                                    containerOverrides={'command': ['sleep', '60']})['jobId']
+            waiting = batch.submit_job(jobName='waiting', jobQueue='capsize-default', jobDefinition='shell',
+                                       dependsOn=[{'jobId': long}])['jobId']
+            wait([long], states=('RUNNING',))
+            result['running'] = [j['jobId'] for j in batch.list_jobs(jobQueue='capsize-default')['jobSummaryList']]
+            batch.cancel_job(jobId=waiting, reason='not needed')
+            batch.terminate_job(jobId=long, reason='too long')
+            jobs = wait([long, waiting], seconds=20)
+            result['long'] = [jobs[long]['status'], jobs[long]['statusReason'], jobs[long]['isTerminated']]
+            result['waiting'] = [jobs[waiting]['status'], jobs[waiting]['statusReason'], jobs[waiting]['isCancelled']]
+            failed = batch.list_jobs(jobQueue='capsize-default', jobStatus='FAILED')['jobSummaryList']
+            result['failed'] = sorted(j['jobId'] for j in failed)
+            result['ids'] = sorted([long, waiting])
+            last = batch.submit_job(jobName='cut', jobQueue='capsize-default', jobDefinition='shell',
+                                    containerOverrides={'command': ['sleep', '60']})['jobId']
+            wait([last], states=('RUNNING',))
+            result['last'] = last
+            """
+        ) { served, result in
             #expect((result["running"] as? [String])?.count == 1, "ListJobs without a status lists RUNNING jobs")
             let long = try #require(result["long"] as? [Any])
             #expect(long[0] as? String == "FAILED" && long[1] as? String == "too long", "\(long)")

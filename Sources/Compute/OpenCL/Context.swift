@@ -69,11 +69,8 @@ public final class OpenCLContext: @unchecked Sendable {  // cl_context / cl_comm
     public func write(
         _ buffer: OpenCLBuffer, from bytes: UnsafeRawBufferPointer, offset: Int = 0, blocking: Bool = true
     ) throws(OpenCLError) -> OpenCLEvent {
-        try OpenCLEvent(of: "clEnqueueWriteBuffer") {
-            clEnqueueWriteBuffer(
-                queue, buffer.mem, cl_bool(blocking ? CL_TRUE : CL_FALSE), offset, bytes.count, bytes.baseAddress,
-                0, nil, &$0)
-        }
+        try transfer(
+            "clEnqueueWriteBuffer", clEnqueueWriteBuffer, buffer, bytes.baseAddress, bytes.count, offset, blocking)
     }
 
     /// Copies `bytes.count` bytes of `buffer` from `offset` into host memory, blocking until done unless
@@ -84,10 +81,22 @@ public final class OpenCLContext: @unchecked Sendable {  // cl_context / cl_comm
     public func read(
         _ buffer: OpenCLBuffer, into bytes: UnsafeMutableRawBufferPointer, offset: Int = 0, blocking: Bool = true
     ) throws(OpenCLError) -> OpenCLEvent {
-        try OpenCLEvent(of: "clEnqueueReadBuffer") {
-            clEnqueueReadBuffer(
-                queue, buffer.mem, cl_bool(blocking ? CL_TRUE : CL_FALSE), offset, bytes.count, bytes.baseAddress,
-                0, nil, &$0)
+        try transfer(
+            "clEnqueueReadBuffer", clEnqueueReadBuffer, buffer, bytes.baseAddress, bytes.count, offset, blocking)
+    }
+
+    /// One call of `clEnqueueWriteBuffer` or `clEnqueueReadBuffer` (which take the same words, the host pointer
+    /// const or not): `count` bytes between `host` and `buffer` at `offset`, with no wait list.
+    private func transfer<Host>(
+        _ call: String,
+        _ enqueue: (
+            cl_command_queue?, cl_mem?, cl_bool, Int, Int, Host?, cl_uint, UnsafePointer<cl_event?>?,
+            UnsafeMutablePointer<cl_event?>?
+        ) -> cl_int,
+        _ buffer: OpenCLBuffer, _ host: Host?, _ count: Int, _ offset: Int, _ blocking: Bool
+    ) throws(OpenCLError) -> OpenCLEvent {
+        try OpenCLEvent(of: call) {
+            enqueue(queue, buffer.mem, cl_bool(blocking ? CL_TRUE : CL_FALSE), offset, count, host, 0, nil, &$0)
         }
     }
 

@@ -164,49 +164,57 @@ public enum SuiteHTML {
     }
 
     static func timeChart(_ name: String, kind: String, _ lines: [SuiteResults.CapSeries]) -> SVGChart {
-        var chart = SVGChart(
-            id: "\(kind)-time-\(name)", title: "\(name): time against \(lines[0].parameter)",
-            xLabel: lines[0].parameter, yLabel: "seconds", logX: true, logY: true)
-        for (index, line) in lines.enumerated() {
-            let color = palette[index % palette.count]
-            let completed = line.points.filter { $0.status == .completed }
-            let broke = line.points.filter { $0.status != .completed }
-            chart.series.append(
-                .init(
-                    name: "\(line.memoryMB) MB", color: color, style: .measured,
-                    points: completed.map { ($0.size, $0.seconds) }))
-            if !broke.isEmpty {
-                chart.series.append(
-                    .init(
-                        name: "\(line.memoryMB) MB: ended at a cap", color: color, style: .broke,
-                        points: broke.map { ($0.size, $0.seconds) }))
-            }
-            appendProjection(
-                to: &chart, fit: line.analysis.timeFit, showingModel: true, predicted: line.analysis.predictedTime,
-                cap: line.timeoutSeconds, memoryMB: line.memoryMB, color: color)
-            chart.rules.append(
-                .init(y: line.timeoutSeconds, label: "timeout \(fmtSeconds(line.timeoutSeconds))", color: "#b00"))
-        }
+        var chart = capChart(
+            name, kind: kind, quantity: ("time", "time", "seconds"), lines, measured: { $0.status == .completed },
+            value: \.seconds,
+            draw: { chart, line, color in
+                let broke = line.points.filter { $0.status != .completed }
+                if !broke.isEmpty {
+                    chart.series.append(
+                        .init(
+                            name: "\(line.memoryMB) MB: ended at a cap", color: color, style: .broke,
+                            points: broke.map { ($0.size, $0.seconds) }))
+                }
+                appendProjection(
+                    to: &chart, fit: line.analysis.timeFit, showingModel: true, predicted: line.analysis.predictedTime,
+                    cap: line.timeoutSeconds, memoryMB: line.memoryMB, color: color)
+                chart.rules.append(
+                    .init(y: line.timeoutSeconds, label: "timeout \(fmtSeconds(line.timeoutSeconds))", color: "#b00"))
+            })
         chart.rules = uniqueRules(chart.rules)
         return chart
     }
 
     static func memoryChart(_ name: String, kind: String, _ lines: [SuiteResults.CapSeries]) -> SVGChart {
+        capChart(
+            name, kind: kind, quantity: ("memory", "peak memory", "MB"), lines, measured: { $0.peakMB > 0 },
+            value: \.peakMB,
+            draw: { chart, line, color in
+                appendProjection(
+                    to: &chart, fit: line.analysis.memoryFit, showingModel: false,
+                    predicted: line.analysis.predictedMemory, cap: Double(line.memoryMB), memoryMB: line.memoryMB,
+                    color: color)
+                chart.rules.append(.init(y: Double(line.memoryMB), label: "cap \(line.memoryMB) MB", color: color))
+            })
+    }
+
+    /// A chart of one quantity (its id, its title and its unit) against a benchmark's size parameter, a colour per
+    /// memory size: the points `measured` keeps, then what `draw` adds for the memory size.
+    static func capChart(
+        _ name: String, kind: String, quantity: (id: String, title: String, unit: String),
+        _ lines: [SuiteResults.CapSeries], measured: (SweepSample) -> Bool, value: (SweepSample) -> Double,
+        draw: (inout SVGChart, SuiteResults.CapSeries, String) -> Void
+    ) -> SVGChart {
         var chart = SVGChart(
-            id: "\(kind)-memory-\(name)", title: "\(name): peak memory against \(lines[0].parameter)",
-            xLabel: lines[0].parameter, yLabel: "MB", logX: true, logY: true)
+            id: "\(kind)-\(quantity.id)-\(name)", title: "\(name): \(quantity.title) against \(lines[0].parameter)",
+            xLabel: lines[0].parameter, yLabel: quantity.unit, logX: true, logY: true)
         for (index, line) in lines.enumerated() {
             let color = palette[index % palette.count]
-            let measured = line.points.filter { $0.peakMB > 0 }
             chart.series.append(
                 .init(
                     name: "\(line.memoryMB) MB", color: color, style: .measured,
-                    points: measured.map { ($0.size, $0.peakMB) }))
-            appendProjection(
-                to: &chart, fit: line.analysis.memoryFit, showingModel: false,
-                predicted: line.analysis.predictedMemory, cap: Double(line.memoryMB), memoryMB: line.memoryMB,
-                color: color)
-            chart.rules.append(.init(y: Double(line.memoryMB), label: "cap \(line.memoryMB) MB", color: color))
+                    points: line.points.filter(measured).map { ($0.size, value($0)) }))
+            draw(&chart, line, color)
         }
         return chart
     }
@@ -296,12 +304,11 @@ public enum SuiteHTML {
 
     static func recommendations(_ results: SuiteResults) -> String {
         var out: [String] = []
-        for benchmark in results.benchmarks {
-            guard let recommendation = benchmark.recommendation else { continue }
-            out.append("<h2>Recommendation: \(Escape.html(benchmark.name))</h2>")
+        for (name, recommendation) in results.recommended {
+            out.append("<h2>Recommendation: \(Escape.html(name))</h2>")
             out.append(
                 "<p>Strategy <b>\(Escape.html(recommendation.strategy))</b> for \(recommendation.runs) run(s); pick: "
-                    + "<b>\(Escape.html(recommendation.pick ?? "none feasible"))</b> (projected).</p>")
+                    + "<b>\(Escape.html(recommendation.pickText))</b> (projected).</p>")
             out.append(
                 table(SuiteTables.recommendationHeader, SuiteTables.recommendationRows(recommendation), pickColumn: 0))
             out.append("<ul>" + recommendation.reasons.map { "<li>\(Escape.html($0))</li>" }.joined() + "</ul>")

@@ -109,6 +109,14 @@ public struct SuiteResults: Codable, Sendable {
         public var run: String?
         /// Deployment files written for the pick (beside the report).
         public var exported: [String] = []
+
+        /// The pick, or that no option is feasible.
+        var pickText: String { pick ?? "none feasible" }
+    }
+
+    /// The benchmarks with a recommendation, in order, each with it: the report's recommendation sections.
+    var recommended: [(name: String, recommendation: RecommendationSummary)] {
+        benchmarks.compactMap { benchmark in benchmark.recommendation.map { (benchmark.name, $0) } }
     }
 }
 

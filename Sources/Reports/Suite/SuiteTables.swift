@@ -247,12 +247,11 @@ public enum SuiteTables {
             parts.append("## Cap breaks")
             parts.append(markdownTable(capHeader, caps))
         }
-        for benchmark in results.benchmarks {
-            guard let recommendation = benchmark.recommendation else { continue }
-            parts.append("## Recommendation: \(Escape.markdown(benchmark.name))")
+        for (name, recommendation) in results.recommended {
+            parts.append("## Recommendation: \(Escape.markdown(name))")
             parts.append(
                 "Strategy \(Escape.markdown(recommendation.strategy)) for \(recommendation.runs) run(s); pick: "
-                    + "**\(Escape.markdown(recommendation.pick ?? "none feasible"))**.")
+                    + "**\(Escape.markdown(recommendation.pickText))**.")
             parts.append(markdownTable(recommendationHeader, recommendationRows(recommendation)))
             parts.append(recommendation.reasons.map { "- " + Escape.markdown($0) }.joined(separator: "\n"))
             if !recommendation.exported.isEmpty {
