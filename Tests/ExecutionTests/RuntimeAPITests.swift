@@ -77,6 +77,15 @@ import Testing
             event: FunctionEvent(workload: "echo", payload: payload), options: options)
     }
 
+    @Test(
+        "the trace header has X-Ray's shape: Root=1-<8 hex seconds>-<24 hex>;Parent=<16 hex>;Sampled=0, new each time")
+    func traceHeader() {
+        let date = Date(timeIntervalSince1970: 0x5f00_0000)
+        let first = RuntimeInvocation.newTraceId(at: date)
+        #expect(first.wholeMatch(of: /Root=1-5f000000-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0/) != nil, "\(first)")
+        #expect(RuntimeInvocation.newTraceId(at: date) != first)
+    }
+
     @Test("a custom runtime gets each event from /next and its posted response is the invoke's, warm after the first")
     func customRuntimeAnswers() async throws {
         let executor = try executor(code: try bootstrap(Self.echo), payload: #"{"n":1}"#)

@@ -42,12 +42,14 @@ extension EnvironmentProcess: LaunchOwner {
     }
 
     func nextWait(_ launch: LaunchSupervisor, now: Double) -> LaunchSupervisor.Wait {
-        let (active, deadline, generation, closing, governed, invocation) = shared.withLock {
+        let waitsForNext = server?.waitsForNext ?? true
+        let (active, deadline, generation, closing, governed, invocation, freezeBy) = shared.withLock {
             let invocation = $0.invocation
             $0.invocation = nil
+            if let by = $0.freezeBy, waitsForNext || now >= by { stopTree(&$0) }
             return (
                 $0.waiter != nil, $0.waiter?.deadline, $0.generation, $0.closing, $0.waiter?.governed ?? false,
-                invocation
+                invocation, $0.freezeBy
             )
         }
         if closing && launch.cause == nil { launch.kill(.cancelled) }
@@ -67,6 +69,7 @@ extension EnvironmentProcess: LaunchOwner {
             launch.enforce(now: now)
             wake = launch.wakeTime
         }
+        if let freezeBy { wake = min(wake ?? freezeBy, freezeBy) }
         var also = [(fd: self.wake.read, events: Int16(POLLIN))]
         if let server, launch.cause == nil { also += server.descriptors() }
         return .init(until: wake, writing: false, also: also)

@@ -14,7 +14,7 @@ import Synchronization
 /// outstanding the tree is held to the caps (memory sampled every `sampleInterval`, the private temporary
 /// directory's size, SIGKILL at the deadline or above a cap, the CPU share); between requests the thread
 /// sleeps in `ppoll` and costs nothing. The program is frozen between requests with SIGSTOP on its process
-/// group and thawed with SIGCONT.
+/// group, once it has asked for its next event (as Lambda freezes it), and thawed with SIGCONT.
 // @unchecked Sendable: `shared` is behind a Mutex; the other stored state is touched only by the
 // supervising thread (after `start` hands it over).
 final class EnvironmentProcess: @unchecked Sendable {
@@ -108,6 +108,9 @@ final class EnvironmentProcess: @unchecked Sendable {
         var ending: Ending?
         var closing = false
         var frozen = false
+        /// A freeze asked for and not yet done: the monotonic time by which it is done even if the runtime has not
+        /// asked for its next event by then.
+        var freezeBy: Double?
         var spawnError: SandboxError?
         /// The root of the environment's process tree: its launcher, or the init of its PID namespace.
         var root: pid_t = 0
@@ -215,19 +218,34 @@ final class EnvironmentProcess: @unchecked Sendable {
         }
     }
 
-    /// Stops the program and every process below it (SIGSTOP) until the next request. Its group is not
-    /// enough: a workload's own children may run in groups of their own (Foundation's `Process` does that).
+    /// How long a runtime that answered may go on before it is frozen without having asked for its next event.
+    static let freezeGrace = 0.1
+
+    /// Stops the program and every process below it (SIGSTOP) until the next request, once it waits on its next
+    /// event (`GET /next`), as Lambda freezes an environment: frozen between its answer and that request, it would
+    /// pay the request's round trip inside the next invocation. One that does not ask within `freezeGrace` is
+    /// frozen anyway. Its group is not enough: a workload's own children may run in groups of their own
+    /// (Foundation's `Process` does that).
     func freeze() {
         shared.withLock {
             guard $0.ending == nil, $0.pid > 0, !$0.frozen else { return }
-            ProcessTree.signal(SIGSTOP, group: $0.pid, below: $0.root)
-            $0.frozen = true
+            $0.freezeBy = monotonicSeconds() + Self.freezeGrace
         }
+        poke()
     }
 
-    /// Resumes a frozen program and everything below it (SIGCONT).
+    /// Stops the tree now (the supervising thread, when the runtime waits on `/next` or the grace is over).
+    func stopTree(_ shared: inout Shared) {
+        shared.freezeBy = nil
+        guard shared.ending == nil, shared.pid > 0, !shared.frozen else { return }
+        ProcessTree.signal(SIGSTOP, group: shared.pid, below: shared.root)
+        shared.frozen = true
+    }
+
+    /// Resumes a frozen program and everything below it (SIGCONT); a freeze not yet done is called off.
     func thaw() {
         shared.withLock {
+            $0.freezeBy = nil
             guard $0.ending == nil, $0.pid > 0, $0.frozen else { return }
             ProcessTree.signal(SIGCONT, group: $0.pid, below: $0.root)
             $0.frozen = false

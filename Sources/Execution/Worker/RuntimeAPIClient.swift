@@ -28,8 +28,11 @@ public struct RuntimeAPIClient {
     let host: String
     let port: UInt16
     private var fd: Int32 = -1
-    /// Bytes read past the end of the last response.
+    /// Bytes read and not yet taken.
     private var pending: [UInt8] = []
+    /// Where the bytes not yet taken start in `pending`.
+    private var taken = 0
+    private var chunk = [UInt8](repeating: 0, count: 1 << 16)
 
     /// - Parameter address: `AWS_LAMBDA_RUNTIME_API`, `host:port`.
     public init(address: String) throws(Failure) {
@@ -75,6 +78,7 @@ public struct RuntimeAPIClient {
     public mutating func close() {
         Posix.close(&fd)
         pending = []
+        taken = 0
     }
 
     // MARK: HTTP
@@ -148,7 +152,10 @@ public struct RuntimeAPIClient {
 
     /// Reads more into `pending`. - Throws: at the end of the connection.
     private mutating func fill() throws(Failure) {
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        if taken > 0 {
+            pending.removeFirst(taken)
+            taken = 0
+        }
         let result = chunk.withUnsafeMutableBytes { try? Posix.read(fd, into: $0) }
         guard case .bytes(let count) = result else {
             throw Failure(description: "the Runtime API connection closed while reading")
@@ -156,35 +163,51 @@ public struct RuntimeAPIClient {
         pending += chunk[..<count]
     }
 
+    /// Reads one response, in bytes (a header's name compared without case, its value without the spaces around it).
     private mutating func receive() throws(Failure) -> Response {
-        let separator: [UInt8] = [13, 10, 13, 10]
-        var end: Int?
+        var end = taken
         while true {
-            end = pending.firstRange(of: separator)?.lowerBound
-            if end != nil { break }
-            guard pending.count <= Self.headerLimit else { throw Failure(description: "a header block over 64 KiB") }
+            while end + 3 < pending.count
+                && !(pending[end] == 13 && pending[end + 1] == 10 && pending[end + 2] == 13 && pending[end + 3] == 10)
+            {
+                end += 1
+            }
+            if end + 3 < pending.count { break }
+            guard pending.count - taken <= Self.headerLimit else {
+                throw Failure(description: "a header block over 64 KiB")
+            }
+            end -= taken
             try fill()
+            end = max(0, end - 3)
         }
-        let lines = String(decoding: pending[..<end!], as: UTF8.self).split(separator: "\r\n")
-        let statusWords = lines.first?.split(separator: " ") ?? []
-        guard statusWords.count >= 2, statusWords[0].hasPrefix("HTTP/1."), let status = Int(statusWords[1]) else {
-            throw Failure(description: "not an HTTP/1.1 response: \(lines.first?.prefix(100) ?? "")")
+        let lines = pending[taken..<end].split(separator: 10).map { $0.last == 13 ? $0.dropLast() : $0 }
+        let statusWords = lines.first?.split(separator: 32) ?? []
+        let version = statusWords.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        guard statusWords.count >= 2, version.hasPrefix("HTTP/1."),
+            let status = Int(String(decoding: statusWords[1], as: UTF8.self))
+        else {
+            throw Failure(
+                description:
+                    "not an HTTP/1.1 response: \(String(decoding: (lines.first ?? []).prefix(100), as: UTF8.self))")
         }
         var headers: [String: String] = [:]
         for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
-                in: .whitespaces)
+            guard let colon = line.firstIndex(of: 58) else { continue }
+            let name = String(decoding: line[..<colon].map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
+            var value = line[(colon + 1)...]
+            while let first = value.first, first == 32 || first == 9 { value = value.dropFirst() }
+            while let last = value.last, last == 32 || last == 9 { value = value.dropLast() }
+            headers[name] = String(decoding: value, as: UTF8.self)
         }
         let length = Int(headers["content-length"] ?? "0") ?? -1
         guard (0...Self.bodyLimit).contains(length) else {
             throw Failure(description: "a Content-Length this client does not read: \(headers["content-length"] ?? "")")
         }
-        pending.removeFirst(end! + separator.count)
-        while pending.count < length { try fill() }
-        let body = Array(pending[..<length])
-        pending.removeFirst(length)
-        let closes = headers["connection"]?.lowercased() == "close" || statusWords[0] == "HTTP/1.0"
+        taken = end + 4
+        while pending.count - taken < length { try fill() }
+        let body = Array(pending[taken..<(taken + length)])
+        taken += length
+        let closes = headers["connection"]?.lowercased() == "close" || version == "HTTP/1.0"
         return Response(status: status, headers: headers, body: body, closes: closes)
     }
 }

@@ -136,24 +136,36 @@ struct HTTPRequestParser {
         var message: String
     }
 
-    /// The request line and the headers (without the blank line).
+    /// The request line and the headers (without the blank line), read as bytes: two requests per invocation go
+    /// through here, and Foundation's string splitting and trimming cost ~45 µs of each.
     private static func parseHead(_ bytes: ArraySlice<UInt8>) -> Result<HTTPRequest, Failure> {
         // Only visible ASCII, spaces, tabs and CRLF line ends: no bare CR or LF, no NUL, no bytes above 127.
         for byte in bytes where !(byte == 9 || (32...126).contains(byte) || byte == 13 || byte == 10) {
             return .failure(
                 Failure(status: 400, message: "the request's head holds a byte \(byte) HTTP does not allow"))
         }
-        let text = String(decoding: bytes, as: UTF8.self)
-        let lines = text.components(separatedBy: "\r\n")
-        for line in lines where line.contains("\r") || line.contains("\n") {
-            return .failure(Failure(status: 400, message: "a line of the request's head does not end in CRLF"))
+        var lines: [ArraySlice<UInt8>] = []
+        var start = bytes.startIndex
+        var index = start
+        while index < bytes.endIndex {
+            if bytes[index] == 13 && index + 1 < bytes.endIndex && bytes[index + 1] == 10 {
+                lines.append(bytes[start..<index])
+                index += 2
+                start = index
+            } else if bytes[index] == 13 || bytes[index] == 10 {
+                return .failure(Failure(status: 400, message: "a line of the request's head does not end in CRLF"))
+            } else {
+                index += 1
+            }
         }
-        let parts = lines[0].split(separator: " ", omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isUppercase }), parts[1].hasPrefix("/")
+        lines.append(bytes[start..<bytes.endIndex])
+        let parts = lines[0].split(separator: 32, omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy({ (65...90).contains($0) }),
+            parts[1].first == UInt8(ascii: "/")
         else {
-            return .failure(Failure(status: 400, message: "not an HTTP request line: \(lines[0].prefix(80))"))
+            return .failure(Failure(status: 400, message: "not an HTTP request line: \(text(lines[0].prefix(80)))"))
         }
-        let version = parts[2]
+        let version = text(parts[2])
         guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
             return .failure(Failure(status: 505, message: "HTTP version \(version.prefix(20)) is not supported"))
         }
@@ -162,35 +174,42 @@ struct HTTPRequestParser {
             guard headers.count < headerCountLimit else {
                 return .failure(Failure(status: 431, message: "more than \(headerCountLimit) headers"))
             }
-            guard let colon = line.firstIndex(of: ":") else {
-                return .failure(Failure(status: 400, message: "a header line has no colon: \(line.prefix(80))"))
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
+                return .failure(Failure(status: 400, message: "a header line has no colon: \(text(line.prefix(80)))"))
             }
             let name = line[..<colon]
-            let token = name.unicodeScalars.allSatisfy {
-                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
-                    || "!#$%&'*+-.^_`|~".unicodeScalars.contains($0)
+            guard !name.isEmpty, name.allSatisfy(isTokenByte) else {
+                return .failure(Failure(status: 400, message: "a header name is not a token: \(text(name.prefix(80)))"))
             }
-            guard !name.isEmpty, token else {
-                return .failure(Failure(status: 400, message: "a header name is not a token: \(name.prefix(80))"))
-            }
-            let key = name.lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
+            let key = String(decoding: name.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
+            var value = line[(colon + 1)...]
+            while let first = value.first, first == 32 || first == 9 { value = value.dropFirst() }
+            while let last = value.last, last == 32 || last == 9 { value = value.dropLast() }
             if let earlier = headers[key] {
                 // A repeated Content-Length (request smuggling's way in) is refused; other headers are joined.
                 guard key != "content-length" && key != "transfer-encoding" else {
-                    return .failure(Failure(status: 400, message: "\(name) is given twice"))
+                    return .failure(Failure(status: 400, message: "\(text(name)) is given twice"))
                 }
-                headers[key] = earlier + ", " + value
+                headers[key] = earlier + ", " + text(value)
             } else {
-                headers[key] = value
+                headers[key] = text(value)
             }
         }
         let connection = headers["connection"]?.lowercased() ?? ""
         let keepAlive = version == "HTTP/1.1" ? !connection.contains("close") : connection.contains("keep-alive")
         return .success(
             HTTPRequest(
-                method: String(parts[0]), target: String(parts[1]), headers: headers, body: [], keepAlive: keepAlive))
+                method: text(parts[0]), target: text(parts[1]), headers: headers, body: [], keepAlive: keepAlive))
     }
+
+    private static func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    /// A byte of an HTTP token (RFC 9110 `tchar`): letters, digits and ``!#$%&'*+-.^_`|~``.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        (97...122).contains(byte) || (65...90).contains(byte) || (48...57).contains(byte) || tokenSymbols.contains(byte)
+    }
+
+    private static let tokenSymbols = Array("!#$%&'*+-.^_`|~".utf8)
 }
 
 /// An HTTP/1.1 response the Runtime API's server writes.

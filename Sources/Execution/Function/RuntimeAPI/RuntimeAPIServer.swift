@@ -19,11 +19,15 @@ struct RuntimeInvocation: Sendable {
 
     /// An X-Ray trace header of the shape Lambda sends.
     static func newTraceId(at date: Date = Date()) -> String {
-        func hex(_ count: Int) -> String {
-            String((0..<count).map { _ in "0123456789abcdef".randomElement()! })
+        // Three random words, not a random draw per digit (a system call each).
+        func hex(_ value: UInt64, digits: Int) -> String {
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: max(0, digits - text.count)) + text
         }
         let seconds = String(UInt32(truncatingIfNeeded: Int(date.timeIntervalSince1970)), radix: 16)
-        return "Root=1-\(seconds)-\(hex(24));Parent=\(hex(16));Sampled=0"
+        let trace =
+            hex(UInt64.random(in: 0...UInt64.max) >> 32, digits: 8) + hex(.random(in: 0...UInt64.max), digits: 16)
+        return "Root=1-\(seconds)-\(trace);Parent=\(hex(.random(in: 0...UInt64.max), digits: 16));Sampled=0"
     }
 }
 
@@ -115,6 +119,9 @@ final class RuntimeAPIServer {
         }
         return list
     }
+
+    /// Whether the runtime waits on a `GET /next` (it is done with the last event).
+    var waitsForNext: Bool { waiting.contains { connections[$0]?.waitsForNext == true } }
 
     /// Whether `fd` is one of the server's.
     func owns(_ fd: Int32) -> Bool { fd == listener || connections[fd] != nil }
