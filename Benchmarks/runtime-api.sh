@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The Lambda Runtime API against capsize's own stdio worker protocol, one build, in the same minutes: the warm
-# Duration of a no-op custom runtime (runtime-api/bootstrap.c, one keep-alive connection) and of today's stdio
-# `capsize worker` running the tiny train-mlp step (the no-op the executor targets are measured with), alternating
-# rounds; median and p99 of the warm invocations of each round; and a no-op Python handler through awslambdaric. Numbers go into Benchmarks/RESULTS.md.
+# Runtimes through the Lambda Runtime API, one build, in the same minutes: the warm Duration of a no-op custom runtime
+# (runtime-api/bootstrap.c, one keep-alive connection) and of `capsize worker` running the tiny train-mlp step (the
+# no-op the executor targets are measured with; before 8692e9e it spoke JSON lines on stdio instead), alternating
+# rounds; median and p99 of the warm invocations of each round; and a no-op Python handler through awslambdaric.
+# Numbers go into Benchmarks/RESULTS.md. Benchmarks/worker-transport.sh compares the worker's two transports.
 #
 # Usage: Benchmarks/runtime-api.sh capsize [rounds] [count]
 set -euo pipefail
@@ -28,12 +29,12 @@ for round in $(seq "$rounds"); do
   python=0
   "$capsize" function create pynoop --code "$scratch/python" --handler app.handler --memory 512 --replace \
     >/dev/null 2>&1 && python=1
-  if ((round % 2)); then order=(api stdio); else order=(stdio api); fi
+  if ((round % 2)); then order=(api worker); else order=(worker api); fi
   for which in "${order[@]}"; do
     if [[ $which == api ]]; then
       echo "round $round runtime API (custom runtime, no-op): $("$capsize" invoke noop --count "$count" --json | warm)"
     else
-      echo "round $round stdio worker (tiny train-mlp):     $("$capsize" invoke "${tiny[@]}" --count "$count" --json | warm)"
+      echo "round $round capsize worker (tiny train-mlp):   $("$capsize" invoke "${tiny[@]}" --count "$count" --json | warm)"
     fi
   done
   if ((python)); then
