@@ -25,6 +25,8 @@ public actor BatchExecutor {
     private var recorder: JobRecorder
     /// Whether `runUntilDone` or `serve` is running: jobs submitted meanwhile are admitted at once.
     private var isRunning = false
+    /// Wakes `serve`'s loop when there may be a job to start.
+    private let wakeup = Wakeup()
     /// The attempts running while serving, by job id.
     private var attempts: [String: Task<AttemptLauncher.Outcome, Never>] = [:]
     /// Jobs `terminate` stopped while they ran: their attempt ends FAILED with the reason given, not retried.
@@ -125,6 +127,7 @@ public actor BatchExecutor {
         }
         recorder.record(records.filter { kept[$0.id] == nil })
         if isRunning { apply(graph.admit(records.map(\.id))) }
+        wakeup.signal()
         return id
     }
 
@@ -156,6 +159,7 @@ public actor BatchExecutor {
         guard let record = graph.update(id, { $0.enter(.failed, reason: reason) }) else { return false }
         recorder.record([record])
         apply(graph.settle(id))
+        wakeup.signal()  // a FIFO line's head may have gone
         return true
     }
 
@@ -187,15 +191,22 @@ public actor BatchExecutor {
     }
 
     /// Runs jobs as they are submitted until the task is cancelled, as a long-lived queue does (`capsize serve`):
-    /// a job submitted meanwhile starts within `servingTick` when there is room. Cancelled, nothing new starts, the
+    /// a job submitted meanwhile starts at once when there is room (a submission, cancellation or termination wakes
+    /// the loop; nothing polls). Cancelled, nothing new starts, the
     /// attempts in flight are stopped and stored RUNNABLE again (`StatusReason.interrupted`), as `runUntilDone`'s.
     /// - Returns: the records, in submission order.
     public func serve() async -> [JobRecord] {
         await run(serving: true)
     }
 
-    /// How often `serve` looks for jobs submitted since it last did.
-    static let servingTick = Duration.milliseconds(20)
+    /// What wakes the scheduling loop.
+    private enum LoopEvent: Sendable {
+        case ended(AttemptLauncher.Outcome)
+        /// `JobRecorder.latency` passed: write the intermediate states.
+        case tick
+        /// `serve`: a job was submitted, cancelled or terminated.
+        case woken
+    }
 
     private func run(serving: Bool) async -> [JobRecord] {
         isRunning = true
@@ -203,9 +214,10 @@ public actor BatchExecutor {
         apply(graph.admit(graph.order))
         // Array parents whose children all ended before a resume end now.
         for child in graph.lastEndedChildren() { apply(graph.settle(child)) }
-        await withTaskGroup(of: AttemptLauncher.Outcome?.self) { group in
+        await withTaskGroup(of: LoopEvent.self) { group in
             var running = 0
             var ticking = false
+            var listening = false
             while true {
                 // Cancelled (capsize was interrupted): nothing new starts; the attempts in flight are stopped by
                 // the cancellation and come back interrupted.
@@ -217,36 +229,46 @@ public actor BatchExecutor {
                         attempts[id] = task
                         group.addTask {
                             await withTaskCancellationHandler {
-                                await task.value
+                                .ended(await task.value)
                             } onCancel: {
                                 task.cancel()
                             }
                         }
                     } else {
-                        group.addTask { await attempt() }
+                        group.addTask { .ended(await attempt()) }
                     }
                 }
                 // Intermediate states wait for a batch; a tick writes them within `JobRecorder.latency`, so that
-                // `capsize jobs` in another shell sees a long job RUNNING while it runs. Serving, a tick also
-                // looks for jobs submitted since.
-                if (serving || (running > 0 && recorder.hasUnwritten)) && !ticking && !Task.isCancelled {
+                // `capsize jobs` in another shell sees a long job RUNNING while it runs.
+                if running > 0 && recorder.hasUnwritten && !ticking && !Task.isCancelled {
                     ticking = true
-                    let tick = serving ? Self.servingTick : JobRecorder.latency
                     group.addTask {
-                        try? await Task.sleep(for: tick)
-                        return nil
+                        try? await Task.sleep(for: JobRecorder.latency)
+                        return .tick
+                    }
+                }
+                // Serving, a submission (or a cancellation, a termination) wakes the loop to look again.
+                if serving && !listening && !Task.isCancelled {
+                    listening = true
+                    let wakeup = self.wakeup
+                    group.addTask {
+                        await wakeup.wait()
+                        return .woken
                     }
                 }
                 guard running > 0 || (serving && !Task.isCancelled), let next = await group.next() else { break }
-                guard let outcome = next else {
+                switch next {
+                case .tick:
                     ticking = false
                     recorder.flush()
-                    continue
+                case .woken:
+                    listening = false
+                case .ended(let outcome):
+                    running -= 1
+                    finish(outcome)
                 }
-                running -= 1
-                finish(outcome)
             }
-            group.cancelAll()  // a tick still sleeping
+            group.cancelAll()  // a tick still sleeping, a wakeup still waiting
         }
         // Whatever could never start (its dependencies failed earlier) has been failed by `finish`.
         capacity.endEpisodes()
