@@ -5,9 +5,9 @@ import Foundation
 import Store
 import Synchronization
 
-/// The AWS Batch API over one long-lived `BatchExecutor` (`serve`): job definitions registered while the server
-/// runs, jobs submitted to its queues and run in the sandbox on this host, every state change stored in the
-/// server's run (so `capsize jobs` and `capsize logs` show them).
+/// The AWS Batch API over one long-lived `BatchExecutor` (`serve`): job definitions registered (kept across runs in
+/// `JobDefinitionFiles`), jobs submitted to its queues and run in the sandbox on this host, every state change stored
+/// in the server's run (so `capsize jobs` and `capsize logs` show them).
 actor BatchService {
     /// What SubmitJob was given for a job (an array parent's children share their parent's).
     struct Submission {
@@ -41,12 +41,22 @@ actor BatchService {
     /// Revisions by job definition name, oldest first; and the names in the order they were first registered.
     private var definitions: [String: [JobDefinitionShape]] = [:]
     private var definitionNames: [String] = []
+    /// Where they are kept; nil: only while the server runs.
+    private let files: JobDefinitionFiles?
+    /// Names whose file could not be read, with why: refused until the file is fixed or removed.
+    private var unreadable: [String: String] = [:]
     /// Submissions by job id (array parents and single jobs), and those ids in submission order.
     private var submissions: [String: Submission] = [:]
     private var order: [String] = []
 
-    init(executor: BatchExecutor) async {
+    init(executor: BatchExecutor, definitions files: JobDefinitionFiles? = nil) async {
         self.executor = executor
+        self.files = files
+        if let loaded = files?.load() {
+            definitions = loaded.revisions
+            definitionNames = loaded.revisions.keys.sorted()
+            unreadable = loaded.unreadable
+        }
         queues = await executor.queues
         let records = self.records
         await executor.observe { record in records.latest.withLock { $0[record.id] = record } }
@@ -78,6 +88,7 @@ actor BatchService {
         _ = try container.variables()
         _ = try input.retryStrategy?.strategy()
         _ = try input.timeout?.seconds()
+        if let why = unreadable[name] { throw .server("job definition \(name) cannot be registered: \(why)") }
         let revision = (definitions[name]?.count ?? 0) + 1
         let definition = JobDefinitionShape(
             jobDefinitionName: name, jobDefinitionArn: BatchARN.jobDefinition(name, revision), revision: revision,
@@ -86,6 +97,7 @@ actor BatchService {
             platformCapabilities: input.platformCapabilities ?? ["EC2"], tags: input.tags,
             propagateTags: input.propagateTags, schedulingPriority: input.schedulingPriority,
             containerOrchestrationType: "ECS")
+        try save(name, (definitions[name] ?? []) + [definition])
         if definitions[name] == nil { definitionNames.append(name) }
         definitions[name, default: []].append(definition)
         return RegisterJobDefinitionOutput(
@@ -114,13 +126,24 @@ actor BatchService {
                 $0.revision == definition.revision
             })
         else { return }
-        definitions[definition.jobDefinitionName]?[index].status = "INACTIVE"
+        var revisions = definitions[definition.jobDefinitionName] ?? []
+        revisions[index].status = "INACTIVE"
+        try save(definition.jobDefinitionName, revisions)
+        definitions[definition.jobDefinitionName] = revisions
+    }
+
+    /// Keeps a name's revisions on disk before the API says they changed.
+    private func save(_ name: String, _ revisions: [JobDefinitionShape]) throws(BatchAPIError) {
+        do { try files?.save(revisions, name: name) } catch {
+            throw .server("job definition \(name) could not be saved: \(error.localizedDescription)")
+        }
     }
 
     /// The job definition `text` names: `name` (its latest ACTIVE revision), `name:revision` or an ARN.
     private func definition(_ text: String, activeOnly: Bool) throws(BatchAPIError) -> JobDefinitionShape {
         let reference = BatchARN.name(text, kind: "job-definition")
         let parts = reference.split(separator: ":", maxSplits: 1).map(String.init)
+        if let why = unreadable[parts.first ?? ""] { throw .server("job definition \(text) cannot be read: \(why)") }
         let revisions = definitions[parts.first ?? ""] ?? []
         let found: JobDefinitionShape?
         if parts.count == 2 {

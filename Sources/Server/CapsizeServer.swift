@@ -65,7 +65,9 @@ public struct CapsizeServer: Sendable {
         let run = try store.createRun(kind: .serve, parameters: parameters)
         let executor = BatchExecutor(
             queues: queues, runID: run.id, sandbox: sandbox, store: store, outputRoot: store.sibling("jobs"))
-        let routes = Routes(batch: await BatchService(executor: executor), functions: functions)
+        let batch = await BatchService(
+            executor: executor, definitions: JobDefinitionFiles(directory: store.sibling("job-definitions")))
+        let routes = Routes(batch: batch, functions: functions)
         let router = Router()
         routes.add(to: router)
         // Quiet: its info is said by `onReady`, and a cancelled connection at shutdown is no error here.

@@ -30,10 +30,12 @@ final class Served: @unchecked Sendable {
     let url: String
     private let errors = Pipe()
 
+    /// - Parameter existing: a home to serve again (an earlier server's); nil: a new one.
     init(
-        environment: [String: String] = [:], arguments: [String] = [], prepare: (String) throws -> Void = { _ in }
+        environment: [String: String] = [:], arguments: [String] = [], home existing: String? = nil,
+        prepare: (String) throws -> Void = { _ in }
     ) throws {
-        home = try temporaryDirectory("capsize-serve")
+        home = try existing ?? temporaryDirectory("capsize-serve")
         try prepare(home)
         process = capsizeProcess(
             ["serve", "--port", "0", "--gpu-slots", "1"] + arguments,
@@ -342,6 +344,42 @@ struct ServeTests {
                 try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
             let cut = try #require(jobs.first { $0["id"] as? String == last })
             #expect(cut["state"] as? String == "RUNNABLE", "\(cut)")
+        }
+    }
+
+    @Test(
+        "registered job definitions outlive the server: the next one describes their revisions and runs them; an unreadable file is refused by name"
+    )
+    func definitionsPersist() async throws {
+        try await onOwnThread {
+            let first = try Served()
+            _ = try first.python(
+                """
+                shell_definition('kept')
+                shell_definition('kept')
+                batch.deregister_job_definition(jobDefinition='kept:1')
+                """)
+            #expect(first.stop().status == 0)
+            try "not json".write(toFile: first.home + "/job-definitions/broken.json", atomically: true, encoding: .utf8)
+            let second = try Served(home: first.home)
+            let result = try second.python(
+                """
+                kept = batch.describe_job_definitions(jobDefinitionName='kept')['jobDefinitions']
+                result['kept'] = [[d['revision'], d['status']] for d in kept]
+                job = batch.submit_job(jobName='again', jobQueue='capsize-default', jobDefinition='kept')['jobId']
+                result['job'] = wait([job])[job]['status']
+                result['third'] = shell_definition('kept')['revision']
+                result['broken'] = error_of(lambda: shell_definition('broken'))
+                """)
+            #expect(second.stop().status == 0)
+            #expect(result["kept"] as? [[AnyHashable]] == [[1, "INACTIVE"], [2, "ACTIVE"]], "\(result)")
+            #expect(result["job"] as? String == "SUCCEEDED")
+            #expect(result["third"] as? Int == 3)
+            let broken = try #require(result["broken"] as? [Any])
+            #expect((broken[1] as? String)?.contains("job-definitions/broken.json") == true, "\(broken)")
+            #expect(
+                try String(contentsOfFile: first.home + "/job-definitions/broken.json", encoding: .utf8) == "not json",
+                "left as it was")
         }
     }
 
