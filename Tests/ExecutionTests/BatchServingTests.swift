@@ -8,16 +8,20 @@ import Testing
 @testable import Execution
 
 /// `BatchExecutor.serve`, the long-lived queue behind `capsize serve`, and `terminate`.
-@Suite(.serialized, .timeLimit(.minutes(1))) struct BatchServingTests {
+///
+/// The waits are long and the "long" jobs longer: these tests assert order, not speed, and in a parallel test run a
+/// synchronous test elsewhere that waits for a subprocess holds one of the machine's two cooperative threads; two
+/// of them starved `serve`'s task for 29 s in one CI run.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct BatchServingTests {
     /// Every job's latest record, as the executor's observer hands them over.
     final class Latest: Sendable {
         let records = Mutex<[String: JobRecord]>([:])
 
         subscript(id: String) -> JobRecord? { records.withLock { $0[id] } }
 
-        /// Waits (at most 20 s) until job `id` is in one of `states`; returns its record then.
+        /// Waits (at most 60 s) until job `id` is in one of `states`; returns its record then.
         func wait(_ id: String, for states: Set<JobRecord.State>) async throws -> JobRecord {
-            let deadline = ContinuousClock.now + .seconds(20)
+            let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {
                 if let record = self[id], states.contains(record.state) { return record }
                 try await Task.sleep(for: .milliseconds(10))
@@ -37,7 +41,7 @@ import Testing
     @Test("a serving executor starts a job submitted while another runs, without waiting for that one to end")
     func startsLateSubmissions() async throws {
         let (executor, latest, served) = try await serving()
-        let long = try await executor.submit(try BatchExecutorTests.shell("sleep 30"))
+        let long = try await executor.submit(try BatchExecutorTests.shell("sleep 150"))
         _ = try await latest.wait(long, for: [.running])
         let short = try await executor.submit(try BatchExecutorTests.shell("echo short"))
         let ended = try await latest.wait(short, for: [.succeeded, .failed])
@@ -52,7 +56,7 @@ import Testing
     @Test("terminate stops a running job: FAILED with the reason given, not retried; the executor goes on serving")
     func terminateStopsARunningJob() async throws {
         let (executor, latest, served) = try await serving()
-        let retried = try BatchExecutorTests.shell("sleep 30", retry: try RetryStrategy(attempts: 3))
+        let retried = try BatchExecutorTests.shell("sleep 150", retry: try RetryStrategy(attempts: 3))
         let long = try await executor.submit(retried)
         let waiting = try await executor.submit(
             try BatchExecutorTests.shell("echo never"), dependsOn: [JobDependency(jobId: long)])
