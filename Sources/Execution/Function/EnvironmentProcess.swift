@@ -218,8 +218,10 @@ final class EnvironmentProcess: @unchecked Sendable {
         }
     }
 
-    /// How long a runtime that answered may go on before it is frozen without having asked for its next event.
-    static let freezeGrace = 0.1
+    /// How long a runtime that answered may go on before it is frozen without having asked for its next event. It runs
+    /// outside any invocation's CPU share meanwhile, so the grace is short: capsize's worker and awslambdaric ask
+    /// within a fraction of a millisecond.
+    static let freezeGrace = 0.01
 
     /// Stops the program and every process below it (SIGSTOP) until the next request, once it waits on its next
     /// event (`GET /next`), as Lambda freezes an environment: frozen between its answer and that request, it would
