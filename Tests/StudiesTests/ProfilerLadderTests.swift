@@ -34,6 +34,15 @@ import Workloads
         #expect(Self.climb(ladder) { _ in 5 } == [16, 32, 64], "three rungs even when the first is already long")
     }
 
+    @Test("doublings that each take a little more than twice as long still stop the climb at the first long rung")
+    func slightlySuperlinear() throws {
+        // 7 % over linear per doubling (cache effects, a busy machine): the rung two below the first 1 s one lasts
+        // 0.23 s, under a quarter of it; the climb must not go on doubling towards the target.
+        let sizes = try SizeList(parsing: "hidden=1048576", workload: TrainMLP.self)
+        let ladder = WorkloadProfiler.Ladder(workload: TrainMLP.self, sizes: sizes, target: 1_048_576)
+        #expect(Self.climb(ladder) { pow($0 / 64, 1.07) } == [16, 32, 64])
+    }
+
     @Test("a workload with a fixed start-up cost climbs past it and is projected from the rungs after it")
     func startUpCost() throws {
         // 50 ms of start-up (a kernel build, a first launch), then 1 ms a unit; the quick rungs are as noisy as a
