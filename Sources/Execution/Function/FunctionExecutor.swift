@@ -235,7 +235,9 @@ public actor FunctionExecutor {
         facts.environmentID = environment.id
         facts.endedAt = Date()
         var outcome = texts.outcome(facts)
-        outcome.logTail = logTail(outcome, output: reply.log, initOutput: initLog)
+        // Read only for a user's function (its CLI log, the Invoke API's `LogType: Tail`): not built for every
+        // workload invocation, nor added to their JSON.
+        if options.userRuntime != nil { outcome.logTail = logTail(outcome, output: reply.log, initOutput: initLog) }
         if Task.isCancelled {
             reap(environment)
             return outcome  // interrupted: not recorded, so not done
