@@ -48,13 +48,13 @@ public struct RuntimeAPIClient {
 
     /// Waits for the next invocation (the first call ends Init).
     public mutating func next() throws(Failure) -> Invocation {
-        let response = try exchange("GET", "invocation/next", body: [], headers: [])
+        let response = try exchange("GET", "invocation/next", body: Data(), headers: [])
         guard response.status == 200, let id = response.headers["lambda-runtime-aws-request-id"], !id.isEmpty else {
             throw Failure(description: "GET /runtime/invocation/next answered \(response.status)")
         }
         return Invocation(
             requestId: id, deadlineMs: response.headers["lambda-runtime-deadline-ms"].flatMap { Int64($0) },
-            body: Data(response.body))
+            body: response.body)
     }
 
     /// Posts the invocation's response.
@@ -84,7 +84,7 @@ public struct RuntimeAPIClient {
     // MARK: HTTP
 
     private mutating func post(_ path: String, _ body: Data, headers: [(String, String)]) throws(Failure) {
-        let response = try exchange("POST", path, body: [UInt8](body), headers: headers)
+        let response = try exchange("POST", path, body: body, headers: headers)
         // 202 accepted; 413 (a response too large) is the API's to judge, the invocation is over either way.
         guard response.status == 202 || response.status == 413 else {
             throw Failure(description: "POST /runtime/\(path) answered \(response.status)")
@@ -106,13 +106,13 @@ public struct RuntimeAPIClient {
         var status: Int
         /// Names in lower case.
         var headers: [String: String]
-        var body: [UInt8]
+        var body: Data
         var closes: Bool
     }
 
     /// Sends one request and reads its response, on the kept connection (made again once if the server closed it
     /// between requests).
-    private mutating func exchange(_ method: String, _ path: String, body: [UInt8], headers: [(String, String)])
+    private mutating func exchange(_ method: String, _ path: String, body: Data, headers: [(String, String)])
         throws(Failure) -> Response
     {
         var head = "\(method) /2018-06-01/runtime/\(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
@@ -193,11 +193,8 @@ public struct RuntimeAPIClient {
         var headers: [String: String] = [:]
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: 58) else { continue }
-            let name = String(decoding: line[..<colon].map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
-            var value = line[(colon + 1)...]
-            while let first = value.first, first == 32 || first == 9 { value = value.dropFirst() }
-            while let last = value.last, last == 32 || last == 9 { value = value.dropLast() }
-            headers[name] = String(decoding: value, as: UTF8.self)
+            headers[HTTPHeaderLine.name(line[..<colon])] = String(
+                decoding: HTTPHeaderLine.value(line[(colon + 1)...]), as: UTF8.self)
         }
         let length = Int(headers["content-length"] ?? "0") ?? -1
         guard (0...Self.bodyLimit).contains(length) else {
@@ -205,7 +202,7 @@ public struct RuntimeAPIClient {
         }
         taken = end + 4
         while pending.count - taken < length { try fill() }
-        let body = Array(pending[taken..<(taken + length)])
+        let body = Data(pending[taken..<(taken + length)])
         taken += length
         let closes = headers["connection"]?.lowercased() == "close" || version == "HTTP/1.0"
         return Response(status: status, headers: headers, body: body, closes: closes)

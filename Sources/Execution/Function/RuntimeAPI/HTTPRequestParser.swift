@@ -181,10 +181,8 @@ struct HTTPRequestParser {
             guard !name.isEmpty, name.allSatisfy(isTokenByte) else {
                 return .failure(Failure(status: 400, message: "a header name is not a token: \(text(name.prefix(80)))"))
             }
-            let key = String(decoding: name.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
-            var value = line[(colon + 1)...]
-            while let first = value.first, first == 32 || first == 9 { value = value.dropFirst() }
-            while let last = value.last, last == 32 || last == 9 { value = value.dropLast() }
+            let key = HTTPHeaderLine.name(name)
+            let value = HTTPHeaderLine.value(line[(colon + 1)...])
             if let earlier = headers[key] {
                 // A repeated Content-Length (request smuggling's way in) is refused; other headers are joined.
                 guard key != "content-length" && key != "transfer-encoding" else {
@@ -210,6 +208,22 @@ struct HTTPRequestParser {
     }
 
     private static let tokenSymbols = Array("!#$%&'*+-.^_`|~".utf8)
+}
+
+/// A header line's two parts as both sides of the Runtime API read them (the server's parser, the worker's client).
+enum HTTPHeaderLine {
+    /// The name, in ASCII lower case.
+    static func name(_ bytes: ArraySlice<UInt8>) -> String {
+        String(decoding: bytes.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+
+    /// The value without the spaces and tabs around it.
+    static func value(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var value = bytes
+        while let first = value.first, first == 32 || first == 9 { value = value.dropFirst() }
+        while let last = value.last, last == 32 || last == 9 { value = value.dropLast() }
+        return value
+    }
 }
 
 /// An HTTP/1.1 response the Runtime API's server writes.
