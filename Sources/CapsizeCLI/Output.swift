@@ -1,3 +1,4 @@
+import CapsizeCore
 import Foundation
 
 /// Writes a line to standard output, at once: long sweeps piped to a file or a pager show their progress.
@@ -13,9 +14,7 @@ func notice(_ text: String) {
 
 /// Encodes `value` as pretty, key-sorted JSON on standard output.
 func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.dateEncodingStrategy = .iso8601
+    let encoder = JSONEncoder.pretty()
     encoder.nonConformingFloatEncodingStrategy = .convertToString(
         positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     print(String(decoding: try encoder.encode(value), as: UTF8.self))

@@ -1,3 +1,4 @@
+import CapsizeCore
 import Foundation
 
 /// The job definitions `RegisterJobDefinition` made, kept across `capsize serve` runs as AWS Batch keeps them: one
@@ -34,9 +35,7 @@ struct JobDefinitionFiles: Sendable {
     /// Writes a name's revisions (atomically: a crash leaves the old file or the new one).
     func save(_ revisions: [JobDefinitionShape], name: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(revisions).write(
+        try JSONEncoder.pretty().encode(revisions).write(
             to: URL(fileURLWithPath: directory + "/" + name + ".json"), options: .atomic)
     }
 }

@@ -121,12 +121,7 @@ public struct CalibrationStore: Sendable {
         }
     }
 
-    private static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
+    private static var encoder: JSONEncoder { .pretty() }
 
     private static var decoder: JSONDecoder {
         let decoder = JSONDecoder()

@@ -47,9 +47,7 @@ public struct DeadLetters: Sendable {
             requestId: outcome.requestId, condition: condition, approximateInvokeCount: outcome.attempts,
             errorType: outcome.errorType, errorMessage: outcome.errorMessage, event: event, acceptedAt: accepted,
             lastAttemptAt: outcome.endedAt)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        let encoder = JSONEncoder.pretty()
         let path = URL(fileURLWithPath: directory).appendingPathComponent("\(outcome.requestId).json").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try encoder.encode(letter).write(to: URL(fileURLWithPath: path), options: .atomic)

@@ -89,9 +89,7 @@ public enum SuiteTables {
 
     /// `results.json`: pretty, key-sorted, dates in ISO 8601.
     public static func json(_ results: SuiteResults) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        let encoder = JSONEncoder.pretty()
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return try encoder.encode(results)
